@@ -1,0 +1,150 @@
+"""Checks of columns, options and seeds, with one message shape.
+
+Messages follow the scikit-learn shape::
+
+    The 'method' parameter of randomise must be one of 'complete',
+    'permuted_blocks'. Got 'blocks' instead. Did you mean 'permuted_blocks'?
+
+Column messages name the column, its role, the problem, the fix, and list the
+columns that do exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval.errors import ColumnError, MissingDataError, OptionError
+
+Seed = int | np.random.Generator
+
+
+def _fmt_list(values: Iterable[Any], limit: int = 12) -> str:
+    vals = [repr(v) if isinstance(v, str) else str(v) for v in values]
+    more = len(vals) - limit
+    text = ", ".join(vals[:limit])
+    return text + (f", ... ({more} more)" if more > 0 else "")
+
+
+def closest(name: str, valid: Iterable[str]) -> str | None:
+    """Return the valid name closest to ``name`` or ``None`` if nothing is close."""
+    match = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.5)
+    return match[0] if match else None
+
+
+def check_option(value: Any, valid: Sequence[str], *, param: str, func: str) -> str:
+    """Check that ``value`` is one of ``valid``; suggest the closest name otherwise."""
+    if isinstance(value, str) and value in valid:
+        return value
+    msg = (
+        f"The '{param}' parameter of {func} must be one of {_fmt_list(valid)}. "
+        f"Got {value!r} instead."
+    )
+    if isinstance(value, str):
+        guess = closest(value, valid)
+        if guess is not None:
+            msg += f" Did you mean {guess!r}?"
+    raise OptionError(msg)
+
+
+def check_data(data: Any, *, func: str, param: str = "data") -> pd.DataFrame:
+    """Check that ``data`` is a non-empty pandas DataFrame."""
+    if not isinstance(data, pd.DataFrame):
+        raise OptionError(
+            f"The '{param}' parameter of {func} must be a pandas DataFrame. "
+            f"Got {type(data).__name__} instead. Fix: pass a DataFrame, e.g. pd.read_csv(path)."
+        )
+    if len(data) == 0:
+        raise OptionError(
+            f"The '{param}' parameter of {func} must have at least one row. Got an empty DataFrame."
+        )
+    return data
+
+
+def as_column_list(value: Hashable | Sequence[Hashable] | None) -> list[Hashable]:
+    """Normalise ``None``, one column name or a sequence of names to a list."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return [value]
+    return list(value)
+
+
+def check_columns(
+    data: pd.DataFrame, columns: Iterable[Hashable], *, role: str, func: str
+) -> None:
+    """Raise :class:`ColumnError` if any of ``columns`` is not in ``data``."""
+    present = list(data.columns)
+    for col in columns:
+        if col not in data.columns:
+            guess = closest(str(col), [str(c) for c in present])
+            hint = f" Did you mean {guess!r}?" if guess is not None else ""
+            raise ColumnError(
+                f"{func}: column {col!r} ({role}) is not in the data.{hint} "
+                f"Columns present: {_fmt_list(present)}. "
+                f"Fix: pass the name of an existing column as {role}=."
+            )
+
+
+def check_no_missing(data: pd.DataFrame, column: Hashable, *, role: str, func: str) -> None:
+    """Raise :class:`MissingDataError` if ``column`` holds missing values."""
+    isna = data[column].isna()
+    n_missing = int(isna.sum())
+    if n_missing:
+        first = data.index[isna.to_numpy()][:5].tolist()
+        raise MissingDataError(
+            f"{func}: column {column!r} ({role}) has {n_missing:,} missing value(s) "
+            f"(first at rows {_fmt_list(first, 5)}). "
+            f"Fix: fill them with an explicit category (e.g. 'unknown') or remove those rows "
+            f"before calling {func}."
+        )
+
+
+def check_unique(data: pd.DataFrame, column: Hashable, *, role: str, func: str) -> None:
+    """Raise :class:`ColumnError` naming some duplicated values of ``column``."""
+    dup = data[column].duplicated(keep=False)
+    if dup.any():
+        values = pd.unique(data.loc[dup.to_numpy(), column])
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) must identify each row once, but "
+            f"{len(values):,} value(s) appear more than once: {_fmt_list(values[:5], 5)}. "
+            f"Fix: remove the duplicated rows or choose a unique id column."
+        )
+
+
+def check_seed(seed: Any, *, func: str) -> np.random.Generator:
+    """Return a Generator for ``seed`` (an int or a ``numpy.random.Generator``).
+
+    The global numpy random state is never used.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if int(seed) < 0:
+            raise OptionError(
+                f"The 'seed' parameter of {func} must be a non-negative int or a "
+                f"numpy.random.Generator. Got {seed!r} instead."
+            )
+        return np.random.default_rng(int(seed))
+    raise OptionError(
+        f"The 'seed' parameter of {func} must be an int or a numpy.random.Generator. "
+        f"Got {seed!r} ({type(seed).__name__}) instead. "
+        f"Fix: pass a recorded integer, e.g. seed=20180501, so the result can be reproduced."
+    )
+
+
+def check_alpha(alpha: Any, *, func: str) -> float:
+    """Check a significance level in (0, 1)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
+        raise OptionError(
+            f"The 'alpha' parameter of {func} must be a float in (0, 1). Got {alpha!r} instead."
+        )
+    if not 0.0 < float(alpha) < 1.0:
+        raise OptionError(
+            f"The 'alpha' parameter of {func} must be a float in (0, 1). Got {alpha!r} instead."
+        )
+    return float(alpha)

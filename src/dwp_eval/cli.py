@@ -1,0 +1,204 @@
+"""The ``dwp-eval`` command line.
+
+::
+
+    dwp-eval demo
+    dwp-eval randomise participants.csv --id id --strata site benefit --ratio 1:1 \\
+        --seed 20180501 --out allocation.csv
+    dwp-eval verify allocation.csv participants.csv
+    dwp-eval extend allocation.csv new_referrals.csv --seed 20180601 --out allocation_2.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from dwp_eval._version import __version__
+from dwp_eval.datasets import whp_like
+from dwp_eval.design import Allocation, randomise
+from dwp_eval.errors import DwpEvalError
+
+_INT_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)$")
+
+
+def read_participants(path: str | Path, text_columns: Sequence[str], id: str | None = None) -> pd.DataFrame:
+    """Read a participants CSV keeping ids, strata and clusters exactly as written.
+
+    Strata and cluster columns are read as text (so ``01`` stays ``01``); the id
+    column is read as text and becomes integer only if every id is a plain
+    integer without leading zeros.
+    """
+    cols = [c for c in text_columns if c]
+    if id is not None:
+        cols.append(id)
+    frame = pd.read_csv(path, dtype=dict.fromkeys(cols, str), keep_default_na=True)
+    if id is not None and id in frame.columns:
+        ids = frame[id]
+        if ids.notna().all() and ids.astype(str).str.fullmatch(_INT_TEXT).all():
+            frame[id] = ids.astype("int64")
+    return frame
+
+
+def _parse_arms(ratio: str, arms: Sequence[str] | None) -> dict[str, float]:
+    parts = ratio.split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise DwpEvalError(
+            f"--ratio must be numbers separated by ':' such as 1:1 or 2:1:1. Got {ratio!r}."
+        ) from None
+    if arms is None:
+        if len(values) == 2:
+            arms = ["control", "treatment"]
+        else:
+            arms = ["control", *[f"treatment_{i}" for i in range(1, len(values))]]
+    if len(arms) != len(values):
+        raise DwpEvalError(
+            f"--arms names {len(arms)} arm(s) but --ratio {ratio!r} gives {len(values)} ratio(s)."
+        )
+    return {a: (int(v) if v.is_integer() else v) for a, v in zip(arms, values, strict=True)}
+
+
+def _cmd_randomise(args: argparse.Namespace) -> int:
+    data = read_participants(args.participants, [*(args.strata or []), args.cluster], args.id)
+    alloc = randomise(
+        data,
+        id=args.id,
+        arms=_parse_arms(args.ratio, args.arms),
+        strata=args.strata,
+        cluster=args.cluster,
+        seed=args.seed,
+        method=args.method,
+        block_sizes=args.block_sizes,
+        order=args.order,
+    )
+    log = alloc.write(args.out, overwrite=args.overwrite)
+    print(alloc.summary())
+    print(f"\nWrote {args.out} and its audit log {log}.")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    alloc = Allocation.read(args.allocation)
+    d = alloc.metadata["design"]
+    data = read_participants(args.participants, [*d["strata"], d["cluster"]], d["id"])
+    alloc.verify(data)
+    print(
+        f"Verified: re-running the {len(alloc.metadata['batches'])} recorded batch(es) from their "
+        f"seeds reproduces all {alloc.n:,} allocations in {args.allocation} "
+        f"(fingerprint {alloc.fingerprint[:16]}...)."
+    )
+    return 0
+
+
+def _cmd_extend(args: argparse.Namespace) -> int:
+    alloc = Allocation.read(args.allocation)
+    d = alloc.metadata["design"]
+    data = read_participants(args.new_people, [*d["strata"], d["cluster"]], d["id"])
+    new = alloc.extend(data, seed=args.seed)
+    log = new.write(args.out, overwrite=args.overwrite)
+    print(new.summary())
+    print(f"\nWrote {args.out} and its audit log {log}; {args.allocation} is unchanged.")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="dwp_eval_demo_"))
+    print(f"dwp_eval {__version__} demo: a synthetic Work-and-Health-style trial\n")
+    people = whp_like(n=args.n, seed=args.seed)
+    print(
+        f"1. Population: {len(people):,} referrals at {people['jobcentre'].nunique()} jobcentres "
+        f"in {people['site'].nunique()} sites (datasets.whp_like, seed {args.seed})."
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    participants = out / "participants.csv"
+    people.to_csv(participants, index=False)
+    alloc = randomise(people, strata=["site", "benefit"], seed=args.seed)
+    print("2. Randomised 1:1 within site x benefit strata.\n")
+    print(alloc.summary())
+    path = out / "allocation.csv"
+    log = alloc.write(path)
+    print(f"\n3. Wrote {path} and its audit log {log.name}.")
+    try:
+        alloc.write(path)
+    except DwpEvalError as err:
+        print(f"   Writing again is refused: {str(err).split(';')[0]}.")
+    again = Allocation.read(path)
+    d = again.metadata["design"]
+    again.verify(read_participants(participants, [*d["strata"], d["cluster"]], d["id"]))
+    print(
+        "4. Verified: re-drawing from the audit log's seed reproduces every person's arm "
+        f"(fingerprint {again.fingerprint[:16]}...).\n"
+    )
+    print("5. Baseline balance:\n")
+    print(
+        again.balance(
+            people,
+            ["age", "female", "disability", "months_out_of_work", "prior_earnings", "health_condition"],
+        ).summary()
+    )
+    print(f"\nFiles are in {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``dwp-eval``."""
+    p = argparse.ArgumentParser(prog="dwp-eval", description="Randomised trials of employment programmes.")
+    p.add_argument("--version", action="version", version=f"dwp-eval {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("randomise", help="allocate participants to arms and write an audit log")
+    r.add_argument("participants", help="CSV with one row per participant")
+    r.add_argument("--id", default="id", help="id column (default: id)")
+    r.add_argument("--strata", nargs="+", help="column(s) to stratify on")
+    r.add_argument("--cluster", help="column of the unit of assignment (cluster designs)")
+    r.add_argument("--ratio", default="1:1", help="allocation ratio, e.g. 1:1 or 2:1:1 (default 1:1)")
+    r.add_argument("--arms", nargs="+", help="arm names in the order of --ratio (default control treatment)")
+    r.add_argument("--seed", type=int, required=True, help="integer seed, recorded in the audit log")
+    r.add_argument("--method", default="complete", choices=["complete", "permuted_blocks"])
+    r.add_argument("--block-sizes", type=int, nargs="+", dest="block_sizes", help="permuted block sizes")
+    r.add_argument("--order", help="arrival-order column for permuted blocks (e.g. referral date)")
+    r.add_argument("--out", required=True, help="allocation CSV to write (never overwritten)")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing allocation (logged)")
+    r.set_defaults(func=_cmd_randomise)
+
+    v = sub.add_parser("verify", help="re-run an allocation from its audit log")
+    v.add_argument("allocation", help="allocation CSV written by `dwp-eval randomise`")
+    v.add_argument("participants", help="the participants CSV that was randomised")
+    v.set_defaults(func=_cmd_verify)
+
+    e = sub.add_parser("extend", help="allocate later referrals without changing earlier ones")
+    e.add_argument("allocation", help="allocation CSV written by `dwp-eval randomise`")
+    e.add_argument("new_people", help="CSV of people referred since")
+    e.add_argument("--seed", type=int, required=True)
+    e.add_argument("--out", required=True, help="the extended allocation CSV to write")
+    e.add_argument("--overwrite", action="store_true")
+    e.set_defaults(func=_cmd_extend)
+
+    d = sub.add_parser("demo", help="run the main job on built-in synthetic data")
+    d.add_argument("--n", type=int, default=5000, help="number of synthetic people (default 5000)")
+    d.add_argument("--seed", type=int, default=20180501)
+    d.add_argument("--out", help="folder for the output files (default: a new temporary folder)")
+    d.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``dwp-eval``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DwpEvalError as err:
+        print(f"dwp-eval {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Synthetic trial populations for examples, tests and the demo."""
+
+from dwp_eval.datasets.whp import SITES, whp_like
+
+__all__ = ["SITES", "whp_like"]

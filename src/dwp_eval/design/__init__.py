@@ -1,0 +1,6 @@
+"""Before the trial starts: random allocation with an audit log."""
+
+from dwp_eval.design.allocation import Allocation
+from dwp_eval.design.randomise import BalanceRule, randomise
+
+__all__ = ["Allocation", "BalanceRule", "randomise"]

@@ -1,0 +1,607 @@
+"""The :class:`Allocation` record and its audit log.
+
+An allocation is a table (one row per person: id, arm, stratum, cluster, batch,
+block, one ``prob_<arm>`` column per arm) and an audit log (the design, every
+batch's seed, the input fingerprint, library versions, timestamps). Written to
+disk it is two files, ``allocation.csv`` and ``allocation.audit.json``; the log
+holds the SHA-256 of the table file, so any later edit is detected on reading,
+and :meth:`Allocation.verify` re-draws every batch from its recorded seed.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._validation import _fmt_list, as_column_list, check_data, check_seed
+from dwp_eval.design import _engine as eng
+from dwp_eval.errors import (
+    AllocationExistsError,
+    AllocationIntegrityError,
+    ColumnError,
+    DesignError,
+    OptionError,
+    VerificationError,
+)
+
+if TYPE_CHECKING:
+    from dwp_eval.results import BalanceTable
+
+__all__ = ["Allocation"]
+
+LOG_FORMAT = "dwp_eval.allocation/1"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def audit_path(path: str | os.PathLike[str]) -> Path:
+    """The audit-log sidecar of an allocation table: ``x.csv`` -> ``x.audit.json``."""
+    p = Path(path)
+    return p.with_name(p.stem + ".audit.json") if p.suffix else p.with_name(p.name + ".audit.json")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Allocation:
+    """A randomised allocation and its audit log. Immutable.
+
+    Create one with :func:`dwp_eval.randomise` or :meth:`Allocation.read`; add
+    people referred later with :meth:`extend`, which returns a new allocation.
+
+    Attributes
+    ----------
+    table
+        One row per person: the id column, ``arm``, ``stratum`` (if stratified),
+        ``cluster`` (if clustered), ``batch``, ``block`` and ``block_size`` (if
+        permuted blocks were used), and ``prob_<arm>`` for every arm: the exact
+        probability that this person was assigned to that arm.
+    seed
+        The seed of the first batch (an int, or the recorded state of the
+        ``numpy.random.Generator`` that was passed).
+    fingerprint
+        SHA-256 of the sorted ids with their strata, cluster and arrival order.
+    metadata
+        The audit log as a dict (design, arms and ratios, batches, versions, times).
+    """
+
+    _table: pd.DataFrame
+    _log: dict[str, Any]
+
+    # ------------------------------------------------------------- accessors
+    @property
+    def table(self) -> pd.DataFrame:
+        """The allocation table (a copy: changing it never changes the allocation)."""
+        return self._table.copy()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The audit log (a deep copy)."""
+        return copy.deepcopy(self._log)
+
+    @property
+    def seed(self) -> int | dict[str, Any]:
+        """The first batch's seed: the int given, or the generator state recorded."""
+        rec = self._log["batches"][0]["seed"]
+        return int(rec["seed"]) if rec["kind"] == "int" else copy.deepcopy(rec)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 fingerprint of every allocated person's id, stratum, cluster and order."""
+        return str(self._log["fingerprint"])
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The arm names, in the order given to :func:`randomise`."""
+        return tuple(self._log["design"]["arms"])
+
+    @property
+    def control(self) -> str:
+        """The control arm: ``"control"`` if there is one, otherwise the first arm."""
+        return str(self._log["design"]["control"])
+
+    @property
+    def id(self) -> str:
+        """The name of the id column."""
+        return str(self._log["design"]["id"])
+
+    @property
+    def design(self) -> str:
+        """``complete``, ``stratified``, ``cluster`` or ``stratified-cluster``."""
+        return str(self._log["design"]["label"])
+
+    @property
+    def n(self) -> int:
+        """Number of people allocated."""
+        return len(self._table)
+
+    @property
+    def _design(self) -> eng.Design:
+        return eng.Design.from_json(self._log["design"])
+
+    # ------------------------------------------------------------- display
+    def counts(self) -> pd.DataFrame:
+        """People per arm, overall and by stratum (rows) if stratified."""
+        t = self._table
+        if "stratum" in t.columns:
+            out = pd.crosstab(t["stratum"], t["arm"], dropna=False)
+        else:
+            out = t["arm"].value_counts(sort=False).to_frame().T
+            out.index = pd.Index(["all"], name="stratum")
+        return out.reindex(columns=list(self.arms), fill_value=0).rename_axis(columns="arm")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The allocation table (same as :attr:`table`)."""
+        return self.table
+
+    def summary(self) -> str:
+        """A readable account of the design, the counts and the audit record."""
+        log = self._log
+        d = log["design"]
+        arms = d["arms"]
+        ratio = ":".join(f"{v:g}" for v in arms.values())
+        counts = self._table["arm"].value_counts(sort=False).reindex(list(arms), fill_value=0)
+        lines = [
+            f"Allocation ({d['label']} randomisation, {d['method'].replace('_', ' ')})",
+            f"  people          {self.n:,}",
+        ]
+        if d["cluster"] is not None:
+            lines.append(f"  clusters        {self._table['cluster'].nunique():,} (column {d['cluster']!r})")
+        if d["strata"]:
+            lines.append(
+                f"  strata          {self._table['stratum'].nunique():,} (columns {', '.join(d['strata'])})"
+            )
+        lines.append(f"  arms            {', '.join(arms)} in ratio {ratio} (control: {d['control']})")
+        for arm, c in counts.items():
+            lines.append(f"    {arm:<14}{c:>10,}  ({c / max(self.n, 1):.1%})")
+        probs = ", ".join(f"{a} {p:.4g}" for a, p in zip(arms, self._design.probabilities, strict=True))
+        lines.append(f"  probabilities   {probs} (exact, every person)")
+        if d["rerandomise"] is not None:
+            b0 = log["batches"][0]
+            lines.append(
+                f"  re-randomised   accepted on draw {b0['draws']:,} "
+                f"(rule: |std diff| < {d['rerandomise']['max_abs_std_diff']} on "
+                f"{', '.join(d['rerandomise']['covariates'])}); use randomisation tests"
+            )
+        lines.append(f"  batches         {len(log['batches'])}")
+        for b in log["batches"]:
+            s = b["seed"]
+            seed_txt = str(s["seed"]) if s["kind"] == "int" else f"{s['bit_generator']} state"
+            lines.append(
+                f"    batch {b['batch']}: {b['n']:,} people, {b['method'].replace('_', ' ')}, "
+                f"seed {seed_txt}, {b['created']}"
+            )
+        lines.append(f"  fingerprint     {self.fingerprint}")
+        lines.append(f"  dwp_eval        {log['library']['dwp_eval']} (numpy {log['library']['numpy']})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Allocation {self._log['design']['label']}: {self.n:,} people, "
+            f"arms {', '.join(self.arms)}, fingerprint {self.fingerprint[:12]}>"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return (
+            "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+            + self.counts().to_html()
+        )
+
+    # ------------------------------------------------------------- I/O
+    def write(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the table (CSV) and its audit log (``<name>.audit.json``).
+
+        Refuses to replace an existing allocation unless ``overwrite=True``; when
+        it does replace one, the new log records the checksum of the file it
+        replaced, so nothing is overwritten silently.
+
+        Returns the path of the audit log.
+        """
+        table_path = Path(path)
+        log_path = audit_path(table_path)
+        existing = [p for p in (table_path, log_path) if p.exists()]
+        if existing and not overwrite:
+            raise AllocationExistsError(
+                f"Allocation.write: {', '.join(str(p) for p in existing)} already exist(s); an "
+                "allocation is never overwritten by accident. Fix: write to a new path, or pass "
+                "overwrite=True if you really mean to replace it (the replacement is logged)."
+            )
+        buf = io.StringIO()
+        self._table.to_csv(buf, index=False, lineterminator="\n")
+        data = buf.getvalue().encode("utf-8")
+        log = copy.deepcopy(self._log)
+        log["table_file"] = table_path.name
+        log["table_sha256"] = hashlib.sha256(data).hexdigest()
+        log["written"] = _now()
+        if existing:
+            replaced = {"at": _now()}
+            if table_path.exists():
+                replaced["table_sha256"] = hashlib.sha256(table_path.read_bytes()).hexdigest()
+            log.setdefault("replaced", []).append(replaced)
+        mode = "wb" if overwrite else "xb"
+        table_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(table_path, mode) as fh:
+            fh.write(data)
+        with open(log_path, "w" if overwrite else "x", encoding="utf-8") as fh:
+            json.dump(log, fh, indent=2)
+            fh.write("\n")
+        return log_path
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], *, check_integrity: bool = True) -> Allocation:
+        """Read an allocation written by :meth:`write`.
+
+        Raises :class:`~dwp_eval.errors.AllocationIntegrityError` if the table
+        file's checksum differs from the one in its audit log (it was edited
+        after writing); ``check_integrity=False`` loads it anyway, e.g. to see
+        with :meth:`verify` which rows differ.
+        """
+        table_path = Path(path)
+        log_path = audit_path(table_path)
+        for p in (table_path, log_path):
+            if not p.exists():
+                raise OptionError(
+                    f"Allocation.read: {p} does not exist. An allocation is read from the table "
+                    "written by Allocation.write and its '.audit.json' log beside it."
+                )
+        log = json.loads(log_path.read_text(encoding="utf-8"))
+        if log.get("format") != LOG_FORMAT:
+            raise OptionError(
+                f"Allocation.read: {log_path} is not a dwp_eval allocation log "
+                f"(format {log.get('format')!r}, expected {LOG_FORMAT!r})."
+            )
+        raw = table_path.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        if check_integrity and digest != log.get("table_sha256"):
+            raise AllocationIntegrityError(
+                f"Allocation.read: {table_path} has changed since it was written: its SHA-256 is "
+                f"{digest[:16]}..., the audit log recorded {str(log.get('table_sha256'))[:16]}.... "
+                "Fix: restore the original file; to inspect the changed file, read it with "
+                "check_integrity=False and call verify()."
+            )
+        d = log["design"]
+        dtypes: dict[str, Any] = {d["id"]: str, "arm": str, "stratum": str, "cluster": str}
+        table = pd.read_csv(io.BytesIO(raw), dtype=dtypes, keep_default_na=False)
+        if log["id_kind"] == "int":
+            table[d["id"]] = table[d["id"]].astype(np.int64)
+        if "cluster" in table.columns and log.get("cluster_kind") == "int":
+            table["cluster"] = table["cluster"].astype(np.int64)
+        table["arm"] = pd.Categorical(table["arm"], categories=list(d["arms"]))
+        if "stratum" in table.columns:
+            table["stratum"] = pd.Categorical(table["stratum"], categories=sorted(set(table["stratum"])))
+        log.pop("written", None)
+        return cls(table, log)
+
+    # ------------------------------------------------------------- checks
+    def verify(self, data: pd.DataFrame) -> None:
+        """Re-run the allocation from its audit log and raise if anything differs.
+
+        ``data`` must hold every allocated person (and nobody else) with the
+        columns the design used (id, strata, cluster, arrival order, and the
+        re-randomisation covariates). Each batch is re-drawn from its recorded
+        seed, in order, and every person's arm and probabilities are compared.
+
+        Raises
+        ------
+        VerificationError
+            If the people, their strata or clusters differ from those allocated,
+            or a re-drawn arm or probability differs from the table.
+        """
+        func = "Allocation.verify"
+        data = check_data(data, func=func)
+        design = self._design
+        log = self._log
+        tab = self._table
+        id_name = design.id
+        eng.check_columns(data, [id_name], role="id", func=func)
+        keys = eng.coerce_keys(data[id_name], log["id_kind"], role="id", func=func)
+        tab_ids = eng.coerce_keys(tab[id_name], log["id_kind"], role="id", func=func)
+        given, allocated = set(keys.tolist()), set(tab_ids.tolist())
+        if given != allocated:
+            missing = sorted(allocated - given, key=str)
+            extra = sorted(given - allocated, key=str)
+            raise VerificationError(
+                f"{func}: the data do not hold the people allocated: {len(missing):,} "
+                f"allocated id(s) are missing from the data (e.g. {_fmt_list(missing[:5], 5)}) "
+                f"and {len(extra):,} id(s) in the data were never allocated "
+                f"(e.g. {_fmt_list(extra[:5], 5)}). Fix: pass exactly the participants file "
+                "that was randomised (all batches)."
+            )
+        batch_of = tab["batch"].to_numpy()
+        state: dict[str, eng.OpenBlock] = {}
+        next_block: dict[str, int] = {}
+        redrawn: list[pd.DataFrame] = []
+        batch_fps: list[str] = []
+        for b in log["batches"]:
+            rows = np.flatnonzero(batch_of == b["batch"])
+            sub = data[np.isin(keys, tab_ids[rows])]
+            earlier = pd.concat(redrawn, ignore_index=True) if redrawn else tab.iloc[:0]
+            rec = copy.deepcopy(b)
+            d_table, state, next_block, fp = _draw_batch(
+                sub, design, log, rec, earlier, state, next_block, func=func
+            )
+            if fp != b["fingerprint"]:
+                used = [c for c in (id_name, *design.strata, design.cluster, design.order) if c]
+                raise VerificationError(
+                    f"{func}: batch {b['batch']}'s people match the log but some of their values "
+                    f"in columns {_fmt_list(used)} have changed since allocation (fingerprint "
+                    f"{fp[:12]}..., log {b['fingerprint'][:12]}...). Fix: pass the participants "
+                    "data as they were when randomised."
+                )
+            batch_fps.append(fp)
+            redrawn.append(d_table)
+        if chain_fingerprint(batch_fps) != log["fingerprint"]:
+            raise VerificationError(
+                f"{func}: the allocation's fingerprint {log['fingerprint'][:12]}... does not "
+                "match its batches; the audit log has been edited."
+            )
+        again = pd.concat(redrawn, ignore_index=True)
+        again_keys = eng.coerce_keys(again[id_name], log["id_kind"], role="id", func=func)
+        pos = pd.Series(np.arange(len(again)), index=again_keys).loc[tab_ids].to_numpy()
+        arms = list(design.arms)
+        recorded = tab["arm"].astype(object).to_numpy()
+        expected = again["arm"].astype(object).to_numpy()[pos]
+        bad = np.flatnonzero(recorded != expected)
+        if bad.size:
+            eg = [f"{tab[id_name].iloc[i]}: table {recorded[i]!r}, re-drawn {expected[i]!r}" for i in bad[:5]]
+            raise VerificationError(
+                f"{func}: {bad.size:,} person(s) have an arm that the recorded seeds do not "
+                f"reproduce ({'; '.join(eg)}). The table has been changed since it was drawn."
+            )
+        p = design.probabilities
+        for j, arm in enumerate(arms):
+            col = f"prob_{arm}"
+            if col not in tab.columns or not np.allclose(
+                tab[col].to_numpy(dtype=float), p[j], rtol=0, atol=1e-12
+            ):
+                raise VerificationError(
+                    f"{func}: column {col!r} does not hold the design probability {p[j]:.6g} for "
+                    "every person. The table has been changed."
+                )
+
+    def balance(self, data: pd.DataFrame, covariates: Sequence[Hashable]) -> BalanceTable:
+        """Baseline balance of ``covariates`` across arms (means, SDs, standardised
+        differences, variance ratios), with ``data`` joined to the table by id."""
+        from dwp_eval.monitor.balance import balance  # sideways import, no cycle
+
+        func = "Allocation.balance"
+        data = check_data(data, func=func)
+        if self.id not in data.columns:
+            raise ColumnError(
+                f"{func}: column {self.id!r} (id) is not in the data. Columns present: "
+                f"{_fmt_list(data.columns)}. Fix: pass the participants data the allocation was made from."
+            )
+        covs = as_column_list(covariates)
+        tab = self._table[[self.id, "arm"]]
+        merged = data.drop(columns=[c for c in ("arm",) if c in data.columns and c not in covs]).merge(
+            tab, on=self.id, how="inner", validate="one_to_one"
+        )
+        if len(merged) < len(tab):
+            raise ColumnError(
+                f"{func}: {len(tab) - len(merged):,} allocated id(s) are not in the data. "
+                "Fix: pass the participants data the allocation was made from."
+            )
+        return balance(merged, assigned="arm", covariates=covs, control=self.control)
+
+    # ------------------------------------------------------------- rolling allocation
+    def extend(
+        self,
+        new_people: pd.DataFrame,
+        *,
+        seed: int | np.random.Generator,
+        block_sizes: Sequence[int] | None = None,
+    ) -> Allocation:
+        """Allocate people referred later, without changing anyone already allocated.
+
+        New people are allocated by permuted blocks within their stratum,
+        continuing the stratum's last unfilled block (so the ratio stays tight
+        however small each batch is). In a cluster design, a new person in a
+        cluster that was already allocated gets that cluster's arm; new clusters
+        are allocated in permuted blocks of clusters. The batch, its seed and its
+        fingerprint are added to the audit log. Returns a new :class:`Allocation`.
+
+        Raises
+        ------
+        DesignError
+            If any id in ``new_people`` was already allocated (never re-drawn).
+        """
+        func = "Allocation.extend"
+        new_people = check_data(new_people, func=func, param="new_people")
+        design = self._design
+        log = copy.deepcopy(self._log)
+        if design.rule is not None:
+            raise DesignError(
+                f"{func}: this allocation was re-randomised as a whole, so people cannot be "
+                "added to it by rolling allocation. Fix: randomise the new people as a separate "
+                "allocation."
+            )
+        check_seed(seed, func=func)
+        if block_sizes is not None:
+            base = design.base_block
+            bad = [s for s in block_sizes if int(s) % base or int(s) <= 0]
+            if bad:
+                raise OptionError(
+                    f"The 'block_sizes' parameter of {func} must hold positive multiples of {base}. "
+                    f"Got {list(block_sizes)!r} instead."
+                )
+        prep_probe = eng.prepare(
+            new_people, design, func=func, id_kind=log["id_kind"], cluster_kind=log.get("cluster_kind")
+        )
+        tab_ids = eng.coerce_keys(self._table[design.id], log["id_kind"], role="id", func=func)
+        already = np.isin(prep_probe.ids, tab_ids)
+        if already.any():
+            eg = prep_probe.ids[already][:5].tolist()
+            raise DesignError(
+                f"{func}: {int(already.sum()):,} id(s) in new_people are already allocated "
+                f"(e.g. {_fmt_list(eg, 5)}); an allocated person is never re-drawn. Fix: pass "
+                "only people who have not been randomised."
+            )
+        batch_no = len(log["batches"])
+        sizes = None if block_sizes is None else sorted({int(s) for s in block_sizes})
+        if sizes is None:
+            sizes = list(design.block_sizes) if design.block_sizes else [design.base_block * k for k in (1, 2, 3)]
+        rec = {
+            "batch": batch_no,
+            "method": "permuted_blocks",
+            "block_sizes": sizes,
+            "seed": eng.seed_record(seed),
+            "created": _now(),
+        }
+        state, next_block = _block_state(self._table, design)
+        new_table, _, _, fp = _draw_batch(
+            new_people, design, log, rec, self._table, state, next_block, func=func
+        )
+        rec["n"] = len(new_table)
+        rec["fingerprint"] = fp
+        log["batches"].append(rec)
+        table = pd.concat([self._table, new_table], ignore_index=True)
+        for col in ("block", "block_size"):
+            if col in table.columns:
+                table[col] = table[col].astype("Int64")
+        table["arm"] = pd.Categorical(table["arm"], categories=list(design.arms))
+        if "stratum" in table.columns:
+            table["stratum"] = pd.Categorical(table["stratum"].astype(str), categories=sorted(set(table["stratum"].astype(str))))
+        log["n"] = len(table)
+        log["fingerprint"] = chain_fingerprint([b["fingerprint"] for b in log["batches"]])
+        log["counts"] = {a: int((table["arm"] == a).sum()) for a in design.arms}
+        log.pop("table_sha256", None)
+        log.pop("table_file", None)
+        return Allocation(table, log)
+
+
+def chain_fingerprint(batch_fingerprints: Sequence[str]) -> str:
+    """The fingerprint of a multi-batch allocation: SHA-256 over its batches' fingerprints.
+
+    A single-batch allocation's fingerprint is its batch's fingerprint.
+    """
+    if len(batch_fingerprints) == 1:
+        return batch_fingerprints[0]
+    h = hashlib.sha256(b"dwp_eval-fingerprint-chain-v1\n")
+    for fp in batch_fingerprints:
+        h.update(fp.encode("ascii"))
+    return h.hexdigest()
+
+
+def _block_state(table: pd.DataFrame, design: eng.Design) -> tuple[dict[str, eng.OpenBlock], dict[str, int]]:
+    """Open (unfilled) permuted blocks per stratum, and the next block number, from a table.
+
+    In a cluster design the units of a block are clusters, so arms are counted
+    once per cluster.
+    """
+    state: dict[str, eng.OpenBlock] = {}
+    next_block: dict[str, int] = {}
+    if "block" not in table.columns:
+        return state, next_block
+    t = table[table["block"].notna()]
+    if t.empty:
+        return state, next_block
+    strat = t["stratum"].astype(str) if "stratum" in t.columns else pd.Series("all", index=t.index)
+    cols = {"stratum": strat, "block": t["block"].astype(np.int64), "size": t["block_size"].astype(np.int64),
+            "arm": t["arm"].cat.codes.astype(np.int64)}
+    if design.cluster is not None:
+        cols["unit"] = t["cluster"].astype(str)
+    frame = pd.DataFrame(cols)
+    if design.cluster is not None:
+        frame = frame.drop_duplicates(subset=["unit"])
+    w = np.asarray(design.weights, dtype=np.int64)
+    base = int(w.sum())
+    for label, g in frame.groupby("stratum", sort=True):
+        last = int(g["block"].max())
+        next_block[str(label)] = last + 1
+        gl = g[g["block"] == last]
+        size = int(gl["size"].iloc[0])
+        used = np.bincount(gl["arm"].to_numpy(), minlength=len(w))
+        full = w * (size // base)
+        remaining = full - used
+        if remaining.sum() > 0:
+            state[str(label)] = eng.OpenBlock(last, size, np.repeat(np.arange(len(w)), remaining).tolist())
+    return state, next_block
+
+
+def _draw_batch(
+    data: pd.DataFrame,
+    design: eng.Design,
+    log: dict[str, Any],
+    batch: dict[str, Any],
+    earlier: pd.DataFrame,
+    state: dict[str, eng.OpenBlock],
+    next_block: dict[str, int],
+    *,
+    func: str,
+) -> tuple[pd.DataFrame, dict[str, eng.OpenBlock], dict[str, int], str]:
+    """Draw one recorded batch (used by extend and verify).
+
+    Returns the batch's table, the open blocks and next block numbers after it,
+    and the batch's input fingerprint.
+    """
+    prep = eng.prepare(
+        data, design, func=func, id_kind=log["id_kind"], cluster_kind=log.get("cluster_kind")
+    )
+    rng = eng.rng_from_record(batch["seed"])
+    fixed = None
+    if design.cluster is not None and len(earlier):
+        fixed = _fixed_cluster_arms(prep, design, log, earlier, func=func)
+    sizes = batch.get("block_sizes")
+    batch_design = replace(design, block_sizes=tuple(sizes) if sizes else design.block_sizes)
+    nb = dict(next_block)
+    d = eng.draw(
+        prep,
+        batch_design,
+        rng,
+        method=batch["method"],
+        state=state,
+        next_block=nb,
+        fixed_unit_arm=fixed,
+        func=func,
+    )
+    batch["draws"] = d.draws
+    if d.max_abs_std_diff is not None:
+        batch["max_abs_std_diff"] = d.max_abs_std_diff
+    table = eng.table_from_draw(prep, design, d, batch=int(batch["batch"]))
+    if fixed is not None and "block" in table.columns:
+        # people joining clusters allocated earlier take the cluster's arm: no block draw
+        person_fixed = fixed[prep.unit_of_person] >= 0
+        table["block"] = table["block"].astype("Int64")
+        table["block_size"] = table["block_size"].astype("Int64")
+        table.loc[person_fixed, ["block", "block_size"]] = pd.NA
+    return table, d.state, nb, eng.fingerprint(prep, design)
+
+
+def _fixed_cluster_arms(
+    prep: eng.Prepared, design: eng.Design, log: dict[str, Any], earlier: pd.DataFrame, *, func: str
+) -> np.ndarray:
+    """Arm code per unit (cluster) already allocated in ``earlier``, -1 for new clusters."""
+    kind = log.get("cluster_kind") or "str"
+    keys = eng.coerce_keys(earlier["cluster"], kind, role="cluster", func=func)
+    index = keys.astype(str) if kind == "str" else keys
+    first = ~pd.Index(index).duplicated()
+    arm = pd.Series(earlier["arm"].cat.codes.to_numpy()[first], index=index[first])
+    units = prep.unit_keys.astype(str) if kind == "str" else prep.unit_keys
+    fixed = arm.reindex(units).fillna(-1).to_numpy(dtype=np.int64)
+    known = fixed >= 0
+    if known.any() and design.strata:
+        was = pd.Series(earlier["stratum"].astype(str).to_numpy()[first], index=index[first])
+        was_lab = was.reindex(units[known]).to_numpy().astype(str)
+        now_lab = np.asarray(prep.stratum_labels, dtype=object)[prep.unit_stratum[known]].astype(str)
+        moved = np.flatnonzero(was_lab != now_lab)
+        if moved.size:
+            raise DesignError(
+                f"{func}: cluster(s) {_fmt_list(units[known][moved][:5].tolist(), 5)} were "
+                "allocated in another stratum; a cluster's strata cannot change. Fix: correct "
+                "the strata columns of the new people."
+            )
+    return fixed

@@ -1,0 +1,66 @@
+"""Errors and warnings raised by dwp_eval.
+
+Every error a user can trigger with bad input subclasses :class:`DwpEvalError`,
+itself a :class:`ValueError`, so ``except ValueError`` keeps working. Messages
+name the column or parameter, the problem, and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AllocationExistsError",
+    "AllocationIntegrityError",
+    "ColumnError",
+    "ConvergenceError",
+    "DesignError",
+    "DwpEvalError",
+    "DwpEvalWarning",
+    "MissingDataError",
+    "OptionError",
+    "RerandomisationWarning",
+    "VerificationError",
+]
+
+
+class DwpEvalError(ValueError):
+    """Base class of every error raised for bad input or an impossible request."""
+
+
+class OptionError(DwpEvalError):
+    """A parameter has a value outside the ones allowed (wrong type, range or name)."""
+
+
+class ColumnError(DwpEvalError):
+    """A named column is missing, has the wrong type, or holds duplicated ids."""
+
+
+class MissingDataError(DwpEvalError):
+    """A column that must be complete holds missing values."""
+
+
+class DesignError(DwpEvalError):
+    """The data do not fit the requested design (e.g. a cluster spanning two strata)."""
+
+
+class AllocationExistsError(DwpEvalError, FileExistsError):
+    """Writing an allocation would overwrite one that already exists."""
+
+
+class AllocationIntegrityError(DwpEvalError):
+    """A written allocation table no longer matches the checksum in its audit log."""
+
+
+class VerificationError(DwpEvalError):
+    """Re-running an allocation from its audit log did not reproduce it."""
+
+
+class ConvergenceError(DwpEvalError):
+    """A solver (e.g. sample size) found no solution in the range it searched."""
+
+
+class DwpEvalWarning(UserWarning):
+    """Base class of warnings issued by dwp_eval."""
+
+
+class RerandomisationWarning(DwpEvalWarning):
+    """The allocation was re-randomised: inference must use randomisation tests."""

@@ -1,0 +1,1 @@
+"""After follow-up: estimators (see the ITT, CACE and DiD issues)."""

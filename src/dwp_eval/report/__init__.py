@@ -1,0 +1,1 @@
+"""Impact tables, plots and reports."""
