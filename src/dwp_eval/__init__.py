@@ -12,8 +12,9 @@ from dwp_eval.errors import (
     DwpEvalWarning,
     RerandomisationWarning,
 )
+from dwp_eval.estimate.itt import itt
 from dwp_eval.monitor import balance
-from dwp_eval.results import BalanceTable
+from dwp_eval.results import BalanceTable, Effect
 
 __all__ = [
     "Allocation",
@@ -22,10 +23,12 @@ __all__ = [
     "ConvergenceError",
     "DwpEvalError",
     "DwpEvalWarning",
+    "Effect",
     "RerandomisationWarning",
     "__version__",
     "balance",
     "datasets",
     "errors",
+    "itt",
     "randomise",
 ]

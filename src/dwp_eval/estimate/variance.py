@@ -1,0 +1,333 @@
+"""Heteroskedasticity- and cluster-robust variance estimators: one lookup table.
+
+=============  ==========================  ===============================================
+name           aliases                     variance (``M = (X'X)^{-1}``, ``e`` residuals)
+=============  ==========================  ===============================================
+classical      ``iid``, ``homoskedastic``  ``s^2 M``, ``s^2 = e'e / (n - p)``
+HC0            ``robust``                  ``M X' diag(e_i^2) X M`` (White 1980)
+HC1            ``stata`` (no cluster)      HC0 times ``n / (n - p)``
+HC2            ``neyman``                  ``e_i^2 / (1 - h_ii)`` (MacKinnon & White 1985)
+HC3                                        ``e_i^2 / (1 - h_ii)^2``
+CR0                                        ``M (sum_g X_g' e_g e_g' X_g) M`` (Liang & Zeger 1986)
+CR1            ``stata`` (cluster)         CR0 times ``G/(G-1) (n-1)/(n-p)``
+CR2            ``bell_mccaffrey``          ``X_g' A_g e_g`` with ``A_g = (I - H_gg)^{-1/2}``
+                                           (Bell & McCaffrey 2002)
+=============  ==========================  ===============================================
+
+``p`` counts all estimated parameters, absorbed fixed effects included.
+Degrees of freedom: ``n - p`` for classical and HC types; ``G - 1`` for CR0
+and CR1; for CR2 the Bell-McCaffrey / Pustejovsky-Tipton Satterthwaite
+degrees of freedom of each coefficient (what clubSandwich's
+``coef_test(test = "Satterthwaite")`` and estimatr's ``lm_robust`` report).
+
+CR2 is computed without forming any ``n_g x n_g`` matrix. With ``X'X = R'R``,
+``L = R^{-1}`` and ``Y_g = [Z_g, X_g L]`` (``Z_g``: the rows' loadings on the
+absorbed fixed-effect directions), ``H_gg = Y_g Y_g'`` has rank at most
+``k + m_g``, and the push-through identity ``Y' f(Y Y') = f(Y'Y) Y'`` moves
+every matrix function to the small matrix ``C_g = Y_g'Y_g``:
+``X_g' A_g e_g = L^{-T} P f(C_g) Y_g' e_g`` with ``f(t) = (1 - t)^{-1/2}``
+(``0`` where ``1 - t < 1e-12``, as estimatr does for leverage-one clusters).
+The Satterthwaite degrees of freedom for a contrast ``c`` are
+``tr(Omega)^2 / tr(Omega^2)`` with ``Omega = D - S'S`` (Pustejovsky & Tipton
+2018, *JBES* 36(4), eq. 11 with working model ``Phi = I``), where
+``D_gg = a' f(C_g)^2 C_g a``, ``s_g = f(C_g) C_g a`` and ``a = L'c`` padded with
+zeros on the fixed-effect coordinates; ``tr(Omega^2)`` needs only
+``sum_g s_g s_g'``, a small matrix, never the ``G x G`` one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dwp_eval._validation import closest
+from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.estimate._linalg import OLSFit
+
+__all__ = ["SE_TYPES", "VcovResult", "resolve_se_type", "vcov"]
+
+
+@dataclass(frozen=True)
+class VcovResult:
+    """A covariance matrix with the degrees of freedom of each coefficient."""
+
+    vcov: np.ndarray
+    df: np.ndarray
+    se_type: str
+    n_clusters: int | None
+
+    @property
+    def std_error(self) -> np.ndarray:
+        return np.sqrt(np.clip(np.diag(self.vcov), 0.0, None))
+
+
+@dataclass(frozen=True)
+class SEType:
+    """An entry of the lookup table."""
+
+    name: str
+    clustered: bool
+    aliases: tuple[str, ...]
+    compute: Callable[[OLSFit, np.ndarray | None], VcovResult]
+    doc: str
+
+
+def _classical(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
+    dof = fit.n - fit.rank
+    s2 = float(fit.resid @ fit.resid) / dof
+    return VcovResult(s2 * fit.bread, np.full(fit.k, float(dof)), "classical", None)
+
+
+def _hc(kind: str) -> Callable[[OLSFit, np.ndarray | None], VcovResult]:
+    def compute(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
+        e2 = fit.resid**2
+        if kind in ("HC2", "HC3"):
+            one_minus_h = 1.0 - fit.leverage()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                omega = e2 / (one_minus_h if kind == "HC2" else one_minus_h**2)
+            omega[~np.isfinite(omega)] = 0.0  # leverage-one rows: as estimatr
+        else:
+            omega = e2
+        meat = (fit.X * omega[:, None]).T @ fit.X
+        v = fit.bread @ meat @ fit.bread
+        dof = fit.n - fit.rank
+        if kind == "HC1":
+            v = v * fit.n / dof
+        return VcovResult(v, np.full(fit.k, float(dof)), kind, None)
+
+    return compute
+
+
+def _cluster_index(cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Row order grouped by cluster and the group boundaries."""
+    order = np.argsort(cluster, kind="stable")
+    c = cluster[order]
+    bounds = np.flatnonzero(np.r_[True, c[1:] != c[:-1], True])
+    return order, bounds, len(bounds) - 1
+
+
+def _cr01(kind: str) -> Callable[[OLSFit, np.ndarray | None], VcovResult]:
+    def compute(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
+        assert cluster is not None
+        order, bounds, G = _cluster_index(cluster)
+        scores = (fit.X * fit.resid[:, None])[order]
+        U = np.add.reduceat(scores, bounds[:-1], axis=0)
+        v = fit.bread @ (U.T @ U) @ fit.bread
+        if kind == "CR1":
+            v = v * (G / (G - 1)) * ((fit.n - 1) / (fit.n - fit.rank))
+        return VcovResult(v, np.full(fit.k, float(G - 1)), kind, G)
+
+    return compute
+
+
+def _cr2_weighted(fit: OLSFit, cluster: np.ndarray) -> VcovResult:
+    """CR2 for weighted least squares with working model ``Phi = I`` on the
+    original scale, as clubSandwich (``inverse_var = FALSE``) and estimatr do.
+
+    With ``H = X M X'W``, the adjustment is ``A_g = G_g^{-1/2}``, where
+    ``G_g = [(I - H)(I - H)']_gg = I + B_g K B_g'`` with ``B_g = [X_g, W_g X_g]``
+    and ``K = [[N, -M], [-M, 0]]``, ``N = M X'W^2X M`` (Pustejovsky & Tipton
+    2018, eq. 7 with ``Phi = I``). ``G_g`` is the identity plus a matrix of rank
+    at most ``2k``, so its inverse square root is formed in that subspace.
+    Degrees of freedom: ``Omega = D + Gamma' K Gamma`` with ``D_gg = p_g'p_g``,
+    ``p_g = A_g W_g X_g M c`` and ``gamma_g = [X_g'p_g; X_g'W_g p_g]``.
+    """
+    assert fit.sqrt_w is not None
+    order, bounds, G = _cluster_index(cluster)
+    k = fit.k
+    sw = fit.sqrt_w
+    w = sw**2
+    X = fit.X / sw[:, None]
+    e = fit.resid / sw
+    M = fit.bread
+    N = M @ ((X * (w**2)[:, None]).T @ X) @ M
+    K = np.block([[N, -M], [-M, np.zeros((k, k))]])
+    est_sum = np.zeros((k, k))
+    d = np.zeros((G, k))
+    fdiag = np.zeros((G, k))
+    S = np.zeros((k, 2 * k, 2 * k))
+    for g in range(G):
+        rows = order[bounds[g] : bounds[g + 1]]
+        Xg = X[rows]
+        WXg = Xg * w[rows][:, None]
+        B = np.hstack([Xg, WXg])
+        Ub, sv, _ = np.linalg.svd(B, full_matrices=False)
+        Q = Ub[:, sv > 1e-12 * max(1.0, float(sv.max(initial=0.0)))]
+        T = Q.T @ B
+        small = np.eye(Q.shape[1]) + T @ K @ T.T
+        mu, V = np.linalg.eigh((small + small.T) / 2)
+        gmu = np.where(mu > 1e-12, 1.0 / np.sqrt(np.clip(mu, 1e-300, None)), 0.0)
+        Phi = (V * gmu) @ V.T - np.eye(Q.shape[1])
+        eg = e[rows]
+        Ae = eg + Q @ (Phi @ (Q.T @ eg))
+        est = WXg.T @ Ae
+        est_sum += np.outer(est, est)
+        BM = WXg @ M  # n_g x k contrasts
+        P = BM + Q @ (Phi @ (Q.T @ BM))
+        d[g] = np.sum(P**2, axis=0)
+        gam = np.vstack([Xg.T @ P, WXg.T @ P])  # 2k x k
+        fdiag[g] = np.einsum("aj,ab,bj->j", gam, K, gam)
+        S += np.einsum("aj,bj->jab", gam, gam)
+    V = M @ est_sum @ M
+    tr = d.sum(axis=0) + fdiag.sum(axis=0)
+    KS = np.einsum("ab,jbc->jac", K, S)
+    frob = np.einsum("jab,jba->j", KS, KS)
+    tr2 = np.sum(d**2, axis=0) + 2 * np.sum(d * fdiag, axis=0) + frob
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = tr**2 / tr2
+    return VcovResult(V, dof, "CR2", G)
+
+
+def _cr2(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
+    assert cluster is not None
+    if fit.sqrt_w is not None:
+        if fit.fe_codes is not None:
+            raise DesignError(
+                "CR2 with weights and absorbed strata is not supported; pass the strata as "
+                "dummy covariates instead."
+            )
+        return _cr2_weighted(fit, cluster)
+    order, bounds, G = _cluster_index(cluster)
+    k = fit.k
+    L = np.linalg.inv(fit.R)  # upper triangular, (X'X)^{-1} = L L'
+    A = L.T  # columns a_j = L' e_j: the contrasts of every coefficient
+    XL = fit.XL
+    e = fit.resid
+    has_fe = fit.fe_codes is not None
+    fe = fit.fe_codes
+    n_fe_groups = int(fe.max()) + 1 if has_fe and fe is not None else 0
+
+    t_sum = np.zeros((k, k))  # sum_g t_g t_g' (adjusted scores in L-coordinates)
+    d = np.zeros((G, k))  # D_gg per contrast
+    s_norm2 = np.zeros((G, k))  # ||s_g||^2 per contrast
+    ss_x = np.zeros((k, k, k))  # per contrast j: sum_g s_g^X s_g^X'
+    zs = np.zeros((n_fe_groups, k, k)) if has_fe else None  # per stratum: sum z_g s_g^X' (contrast last)
+    zz_diag = np.zeros((n_fe_groups, k)) if has_fe else None
+    zz_dense: dict[tuple[int, int], np.ndarray] = {}
+    nested = True
+    for g in range(G):
+        rows = order[bounds[g] : bounds[g + 1]]
+        Yx = XL[rows]
+        eg = e[rows]
+        if has_fe and fe is not None and fit.fe_scale is not None:
+            strata_g, inv = np.unique(fe[rows], return_inverse=True)
+            m = len(strata_g)
+            Z = np.zeros((len(rows), m))
+            Z[np.arange(len(rows)), inv] = fit.fe_scale[rows]
+            Y = np.hstack([Z, Yx])
+        else:
+            strata_g = np.zeros(0, dtype=np.int64)
+            m = 0
+            Y = Yx
+        C = Y.T @ Y
+        lam, U = np.linalg.eigh(C)
+        one_minus = 1.0 - lam
+        f = np.where(one_minus > 1e-12, 1.0 / np.sqrt(np.clip(one_minus, 1e-300, None)), 0.0)
+        u = Y.T @ eg
+        v = U @ (f * (U.T @ u))
+        t = v[m:]
+        t_sum += np.outer(t, t)
+        # degrees of freedom, all k contrasts at once
+        Ua = U[m:, :].T @ A  # (m+k) x k: U' a_hat for each contrast
+        lam_c = np.clip(lam, 0.0, None)
+        d[g] = np.sum((f**2 * lam_c)[:, None] * Ua**2, axis=0)
+        s = U @ ((f * lam_c)[:, None] * Ua)  # (m+k) x k
+        s_norm2[g] = np.sum(s**2, axis=0)
+        sx = s[m:, :]
+        ss_x += np.einsum("aj,bj->jab", sx, sx)
+        if m:
+            assert zs is not None and zz_diag is not None
+            sz = s[:m, :]  # m x k
+            for i, st in enumerate(strata_g):
+                zs[st] += np.einsum("j,aj->aj", sz[i], sx)
+                zz_diag[st] += sz[i] ** 2
+            if m > 1:
+                nested = False
+                for i, si in enumerate(strata_g):
+                    for jj, sj in enumerate(strata_g):
+                        if i != jj:
+                            key = (int(si), int(sj))
+                            zz_dense[key] = zz_dense.get(key, np.zeros(k)) + sz[i] * sz[jj]
+    V = L @ t_sum @ L.T
+    tr_omega = d.sum(axis=0) - s_norm2.sum(axis=0)
+    frob = np.einsum("jab,jab->j", ss_x, ss_x)
+    if has_fe and zs is not None and zz_diag is not None:
+        frob = frob + 2 * np.einsum("saj,saj->j", zs, zs) + np.sum(zz_diag**2, axis=0)
+        if not nested:
+            for val in zz_dense.values():
+                frob = frob + val**2
+    tr_omega2 = np.sum(d**2, axis=0) - 2 * np.sum(d * s_norm2, axis=0) + frob
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = tr_omega**2 / tr_omega2
+    return VcovResult(V, dof, "CR2", G)
+
+
+SE_TYPES: dict[str, SEType] = {
+    "classical": SEType("classical", False, ("iid", "homoskedastic", "const"), _classical,
+                        "Homoskedastic OLS variance."),
+    "HC0": SEType("HC0", False, ("robust", "hc0"), _hc("HC0"), "White (1980)."),
+    "HC1": SEType("HC1", False, ("hc1",), _hc("HC1"), "HC0 with n/(n-p) (Stata's robust)."),
+    "HC2": SEType("HC2", False, ("hc2", "neyman"), _hc("HC2"),
+                  "Leverage-adjusted (MacKinnon & White 1985); Neyman variance for a difference in means."),
+    "HC3": SEType("HC3", False, ("hc3",), _hc("HC3"), "Jackknife-like (MacKinnon & White 1985)."),
+    "CR0": SEType("CR0", True, ("cr0",), _cr01("CR0"), "Liang & Zeger (1986)."),
+    "CR1": SEType("CR1", True, ("cr1",), _cr01("CR1"), "CR0 with G/(G-1)(n-1)/(n-p) (Stata)."),
+    "CR2": SEType("CR2", True, ("cr2", "bell_mccaffrey", "bm"), _cr2,
+                  "Bell & McCaffrey (2002) with Satterthwaite df (Pustejovsky & Tipton 2018)."),
+}
+
+
+def resolve_se_type(se_type: str | None, *, clustered: bool, func: str) -> str:
+    """Canonical name for ``se_type`` (``None``: HC2, or CR2 when clustered).
+
+    ``"stata"`` means HC1 without clusters and CR1 with them, as in estimatr.
+    """
+    if se_type is None:
+        return "CR2" if clustered else "HC2"
+    if not isinstance(se_type, str):
+        raise OptionError(
+            f"The 'se_type' parameter of {func} must be a string such as 'HC2'. Got {se_type!r} instead."
+        )
+    key = se_type.strip()
+    if key.lower() == "stata":
+        return "CR1" if clustered else "HC1"
+    found = None
+    for name, entry in SE_TYPES.items():
+        if key == name or key.lower() == name.lower() or key.lower() in entry.aliases:
+            found = name
+            break
+    valid = [n for n, e in SE_TYPES.items() if e.clustered == clustered]
+    if found is None:
+        guess = closest(key, [*list(SE_TYPES), "stata"])
+        hint = f" Did you mean {guess!r}?" if guess else ""
+        raise OptionError(
+            f"The 'se_type' parameter of {func} must be one of {', '.join(map(repr, valid))} "
+            f"(or 'stata'). Got {se_type!r} instead.{hint}"
+        )
+    if SE_TYPES[found].clustered != clustered:
+        if clustered:
+            raise OptionError(
+                f"The 'se_type' parameter of {func} is {se_type!r}, which ignores the clusters. "
+                f"With cluster= use one of {', '.join(map(repr, valid))}."
+            )
+        raise OptionError(
+            f"The 'se_type' parameter of {func} is {se_type!r}, a cluster-robust type, but no "
+            "cluster= was given. Fix: pass cluster=, or use 'HC2'."
+        )
+    return found
+
+
+def vcov(fit: OLSFit, se_type: str, cluster: np.ndarray | None = None) -> VcovResult:
+    """Covariance of the coefficients of ``fit`` by the named estimator.
+
+    ``cluster`` holds integer cluster codes (one per row) for cluster-robust types.
+    """
+    entry = SE_TYPES[se_type]
+    if entry.clustered:
+        if cluster is None:
+            raise DesignError(f"vcov: se_type {se_type!r} needs cluster codes.")
+        if len(np.unique(cluster)) < 2:
+            raise DesignError("vcov: cluster-robust variance needs at least two clusters.")
+    return entry.compute(fit, cluster)
