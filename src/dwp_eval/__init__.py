@@ -8,27 +8,42 @@ from dwp_eval._version import __version__
 from dwp_eval.design import Allocation, BalanceRule, randomise
 from dwp_eval.errors import (
     ConvergenceError,
+    DroppedRowsWarning,
     DwpEvalError,
     DwpEvalWarning,
     RerandomisationWarning,
 )
+from dwp_eval.estimate.bootstrap import BootstrapTest, wild_cluster_bootstrap
 from dwp_eval.estimate.itt import itt
+from dwp_eval.estimate.multiplicity import RomanoWolf, adjust_p_values, romano_wolf
+from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
 from dwp_eval.monitor import balance
+from dwp_eval.report.impact import EffectTable, impact_table
 from dwp_eval.results import BalanceTable, Effect
 
 __all__ = [
     "Allocation",
     "BalanceRule",
     "BalanceTable",
+    "BootstrapTest",
     "ConvergenceError",
+    "DroppedRowsWarning",
     "DwpEvalError",
     "DwpEvalWarning",
     "Effect",
+    "EffectTable",
+    "RandomisationTest",
     "RerandomisationWarning",
+    "RomanoWolf",
     "__version__",
+    "adjust_p_values",
     "balance",
     "datasets",
     "errors",
+    "impact_table",
     "itt",
+    "randomisation_test",
     "randomise",
+    "romano_wolf",
+    "wild_cluster_bootstrap",
 ]

@@ -12,7 +12,9 @@ __all__ = [
     "AllocationIntegrityError",
     "ColumnError",
     "ConvergenceError",
+    "DegenerateDrawsWarning",
     "DesignError",
+    "DroppedRowsWarning",
     "DwpEvalError",
     "DwpEvalWarning",
     "MissingDataError",
@@ -64,3 +66,11 @@ class DwpEvalWarning(UserWarning):
 
 class RerandomisationWarning(DwpEvalWarning):
     """The allocation was re-randomised: inference must use randomisation tests."""
+
+
+class DroppedRowsWarning(DwpEvalWarning):
+    """Rows with missing values were dropped (``missing="drop"``); the message counts them."""
+
+
+class DegenerateDrawsWarning(DwpEvalWarning):
+    """Some bootstrap draws could not be studentised and were left out; the message counts them."""

@@ -285,7 +285,7 @@ class Effect(ResultMixin):
         lines = [
             f"{self.estimand} of {self.treatment} vs {self.control} on {self.outcome}",
             f"  estimate        {self._fmt(self.estimate)}  (SE {self._fmt(self.std_error)})",
-            f"  {level} CI{'':<{max(0, 9 - len(level))}}[{self._fmt(lo)}, {self._fmt(hi)}]",
+            f"  {level + ' CI':<16}[{self._fmt(lo)}, {self._fmt(hi)}]",
             f"  t = {self.statistic:.3f}, df = {self.df:.4g}, p = {self.p_value:.4g}",
             f"  means           control {self._fmt(self.control_mean)}, "
             f"{self.treatment} {self._fmt(self.treatment_mean)}",

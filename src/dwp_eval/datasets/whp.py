@@ -8,7 +8,7 @@ import pandas as pd
 from dwp_eval._validation import check_seed
 from dwp_eval.errors import OptionError
 
-__all__ = ["SITES", "whp_like"]
+__all__ = ["OUTCOMES", "SITES", "whp_like", "whp_outcomes"]
 
 #: Sites (contract-package areas) with their share of referrals and jobcentre count.
 SITES: dict[str, tuple[float, int]] = {
@@ -106,4 +106,91 @@ def whp_like(n: int = 10_000, *, seed: int | np.random.Generator) -> pd.DataFram
             "prior_earnings": earnings,
         }
     )
+    return frame
+
+
+#: The outcome columns made by :func:`whp_outcomes`.
+OUTCOMES = ("employed_13_weeks", "any_employment", "earnings_12m", "days_on_benefit")
+
+
+def whp_outcomes(
+    people: pd.DataFrame,
+    assigned: pd.Series | np.ndarray,
+    *,
+    seed: int | np.random.Generator,
+    treatment: str = "treatment",
+    effect: float = 0.04,
+) -> pd.DataFrame:
+    """Twelve-month outcomes for a :func:`whp_like` population, with known ITT effects.
+
+    Parameters
+    ----------
+    people
+        Output of :func:`whp_like` (uses ``months_out_of_work``, ``prior_earnings``,
+        ``health_condition``, ``age``, ``jobcentre``).
+    assigned
+        Each person's arm, aligned with ``people``.
+    seed
+        An int or a ``numpy.random.Generator``.
+    treatment
+        The arm that receives the programme.
+    effect
+        The true ITT on ``employed_13_weeks`` (a proportion: 0.04 is 4
+        percentage points, the IPS health-led trial's headline).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id`` and the outcomes ``employed_13_weeks`` (0/1: 13+ weeks in work in
+        the 12 months after randomisation), ``any_employment`` (0/1),
+        ``earnings_12m`` (pounds) and ``days_on_benefit`` (0-365). Being in the
+        treatment arm raises the probability of 13+ weeks in work by exactly
+        ``effect`` for everyone (a constant additive effect on the probability
+        scale, so the true ITT on ``employed_13_weeks`` is ``effect``, stored in
+        ``frame.attrs["true_itt"]``); it also raises any employment and
+        earnings and lowers days on benefit, by amounts that have no closed
+        form. Jobcentres add a shared shock, so outcomes are correlated within
+        jobcentre.
+
+    Examples
+    --------
+    >>> from dwp_eval.datasets import whp_like, whp_outcomes
+    >>> people = whp_like(n=200, seed=1)
+    >>> out = whp_outcomes(people, ["treatment", "control"] * 100, seed=2)
+    >>> out.attrs["true_itt"]["employed_13_weeks"]
+    0.04
+    """
+    rng = check_seed(seed, func="whp_outcomes")
+    arm = np.asarray(assigned).astype(str)
+    if len(arm) != len(people):
+        raise OptionError(
+            f"The 'assigned' parameter of whp_outcomes must have one arm per person "
+            f"({len(people):,}). Got {len(arm):,} instead."
+        )
+    t = (arm == treatment).astype(float)
+    n = len(people)
+    _, jc = np.unique(people["jobcentre"].to_numpy().astype(str), return_inverse=True)
+    shock = rng.normal(0, 0.04, size=int(jc.max()) + 1)[jc]
+    months = people["months_out_of_work"].to_numpy(dtype=float)
+    earn = people["prior_earnings"].to_numpy(dtype=float)
+    mh = (people["health_condition"].to_numpy() == "mental_health").astype(float)
+    base13 = np.clip(0.24 - 0.0015 * months + 0.000004 * earn - 0.03 * mh + shock, 0.02, 0.9)
+    p13 = base13 + effect * t
+    employed13 = (rng.random(n) < p13).astype(np.int64)
+    p_any = np.clip(base13 + 0.12, 0, 0.95) + 1.25 * effect * t
+    any_emp = np.maximum(employed13, (rng.random(n) < p_any).astype(np.int64))
+    mean_earn = 3000 + 0.35 * earn - 20 * months + 25_000 * effect * t + 40_000 * shock
+    earnings = np.where(any_emp == 1, np.maximum(0, rng.normal(mean_earn, 2500)), 0.0)
+    earnings = np.round(earnings, 2)
+    days = np.clip(np.round(rng.normal(300 - 250 * effect * t - 60 * employed13, 40)), 0, 365)
+    frame = pd.DataFrame(
+        {
+            "id": people["id"].to_numpy(),
+            "employed_13_weeks": employed13,
+            "any_employment": any_emp,
+            "earnings_12m": earnings,
+            "days_on_benefit": days.astype(np.int64),
+        }
+    )
+    frame.attrs["true_itt"] = {"employed_13_weeks": effect}
     return frame

@@ -760,6 +760,7 @@ def draw(
         control = design.arms.index(design.control)
         draws = 0
         max_d: float | None = None
+        best = np.inf
         while True:
             draws += 1
             unit_arm = np.full(len(prep.unit_keys), -1, dtype=np.int64)
@@ -769,14 +770,15 @@ def draw(
                 break
             d = std_diffs(prep.covariates, arm_person, len(w), control)
             max_d = float(np.max(np.abs(d)))
+            best = min(best, max_d)
             if max_d < rule.max_abs_std_diff:
                 break
             if draws >= rule.max_draws:
                 raise DesignError(
                     f"{func}: no allocation met the re-randomisation rule "
                     f"(all |standardised difference| < {rule.max_abs_std_diff}) in "
-                    f"{rule.max_draws:,} draws; the best-balanced draw seen last had "
-                    f"{max_d:.3f}. Fix: loosen max_abs_std_diff, allow more max_draws, "
+                    f"{rule.max_draws:,} draws; the best-balanced of them had "
+                    f"{best:.3f}. Fix: loosen max_abs_std_diff, allow more max_draws, "
                     "or stratify on the covariates instead."
                 )
         return Draw(arm_person, None, None, {}, draws, max_d)

@@ -280,6 +280,11 @@ class Allocation:
             table[d["id"]] = table[d["id"]].astype(np.int64)
         if "cluster" in table.columns and log.get("cluster_kind") == "int":
             table["cluster"] = table["cluster"].astype(np.int64)
+        for col in ("block", "block_size"):
+            # people outside any block (a complete first batch, or joining a cluster
+            # allocated earlier) are written as empty cells: read them back as <NA>
+            if col in table.columns and not pd.api.types.is_integer_dtype(table[col]):
+                table[col] = pd.to_numeric(table[col].astype(object).mask(table[col] == "")).astype("Int64")
         table["arm"] = pd.Categorical(table["arm"], categories=list(d["arms"]))
         if "stratum" in table.columns:
             table["stratum"] = pd.Categorical(table["stratum"], categories=sorted(set(table["stratum"])))
@@ -306,6 +311,13 @@ class Allocation:
         design = self._design
         log = self._log
         tab = self._table
+        ratios = dict(zip(design.arms, design.ratios, strict=True))
+        if eng._ratio_weights(ratios, func)[2] != design.weights:
+            # the draws use the weights, the summary shows the ratios: they must agree
+            raise VerificationError(
+                f"{func}: the audit log's arm ratios {ratios} do not reduce to its whole-number "
+                f"weights {list(design.weights)}; the audit log has been edited."
+            )
         id_name = design.id
         eng.check_columns(data, [id_name], role="id", func=func)
         keys = eng.coerce_keys(data[id_name], log["id_kind"], role="id", func=func)

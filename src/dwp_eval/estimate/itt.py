@@ -20,16 +20,12 @@ from dwp_eval._validation import (
     check_data,
     check_option,
 )
-from dwp_eval.errors import ColumnError, DesignError, DwpEvalWarning, MissingDataError
+from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, MissingDataError
 from dwp_eval.estimate._linalg import fit_ols
 from dwp_eval.estimate.variance import resolve_se_type, vcov
 from dwp_eval.results import Effect
 
-__all__ = ["itt"]
-
-
-class DroppedRowsWarning(DwpEvalWarning):
-    """Rows with missing values were dropped (``missing="drop"``)."""
+__all__ = ["DroppedRowsWarning", "itt"]
 
 
 @dataclass

@@ -1,0 +1,499 @@
+"""Wild cluster bootstrap for trials with few clusters.
+
+:func:`wild_cluster_bootstrap` is the restricted wild cluster bootstrap-t
+(WCR) of Cameron, Gelbach & Miller (2008) and MacKinnon & Webb (2017, 2018)
+for the effect of assignment in an OLS regression, with CR1 t statistics,
+Rademacher or Webb weights, and a confidence interval by inverting the test
+(as Stata's ``boottest``, Roodman, MacKinnon, Nielsen & Webb 2019).
+
+Every bootstrap draw is computed from ``G x k`` cluster sums: for a null value
+``beta0`` the bootstrap t statistic is ``(a - beta0 b) / sqrt(v0 + v1 beta0 +
+v2 beta0^2)`` with five numbers per draw that are matrix products of the
+weight matrix (draws x clusters) with fixed cluster-level quantities, so the
+draws are vectorised and the test of every ``beta0`` re-uses them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.linalg as sla
+
+from dwp_eval._validation import check_alpha, check_option, check_seed
+from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.estimate._linalg import check_full_rank
+from dwp_eval.estimate.itt import prepare_sample
+from dwp_eval.estimate.ri import _PValueFunction, _t_values
+from dwp_eval.results import ResultMixin
+
+__all__ = ["BootstrapTest", "wild_cluster_bootstrap"]
+
+WEIGHTS = ("rademacher", "webb")
+# Webb (2014) six-point distribution: mean 0, variance 1, each value with probability 1/6.
+WEBB_POINTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+RADEMACHER_POINTS = np.array([-1.0, 1.0])
+# Weight vectors per batch: draws x clusters elements.
+_BATCH_ELEMENTS = 4_000_000
+
+BOOTSTRAP_COLUMNS = [
+    "outcome",
+    "term",
+    "estimate",
+    "std_error",
+    "statistic",
+    "p_value",
+    "conf_low",
+    "conf_high",
+    "df",
+    "alpha",
+    "draws",
+    "n_obs",
+    "n_clusters",
+    "weights",
+    "se_type",
+    "design",
+]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class BootstrapTest(ResultMixin):
+    """A wild cluster bootstrap-t test of no effect, with its test-inversion interval.
+
+    Attributes
+    ----------
+    estimate, std_error, statistic
+        The OLS coefficient of assignment, its CR1 standard error and the CR1 t
+        statistic of ``H0: effect = 0``.
+    p_value
+        The bootstrap p-value: the share of bootstrap ``|t*|`` at least as
+        large as ``|t|``.
+    conf_low, conf_high
+        The ``1 - alpha`` interval: every effect not rejected by the bootstrap
+        test at ``alpha`` (infinite when no effect that large is rejected).
+    draws, enumerated
+        Number of bootstrap samples, and whether they are every distinct weight
+        vector (then the p-value is exactly reproducible).
+    weights, impose_null, n_clusters
+        Weight distribution, whether the null was imposed (WCR) or not (WCU),
+        and the number of clusters ``G``.
+    null_statistics
+        The bootstrap t statistics for ``H0: effect = 0`` (read-only).
+    """
+
+    outcome: str
+    treatment: str
+    control: str
+    estimate: float
+    std_error: float
+    statistic: float
+    p_value: float
+    conf_low: float
+    conf_high: float
+    alpha: float
+    draws: int
+    enumerated: bool
+    weights: str
+    impose_null: bool
+    n_clusters: int
+    n_obs: int
+    n_by_arm: dict[str, int]
+    covariates: tuple[str, ...]
+    n_strata: int | None
+    null_statistics: np.ndarray
+    notes: tuple[str, ...] = ()
+    _pfun: _PValueFunction | None = field(default=None, repr=False)
+
+    @property
+    def df(self) -> float:
+        """Not used: the reference distribution is the bootstrap distribution (NaN)."""
+        return float("nan")
+
+    @property
+    def se_type(self) -> str:
+        return "CR1"
+
+    @property
+    def design(self) -> str:
+        return ("stratified-cluster" if self.n_strata else "cluster") + (
+            " (WCR)" if self.impose_null else " (WCU)"
+        )
+
+    def p_value_at(self, effect: float) -> float:
+        """The bootstrap p-value of ``H0: effect = effect`` (same weight draws)."""
+        if self._pfun is None:
+            raise ValueError("This result was not made by wild_cluster_bootstrap.")
+        return self._pfun(float(effect))
+
+    def conf_int(self, alpha: float | None = None) -> tuple[float, float]:
+        """The ``1 - alpha`` interval by test inversion (default: the result's alpha)."""
+        a = self.alpha if alpha is None else float(alpha)
+        if not 0 < a < 1:
+            raise ValueError(f"alpha must be in (0, 1). Got {alpha!r}.")
+        if a == self.alpha:
+            return self.conf_low, self.conf_high
+        if self._pfun is None:
+            raise ValueError("This result was not made by wild_cluster_bootstrap.")
+        return self._pfun.interval(a)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with the columns in ``BOOTSTRAP_COLUMNS``."""
+        row = {
+            "outcome": self.outcome,
+            "term": f"{self.treatment} vs {self.control}",
+            "estimate": self.estimate,
+            "std_error": self.std_error,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "conf_low": self.conf_low,
+            "conf_high": self.conf_high,
+            "df": self.df,
+            "alpha": self.alpha,
+            "draws": self.draws,
+            "n_obs": self.n_obs,
+            "n_clusters": self.n_clusters,
+            "weights": self.weights,
+            "se_type": self.se_type,
+            "design": self.design,
+        }
+        return pd.DataFrame([row], columns=BOOTSTRAP_COLUMNS)
+
+    def summary(self) -> str:
+        level = f"{100 * (1 - self.alpha):g}%"
+        how = (
+            f"all {self.draws:,} {self.weights} weight vectors enumerated"
+            if self.enumerated
+            else f"{self.draws:,} {self.weights} draws"
+        )
+        lines = [
+            f"Wild cluster bootstrap of {self.treatment} vs {self.control} on {self.outcome}",
+            f"  estimate        {self.estimate:,.4g}  (CR1 SE {self.std_error:,.4g})",
+            f"  t (CR1)         {self.statistic:.4g}",
+            f"  p-value         {self.p_value:.4g} ({'WCR, null imposed' if self.impose_null else 'WCU'})",
+            f"  {level + ' CI':<16}[{self.conf_low:,.4g}, {self.conf_high:,.4g}] (test inversion)",
+            f"  bootstrap       {how}",
+            f"  n               {self.n_obs:,} ({', '.join(f'{a} {n:,}' for a, n in self.n_by_arm.items())})",
+            f"  clusters        {self.n_clusters:,}",
+        ]
+        if self.n_strata is not None:
+            lines.append(f"  strata          {self.n_strata:,} (fixed effects)")
+        if self.covariates:
+            lines.append(f"  covariates      {', '.join(self.covariates)}")
+        lines.extend(f"  note            {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<BootstrapTest {self.outcome}: {self.estimate:,.4g}, p = {self.p_value:.4g} "
+            f"({self.draws:,} {self.weights} draws, G = {self.n_clusters})>"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _WildParts:
+    """Cluster-level quantities from which every bootstrap t statistic follows.
+
+    With ``q = X M e_1`` (``M = (X'X)^{-1}``, so ``beta_hat = q'y``), restricted
+    residuals ``u(beta0) = ua - beta0 ub`` and cluster sums ``w_g = q_g'u_g``,
+    ``A_g = X_g'q_g``, ``U_g = X_g'u_g``, a weight vector ``v`` gives
+    ``beta* - beta0 = sum_g v_g w_g`` and CR1 scores
+    ``r_g = v_g w_g - A_g' M sum_h U_h v_h``.
+    """
+
+    wa: np.ndarray  # G
+    wb: np.ndarray  # G
+    Ua: np.ndarray  # G x k
+    Ub: np.ndarray  # G x k
+    MA: np.ndarray  # k x G: M A'
+    c: float  # CR1 factor G/(G-1) (n-1)/(n-k)
+
+    def coefficients(self, v: np.ndarray) -> np.ndarray:
+        """``(draws, 5)`` rows ``a, b, v0, v1, v2`` for weight vectors ``v`` (draws x G)."""
+        ra = v * self.wa[None, :] - (v @ self.Ua) @ self.MA
+        rb = v * self.wb[None, :] - (v @ self.Ub) @ self.MA
+        out = np.empty((len(v), 5))
+        out[:, 0] = v @ self.wa
+        out[:, 1] = v @ self.wb
+        out[:, 2] = self.c * np.einsum("ij,ij->i", ra, ra)
+        out[:, 3] = -2 * self.c * np.einsum("ij,ij->i", ra, rb)
+        out[:, 4] = self.c * np.einsum("ij,ij->i", rb, rb)
+        return out
+
+
+def _cluster_sum(values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    return np.asarray(np.add.reduceat(values[order], starts, axis=0))
+
+
+def _weight_draws(
+    weights: str, n_clusters: int, draws: int, rng: np.random.Generator
+) -> tuple[list[np.ndarray], bool]:
+    """Weight matrices (draws x G) in batches, and whether they enumerate every vector."""
+    points = RADEMACHER_POINTS if weights == "rademacher" else WEBB_POINTS
+    total = len(points) ** n_clusters
+    if total <= draws:
+        grid = np.array(list(itertools.product(range(len(points)), repeat=n_clusters)), dtype=np.int64)
+        return [points[grid]], True
+    batch = max(1, _BATCH_ELEMENTS // n_clusters)
+    out = []
+    done = 0
+    while done < draws:
+        size = min(batch, draws - done)
+        out.append(points[rng.integers(0, len(points), size=(size, n_clusters))])
+        done += size
+    return out, False
+
+
+def wild_cluster_bootstrap(
+    data: pd.DataFrame,
+    *,
+    outcome: Hashable,
+    assigned: Hashable,
+    control: str = "control",
+    treatment: str | None = None,
+    covariates: Sequence[Hashable] | None = None,
+    cluster: Hashable,
+    strata: Hashable | None = None,
+    weights: Literal["rademacher", "webb"] = "rademacher",
+    draws: int = 9_999,
+    seed: int | np.random.Generator,
+    alpha: float = 0.05,
+    impose_null: bool = True,
+    missing: Literal["raise", "drop"] = "raise",
+) -> BootstrapTest:
+    """Wild cluster bootstrap-t test and interval for the effect of assignment.
+
+    Parameters
+    ----------
+    data
+        One row per person.
+    outcome
+        Numeric outcome column.
+    assigned
+        Column holding each person's arm.
+    control, treatment
+        Labels of the compared arms (``treatment`` may be omitted when there is
+        one other arm).
+    covariates
+        Baseline covariates, entered additively (text columns become dummies).
+    cluster
+        Column of the unit of assignment (clusters were randomised).
+    strata
+        Column of the randomisation strata, entered as fixed effects.
+    weights
+        ``"rademacher"`` (default): ``+1`` or ``-1`` with equal probability;
+        ``"webb"``: Webb's six-point distribution, better when there are very
+        few clusters (fewer than about 10).
+    draws
+        Number of bootstrap samples (``9_999`` makes ``alpha (draws + 1)`` a
+        whole number for the usual levels). When the weights have no more than
+        ``draws`` distinct vectors (``2^G`` for Rademacher, ``6^G`` for Webb),
+        all of them are used instead, each once, and the result says so.
+    seed
+        An int or a ``numpy.random.Generator``; the only source of randomness.
+    alpha
+        Level of the test-inversion interval.
+    impose_null
+        ``True`` (default): the restricted bootstrap (WCR), which imposes the
+        null hypothesis on the bootstrap samples; ``False``: unrestricted (WCU).
+    missing
+        ``"raise"`` (default) or ``"drop"`` rows with a missing outcome or
+        covariate.
+
+    Returns
+    -------
+    BootstrapTest
+
+    Notes
+    -----
+    The model is ``y = tau z + X gamma + e`` with ``z`` the assignment, ``X``
+    an intercept (or strata dummies) and the covariates; ``t = (tau_hat -
+    tau0) / se_CR1``, with ``se_CR1^2 = c sum_g (q_g'e_g)^2``, ``q = X M e_z``
+    the row of the OLS projection giving ``tau_hat = q'y`` and
+    ``c = G/(G-1) (n-1)/(n-k)`` (Cameron & Miller 2015, *JHR* 50(2)).
+
+    *WCR* (Cameron, Gelbach & Miller 2008, *REStat* 90(3); MacKinnon & Webb
+    2018, *Econometrics Journal* 21(2)): fit the model with ``tau = tau0``
+    imposed, keep its residuals ``u`` and fitted values, and build bootstrap
+    samples ``y* = fitted + tau0 z + v_g u_i`` with one weight ``v_g`` per
+    cluster. Each sample's CR1 t statistic ``t*`` is computed as for the data,
+    and the p-value is ``#{|t*| >= |t|} / B`` (symmetric, two-sided). Because
+    ``q`` is orthogonal to the other regressors,
+    ``tau* - tau0 = sum_g v_g q_g'u_g`` and the bootstrap residual scores are
+    ``r_g = v_g q_g'u_g - (X_g'q_g)' M sum_h v_h X_h'u_h``: only ``G x k``
+    cluster sums are needed (Roodman et al. 2019, *Stata Journal* 19(1)).
+    *WCU* uses the unrestricted residuals and ``t* = (tau* - tau_hat)/se*``.
+
+    *Interval.* ``u`` is linear in ``tau0``, so ``t*(tau0) = (a - tau0 b) /
+    sqrt(v0 + v1 tau0 + v2 tau0^2)`` with five numbers per draw, and the
+    interval is the set of ``tau0`` whose bootstrap p-value exceeds ``alpha``
+    (MacKinnon 2015; Roodman et al. 2019), found by a grid scan and
+    bisection from the estimate with the same weight draws for every ``tau0``.
+
+    *Weights.* Rademacher weights have only ``2^G`` distinct vectors, and
+    ``v`` and ``-v`` give the same ``|t*|``, so with ``G`` clusters the
+    p-value cannot fall below ``2 / 2^G``; Webb's (2014) six-point weights
+    (``+-sqrt(1/2), +-1, +-sqrt(3/2)``) avoid this with very few clusters.
+    A test with fewer than about 5 treated or control clusters can still
+    over- or under-reject (MacKinnon & Webb 2017, *JAE* 32(2)); a
+    randomisation test is then the safer choice.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from dwp_eval.estimate.bootstrap import wild_cluster_bootstrap
+    >>> rng = np.random.default_rng(7)
+    >>> g = np.repeat(np.arange(8), 25)           # 8 jobcentres of 25 people
+    >>> arm = np.where(g % 2 == 0, "control", "treatment")
+    >>> y = rng.normal(size=200) + rng.normal(size=8)[g] + 0.8 * (arm == "treatment")
+    >>> df = pd.DataFrame({"jobcentre": g, "arm": arm, "y": y})
+    >>> res = wild_cluster_bootstrap(df, outcome="y", assigned="arm", cluster="jobcentre", seed=1)
+    >>> res.draws, res.enumerated   # 2^8 = 256 sign vectors, all used
+    (256, True)
+    >>> res.conf_low < res.estimate < res.conf_high
+    True
+    """
+    func = "wild_cluster_bootstrap"
+    alpha = check_alpha(alpha, func=func)
+    kind = check_option(weights, WEIGHTS, param="weights", func=func)
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise OptionError(
+            f"The 'draws' parameter of {func} must be a positive int. Got {draws!r} instead."
+        )
+    if not isinstance(impose_null, (bool, np.bool_)):
+        raise OptionError(
+            f"The 'impose_null' parameter of {func} must be True or False. Got {impose_null!r} instead."
+        )
+    rng = check_seed(seed, func=func)
+    if cluster is None:
+        raise OptionError(
+            f"The 'cluster' parameter of {func} must name the column of the randomised clusters. "
+            "Got None instead. Fix: without clusters use itt or randomisation_test."
+        )
+    covs = [] if covariates is None else list(covariates)
+    prep, _ = prepare_sample(
+        data,
+        outcome=outcome,
+        assigned=assigned,
+        control=control,
+        treatment=treatment,
+        covariates=covs,
+        strata=strata,
+        cluster=cluster,
+        weights=None,
+        missing=missing,
+        func=func,
+    )
+    y, z = prep.y, prep.z
+    n = len(y)
+    cl = prep.cluster
+    assert cl is not None  # cluster is required above
+    cols = [z]
+    names = ["assigned"]
+    if prep.covariates.shape[1]:
+        cols.append(prep.covariates.to_numpy(dtype=float))
+        names += list(prep.covariates.columns)
+    if prep.strata is not None:
+        n_strata = int(prep.strata.max()) + 1
+        dummies = np.zeros((n, n_strata))
+        dummies[np.arange(n), prep.strata] = 1.0
+        cols.append(dummies)
+        names += [f"stratum[{s}]" for s in range(n_strata)]
+    else:
+        n_strata = 0
+        cols.append(np.ones(n))
+        names.append("(Intercept)")
+    X = np.column_stack(cols)
+    k = X.shape[1]
+    R = check_full_rank(X, names, func=func)
+    M = sla.cho_solve((R, False), np.eye(k))
+    q = X @ M[:, 0]
+    beta = float(q @ y)
+    resid = y - X @ (M @ (X.T @ y))
+    order = np.argsort(cl, kind="stable")
+    cs = cl[order]
+    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    G = len(starts)
+    if G <= k:
+        raise DesignError(
+            f"{func}: {G} clusters cannot identify {k} coefficients (assignment, covariates and "
+            "strata effects) with a cluster-robust variance. Fix: use fewer covariates or strata, "
+            "or a randomisation test."
+        )
+    c = G / (G - 1) * (n - 1) / (n - k)
+    A = _cluster_sum(X * q[:, None], order, starts)  # G x k
+    MA = M @ A.T
+    w_hat = _cluster_sum(q * resid, order, starts)
+    se = float(np.sqrt(c * np.sum(w_hat**2)))
+    if impose_null:
+        # restricted fit: y - tau0 z on the other regressors; residuals ua - tau0 ub
+        Xr = X[:, 1:]
+        Rr = check_full_rank(Xr, names[1:], func=func)
+        ua = y - Xr @ sla.cho_solve((Rr, False), Xr.T @ y)
+        ub = z - Xr @ sla.cho_solve((Rr, False), Xr.T @ z)
+        parts = _WildParts(
+            wa=_cluster_sum(q * ua, order, starts),
+            wb=_cluster_sum(q * ub, order, starts),
+            Ua=_cluster_sum(X * ua[:, None], order, starts),
+            Ub=_cluster_sum(X * ub[:, None], order, starts),
+            MA=MA,
+            c=c,
+        )
+    else:
+        parts = _WildParts(
+            wa=w_hat,
+            wb=np.zeros(G),
+            Ua=_cluster_sum(X * resid[:, None], order, starts),
+            Ub=np.zeros((G, k)),
+            MA=MA,
+            c=c,
+        )
+    batches, enumerated = _weight_draws(kind, G, int(draws), rng)
+    coefs = np.concatenate([parts.coefficients(v) for v in batches], axis=0)
+    if not impose_null:
+        coefs[:, 1] = 0.0  # t* does not move with the tested value
+    obs = np.array([[beta, 1.0, se**2, 0.0, 0.0]])
+    pfun = _PValueFunction(obs=obs, draws=coefs, plus_one=False, centre=beta, scale=se)
+    p = pfun(0.0)
+    lo, hi = pfun.interval(alpha)
+    null = _t_values(coefs, 0.0)
+    null.setflags(write=False)
+    notes = []
+    if enumerated:
+        notes.append(
+            f"all {len(coefs):,} distinct {kind} weight vectors used (fewer than draws={draws:,}): "
+            "the p-value is exactly reproducible"
+        )
+    if kind == "rademacher" and G < 12:
+        notes.append(
+            f"with {G} clusters Rademacher weights cannot give p < {2 / 2**G:.3g}; consider weights='webb'"
+        )
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        notes.append(f"the interval is unbounded: no effect that large is rejected at alpha = {alpha:g}")
+    return BootstrapTest(
+        outcome=str(outcome),
+        treatment=prep.treatment,
+        control=prep.control,
+        estimate=beta,
+        std_error=se,
+        statistic=beta / se if se > 0 else float("nan"),
+        p_value=float(p),
+        conf_low=float(lo),
+        conf_high=float(hi),
+        alpha=alpha,
+        draws=len(coefs),
+        enumerated=enumerated,
+        weights=kind,
+        impose_null=bool(impose_null),
+        n_clusters=G,
+        n_obs=n,
+        n_by_arm=prep.n_by_arm,
+        covariates=tuple(str(c) for c in prep.covariates.columns),
+        n_strata=n_strata if prep.strata is not None else None,
+        null_statistics=null,
+        notes=tuple(notes),
+        _pfun=pfun,
+    )
