@@ -336,12 +336,38 @@ def coerce_keys(values: pd.Series, kind: str, *, role: str, func: str) -> np.nda
 def _sort_order(keys: np.ndarray) -> np.ndarray:
     if keys.dtype == object:
         return np.argsort(keys.astype(str), kind="stable")
+    if keys.size:
+        lo, hi = int(keys.min()), int(keys.max())
+        if hi - lo < 4 * keys.size:
+            # distinct integers in a narrow range (the usual ids): place each at its offset
+            slot = np.full(hi - lo + 1, -1, dtype=np.int64)
+            slot[keys - lo] = np.arange(keys.size)
+            order = slot[slot >= 0]
+            if order.size == keys.size:
+                return order
     return np.argsort(keys, kind="stable")
+
+
+def _small_int_factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize`` (sorted) for integers spanning a small range, by table lookup."""
+    if not pd.api.types.is_integer_dtype(values) or not isinstance(values.dtype, np.dtype):
+        return None
+    v = values.to_numpy()
+    if v.size == 0:
+        return None
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo > max(4 * v.size, 1024):
+        return None
+    present = np.zeros(hi - lo + 1, dtype=bool)
+    present[v - lo] = True
+    rank = np.cumsum(present) - 1
+    return rank[v - lo], np.flatnonzero(present) + lo
 
 
 def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes of ``values`` ranked by their text form, and the sorted texts."""
-    codes, uniques = pd.factorize(values, sort=False)
+    fast = _small_int_factorize(values)
+    codes, uniques = fast if fast is not None else pd.factorize(values, sort=False)
     texts = [str(u) for u in uniques]
     rank_order = np.argsort(np.asarray(texts, dtype=object).astype(str), kind="stable")
     rank = np.empty(len(texts), dtype=np.int64)
@@ -425,7 +451,6 @@ def prepare(
     covs = list(design.rule.covariates) if design.rule is not None else []
     check_columns(data, covs, role="covariates", func=func)
     check_no_missing(data, design.id, role="id", func=func)
-    check_unique(data, design.id, role="id", func=func)
     for col in design.strata:
         check_no_missing(data, col, role="strata", func=func)
     if design.cluster is not None:
@@ -437,9 +462,25 @@ def prepare(
         id_kind, keys = canonical_keys(data[design.id], role="id", func=func)
     else:
         keys = coerce_keys(data[design.id], id_kind, role="id", func=func)
-    perm = _sort_order(keys)
-    keys = keys[perm]
-    frame = data.iloc[perm]
+    if keys.dtype != object and bool(np.all(keys[1:] > keys[:-1])):
+        perm = None  # already in canonical order, so also unique
+        has_dup = False
+    else:
+        perm = _sort_order(keys)
+        keys = keys[perm]
+        # duplicates are neighbours once sorted; check_unique then writes the message
+        if keys.dtype == object:
+            text = keys.astype(str)
+            has_dup = bool(np.any(text[1:] == text[:-1]))
+        else:
+            has_dup = bool(np.any(keys[1:] == keys[:-1]))
+    if has_dup:
+        check_unique(data, design.id, role="id", func=func)
+        raise ColumnError(  # ids equal only as text (e.g. 1 and "1"): still duplicates
+            f"{func}: column {design.id!r} (id) holds values that are the same once written "
+            "as text. Fix: make the ids unique."
+        )
+    frame = data if perm is None else data.iloc[perm]
     strat, labels = stratum_codes(frame, design.strata)
 
     cl_keys = None
@@ -503,45 +544,48 @@ def _build_units(prep: Prepared, design: Design, *, func: str) -> None:
         prep.unit_arrival = arrival_person
         return
     cl = prep.cluster
-    cperm = _sort_order(cl)
-    sorted_keys = cl[cperm]
-    if cl.dtype == object:
-        sk = sorted_keys.astype(str)
-        new = np.r_[True, sk[1:] != sk[:-1]]
-    else:
-        new = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
-    unit_sorted = np.cumsum(new) - 1
-    unit = np.empty(n, dtype=np.int64)
-    unit[cperm] = unit_sorted
-    n_units = int(unit_sorted[-1]) + 1
-    s_min = np.full(n_units, np.iinfo(np.int64).max)
-    s_max = np.full(n_units, -1)
-    np.minimum.at(s_min, unit, prep.stratum)
-    np.maximum.at(s_max, unit, prep.stratum)
-    split = np.flatnonzero(s_min != s_max)
-    if split.size:
-        keys = sorted_keys[new][split][:5].tolist()
+    # cluster keys are int64 or text, so a sorted factorize orders them canonically
+    codes, uniques = pd.factorize(cl, sort=True)
+    unit = np.asarray(codes, dtype=np.int64)
+    n_units = len(uniques)
+    unit_keys = np.asarray(uniques, dtype=cl.dtype)
+    s_of_unit = np.empty(n_units, dtype=np.int64)
+    s_of_unit[unit] = prep.stratum  # any member's stratum; all agree unless a cluster is split
+    split_person = prep.stratum != s_of_unit[unit]
+    if split_person.any():
+        split = np.unique(unit[split_person])
+        keys = unit_keys[split][:5].tolist()
         raise DesignError(
             f"{func}: {split.size:,} cluster(s) in column {design.cluster!r} span more than one "
             f"stratum (e.g. {_fmt_list(keys, 5)}), so whole clusters cannot be assigned within "
             f"strata. Fix: stratify on cluster-level columns only (strata={list(design.strata)} "
             "must be constant within each cluster)."
         )
-    arrival = np.full(n_units, np.iinfo(np.int64).max)
-    np.minimum.at(arrival, unit, arrival_person)
+    if prep.order_rank is None:
+        arrival = np.zeros(n_units, dtype=np.int64)
+    else:
+        arrival = np.full(n_units, np.iinfo(np.int64).max)
+        np.minimum.at(arrival, unit, arrival_person)
     prep.unit_of_person = unit
-    prep.unit_stratum = s_min
-    prep.unit_keys = sorted_keys[new]
+    prep.unit_stratum = s_of_unit
+    prep.unit_keys = unit_keys
     prep.unit_arrival = arrival
 
 
 # ------------------------------------------------------------------ fingerprints
 
 
-def _key_bytes(keys: np.ndarray, kind: str) -> bytes:
+def _hash_int64(h: Any, values: np.ndarray) -> None:
+    """Feed ``values`` to ``h`` as little-endian int64 bytes, without a copy when possible."""
+    h.update(memoryview(np.ascontiguousarray(values, dtype="<i8")).cast("B"))
+
+
+def _hash_keys(h: Any, keys: np.ndarray, kind: str) -> None:
     if kind == "int":
-        return b"int64\n" + np.ascontiguousarray(keys, dtype="<i8").tobytes()
-    return b"str\n" + "\x1f".join(str(k) for k in keys).encode("utf-8")
+        h.update(b"int64\n")
+        _hash_int64(h, keys)
+    else:
+        h.update(b"str\n" + "\x1f".join(str(k) for k in keys).encode("utf-8"))
 
 
 def fingerprint(prep: Prepared, design: Design) -> str:
@@ -555,14 +599,17 @@ def fingerprint(prep: Prepared, design: Design) -> str:
     """
     h = hashlib.sha256()
     h.update(FINGERPRINT_VERSION)
-    h.update(b"ids:" + _key_bytes(prep.ids, prep.id_kind))
+    h.update(b"ids:")
+    _hash_keys(h, prep.ids, prep.id_kind)
     if design.strata:
         h.update(b"strata:" + json.dumps(prep.stratum_labels).encode("utf-8") + b"\n")
-        h.update(np.ascontiguousarray(prep.stratum, dtype="<i8").tobytes())
+        _hash_int64(h, prep.stratum)
     if prep.cluster is not None and prep.cluster_kind is not None:
-        h.update(b"cluster:" + _key_bytes(prep.cluster, prep.cluster_kind))
+        h.update(b"cluster:")
+        _hash_keys(h, prep.cluster, prep.cluster_kind)
     if prep.order_rank is not None:
-        h.update(b"order:" + np.ascontiguousarray(prep.order_rank, dtype="<i8").tobytes())
+        h.update(b"order:")
+        _hash_int64(h, prep.order_rank)
     return h.hexdigest()
 
 
@@ -597,27 +644,27 @@ def draw_complete(unit_stratum: np.ndarray, n_strata: int, weights: np.ndarray,
     """Complete random assignment of units within strata; returns arm index per unit.
 
     Generator use: ``rng.random(n_strata)`` for the remainder rule, then
-    ``rng.random(n_units)`` as sort keys that order the units at random within
-    each stratum; the first ``m_1`` units of a stratum get arm 1, the next
-    ``m_2`` arm 2, and so on.
+    ``rng.permutation(n_units)``, a uniformly random order of the units. A stable
+    sort of that order by stratum keeps it random within each stratum; the first
+    ``m_1`` units of a stratum in that order get arm 1, the next ``m_2`` arm 2,
+    and so on.
     """
     n_units = len(unit_stratum)
+    n_arms = len(weights)
     n_s = np.bincount(unit_stratum, minlength=n_strata)
     u = rng.random(n_strata)
     counts = complete_counts(n_s, weights, u)
-    keys = rng.random(n_units)
-    # sort by stratum, then by the random key; stratum + key in [s, s + 1) does both at once
-    order = np.argsort(unit_stratum.astype(np.float64) + keys, kind="stable")
-    s_sorted = unit_stratum[order]
-    starts = np.cumsum(n_s) - n_s
-    pos = np.arange(n_units) - starts[s_sorted]
-    cum = np.cumsum(counts, axis=1)
-    arm_sorted = np.zeros(n_units, dtype=np.int64)
-    for a in range(len(weights) - 1):
-        arm_sorted += pos >= cum[s_sorted, a]
-    arm = np.empty(n_units, dtype=np.int64)
+    # rng.shuffle of 0..n-1 gives the same order as rng.permutation(n_units); 32-bit
+    # indices halve the memory traffic
+    perm = np.arange(n_units, dtype=np.int32 if n_units < 2**31 else np.int64)
+    rng.shuffle(perm)
+    # a stable sort on 16-bit codes is a radix sort: linear time
+    codes = unit_stratum.astype(np.uint16 if n_strata <= 65536 else np.int64)
+    order = perm[np.argsort(codes[perm], kind="stable")]
+    arm_sorted = np.repeat(np.tile(np.arange(n_arms, dtype=np.int8), n_strata), counts.ravel())
+    arm = np.empty(n_units, dtype=np.int8)
     arm[order] = arm_sorted
-    return arm
+    return arm.astype(np.int64)
 
 
 @dataclass
@@ -763,9 +810,13 @@ def draw(
         best = np.inf
         while True:
             draws += 1
-            unit_arm = np.full(len(prep.unit_keys), -1, dtype=np.int64)
-            unit_arm[free] = draw_complete(prep.unit_stratum[free], n_strata, w, rng)
-            arm_person = unit_arm[prep.unit_of_person]
+            if fixed_unit_arm is None:
+                unit_arm = draw_complete(prep.unit_stratum, n_strata, w, rng)
+            else:
+                unit_arm = np.full(len(prep.unit_keys), -1, dtype=np.int64)
+                unit_arm[free] = draw_complete(prep.unit_stratum[free], n_strata, w, rng)
+            # without clusters the units are the people, in the same order
+            arm_person = unit_arm if prep.cluster is None else unit_arm[prep.unit_of_person]
             if rule is None or prep.covariates is None:
                 break
             d = std_diffs(prep.covariates, arm_person, len(w), control)
@@ -822,13 +873,14 @@ def _arrival_rank(prep: Prepared, idx: np.ndarray) -> np.ndarray:
 
 def table_from_draw(prep: Prepared, design: Design, d: Draw, *, batch: int) -> pd.DataFrame:
     """The allocation table of one batch, in canonical id order."""
-    cols: dict[str, Any] = {design.id: prep.id_values.to_numpy()}
+    # copies: the table must not share memory with the caller's data
+    cols: dict[str, Any] = {design.id: prep.id_values.to_numpy(copy=True)}
     arms = list(design.arms)
     cols["arm"] = pd.Categorical.from_codes(d.arm_person, categories=arms)
     if design.strata:
         cols["stratum"] = pd.Categorical.from_codes(prep.stratum, categories=prep.stratum_labels)
     if design.cluster is not None and prep.cluster_values is not None:
-        cols["cluster"] = prep.cluster_values.to_numpy()
+        cols["cluster"] = prep.cluster_values.to_numpy(copy=True)
     cols["batch"] = np.full(prep.n, batch, dtype=np.int64)
     if d.block_no is not None and d.block_size is not None:
         cols["block"] = d.block_no
@@ -836,7 +888,7 @@ def table_from_draw(prep: Prepared, design: Design, d: Draw, *, batch: int) -> p
     p = design.probabilities
     for j, name in enumerate(arms):
         cols[f"prob_{name}"] = np.full(prep.n, p[j])
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # every array above is new: no need to copy
 
 
 # ------------------------------------------------------------------ seeds
