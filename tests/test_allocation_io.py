@@ -155,6 +155,10 @@ def test_overwrite_replaces_and_logs_what_it_replaced(written, people) -> None:
     (replaced,) = back.metadata["replaced"]
     assert replaced["table_sha256"] == old_sha
     assert "at" in replaced
+    # the replaced allocation can be recognised: its fingerprint and seeds are kept
+    old = written[0]
+    assert replaced["fingerprint"] == old.fingerprint
+    assert replaced["seeds"] == [b["seed"] for b in old.metadata["batches"]]
     back.verify(people)
 
 
@@ -211,8 +215,13 @@ def test_verify_with_missing_or_extra_people(written, people) -> None:
     ):
         back.verify(people[people["id"] != first])
     extra = pd.concat([people, people.iloc[[0]].assign(id=999_999)])
-    with pytest.raises(VerificationError, match=r"and 1 id\(s\) in the data were never allocated \(e\.g\. 999999\)\. Fix: pass exactly the participants file"):
+    # only the problem that occurred is described (no empty "(e.g. )")
+    with pytest.raises(VerificationError, match=r"allocated: 1 id\(s\) in the data were never allocated \(e\.g\. 999999\)\. Fix: pass exactly the participants file") as info:
         back.verify(extra)
+    assert "e.g. )" not in str(info.value) and "missing" not in str(info.value)
+    both = pd.concat([people[people["id"] != first], people.iloc[[0]].assign(id=999_999)])
+    with pytest.raises(VerificationError, match=rf"1 allocated id\(s\) are missing from the data \(e\.g\. {first}\) and 1 id\(s\) in the data were never allocated \(e\.g\. 999999\)"):
+        back.verify(both)
 
 
 def test_verify_with_changed_strata_or_cluster(written, people) -> None:

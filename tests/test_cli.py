@@ -48,6 +48,7 @@ def test_randomise_twice_to_the_same_out_is_refused(tmp_path, capsys, csv) -> No
     assert out == ""
     assert err.startswith("dwp-eval randomise: error: Allocation.write: ")
     assert "already exist(s); an allocation is never overwritten by accident" in err
+    assert "pass --overwrite if you really mean to replace it" in err and "overwrite=True" not in err
     assert out_path.read_bytes() == before
     code, out, err = run(capsys, "randomise", csv, "--seed", 2, "--out", out_path, "--overwrite")
     assert code == 0, err
@@ -163,9 +164,14 @@ def test_demo_runs_and_verifies(tmp_path, capsys) -> None:
     assert "Writing again is refused" in out
     assert "4. Verified: re-drawing from the audit log's seed reproduces every person's arm" in out
     assert "Baseline balance" in out and "health_condition=mental_health" in out
+    assert "the true ITT on employed_13_weeks is +4.0 pp" in out
+    assert "ITT impact of treatment vs control" in out
+    for outcome in ("employed_13_weeks", "any_employment", "earnings_12m", "days_on_benefit"):
+        assert re.search(rf"^{outcome} +all .* 500$", out, flags=re.M), outcome
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
         "allocation.audit.json",
         "allocation.csv",
+        "outcomes.csv",
         "participants.csv",
     ]
 

@@ -219,3 +219,28 @@ def test_extend_with_new_strata(people) -> None:
     assert "scotland" in set(ext.table["stratum"].astype(str))
     assert ext.counts().loc["scotland"].sum() == 140
     ext.verify(pd.concat([people.iloc[:100], newcomers]))
+
+
+def test_a_generator_seed_advances_the_callers_generator(people) -> None:
+    first = de.randomise(people.iloc[:150], strata="site", seed=1)
+    rng = np.random.default_rng(11)
+    before = rng.bit_generator.state
+    ext = first.extend(people.iloc[150:], seed=rng)
+    assert rng.bit_generator.state != before  # used, as randomise uses it
+    assert ext.metadata["batches"][1]["seed"] == {
+        "kind": "generator", "bit_generator": "PCG64", "state": before
+    }
+    # the same starting state gives the same extension
+    again = first.extend(people.iloc[150:], seed=np.random.default_rng(11))
+    assert again.table.equals(ext.table)
+    ext.verify(people)
+
+
+def test_summary_names_the_method_of_every_batch(people) -> None:
+    first = de.randomise(people.iloc[:150], strata="site", seed=1)
+    assert first.summary().splitlines()[0] == "Allocation (stratified randomisation, complete)"
+    ext = first.extend(people.iloc[150:], seed=2)
+    assert ext.summary().splitlines()[0] == (
+        "Allocation (stratified randomisation, complete, then permuted blocks)"
+    )
+

@@ -577,7 +577,7 @@ def _build_units(prep: Prepared, design: Design, *, func: str) -> None:
 
 def _hash_int64(h: Any, values: np.ndarray) -> None:
     """Feed ``values`` to ``h`` as little-endian int64 bytes, without a copy when possible."""
-    h.update(memoryview(np.ascontiguousarray(values, dtype="<i8")).cast("B"))
+    h.update(np.ascontiguousarray(values, dtype="<i8").data.cast("B"))
 
 
 def _hash_keys(h: Any, keys: np.ndarray, kind: str) -> None:

@@ -152,8 +152,13 @@ class Allocation:
         arms = d["arms"]
         ratio = ":".join(f"{v:g}" for v in arms.values())
         counts = self._table["arm"].value_counts(sort=False).reindex(list(arms), fill_value=0)
+        methods: list[str] = []
+        for b in log["batches"]:  # e.g. "complete, then permuted blocks" after extend
+            m = str(b.get("method", d["method"])).replace("_", " ")
+            if m not in methods:
+                methods.append(m)
         lines = [
-            f"Allocation ({d['label']} randomisation, {d['method'].replace('_', ' ')})",
+            f"Allocation ({d['label']} randomisation, {', then '.join(methods)})",
             f"  people          {self.n:,}",
         ]
         if d["cluster"] is not None:
@@ -228,9 +233,18 @@ class Allocation:
         log["table_sha256"] = hashlib.sha256(data).hexdigest()
         log["written"] = _now()
         if existing:
-            replaced = {"at": _now()}
+            replaced: dict[str, Any] = {"at": _now()}
             if table_path.exists():
                 replaced["table_sha256"] = hashlib.sha256(table_path.read_bytes()).hexdigest()
+            if log_path.exists():
+                # what was replaced: enough to recognise (and, with its data, re-run) it
+                try:
+                    old_log = json.loads(log_path.read_text(encoding="utf-8"))
+                    replaced["fingerprint"] = old_log.get("fingerprint")
+                    replaced["seeds"] = [b.get("seed") for b in old_log.get("batches", [])]
+                    replaced["created"] = old_log.get("created")
+                except (OSError, ValueError, AttributeError):
+                    replaced["log"] = "unreadable"
             log.setdefault("replaced", []).append(replaced)
         mode = "wb" if overwrite else "xb"
         table_path.parent.mkdir(parents=True, exist_ok=True)
@@ -326,12 +340,20 @@ class Allocation:
         if given != allocated:
             missing = sorted(allocated - given, key=str)
             extra = sorted(given - allocated, key=str)
+            problems = []
+            if missing:
+                problems.append(
+                    f"{len(missing):,} allocated id(s) are missing from the data "
+                    f"(e.g. {_fmt_list(missing[:5], 5)})"
+                )
+            if extra:
+                problems.append(
+                    f"{len(extra):,} id(s) in the data were never allocated "
+                    f"(e.g. {_fmt_list(extra[:5], 5)})"
+                )
             raise VerificationError(
-                f"{func}: the data do not hold the people allocated: {len(missing):,} "
-                f"allocated id(s) are missing from the data (e.g. {_fmt_list(missing[:5], 5)}) "
-                f"and {len(extra):,} id(s) in the data were never allocated "
-                f"(e.g. {_fmt_list(extra[:5], 5)}). Fix: pass exactly the participants file "
-                "that was randomised (all batches)."
+                f"{func}: the data do not hold the people allocated: {' and '.join(problems)}. "
+                "Fix: pass exactly the participants file that was randomised (all batches)."
             )
         batch_of = tab["batch"].to_numpy()
         state: dict[str, eng.OpenBlock] = {}
@@ -441,7 +463,7 @@ class Allocation:
                 "added to it by rolling allocation. Fix: randomise the new people as a separate "
                 "allocation."
             )
-        check_seed(seed, func=func)
+        rng = check_seed(seed, func=func)  # a passed Generator is used, so it advances
         if block_sizes is not None:
             base = design.base_block
             bad = [s for s in block_sizes if int(s) % base or int(s) <= 0]
@@ -475,7 +497,7 @@ class Allocation:
         }
         state, next_block = _block_state(self._table, design)
         new_table, _, _, fp = _draw_batch(
-            new_people, design, log, rec, self._table, state, next_block, func=func
+            new_people, design, log, rec, self._table, state, next_block, func=func, rng=rng
         )
         rec["n"] = len(new_table)
         rec["fingerprint"] = fp
@@ -554,16 +576,20 @@ def _draw_batch(
     next_block: dict[str, int],
     *,
     func: str,
+    rng: np.random.Generator | None = None,
 ) -> tuple[pd.DataFrame, dict[str, eng.OpenBlock], dict[str, int], str]:
     """Draw one recorded batch (used by extend and verify).
 
+    ``rng``, when given, is the caller's generator in the state recorded in
+    ``batch["seed"]``; it is used (and so advanced) instead of a rebuilt copy.
     Returns the batch's table, the open blocks and next block numbers after it,
     and the batch's input fingerprint.
     """
     prep = eng.prepare(
         data, design, func=func, id_kind=log["id_kind"], cluster_kind=log.get("cluster_kind")
     )
-    rng = eng.rng_from_record(batch["seed"])
+    if rng is None:
+        rng = eng.rng_from_record(batch["seed"])
     fixed = None
     if design.cluster is not None and len(earlier):
         fixed = _fixed_cluster_arms(prep, design, log, earlier, func=func)
