@@ -107,3 +107,121 @@ def test_bad_n(n) -> None:
 def test_bad_seed() -> None:
     with pytest.raises(OptionError, match=r"The 'seed' parameter of whp_like must be an int or a numpy\.random\.Generator"):
         whp_like(n=5, seed=None)
+
+
+# ------------------------------------------------------------------ records and receipt
+
+
+def _trial(n: int = 4000, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
+    from dwp_eval.datasets import whp_like as _like
+
+    people = _like(n=n, seed=seed)
+    arm = np.where(np.arange(n) % 2 == 0, "treatment", "control")
+    return people, arm
+
+
+def test_whp_referrals_shapes_and_determinism() -> None:
+    from dwp_eval.datasets import SIMILAR_PROVISION, WhpRecords, whp_referrals
+
+    people, arm = _trial()
+    rec = whp_referrals(people, arm, seed=11)
+    assert isinstance(rec, WhpRecords)
+    assert list(rec.starts.columns) == ["id", "start_date"]
+    assert list(rec.referrals.columns) == ["id", "provision", "start_date", "end_date"]
+    assert list(rec.truth.columns) == [
+        "id", "arm", "site", "took_up", "received_programme", "contaminated",
+        "also_received", "trivial_contact", "received",
+    ]
+    assert rec.truth["id"].tolist() == people["id"].tolist()
+    assert rec.referrals["start_date"].is_monotonic_increasing
+    assert set(SIMILAR_PROVISION) <= set(rec.referrals["provision"])
+    # contamination only in control, also_received only in treatment, no programme starts elsewhere
+    t = rec.truth
+    assert (t.loc[t["arm"] == "treatment", "contaminated"] == 0).all()
+    assert (t.loc[t["arm"] == "control", "also_received"] == 0).all()
+    assert (t["received"] == (t["received_programme"] | t["contaminated"] | t["also_received"])).all()
+    again = whp_referrals(people, arm, seed=11)
+    for a, b in zip(rec, again, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert not whp_referrals(people, arm, seed=12).referrals.equals(rec.referrals)
+
+
+def test_whp_referrals_rates_are_recorded_and_roughly_realised() -> None:
+    from dwp_eval.datasets import SIGNPOSTING, whp_referrals
+
+    people, arm = _trial(n=20_000, seed=6)
+    rec = whp_referrals(people, arm, seed=1)
+    rates = rec.truth.attrs["true_rates"]
+    assert rates["signposting"] == SIGNPOSTING and rec.referrals.attrs["true_rates"] == rates
+    assert rates["take_up"] == pytest.approx(0.75, abs=1e-12)  # centred probabilities
+    t = rec.truth
+    # 10,000 per arm: binomial SDs below 0.005, bands of 4 SD
+    assert t.loc[t["arm"] == "treatment", "took_up"].mean() == pytest.approx(0.75, abs=0.02)
+    assert t.loc[t["arm"] == "control", "contaminated"].mean() == pytest.approx(
+        rates["expected_contamination"], abs=0.011)
+    # take-up is selective: longer out of work, less take-up
+    treat = t["arm"] == "treatment"
+    long_out = people["months_out_of_work"] > people.loc[treat, "months_out_of_work"].median()
+    assert t.loc[treat & long_out, "took_up"].mean() < t.loc[treat & ~long_out, "took_up"].mean()
+
+
+def test_whp_referrals_one_signposting_rate_and_bad_options() -> None:
+    from dwp_eval.datasets import whp_referrals
+
+    people, arm = _trial(n=300)
+    rec = whp_referrals(people, arm, seed=1, signposting=0.0, trivial=0.0, duplicates=0.0, unknown_ids=0.0)
+    assert rec.truth["contaminated"].sum() == 0
+    assert rec.truth.attrs["true_rates"]["expected_contamination"] == 0.0
+    with pytest.raises(OptionError, match=re.escape("The 'take_up' parameter of whp_referrals must be a rate in [0, 1]. Got 1.5 instead.")):
+        whp_referrals(people, arm, seed=1, take_up=1.5)
+    with pytest.raises(OptionError, match=re.escape("The 'signposting' parameter of whp_referrals must give a rate for every site. Missing:")):
+        whp_referrals(people, arm, seed=1, signposting={"London": 0.1})
+    with pytest.raises(OptionError, match=re.escape("The 'assigned' parameter of whp_referrals must have one arm per person (300). Got 2 instead.")):
+        whp_referrals(people, arm[:2], seed=1)
+    with pytest.raises(OptionError, match=re.escape("The 'people' parameter of whp_referrals must have columns 'id', 'referred_on' and 'site'")):
+        whp_referrals(people.drop(columns="site"), arm, seed=1)
+    with pytest.raises(OptionError, match=re.escape("The 'dissimilar' parameter of whp_referrals must be a non-negative number")):
+        whp_referrals(people, arm, seed=1, dissimilar=-1)
+
+
+def test_whp_outcomes_without_received_is_unchanged() -> None:
+    from dwp_eval.datasets import whp_outcomes
+
+    people, arm = _trial(n=500)
+    a = whp_outcomes(people, arm, seed=3)
+    b = whp_outcomes(people, arm, seed=3, received=None)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs == {"true_itt": {"employed_13_weeks": 0.04}}
+    # receipt equal to assignment reproduces the ITT data exactly
+    c = whp_outcomes(people, arm, seed=3, received=(arm == "treatment").astype(int))
+    pd.testing.assert_frame_equal(a, c, check_flags=False)
+    assert c.attrs["true_cace"] == {"employed_13_weeks": 0.04}
+
+
+def test_whp_outcomes_effect_is_carried_by_receipt() -> None:
+    from dwp_eval.datasets import whp_outcomes, whp_referrals
+
+    people, arm = _trial(n=40_000, seed=9)
+    truth = whp_referrals(people, arm, seed=2).truth
+    out = whp_outcomes(people, arm, seed=4, effect=0.1, received=truth["received"])
+    d = truth["received"].to_numpy()
+    z = (arm == "treatment")
+    p_t, p_c = d[z].mean(), d[~z].mean()
+    assert out.attrs["true_cace"]["employed_13_weeks"] == 0.1
+    assert out.attrs["true_itt"]["employed_13_weeks"] == pytest.approx(0.1 * (p_t - p_c))
+    y = out["employed_13_weeks"].to_numpy()
+    itt = y[z].mean() - y[~z].mean()
+    wald = itt / (p_t - p_c)
+    # Wald SE here is about 0.0065 (20,000 per arm, first stage about 0.66): allow 4 SE
+    assert wald == pytest.approx(0.1, abs=0.026)
+
+
+@pytest.mark.parametrize("bad", [[0, 2] * 250, [0.5] * 500, [np.nan] + [0] * 499, ["yes"] * 500])
+def test_whp_outcomes_received_must_be_binary(bad) -> None:
+    from dwp_eval.datasets import whp_outcomes
+
+    people, arm = _trial(n=500)
+    with pytest.raises(OptionError, match=re.escape("The 'received' parameter of whp_outcomes must hold 0/1 values with none missing.")):
+        whp_outcomes(people, arm, seed=1, received=bad)
+    with pytest.raises(OptionError, match=re.escape("The 'received' parameter of whp_outcomes must have one value per person (500). Got 3 instead.")):
+        whp_outcomes(people, arm, seed=1, received=[0, 1, 0])

@@ -29,6 +29,7 @@ DOC_PAGES = [
     "docs/guides/itt.md",
     "docs/guides/inference.md",
     "docs/guides/impact-tables.md",
+    "docs/guides/contamination.md",
 ]
 # Generous: each example should take a few seconds; a slow CI machine gets 10x.
 TIMEOUT_SECONDS = 120

@@ -11,13 +11,20 @@ from dwp_eval.errors import (
     DroppedRowsWarning,
     DwpEvalError,
     DwpEvalWarning,
+    RecordProblemsWarning,
     RerandomisationWarning,
 )
 from dwp_eval.estimate.bootstrap import BootstrapTest, wild_cluster_bootstrap
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import RomanoWolf, adjust_p_values, romano_wolf
 from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
-from dwp_eval.monitor import balance
+from dwp_eval.monitor import (
+    ContaminationSummary,
+    balance,
+    contamination_summary,
+    flag_contamination,
+    take_up,
+)
 from dwp_eval.report.impact import EffectTable, impact_table
 from dwp_eval.results import BalanceTable, Effect
 
@@ -26,6 +33,7 @@ __all__ = [
     "BalanceRule",
     "BalanceTable",
     "BootstrapTest",
+    "ContaminationSummary",
     "ConvergenceError",
     "DroppedRowsWarning",
     "DwpEvalError",
@@ -33,17 +41,21 @@ __all__ = [
     "Effect",
     "EffectTable",
     "RandomisationTest",
+    "RecordProblemsWarning",
     "RerandomisationWarning",
     "RomanoWolf",
     "__version__",
     "adjust_p_values",
     "balance",
+    "contamination_summary",
     "datasets",
     "errors",
+    "flag_contamination",
     "impact_table",
     "itt",
     "randomisation_test",
     "randomise",
     "romano_wolf",
+    "take_up",
     "wild_cluster_bootstrap",
 ]

@@ -19,6 +19,7 @@ __all__ = [
     "DwpEvalWarning",
     "MissingDataError",
     "OptionError",
+    "RecordProblemsWarning",
     "RerandomisationWarning",
     "VerificationError",
 ]
@@ -74,3 +75,9 @@ class DroppedRowsWarning(DwpEvalWarning):
 
 class DegenerateDrawsWarning(DwpEvalWarning):
     """Some bootstrap draws could not be studentised and were left out; the message counts them."""
+
+
+class RecordProblemsWarning(DwpEvalWarning):
+    """Referral or programme-start records had problems (ids not in the trial, dates
+    before randomisation, duplicates, unknown provision names, programme starts in
+    the control arm); the message counts each kind and the result records them."""

@@ -1,5 +1,23 @@
 """Synthetic trial populations for examples, tests and the demo."""
 
-from dwp_eval.datasets.whp import SITES, whp_like, whp_outcomes
+from dwp_eval.datasets.whp import (
+    DISSIMILAR_PROVISION,
+    SIGNPOSTING,
+    SIMILAR_PROVISION,
+    SITES,
+    WhpRecords,
+    whp_like,
+    whp_outcomes,
+    whp_referrals,
+)
 
-__all__ = ["SITES", "whp_like", "whp_outcomes"]
+__all__ = [
+    "DISSIMILAR_PROVISION",
+    "SIGNPOSTING",
+    "SIMILAR_PROVISION",
+    "SITES",
+    "WhpRecords",
+    "whp_like",
+    "whp_outcomes",
+    "whp_referrals",
+]
