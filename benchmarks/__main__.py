@@ -22,7 +22,7 @@ from pathlib import Path
 import benchmarks
 from benchmarks import harness as h
 
-PEER_PACKAGES = ("stochatreat", "statsmodels", "linearmodels")
+PEER_PACKAGES = ("stochatreat", "statsmodels", "linearmodels", "pyfixest", "numba")
 
 
 def discover() -> list[str]:

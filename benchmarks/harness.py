@@ -68,12 +68,16 @@ __all__ = [
     "configure",
     "environment",
     "format_summary",
+    "memory_mode",
     "missing",
     "optional_import",
     "package_version",
+    "peak_memory",
 ]
 
 MemoryMode = Literal["off", "tracemalloc", "rss"]
+#: ``Target.peer`` of the memory target (None is the time target).
+MEMORY = "(memory)"
 Status = Literal["ok", "skipped", "error"]
 
 #: Extra environment variables worth recording with every run: they change
@@ -196,7 +200,7 @@ class Target:
     text: str
     value: str
     met: bool | None
-    peer: str | None = None  # None: the absolute time target
+    peer: str | None = None  # None: the absolute time target; MEMORY: the memory target
     why_not_judged: str = ""
 
     @property
@@ -218,6 +222,8 @@ class Comparison:
     target_ratio: Mapping[str, float] = field(default_factory=dict)
     quick: bool = False
     info: str = ""
+    target_peak_bytes: float | None = None
+    target_peak_text: str = ""
 
     def ratio(self, peer: str, stat: Literal["best", "median"] = "median") -> float:
         """``peer time / our time``: above 1 means dwp_eval is faster."""
@@ -245,6 +251,28 @@ class Comparison:
                     None if quick else bool(med <= self.target_seconds),
                     None,
                     quick,
+                )
+            )
+        if self.target_peak_bytes is not None:
+            peak = self.ours.peak_bytes
+            limit = _fmt_bytes(int(self.target_peak_bytes))
+            text = f"{self.ours.name} peak memory <= {self.target_peak_text or limit}"
+            if self.target_peak_text:
+                text += f" = {limit}"
+            why = quick or (
+                "memory not measured"
+                if peak is None
+                else ""
+                if self.ours.peak_exact
+                else "peak RSS only a lower bound here"
+            )
+            out.append(
+                Target(
+                    text,
+                    _fmt_bytes(peak, self.ours.peak_exact),
+                    None if why else bool(peak is not None and peak <= self.target_peak_bytes),
+                    MEMORY,
+                    why,
                 )
             )
         for peer, want in self.target_ratio.items():
@@ -313,6 +341,7 @@ class Comparison:
             "quick": self.quick,
             "repeat": self.repeat,
             "info": self.info,
+            "target_peak_bytes": self.target_peak_bytes,
             "ours": self.ours.to_dict(),
             "peers": [p.to_dict() for p in self.peers],
             "ratios_median": {p.name: _nan_none(self.ratio(p.name)) for p in self.peers},
@@ -341,6 +370,11 @@ def configure(*, repeat: int | None = None, memory: MemoryMode = "off") -> None:
     _session = Session(repeat=repeat, memory=memory)
 
 
+def memory_mode() -> MemoryMode:
+    """The ``--memory`` setting of this run (``"off"`` unless given)."""
+    return _session.memory
+
+
 def compare(
     title: str,
     ours: Case | Callable[[], Any],
@@ -354,6 +388,8 @@ def compare(
     quick: bool = False,
     info: str = "",
     show: bool = True,
+    target_peak_bytes: float | None = None,
+    target_peak_text: str = "",
 ) -> Comparison:
     """Time ``ours`` and each peer on the same job, print a table, return the result.
 
@@ -385,9 +421,16 @@ def compare(
         A line printed under the title (data shape, seeds, caveats).
     show
         Print the table.
+    target_peak_bytes, target_peak_text
+        Our peak memory (one extra untimed call) must be at most this many
+        bytes; the text says what the limit is (e.g. "3 x data (146 MiB)").
+        With a memory target, memory is measured even without ``--memory``
+        (by tracemalloc, unless ``memory`` or ``--memory`` say ``"rss"``).
     """
     repeat = _session.repeat or repeat
     mem: MemoryMode = memory if memory is not None else _session.memory
+    if target_peak_bytes is not None and mem == "off":
+        mem = "tracemalloc"
     ours_case = ours if isinstance(ours, Case) else Case("dwp_eval", ours)
     cases: list[Case] = [ours_case]
     results: dict[str, Timing] = {}
@@ -459,6 +502,8 @@ def compare(
         target_ratio=ratios,
         quick=quick,
         info=info,
+        target_peak_bytes=target_peak_bytes,
+        target_peak_text=target_peak_text,
     )
     if show:
         print(result.table(), "", sep="\n", flush=True)
@@ -466,6 +511,16 @@ def compare(
 
 
 # ------------------------------------------------------------------ memory
+
+
+def peak_memory(case: Case, mode: Literal["tracemalloc", "rss"]) -> tuple[int, bool]:
+    """Peak memory of one extra call of ``case`` by ``mode``: (bytes, exact).
+
+    ``exact`` is False when the RSS figure is only a lower bound (see the module
+    docstring). For a second figure next to the one :func:`compare` measured.
+    """
+    peak, exact = _peak_memory(case, mode)
+    return int(peak or 0), exact
 
 
 def _peak_memory(case: Case, mode: MemoryMode) -> tuple[int | None, bool]:
@@ -562,6 +617,11 @@ def format_summary(results: list[Comparison]) -> str:
         if None in by_peer:
             tg = by_peer[None]
             rows.append((res.title, "(time)", ours_med, "-", "-", "-", f"{tg.text}: {tg.verdict}"))
+        if MEMORY in by_peer:
+            tg = by_peer[MEMORY]
+            rows.append(
+                (res.title, MEMORY, ours_med, "-", "-", "-", f"{tg.text}: {tg.value} {tg.verdict}")
+            )
         for p in res.peers:
             peer_target = by_peer.get(p.name)
             verdict = (
@@ -583,7 +643,7 @@ def format_summary(results: list[Comparison]) -> str:
                     verdict,
                 )
             )
-        if not res.peers and None not in by_peer:
+        if not res.peers and None not in by_peer and MEMORY not in by_peer:
             rows.append((res.title, "-", ours_med, "-", "-", "-", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 import re
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from scipy import stats
 
 import dwp_eval as de
+from dwp_eval.errors import OptionError
 from dwp_eval.results import EFFECT_COLUMNS, Effect
 
 
@@ -56,8 +59,8 @@ def test_summary_contains_estimate_ci_df_and_design():
     text = e.summary()
     lo, hi = e.conf_int()
     assert text.splitlines()[0] == "ITT of treatment vs control on earnings"
-    assert "estimate        1,234  (SE 456.7)" in text
-    assert f"95% CI          [{lo:,.4g}, {hi:,.4g}]" in text
+    assert "estimate        1,234.5  (SE 456.7)" in text
+    assert f"95% CI          [{lo:,.1f}, {hi:,.1f}]" in text
     assert f"t = {e.statistic:.3f}, df = 98.25, p = {e.p_value:.4g}" in text
     assert "design          standard; difference in means (Neyman variance, Welch df); SE HC2" in text
     assert "n               100 (control 50, treatment 50)" in text
@@ -95,7 +98,7 @@ def test_summary_of_fitted_effect(fitted):
 
 
 def test_repr():
-    assert repr(make_effect()) == "<Effect ITT earnings: 1,234 (SE 456.7, HC2, standard)>"
+    assert repr(make_effect()) == "<Effect ITT earnings: 1,234.5 (SE 456.7, HC2, standard)>"
     assert repr(make_effect(binary_outcome=True, estimate=0.05, std_error=0.02)) == (
         "<Effect ITT earnings: 5.00 pp (SE 2.00 pp, HC2, standard)>"
     )
@@ -173,3 +176,105 @@ def test_with_se_keeps_original(fitted):
     assert other.se_type == "CR0"
     assert fitted.se_type == "CR2"
     assert fitted.summary() == before
+
+
+# --------------------------------------------------------------------------- number format
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1234.56, "1,234.6"),
+        (-1234.5, "-1,234.5"),
+        (12345.678, "12,345.7"),
+        (1234567.89, "1,234,567.9"),
+        (999.96, "1,000.0"),  # rounds up into the thousands
+        (456.78, "456.8"),
+        (12.3456, "12.35"),
+        (1.0, "1.000"),
+        (0.0123456, "0.01235"),
+        (0.00012345, "0.0001234"),
+        (1.2345e-6, "1.234e-06"),
+        (0.0, "0"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_numbers_print_plain_with_thousands_and_four_significant_digits(value, text):
+    """Earnings effects print as 1,234.6, not 1.235e+03; small ones keep 4 digits."""
+    e = make_effect(estimate=value)
+    assert e.summary().splitlines()[1].startswith(f"  estimate        {text}  (SE ")
+    assert repr(e).startswith(f"<Effect ITT earnings: {text} (SE ")
+
+
+def test_large_earnings_effect_has_no_scientific_notation():
+    e = make_effect(estimate=12345.67, std_error=2345.6, control_mean=154321.0,
+                    treatment_mean=166666.7, df=12345.0, n_obs=12347)
+    text = e.summary()
+    assert "e+" not in text
+    assert "estimate        12,345.7  (SE 2,345.6)" in text
+    assert "means           control 154,321.0, treatment 166,666.7" in text
+    assert ", df = 12,345, p = " in text
+
+
+def test_df_prints_whole_numbers_without_decimals_and_others_with_four_digits():
+    assert ", df = 5,100, " in make_effect(df=5100.0).summary()
+    assert ", df = 192.3, " in make_effect(df=192.2566).summary()
+    assert ", df = inf, " in make_effect(df=float("inf")).summary()
+
+
+# --------------------------------------------------------------------------- read-only mappings
+
+
+def test_dict_fields_cannot_be_changed_through_the_result(fitted):
+    for name in ("n_by_arm", "dropped"):
+        mapping = getattr(fitted, name)
+        with pytest.raises(TypeError):
+            mapping["x"] = 1
+        with pytest.raises(TypeError):
+            del mapping["control"]
+        assert not hasattr(mapping, "update")
+    assert dict(fitted.n_by_arm) == {"control": 30, "treatment": 30}
+
+
+def test_dict_given_to_the_constructor_is_copied():
+    counts = {"control": 50, "treatment": 50}
+    dropped = {"earnings": 3}
+    e = make_effect(n_by_arm=counts, dropped=dropped)
+    counts["control"] = 1
+    dropped["age"] = 9
+    assert e.n_control == 50
+    assert dict(e.dropped) == {"earnings": 3}
+    assert "age" not in e.summary()
+
+
+def test_read_only_mappings_compare_print_and_pickle(fitted):
+    assert fitted.n_by_arm == {"control": 30, "treatment": 30}
+    assert fitted.dropped == {}
+    for other in (pickle.loads(pickle.dumps(fitted)), copy.copy(fitted), copy.deepcopy(fitted),
+                  dataclasses.replace(fitted, estimate=0.5)):
+        assert other.n_by_arm == fitted.n_by_arm
+        with pytest.raises(TypeError):
+            other.n_by_arm["control"] = 0
+    back = pickle.loads(pickle.dumps(fitted))
+    assert (back.estimate, back.std_error, back.df, back.se_type) == (
+        fitted.estimate, fitted.std_error, fitted.df, fitted.se_type)
+    assert repr(back) == repr(fitted)
+    assert back.summary() == fitted.summary()
+    assert back.with_se("CR1").std_error == pytest.approx(fitted.with_se("CR1").std_error)
+
+
+# --------------------------------------------------------------------------- conf_int alpha
+
+
+@pytest.mark.parametrize("alpha", [0, 1, 1.5, -0.2, "0.1", True, [0.05], float("inf")])
+def test_conf_int_alpha_is_validated(alpha):
+    with pytest.raises(
+        OptionError, match=r"^The 'alpha' parameter of Effect\.conf_int must be a float in \(0, 1\)\. "
+    ):
+        make_effect().conf_int(alpha)
+
+
+def test_conf_int_accepts_numpy_floats_and_ints_in_range():
+    e = make_effect()
+    assert e.conf_int(np.float64(0.1)) == e.conf_int(0.1)
+    assert e.conf_int() == e.conf_int(None) == e.conf_int(0.05)

@@ -30,6 +30,8 @@ DOC_PAGES = [
     "docs/guides/inference.md",
     "docs/guides/impact-tables.md",
     "docs/guides/contamination.md",
+    "docs/guides/power.md",
+    "docs/guides/simulation.md",
 ]
 # Generous: each example should take a few seconds; a slow CI machine gets 10x.
 TIMEOUT_SECONDS = 120

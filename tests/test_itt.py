@@ -180,6 +180,50 @@ def test_missing_drop_without_missing_values_is_silent(df):
     assert res.dropped == {}
 
 
+def test_missing_assigned_raises_with_count(df):
+    """A person with no arm is in neither compared arm: reported, not filtered away."""
+    d = df.copy()
+    d.loc[[1, 2], "arm"] = None
+    d.loc[5, "arm"] = np.nan
+    with pytest.raises(
+        MissingDataError,
+        match=re.escape(
+            "itt: column 'arm' (assigned) has 3 missing value(s) among the 40 rows, so those "
+            "people belong to no arm. Fix: fill in the arm each person was allocated to, or "
+            "remove those rows, or pass missing='drop' to analyse the people with a known arm "
+            "(the count dropped is recorded)."
+        ),
+    ):
+        de.itt(d, outcome="y", assigned="arm")
+
+
+def test_missing_assigned_drop_warns_and_records(df):
+    d = df.copy()
+    d.loc[[1, 2, 5], "arm"] = None
+    d.loc[[2, 7], "y"] = np.nan  # row 2 has neither: counted once, as having no arm
+    with pytest.warns(
+        DroppedRowsWarning,
+        match=re.escape(
+            "itt: 4 row(s) with missing values dropped (3 with missing arm, 1 with missing y)."
+        ),
+    ):
+        res = de.itt(d, outcome="y", assigned="arm", missing="drop")
+    assert res.dropped == {"arm": 3, "y": 1}
+    assert res.n_obs == 36
+    assert "dropped         3 row(s) with missing arm" in res.summary()
+    complete = de.itt(d.dropna(subset=["arm", "y"]), outcome="y", assigned="arm")
+    assert res.estimate == pytest.approx(complete.estimate, rel=RTOL)
+
+
+def test_missing_assigned_counts_rows_of_other_arms_too(df):
+    """With several arms the missing arm could have been any of them: still counted."""
+    d = df.copy()
+    d.loc[d.index[::4], "arm"] = "other"
+    d.loc[0, "arm"] = None
+    with pytest.raises(MissingDataError, match=r"column 'arm' \(assigned\) has 1 missing value"):
+        de.itt(d, outcome="y", assigned="arm", treatment="treatment")
+
+
 def test_missing_option_checked(df):
     with pytest.raises(
         OptionError,
@@ -267,19 +311,20 @@ def test_fewer_than_two_clusters_per_arm(df):
 
 @pytest.mark.parametrize("adjustment", ["lin", "additive"])
 def test_collinear_covariates_named(df, adjustment):
-    """The message names columns whose removal restores full rank (which of the
-    three is a matter of pivoting order, so any of them is accepted)."""
+    """The message names the user's column whose removal restores full rank: the
+    one that adds nothing to the columns before it."""
     d = df.assign(x3=df["x1"] + 2 * df["x2"])
     covs = ["x1", "x2", "x3"]
     with pytest.raises(
         DesignError,
-        match=r"itt: the covariates are collinear: '(assigned:)?x[123]'(, '(assigned:)?x[123]')? "
-        r"can be written as a combination of the other columns \(or of the strata\)\. Fix: drop "
-        r"(it|them) from covariates\.",
+        match=re.escape(
+            "itt: the covariates are collinear: 'x3' can be written as a combination of the other "
+            "columns (or of the strata). Fix: drop it from covariates."
+        ),
     ) as info:
         de.itt(d, outcome="y", assigned="arm", covariates=covs, adjustment=adjustment)
-    named = {m.removeprefix("assigned:") for m in re.findall(r"'([^']+)'", str(info.value))}
-    assert len(named) == 1
+    named = set(re.findall(r"'([^']+)'", str(info.value)))
+    assert named == {"x3"}  # the later column, never an interaction term
     kept = [c for c in covs if c not in named]
     res = de.itt(d, outcome="y", assigned="arm", covariates=kept, adjustment=adjustment)
     assert np.isfinite(res.std_error)
@@ -293,6 +338,38 @@ def test_collinear_additive_names_exactly_one(df):
         r"combination of the other columns \(or of the strata\)\. Fix: drop it from covariates\.",
     ):
         de.itt(d, outcome="y", assigned="arm", covariates=["x1", "x1_twice"], adjustment="additive")
+
+
+@pytest.mark.parametrize("adjustment", ["lin", "additive"])
+def test_covariate_equal_to_assignment_is_named_not_assignment(df, adjustment):
+    """Internal columns (intercept, assignment, Lin interactions) are never blamed."""
+    d = df.assign(treated=(df["arm"] == "treatment").astype(float))
+    with pytest.raises(
+        DesignError,
+        match=re.escape("itt: the covariates are collinear: 'treated' can be written"),
+    ):
+        de.itt(d, outcome="y", assigned="arm", covariates=["treated", "x1"], adjustment=adjustment)
+
+
+@pytest.mark.parametrize("adjustment", ["lin", "additive"])
+def test_collinear_categorical_covariate_named_by_its_column(df, adjustment):
+    """A dummy of a text covariate is reported by the covariate's name, not 'region[b]'."""
+    region = np.where(np.arange(40) % 3 == 0, "a", np.where(np.arange(40) % 3 == 1, "b", "c"))
+    d = df.assign(region=region, is_b=(region == "b").astype(float))
+    with pytest.raises(DesignError) as info:
+        de.itt(d, outcome="y", assigned="arm", covariates=["is_b", "region"], adjustment=adjustment)
+    msg = str(info.value)
+    assert "the covariates are collinear: 'region' can be written" in msg
+    assert "[" not in msg and "assigned" not in msg
+
+
+def test_lin_covariate_collinear_within_an_arm_is_named(df):
+    """Constant among the treated: only its Lin interaction is collinear (with assignment)."""
+    d = df.assign(xt=np.where(df["arm"] == "treatment", 1.0, df["x1"] + 5))
+    with pytest.raises(DesignError) as info:
+        de.itt(d, outcome="y", assigned="arm", covariates=["x2", "xt"])
+    assert re.findall(r"'([^']+)'", str(info.value)) == ["xt"]
+    assert "assigned" not in str(info.value)
 
 
 def test_covariate_constant_within_strata(df):
@@ -344,7 +421,7 @@ def test_stratum_with_one_arm_only(df):
         (
             {"se_type": "CR2"},
             "The 'se_type' parameter of itt is 'CR2', a cluster-robust type, but no cluster= was "
-            "given. Fix: pass cluster=, or use 'HC2'.",
+            "given. Fix: pass cluster=, or use one of 'classical', 'HC0', 'HC1', 'HC2', 'HC3'.",
         ),
     ],
 )
@@ -595,6 +672,192 @@ def test_with_se_checks_the_name(df):
         res.with_se("HC9")
 
 
+def test_weighted_blocked_design_weights_strata_by_their_weight(df):
+    """estimatr 1.0.0 (R/estimatr_difference_in_means.R): a block's weight is its sum
+    of weights, W_b / W, not n_b / n; within a block, the weighted (HC2) difference in
+    means; df n - 2B with n people."""
+    w = np.random.default_rng(7).uniform(0.2, 5.0, size=len(df))
+    d = df.assign(w=w)
+    res = de.itt(d, outcome="y", assigned="arm", strata="s", weights="w")
+    W_b, d_b, v_b = [], [], []
+    for _, g in d.groupby("s"):
+        t = (g["arm"] == "treatment").to_numpy()
+        X = sm.add_constant(t.astype(float))
+        fit = sm.WLS(g["y"].to_numpy(), X, weights=g["w"].to_numpy()).fit(cov_type="HC2")
+        W_b.append(g["w"].sum())
+        d_b.append(fit.params[1])
+        v_b.append(fit.bse[1] ** 2)
+    share = np.array(W_b) / np.sum(W_b)
+    assert share @ np.array(d_b) != pytest.approx(np.full(4, 0.25) @ np.array(d_b), rel=1e-3)
+    assert res.estimate == pytest.approx(share @ np.array(d_b), rel=RTOL)
+    assert res.std_error == pytest.approx(np.sqrt(share**2 @ np.array(v_b)), rel=RTOL)
+    assert res.df == 40 - 2 * 4
+    assert (res.design, res.se_type) == ("blocked", "HC2 (blocked)")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "label"),
+    [
+        ({"assigned": "arm", "strata": "s"}, "neyman (blocked)"),
+        ({"assigned": "arm", "strata": "s", "weights": "w"}, "HC2 (blocked)"),
+        ({"assigned": "arm_c", "strata": "s2", "cluster": "cl"}, "CR2 (blocked)"),
+    ],
+)
+def test_blocked_design_based_variance_is_not_labelled_as_a_regression_type(df, kwargs, label):
+    """The blocked variance combines within-stratum variances; 'HC2' would claim the HC2
+    of the strata-fixed-effects regression that itt(..., se_type="HC2") fits."""
+    d = df.assign(w=np.linspace(0.5, 2.0, len(df)), s2=df["cl"] // 5)
+    res = de.itt(d, outcome="y", **kwargs)
+    assert res.se_type == label
+    assert res.to_frame()["se_type"].item() == label
+    assert res.summary().splitlines()[6].endswith(f"; SE {label}")
+    assert f", {label}, " in repr(res)
+
+
+def _unbalanced(df: pd.DataFrame) -> pd.DataFrame:
+    """Unequal treated shares across strata and unequal cluster sizes (5 rows out),
+    with weights and a coarser stratum of whole clusters (``s2``)."""
+    d = df.drop(index=[1, 3, 12, 25, 30]).reset_index(drop=True)
+    return d.assign(w=np.random.default_rng(5).uniform(0.3, 3.0, len(d)), s2=d["cl"] // 5)
+
+
+WITH_SE_DESIGNS = {
+    "standard": ({"assigned": "arm"}, "HC1"),
+    "weighted": ({"assigned": "arm", "weights": "w"}, "HC3"),
+    "blocked": ({"assigned": "arm", "strata": "s"}, "HC1"),
+    "weighted blocked": ({"assigned": "arm", "strata": "s", "weights": "w"}, "classical"),
+    "clustered": ({"assigned": "arm_c", "cluster": "cl"}, "CR1"),
+    "block-clustered": ({"assigned": "arm_c", "strata": "s2", "cluster": "cl"}, "CR1"),
+    "weighted block-clustered": (
+        {"assigned": "arm_c", "strata": "s2", "cluster": "cl", "weights": "w"}, "CR0"),
+    "matched pairs": ({"assigned": "arm", "strata": "pair"}, "HC0"),
+}
+
+
+@pytest.mark.parametrize("design", list(WITH_SE_DESIGNS))
+def test_with_se_never_changes_a_design_based_estimate(df, design):
+    """Another SE type keeps the estimator: the design-based estimate, with the
+    variance of the regression whose coefficient equals it."""
+    kwargs, se_type = WITH_SE_DESIGNS[design]
+    if design == "matched pairs":
+        d = df.assign(pair=np.arange(len(df)) // 2)
+    else:
+        d = _unbalanced(df)
+    res = de.itt(d, outcome="y", **kwargs)
+    other = res.with_se(se_type)
+    assert other.estimate == pytest.approx(res.estimate, rel=RTOL)
+    assert (other.se_type, other.design) == (se_type, res.design)
+    assert other.std_error != pytest.approx(res.std_error, rel=1e-6)
+    assert (other.n_obs, other.n_clusters, other.n_strata) == (res.n_obs, res.n_clusters, res.n_strata)
+    # and the design's own label gives the design-based result back
+    again = other.with_se(res.se_type)
+    assert (again.estimate, again.std_error, again.df, again.se_type) == (
+        res.estimate, res.std_error, res.df, res.se_type)
+
+
+def test_blocked_with_se_was_the_strata_fixed_effects_estimate_before(df):
+    """The regression itt(..., se_type=) fits with strata (fixed effects, precision
+    weights) has another estimate: with_se must not switch to it."""
+    d = _unbalanced(df)
+    res = de.itt(d, outcome="y", assigned="arm", strata="s")
+    fe = de.itt(d, outcome="y", assigned="arm", strata="s", se_type="HC1")
+    assert fe.estimate != pytest.approx(res.estimate, rel=1e-4)
+    assert res.with_se("HC1").estimate == pytest.approx(res.estimate, rel=RTOL)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_blocked_with_se_hc2_is_the_lin_regression_on_stratum_dummies(df, weighted):
+    """HC2 of y ~ z interacted with centred stratum dummies reproduces the blocked
+    estimate, SE and n - 2B df exactly (estimatr: difference_in_means(blocks=) equals
+    lm_lin(y ~ z, covariates = ~ block, se_type = "HC2")); only the label differs."""
+    d = _unbalanced(df)
+    kw = {"weights": "w"} if weighted else {}
+    res = de.itt(d, outcome="y", assigned="arm", strata="s", **kw)
+    hc2 = res.with_se("HC2")
+    assert hc2.se_type == "HC2"
+    assert hc2.estimate == pytest.approx(res.estimate, rel=RTOL)
+    assert hc2.std_error == pytest.approx(res.std_error, rel=RTOL)
+    assert hc2.df == res.df == 35 - 2 * 4
+    d["s_cat"] = d["s"].astype(str)  # the same model through covariates=
+    lin = de.itt(d, outcome="y", assigned="arm", covariates=["s_cat"], **kw)
+    assert lin.estimate == pytest.approx(res.estimate, rel=RTOL)
+    assert lin.std_error == pytest.approx(res.std_error, rel=RTOL)
+
+
+def test_with_se_accepts_the_design_label_in_any_case(df):
+    res = de.itt(df, outcome="y", assigned="arm", strata="s")
+    again = res.with_se("Neyman (Blocked)")
+    assert (again.se_type, again.std_error, again.df) == (res.se_type, res.std_error, res.df)
+    assert res.with_se("hc2").se_type == "HC2"
+    assert res.with_se("Stata").se_type == "HC1"
+
+
+def test_with_se_lists_the_se_types_of_the_design(df):
+    res = de.itt(df, outcome="y", assigned="arm", strata="s")
+    with pytest.raises(
+        OptionError,
+        match=re.escape(
+            "The 'se_type' parameter of Effect.with_se is 'CR2', a cluster-robust type, but no "
+            "cluster= was given. Fix: pass cluster=, or use one of 'neyman (blocked)', "
+            "'classical', 'HC0', 'HC1', 'HC2', 'HC3'."
+        ),
+    ):
+        res.with_se("CR2")
+    with pytest.raises(
+        OptionError,
+        match=re.escape(
+            "The 'se_type' parameter of Effect.with_se must be one of 'neyman (blocked)', "
+            "'classical', 'HC0', 'HC1', 'HC2', 'HC3' (or 'stata'). Got 'HC4' instead. Did you "
+            "mean 'HC3'?"
+        ),
+    ):
+        res.with_se("HC4")
+
+
+def test_with_se_refuses_a_regression_that_would_change_a_matched_pair_estimate(df):
+    """Pairs mixed with larger, unbalanced blocks: the size-weighted estimate is no
+    regression coefficient with a usable variance, so only the design's own is offered."""
+    d = df.copy()
+    d["blk"] = np.r_[np.arange(10) // 2, np.repeat([5, 6], 15)]
+    d["arm"] = np.r_[np.tile(["control", "treatment"], 5), np.where(np.arange(30) % 3 == 0,
+                                                                     "treatment", "control")]
+    res = de.itt(d, outcome="y", assigned="arm", strata="blk")
+    assert (res.design, res.se_type) == ("matched-pair", "matched-pair")
+    with pytest.raises(
+        OptionError,
+        match=r"The 'se_type' parameter of Effect.with_se is 'HC2', but no regression with that "
+        r"variance has the same point estimate as this matched-pair design's difference in means "
+        r"\(.*\)\. The only se_type available for this design is 'matched-pair'\.",
+    ):
+        res.with_se("HC2")
+    assert res.with_se("matched-pair").std_error == res.std_error
+
+
+def test_with_se_reuses_the_cluster_column(df):
+    """with_se("CR1") on a clustered result keeps cluster= (it used to drop it)."""
+    res = de.itt(df, outcome="y", assigned="arm_c", cluster="cl")
+    cr1 = res.with_se("CR1")
+    direct = de.itt(df, outcome="y", assigned="arm_c", cluster="cl", se_type="CR1")
+    assert (cr1.se_type, cr1.design, cr1.n_clusters) == ("CR1", "clustered", 10)
+    assert cr1.std_error == pytest.approx(direct.std_error, rel=RTOL)
+    assert cr1.df == direct.df == 9
+    with pytest.raises(OptionError, match=r"is 'HC2', which ignores the clusters\. With cluster= "
+                                          r"use one of 'CR2', 'CR0', 'CR1'\."):
+        res.with_se("HC2")
+
+
+def test_with_se_reuses_the_cluster_column_with_covariates(df):
+    res = de.itt(df, outcome="y", assigned="arm_c", cluster="cl", covariates=["x1"])
+    cr1 = res.with_se("stata")
+    direct = de.itt(df, outcome="y", assigned="arm_c", cluster="cl", covariates=["x1"],
+                    se_type="CR1")
+    assert (cr1.se_type, cr1.n_clusters) == ("CR1", 10)
+    assert cr1.estimate == pytest.approx(res.estimate, rel=RTOL)
+    assert cr1.std_error == pytest.approx(direct.std_error, rel=RTOL)
+    with pytest.raises(OptionError, match=r"With cluster= use one of 'CR0', 'CR1', 'CR2'\."):
+        res.with_se("HC1")
+
+
 def test_conf_int_widens_as_alpha_falls(df):
     res = de.itt(df, outcome="y", assigned="arm")
     widths = []
@@ -615,10 +878,17 @@ def test_alpha_sets_the_reported_interval(df):
     assert "90% CI" in res.summary()
 
 
-@pytest.mark.parametrize("alpha", [0, 1, -0.1, 1.5])
+@pytest.mark.parametrize("alpha", [0, 1, -0.1, 1.5, "0.05", True, float("nan")])
 def test_conf_int_rejects_bad_alpha(df, alpha):
+    """Checked by the shared validation layer: OptionError, the standard message."""
     res = de.itt(df, outcome="y", assigned="arm")
-    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\)"):
+    with pytest.raises(
+        OptionError,
+        match=re.escape(
+            f"The 'alpha' parameter of Effect.conf_int must be a float in (0, 1). Got {alpha!r} "
+            "instead."
+        ),
+    ):
         res.conf_int(alpha)
 
 

@@ -274,17 +274,6 @@ def _case(case: str) -> pd.DataFrame:
     return ESTIMATR[ESTIMATR["case"] == case]
 
 
-# Cases left out of the effect-level comparison, each with the reason. Weighted
-# blocked difference in means: estimatr combines the within-block estimates
-# with each block's share of the sum of weights; dwp_eval (as of this writing)
-# with its share of the row count, so estimate and SE differ (0.8248 vs 0.7485
-# here). Reported as a bug; remove the entries when it is fixed.
-NOT_COMPARED = {
-    "weighted_dim_blocks": "blocks combined by row counts, not weight sums (bug reported)",
-    "weighted_dim_blocks_clusters": "blocks combined by row counts, not weight sums (bug reported)",
-}
-
-
 def test_reference_files_are_complete():
     assert len(ESTIMATR) == 399 and ESTIMATR["case"].nunique() == 118
     assert len(CLUBSANDWICH) == 109 and CLUBSANDWICH["case"].nunique() == 21
@@ -296,7 +285,7 @@ def test_reference_files_are_complete():
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in EFFECT_CASES if _case(c)["error"].isna().all() and c not in NOT_COMPARED]
+    "case", [c for c in EFFECT_CASES if _case(c)["error"].isna().all()]
 )
 def test_itt_matches_estimatr(case):
     rows = _case(case)

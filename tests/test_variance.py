@@ -14,6 +14,8 @@ R reference values (estimatr, clubSandwich) are compared in
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -387,6 +389,13 @@ def test_table_holds_the_documented_estimators():
         ("BM", True, "CR2"),
         ("cr0", True, "CR0"),
         (" HC1 ", False, "HC1"),
+        ("hc-2", False, "HC2"),
+        ("HC 3", False, "HC3"),
+        ("Bell-McCaffrey", True, "CR2"),
+        ("bell mccaffrey", True, "CR2"),
+        ("Cr_1", True, "CR1"),
+        ("IID", False, "classical"),
+        ("Neyman", False, "HC2"),
     ],
 )
 def test_resolve_aliases_and_case(given, clustered, expected):
@@ -395,7 +404,8 @@ def test_resolve_aliases_and_case(given, clustered, expected):
 
 @pytest.mark.parametrize(
     ("given", "clustered", "suggestion"),
-    [("HC5", False, "HC3"), ("HCC2", False, "HC2"), ("stat", False, "stata"), ("CR1x", True, "CR1")],
+    [("HC5", False, "HC3"), ("HCC2", False, "HC2"), ("stat", False, "stata"), ("CR1x", True, "CR1"),
+     ("cr3", True, "CR2"), ("hc22", False, "HC2")],
 )
 def test_unknown_name_lists_valid_ones_and_suggests_closest(given, clustered, suggestion):
     valid = "'CR0', 'CR1', 'CR2'" if clustered else "'classical', 'HC0', 'HC1', 'HC2', 'HC3'"
@@ -405,6 +415,37 @@ def test_unknown_name_lists_valid_ones_and_suggests_closest(given, clustered, su
     assert msg.startswith(f"The 'se_type' parameter of itt must be one of {valid} (or 'stata'). ")
     assert f"Got {given!r} instead." in msg
     assert msg.endswith(f"Did you mean {suggestion!r}?")
+
+
+@pytest.mark.parametrize(("given", "clustered"), [("HC4", True), ("HC 5", True), ("CR3", False),
+                                                  ("cr_9", False), ("bm2", False)])
+def test_suggestion_is_valid_for_the_design(given, clustered):
+    """A near miss is never answered with a name the design refuses (HC types with
+    clusters, CR types without)."""
+    with pytest.raises(OptionError) as info:
+        resolve_se_type(given, clustered=clustered, func="itt")
+    suggested = re.findall(r"Did you mean '([^']+)'\?", str(info.value))
+    for name in suggested:
+        assert resolve_se_type(name, clustered=clustered, func="itt") in SE_TYPES
+        assert SE_TYPES[resolve_se_type(name, clustered=clustered, func="itt")].clustered == clustered
+
+
+def test_design_types_are_accepted_listed_first_and_suggested():
+    own = ("neyman (blocked)",)
+    assert resolve_se_type("Neyman (Blocked)", clustered=False, func="f", design_types=own) == own[0]
+    assert resolve_se_type("neyman", clustered=False, func="f", design_types=own) == "HC2"
+    with pytest.raises(
+        OptionError,
+        match=re.escape(
+            "The 'se_type' parameter of f must be one of 'neyman (blocked)', 'classical', 'HC0', "
+            "'HC1', 'HC2', 'HC3' (or 'stata'). Got 'neyman blocks' instead. Did you mean "
+            "'neyman (blocked)'?"
+        ),
+    ):
+        resolve_se_type("neyman blocks", clustered=False, func="f", design_types=own)
+    # a design type that is also a table name is listed once
+    with pytest.raises(OptionError, match=re.escape("With cluster= use one of 'CR2', 'CR0', 'CR1'.")):
+        resolve_se_type("HC2", clustered=True, func="f", design_types=("CR2",))
 
 
 def test_unknown_name_is_a_value_error():
@@ -422,7 +463,8 @@ def test_non_string_se_type():
 def test_cluster_type_without_cluster_raises(given):
     with pytest.raises(
         OptionError,
-        match=rf"is '{given}', a cluster-robust type, but no cluster= was given\. Fix: pass cluster=",
+        match=rf"is '{given}', a cluster-robust type, but no cluster= was given\. Fix: pass cluster=, "
+        r"or use one of 'classical', 'HC0', 'HC1', 'HC2', 'HC3'\.$",
     ):
         resolve_se_type(given, clustered=False, func="itt")
 

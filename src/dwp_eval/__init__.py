@@ -3,9 +3,11 @@
 The public API is flat: ``import dwp_eval as de`` then ``de.randomise(...)``.
 """
 
-from dwp_eval import datasets, errors
+from dwp_eval import datasets, errors, testing
 from dwp_eval._version import __version__
 from dwp_eval.design import Allocation, BalanceRule, randomise
+from dwp_eval.design.power import mde, power, power_curve, sample_size
+from dwp_eval.design.simulate import Diagnosis, diagnose, whp_population
 from dwp_eval.errors import (
     ConvergenceError,
     DroppedRowsWarning,
@@ -25,8 +27,9 @@ from dwp_eval.monitor import (
     flag_contamination,
     take_up,
 )
+from dwp_eval.references import SelfCheck, selfcheck
 from dwp_eval.report.impact import EffectTable, impact_table
-from dwp_eval.results import BalanceTable, Effect
+from dwp_eval.results import BalanceTable, Effect, PowerCurve, PowerResult
 
 __all__ = [
     "Allocation",
@@ -35,27 +38,39 @@ __all__ = [
     "BootstrapTest",
     "ContaminationSummary",
     "ConvergenceError",
+    "Diagnosis",
     "DroppedRowsWarning",
     "DwpEvalError",
     "DwpEvalWarning",
     "Effect",
     "EffectTable",
+    "PowerCurve",
+    "PowerResult",
     "RandomisationTest",
     "RecordProblemsWarning",
     "RerandomisationWarning",
     "RomanoWolf",
+    "SelfCheck",
     "__version__",
     "adjust_p_values",
     "balance",
     "contamination_summary",
     "datasets",
+    "diagnose",
     "errors",
     "flag_contamination",
     "impact_table",
     "itt",
+    "mde",
+    "power",
+    "power_curve",
     "randomisation_test",
     "randomise",
     "romano_wolf",
+    "sample_size",
+    "selfcheck",
     "take_up",
+    "testing",
+    "whp_population",
     "wild_cluster_bootstrap",
 ]

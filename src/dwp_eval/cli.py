@@ -170,6 +170,44 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_power(args: argparse.Namespace) -> int:
+    from dwp_eval.design.power import mde, power, sample_size
+
+    design = {
+        "alpha": args.alpha,
+        "ratio": args.ratio,
+        "sd": args.sd,
+        "baseline_rate": args.baseline_rate,
+        "r2": args.r2,
+        "cluster_size": args.cluster_size,
+        "icc": args.icc,
+        "take_up": args.take_up,
+        "contamination": args.contamination,
+        "attrition": args.attrition,
+        "outcome": args.outcome,
+    }
+    size = {"n": args.n, "n_clusters": args.n_clusters}
+    if args.mde is not None and args.effect is not None:
+        raise DwpEvalError("give --mde (solve for the sample size) or --effect (solve for power), not both.")
+    if args.mde is not None:
+        if args.n is not None or args.n_clusters is not None:
+            raise DwpEvalError("--mde solves for the sample size: leave out --n and --n-clusters.")
+        res = sample_size(mde=args.mde, power=args.power, **design)
+    elif args.effect is not None:
+        res = power(effect=args.effect, **size, **design)
+    else:
+        res = mde(power=args.power, **size, **design)
+    print(res.summary())
+    return 0
+
+
+def _cmd_selfcheck(args: argparse.Namespace) -> int:
+    from dwp_eval.references import selfcheck
+
+    res = selfcheck(args.references or None, verbose=True)
+    return 0 if res.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dwp-eval``."""
     p = argparse.ArgumentParser(prog="dwp-eval", description="Randomised trials of employment programmes.")
@@ -209,6 +247,38 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=20180501)
     d.add_argument("--out", help="folder for the output files (default: a new temporary folder)")
     d.set_defaults(func=_cmd_demo)
+
+    w = sub.add_parser(
+        "power",
+        help="minimum detectable effect, sample size or power of a design",
+        description="With --n (or --n-clusters): the MDE; with --mde: the sample size; with "
+        "--effect and --n: the power. --mde and --effect are effects of the programme on those "
+        "who take it up; binary effects as proportions (0.05 = 5 percentage points).",
+    )
+    w.add_argument("--n", type=int, help="people randomised")
+    w.add_argument("--n-clusters", type=int, dest="n_clusters", help="clusters randomised")
+    w.add_argument("--mde", type=float, help="effect to detect: solve for the sample size")
+    w.add_argument("--effect", type=float, help="effect: solve for the power")
+    w.add_argument("--sd", type=float, help="outcome SD (continuous outcome)")
+    w.add_argument("--baseline-rate", type=float, dest="baseline_rate", help="control-arm rate (binary)")
+    w.add_argument("--cluster-size", type=float, dest="cluster_size", help="mean people per cluster")
+    w.add_argument("--icc", type=float, help="intraclass correlation (cluster designs)")
+    w.add_argument("--r2", type=float, default=0.0, help="variance explained by covariates")
+    w.add_argument("--ratio", type=float, default=0.5, help="fraction treated (default 0.5)")
+    w.add_argument("--take-up", type=float, default=1.0, dest="take_up")
+    w.add_argument("--contamination", type=float, default=0.0)
+    w.add_argument("--attrition", type=float, default=0.0, help="share lost to follow-up")
+    w.add_argument("--alpha", type=float, default=0.05)
+    w.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    w.add_argument("--outcome", help="outcome name for the summary")
+    w.set_defaults(func=_cmd_power)
+
+    c = sub.add_parser(
+        "selfcheck",
+        help="re-run the shipped reference comparisons (R estimatr, clubSandwich) on this install",
+    )
+    c.add_argument("references", nargs="*", help="reference names to run (default: all)")
+    c.set_defaults(func=_cmd_selfcheck)
     return p
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -20,12 +20,26 @@ from dwp_eval._validation import (
     check_data,
     check_option,
 )
-from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, MissingDataError
+from dwp_eval.errors import (
+    ColumnError,
+    DesignError,
+    DroppedRowsWarning,
+    MissingDataError,
+    OptionError,
+)
 from dwp_eval.estimate._linalg import fit_ols
 from dwp_eval.estimate.variance import resolve_se_type, vcov
 from dwp_eval.results import Effect
 
 __all__ = ["DroppedRowsWarning", "itt"]
+
+# se_type labels of the design-based blocked estimators: a weighted combination of
+# within-stratum variances, which is not the HC/CR variance of the regression that
+# itt(..., strata=, se_type=) fits (strata fixed effects), so it is not called "HC2".
+BLOCKED_NEYMAN = "neyman (blocked)"  # Neyman variance in each stratum
+BLOCKED_HC2 = "HC2 (blocked)"  # weighted: weighted HC2 in each stratum
+BLOCKED_CR2 = "CR2 (blocked)"  # block-clustered: CR2 in each stratum
+MATCHED_PAIR = "matched-pair"
 
 
 @dataclass
@@ -43,6 +57,22 @@ class Prepared:
     control: str
     dropped: dict[str, int]
     binary: bool
+    # expanded covariate column -> the user's covariate it came from (dummies of a
+    # categorical covariate share one), for messages
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+class _Term(str):
+    """A design-matrix column name that remembers the user's column it was built
+    from (``source``; ``None`` for the intercept and assignment), so that
+    :func:`~dwp_eval.estimate._linalg.check_full_rank` names user columns."""
+
+    source: str | None
+
+    def __new__(cls, name: str, source: str | None) -> _Term:
+        term = super().__new__(cls, name)
+        term.source = source
+        return term
 
 
 def _codes(s: pd.Series) -> np.ndarray:
@@ -108,6 +138,18 @@ def prepare_sample(
     treatment = str(treatment)
     keep = arm_text.isin([str(control), treatment]).fillna(False).to_numpy(dtype=bool)
     frame = data.loc[keep]
+    dropped: dict[str, int] = {}
+    # people with no arm are in neither compared arm: never lost silently
+    n_no_arm = int(arm_text.isna().sum())
+    if n_no_arm:
+        if missing == "raise":
+            raise MissingDataError(
+                f"{func}: column {assigned!r} (assigned) has {n_no_arm:,} missing value(s) among "
+                f"the {len(data):,} rows, so those people belong to no arm. Fix: fill in the arm "
+                "each person was allocated to, or remove those rows, or pass missing='drop' to "
+                "analyse the people with a known arm (the count dropped is recorded)."
+            )
+        dropped[str(assigned)] = n_no_arm
 
     y_col = frame[outcome]
     if not (pd.api.types.is_numeric_dtype(y_col) or pd.api.types.is_bool_dtype(y_col)):
@@ -118,7 +160,7 @@ def prepare_sample(
     if pd.api.types.is_numeric_dtype(y_col) and not np.all(np.isfinite(y_col.dropna().to_numpy(dtype=float))):
         raise ColumnError(f"{func}: column {outcome!r} (outcome) holds infinite values.")
 
-    checked = [(outcome, "outcome"), (assigned, "assigned")]
+    checked = [(outcome, "outcome")]
     checked += [(c, "covariates") for c in covariates]
     checked += [(c, "received") for c in extra]
     if strata is not None:
@@ -127,12 +169,11 @@ def prepare_sample(
         checked.append((cluster, "cluster"))
     if weights is not None:
         checked.append((weights, "weights"))
-    dropped: dict[str, int] = {}
     bad = np.zeros(len(frame), dtype=bool)
     for col, role in checked:
         isna = frame[col].isna().to_numpy()
         if isna.any():
-            if missing == "raise" or role in ("cluster", "strata", "assigned", "weights"):
+            if missing == "raise" or role in ("cluster", "strata", "weights"):
                 how = (
                     "Fix: fill or remove them, or pass missing='drop' to analyse complete cases "
                     "(the count dropped is recorded)."
@@ -147,8 +188,9 @@ def prepare_sample(
             bad |= isna
     if bad.any():
         frame = frame.loc[~bad]
+    if dropped:
         warnings.warn(
-            f"{func}: {int(bad.sum()):,} row(s) with missing values dropped ("
+            f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
             + ", ".join(f"{n:,} with missing {c}" for c, n in dropped.items())
             + ").",
             DroppedRowsWarning,
@@ -207,18 +249,28 @@ def prepare_sample(
                 "column is the one used at randomisation, or merge those strata."
             )
 
-    cov_frame = _expand_covariates(frame, covariates, func)
+    cov_frame, sources = _expand_covariates_sourced(frame, covariates, func)
     n_by_arm = {str(control): int(np.sum(z == 0)), treatment: int(np.sum(z == 1))}
     if n_by_arm[str(control)] == 0 or n_by_arm[treatment] == 0:
         raise DesignError(f"{func}: after removing missing values an arm is empty.")
     return (
-        Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, str(control), dropped, binary),
+        Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, str(control), dropped, binary,
+                 sources),
         frame,
     )
 
 
 def _expand_covariates(frame: pd.DataFrame, covariates: Sequence[Hashable], func: str) -> pd.DataFrame:
+    return _expand_covariates_sourced(frame, covariates, func)[0]
+
+
+def _expand_covariates_sourced(
+    frame: pd.DataFrame, covariates: Sequence[Hashable], func: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Numeric covariate columns (dummies for text/categorical ones, first level
+    dropped) and, for each, the covariate it came from."""
     cols: dict[str, np.ndarray] = {}
+    sources: dict[str, str] = {}
     for c in covariates:
         s = frame[c]
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -229,6 +281,7 @@ def _expand_covariates(frame: pd.DataFrame, covariates: Sequence[Hashable], func
                     "cannot adjust anything. Fix: drop it from covariates."
                 )
             cols[str(c)] = v
+            sources[str(c)] = str(c)
         else:
             levels = sorted(s.astype(str).unique())
             if len(levels) < 2:
@@ -239,7 +292,8 @@ def _expand_covariates(frame: pd.DataFrame, covariates: Sequence[Hashable], func
             txt = s.astype(str).to_numpy()
             for lev in levels[1:]:
                 cols[f"{c}[{lev}]"] = (txt == lev).astype(float)
-    return pd.DataFrame(cols, index=frame.index)
+                sources[f"{c}[{lev}]"] = str(c)
+    return pd.DataFrame(cols, index=frame.index), sources
 
 
 def _wmean(v: np.ndarray, w: np.ndarray | None) -> float:
@@ -267,24 +321,30 @@ def _regression(
     weights: np.ndarray | None,
     se_type: str,
     func: str,
+    sources: dict[str, str] | None = None,
 ) -> tuple[float, float, float, int | None]:
-    """OLS of y on assignment (and covariates, strata effects); returns estimate, SE, df, G."""
+    """OLS of y on assignment (and covariates, strata effects); returns estimate, SE, df, G.
+
+    ``sources`` maps covariate columns to the user's covariates they came from
+    (default: themselves), so that a collinearity error names user columns.
+    """
     n = len(y)
     cols = [z]
-    names = ["assigned"]
+    names: list[str] = [_Term("assigned", None)]
     if cov.shape[1]:
         xc = cov.to_numpy(dtype=float)
         centre = np.average(xc, axis=0, weights=weights)
         xc = xc - centre
         cols.append(xc)
-        names += list(cov.columns)
+        src = {str(c): (sources or {}).get(str(c), str(c)) for c in cov.columns}
+        names += [_Term(str(c), src[str(c)]) for c in cov.columns]
         if adjustment == "lin":
             cols.append(xc * z[:, None])
-            names += [f"assigned:{c}" for c in cov.columns]
+            names += [_Term(f"assigned:{c}", src[str(c)]) for c in cov.columns]
     X = np.column_stack(cols)
     if strata is None:
         X = np.column_stack([np.ones(n), X])
-        names = ["(Intercept)", *names]
+        names = [_Term("(Intercept)", None), *names]
     fit = fit_ols(X, y, names, weights=weights, fe_codes=strata, func=func)
     res = vcov(fit, se_type, cluster)
     j = names.index("assigned")
@@ -335,15 +395,18 @@ def itt(
         ``None`` (default) uses the design's estimator: without covariates the
         design-based difference in means (see Notes); with covariates ``HC2``,
         or ``CR2`` with Bell-McCaffrey degrees of freedom when clustered. Any
-        name from :data:`dwp_eval.estimate.variance.SE_TYPES` forces the
-        regression estimator with that variance.
+        name from :data:`dwp_eval.estimate.variance.SE_TYPES` (case does not
+        matter; aliases such as ``"stata"`` are accepted) forces the
+        regression estimator with that variance. To keep the design-based
+        estimate and change only its variance, use :meth:`Effect.with_se`.
     weights
         Column of positive weights (weighted least squares).
     alpha
         Significance level of the interval and test.
     missing
-        ``"raise"`` (default) or ``"drop"`` rows with a missing outcome or
-        covariate (a warning gives the counts, which are kept on the result).
+        ``"raise"`` (default) or ``"drop"`` rows with a missing outcome,
+        covariate or ``assigned`` arm (a warning gives the counts, which are
+        kept on the result's ``dropped``).
 
     Returns
     -------
@@ -355,21 +418,29 @@ def itt(
     ``difference_in_means`` does:
 
     * *standard*: ``mean(Y|T) - mean(Y|C)``, Neyman variance
-      ``s_T^2/n_T + s_C^2/n_C`` and Welch-Satterthwaite df (Gerber & Green
-      2012, eq. 3.6);
+      ``s_T^2/n_T + s_C^2/n_C`` (numerically HC2, so labelled ``HC2``) and
+      Welch-Satterthwaite df (Gerber & Green 2012, eq. 3.6);
     * *blocked*: ``sum_b (n_b/n) d_b`` with variance ``sum_b (n_b/n)^2 v_b``
-      (Gerber & Green 2012, eq. 3.10-3.11) and ``n - 2B`` df; if every block
-      holds two people (or the design mixes pairs and larger blocks) the
-      *matched-pair* variance ``sum_b (d_b - d)^2 / (B(B-1))`` (eq. 3.16)
-      with ``B - 1`` df;
+      (Gerber & Green 2012, eq. 3.10-3.11) and ``n - 2B`` df, labelled
+      ``neyman (blocked)``; if every block holds two people (or the design
+      mixes pairs and larger blocks) the *matched-pair* variance
+      ``sum_b (d_b - d)^2 / (B(B-1))`` (eq. 3.16) with ``B - 1`` df;
     * *clustered*: OLS of Y on assignment with CR2 variance and
       Bell-McCaffrey df (Pustejovsky & Tipton 2018);
     * *block-clustered*: the blocked combination of within-block CR2
-      estimates, ``G - 2B`` df; pairs of clusters use Imai, King & Nall
-      (2009, eq. 6) with ``B - 1`` df.
+      estimates, ``G - 2B`` df, labelled ``CR2 (blocked)``; pairs of clusters
+      use Imai, King & Nall (2009, eq. 6) with ``B - 1`` df.
 
     With weights and no blocks, the weighted regression with HC2 (or CR2) is
-    used. With covariates, OLS with Lin's (2013) interacted adjustment (or
+    used. With weights and blocks, each block's weighted difference ``d_b``
+    (weighted HC2 or CR2 variance ``v_b``) enters with its share of the total
+    weight, ``W_b / W`` in place of ``n_b / n`` (``W_b``: the sum of the
+    weights in block ``b``), as estimatr 1.0.0's ``difference_in_means`` does
+    (``R/estimatr_difference_in_means.R``: a block's ``nobs`` is the sum of
+    its weights); the df stay ``n - 2B`` (``G - 2B``) with ``n`` people.
+    The weighted blocked variance is labelled ``HC2 (blocked)``.
+
+    With covariates, OLS with Lin's (2013) interacted adjustment (or
     additive adjustment); strata enter as absorbed fixed effects.
 
     Examples
@@ -384,31 +455,59 @@ def itt(
     func = "itt"
     alpha = check_alpha(alpha, func=func)
     adjustment = check_option(adjustment, ("lin", "additive"), param="adjustment", func=func)  # type: ignore[assignment]
-    covs = as_column_list(covariates)
     args: dict[str, Any] = dict(
         outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         covariates=covariates, adjustment=adjustment, strata=strata, weights=weights,
         alpha=alpha, missing=missing,
     )
-    se_name = resolve_se_type(se_type, clustered=cluster is not None, func=func) if se_type is not None else None
+    return _estimate(data, args, se_type=se_type, cluster=cluster, keep_design=False, func=func)
+
+
+def _estimate(
+    data: pd.DataFrame,
+    args: dict[str, Any],
+    *,
+    se_type: str | None,
+    cluster: Hashable | None,
+    keep_design: bool,
+    func: str,
+) -> Effect:
+    """:func:`itt` on checked options. ``keep_design``: without covariates, keep the
+    design-based point estimate whatever ``se_type`` is (:meth:`Effect.with_se`)."""
+    covs = as_column_list(args["covariates"])
+    adjustment = args["adjustment"]
+    design_based = not covs and (se_type is None or keep_design)
+    se_name = "" if design_based else resolve_se_type(se_type, clustered=cluster is not None, func=func)
     prep, _ = prepare_sample(
-        data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
-        covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing, func=func,
+        data, outcome=args["outcome"], assigned=args["assigned"], control=args["control"],
+        treatment=args["treatment"], covariates=covs, strata=args["strata"], cluster=cluster,
+        weights=args["weights"], missing=args["missing"], func=func,
     )
     y, z, w = prep.y, prep.z, prep.weights
-    notes: list[str] = []
     n_clusters = None if prep.cluster is None else len(np.unique(prep.cluster))
     n_strata = None if prep.strata is None else len(np.unique(prep.strata))
 
-    if covs or se_name is not None:
-        used = se_name or ("CR2" if prep.cluster is not None else "HC2")
+    if design_based:
+        est, se, df, design, used, method = _design_based(prep, func=func)
+        if se_type is not None:
+            own = used
+            name = resolve_se_type(
+                se_type, clustered=prep.cluster is not None, func=func, design_types=(own,)
+            )
+            if name != own:
+                se, df, method = _same_estimate_regression(
+                    prep, est, se, design=design, own=own, se_type=name, func=func
+                )
+                used = name
+    else:
+        used = se_name
         if prep.cluster is not None:
             design = "block-clustered" if prep.strata is not None else "clustered"
         else:
             design = "blocked" if prep.strata is not None else "standard"
         est, se, df, _ = _regression(
             y, z, prep.covariates, adjustment, strata=prep.strata, cluster=prep.cluster,
-            weights=w, se_type=used, func=func,
+            weights=w, se_type=used, func=func, sources=prep.sources,
         )
         if covs:
             method = "OLS with Lin (2013) interacted covariates" if adjustment == "lin" else "OLS with additive covariates"
@@ -418,18 +517,16 @@ def itt(
             method += ", strata fixed effects"
         if w is not None:
             method += ", weighted"
-    else:
-        est, se, df, design, used, method = _design_based(prep, func=func)
 
     return Effect(
         estimand="ITT",
-        outcome=str(outcome),
+        outcome=str(args["outcome"]),
         treatment=prep.treatment,
         control=prep.control,
         estimate=est,
         std_error=se,
         df=df,
-        alpha=alpha,
+        alpha=args["alpha"],
         n_obs=len(y),
         n_by_arm=prep.n_by_arm,
         control_mean=_wmean(y[z == 0], None if w is None else w[z == 0]),
@@ -442,13 +539,87 @@ def itt(
         n_strata=n_strata,
         binary_outcome=prep.binary,
         dropped=prep.dropped,
-        notes=tuple(notes),
-        _refit=partial(_refit_itt, data, args),
+        _refit=partial(
+            _refit_itt, data, args, original_cluster=cluster,
+            keep_design=design_based,
+        ),
     )
 
 
-def _refit_itt(data: pd.DataFrame, args: dict[str, Any], *, se_type: str, cluster: Hashable | None) -> Effect:
-    return itt(data, **args, se_type=se_type, cluster=cluster)
+def _refit_itt(
+    data: pd.DataFrame,
+    args: dict[str, Any],
+    *,
+    original_cluster: Hashable | None,
+    keep_design: bool,
+    se_type: str,
+    cluster: Hashable | None,
+) -> Effect:
+    """:meth:`Effect.with_se`: the same estimator (design-based or regression) with
+    another variance; ``cluster=None`` keeps the result's own cluster column."""
+    return _estimate(
+        data, args, se_type=se_type, cluster=original_cluster if cluster is None else cluster,
+        keep_design=keep_design, func="Effect.with_se",
+    )
+
+
+def _same_estimate_regression(
+    prep: Prepared, est: float, se: float, *, design: str, own: str, se_type: str, func: str,
+) -> tuple[float, float, str]:
+    """SE, df and method of the regression whose assignment coefficient *is* the
+    design-based estimate ``est``, with variance ``se_type``.
+
+    * no strata: (weighted) OLS of the outcome on assignment: its coefficient is
+      the (weighted) difference in means;
+    * strata (blocked, block-clustered): assignment fully interacted with centred
+      (weighted-mean-centred) stratum dummies (Lin 2013): a saturated model of the
+      stratum-by-arm means whose assignment coefficient is ``sum_b (W_b / W) d_b``,
+      the blocked estimate (with HC2 it also reproduces the blocked Neyman SE
+      and ``n - 2B`` df: estimatr's ``lm_lin(y ~ z, covariates = ~ block)``);
+    * matched pairs: pair fixed effects, whose coefficient equals the pair-size
+      weighted estimate only when every block has the same treated share
+      ``p_b (1 - p_b)`` (e.g. pairs of one treated and one control person).
+
+    The coefficient is checked against ``est``; when they differ (pairs mixed with
+    larger blocks, pairs of unequal clusters) no regression keeps the estimate and
+    :class:`OptionError` says which se_type this design offers.
+    """
+    empty = pd.DataFrame(index=range(len(prep.y)))
+    fe = None
+    cov = empty
+    if prep.strata is None:
+        method = "OLS of outcome on assignment"
+    elif design.startswith("matched-pair"):
+        fe = prep.strata
+        method = "OLS of outcome on assignment, pair fixed effects"
+    else:
+        levels = np.unique(prep.strata)
+        cov = pd.DataFrame(
+            {f"stratum[{b}]": (prep.strata == b).astype(float) for b in levels[1:]}
+        )
+        method = "OLS with centred stratum dummies interacted with assignment (Lin 2013)"
+    if prep.weights is not None:
+        method += ", weighted"
+    try:
+        coef, se_new, df, _ = _regression(
+            prep.y, prep.z, cov, "lin", strata=fe, cluster=prep.cluster, weights=prep.weights,
+            se_type=se_type, func=func,
+        )
+    except DesignError as exc:
+        raise OptionError(
+            f"The 'se_type' parameter of {func} is {se_type!r}, which cannot be computed for this "
+            f"{design} design without changing its estimate ({exc}). This design's own se_type "
+            f"is {own!r}."
+        ) from exc
+    if not abs(coef - est) <= 1e-9 * (abs(est) + se + 1e-300):
+        raise OptionError(
+            f"The 'se_type' parameter of {func} is {se_type!r}, but no regression with that "
+            f"variance has the same point estimate as this {design} design's difference in "
+            f"means ({est:.6g}; the regression gives {coef:.6g}). The only se_type available for "
+            f"this design is {own!r}. Fix: use with_se({own!r}), or re-estimate with "
+            f"itt(..., se_type={se_type!r}) for the regression estimator."
+        )
+    return se_new, df, method + f"; its coefficient is the {design} difference in means"
 
 
 def _design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str, str, str]:
@@ -475,11 +646,11 @@ def _design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, st
         raise DesignError(f"{func}: weights cannot be used with a matched-pair design.")
     diffs = np.empty(len(blocks))
     ses = np.empty(len(blocks))
-    nobs = np.empty(len(blocks))
+    nobs = np.empty(len(blocks))  # block weight: people, or sum of weights when weighted
     for i, b in enumerate(blocks):
         m = st == b
         yb, zb = y[m], z[m]
-        nobs[i] = m.sum()
+        nobs[i] = m.sum() if w is None else w[m].sum()
         if pair:
             diffs[i] = yb[zb == 1].mean() - yb[zb == 0].mean()
             continue
@@ -511,13 +682,15 @@ def _design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, st
         else:
             se = float(np.sqrt(B / ((B - 1) * N**2) * np.sum((nobs * diffs - N * est / B) ** 2)))
             design = "matched-pair clustered"
-        return est, se, float(B - 1), design, "matched-pair", "difference in means within pairs"
+        return est, se, float(B - 1), design, MATCHED_PAIR, "difference in means within pairs"
     se = float(np.sqrt(np.sum(ses**2 * (nobs / N) ** 2)))
+    share = "size" if w is None else "sum of weights"
     if cl is None:
-        return est, se, float(N - 2 * B), "blocked", "HC2", (
-            "blocked difference in means (strata weighted by size)"
+        label = BLOCKED_NEYMAN if w is None else BLOCKED_HC2
+        return est, se, float(len(y) - 2 * B), "blocked", label, (
+            f"blocked difference in means (strata weighted by {share})"
         )
     G = len(np.unique(cl))
-    return est, se, float(G - 2 * B), "block-clustered", "CR2", (
-        "blocked difference in means of within-stratum CR2 estimates"
+    return est, se, float(G - 2 * B), "block-clustered", BLOCKED_CR2, (
+        f"blocked difference in means of within-stratum CR2 estimates (strata weighted by {share})"
     )

@@ -755,7 +755,7 @@ class _Bootstrap:
         variance of the arm mean, since the leverage of unit ``u`` in a
         regression on arm indicators is ``m_u / n``.
         """
-        m, s, k = self._sums
+        m, s, _k = self._sums
         C = counts.astype(float)
         b, H = C.shape[0], m.shape[1]
         scalar = self.cl is None and self.w is None
@@ -789,7 +789,7 @@ class _Bootstrap:
                             vv[:, j] = (a - 2 * ybar[:, j] * c2 + ybar[:, j] ** 2 * c3) / nn[:, j] ** 2
                     d += sign * ybar
                     v += vv
-                nb = C[:, a0:e0] @ k[a0:e0]  # people in the block: its weight
+                nb = C[:, a0:e0] @ m[a0:e0]  # weight total of the block (estimatr)
                 use = nb > 0
                 num += np.where(use, nb * d, 0.0)
                 den += nb

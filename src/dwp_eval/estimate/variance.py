@@ -82,16 +82,18 @@ def _classical(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
 
 def _hc(kind: str) -> Callable[[OLSFit, np.ndarray | None], VcovResult]:
     def compute(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
-        e2 = fit.resid**2
-        if kind in ("HC2", "HC3"):
-            one_minus_h = 1.0 - fit.leverage()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                omega = e2 / (one_minus_h if kind == "HC2" else one_minus_h**2)
-            omega[~np.isfinite(omega)] = 0.0  # leverage-one rows: as estimatr
-        else:
-            omega = e2
-        meat = (fit.X * omega[:, None]).T @ fit.X
-        v = fit.bread @ meat @ fit.bread
+        # M X' Omega X M = L (XL' Omega XL) L', accumulated over blocks of rows of
+        # XL = X L (no n x k temporary; the leverages come from the same blocks)
+        meat = np.zeros((fit.k, fit.k))
+        for rows, xl, h in fit.leverage_blocks():
+            omega = fit.resid[rows] ** 2
+            if kind in ("HC2", "HC3"):
+                one_minus_h = 1.0 - h
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    omega = omega / (one_minus_h if kind == "HC2" else one_minus_h**2)
+                omega[~np.isfinite(omega)] = 0.0  # leverage-one rows: as estimatr
+            meat += xl.T @ (xl * omega[:, None])
+        v = fit.L @ meat @ fit.L.T
         dof = fit.n - fit.rank
         if kind == "HC1":
             v = v * fit.n / dof
@@ -279,10 +281,19 @@ SE_TYPES: dict[str, SEType] = {
 }
 
 
-def resolve_se_type(se_type: str | None, *, clustered: bool, func: str) -> str:
+def resolve_se_type(
+    se_type: str | None, *, clustered: bool, func: str, design_types: tuple[str, ...] = ()
+) -> str:
     """Canonical name for ``se_type`` (``None``: HC2, or CR2 when clustered).
 
-    ``"stata"`` means HC1 without clusters and CR1 with them, as in estimatr.
+    Names and aliases match whatever their case, spaces, ``-`` or ``_``
+    (``"hc2"``, ``"Stata"``, ``"Bell-McCaffrey"``). ``"stata"`` means HC1
+    without clusters and CR1 with them, as in estimatr. ``design_types`` are
+    the labels of a design-based variance that are also accepted (and returned
+    as spelled there, e.g. ``"neyman (blocked)"``). A name that is unknown, or
+    that does not fit the design (an HC type with clusters, a CR type without),
+    raises :class:`OptionError` listing only the names valid for this design
+    and suggesting the closest of them.
     """
     if se_type is None:
         return "CR2" if clustered else "HC2"
@@ -290,31 +301,42 @@ def resolve_se_type(se_type: str | None, *, clustered: bool, func: str) -> str:
         raise OptionError(
             f"The 'se_type' parameter of {func} must be a string such as 'HC2'. Got {se_type!r} instead."
         )
-    key = se_type.strip()
-    if key.lower() == "stata":
+
+    def norm(name: str) -> str:
+        return "".join(ch for ch in name.lower() if ch not in " -_")
+
+    key = norm(se_type)
+    for label in design_types:
+        if key == norm(label):
+            return label
+    if key == "stata":
         return "CR1" if clustered else "HC1"
-    found = None
-    for name, entry in SE_TYPES.items():
-        if key == name or key.lower() == name.lower() or key.lower() in entry.aliases:
-            found = name
-            break
-    valid = [n for n, e in SE_TYPES.items() if e.clustered == clustered]
+    found = next(
+        (name for name, e in SE_TYPES.items() if key in {norm(name), *map(norm, e.aliases)}), None
+    )
+    fitting = [n for n, e in SE_TYPES.items() if e.clustered == clustered]
+    valid = list(dict.fromkeys([*design_types, *fitting]))
+    listed = ", ".join(map(repr, valid))
     if found is None:
-        guess = closest(key, [*list(SE_TYPES), "stata"])
-        hint = f" Did you mean {guess!r}?" if guess else ""
+        # suggest only names (or aliases) valid for this design
+        spelled = {norm(a): a for n in fitting for a in SE_TYPES[n].aliases}
+        spelled.update({norm(n): n for n in valid})  # a name before its lower-case alias
+        spelled["stata"] = "stata"
+        guess = closest(key, list(spelled))
+        hint = f" Did you mean {spelled[guess]!r}?" if guess else ""
         raise OptionError(
-            f"The 'se_type' parameter of {func} must be one of {', '.join(map(repr, valid))} "
-            f"(or 'stata'). Got {se_type!r} instead.{hint}"
+            f"The 'se_type' parameter of {func} must be one of {listed} (or 'stata'). "
+            f"Got {se_type!r} instead.{hint}"
         )
     if SE_TYPES[found].clustered != clustered:
         if clustered:
             raise OptionError(
                 f"The 'se_type' parameter of {func} is {se_type!r}, which ignores the clusters. "
-                f"With cluster= use one of {', '.join(map(repr, valid))}."
+                f"With cluster= use one of {listed}."
             )
         raise OptionError(
             f"The 'se_type' parameter of {func} is {se_type!r}, a cluster-robust type, but no "
-            "cluster= was given. Fix: pass cluster=, or use 'HC2'."
+            f"cluster= was given. Fix: pass cluster=, or use one of {listed}."
         )
     return found
 

@@ -1,0 +1,384 @@
+"""Re-run the committed reference comparisons against the installed library.
+
+``dwp_eval.selfcheck()`` (or ``dwp-eval selfcheck``) recomputes, with the
+installed dwp_eval and its numpy/scipy/pandas, every value that the test
+suite compares with an independent implementation, and reports how far they
+are from the reference values. The reference values and the datasets they
+were computed on ship inside the package (``dwp_eval/_reference/``, copied
+from ``tests/reference/`` by ``tests/reference/sync_package_reference.py``;
+a test fails if the two copies differ).
+
+References are listed in one registry, :data:`REFERENCES`. To add one (CACE
+against AER's ``ivreg``, power against ``pwr``): list its files in
+``PACKAGE_FILES`` of the sync script's manifest (:data:`PACKAGE_FILES`
+here), write a function ``run(root) -> list[Row]`` that recomputes each
+reference value, and append a :class:`Reference` to :data:`REFERENCES`.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._validation import _fmt_list, closest
+from dwp_eval._version import __version__
+from dwp_eval.errors import OptionError
+from dwp_eval.results import ResultMixin
+
+__all__ = ["PACKAGE_FILES", "REFERENCES", "Reference", "SelfCheck", "selfcheck"]
+
+#: Files (globs relative to ``tests/reference/``) shipped in ``dwp_eval/_reference/``.
+PACKAGE_FILES: tuple[str, ...] = (
+    "itt/estimatr_results.csv",
+    "itt/clubsandwich_results.csv",
+    "itt/data/*.csv",
+)
+
+SELFCHECK_COLUMNS = ["reference", "source", "cases", "values", "max_abs_diff", "max_rel_diff",
+                     "tolerance", "failed", "passed"]
+DETAIL_COLUMNS = ["reference", "case", "quantity", "value", "expected", "abs_diff", "rel_diff",
+                  "rtol", "passed", "note"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One recomputed value and its reference value."""
+
+    case: str
+    quantity: str
+    value: float
+    expected: float
+    rtol: float
+    note: str = ""
+
+    @property
+    def abs_diff(self) -> float:
+        return abs(self.value - self.expected)
+
+    @property
+    def rel_diff(self) -> float:
+        """``|value - expected| / |expected|`` (the absolute difference when expected is 0)."""
+        return self.abs_diff / abs(self.expected) if self.expected != 0 else self.abs_diff
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.value == self.expected or self.rel_diff <= self.rtol)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A registered reference comparison."""
+
+    name: str
+    source: str
+    description: str
+    tolerance: str
+    run: Callable[[Path], list[Row]]
+
+
+# ----------------------------------------------------------------------------- R calls
+
+# Tolerances as in tests/test_itt_reference.py: R and numpy solve the same
+# least-squares problems on identical doubles (the CSVs round-trip exactly),
+# agreeing to ~1e-13; 1e-8 relative allows for conditioning while any
+# formula difference shows at 1e-4 or more. Satterthwaite df and p-values
+# (smooth in df) are ratios of traces summed in another order: 1e-6.
+RTOL = {"estimate": 1e-8, "std_error": 1e-8, "conf_low": 1e-8, "conf_high": 1e-8,
+        "df": 1e-6, "p_value": 1e-6}
+
+
+@dataclass(frozen=True)
+class _Call:
+    func: str
+    outcome: str
+    rhs: tuple[str, ...]
+    args: dict[str, str] = field(default_factory=dict)
+
+
+def _parse(r_call: str) -> _Call:
+    """``lm_robust(y ~ z + x1, data = d, se_type = "HC2")`` and the like."""
+    m = re.fullmatch(r"(\w+)\((.*)\)", r_call)
+    if m is None:
+        raise ValueError(f"cannot parse R call {r_call!r}")
+    func, body = m.groups()
+    parts = [p.strip() for p in body.split(",")]
+    outcome, rhs = (s.strip() for s in parts[0].split("~"))
+    args = {}
+    for part in parts[1:]:
+        key, value = (s.strip() for s in part.split("=", 1))
+        args[key] = value.strip('"')
+    return _Call(func, outcome, tuple(t.strip() for t in rhs.split("+")), args)
+
+
+def _itt_args(call: _Call, term: str) -> dict[str, Any]:
+    """The :func:`dwp_eval.itt` arguments estimating the same effect as an estimatr call."""
+    kw: dict[str, Any] = {"outcome": call.outcome, "assigned": "arm"}
+    if "condition1" in call.args:
+        kw["control"], kw["treatment"] = call.args["condition1"], call.args["condition2"]
+    elif term.startswith("arm"):
+        kw["treatment"] = term.removeprefix("arm")
+    for r_name, name in [("blocks", "strata"), ("clusters", "cluster"), ("weights", "weights")]:
+        if r_name in call.args:
+            kw[name] = call.args[r_name]
+    if "fixed_effects" in call.args:
+        kw["strata"] = call.args["fixed_effects"].lstrip("~").strip()
+    if "alpha" in call.args:
+        kw["alpha"] = float(call.args["alpha"])
+    covs = [re.sub(r"factor\((\w+)\)", r"\1", t) for t in call.rhs
+            if t not in ("z", "arm") and ":" not in t]
+    if call.func == "lm_robust":
+        if covs:
+            kw.update(covariates=covs, adjustment="additive")
+        kw["se_type"] = call.args.get("se_type", "CR2" if "clusters" in call.args else "HC2")
+    elif call.func == "lm_lin":
+        lin = [t.strip() for t in call.args["covariates"].lstrip("~").split("+")]
+        kw.update(covariates=lin, adjustment="lin", se_type=call.args["se_type"])
+    return kw
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """A reference CSV with numbers parsed by Python's float (exact for ``%.17g``)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in frame.columns:
+        frame[col] = frame[col].replace({"NA": None, "": None})
+    return frame
+
+
+def _num(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+@cache
+def _dataset(root: str, name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(root) / "itt" / "data" / name)
+
+
+def _effect_rows(case: str, res: Any, expected: dict[str, float]) -> list[Row]:
+    lo, hi = res.conf_int()
+    got = {"estimate": res.estimate, "std_error": res.std_error, "df": res.df,
+           "p_value": res.p_value, "conf_low": lo, "conf_high": hi}
+    return [Row(case, q, float(got[q]), v, RTOL[q]) for q, v in expected.items() if np.isfinite(v)]
+
+
+def _failed(case: str, exc: Exception) -> Row:
+    return Row(case, "error", float("nan"), 0.0, 0.0, note=f"{type(exc).__name__}: {exc}")
+
+
+def _estimatr_cases(ref: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """Cases compared at effect level: the treatment row of every case that ``itt``
+    fits (multi-arm regressions pool three arms in one model, which ``itt`` does not)."""
+    out = []
+    for case, rows in ref.groupby("case", sort=False):
+        first = rows.iloc[0]
+        if first["error"] is not None:
+            continue
+        call = _parse(first["r_call"])
+        if call.func != "difference_in_means" and "arm" in call.rhs:
+            continue
+        treat = rows[rows["term"].str.match(r"^(z|arm\w+)$")].iloc[0]
+        out.append((str(case), treat))
+    return out
+
+
+def _run_estimatr(root: Path) -> list[Row]:
+    from dwp_eval.estimate.itt import itt
+
+    ref = _read(root / "itt" / "estimatr_results.csv")
+    rows: list[Row] = []
+    for case, r in _estimatr_cases(ref):
+        try:
+            res = itt(_dataset(str(root), r["data_file"]), **_itt_args(_parse(r["r_call"]), r["term"]))
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+            continue
+        rows += _effect_rows(case, res, {q: _num(r[q]) for q in RTOL})
+    return rows
+
+
+def _run_clubsandwich(root: Path) -> list[Row]:
+    from dwp_eval.estimate.itt import itt
+
+    cs = _read(root / "itt" / "clubsandwich_results.csv")
+    est = _read(root / "itt" / "estimatr_results.csv")
+    rows: list[Row] = []
+    for _, r in cs[(cs["term"] == "z") & cs["estimatr_case"].notna()
+                      & (cs["inverse_var"] != "TRUE")].iterrows():
+        name = str(r["case"])
+        call_row = est[est["case"] == r["estimatr_case"]].iloc[0]
+        try:
+            res = itt(_dataset(str(root), r["data_file"]), **_itt_args(_parse(call_row["r_call"]), "z"))
+        except Exception as exc:
+            rows.append(_failed(name, exc))
+            continue
+        rows += _effect_rows(name, res, {"estimate": _num(r["estimate"]),
+                                         "std_error": _num(r["std_error"]),
+                                         "df": _num(r["df_satterthwaite"]),
+                                         "p_value": _num(r["p_value"])})
+    return rows
+
+
+#: The registry: every reference comparison selfcheck runs, in order.
+REFERENCES: tuple[Reference, ...] = (
+    Reference(
+        "itt_estimatr",
+        "R estimatr 1.0.0 (difference_in_means, lm_robust, lm_lin)",
+        "dwp_eval.itt on 11 synthetic designs: standard, blocked, clustered, block-clustered, "
+        "matched pairs, weights, HC0-HC3, CR0/CR1/CR2, Lin adjustment",
+        "relative 1e-8 (estimate, SE, interval), 1e-6 (df, p-value)",
+        _run_estimatr,
+    ),
+    Reference(
+        "itt_clubsandwich",
+        "R clubSandwich 0.5.8 (vcovCR CR2, coef_test Satterthwaite)",
+        "CR2 standard errors and Bell-McCaffrey (Satterthwaite) df of dwp_eval.itt",
+        "relative 1e-8 (estimate, SE), 1e-6 (df, p-value)",
+        _run_clubsandwich,
+    ),
+)
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SelfCheck(ResultMixin):
+    """Agreement of the installed library with every registered reference.
+
+    ``to_frame()``: one row per reference (``reference, source, cases, values,
+    max_abs_diff, max_rel_diff, tolerance, failed, passed``); ``details()``:
+    one row per compared value.
+    """
+
+    _details: pd.DataFrame
+    _references: tuple[Reference, ...]
+    versions: dict[str, str]
+
+    @property
+    def passed(self) -> bool:
+        """Whether every compared value is within its tolerance."""
+        return bool(self.to_frame()["passed"].all())
+
+    def details(self) -> pd.DataFrame:
+        """One row per compared value (columns as in ``DETAIL_COLUMNS``)."""
+        return self._details.copy()
+
+    def to_frame(self) -> pd.DataFrame:
+        out = []
+        for ref in self._references:
+            d = self._details[self._details["reference"] == ref.name]
+            compared = d[~d["quantity"].isin(["skipped"])]
+            num = compared[compared["quantity"] != "error"]
+            out.append({
+                "reference": ref.name,
+                "source": ref.source,
+                "cases": int(compared["case"].nunique()),
+                "values": len(num),
+                "max_abs_diff": float(num["abs_diff"].max()) if len(num) else float("nan"),
+                "max_rel_diff": float(num["rel_diff"].max()) if len(num) else float("nan"),
+                "tolerance": ref.tolerance,
+                "failed": int((~compared["passed"]).sum()),
+                "passed": bool(compared["passed"].all()) and len(compared) > 0,
+            })
+        return pd.DataFrame(out, columns=SELFCHECK_COLUMNS)
+
+    def summary(self) -> str:
+        f = self.to_frame()
+        env = ", ".join(f"{k} {v}" for k, v in self.versions.items())
+        lines = [f"dwp_eval selfcheck: {'PASSED' if self.passed else 'FAILED'} ({env})"]
+        for row, ref in zip(f.itertuples(index=False), self._references, strict=True):
+            lines.append(
+                f"  {'ok  ' if row.passed else 'FAIL'} {row.reference}: {row.cases} cases, "
+                f"{row.values} values; max abs diff {row.max_abs_diff:.2g}, max rel diff "
+                f"{row.max_rel_diff:.2g} (tolerance {row.tolerance})"
+            )
+            lines.append(f"       against {ref.source}")
+        d = self._details
+        for r in d[~d["passed"]].head(10).itertuples(index=False):
+            lines.append(f"  FAIL {r.reference} {r.case} {r.quantity}: {r.value!r} vs {r.expected!r}"
+                         + (f" ({r.note})" if r.note else ""))
+        for r in d[d["quantity"] == "skipped"].itertuples(index=False):
+            lines.append(f"  not compared: {r.reference} {r.case} ({r.note})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<SelfCheck {'passed' if self.passed else 'FAILED'}: {len(self._references)} references>"
+
+
+def reference_root() -> Path:
+    """The folder of the reference files shipped with the package."""
+    return Path(str(resources.files("dwp_eval") / "_reference"))
+
+
+def _versions() -> dict[str, str]:
+    import scipy
+
+    return {"dwp_eval": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "pandas": pd.__version__}
+
+
+def selfcheck(references: Sequence[str] | None = None, *, verbose: bool = True) -> SelfCheck:
+    """Recompute every registered reference value with the installed library.
+
+    Parameters
+    ----------
+    references
+        Names from :data:`REFERENCES` to run (default: all).
+    verbose
+        Print the summary (default ``True``).
+
+    Returns
+    -------
+    SelfCheck
+        ``passed`` is ``True`` when every value is within its tolerance;
+        ``to_frame()`` gives cases, the largest absolute and relative
+        differences and the verdict per reference, ``details()`` every value.
+
+    Notes
+    -----
+    The reference values were produced by independent implementations (the R
+    scripts under ``tests/reference/`` in the source repository, whose README
+    records versions and how to regenerate them). Tolerances are those of the
+    test suite, each with its reason in ``tests/test_itt_reference.py``.
+
+    Examples
+    --------
+    >>> res = selfcheck(["itt_clubsandwich"], verbose=False)
+    >>> res.passed, int(res.to_frame()["cases"].iloc[0])
+    (True, 15)
+    """
+    names = [r.name for r in REFERENCES]
+    if references is None:
+        chosen = list(REFERENCES)
+    else:
+        if isinstance(references, str):
+            references = [references]
+        for name in references:
+            if name not in names:
+                guess = closest(str(name), names)
+                hint = f" Did you mean {guess!r}?" if guess else ""
+                raise OptionError(
+                    f"The 'references' parameter of selfcheck must name references among "
+                    f"{_fmt_list(names)}. Got {name!r} instead.{hint}"
+                )
+        chosen = [r for r in REFERENCES if r.name in references]
+    root = reference_root()
+    records = []
+    for ref in chosen:
+        for row in ref.run(root):
+            records.append({"reference": ref.name, "case": row.case, "quantity": row.quantity,
+                            "value": row.value, "expected": row.expected, "abs_diff": row.abs_diff,
+                            "rel_diff": row.rel_diff, "rtol": row.rtol,
+                            "passed": row.passed or row.quantity == "skipped", "note": row.note})
+    result = SelfCheck(pd.DataFrame(records, columns=DETAIL_COLUMNS), tuple(chosen), _versions())
+    if verbose:
+        print(result.summary())
+    return result

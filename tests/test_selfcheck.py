@@ -1,0 +1,110 @@
+"""``dwp_eval.selfcheck`` and ``dwp-eval selfcheck``: the shipped reference copy
+never drifts from ``tests/reference/``, every reference passes, and a changed
+reference value is reported as a failure."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import dwp_eval.references as sc
+from dwp_eval.cli import main
+from dwp_eval.errors import OptionError
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "tests" / "reference"
+PACKAGE = ROOT / "src" / "dwp_eval" / "_reference"
+
+
+def manifest() -> list[str]:
+    files = set()
+    for pattern in sc.PACKAGE_FILES:
+        found = [p.relative_to(SOURCE).as_posix() for p in SOURCE.glob(pattern) if p.is_file()]
+        assert found, pattern
+        files.update(found)
+    return sorted(files)
+
+
+def test_package_copy_equals_tests_reference():
+    """Fails when a reference is regenerated without re-running
+    ``tests/reference/sync_package_reference.py``."""
+    wanted = manifest()
+    shipped = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*") if p.is_file())
+    assert shipped == wanted, "run: .venv/bin/python tests/reference/sync_package_reference.py"
+    for rel in wanted:
+        assert (PACKAGE / rel).read_bytes() == (SOURCE / rel).read_bytes(), (
+            f"{rel} differs; run tests/reference/sync_package_reference.py")
+    assert sum((PACKAGE / rel).stat().st_size for rel in wanted) < 1_000_000
+
+
+def test_installed_package_finds_its_reference_files():
+    assert (sc.reference_root() / "itt" / "estimatr_results.csv").is_file()
+
+
+@pytest.fixture(scope="module")
+def result() -> sc.SelfCheck:
+    return sc.selfcheck(verbose=False)
+
+
+def test_every_reference_passes(result):
+    assert result.passed
+    f = result.to_frame()
+    assert list(f.columns) == sc.SELFCHECK_COLUMNS
+    assert list(f["reference"]) == [r.name for r in sc.REFERENCES]
+    est = f.set_index("reference").loc["itt_estimatr"]
+    assert est["cases"] >= 100 and est["max_rel_diff"] < 1e-8 and est["failed"] == 0
+    d = result.details()
+    assert list(d.columns) == sc.DETAIL_COLUMNS
+    assert not (d["quantity"] == "skipped").any()  # every estimatr case is compared
+    assert {"weighted_dim_blocks", "weighted_dim_blocks_clusters"} <= set(d["case"])
+
+
+def test_summary_names_versions(result):
+    text = result.summary()
+    assert text.startswith("dwp_eval selfcheck: PASSED (dwp_eval ")
+    assert "numpy" in text and "not compared" not in text
+    assert "<table" in result._repr_html_() and "passed" in repr(result)
+
+
+def test_a_changed_reference_value_fails(tmp_path, monkeypatch):
+    copy = tmp_path / "_reference"
+    shutil.copytree(PACKAGE, copy)
+    path = copy / "itt" / "clubsandwich_results.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = frame.index[(frame["case"] == "clustered_ols") & (frame["term"] == "z")][0]
+    frame.loc[row, "std_error"] = repr(float(frame.loc[row, "std_error"]) * (1 + 1e-6))
+    frame.to_csv(path, index=False)
+    monkeypatch.setattr(sc, "reference_root", lambda: copy)
+    res = sc.selfcheck(["itt_clubsandwich"], verbose=False)
+    assert not res.passed
+    f = res.to_frame().iloc[0]
+    assert f["failed"] == 1 and 9e-7 < f["max_rel_diff"] < 1.1e-6
+    assert "FAIL itt_clubsandwich clustered_ols std_error" in res.summary()
+
+
+def test_the_registry_takes_new_references(monkeypatch):
+    def run(root: Path) -> list[sc.Row]:
+        return [sc.Row("toy", "power", 0.8, 0.8, 1e-6), sc.Row("toy", "mde", 1.0, 1.0 + 1e-9, 1e-6)]
+
+    toy = sc.Reference("toy_power", "pwr 1.3", "a toy", "relative 1e-6", run)
+    monkeypatch.setattr(sc, "REFERENCES", (*sc.REFERENCES, toy))
+    res = sc.selfcheck(["toy_power"], verbose=False)
+    assert res.passed and res.to_frame()["values"].iloc[0] == 2
+
+
+def test_unknown_reference_is_an_error():
+    with pytest.raises(OptionError, match=r"The 'references' parameter of selfcheck must name "
+                                          r"references among 'itt_estimatr', 'itt_clubsandwich'\. "
+                                          r"Got 'itt_estimator' instead\. Did you mean 'itt_estimatr'\?"):
+        sc.selfcheck(["itt_estimator"])
+
+
+def test_cli_selfcheck(capsys, monkeypatch):
+    assert main(["selfcheck", "itt_clubsandwich"]) == 0
+    out = capsys.readouterr().out
+    assert "dwp_eval selfcheck: PASSED" in out and "itt_clubsandwich: 15 cases" in out
+    assert main(["selfcheck", "nope"]) == 2
+    assert "dwp-eval selfcheck: error: The 'references' parameter" in capsys.readouterr().err
