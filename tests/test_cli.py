@@ -164,8 +164,10 @@ def test_demo_runs_and_verifies(tmp_path, capsys) -> None:
     assert "Writing again is refused" in out
     assert "4. Verified: re-drawing from the audit log's seed reproduces every person's arm" in out
     assert "Baseline balance" in out and "health_condition=mental_health" in out
-    assert "the true ITT on employed_13_weeks is +4.0 pp" in out
+    assert "Take-up by arm" in out and "Contamination by site" in out
+    assert "raises employed_13_weeks by 4.0 pp" in out and "the true ITT is +" in out
     assert "ITT impact of treatment vs control" in out
+    assert "CACE of treatment vs control on employed_13_weeks" in out and "AR 95% CI" in out
     for outcome in ("employed_13_weeks", "any_employment", "earnings_12m", "days_on_benefit"):
         assert re.search(rf"^{outcome} +all .* 500$", out, flags=re.M), outcome
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
@@ -173,6 +175,8 @@ def test_demo_runs_and_verifies(tmp_path, capsys) -> None:
         "allocation.csv",
         "outcomes.csv",
         "participants.csv",
+        "programme_starts.csv",
+        "referrals.csv",
     ]
 
 

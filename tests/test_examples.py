@@ -30,6 +30,7 @@ DOC_PAGES = [
     "docs/guides/inference.md",
     "docs/guides/impact-tables.md",
     "docs/guides/contamination.md",
+    "docs/guides/cace.md",
     "docs/guides/power.md",
     "docs/guides/simulation.md",
 ]

@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 
 import dwp_eval.design.power as pw
+from dwp_eval.references import powerup_design  # maps PowerUpR arguments to ours
 
 REF = Path(__file__).parent / "reference" / "power"
 POWER_RTOL = 1e-6
@@ -94,30 +95,10 @@ def test_statsmodels(i: int) -> None:
         assert _rel(res.mde, r["value"]) < SM_SOLVED_RTOL
 
 
-def _powerup_design(r: pd.Series) -> dict:
-    d: dict = dict(alpha=float(r["alpha"]), two_sided=bool(r["two_tailed"]), ratio=float(r["p"]))
-    g = int(r["g"])
-    if r["design"] == "ira1r1":
-        d.update(n=int(r["n"]), r2=float(r["r21"]), n_covariates=g)
-    elif r["design"] == "bira2f1":
-        d.update(n=int(r["n"] * r["J"]), strata=int(r["J"]), r2=float(r["r21"]), n_covariates=g)
-    elif r["design"] == "cra2r2":
-        d.update(
-            n_clusters=int(r["J"]), cluster_size=float(r["n"]), icc=float(r["rho2"]),
-            r2=float(r["r21"]), r2_cluster=float(r["r22"]), n_covariates=g,
-        )
-    else:  # bcra3f2: J clusters of n in each of K fixed blocks
-        d.update(
-            n_clusters=int(r["J"] * r["K"]), cluster_size=float(r["n"]), icc=float(r["rho2"]),
-            strata=int(r["K"]), n_covariates=g,
-        )
-    return d
-
-
 @pytest.mark.parametrize("i", range(len(PUP)), ids=list(PUP["call"]))
 def test_powerupr(i: int) -> None:
     r = PUP.iloc[i]
-    d = _powerup_design(r)
+    d = powerup_design(r)
     if r["solved"] == "mdes":  # PowerUp: t multipliers
         res = pw.mde(power=float(r["power"]), method="t", **d)
         assert _rel(res.mde, r["value"]) < POWER_RTOL

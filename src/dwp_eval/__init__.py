@@ -17,6 +17,7 @@ from dwp_eval.errors import (
     RerandomisationWarning,
 )
 from dwp_eval.estimate.bootstrap import BootstrapTest, wild_cluster_bootstrap
+from dwp_eval.estimate.cace import cace, complier_profile, contamination_sensitivity
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import RomanoWolf, adjust_p_values, romano_wolf
 from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
@@ -29,9 +30,18 @@ from dwp_eval.monitor import (
 )
 from dwp_eval.references import SelfCheck, selfcheck
 from dwp_eval.report.impact import EffectTable, impact_table
-from dwp_eval.results import BalanceTable, Effect, PowerCurve, PowerResult
+from dwp_eval.results import (
+    ARInterval,
+    BalanceTable,
+    Effect,
+    FirstStage,
+    PowerCurve,
+    PowerResult,
+    SensitivityTable,
+)
 
 __all__ = [
+    "ARInterval",
     "Allocation",
     "BalanceRule",
     "BalanceTable",
@@ -44,6 +54,7 @@ __all__ = [
     "DwpEvalWarning",
     "Effect",
     "EffectTable",
+    "FirstStage",
     "PowerCurve",
     "PowerResult",
     "RandomisationTest",
@@ -51,9 +62,13 @@ __all__ = [
     "RerandomisationWarning",
     "RomanoWolf",
     "SelfCheck",
+    "SensitivityTable",
     "__version__",
     "adjust_p_values",
     "balance",
+    "cace",
+    "complier_profile",
+    "contamination_sensitivity",
     "contamination_summary",
     "datasets",
     "diagnose",

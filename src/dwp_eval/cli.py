@@ -15,15 +15,18 @@ import argparse
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from dwp_eval._version import __version__
-from dwp_eval.datasets import whp_like, whp_outcomes
+from dwp_eval.datasets import SIMILAR_PROVISION, whp_like, whp_outcomes, whp_referrals
 from dwp_eval.design import Allocation, randomise
-from dwp_eval.errors import AllocationExistsError, DwpEvalError
+from dwp_eval.errors import AllocationExistsError, DwpEvalError, RecordProblemsWarning
+from dwp_eval.estimate.cace import cace
+from dwp_eval.monitor import contamination_summary, flag_contamination, take_up
 from dwp_eval.report.impact import impact_table
 
 _INT_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)$")
@@ -146,26 +149,71 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         ).summary()
     )
     arm = again.table.set_index(d["id"])["arm"].reindex(people["id"]).to_numpy()
-    outcomes = whp_outcomes(people, arm, seed=args.seed)
+    people = people.assign(arm=arm)
+    records = whp_referrals(people, arm, seed=args.seed + 1)
+    records.starts.to_csv(out / "programme_starts.csv", index=False)
+    records.referrals.to_csv(out / "referrals.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RecordProblemsWarning)
+        started = take_up(people, records.starts, randomised="referred_on")
+        flags = flag_contamination(
+            people, records.referrals, randomised="referred_on", similar=SIMILAR_PROVISION,
+            window_days=(0, 365), min_days=7, keep="site",
+        )
+    print(
+        f"\n6. Programme starts ({len(records.starts):,}) and referral records "
+        f"({len(records.referrals):,}) to other provision, simulated by datasets.whp_referrals.\n"
+        "   Take-up: a programme start within a year of randomisation. Contamination: a control-"
+        f"arm referral to similar provision ({', '.join(SIMILAR_PROVISION)}) within a year, "
+        "lasting 7+ days.\n"
+    )
+    for w in caught:
+        print(f"   Record problems, counted and reported: {str(w.message).split(': ', 1)[1]}\n")
+    print(contamination_summary(started).summary())
+    print()
+    control = flags[flags["arm"] == "control"]
+    print(contamination_summary(control, by="site", threshold=0.08).summary())
+    received = (
+        started["received"].to_numpy(dtype=int)
+        | flags["contaminated"].to_numpy(dtype=int)
+        | flags["also_received"].to_numpy(dtype=int)
+    )
+    outcomes = whp_outcomes(people, arm, seed=args.seed, received=received)
     outcomes.to_csv(out / "outcomes.csv", index=False)
     true_itt = outcomes.attrs["true_itt"]["employed_13_weeks"]
-    analysis = people.merge(outcomes, on="id").merge(
-        again.table[[d["id"], "arm", "stratum"]], on=d["id"], validate="one_to_one"
+    true_cace = outcomes.attrs["true_cace"]["employed_13_weeks"]
+    analysis = (
+        people.drop(columns="arm")
+        .merge(outcomes, on="id")
+        .merge(again.table[[d["id"], "arm", "stratum"]], on=d["id"], validate="one_to_one")
+        .assign(received=received)
     )
     print(
-        "\n6. Outcomes over 12 months (simulated by datasets.whp_outcomes; the true ITT on "
-        f"employed_13_weeks is {100 * true_itt:+.1f} pp).\n"
+        "\n7. Outcomes over 12 months (simulated by datasets.whp_outcomes: receiving the "
+        f"programme, or provision like it, raises employed_13_weeks by {100 * true_cace:.1f} pp;\n"
+        f"   given who received, the true ITT is {100 * true_itt:+.2f} pp).\n"
         "   ITT impacts: Lin-adjusted for baseline covariates, strata as fixed effects, "
         "HC2 standard errors:\n"
     )
+    covariates = ["age", "female", "months_out_of_work", "prior_earnings"]
     table = impact_table(
         analysis,
         outcomes=["employed_13_weeks", "any_employment", "earnings_12m", "days_on_benefit"],
         assigned="arm",
-        covariates=["age", "female", "months_out_of_work", "prior_earnings"],
+        covariates=covariates,
         strata="stratum",
     )
     print(table.summary())
+    effect = cace(
+        analysis, outcome="employed_13_weeks", assigned="arm", received="received",
+        covariates=covariates, strata="stratum",
+    )
+    print(
+        "\n8. CACE: the effect of receiving the programme on those who receive it because they "
+        "were offered it\n   (2SLS, assignment instrumenting receipt; contaminated controls "
+        "count as receiving):\n"
+    )
+    print(effect.summary())
     print(f"\nFiles are in {out}")
     return 0
 
@@ -275,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser(
         "selfcheck",
-        help="re-run the shipped reference comparisons (R estimatr, clubSandwich) on this install",
+        help="re-run the shipped reference comparisons (R, statsmodels, published tables) on this install",
     )
     c.add_argument("references", nargs="*", help="reference names to run (default: all)")
     c.set_defaults(func=_cmd_selfcheck)

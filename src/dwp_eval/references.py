@@ -8,8 +8,9 @@ were computed on ship inside the package (``dwp_eval/_reference/``, copied
 from ``tests/reference/`` by ``tests/reference/sync_package_reference.py``;
 a test fails if the two copies differ).
 
-References are listed in one registry, :data:`REFERENCES`. To add one (CACE
-against AER's ``ivreg``, power against ``pwr``): list its files in
+References are listed in one registry, :data:`REFERENCES`: the ITT
+estimators against R estimatr and clubSandwich, and the power calculations
+against R pwr, statsmodels, R PowerUpR and published examples. To add one: list its files in
 ``PACKAGE_FILES`` of the sync script's manifest (:data:`PACKAGE_FILES`
 here), write a function ``run(root) -> list[Row]`` that recomputes each
 reference value, and append a :class:`Reference` to :data:`REFERENCES`.
@@ -41,6 +42,10 @@ PACKAGE_FILES: tuple[str, ...] = (
     "itt/estimatr_results.csv",
     "itt/clubsandwich_results.csv",
     "itt/data/*.csv",
+    "power/pwr_results.csv",
+    "power/statsmodels_results.csv",
+    "power/powerup_results.csv",
+    "power/published_examples.csv",
 )
 
 SELFCHECK_COLUMNS = ["reference", "source", "cases", "values", "max_abs_diff", "max_rel_diff",
@@ -226,6 +231,140 @@ def _run_clubsandwich(root: Path) -> list[Row]:
     return rows
 
 
+# ----------------------------------------------------------------------------- power
+
+# Tolerances as in tests/test_power_reference.py, each with its reason there:
+# power and MDE by the same formula: 1e-6 relative; pwr's solved n, d and h
+# come from uniroot(tol = eps^0.25): 2.5e-4 absolute; statsmodels'
+# solve_power: 2e-5 relative; PowerUpR prints 3 decimals: 0.0005 absolute.
+POWER_RTOL = 1e-6
+PWR_SOLVED_ATOL = 2.5e-4
+SM_SOLVED_RTOL = 2e-5
+
+
+def _atol_row(case: str, quantity: str, value: float, expected: float, atol: float) -> Row:
+    """A row judged on an absolute tolerance (as a relative one at ``expected``)."""
+    return Row(case, quantity, value, expected, atol / abs(expected) if expected else atol,
+               note=f"absolute tolerance {atol:g}")
+
+
+def powerup_design(r: Any) -> dict[str, Any]:
+    """The :func:`dwp_eval.mde` design of a PowerUpR call (a row of powerup_results.csv)."""
+    d: dict[str, Any] = dict(alpha=float(r["alpha"]), two_sided=str(r["two_tailed"]).upper() == "TRUE",
+                             ratio=float(r["p"]))
+    g = int(float(r["g"]))
+    if r["design"] == "ira1r1":
+        d.update(n=int(float(r["n"])), r2=float(r["r21"]), n_covariates=g)
+    elif r["design"] == "bira2f1":
+        d.update(n=int(float(r["n"]) * float(r["J"])), strata=int(float(r["J"])),
+                 r2=float(r["r21"]), n_covariates=g)
+    elif r["design"] == "cra2r2":
+        d.update(n_clusters=int(float(r["J"])), cluster_size=float(r["n"]), icc=float(r["rho2"]),
+                 r2=float(r["r21"]), r2_cluster=float(r["r22"]), n_covariates=g)
+    else:  # bcra3f2: J clusters of n in each of K fixed blocks
+        d.update(n_clusters=int(float(r["J"]) * float(r["K"])), cluster_size=float(r["n"]),
+                 icc=float(r["rho2"]), strata=int(float(r["K"])), n_covariates=g)
+    return d
+
+
+def _run_pwr(root: Path) -> list[Row]:
+    from dwp_eval.design import power as pw
+
+    rows: list[Row] = []
+    for r in pd.read_csv(root / "power" / "pwr_results.csv").to_dict("records"):
+        method = "noncentral_t" if str(r["fun"]).startswith("pwr.t") else "normal"
+        common = dict(alpha=float(r["sig_level"]), two_sided=r["alternative"] == "two.sided",
+                      method=method)
+        n1, n2 = int(r["n1"]), int(r["n2"])
+        case = str(r["call"])
+        try:
+            if r["solved"] == "power":
+                got = pw.power(effect=float(r["es"]), n=n1 + n2, ratio=n1 / (n1 + n2), **common)
+                rows.append(Row(case, "power", got.power, float(r["value"]), POWER_RTOL))
+            elif r["solved"] == "n":
+                res = pw.sample_size(mde=float(r["es"]), power=float(r["power"]), **common)
+                rows.append(_atol_row(case, "n_per_arm", float(res.unrounded or 0.0) / 2, float(r["value"]),
+                                      PWR_SOLVED_ATOL))
+            else:
+                res = pw.mde(n=n1 + n2, ratio=n1 / (n1 + n2), power=float(r["power"]), **common)
+                rows.append(_atol_row(case, "mde", res.mde, float(r["value"]), PWR_SOLVED_ATOL))
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+    return rows
+
+
+def _run_statsmodels_power(root: Path) -> list[Row]:
+    from dwp_eval.design import power as pw
+
+    rows: list[Row] = []
+    table = pd.read_csv(root / "power" / "statsmodels_results.csv")
+    for i, r in enumerate(table.to_dict("records")):
+        method = "noncentral_t" if r["engine"] == "TTestIndPower" else "normal"
+        common = dict(alpha=float(r["alpha"]), two_sided=r["alternative"] == "two-sided",
+                      method=method)
+        share = 1 / (1 + float(r["ratio"]))  # nobs1's share
+        case = f"{r['engine']}[{i}]"
+        if pd.isna(r["value"]):  # statsmodels' NaN far tail: not a reference value
+            continue
+        try:
+            if r["engine"] == "NormalIndPower_binary_unpooled":
+                got = pw.power(effect=float(r["effect_size"]), n=2 * int(r["nobs1"]),
+                               baseline_rate=float(r["baseline_rate"]),
+                               binary_variance="unpooled", **common)
+                rows.append(Row(case, "power", got.power, float(r["value"]), POWER_RTOL))
+            elif r["solved"] == "power":
+                n = round(float(r["nobs1"]) * (1 + float(r["ratio"])))
+                got = pw.power(effect=float(r["effect_size"]), n=n, ratio=share, **common)
+                rows.append(Row(case, "power", got.power, float(r["value"]), POWER_RTOL))
+            elif r["solved"] == "nobs1":
+                res = pw.sample_size(mde=float(r["effect_size"]), power=float(r["power"]),
+                                     ratio=share, **common)
+                rows.append(Row(case, "nobs1", float(res.unrounded or 0.0) * share, float(r["value"]),
+                                SM_SOLVED_RTOL))
+            else:
+                n = round(float(r["nobs1"]) * (1 + float(r["ratio"])))
+                res = pw.mde(n=n, ratio=share, power=float(r["power"]), **common)
+                rows.append(Row(case, "effect_size", res.mde, float(r["value"]), SM_SOLVED_RTOL))
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+    return rows
+
+
+def _run_powerupr(root: Path) -> list[Row]:
+    import json
+
+    from dwp_eval.design import power as pw
+
+    rows: list[Row] = []
+    for r in pd.read_csv(root / "power" / "powerup_results.csv", dtype=str,
+                         keep_default_na=False).to_dict("records"):
+        case = str(r["call"])
+        try:
+            d = powerup_design(r)
+            if r["solved"] == "mdes":
+                res = pw.mde(power=float(r["power"]), method="t", **d)
+                rows.append(Row(case, "mde", res.mde, float(r["value"]), POWER_RTOL))
+            else:
+                res = pw.power(effect=float(r["es"]), method="noncentral_t", **d)
+                rows.append(Row(case, "power", res.power, float(r["value"]), POWER_RTOL))
+            rows.append(Row(case, "df", float(res.df), float(r["df"]), 0.0))
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+    for r in pd.read_csv(root / "power" / "published_examples.csv").to_dict("records"):
+        case = f"published {r['case']}"
+        try:
+            design = json.loads(r["design"])
+            if r["quantity"] == "mdes":
+                got = float(pw.mde(method="t", **design).mde)
+            else:  # Cohen's tables: n per group for a two-sample t test
+                got = float(pw.sample_size(method="noncentral_t", **design).n_per_arm["treatment"])
+            rows.append(_atol_row(case, str(r["quantity"]), got, float(r["published"]),
+                                  float(r["tolerance"])))
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+    return rows
+
+
 #: The registry: every reference comparison selfcheck runs, in order.
 REFERENCES: tuple[Reference, ...] = (
     Reference(
@@ -242,6 +381,28 @@ REFERENCES: tuple[Reference, ...] = (
         "CR2 standard errors and Bell-McCaffrey (Satterthwaite) df of dwp_eval.itt",
         "relative 1e-8 (estimate, SE), 1e-6 (df, p-value)",
         _run_clubsandwich,
+    ),
+    Reference(
+        "power_pwr",
+        "R pwr (pwr.t.test, pwr.t2n.test, pwr.2p.test, pwr.2p2n.test)",
+        "dwp_eval.power, sample_size and mde: two-sample t and normal (Cohen's h) power",
+        "relative 1e-6 (power); absolute 2.5e-4 (n, effect solved by pwr's uniroot)",
+        _run_pwr,
+    ),
+    Reference(
+        "power_statsmodels",
+        "statsmodels TTestIndPower / NormalIndPower",
+        "dwp_eval.power, sample_size and mde with unequal ratios, one- and two-sided; "
+        "binary outcomes with unpooled variance",
+        "relative 1e-6 (power), 2e-5 (solved by solve_power)",
+        _run_statsmodels_power,
+    ),
+    Reference(
+        "power_powerupr",
+        "R PowerUpR (mdes.* and power.*: ira1r1, bira2f1, cra2r2, bcra3f2) and published examples",
+        "dwp_eval.mde and power for individual, blocked, cluster and blocked-cluster designs",
+        "relative 1e-6 (MDE, power), exact df; published values to their printed precision",
+        _run_powerupr,
     ),
 )
 

@@ -555,7 +555,6 @@ class Effect(ResultMixin):
             lines.append(
                 f"                  robust F = {_number(fs.f_statistic)} (1, {_df_text(fs.df_denominator)} "
                 f"df), effective F = {_number(fs.effective_f)}"
-                + ("; WEAK (F < 10)" if fs.f_statistic < 10 else "")
             )
         if self.itt is not None:
             ilo, ihi = self.itt.conf_int()

@@ -51,6 +51,7 @@ CHUNK = 100
 
 _OBSERVED = "y"
 _ARM = "arm"
+_RECEIVED = "received"
 
 
 # ----------------------------------------------------------------------------- result
@@ -184,7 +185,8 @@ class Diagnosis(ResultMixin):
         level = f"{100 * (1 - self.alpha):g}%"
         rows = [
             ("estimand", self.estimand, _mean_se(self.truths) if np.ptp(self.truths) > 0 else 0.0,
-             "mean true effect mean(y1 - y0)"),
+             "mean complier effect of receipt (Wald ratio)" if self.estimator == "cace"
+             else "mean true effect mean(y1 - y0)"),
             ("bias", self.bias, self.bias_mc_se, "mean(estimate - truth)"),
             ("rmse", self.rmse, self.rmse_mc_se, "root mean squared error"),
             ("empirical_se", self.empirical_se, self.empirical_se_mc_se, "SD of the estimates"),
@@ -251,23 +253,43 @@ class _WhpPopulation:
     n: int
     effect: float
     outcome: str
+    take_up: float | None = None
+    contamination: float = 0.0
 
     def __call__(self, rng: np.random.Generator) -> pd.DataFrame:
         from dwp_eval.datasets import whp_like, whp_outcomes
 
         people = whp_like(self.n, seed=rng)
-        # the same generator state twice: identical shocks and uniforms, so y0 and y1
-        # are coupled potential outcomes that differ only through the programme
+        if self.take_up is None:
+            # the same generator state twice: identical shocks and uniforms, so y0 and y1
+            # are coupled potential outcomes that differ only through the programme
+            state = rng.bit_generator.state
+            y0 = whp_outcomes(people, np.full(self.n, "control"), seed=rng, effect=self.effect)
+            rng.bit_generator.state = state
+            y1 = whp_outcomes(people, np.full(self.n, "treatment"), seed=rng, effect=self.effect)
+            return people.assign(y0=y0[self.outcome].to_numpy(dtype=float),
+                                 y1=y1[self.outcome].to_numpy(dtype=float))
+        # receipt: one uniform per person; always-takers u < contamination, compliers
+        # contamination <= u < take_up, never-takers the rest (no defiers)
+        u = rng.random(self.n)
+        d1 = (u < self.take_up).astype(np.int64)
+        d0 = (u < self.contamination).astype(np.int64)
+        arm = np.full(self.n, "control")
         state = rng.bit_generator.state
-        y0 = whp_outcomes(people, np.full(self.n, "control"), seed=rng, effect=self.effect)
+        y0 = whp_outcomes(people, arm, seed=rng, effect=self.effect, received=np.zeros(self.n))
         rng.bit_generator.state = state
-        y1 = whp_outcomes(people, np.full(self.n, "treatment"), seed=rng, effect=self.effect)
+        y1 = whp_outcomes(people, arm, seed=rng, effect=self.effect, received=np.ones(self.n))
         return people.assign(y0=y0[self.outcome].to_numpy(dtype=float),
-                             y1=y1[self.outcome].to_numpy(dtype=float))
+                             y1=y1[self.outcome].to_numpy(dtype=float), d0=d0, d1=d1)
 
 
 def whp_population(
-    n: int = 10_000, *, effect: float = 0.04, outcome: str = "employed_13_weeks"
+    n: int = 10_000,
+    *,
+    effect: float = 0.04,
+    outcome: str = "employed_13_weeks",
+    take_up: float | None = None,
+    contamination: float = 0.0,
 ) -> Callable[[np.random.Generator], pd.DataFrame]:
     """A data-generating process for :func:`diagnose` built on :func:`~dwp_eval.datasets.whp_like`.
 
@@ -280,6 +302,14 @@ def whp_population(
         (on ``employed_13_weeks``: a proportion, 0.04 = 4 percentage points).
     outcome
         One of the columns made by :func:`~dwp_eval.datasets.whp_outcomes`.
+    take_up, contamination
+        For ``diagnose(..., estimator="cace")``: the share who would receive the
+        programme if offered it and the share who would receive it (or
+        provision like it) if assigned to control. Each person draws one
+        uniform ``u``: ``d1 = u < take_up``, ``d0 = u < contamination``, so
+        there are always-takers, compliers and never-takers but no defiers
+        (monotonicity). ``effect`` is then the effect of *receiving* (the
+        CACE), and ``y0``/``y1`` are the outcomes without and with receipt.
 
     Returns
     -------
@@ -287,7 +317,8 @@ def whp_population(
         ``dgp(rng)``: a new :func:`~dwp_eval.datasets.whp_like` population with
         potential outcomes ``y0`` (everyone in control) and ``y1`` (everyone
         treated), drawn with the same random numbers so that they differ only
-        by the programme's effect.
+        by the programme's effect; with ``take_up``, also the potential
+        receipts ``d0`` and ``d1``.
 
     Examples
     --------
@@ -304,7 +335,21 @@ def whp_population(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:
         raise OptionError(f"The 'n' parameter of whp_population must be an int >= 4. Got {n!r} instead.")
     check_option(outcome, OUTCOMES, param="outcome", func="whp_population")
-    return _WhpPopulation(int(n), float(effect), outcome)
+    for name, value in (("take_up", take_up), ("contamination", contamination)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 <= value <= 1):
+            raise OptionError(f"The '{name}' parameter of whp_population must be a share in [0, 1]. "
+                              f"Got {value!r} instead.")
+    if take_up is not None and not contamination < take_up:
+        raise OptionError(
+            f"whp_population: contamination ({contamination!r}) must be below take_up "
+            f"({take_up!r}), or nobody's receipt depends on assignment and the CACE is not defined."
+        )
+    if take_up is None and contamination:
+        raise OptionError("whp_population: contamination= needs take_up= (the share receiving "
+                          "the programme if offered it).")
+    return _WhpPopulation(int(n), float(effect), outcome,
+                          None if take_up is None else float(take_up), float(contamination))
 
 
 # ----------------------------------------------------------------------------- setup
@@ -363,11 +408,30 @@ def _check_population(pop: Any, spec: _Spec, func: str) -> pd.DataFrame:
         check_columns(pop, [col], role=role, func=func)
     if spec.cluster is not None:
         check_columns(pop, [spec.cluster], role="cluster", func=func)
-    for reserved in (_OBSERVED, _ARM):
+    reserved_for = {_OBSERVED: "observed outcome", _ARM: "assigned arm"}
+    if spec.estimator == "cace":
+        reserved_for[_RECEIVED] = "observed receipt"
+    for reserved, use in reserved_for.items():
         if reserved in pop.columns:
             raise DesignError(
                 f"{func}: the population has a column {reserved!r}, which diagnose uses for the "
-                f"{'observed outcome' if reserved == _OBSERVED else 'assigned arm'}. Fix: rename it."
+                f"{use}. Fix: rename it."
+            )
+    if spec.estimator == "cace":
+        for col, arm in (("d0", spec.control), ("d1", spec.treatment)):
+            check_columns(pop, [col], role=f"potential receipt if assigned {arm!r} (0/1)", func=func)
+            v = pop[col].to_numpy()
+            if not np.isin(v, (0, 1)).all():
+                raise DesignError(
+                    f"{func}: column {col!r} (potential receipt of the programme if assigned "
+                    f"{arm!r}) must hold 0 or 1 for everyone; found "
+                    f"{_fmt_list(pd.unique(v[~np.isin(v, (0, 1))])[:5])}. Fix: code receipt as 0/1."
+                )
+        if not (pop["d1"].to_numpy(dtype=float) - pop["d0"].to_numpy(dtype=float)).sum() > 0:
+            raise DesignError(
+                f"{func}: nobody's receipt depends on assignment (sum of d1 - d0 is not "
+                "positive), so the CACE is not defined. Fix: give the treatment arm more "
+                "receipt than control (d1 = 1 for the compliers)."
             )
     has_y1 = "y1" in pop.columns
     if has_y1 and spec.effect is not None:
@@ -390,6 +454,13 @@ def _check_population(pop: Any, spec: _Spec, func: str) -> pd.DataFrame:
         v = extra[col] if col in extra else pop[col].to_numpy(dtype=float)
         if not np.all(np.isfinite(v)):
             raise DesignError(f"{func}: column {col!r} (potential outcome) holds missing or infinite values.")
+    if spec.estimator != "cace" and {"d0", "d1"} <= set(pop.columns):
+        # potential receipts given: the ITT compares assignments, whose potential
+        # outcomes are those of the receipt each assignment brings
+        y0 = extra["y0"] if "y0" in extra else pop["y0"].to_numpy(dtype=float)
+        y1 = extra["y1"] if "y1" in extra else pop["y1"].to_numpy(dtype=float)
+        extra["y0"] = np.where(pop["d0"].to_numpy() == 1, y1, y0)
+        extra["y1"] = np.where(pop["d1"].to_numpy() == 1, y1, y0)
     if not extra:
         return pop
     out = pop.copy()
@@ -502,6 +573,12 @@ def _itt_kwargs(spec: _Spec) -> dict[str, Any]:
 def _estimate_one(spec: _Spec, data: pd.DataFrame) -> Effect:
     if callable(spec.estimator):
         return spec.estimator(data)
+    if spec.estimator == "cace":
+        from dwp_eval.estimate.cace import cace
+
+        kw = _itt_kwargs(spec)
+        kw.pop("adjustment", None)  # covariates enter both stages additively
+        return cace(data, received=_RECEIVED, **kw)
     from dwp_eval.estimate.itt import itt
 
     return itt(data, **_itt_kwargs(spec))
@@ -589,12 +666,27 @@ class _Prepared:
 
 
 def _reveal(pop: pd.DataFrame, z: np.ndarray, spec: _Spec, stratum: np.ndarray | None) -> pd.DataFrame:
-    y = np.where(z == 1, pop["y1"].to_numpy(dtype=float), pop["y0"].to_numpy(dtype=float))
-    cols: dict[str, Any] = {_OBSERVED: y,
-                            _ARM: np.where(z == 1, spec.treatment, spec.control)}
+    cols: dict[str, Any] = {_ARM: np.where(z == 1, spec.treatment, spec.control)}
+    if spec.estimator == "cace":  # receipt follows assignment; the outcome follows receipt
+        d = np.where(z == 1, pop["d1"].to_numpy(dtype=float), pop["d0"].to_numpy(dtype=float))
+        cols[_RECEIVED] = d
+        z = d
+    cols[_OBSERVED] = np.where(z == 1, pop["y1"].to_numpy(dtype=float), pop["y0"].to_numpy(dtype=float))
     if stratum is not None:
         cols["_stratum"] = stratum
     return pop.assign(**cols)
+
+
+def _truth(pop: pd.DataFrame, spec: _Spec) -> float:
+    """The estimand in this population: ``mean(y1 - y0)`` for the ITT; for the CACE
+    the Wald ratio ``sum((d1 - d0)(y1 - y0)) / sum(d1 - d0)``, the mean effect of
+    receipt among compliers when nobody is a defier (Angrist, Imbens & Rubin 1996)."""
+    y0 = pop["y0"].to_numpy(dtype=float)
+    y1 = pop["y1"].to_numpy(dtype=float)
+    if spec.estimator != "cace":
+        return float(np.mean(y1 - y0))
+    shift = pop["d1"].to_numpy(dtype=float) - pop["d0"].to_numpy(dtype=float)
+    return float(np.sum(shift * (y1 - y0)) / np.sum(shift))
 
 
 def _run_chunk(spec: _Spec, seqs: list[np.random.SeedSequence]) -> _Out:
@@ -607,7 +699,7 @@ def _run_chunk(spec: _Spec, seqs: list[np.random.SeedSequence]) -> _Out:
         prepared = _Prepared(pop, spec, "diagnose")
         y0 = pop["y0"].to_numpy(dtype=float)
         y1 = pop["y1"].to_numpy(dtype=float)
-        truth[:] = float(np.mean(y1 - y0))
+        truth[:] = _truth(pop, spec)
         n[:] = len(pop)
         if spec.batched:  # everything in the engine's canonical order
             Zc = prepared.treated_matrix(seqs)
@@ -640,7 +732,7 @@ def _run_chunk(spec: _Spec, seqs: list[np.random.SeedSequence]) -> _Out:
         z = (arm.to_numpy() == spec.treatment).astype(float)
         y0 = pop["y0"].to_numpy(dtype=float)
         y1 = pop["y1"].to_numpy(dtype=float)
-        truth[i] = float(np.mean(y1 - y0))
+        truth[i] = _truth(pop, spec)
         n[i] = len(pop)
         codes = None
         if spec.strata:
@@ -695,7 +787,7 @@ class _Progress:
 def diagnose(
     design: Population,
     *,
-    estimator: Literal["itt"] | Callable[[pd.DataFrame], Any] = "itt",
+    estimator: Literal["itt", "cace"] | Callable[[pd.DataFrame], Any] = "itt",
     sims: int = 1000,
     seed: int | np.random.Generator,
     effect: float | None = None,
@@ -718,7 +810,8 @@ def diagnose(
     assigned to treatment and ``y = y0`` for control; (4) estimates the effect
     with :func:`dwp_eval.itt` (same ``strata``, ``cluster``, ``covariates``,
     ``se_type``); (5) compares it with that population's true effect
-    ``mean(y1 - y0)``.
+    ``mean(y1 - y0)``. With ``estimator="cace"``, receipt is revealed too and
+    the estimand is the complier effect of receipt (see ``estimator``).
 
     Parameters
     ----------
@@ -732,6 +825,11 @@ def diagnose(
         * an ``id`` column (optional; row numbers otherwise), and any strata,
           cluster and covariate columns named in the other arguments.
 
+        * ``d0`` and ``d1`` (optional; needed by ``estimator="cace"``): the
+          potential receipts (see ``estimator``). With them, ``y0``/``y1``
+          are the outcomes without/with receipt, and the ITT compares the
+          outcomes of the receipt each assignment brings.
+
         A DataFrame is a fixed, finite population: only the assignment varies,
         and the Neyman variance is conservative unless effects are constant
         (Gerber & Green 2012, sec. 3.6). A callable draws a new sample each
@@ -744,8 +842,17 @@ def diagnose(
         ``estimate``, ``std_error``, ``p_value``, ``design``, ``se_type`` and
         ``conf_int(alpha)``), where ``data`` is the population with the
         observed outcome ``y`` and the assigned arm ``arm`` added.
-        ``"cace"`` is planned (with potential take-up columns) once the CACE
-        estimator lands; until then pass a callable.
+        ``"cace"``: :func:`dwp_eval.cace` (2SLS, assignment instrumenting
+        receipt), for a population that also has the potential receipts
+        ``d0`` and ``d1`` (0/1: whether the person would receive the
+        programme, or provision like it, if assigned to control or to
+        treatment). Receipt is revealed as ``received = d1`` or ``d0`` by
+        arm, the outcome as ``y1`` for those who receive and ``y0`` for the
+        rest (exclusion: assignment acts only through receipt), and the
+        estimand is the population's Wald ratio ``sum((d1 - d0)(y1 - y0)) /
+        sum(d1 - d0)``, the mean effect of receipt on compliers when there
+        are no defiers. Built in: ``whp_population(take_up=...,
+        contamination=...)``.
     sims
         Number of simulated trials.
     seed
@@ -811,13 +918,7 @@ def diagnose(
                                or not np.isfinite(effect)):
         raise OptionError(f"The 'effect' parameter of {func} must be a finite number. Got {effect!r} instead.")
     if not callable(estimator):
-        if estimator == "cace":
-            raise OptionError(
-                f"The 'estimator' parameter of {func}: 'cace' is not available yet (it needs "
-                "dwp_eval.cace and potential take-up columns in the population). Use "
-                "estimator='itt', or pass a callable estimator(data)."
-            )
-        check_option(estimator, ["itt"], param="estimator", func=func)
+        check_option(estimator, ["itt", "cace"], param="estimator", func=func)
     arm_map, control, treatment = _arms(arms if arms is not None else {"control": 1, "treatment": 1}, func)
     strata_list = as_column_list(strata)
     covs = [] if covariates is None else list(covariates)

@@ -1,0 +1,648 @@
+"""Complier average causal effect (CACE): two-stage least squares with assignment as the
+instrument for receipt, its first stage, the ITT it is the ratio of, a weak-instrument
+robust (Anderson-Rubin) interval, complier profiles and a contamination sensitivity table.
+
+With ``Z`` assignment, ``D`` receipt (take-up in the treatment arm, similar provision in
+the control arm) and ``Y`` the outcome, under random assignment, the exclusion
+restriction (assignment affects the outcome only through receipt) and monotonicity (no
+one receives *because* they were assigned to control),
+
+    CACE = ITT / (p_T - p_C),   ITT = E[Y | Z=1] - E[Y | Z=0],   p_a = P(D=1 | Z=a)
+
+(Angrist, Imbens & Rubin 1996, *JASA* 91:444, Proposition 1; Bloom 1984 when
+``p_C = 0``). Contaminated controls (``received = 1`` in the control arm) are the
+normal case: they are the always-takers (or crossovers) of the two-sided model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from dwp_eval._validation import (
+    _fmt_list,
+    as_column_list,
+    check_alpha,
+    check_columns,
+    check_data,
+    check_no_missing,
+)
+from dwp_eval.errors import ColumnError, DesignError, DwpEvalWarning, OptionError
+from dwp_eval.estimate._linalg import fit_ols, with_residuals
+from dwp_eval.estimate.itt import Prepared, _refit_itt, _Term, _wmean, prepare_sample
+from dwp_eval.estimate.variance import resolve_se_type, vcov
+from dwp_eval.results import (
+    SENSITIVITY_COLUMNS,
+    ARInterval,
+    Effect,
+    FirstStage,
+    SensitivityTable,
+    t_interval,
+)
+
+__all__ = ["cace", "complier_profile", "contamination_sensitivity"]
+
+#: Below this first-stage F the summary flags the instrument as weak (Staiger &
+#: Stock 1997's rule of thumb; the Anderson-Rubin interval stays valid).
+WEAK_F = 10.0
+
+
+@dataclass(frozen=True)
+class _IVFit:
+    """Everything one 2SLS fit gives (internal)."""
+
+    estimate: float
+    std_error: float
+    df: float
+    fs_coef: float
+    fs_se: float
+    fs_df: float
+    fs_f: float
+    fs_df_den: float
+    rf_coef: float
+    rf_se: float
+    rf_df: float
+    ar: ARInterval
+    n_clusters: int | None
+
+
+def _received_values(frame: pd.DataFrame, received: Hashable, func: str) -> np.ndarray:
+    """``received`` as a float 0/1 vector; anything else raises naming the column."""
+    s = frame[received]
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=float)
+    if not pd.api.types.is_numeric_dtype(s):
+        shown = _fmt_list(sorted(pd.unique(s.astype(str)))[:5], 5)
+        raise ColumnError(
+            f"{func}: column {received!r} (received) must hold 0/1 (1 = received the programme "
+            f"or similar provision); it has dtype {s.dtype} with values such as {shown}. Fix: "
+            f"recode it, e.g. (df[{received!r}] == 'yes').astype(int)."
+        )
+    v = s.to_numpy(dtype=float)
+    bad = ~np.isin(v, (0.0, 1.0))
+    if bad.any():
+        shown = ", ".join(f"{x:g}" for x in np.unique(v[bad])[:5])
+        raise ColumnError(
+            f"{func}: column {received!r} (received) must hold 0/1 (1 = received the programme "
+            f"or similar provision); {int(bad.sum()):,} row(s) hold other values ({shown}). "
+            f"Fix: recode it to 0/1, e.g. (df[{received!r}] > 0).astype(int)."
+        )
+    return v
+
+
+def _check_first_stage(
+    d: np.ndarray, z: np.ndarray, received: Hashable, treatment: str, control: str, func: str
+) -> tuple[float, float]:
+    """Take-up by arm; raise when there is no first stage, warn on a defier pattern."""
+    p_t, p_c = float(d[z == 1].mean()), float(d[z == 0].mean())
+    if np.ptp(d) == 0:
+        raise DesignError(
+            f"{func}: the CACE is not identified: column {received!r} (received) is {d[0]:g} for "
+            f"everyone in the compared arms, so take-up is {100 * p_t:.1f}% in both arms. Fix: "
+            "check that it records who received the programme (e.g. take_up() for the "
+            "treatment arm, combined with flag_contamination() for the control arm)."
+        )
+    if abs(p_t - p_c) <= 1e-12:
+        raise DesignError(
+            f"{func}: the CACE is not identified: take-up is {100 * p_t:.1f}% in both arms "
+            f"({received!r} has the same mean in {treatment!r} and {control!r}), so assignment "
+            "did not change receipt and there is no first stage. Report the ITT instead."
+        )
+    if p_c > p_t:
+        warnings.warn(
+            f"{func}: receipt is higher in the control arm {control!r} ({100 * p_c:.1f}%) than in "
+            f"the treatment arm {treatment!r} ({100 * p_t:.1f}%): a defier pattern. The CACE "
+            "assumes monotonicity (no one receives because they were assigned to control); "
+            f"check the coding of {received!r} and of control=.",
+            DwpEvalWarning,
+            stacklevel=3,
+        )
+    return p_t, p_c
+
+
+def anderson_rubin(
+    gy: float, gd: float, vyy: float, vyd: float, vdd: float, df: float, alpha: float
+) -> ARInterval:
+    """The set of ``b`` with ``(gy - b gd)^2 <= q^2 Var(gy - b gd)``.
+
+    ``gy``, ``gd``: coefficients of assignment in the regressions of the outcome
+    (reduced form) and of receipt (first stage) on the same design; ``vyy``,
+    ``vyd``, ``vdd``: their (robust) variances and covariance, so that
+    ``Var(gy - b gd) = vyy - 2 b vyd + b^2 vdd`` is the variance of the
+    coefficient of assignment in the regression of ``Y - b D``; ``q`` the
+    ``1 - alpha/2`` quantile of t with ``df`` degrees of freedom. Inverting the
+    test is solving ``A b^2 - 2 B b + C <= 0`` with ``A = gd^2 - q^2 vdd``,
+    ``B = gy gd - q^2 vyd``, ``C = gy^2 - q^2 vyy`` (Anderson & Rubin 1949;
+    Dufour 1997 for the unbounded cases).
+    """
+    q2 = float(stats.t.ppf(1 - alpha / 2, df)) ** 2 if np.isfinite(df) else float(stats.norm.ppf(1 - alpha / 2)) ** 2
+    A = gd * gd - q2 * vdd
+    B = gy * gd - q2 * vyd
+    C = gy * gy - q2 * vyy
+    disc = B * B - A * C
+    inf = float("inf")
+    scale = max(gd * gd, q2 * vdd)
+    if abs(A) <= 1e-14 * scale:  # the first stage t is exactly the critical value
+        if B > 0:
+            pieces: tuple[tuple[float, float], ...] = ((float(C / (2 * B)), inf),)
+        elif B < 0:
+            pieces = ((-inf, float(C / (2 * B))),)
+        else:
+            return ARInterval(((-inf, inf),), "whole line", alpha, df)
+        return ARInterval(pieces, "ray", alpha, df)
+    if disc <= 0:
+        # A > 0 cannot get here in a just-identified model (b = gy / gd is in the set);
+        # A < 0: the quadratic is negative everywhere
+        if A < 0:
+            return ARInterval(((-inf, inf),), "whole line", alpha, df)
+        b0 = float(B / A)
+        return ARInterval(((b0, b0),), "bounded", alpha, df)
+    root = float(np.sqrt(disc))
+    qq = B + np.copysign(root, B)  # stable roots: qq / A and C / qq
+    r1, r2 = (qq / A, C / qq) if qq != 0 else (-root / A, root / A)
+    lo, hi = float(min(r1, r2)), float(max(r1, r2))
+    if A > 0:
+        return ARInterval(((lo, hi),), "bounded", alpha, df)
+    return ARInterval(((-inf, lo), (hi, inf)), "two rays", alpha, df)
+
+
+def _fit_iv(
+    prep: Prepared,
+    d: np.ndarray,
+    se_type: str,
+    *,
+    alpha: float,
+    func: str,
+) -> _IVFit:
+    """2SLS of ``prep.y`` on ``d`` instrumented by assignment, with the covariates
+    additive in both stages and strata absorbed, and its first stage, reduced form
+    and Anderson-Rubin set, all with the variance ``se_type``."""
+    y, z, n = prep.y, prep.z, len(prep.y)
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    if prep.strata is None:
+        cols.append(np.ones(n))
+        names.append(_Term("(Intercept)", None))
+    cov = prep.covariates
+    if cov.shape[1]:
+        xc = cov.to_numpy(dtype=float)
+        xc = xc - xc.mean(axis=0)  # centring changes no coefficient of interest, only conditioning
+        src = {str(c): prep.sources.get(str(c), str(c)) for c in cov.columns}
+        cov_cols = [xc]
+        cov_names = [_Term(str(c), src[str(c)]) for c in cov.columns]
+    else:
+        cov_cols, cov_names = [], []
+    W = np.column_stack([*cols, z, *cov_cols])
+    w_names = [*names, _Term("assigned", None), *cov_names]
+    jz = len(names)
+    fe = prep.strata
+    # first stage and reduced form: the same design (assignment, covariates, strata)
+    fs = fit_ols(W, d, w_names, fe_codes=fe, func=func)
+    rf = fit_ols(W, y, w_names, fe_codes=fe, func=func)
+    gd, gy = float(fs.beta[jz]), float(rf.beta[jz])
+    if abs(gd) <= 1e-10 * max(1.0, float(np.max(np.abs(d)))):
+        raise DesignError(
+            f"{func}: the CACE is not identified: after adjusting for the covariates and strata, "
+            f"assignment does not change receipt (first-stage coefficient {gd:.3g}). Fix: drop "
+            "covariates that predict assignment, or report the ITT."
+        )
+    # second stage: OLS on the fitted receipt, residuals with the actual receipt
+    d_hat = d - fs.resid  # demeaning within strata gives the working fitted values
+    X2 = np.column_stack([*cols, d_hat, *cov_cols])
+    x_names = [*names, _Term("received", None), *cov_names]
+    ss = fit_ols(X2, y, x_names, fe_codes=fe, func=func)
+    beta = float(ss.beta[jz])
+    iv = with_residuals(ss, ss.resid - beta * fs.resid)
+    v_iv = vcov(iv, se_type, prep.cluster)
+    v_fs = vcov(fs, se_type, prep.cluster)
+    v_rf = vcov(rf, se_type, prep.cluster)
+    v_sum = vcov(with_residuals(rf, rf.resid + fs.resid), se_type, prep.cluster)
+    vyy, vdd = float(v_rf.vcov[jz, jz]), float(v_fs.vcov[jz, jz])
+    vyd = (float(v_sum.vcov[jz, jz]) - vyy - vdd) / 2  # the variance is a quadratic form in e
+    fs_se = float(v_fs.std_error[jz])
+    # receipt an exact function of assignment (and covariates): no first-stage noise
+    fs_f = (gd / fs_se) ** 2 if fs_se > 1e-12 * abs(gd) else float("inf")
+    df_den = float(v_fs.n_clusters - 1) if v_fs.n_clusters is not None else float(fs.n - fs.rank)
+    ar = anderson_rubin(gy, gd, vyy, vyd, vdd, float(v_rf.df[jz]), alpha)
+    return _IVFit(
+        estimate=beta,
+        std_error=float(v_iv.std_error[jz]),
+        df=float(v_iv.df[jz]),
+        fs_coef=gd,
+        fs_se=fs_se,
+        fs_df=float(v_fs.df[jz]),
+        fs_f=fs_f,
+        fs_df_den=df_den,
+        rf_coef=gy,
+        rf_se=float(v_rf.std_error[jz]),
+        rf_df=float(v_rf.df[jz]),
+        ar=ar,
+        n_clusters=v_iv.n_clusters,
+    )
+
+
+def _design_label(prep: Prepared) -> str:
+    if prep.cluster is not None:
+        return "block-clustered" if prep.strata is not None else "clustered"
+    return "blocked" if prep.strata is not None else "standard"
+
+
+def cace(
+    data: pd.DataFrame,
+    *,
+    outcome: Hashable,
+    assigned: Hashable,
+    received: Hashable,
+    control: str = "control",
+    treatment: str | None = None,
+    covariates: Sequence[Hashable] | None = None,
+    strata: Hashable | None = None,
+    cluster: Hashable | None = None,
+    se_type: str | None = None,
+    alpha: float = 0.05,
+    missing: Literal["raise", "drop"] = "raise",
+) -> Effect:
+    """Complier average causal effect of receiving the programme: 2SLS with assignment
+    as the instrument for receipt.
+
+    Parameters
+    ----------
+    data
+        One row per person.
+    outcome
+        Numeric outcome (0/1 for a binary one; the effect is then in percentage points).
+    assigned
+        Column holding each person's arm (the instrument).
+    received
+        0/1 column: the person received the programme (take-up in the treatment
+        arm) or provision like it (contamination in the control arm). Controls
+        with ``received = 1`` (two-sided non-compliance) are expected.
+    control, treatment
+        Labels of the compared arms; ``treatment`` may be omitted when there is
+        only one other arm.
+    covariates
+        Baseline covariates, entered additively in both stages (estimatr's
+        ``iv_robust`` convention). Text or categorical columns become dummies.
+    strata
+        Column of the randomisation strata: absorbed fixed effects in both stages.
+    cluster
+        Column of the unit of assignment when clusters were randomised.
+    se_type
+        ``None`` (default): ``HC2``, or ``CR2`` with Bell-McCaffrey degrees of
+        freedom when clustered; any name of
+        :data:`dwp_eval.estimate.variance.SE_TYPES` (``"stata"``: HC1 or CR1).
+    alpha
+        Significance level of the intervals and tests.
+    missing
+        ``"raise"`` (default) or ``"drop"`` rows with a missing outcome,
+        ``received`` or covariate (a warning counts them; kept on ``dropped``).
+
+    Returns
+    -------
+    Effect
+        Estimand ``"CACE"``, with ``first_stage`` (:class:`~dwp_eval.results.FirstStage`),
+        ``itt`` (the reduced form, an ITT :class:`Effect`) and ``ar_interval``
+        (:class:`~dwp_eval.results.ARInterval`).
+
+    Raises
+    ------
+    ColumnError
+        ``received`` is not 0/1.
+    MissingDataError
+        A missing value in ``received`` (or the outcome, a covariate) with ``missing="raise"``.
+    DesignError
+        Take-up is the same in both arms (no first stage: the CACE is not identified).
+
+    Warns
+    -----
+    DwpEvalWarning
+        Receipt higher in the control arm than in the treatment arm (defiers).
+
+    Notes
+    -----
+    The estimate is the 2SLS coefficient of ``received`` in
+    ``Y = a + b D + X g + e`` with instruments ``(1, Z, X)``; it equals
+    ``itt.estimate / first_stage.difference`` (just identified). Without
+    covariates and strata it is the Wald (Bloom) ratio
+    ``(mean(Y|T) - mean(Y|C)) / (p_T - p_C)``.
+
+    The variance is the sandwich of the second-stage design ``X_hat``
+    (receipt replaced by its first-stage fitted values) with the residuals
+    ``Y - X b`` computed with the *actual* receipt; HC2/HC3 leverages and the
+    CR2 adjustment and Bell-McCaffrey degrees of freedom use ``X_hat``, as
+    estimatr's ``iv_robust`` does. Degrees of freedom: ``n - p`` (HC,
+    classical), ``G - 1`` (CR0, CR1), Bell-McCaffrey (CR2).
+
+    The Anderson-Rubin (1949) set collects the effects ``b`` for which the
+    regression of ``Y - b D`` on assignment (same covariates, strata and
+    variance) shows no effect at ``alpha``; its coverage does not depend on the
+    strength of the first stage. It is a bounded interval when the first stage
+    is significant at ``alpha``, and otherwise two rays or the whole line.
+
+    Assumptions (Angrist, Imbens & Rubin 1996): assignment is random;
+    exclusion (assignment changes outcomes only through receipt, so controls'
+    similar provision must be counted in ``received`` if it works like the
+    programme; see :func:`contamination_sensitivity` when it may not);
+    monotonicity (no defiers); a first stage.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "arm": ["control", "treatment"] * 6,
+    ...     "took_up": [0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1],
+    ...     "y": [1.0, 3.0, 2.0, 4.0, 3.0, 3.0, 2.0, 1.0, 1.0, 4.0, 2.0, 3.0]})
+    >>> res = cace(df, outcome="y", assigned="arm", received="took_up")
+    >>> round(res.estimate, 4), round(res.itt.estimate / res.first_stage.difference, 4)
+    (1.75, 1.75)
+    """
+    func = "cace"
+    alpha = check_alpha(alpha, func=func)
+    covs = as_column_list(covariates)
+    data = check_data(data, func=func)
+    check_columns(data, [received], role="received", func=func)
+    used = resolve_se_type(se_type, clustered=cluster is not None, func=func)
+    prep, frame = prepare_sample(
+        data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
+        covariates=covs, strata=strata, cluster=cluster, weights=None, missing=missing,
+        func=func, extra=[received],
+    )
+    d = _received_values(frame, received, func)
+    p_t, p_c = _check_first_stage(d, prep.z, received, prep.treatment, prep.control, func)
+    fit = _fit_iv(prep, d, used, alpha=alpha, func=func)
+    design = _design_label(prep)
+    n_strata = None if prep.strata is None else len(np.unique(prep.strata))
+    extras = ""
+    if covs:
+        extras += ", additive covariates"
+    if prep.strata is not None:
+        extras += ", strata fixed effects"
+    y, z = prep.y, prep.z
+    common: dict[str, Any] = dict(
+        outcome=str(outcome), treatment=prep.treatment, control=prep.control, alpha=alpha,
+        n_obs=len(y), n_by_arm=prep.n_by_arm, control_mean=_wmean(y[z == 0], None),
+        treatment_mean=_wmean(y[z == 1], None), se_type=used, design=design,
+        covariates=tuple(str(c) for c in covs), n_clusters=fit.n_clusters, n_strata=n_strata,
+        binary_outcome=prep.binary, dropped=prep.dropped,
+    )
+    itt_args: dict[str, Any] = dict(
+        outcome=outcome, assigned=assigned, control=control, treatment=treatment,
+        covariates=covs, adjustment="additive", strata=strata, weights=None, alpha=alpha,
+        missing=missing,
+    )
+    itt_effect = Effect(
+        estimand="ITT", estimate=fit.rf_coef, std_error=fit.rf_se, df=fit.rf_df,
+        method=("OLS with additive covariates" if covs else "OLS of outcome on assignment")
+        + (", strata fixed effects" if prep.strata is not None else ""),
+        _refit=partial(_refit_itt, data, itt_args, original_cluster=cluster, keep_design=False),
+        **common,
+    )
+    first = FirstStage(
+        received=str(received), treatment=prep.treatment, control=prep.control,
+        take_up_treatment=p_t, take_up_control=p_c, difference=fit.fs_coef,
+        std_error=fit.fs_se, df=fit.fs_df, f_statistic=fit.fs_f, df_denominator=fit.fs_df_den,
+        effective_f=fit.fs_f, se_type=used, alpha=alpha,
+    )
+    notes: list[str] = []
+    if fit.fs_f < WEAK_F:
+        notes.append(
+            f"weak first stage (F = {fit.fs_f:.3g} < {WEAK_F:g}): the t interval may undercover; "
+            "use the Anderson-Rubin set"
+        )
+    kwargs = dict(
+        outcome=outcome, assigned=assigned, received=received, control=control,
+        treatment=treatment, covariates=covariates, strata=strata, alpha=alpha, missing=missing,
+    )
+    return Effect(
+        estimand="CACE", estimate=fit.estimate, std_error=fit.std_error, df=fit.df,
+        method=f"2SLS, {received} instrumented by assignment{extras}",
+        notes=tuple(notes),
+        _refit=partial(_refit_cace, data, kwargs, original_cluster=cluster),
+        first_stage=first, itt=itt_effect, ar_interval=fit.ar,
+        **common,
+    )
+
+
+def _refit_cace(
+    data: pd.DataFrame,
+    kwargs: dict[str, Any],
+    *,
+    original_cluster: Hashable | None,
+    se_type: str,
+    cluster: Hashable | None,
+) -> Effect:
+    """:meth:`Effect.with_se` for a CACE: the same 2SLS with another variance."""
+    return cace(data, **kwargs, se_type=se_type,
+                cluster=original_cluster if cluster is None else cluster)
+
+
+def complier_profile(
+    data: pd.DataFrame,
+    *,
+    assigned: Hashable,
+    received: Hashable,
+    covariates: Sequence[Hashable],
+    control: str = "control",
+    treatment: str | None = None,
+) -> pd.DataFrame:
+    """Baseline means of compliers, always-takers and never-takers ("who took up").
+
+    Parameters
+    ----------
+    data
+        One row per person.
+    assigned, received
+        The arm and the 0/1 receipt column, as in :func:`cace`.
+    covariates
+        Baseline covariates. Numeric and 0/1 columns give one row each; text or
+        categorical columns one row per category (the share in that category).
+    control, treatment
+        Labels of the compared arms.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``covariate, compliers, always_takers, never_takers, all``; the
+        shares of the three groups are in ``attrs["shares"]``.
+
+    Notes
+    -----
+    Under monotonicity the always-takers are the controls who received
+    (share ``p_C``), the never-takers the treated who did not (share
+    ``1 - p_T``) and the rest are compliers (share ``p_T - p_C``). The
+    always-taker mean is the mean among controls with ``D = 1``, the
+    never-taker mean the mean among the treatment arm with ``D = 0``, and the
+    complier mean is Abadie's (2003, *J. Econometrics* 113:231, Lemma 3.1)
+    kappa-weighted mean ``sum(kappa_i x_i) / sum(kappa_i)`` with
+    ``kappa_i = 1 - D_i (1 - Z_i) / (1 - p) - (1 - D_i) Z_i / p`` and ``p``
+    the share assigned to treatment.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"arm": ["control", "treatment"] * 4,
+    ...                    "d": [0, 1, 1, 1, 0, 0, 0, 1], "age": [30, 40, 50, 20, 30, 60, 40, 30]})
+    >>> complier_profile(df, assigned="arm", received="d", covariates=["age"]).round(2)
+      covariate  compliers  always_takers  never_takers   all
+    0       age       20.0           50.0          60.0  37.5
+    """
+    func = "complier_profile"
+    covs = as_column_list(covariates)
+    if not covs:
+        raise OptionError(
+            f"The 'covariates' parameter of {func} must name at least one column. Got {covariates!r} instead."
+        )
+    data = check_data(data, func=func)
+    check_columns(data, [received], role="received", func=func)
+    check_columns(data, covs, role="covariates", func=func)
+    check_no_missing(data, received, role="received", func=func)
+    _received_values(data, received, func)
+    for col in covs:
+        check_no_missing(data, col, role="covariates", func=func)
+    prep, frame = prepare_sample(
+        data, outcome=received, assigned=assigned, control=control, treatment=treatment,
+        covariates=[], strata=None, cluster=None, weights=None, missing="raise", func=func,
+    )
+    d = _received_values(frame, received, func)
+    z = prep.z
+    p_t, p_c = _check_first_stage(d, z, received, prep.treatment, prep.control, func)
+    p = float(z.mean())
+    kappa = 1 - d * (1 - z) / (1 - p) - (1 - d) * z / p
+    rows = []
+    for c in covs:
+        s = frame[c]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            parts = [(str(c), s.to_numpy(dtype=float))]
+        else:
+            txt = s.astype(str).to_numpy()
+            parts = [(f"{c}[{lev}]", (txt == lev).astype(float)) for lev in sorted(set(txt))]
+        for name, x in parts:
+            always = x[(z == 0) & (d == 1)]
+            never = x[(z == 1) & (d == 0)]
+            rows.append({
+                "covariate": name,
+                "compliers": float(np.sum(kappa * x) / np.sum(kappa)),
+                "always_takers": float(always.mean()) if len(always) else float("nan"),
+                "never_takers": float(never.mean()) if len(never) else float("nan"),
+                "all": float(x.mean()),
+            })
+    out = pd.DataFrame(rows, columns=["covariate", "compliers", "always_takers", "never_takers", "all"])
+    out.attrs["shares"] = {"compliers": p_t - p_c, "always_takers": p_c, "never_takers": 1 - p_t}
+    return out
+
+
+def contamination_sensitivity(
+    data: pd.DataFrame,
+    *,
+    outcome: Hashable,
+    assigned: Hashable,
+    received: Hashable,
+    contaminated: Hashable,
+    theta: Sequence[float] | np.ndarray | None = None,
+    control: str = "control",
+    treatment: str | None = None,
+    covariates: Sequence[Hashable] | None = None,
+    strata: Hashable | None = None,
+    cluster: Hashable | None = None,
+    se_type: str | None = None,
+    alpha: float = 0.05,
+) -> SensitivityTable:
+    """The programme's effect if similar provision received by controls was only a
+    fraction ``theta`` as effective as the programme.
+
+    Parameters
+    ----------
+    data, outcome, assigned, received, control, treatment, covariates, strata, cluster, se_type, alpha
+        As in :func:`cace`.
+    contaminated
+        0/1 column: the person received similar provision rather than the
+        programme (:func:`dwp_eval.flag_contamination`'s ``contaminated``).
+    theta
+        Relative effectiveness of the similar provision, each in [0, 1]
+        (default ``numpy.linspace(0, 1, 11)``).
+
+    Returns
+    -------
+    SensitivityTable
+        One row per ``theta``: the effect, its t interval and Anderson-Rubin set.
+
+    Notes
+    -----
+    If similar provision has a fraction ``theta`` of the programme's effect,
+    the exclusion restriction holds for the dose ``D_theta = theta`` for the
+    contaminated and ``D_theta = received`` for everyone else, and the 2SLS
+    estimate with that dose is
+
+        CACE_theta = ITT / (p_T - theta * p_C)
+
+    without covariates, with ``p_C`` the share of contaminated controls (and
+    no other control-arm receipt). ``theta = 1`` is :func:`cace` with
+    ``received`` counting the contaminated; ``theta = 0`` treats their
+    provision as ineffective (Bloom's ITT / ``p_T``). This is how to
+    "account for" contamination in the sense the NAO asked of the Work and
+    Health Programme trial.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"arm": ["control", "treatment"] * 6,
+    ...                    "took_up": [0, 1, 1, 1, 0, 1, 0, 0, 0, 1, 0, 1],
+    ...                    "contaminated": [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ...                    "y": [1.0, 3.0, 2.0, 4.0, 3.0, 3.0, 2.0, 1.0, 1.0, 4.0, 2.0, 3.0]})
+    >>> tab = contamination_sensitivity(df, outcome="y", assigned="arm", received="took_up",
+    ...                                 contaminated="contaminated", theta=[0, 1])
+    >>> tab.to_frame()["estimate"].round(3).tolist()
+    [1.4, 1.75]
+    """
+    func = "contamination_sensitivity"
+    alpha = check_alpha(alpha, func=func)
+    thetas = np.linspace(0, 1, 11) if theta is None else np.atleast_1d(np.asarray(theta, dtype=float))
+    if thetas.ndim != 1 or len(thetas) == 0 or not np.all((thetas >= 0) & (thetas <= 1)):
+        raise OptionError(
+            f"The 'theta' parameter of {func} must be numbers in [0, 1]. Got {theta!r} instead."
+        )
+    covs = as_column_list(covariates)
+    data = check_data(data, func=func)
+    check_columns(data, [received], role="received", func=func)
+    check_columns(data, [contaminated], role="contaminated", func=func)
+    used = resolve_se_type(se_type, clustered=cluster is not None, func=func)
+    prep, frame = prepare_sample(
+        data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
+        covariates=covs, strata=strata, cluster=cluster, weights=None, missing="raise",
+        func=func, extra=[received, contaminated],
+    )
+    d = _received_values(frame, received, func)
+    c = _received_values(frame, contaminated, func)
+    rows = []
+    itt_row = (float("nan"), float("nan"))  # the same at every theta: the reduced form
+    for th in thetas:
+        dose = np.where(c == 1, th, d)
+        p_t, p_c = float(dose[prep.z == 1].mean()), float(dose[prep.z == 0].mean())
+        if abs(p_t - p_c) <= 1e-12:
+            raise DesignError(
+                f"{func}: at theta = {th:g} the CACE is not identified: the share receiving "
+                f"(counting contaminated controls as {th:g}) is {100 * p_t:.1f}% in both arms. "
+                "Fix: leave that theta out."
+            )
+        fit = _fit_iv(prep, dose, used, alpha=alpha, func=func)
+        lo, hi = t_interval(fit.estimate, fit.std_error, fit.df, alpha)
+        itt_row = (fit.rf_coef, fit.rf_se)
+        rows.append({
+            "theta": float(th), "estimate": fit.estimate, "std_error": fit.std_error,
+            "conf_low": lo, "conf_high": hi, "ar_low": fit.ar.low, "ar_high": fit.ar.high,
+            "ar_kind": fit.ar.kind, "first_stage": fit.fs_coef, "df": fit.df,
+        })
+    return SensitivityTable(
+        _frame=pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS), outcome=str(outcome),
+        treatment=prep.treatment, control=prep.control, itt=itt_row[0],
+        itt_std_error=itt_row[1], take_up_treatment=float(d[prep.z == 1].mean()),
+        contaminated_control=float(c[prep.z == 0].mean()), alpha=alpha, se_type=used,
+        binary_outcome=prep.binary,
+    )
