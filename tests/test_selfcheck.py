@@ -59,6 +59,8 @@ def test_every_reference_passes(result):
     by = f.set_index("reference")
     assert by.loc["power_pwr", "cases"] >= 200 and by.loc["power_statsmodels", "cases"] >= 400
     assert by.loc["power_powerupr", "values"] >= 800
+    assert by.loc["cace_estimatr", "cases"] == 186 and by.loc["cace_linearmodels", "cases"] == 38
+    assert by.loc["cace_estimatr", "max_rel_diff"] < 1e-8
     d = result.details()
     assert list(d.columns) == sc.DETAIL_COLUMNS
     assert not (d["quantity"] == "skipped").any()  # every estimatr case is compared
@@ -101,7 +103,7 @@ def test_the_registry_takes_new_references(monkeypatch):
 def test_unknown_reference_is_an_error():
     with pytest.raises(OptionError, match=r"The 'references' parameter of selfcheck must name "
                                           r"references among 'itt_estimatr', 'itt_clubsandwich', 'power_pwr', "
-                                              r"'power_statsmodels', 'power_powerupr'\. "
+                                              r"'power_statsmodels', 'power_powerupr', 'cace_estimatr', 'cace_linearmodels'\. "
                                           r"Got 'itt_estimator' instead\. Did you mean 'itt_estimatr'\?"):
         sc.selfcheck(["itt_estimator"])
 

@@ -9,8 +9,9 @@ from ``tests/reference/`` by ``tests/reference/sync_package_reference.py``;
 a test fails if the two copies differ).
 
 References are listed in one registry, :data:`REFERENCES`: the ITT
-estimators against R estimatr and clubSandwich, and the power calculations
-against R pwr, statsmodels, R PowerUpR and published examples. To add one: list its files in
+estimators against R estimatr and clubSandwich, the CACE against R estimatr
+and linearmodels, and the power calculations against R pwr, statsmodels, R
+PowerUpR and published examples. To add one: list its files in
 ``PACKAGE_FILES`` of the sync script's manifest (:data:`PACKAGE_FILES`
 here), write a function ``run(root) -> list[Row]`` that recomputes each
 reference value, and append a :class:`Reference` to :data:`REFERENCES`.
@@ -46,6 +47,9 @@ PACKAGE_FILES: tuple[str, ...] = (
     "power/statsmodels_results.csv",
     "power/powerup_results.csv",
     "power/published_examples.csv",
+    "cace/estimatr_results.csv",
+    "cace/linearmodels_results.csv",
+    "cace/data/*.csv",
 )
 
 SELFCHECK_COLUMNS = ["reference", "source", "cases", "values", "max_abs_diff", "max_rel_diff",
@@ -365,6 +369,68 @@ def _run_powerupr(root: Path) -> list[Row]:
     return rows
 
 
+# ----------------------------------------------------------------------------- CACE
+
+_CACE_COVARIATES = ["x1", "x2", "xb", "region"]
+
+
+def _flag(v: Any) -> bool:
+    return str(v).upper() == "TRUE"
+
+
+def _cace_fit(root: Path, r: Any) -> Any:
+    from dwp_eval.estimate.cace import cace
+
+    return cace(
+        pd.read_csv(root / "cace" / "data" / str(r["data_file"])), outcome="y", assigned="arm",
+        received="d", covariates=_CACE_COVARIATES if _flag(r["covariates"]) else None,
+        strata="block" if _flag(r["fixed_effects"]) else None,
+        cluster="cluster" if _flag(r["clustered"]) else None, se_type=str(r["se_type"]),
+    )
+
+
+def _run_cace_estimatr(root: Path) -> list[Row]:
+    rows: list[Row] = []
+    ref = _read(root / "cace" / "estimatr_results.csv")
+    fits: dict[tuple[str, ...], Any] = {}
+    for r in ref.to_dict("records"):
+        case = f"{r['case']} {r['quantity']}"
+        key = tuple(str(r[k]) for k in ("data_file", "covariates", "fixed_effects", "clustered",
+                                          "se_type"))
+        try:
+            if key not in fits:
+                fits[key] = _cace_fit(root, r)
+            res = fits[key]
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+            continue
+        part = {"cace": res, "itt": res.itt, "first_stage": res.first_stage}[r["quantity"]]
+        est = part.difference if r["quantity"] == "first_stage" else part.estimate
+        rows.append(Row(case, "estimate", float(est), _num(r["estimate"]), 1e-8))
+        rows.append(Row(case, "std_error", float(part.std_error), _num(r["std_error"]), 1e-8))
+        rows.append(Row(case, "df", float(part.df), _num(r["df"]), 1e-6))
+        if r["quantity"] == "cace" and r["fstat"] is not None:
+            rows.append(Row(case, "first_stage_f", float(res.first_stage.f_statistic),
+                            _num(r["fstat"]), 1e-8))
+    return rows
+
+
+def _run_cace_linearmodels(root: Path) -> list[Row]:
+    rows: list[Row] = []
+    for r in _read(root / "cace" / "linearmodels_results.csv").to_dict("records"):
+        case = str(r["case"])
+        try:
+            res = _cace_fit(root, r)
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+            continue
+        rows.append(Row(case, "estimate", float(res.estimate), _num(r["estimate"]), 1e-8))
+        rows.append(Row(case, "std_error", float(res.std_error), _num(r["std_error"]), 1e-8))
+        rows.append(Row(case, "first_stage_f", float(res.first_stage.f_statistic),
+                        _num(r["first_stage_f"]), 1e-8))
+    return rows
+
+
 #: The registry: every reference comparison selfcheck runs, in order.
 REFERENCES: tuple[Reference, ...] = (
     Reference(
@@ -403,6 +469,21 @@ REFERENCES: tuple[Reference, ...] = (
         "dwp_eval.mde and power for individual, blocked, cluster and blocked-cluster designs",
         "relative 1e-6 (MDE, power), exact df; published values to their printed precision",
         _run_powerupr,
+    ),
+    Reference(
+        "cace_estimatr",
+        "R estimatr 1.0.0 (iv_robust, lm_robust)",
+        "dwp_eval.cace: CACE, first stage, ITT and first-stage F on 5 synthetic designs (one- and "
+        "two-sided non-compliance, weak instruments, clusters), HC0-HC3, classical, CR0, CR1, CR2",
+        "relative 1e-8 (estimate, SE, F), 1e-6 (df)",
+        _run_cace_estimatr,
+    ),
+    Reference(
+        "cace_linearmodels",
+        "linearmodels IV2SLS (unadjusted, robust, clustered)",
+        "dwp_eval.cace estimate, SE and first-stage F with classical, HC0, HC1, CR0 and CR1",
+        "relative 1e-8",
+        _run_cace_linearmodels,
     ),
 )
 
