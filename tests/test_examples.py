@@ -33,6 +33,7 @@ DOC_PAGES = [
     "docs/guides/cace.md",
     "docs/guides/power.md",
     "docs/guides/simulation.md",
+    "docs/guides/did.md",
 ]
 # Generous: each example should take a few seconds; a slow CI machine gets 10x.
 TIMEOUT_SECONDS = 120

@@ -17,7 +17,7 @@ for the scripts that produced the files and how to regenerate them.
   0.5.8): CR2 SEs, Satterthwaite df and the full CR2 covariance matrix.
 * ``jtpa_mhe_table_4_4_1.csv``: the ITT cells of Angrist & Pischke (2009),
   *Mostly Harmless Econometrics*, Table 4.4.1 (and Abadie, Angrist & Imbens
-  2002, Table I), reproduced from ``/work/shared/data/jtpa.dta``;
+  2002, Table I), reproduced from ``../shared/data/jtpa.dta``;
   ``jtpa_estimatr.csv``: the same regressions in estimatr.
 """
 

@@ -18,9 +18,12 @@ from dwp_eval.errors import (
 )
 from dwp_eval.estimate.bootstrap import BootstrapTest, wild_cluster_bootstrap
 from dwp_eval.estimate.cace import cace, complier_profile, contamination_sensitivity
+from dwp_eval.estimate.did import BaconDecomposition, bacon_decomposition, did
+from dwp_eval.estimate.event_study import EventStudy, event_study
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import RomanoWolf, adjust_p_values, romano_wolf
 from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
+from dwp_eval.estimate.staggered import StaggeredDid, staggered_did
 from dwp_eval.monitor import (
     ContaminationSummary,
     balance,
@@ -43,6 +46,7 @@ from dwp_eval.results import (
 __all__ = [
     "ARInterval",
     "Allocation",
+    "BaconDecomposition",
     "BalanceRule",
     "BalanceTable",
     "BootstrapTest",
@@ -54,6 +58,7 @@ __all__ = [
     "DwpEvalWarning",
     "Effect",
     "EffectTable",
+    "EventStudy",
     "FirstStage",
     "PowerCurve",
     "PowerResult",
@@ -63,8 +68,10 @@ __all__ = [
     "RomanoWolf",
     "SelfCheck",
     "SensitivityTable",
+    "StaggeredDid",
     "__version__",
     "adjust_p_values",
+    "bacon_decomposition",
     "balance",
     "cace",
     "complier_profile",
@@ -72,7 +79,9 @@ __all__ = [
     "contamination_summary",
     "datasets",
     "diagnose",
+    "did",
     "errors",
+    "event_study",
     "flag_contamination",
     "impact_table",
     "itt",
@@ -84,6 +93,7 @@ __all__ = [
     "romano_wolf",
     "sample_size",
     "selfcheck",
+    "staggered_did",
     "take_up",
     "testing",
     "whp_population",

@@ -50,6 +50,7 @@ PACKAGE_FILES: tuple[str, ...] = (
     "cace/estimatr_results.csv",
     "cace/linearmodels_results.csv",
     "cace/data/*.csv",
+    "did/data/*.csv",
 )
 
 SELFCHECK_COLUMNS = ["reference", "source", "cases", "values", "max_abs_diff", "max_rel_diff",

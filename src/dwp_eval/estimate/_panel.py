@@ -1,0 +1,221 @@
+"""Panel checks and the two-way within transformation shared by the
+difference-in-differences estimators (:mod:`dwp_eval.estimate.did`,
+:mod:`dwp_eval.estimate.staggered`, :mod:`dwp_eval.estimate.event_study`).
+
+The two-way transformation removes unit and period effects from columns of a
+possibly unbalanced panel exactly, without dummy matrices. With ``M_u`` the
+within-unit demeaning and ``D`` the period indicators, Frisch-Waugh-Lovell
+gives ``M_{[U, D]} v = M_u v - M_u D g`` with ``g`` solving the T x T normal
+equations ``(D' M_u D) g = D' M_u v``. ``D' M_u D = diag(n_t) - C' diag(1/n_i) C``
+(``C``: the unit-by-period incidence matrix), so only counts, group sums and a
+T x T (pseudo-)inverse are needed; its rank ``T - (number of connected
+components of the unit-period graph)`` counts the period effects identified
+beyond the unit effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from dwp_eval._validation import _fmt_list, check_columns, check_data
+from dwp_eval.errors import ColumnError, DesignError, MissingDataError
+
+__all__ = ["TwoWay", "check_complete", "sorted_codes", "twoway"]
+
+
+def sorted_codes(values: pd.Series, *, column: Hashable, role: str, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..K-1 in sorted order of ``values`` and the sorted levels.
+
+    Raises :class:`ColumnError` when the values cannot be ordered (e.g. text mixed
+    with numbers), since a period order is needed to say what is before and after.
+    """
+    codes, uniques = pd.factorize(values, sort=False)
+    try:
+        order = sorted(range(len(uniques)), key=lambda i: uniques[i])
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in uniques[:1000]})
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) must hold values that can be sorted (numbers "
+            f"or dates); it mixes {', '.join(kinds)}. Fix: convert it to one type, e.g. "
+            f"pd.to_numeric(df[{column!r}]) or pd.to_datetime(df[{column!r}])."
+        ) from exc
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniques))
+    codes = rank[codes]
+    levels = uniques.take(order)
+    return np.asarray(codes, dtype=np.int64), np.asarray(levels)
+
+
+def check_complete(data: pd.DataFrame, columns: Sequence[tuple[Hashable, str]], *, func: str) -> None:
+    """Raise :class:`MissingDataError` naming the first column (and role) with missing values."""
+    for col, role in columns:
+        isna = data[col].isna().to_numpy()
+        if isna.any():
+            first = data.index[isna][:5].tolist()
+            raise MissingDataError(
+                f"{func}: column {col!r} ({role}) has {int(isna.sum()):,} missing value(s) "
+                f"(first at rows {_fmt_list(first, 5)}). Fix: fill them or remove those rows "
+                f"before calling {func}."
+            )
+
+
+def check_numeric(data: pd.DataFrame, column: Hashable, *, role: str, func: str) -> np.ndarray:
+    """The column as float, raising :class:`ColumnError` when it is not numeric or not finite."""
+    s = data[column]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) must be numeric; it has dtype {s.dtype}. "
+            f"Fix: convert it, e.g. df[{column!r}].astype(float)."
+        )
+    v = s.to_numpy(dtype=float)
+    if not np.all(np.isfinite(v)):
+        raise ColumnError(f"{func}: column {column!r} ({role}) holds infinite values.")
+    return v
+
+
+def check_binary(data: pd.DataFrame, column: Hashable, *, role: str, func: str) -> np.ndarray:
+    """A 0/1 (or boolean) column as float; anything else raises :class:`ColumnError`."""
+    v = check_numeric(data, column, role=role, func=func)
+    bad = (v != 0.0) & (v != 1.0)
+    if bad.any():
+        vals = pd.unique(v[bad])[:5]
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) must hold 0/1 (or True/False); it also holds "
+            f"{_fmt_list(vals, 5)}. Fix: recode it, e.g. (df[{column!r}] > 0).astype(int)."
+        )
+    return v
+
+
+def check_unit_time(
+    data: pd.DataFrame, unit: Hashable, time: Hashable, *, func: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of units and periods; raise showing duplicated unit-period rows."""
+    u, ulev = pd.factorize(data[unit], sort=False)
+    t, tlev = sorted_codes(data[time], column=time, role="time", func=func)
+    key = np.asarray(u, dtype=np.int64) * len(tlev) + t
+    if len(ulev) * len(tlev) <= 4 * len(key) + 1024:
+        dup = np.bincount(key, minlength=len(ulev) * len(tlev))[key] > 1
+    else:
+        dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if dup.any():
+        shown = data.loc[dup, [unit, time]].drop_duplicates().head(5)
+        pairs = ", ".join(f"({r[0]!r}, {r[1]!r})" for r in shown.itertuples(index=False))
+        n_pairs = len(pd.unique(key[dup]))
+        raise ColumnError(
+            f"{func}: columns {unit!r} (unit) and {time!r} (time) must identify each row once, "
+            f"but {n_pairs:,} unit-period pair(s) appear more than once: {pairs}. Fix: keep one "
+            "row per unit and period (e.g. aggregate people to area-month means first), or pass "
+            "unit=None for repeated cross-sections."
+        )
+    return np.asarray(u, dtype=np.int64), np.asarray(ulev), t, tlev
+
+
+def validate_frame(
+    data: pd.DataFrame, columns: Sequence[tuple[Hashable | None, str]], *, func: str
+) -> pd.DataFrame:
+    """Check the DataFrame, that every named column exists and none has missing values."""
+    data = check_data(data, func=func)
+    named = [(c, r) for c, r in columns if c is not None]
+    for col, role in named:
+        check_columns(data, [col], role=role, func=func)
+    check_complete(data, named, func=func)
+    return data
+
+
+@dataclass(frozen=True)
+class TwoWay:
+    """The two-way within transformation of one panel (see the module docstring)."""
+
+    unit: np.ndarray  # codes, n
+    time: np.ndarray  # codes, n
+    n_units: int
+    n_periods: int
+    count_unit: np.ndarray
+    count_time: np.ndarray
+    incidence: sp.csr_matrix  # n_units x n_periods, 0/1
+    a_pinv: np.ndarray  # pseudo-inverse of D' M_u D
+    rank_time: int  # period effects identified beyond the unit effects
+
+    @property
+    def n_fe(self) -> int:
+        """Absorbed parameters: one per unit plus the identified period effects."""
+        return self.n_units + self.rank_time
+
+    def unit_means(self, v: np.ndarray) -> np.ndarray:
+        """Per-unit means of the columns of ``v`` (n_units x m)."""
+        out = np.empty((self.n_units, v.shape[1]))
+        for j in range(v.shape[1]):
+            out[:, j] = np.bincount(self.unit, weights=v[:, j], minlength=self.n_units)
+        return out / self.count_unit[:, None]
+
+    def demean(self, v: np.ndarray) -> np.ndarray:
+        """Residuals of the columns of ``v`` on unit and period indicators."""
+        one = v.ndim == 1
+        v2 = np.asarray(v, dtype=float).reshape(len(v), -1)
+        vu = v2 - self.unit_means(v2)[self.unit]
+        b = np.empty((self.n_periods, v2.shape[1]))
+        for j in range(v2.shape[1]):
+            b[:, j] = np.bincount(self.time, weights=vu[:, j], minlength=self.n_periods)
+        g = self.a_pinv @ b  # period effects after unit demeaning
+        gi = self.incidence @ g / self.count_unit[:, None]  # unit means of g[time]
+        out = vu - g[self.time] + gi[self.unit]
+        return out[:, 0] if one else out
+
+
+def twoway(unit: np.ndarray, time: np.ndarray, n_units: int, n_periods: int) -> TwoWay:
+    """Set up the two-way within transformation for integer unit and period codes."""
+    cu = np.bincount(unit, minlength=n_units).astype(float)
+    ct = np.bincount(time, minlength=n_periods).astype(float)
+    C = sp.csr_matrix((np.ones(len(unit)), (unit, time)), shape=(n_units, n_periods))
+    A = np.diag(ct) - (C.T @ sp.diags(1.0 / cu) @ C).toarray()
+    A = (A + A.T) / 2
+    ev, V = np.linalg.eigh(A)
+    tol = 1e-10 * max(1.0, float(ev.max(initial=0.0)))
+    keep = ev > tol
+    a_pinv = (V[:, keep] / ev[keep]) @ V[:, keep].T
+    return TwoWay(unit, time, n_units, n_periods, cu, ct, C, a_pinv, int(keep.sum()))
+
+
+def nested(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether each value of ``inner`` (integer codes) occurs with a single value of
+    ``outer`` (integer codes)."""
+    if inner is outer:
+        return True
+    first = np.empty(int(inner.max()) + 1, dtype=np.int64)
+    first[inner[::-1]] = outer[::-1]  # the last write wins: each code's first occurrence
+    return bool(np.all(outer == first[inner]))
+
+
+def first_treated_period(d: np.ndarray, unit: np.ndarray, time: np.ndarray, n_units: int) -> np.ndarray:
+    """Code of each unit's first treated period (``-1`` if never treated)."""
+    big = np.iinfo(np.int64).max
+    first = np.full(n_units, big, dtype=np.int64)
+    on = d > 0
+    np.minimum.at(first, unit[on], time[on])
+    first[first == big] = -1
+    return first
+
+
+def check_no_switch_off(
+    d: np.ndarray, unit: np.ndarray, time: np.ndarray, n_units: int, unit_levels: np.ndarray,
+    *, column: Hashable, func: str
+) -> np.ndarray:
+    """Raise when a unit's treatment switches off; return first treated period codes."""
+    first = first_treated_period(d, unit, time, n_units)
+    ft = first[unit]
+    off = (ft >= 0) & (time > ft) & (d == 0)
+    if off.any():
+        bad_units = pd.unique(unit[off])
+        raise DesignError(
+            f"{func}: column {column!r} (treated) switches off: {len(bad_units):,} unit(s) are "
+            f"treated in one period and untreated later (e.g. {_fmt_list(unit_levels[bad_units][:5], 5)}). "
+            "Treatment that switches off is not supported: the estimators here assume that once "
+            "treated a unit stays treated (staggered adoption). Fix: check the column, or code "
+            "the first period of treatment as a cohort and keep units treated from then on."
+        )
+    return first
