@@ -115,14 +115,15 @@ def test_uniform_band_covers_all_event_times_jointly() -> None:
 
 
 def test_pre_trend_test_rejects_at_its_level_under_parallel_trends() -> None:
-    """The joint Wald test uses the influence-function covariance and a chi-square
-    reference; with about 20 districts per wave (80 areas) it over-rejects (9%
-    observed at 5%), with about 50 (200 areas) 7.7% here, inside the band."""
+    """The joint Wald test of the Callaway-Sant'Anna pre-period effects, referred to
+    Hotelling's F(k, G - k): with about 20 districts per wave (80 areas) it rejects
+    7% at 5% here (the chi-square limit: 9%), inside the band."""
     rejected = 0
     for s in range(SIMS):
-        es = event_study(_panel(13000 + s, n_areas=200), outcome="employment_rate", unit="area", time="month",
+        es = event_study(_panel(13000 + s), outcome="employment_rate", unit="area", time="month",
                          cohort="cohort", bootstrap=0)
-        assert es.pretrend_p_value is not None
+        assert es.pretrend_p_value is not None and es.pretrend_test is not None
+        assert es.pretrend_test.endswith("Hotelling")
         rejected += es.pretrend_p_value < 0.05
     lo_b, hi_b = binomial_band(0.05, SIMS, significance=SIGNIFICANCE)
     assert lo_b <= rejected / SIMS <= hi_b, rejected / SIMS

@@ -166,7 +166,10 @@ def test_to_frame():
 
 
 def test_with_se_needs_an_estimator():
-    with pytest.raises(ValueError, match="This result cannot be re-estimated"):
+    from dwp_eval.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"with_se: this ITT .* cannot be re-estimated with another "
+                                          r"se_type.* Fix: re-run the estimator"):
         make_effect().with_se("HC1")
 
 

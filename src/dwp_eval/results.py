@@ -495,7 +495,14 @@ class Effect(ResultMixin):
         one analyses the data as clustered by it.
         """
         if self._refit is None:
-            raise ValueError("This result cannot be re-estimated: it was not made by an estimator.")
+            from dwp_eval.errors import OptionError
+
+            raise OptionError(
+                f"with_se: this {self.estimand} ({self.design}) cannot be re-estimated with "
+                f"another se_type: its standard error ({self.se_type}) does not come from a "
+                "regression variance. Fix: re-run the estimator that made it with the "
+                "options it offers (e.g. staggered_did(..., cluster=...))."
+            )
         return self._refit(se_type=se_type, cluster=cluster)
 
     def to_frame(self) -> pd.DataFrame:

@@ -59,9 +59,17 @@ class EventStudy(ResultMixin):
         ``1 - alpha`` quantile of ``max_k |estimate_k - effect_k| / se_k``.
     pretrend_statistic, pretrend_df, pretrend_p_value
         Joint Wald test that every pre-treatment effect (event time < 0, the
-        reference excluded) is zero: chi-square with ``pretrend_df`` degrees of
-        freedom, or ``F(k, df)`` when the SEs have finite df. ``None`` when
+        reference excluded) is zero, ``W = b' V^{-1} b`` over the ``k``
+        pre-period effects. With finite-df SEs (TWFE): ``F = W / k`` on
+        ``(k, df)``. With influence-function SEs (Callaway-Sant'Anna), the
+        effects are means of ``G`` unit (or cluster) influence functions, so
+        ``W`` is Hotelling's :math:`T^2` and ``F = W (G - k) / (k (G - 1))``
+        on ``(k, G - k)`` (Hotelling 1931; the chi-square limit over-rejects
+        with tens of areas: 9% at 5% with 80 areas in the Monte Carlo test,
+        7% with this correction). ``pretrend_df`` is ``k``; ``None`` when
         there are no pre-treatment effects.
+    pretrend_test
+        The reference distribution used, e.g. ``"F(5, 75), Hotelling"``.
     ref
         The reference (omitted) event time, if any.
     """
@@ -80,6 +88,7 @@ class EventStudy(ResultMixin):
     pretrend_statistic: float | None
     pretrend_df: int | None
     pretrend_p_value: float | None
+    pretrend_test: str | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per event time (``term``, the ``by`` column, then ``EVENT_STUDY_COLUMNS``)."""
@@ -107,10 +116,11 @@ class EventStudy(ResultMixin):
             f"[{_number(o.conf_low)}, {_number(o.conf_high)}]",
         ]
         if self.pretrend_statistic is not None:
-            kind = "chi2" if not np.isfinite(float(f["df"].iloc[0])) else "F"
+            kind = (self.pretrend_test or "").split("(")[0] or "statistic"
             lines.append(
                 f"  pre-trends      joint test of {self.pretrend_df} pre-period effect(s) = 0: "
                 f"{kind} = {self.pretrend_statistic:.3f}, p = {self.pretrend_p_value:.4g}"
+                + (f" ({self.pretrend_test})" if self.pretrend_test else "")
             )
         band = f"uniform band (critical value {self.critical_value:.3f}"
         band += f", {self.bootstrap:,} draws)" if self.bootstrap else ", pointwise: no draws)"
@@ -165,9 +175,11 @@ def build_event_study(
     pre: np.ndarray, critical_value: float, alpha: float, overall: float, overall_se: float,
     outcome: str, estimator: str, se_type: str, bootstrap: int, ref: int | None, n_obs: int,
     n_clusters: int | None, df: float, means: tuple[float, float] = (float("nan"), float("nan")),
-    n_by_arm: dict[str, int] | None = None,
+    n_by_arm: dict[str, int] | None = None, n_units: int | None = None,
 ) -> EventStudy:
-    """Assemble an :class:`EventStudy` (used by both estimators)."""
+    """Assemble an :class:`EventStudy` (used by both estimators). ``n_units``: the
+    independent units whose influence functions the effects average (clusters if
+    clustered), for the Hotelling pre-trend test when ``df`` is infinite."""
     est = np.asarray(estimates, dtype=float)
     se = np.asarray(std_errors, dtype=float)
     lo, hi = zip(*(t_interval(e, s, df, alpha) for e, s in zip(est, se, strict=True)), strict=True)
@@ -186,6 +198,7 @@ def build_event_study(
         }
     )
     pre_stat = pre_df = pre_p = None
+    pre_test: str | None = None
     if pre.any():
         idx = np.flatnonzero(pre)
         v = vcov[np.ix_(idx, idx)]
@@ -195,9 +208,15 @@ def build_event_study(
         if np.isfinite(df):
             pre_stat = w / k
             pre_p = float(stats.f.sf(pre_stat, k, df))
+            pre_test = f"F({k}, {df:g})"
+        elif (g := n_clusters or n_units) is not None and g > k:  # Hotelling: T^2 -> F(k, G - k)
+            pre_stat = w * (g - k) / (k * (g - 1))
+            pre_p = float(stats.f.sf(pre_stat, k, g - k))
+            pre_test = f"F({k}, {g - k}), Hotelling"
         else:
             pre_stat = w
             pre_p = float(stats.chi2.sf(w, k))
+            pre_test = f"chi2({k})"
     eff = Effect(
         estimand="ATT", outcome=outcome, treatment="treated", control="comparison",
         estimate=float(overall), std_error=float(overall_se), df=df, alpha=alpha, n_obs=n_obs,
@@ -209,6 +228,7 @@ def build_event_study(
         by=by, _table=table, _vcov=np.asarray(vcov), overall=eff, critical_value=float(critical_value),
         alpha=alpha, outcome=outcome, estimator=estimator, bootstrap=int(bootstrap), ref=ref,
         n_clusters=n_clusters, pretrend_statistic=pre_stat, pretrend_df=pre_df, pretrend_p_value=pre_p,
+        pretrend_test=pre_test,
     )
 
 

@@ -436,7 +436,7 @@ class StaggeredDid(ResultMixin):
             se_type="influence function" + (" (clustered)" if self._clusters is not None else ""),
             bootstrap=draws,
             ref=-1 - self.anticipation if kind == "dynamic" and self.base_period == "universal" else None,
-            n_obs=n * self.n_periods, n_clusters=self.n_clusters,
+            n_obs=n * self.n_periods, n_clusters=self.n_clusters, n_units=n,
             df=float("inf"), means=(self.comparison_mean, self.treated_mean), n_by_arm=self._arms(),
         )
 
