@@ -31,11 +31,11 @@ import pandas as pd
 import pytest
 
 from dwp_eval.estimate.cace import cace
+from shared_data import shared_file
 
 REF = Path(__file__).parent / "reference" / "cace"
 ITT_REF = Path(__file__).parent / "reference" / "itt"
-# ../shared/data beside the repository (see the brief); tests that need it skip without it
-JTPA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jtpa.dta"
+JTPA = shared_file("jtpa.dta")
 COVARIATES = ["x1", "x2", "xb", "region"]
 
 # ---------------------------------------------------------------------------- tolerances

@@ -25,6 +25,7 @@ import pytest
 
 import dwp_eval as de
 from dwp_eval.estimate.did import did
+from shared_data import shared_file
 
 REF = Path(__file__).parent / "reference" / "did"
 
@@ -59,7 +60,7 @@ def _published() -> dict[tuple[int, str], tuple[float, float]]:
 
 
 def test_card_krueger_long_panel_matches_the_public_file() -> None:
-    source = Path(__file__).resolve().parents[2] / "shared" / "data" / "card_krueger_public.dat"
+    source = shared_file("card_krueger_public.dat")
     if not source.exists():
         pytest.skip(f"{source} not available")
     import importlib.util

@@ -36,10 +36,10 @@ import dwp_eval as de
 from dwp_eval.errors import DesignError
 from dwp_eval.estimate._linalg import fit_ols
 from dwp_eval.estimate.variance import resolve_se_type, vcov
+from shared_data import shared_file
 
 REF = Path(__file__).parent / "reference" / "itt"
-# ../shared/data beside the repository (see the brief); tests that need it skip without it
-JTPA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jtpa.dta"
+JTPA = shared_file("jtpa.dta")
 
 # ---------------------------------------------------------------------------- tolerances
 # Estimates and SEs: R and numpy solve the same least-squares problems (QR in
