@@ -56,11 +56,16 @@ def normal_dgp(rng: np.random.Generator) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- batched = itt
 
 
-@pytest.mark.parametrize("strata", [None, "s"])
-def test_batched_estimates_equal_itt_on_the_same_assignments(strata):
-    pop = population()
-    fast = diagnose(pop, sims=120, seed=7, strata=strata)
-    slow = diagnose(pop, sims=120, seed=7, strata=strata, estimator=itt_loop(strata))
+@pytest.mark.parametrize(("strata", "n", "arms"), [
+    (None, 300, None),  # the same number treated in every simulation: gathered sums
+    (None, 301, None),  # 150 or 151 treated by the remainder rule: assignment matrix
+    (None, 300, {"control": 1, "treatment": 2}),
+    ("s", 300, None),
+])
+def test_batched_estimates_equal_itt_on_the_same_assignments(strata, n, arms):
+    pop = population(n)
+    fast = diagnose(pop, sims=120, seed=7, strata=strata, arms=arms)
+    slow = diagnose(pop, sims=120, seed=7, strata=strata, arms=arms, estimator=itt_loop(strata))
     assert fast.method == "batched" and slow.method == "loop"
     assert fast.design == slow.design == ("blocked" if strata else "standard")
     for name in ("estimates", "std_errors", "conf_low", "conf_high", "p_values", "truths"):

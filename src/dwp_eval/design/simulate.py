@@ -505,9 +505,7 @@ def _batched_stats(Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, codes: np.ndar
     squares in each arm come from one matrix product ``Z [y1, y1^2, y0, y0^2]``
     (by stratum: ``(Z * y) H`` with ``H`` the stratum indicators).
     """
-    centre = float(np.mean(y0))  # centring keeps sums of squares accurate
-    a1, a0 = y1 - centre, y0 - centre
-    Y = np.column_stack([a1, a1**2, a0, a0**2, np.ones_like(a0)])
+    Y = _sum_columns(y0, y1)
     if codes is None:
         H = np.ones((len(y0), 1))
     else:
@@ -518,7 +516,33 @@ def _batched_stats(Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, codes: np.ndar
         T = (Z @ Y)[:, :, None]
     else:
         T = np.einsum("sn,nk,nb->skb", Z, Y, H, optimize=True)
-    tot = Y.T @ H  # k x B
+    return _stats_from_sums(T, Y.T @ H, codes is not None, n_strata)
+
+
+def _sum_columns(y0: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """``[a1, a1^2, a0, a0^2, 1]`` with ``a = y - mean(y0)``: centring keeps sums of
+    squares accurate."""
+    centre = float(np.mean(y0))
+    a1, a0 = y1 - centre, y0 - centre
+    return np.column_stack([a1, a1**2, a0, a0**2, np.ones_like(a0)])
+
+
+def _batched_stats_complete(perms: np.ndarray, start: int, stop: int, y0: np.ndarray,
+                            y1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_batched_stats` without strata when every simulation treats the units
+    ``perms[s, start:stop]``: the treated sums are gathered column by column
+    (no ``S x n`` assignment matrix)."""
+    Y = _sum_columns(y0, y1)
+    idx = perms[:, start:stop]
+    T = np.stack([np.take(Y[:, k], idx).sum(axis=1) for k in range(4)]
+                 + [np.full(len(perms), float(stop - start))], axis=1)
+    return _stats_from_sums(T[:, :, None], Y.sum(axis=0)[:, None], False, 1)
+
+
+def _stats_from_sums(T: np.ndarray, tot: np.ndarray, blocked: bool,
+                     n_strata: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates, SEs and df from the treated sums ``T`` (``S x 5 x B``) and the
+    totals ``tot`` (``5 x B``) of ``[a1, a1^2, a0, a0^2, 1]``."""
     n1 = T[:, 4, :]
     n0 = tot[4][None, :] - n1
     s1, q1 = T[:, 0, :], T[:, 1, :]
@@ -528,7 +552,7 @@ def _batched_stats(Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, codes: np.ndar
     v0 = (q0 - n0 * m0**2) / (n0 - 1) / n0
     v1, v0 = np.clip(v1, 0, None), np.clip(v0, 0, None)
     diff = m1 - m0
-    if codes is None:
+    if not blocked:
         est = diff[:, 0]
         var = v1[:, 0] + v0[:, 0]
         se = np.sqrt(var)
@@ -634,17 +658,19 @@ class _Prepared:
         z[picked] = True
         return z
 
-    def treated_matrix(self, seqs: Sequence[np.random.SeedSequence]) -> np.ndarray:
-        """``S x n`` 0/1 matrix (canonical order): row ``s`` equals
-        ``treated(default_rng(seqs[s]))``, with the remainder rule evaluated for all
-        simulations in one call and the treated written straight into the matrix."""
-        prep = self.prep
-        if prep.cluster is not None or len(prep.stratum_labels) != 1:
-            return np.vstack([self.treated(np.random.default_rng(q)) for q in seqs]).astype(float)
-        S, n = len(seqs), prep.n
-        perms = np.empty((S, n), dtype=np.int32 if n < 2**31 else np.int64)
+    def complete_draws(
+        self, seqs: Sequence[np.random.SeedSequence]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For a complete (one-stratum, unclustered) design: each simulation's random
+        order of the units and the slice ``[start, stop)`` of it that is treated,
+        ``S x n`` and two length-``S`` arrays, with the same generator use as
+        ``draw_complete`` so that they equal ``randomise``'s draws."""
+        S, n = len(seqs), self.prep.n
+        # 8-byte items: numpy's shuffle swaps them fastest; the order is the same for
+        # any item size (the generator draws the same bounded integers)
+        perms = np.empty((S, n), dtype=np.int64)
         u = np.empty(S)
-        base = np.arange(n, dtype=perms.dtype)
+        base = np.arange(n, dtype=np.int64)
         for i, q in enumerate(seqs):
             rng = np.random.default_rng(q)
             u[i] = rng.random(1)[0]  # the same stream use as draw_complete
@@ -652,9 +678,18 @@ class _Prepared:
             rng.shuffle(perms[i])
         counts = eng.complete_counts(np.full(S, n), self.weights, u)  # S x arms
         start = counts[:, : self.treat].sum(axis=1)
-        stop = start + counts[:, self.treat]
-        Z = np.zeros((S, n))
-        for i in range(S):
+        return perms, start, start + counts[:, self.treat]
+
+    def treated_matrix(self, seqs: Sequence[np.random.SeedSequence]) -> np.ndarray:
+        """``S x n`` 0/1 matrix (canonical order): row ``s`` equals
+        ``treated(default_rng(seqs[s]))``, with the remainder rule evaluated for all
+        simulations in one call and the treated written straight into the matrix."""
+        prep = self.prep
+        if prep.cluster is not None or len(prep.stratum_labels) != 1:
+            return np.vstack([self.treated(np.random.default_rng(q)) for q in seqs]).astype(float)
+        perms, start, stop = self.complete_draws(seqs)
+        Z = np.zeros(perms.shape)
+        for i in range(len(seqs)):
             Z[i, perms[i, start[i] : stop[i]]] = 1.0
         return Z
 
@@ -702,11 +737,22 @@ def _run_chunk(spec: _Spec, seqs: list[np.random.SeedSequence]) -> _Out:
         truth[:] = _truth(pop, spec)
         n[:] = len(pop)
         if spec.batched:  # everything in the engine's canonical order
-            Zc = prepared.treated_matrix(seqs)
             codes = prepared.prep.stratum if spec.strata else None
             rows = prepared.row_of
-            e, s_, df = _batched_stats(Zc, y0[rows], y1[rows], codes,
-                                       len(prepared.prep.stratum_labels))
+            if prepared.prep.cluster is None and len(prepared.prep.stratum_labels) == 1:
+                perms, start, stop = prepared.complete_draws(seqs)
+                if np.ptp(start) == 0 and np.ptp(stop) == 0:  # the same numbers treated
+                    e, s_, df = _batched_stats_complete(perms, int(start[0]), int(stop[0]),
+                                                        y0[rows], y1[rows])
+                else:
+                    Zc = np.zeros(perms.shape)
+                    for i in range(len(seqs)):
+                        Zc[i, perms[i, start[i] : stop[i]]] = 1.0
+                    e, s_, df = _batched_stats(Zc, y0[rows], y1[rows], None, 1)
+            else:
+                Zc = prepared.treated_matrix(seqs)
+                e, s_, df = _batched_stats(Zc, y0[rows], y1[rows], codes,
+                                           len(prepared.prep.stratum_labels))
             lo_, hi_, p_ = _t_stats(e, s_, df, spec.alpha)
             design = "blocked" if spec.strata else "standard"
             label = "neyman (blocked)" if spec.strata else "HC2"
@@ -891,9 +937,11 @@ def diagnose(
     *Batching.* Without covariates, clusters or ``se_type`` (the
     design-based difference in means of :func:`dwp_eval.itt`, standard or
     blocked), the estimate, its Neyman (= HC2) variance and df are computed
-    for a batch of assignments at once from the matrix product of the
-    ``S x n`` assignment matrix with ``[y1, y1^2, y0, y0^2]``; the results
-    equal :func:`dwp_eval.itt`'s to rounding. Other designs call the
+    for a batch of assignments at once from the treated units' sums of
+    ``[y1, y1^2, y0, y0^2]`` (gathered from each simulation's random order
+    when every simulation treats the same number, otherwise the product of
+    the ``S x n`` assignment matrix with them); the results equal
+    :func:`dwp_eval.itt`'s to rounding. Other designs call the
     estimator once per simulation (``method="loop"``).
 
     Examples
