@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from dwp_eval.datasets.rollout import area_rollout
-from dwp_eval.errors import ColumnError, DesignError, MissingDataError, OptionError
+from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, MissingDataError, OptionError
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import EventStudy, event_study
 from dwp_eval.estimate.staggered import ATT_GT_COLUMNS, StaggeredDid, staggered_did
@@ -166,7 +166,7 @@ def test_staggered_errors(panel: pd.DataFrame) -> None:
 def test_staggered_drops_units_treated_from_the_first_period(panel: pd.DataFrame) -> None:
     df = panel.copy()
     df.loc[df["area"] == "D01", "cohort"] = 1
-    with pytest.warns(UserWarning, match="1 unit"):
+    with pytest.warns(DroppedRowsWarning, match="1 unit"):
         res = staggered_did(df, **COMMON, cohort="cohort", bootstrap=0)
     assert res.n_units == panel["area"].nunique() - 1
 

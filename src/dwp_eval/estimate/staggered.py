@@ -31,7 +31,7 @@ from dwp_eval._validation import (
     check_option,
     check_seed,
 )
-from dwp_eval.errors import DesignError, DwpEvalWarning, OptionError
+from dwp_eval.errors import DesignError, DroppedRowsWarning, OptionError
 from dwp_eval.estimate._panel import check_numeric, check_unit_time, validate_frame
 from dwp_eval.results import Effect, ResultMixin, _number
 
@@ -657,7 +657,7 @@ def staggered_did(
             f"{func}: {int(early.sum()):,} unit(s) first treated in the first period"
             + (f" (or within anticipation={anticipation} of it)" if anticipation else "")
             + " have no pre-treatment period and were dropped.",
-            DwpEvalWarning, stacklevel=2,
+            DroppedRowsWarning, stacklevel=2,
         )
         notes.append(f"{int(early.sum()):,} unit(s) treated from the first period dropped")
         keep = ~early
