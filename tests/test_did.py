@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from dwp_eval.datasets.rollout import area_rollout
-from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, MissingDataError, OptionError
+from dwp_eval.errors import (
+    ColumnError,
+    DesignError,
+    DroppedRowsWarning,
+    MissingDataError,
+    OptionError,
+)
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import EventStudy, event_study
 from dwp_eval.estimate.staggered import ATT_GT_COLUMNS, StaggeredDid, staggered_did
