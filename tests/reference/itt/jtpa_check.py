@@ -8,7 +8,7 @@ Run from the repository root (the output is committed as jtpa_check.out)::
 
 The data are ``../shared/data/jtpa.dta`` relative to the repository (override
 with the environment variable ``JTPA_DTA``); the file's sha256 is checked
-against the provenance note in ``/work/shared/data/README.md``.
+against the provenance note in ``../shared/data/README.md``.
 
 Every regression is OLS on a sex subsample: earnings on ``jtpa_offer`` (ITT),
 earnings on ``jtpa_training`` (OLS comparison by training status),
