@@ -328,23 +328,28 @@ def _regression(
     ``sources`` maps covariate columns to the user's covariates they came from
     (default: themselves), so that a collinearity error names user columns.
     """
-    n = len(y)
-    cols = [z]
-    names: list[str] = [_Term("assigned", None)]
-    if cov.shape[1]:
-        xc = cov.to_numpy(dtype=float)
-        centre = np.average(xc, axis=0, weights=weights)
-        xc = xc - centre
-        cols.append(xc)
+    n, p = len(y), cov.shape[1]
+    lin = adjustment == "lin" and p > 0
+    first = 1 if strata is None else 0  # intercept column unless strata are absorbed
+    # one n x k array filled column by column: no n x p temporaries (memory is the
+    # data's size plus the design, not several copies of the covariates)
+    X = np.empty((n, first + 1 + p * (2 if lin else 1)), order="F")  # columns contiguous
+    names: list[str] = [_Term("(Intercept)", None)] if first else []
+    if first:
+        X[:, 0] = 1.0
+    X[:, first] = z
+    names.append(_Term("assigned", None))
+    if p:
         src = {str(c): (sources or {}).get(str(c), str(c)) for c in cov.columns}
+        for j, c in enumerate(cov.columns):
+            col = X[:, first + 1 + j]
+            col[:] = cov[c].to_numpy(dtype=float)
+            col -= np.average(col, weights=weights)  # centred (Lin 2013)
+            if lin:
+                np.multiply(col, z, out=X[:, first + 1 + p + j])
         names += [_Term(str(c), src[str(c)]) for c in cov.columns]
-        if adjustment == "lin":
-            cols.append(xc * z[:, None])
+        if lin:
             names += [_Term(f"assigned:{c}", src[str(c)]) for c in cov.columns]
-    X = np.column_stack(cols)
-    if strata is None:
-        X = np.column_stack([np.ones(n), X])
-        names = [_Term("(Intercept)", None), *names]
     fit = fit_ols(X, y, names, weights=weights, fe_codes=strata, func=func)
     res = vcov(fit, se_type, cluster)
     j = names.index("assigned")
