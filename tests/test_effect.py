@@ -281,3 +281,11 @@ def test_conf_int_accepts_numpy_floats_and_ints_in_range():
     e = make_effect()
     assert e.conf_int(np.float64(0.1)) == e.conf_int(0.1)
     assert e.conf_int() == e.conf_int(None) == e.conf_int(0.05)
+
+
+def test_binary_summary_shows_means_as_percent_and_effects_in_pp():
+    e = make_effect(binary_outcome=True, estimate=0.04, std_error=0.01, control_mean=0.2088,
+                    treatment_mean=0.2488)
+    text = e.summary()
+    assert "means           control 20.88%, treatment 24.88%" in text
+    assert "estimate        4.00 pp  (SE 1.00 pp)" in text

@@ -6,6 +6,7 @@ dwp-eval randomise participants.csv --id id --strata site benefit --ratio 1:1 \\
     --seed 20180501 --out allocation.csv
 dwp-eval verify allocation.csv participants.csv
 dwp-eval extend allocation.csv new_referrals.csv --seed 20180601 --out allocation_2.csv
+dwp-eval analyse trial.csv --plan plan.toml --out report.html
 ```
 """
 
@@ -22,12 +23,15 @@ from pathlib import Path
 import pandas as pd
 
 from dwp_eval._version import __version__
-from dwp_eval.datasets import SIMILAR_PROVISION, whp_like, whp_outcomes, whp_referrals
+from dwp_eval.datasets import SIMILAR_PROVISION, whp_like, whp_referrals
+from dwp_eval.datasets.admin import whp_monthly_records
+from dwp_eval.datasets.plans import whp_plan
 from dwp_eval.design import Allocation, randomise
 from dwp_eval.errors import AllocationExistsError, DwpEvalError, RecordProblemsWarning
-from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor import contamination_summary, flag_contamination, take_up
-from dwp_eval.report.impact import impact_table
+from dwp_eval.outcomes import derive_outcomes
+from dwp_eval.report.plan import AnalysisPlan
+from dwp_eval.report.report import analyse
 
 _INT_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)$")
 
@@ -178,43 +182,63 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         | flags["contaminated"].to_numpy(dtype=int)
         | flags["also_received"].to_numpy(dtype=int)
     )
-    outcomes = whp_outcomes(people, arm, seed=args.seed, received=received)
+    admin = whp_monthly_records(people, arm, seed=args.seed + 2, received=received,
+                                data_end="2019-12-31")
+    admin.employment.to_csv(out / "monthly_earnings.csv", index=False)
+    admin.benefits.to_csv(out / "benefit_spells.csv", index=False)
+    outcomes = derive_outcomes(people, employment=admin.employment, benefits=admin.benefits,
+                               randomised="referred_on", months=12)
     outcomes.to_csv(out / "outcomes.csv", index=False)
-    true_itt = outcomes.attrs["true_itt"]["employed_13_weeks"]
-    true_cace = outcomes.attrs["true_cace"]["employed_13_weeks"]
-    analysis = (
+    follow = outcomes.attrs["follow_up"]
+    true_cace = admin.truth.attrs["true_cace"]["employed_13_weeks"]
+    print(
+        f"\n7. Monthly earnings records ({len(admin.employment):,} person-months, like HMRC RTI) "
+        f"and benefit spells ({len(admin.benefits):,}) to {follow['data_end']}, simulated by "
+        "datasets.admin.whp_monthly_records:\n"
+        f"   receiving the programme (or provision like it) raises 13+ weeks in work by "
+        f"{100 * true_cace:.1f} pp.\n"
+        "   Outcomes over the 12 months after randomisation (dwp_eval.derive_outcomes): "
+        f"{follow['n_complete']:,} people have complete follow-up;\n"
+        f"   {follow['n_incomplete'] + follow['n_not_started']:,} randomised later get no "
+        "outcome yet (NA with a reason, never a zero).\n"
+    )
+    trial = (
         people.drop(columns="arm")
-        .merge(outcomes, on="id")
+        .merge(outcomes.drop(columns=["reason", "follow_up_end"]), on="id", validate="one_to_one")
         .merge(again.table[[d["id"], "arm", "stratum"]], on=d["id"], validate="one_to_one")
-        .assign(received=received)
+        .assign(
+            received=received,
+            contaminated=flags["contaminated"].to_numpy(dtype=int),
+            followed_up=outcomes["follow_up_complete"].to_numpy(dtype=int),
+        )
+        .drop(columns="follow_up_complete")
     )
+    trial.to_csv(out / "trial.csv", index=False)
+    plan_path = out / "plan.toml"
+    plan_path.write_text(whp_plan(), encoding="utf-8")
+    plan = AnalysisPlan.read(plan_path)
+    report = analyse(trial, plan)
     print(
-        "\n7. Outcomes over 12 months (simulated by datasets.whp_outcomes: receiving the "
-        f"programme, or provision like it, raises employed_13_weeks by {100 * true_cace:.1f} pp;\n"
-        f"   given who received, the true ITT is {100 * true_itt:+.2f} pp).\n"
-        "   ITT impacts: Lin-adjusted for baseline covariates, strata as fixed effects, "
-        "HC2 standard errors:\n"
+        f"8. The pre-specified analysis plan {plan_path.name} (sha256 {plan.fingerprint[:16]}...) "
+        "run by dwp_eval.analyse.\n   ITT impacts: Lin-adjusted for baseline covariates, strata "
+        "as fixed effects, HC2 standard errors, Holm within primary and secondary outcomes:\n"
     )
-    covariates = ["age", "female", "months_out_of_work", "prior_earnings"]
-    table = impact_table(
-        analysis,
-        outcomes=["employed_13_weeks", "any_employment", "earnings_12m", "days_on_benefit"],
-        assigned="arm",
-        covariates=covariates,
-        strata="stratum",
-    )
-    print(table.summary())
-    effect = cace(
-        analysis, outcome="employed_13_weeks", assigned="arm", received="received",
-        covariates=covariates, strata="stratum",
-    )
+    print(report.results["impact"].summary())
+    effect = report.results["cace"]["employed_13_weeks"]
     print(
-        "\n8. CACE: the effect of receiving the programme on those who receive it because they "
+        "\n9. CACE: the effect of receiving the programme on those who receive it because they "
         "were offered it\n   (2SLS, assignment instrumenting receipt; contaminated controls "
         "count as receiving):\n"
     )
     print(effect.summary())
-    print(f"\nFiles are in {out}")
+    html_path = report.to_html(out / "report.html", overwrite=args.overwrite)
+    report.to_csv(out / "tables", overwrite=args.overwrite)
+    print(
+        f"\n10. The impact report (flow diagram, balance, impacts, subgroups, contamination by "
+        f"site, CACE, MDE achieved;\n    counts under 10 suppressed, others rounded to 5): "
+        f"{html_path}\n"
+    )
+    print(f"Files are in {out}")
     return 0
 
 
@@ -246,6 +270,34 @@ def _cmd_power(args: argparse.Namespace) -> int:
     else:
         res = mde(power=args.power, **size, **design)
     print(res.summary())
+    return 0
+
+
+def _cmd_analyse(args: argparse.Namespace) -> int:
+    from dwp_eval.report.plan import AnalysisPlan
+    from dwp_eval.report.report import analyse
+
+    plan = AnalysisPlan.read(args.plan)
+    d = plan.design
+    text = [c for c in (d["assigned"], d["strata"], d["cluster"], d["site"], d["excluded"]) if c]
+    data = read_participants(args.data, text, d["id"])
+    report = analyse(data, plan)
+    out = report.to_html(args.out, overwrite=args.overwrite)
+    print(f"Ran the analysis plan {args.plan} (sha256 {plan.fingerprint[:16]}...) on "
+          f"{len(data):,} rows of {args.data}.")
+    if args.markdown:
+        md = Path(args.markdown)
+        if md.exists() and not args.overwrite:
+            raise DwpEvalError(
+                f"{str(md)!r} already exists and would be overwritten. Fix: choose another path, "
+                "or pass --overwrite."
+            )
+        md.write_text(report.to_markdown(), encoding="utf-8")
+        print(f"Wrote {md}")
+    if args.tables:
+        paths = report.to_csv(args.tables, overwrite=args.overwrite)
+        print(f"Wrote {len(paths)} tables to {args.tables}")
+    print(f"Wrote the report to {out}")
     return 0
 
 
@@ -294,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--n", type=int, default=5000, help="number of synthetic people (default 5000)")
     d.add_argument("--seed", type=int, default=20180501)
     d.add_argument("--out", help="folder for the output files (default: a new temporary folder)")
+    d.add_argument("--overwrite", action="store_true", help="replace the report in --out")
     d.set_defaults(func=_cmd_demo)
 
     w = sub.add_parser(
@@ -320,6 +373,20 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
     w.add_argument("--outcome", help="outcome name for the summary")
     w.set_defaults(func=_cmd_power)
+
+    a = sub.add_parser(
+        "analyse",
+        help="run a pre-specified analysis plan on trial data and write the report",
+        description="Reads the trial data (CSV, one row per person) and the analysis plan "
+        "(TOML), runs exactly the plan, and writes one self-contained HTML report.",
+    )
+    a.add_argument("data", help="trial CSV with the columns the plan names")
+    a.add_argument("--plan", required=True, help="analysis plan (TOML)")
+    a.add_argument("--out", required=True, help="HTML report to write (never overwritten)")
+    a.add_argument("--markdown", help="also write the report as Markdown to this path")
+    a.add_argument("--tables", help="also write every table as CSV into this folder")
+    a.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    a.set_defaults(func=_cmd_analyse)
 
     c = sub.add_parser(
         "selfcheck",

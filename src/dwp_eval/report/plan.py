@@ -1,0 +1,432 @@
+"""Pre-specified statistical analysis plans, read from TOML.
+
+A trial's statistical analysis plan is written before the outcomes are seen.
+:class:`AnalysisPlan` holds the parts that decide the numbers (the outcomes and
+which are primary, covariates, strata and cluster, the variance estimator, the
+significance level, subgroups, multiplicity families and correction, whether a
+CACE is reported, disclosure rules), checks them when the file is read, and
+fingerprints the file so a report can show that it ran exactly the plan that
+was registered. The file format is documented in the analysis-plan reference
+(``docs/guides/analysis-plan.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from dwp_eval._validation import _fmt_list, check_option, closest
+from dwp_eval.errors import ColumnError, OptionError
+from dwp_eval.estimate.variance import resolve_se_type
+from dwp_eval.report.disclosure import DisclosureRules
+from dwp_eval.report.impact import CORRECTIONS
+
+__all__ = ["AnalysisPlan", "PlanError"]
+
+
+class PlanError(OptionError):
+    """An analysis plan is malformed or does not fit the data; the message says where."""
+
+
+#: Every section of a plan file and the keys it may hold.
+SCHEMA: dict[str, dict[str, str]] = {
+    "plan": {
+        "title": "the report's title",
+        "version": "the plan's version label",
+        "registration": "where the plan is registered (e.g. an ISRCTN number)",
+    },
+    "design": {
+        "id": "column of person ids (unique)",
+        "assigned": "column of the arm each person was allocated to",
+        "control": "label of the control arm",
+        "treatment": "label of the arm compared with control (needed with several arms)",
+        "strata": "column randomisation was stratified on (fixed effects in the analysis)",
+        "cluster": "column of the unit of assignment, when groups were randomised",
+        "received": "0/1 column: received the programme (or similar provision)",
+        "contaminated": "0/1 column: control-arm member who received similar provision",
+        "site": "column of sites, for contamination by site",
+        "excluded": "column of exclusion reasons (people assessed but not randomised)",
+        "followed_up": "0/1 column: outcome data were collected",
+    },
+    "outcomes": {
+        "primary": "the primary outcome columns",
+        "secondary": "the secondary outcome columns",
+    },
+    "analysis": {
+        "covariates": "baseline covariates for adjustment",
+        "adjustment": "'lin' or 'additive'",
+        "se_type": "variance estimator (default HC2, or CR2 when clustered)",
+        "alpha": "significance level",
+        "cace": "also estimate the CACE (needs design.received)",
+        "missing": "'raise' or 'drop' for missing outcome or covariate values",
+    },
+    "multiplicity": {
+        "correction": "holm, bonferroni, bh, romano_wolf or none",
+        "families": "'by_role' (primary and secondary separately) or 'all'",
+        "draws": "bootstrap draws (Romano-Wolf)",
+        "seed": "seed for the Romano-Wolf bootstrap",
+    },
+    "subgroups": {
+        "by": "columns defining pre-specified subgroups",
+        "outcomes": "outcomes analysed by subgroup (default: the primary outcomes)",
+    },
+    "balance": {
+        "covariates": "baseline characteristics tabulated (default: analysis.covariates)",
+    },
+    "disclosure": {
+        "min_count": "counts below this are suppressed (0: off)",
+        "round_to": "other counts are rounded to this base (1: off)",
+        "suppressed": "what a suppressed cell shows",
+    },
+}
+
+_TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
+    ("plan", "title"): str,
+    ("plan", "version"): (str, int, float),
+    ("plan", "registration"): str,
+    ("analysis", "alpha"): (int, float),
+    ("analysis", "cace"): bool,
+    ("multiplicity", "draws"): int,
+    ("multiplicity", "seed"): int,
+    ("disclosure", "min_count"): int,
+    ("disclosure", "round_to"): int,
+    ("disclosure", "suppressed"): str,
+}
+_LISTS = {("outcomes", "primary"), ("outcomes", "secondary"), ("analysis", "covariates"),
+          ("subgroups", "by"), ("subgroups", "outcomes"), ("balance", "covariates")}
+
+
+def _where(section: str, key: str | None = None) -> str:
+    return f"[{section}]" + (f" {key}" if key else "")
+
+
+def _as_names(value: Any, *, section: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise PlanError(
+            f"Analysis plan {_where(section, key)} must be a list of column names. Got {value!r} "
+            f"instead. Fix: write {key} = [\"a\", \"b\"]."
+        )
+    seen: set[str] = set()
+    for v in value:
+        if v in seen:
+            raise PlanError(
+                f"Analysis plan {_where(section, key)} lists {v!r} twice. Fix: list each column once."
+            )
+        seen.add(v)
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """A pre-specified statistical analysis plan (read with :meth:`AnalysisPlan.read`).
+
+    Attributes
+    ----------
+    title, version, registration
+        From the ``[plan]`` section.
+    design
+        Column roles and arm labels (``[design]``): ``id``, ``assigned``,
+        ``control``, ``treatment``, ``strata``, ``cluster``, ``received``,
+        ``contaminated``, ``site``, ``excluded``, ``followed_up``.
+    primary, secondary
+        Outcome columns (``[outcomes]``); each outcome appears once.
+    covariates, adjustment, se_type, alpha, cace, missing
+        The estimator's settings (``[analysis]``).
+    correction, families, draws, seed
+        Multiplicity (``[multiplicity]``): ``families = "by_role"`` adjusts the
+        primary and the secondary outcomes as separate families, ``"all"`` as one.
+    subgroups, subgroup_outcomes
+        Pre-specified subgroup analyses (``[subgroups]``).
+    balance_covariates
+        Baseline characteristics in the balance table (``[balance]``).
+    disclosure
+        The :class:`~dwp_eval.report.disclosure.DisclosureRules` for published counts.
+    fingerprint
+        SHA-256 of the plan file's bytes (``sha256sum plan.toml`` prints the
+        same), or of the plan's canonical JSON when built from a mapping.
+    source
+        The file read, or ``None``.
+
+    Examples
+    --------
+    >>> plan = AnalysisPlan.from_dict({
+    ...     "design": {"assigned": "arm", "strata": "stratum"},
+    ...     "outcomes": {"primary": ["employed_13_weeks"]},
+    ... })
+    >>> plan.primary, plan.correction, plan.alpha
+    (('employed_13_weeks',), 'holm', 0.05)
+    """
+
+    design: Mapping[str, str | None]
+    primary: tuple[str, ...]
+    secondary: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    adjustment: str = "lin"
+    se_type: str | None = None
+    alpha: float = 0.05
+    cace: bool = False
+    missing: str = "raise"
+    correction: str = "holm"
+    families: str = "by_role"
+    draws: int = 1000
+    seed: int | None = None
+    subgroups: tuple[str, ...] = ()
+    subgroup_outcomes: tuple[str, ...] = ()
+    balance_covariates: tuple[str, ...] = ()
+    disclosure: DisclosureRules = field(default_factory=DisclosureRules)
+    title: str = "Impact report"
+    version: str = ""
+    registration: str = ""
+    fingerprint: str = ""
+    source: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "design", MappingProxyType(dict(self.design)))
+        object.__setattr__(self, "raw", MappingProxyType(dict(self.raw)))
+
+    # -- reading ---------------------------------------------------------------------------
+    @classmethod
+    def read(cls, path: str | Path) -> AnalysisPlan:
+        """Read and check a TOML analysis plan; the fingerprint is the file's SHA-256."""
+        p = Path(path)
+        if not p.is_file():
+            raise PlanError(f"Analysis plan file {str(p)!r} does not exist. Fix: check the path.")
+        blob = p.read_bytes()
+        try:
+            raw = tomllib.loads(blob.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise PlanError(
+                f"Analysis plan {str(p)!r} is not valid TOML: {err}. Fix: correct the file's syntax."
+            ) from err
+        return cls._build(raw, fingerprint=hashlib.sha256(blob).hexdigest(), source=str(p))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> AnalysisPlan:
+        """A plan from a mapping laid out like the TOML file (sections of keys)."""
+        if not isinstance(raw, Mapping):
+            raise PlanError(
+                f"An analysis plan must be a mapping of sections. Got {type(raw).__name__} instead."
+            )
+        canonical = json.dumps(raw, sort_keys=True, default=str).encode("utf-8")
+        return cls._build(dict(raw), fingerprint=hashlib.sha256(canonical).hexdigest(), source=None)
+
+    @classmethod
+    def _build(cls, raw: dict[str, Any], *, fingerprint: str, source: str | None) -> AnalysisPlan:
+        for section, body in raw.items():
+            if section not in SCHEMA:
+                guess = closest(section, SCHEMA)
+                hint = f" Did you mean [{guess}]?" if guess else ""
+                raise PlanError(
+                    f"Analysis plan has an unknown section [{section}]; the sections are "
+                    f"{_fmt_list(SCHEMA)}.{hint}"
+                )
+            if not isinstance(body, dict):
+                raise PlanError(
+                    f"Analysis plan [{section}] must be a table of keys. Got {body!r} instead."
+                )
+            for key, value in body.items():
+                if key not in SCHEMA[section]:
+                    guess = closest(key, SCHEMA[section])
+                    hint = f" Did you mean {guess!r}?" if guess else ""
+                    raise PlanError(
+                        f"Analysis plan {_where(section)} has an unknown key {key!r}; its keys "
+                        f"are {_fmt_list(SCHEMA[section])}.{hint}"
+                    )
+                want = _TYPES.get((section, key))
+                if want is not None and (
+                    not isinstance(value, want) or (want is not bool and isinstance(value, bool))
+                ):
+                    raise PlanError(
+                        f"Analysis plan {_where(section, key)} has the wrong type: got {value!r}. "
+                        f"Fix: {SCHEMA[section][key]}."
+                    )
+        get = lambda s, k, d=None: raw.get(s, {}).get(k, d)  # noqa: E731
+        design: dict[str, str | None] = {}
+        for key in SCHEMA["design"]:
+            value = get("design", key)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise PlanError(
+                    f"Analysis plan [design] {key} must be a column name or label (text). "
+                    f"Got {value!r} instead."
+                )
+            design[key] = value
+        design["id"] = design["id"] or None
+        design["control"] = design["control"] or "control"
+        if not design["assigned"]:
+            raise PlanError(
+                "Analysis plan [design] must name the 'assigned' column (the arm each person was "
+                "allocated to). Fix: add assigned = \"arm\"."
+            )
+        primary = _as_names(get("outcomes", "primary", []), section="outcomes", key="primary")
+        secondary = _as_names(get("outcomes", "secondary", []), section="outcomes", key="secondary")
+        if not primary:
+            raise PlanError(
+                "Analysis plan [outcomes] must list at least one primary outcome. Fix: add "
+                "primary = [\"employed_13_weeks\"]."
+            )
+        both = sorted(set(primary) & set(secondary))
+        if both:
+            raise PlanError(
+                f"Analysis plan lists {_fmt_list(both)} as both a primary and a secondary outcome. "
+                "Fix: list each outcome once."
+            )
+        covariates = _as_names(get("analysis", "covariates", []), section="analysis", key="covariates")
+        where = "analysis plan [analysis]"
+        adjustment = check_option(get("analysis", "adjustment", "lin"), ("lin", "additive"),
+                                  param="adjustment", func=where)
+        missing = check_option(get("analysis", "missing", "raise"), ("raise", "drop"),
+                               param="missing", func=where)
+        se_type = get("analysis", "se_type")
+        if se_type is not None:
+            se_type = resolve_se_type(se_type, clustered=bool(design["cluster"]), func=where)
+        alpha = float(get("analysis", "alpha", 0.05))
+        if not 0 < alpha < 1:
+            raise PlanError(f"Analysis plan [analysis] alpha must be in (0, 1). Got {alpha!r} instead.")
+        cace = bool(get("analysis", "cace", False))
+        if cace and not design["received"]:
+            raise PlanError(
+                "Analysis plan asks for the CACE ([analysis] cace = true) but [design] names no "
+                "'received' column. Fix: add received = \"received\" to [design], or set cace = false."
+            )
+        mwhere = "analysis plan [multiplicity]"
+        correction = check_option(get("multiplicity", "correction", "holm"), tuple(CORRECTIONS),
+                                  param="correction", func=mwhere)
+        families = check_option(get("multiplicity", "families", "by_role"), ("by_role", "all"),
+                                param="families", func=mwhere)
+        draws = int(get("multiplicity", "draws", 1000))
+        if draws < 1:
+            raise PlanError(f"Analysis plan [multiplicity] draws must be positive. Got {draws}.")
+        seed = get("multiplicity", "seed")
+        if correction == "romano_wolf" and seed is None:
+            raise PlanError(
+                "Analysis plan uses the Romano-Wolf correction, a bootstrap, but [multiplicity] "
+                "gives no seed. Fix: add seed = 20240101 (any int) so the report can be re-run."
+            )
+        subgroups = _as_names(get("subgroups", "by", []), section="subgroups", key="by")
+        sub_outcomes = _as_names(get("subgroups", "outcomes", list(primary)), section="subgroups",
+                                 key="outcomes")
+        unknown = [o for o in sub_outcomes if o not in primary + secondary]
+        if unknown:
+            raise PlanError(
+                f"Analysis plan [subgroups] outcomes names {_fmt_list(unknown)}, which the plan "
+                "does not list under [outcomes]. Fix: analyse subgroups of pre-specified outcomes."
+            )
+        balance = _as_names(get("balance", "covariates", list(covariates)), section="balance",
+                            key="covariates")
+        rules = DisclosureRules(
+            min_count=get("disclosure", "min_count", 10),
+            round_to=get("disclosure", "round_to", 5),
+            suppressed=get("disclosure", "suppressed", "[c]"),
+        )
+        return cls(
+            design=design,
+            primary=primary,
+            secondary=secondary,
+            covariates=covariates,
+            adjustment=adjustment,
+            se_type=se_type,
+            alpha=alpha,
+            cace=cace,
+            missing=missing,
+            correction=correction,
+            families=families,
+            draws=draws,
+            seed=seed,
+            subgroups=subgroups,
+            subgroup_outcomes=sub_outcomes if subgroups else (),
+            balance_covariates=balance,
+            disclosure=rules,
+            title=str(get("plan", "title", "Impact report")),
+            version=str(get("plan", "version", "")),
+            registration=str(get("plan", "registration", "")),
+            fingerprint=fingerprint,
+            source=source,
+            raw=raw,
+        )
+
+    # -- use -------------------------------------------------------------------------------
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """Primary then secondary outcomes."""
+        return self.primary + self.secondary
+
+    def family_map(self) -> dict[str, list[Hashable]]:
+        """Multiplicity families for :func:`dwp_eval.impact_table`."""
+        if self.families == "all" or not self.secondary:
+            return {"all outcomes": list(self.outcomes)}
+        return {"primary": list(self.primary), "secondary": list(self.secondary)}
+
+    def columns(self) -> dict[str, list[str]]:
+        """Every column the plan names, by the role it names it in."""
+        roles: dict[str, list[str]] = {}
+        for key, value in self.design.items():
+            if value is not None and key not in ("control", "treatment"):
+                roles.setdefault(f"[design] {key}", []).append(value)
+        roles["[outcomes]"] = list(self.outcomes)
+        if self.covariates:
+            roles["[analysis] covariates"] = list(self.covariates)
+        if self.subgroups:
+            roles["[subgroups] by"] = list(self.subgroups)
+        if self.balance_covariates:
+            roles["[balance] covariates"] = list(self.balance_covariates)
+        return roles
+
+    def check_data(self, data: pd.DataFrame) -> None:
+        """Raise, before any computation, if the data lack a column the plan names."""
+        for role, names in self.columns().items():
+            absent = [c for c in names if c not in data.columns]
+            if absent:
+                cols = [str(c) for c in data.columns]
+                guess = closest(absent[0], cols)
+                hint = f" Did you mean {guess!r}?" if guess else ""
+                raise ColumnError(
+                    f"The analysis plan names {_fmt_list(absent)} ({role}), which the data do not "
+                    f"have; the data's columns are {_fmt_list(cols, limit=30)}.{hint} Fix: correct "
+                    "the plan (and its fingerprint changes) or the data."
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as read (sections of keys)."""
+        return json.loads(json.dumps(dict(self.raw), default=str))
+
+    def summary(self) -> str:
+        """The plan in a few lines."""
+        d = self.design
+        lines = [
+            f"Analysis plan: {self.title}" + (f" (version {self.version})" if self.version else ""),
+            f"  fingerprint  sha256 {self.fingerprint}",
+            f"  primary      {', '.join(self.primary)}",
+        ]
+        if self.secondary:
+            lines.append(f"  secondary    {', '.join(self.secondary)}")
+        lines.append(
+            f"  design       assigned={d['assigned']}, control={d['control']}"
+            + (f", strata={d['strata']}" if d["strata"] else "")
+            + (f", cluster={d['cluster']}" if d["cluster"] else "")
+        )
+        lines.append(
+            f"  analysis     adjustment={self.adjustment}, se_type={self.se_type or 'default'}, "
+            f"alpha={self.alpha:g}, covariates: {', '.join(self.covariates) or 'none'}"
+        )
+        lines.append(f"  multiplicity {self.correction}, families {self.families}")
+        if self.cace:
+            lines.append(f"  CACE         received={d['received']}")
+        if self.subgroups:
+            lines.append(f"  subgroups    {', '.join(self.subgroups)}")
+        lines.append(f"  disclosure   {self.disclosure.describe()}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+

@@ -1,0 +1,871 @@
+"""Run a pre-specified analysis plan and write the impact report.
+
+:func:`analyse` runs exactly what an :class:`~dwp_eval.report.plan.AnalysisPlan`
+says, in the order a DWP impact report presents it: the CONSORT flow, baseline
+balance, the ITT impact table (primary and secondary outcomes, multiplicity
+adjusted within families), pre-specified subgroups, take-up and control-group
+contamination (by arm and site), the CACE beside the ITT, and the minimum
+detectable effect the trial achieved. Every number comes from the library's
+public functions, called with the plan's settings; the report only formats
+them and applies disclosure control to published counts.
+
+:class:`Report` is immutable. It writes one self-contained HTML file (plots
+embedded as PNG), Markdown, CSV files or an Excel workbook. Anything added
+outside the plan (:meth:`Report.with_exploratory`) is labelled exploratory
+wherever it appears.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import platform
+import re
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._validation import check_data, check_no_missing, check_unique
+from dwp_eval._version import __version__
+from dwp_eval.design.power import mde
+from dwp_eval.errors import ConvergenceError, DwpEvalError, OptionError
+from dwp_eval.estimate.cace import cace
+from dwp_eval.monitor.balance import balance
+from dwp_eval.monitor.contamination import contamination_summary
+from dwp_eval.monitor.flow import flow
+from dwp_eval.report.disclosure import DisclosureRules
+from dwp_eval.report.impact import _p, impact_table
+from dwp_eval.report.plan import AnalysisPlan
+from dwp_eval.results import Effect
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["Report", "Section", "analyse"]
+
+#: Count columns of the published tables, protected by the disclosure rules,
+#: and the rate columns suppressed with them.
+COUNT_COLUMNS = (
+    "count", "n", "n_obs", "n_control", "n_treatment", "n_arm", "n_flagged",
+    "n_analysed", "n_treatment_received", "n_control_received",
+)
+RATE_COLUMNS = {"rate": "n_flagged", "conf_low_rate": "n_flagged", "conf_high_rate": "n_flagged"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a report: a heading, text, a table and (optionally) a figure.
+
+    Attributes
+    ----------
+    key
+        Short name (``"impact"``, ``"flow"``, ...); the table is ``Report.tables[key]``.
+    title, text
+        Heading and paragraphs (plain text).
+    table
+        The published table: the functions' numbers at full precision, with
+        disclosure control applied to counts.
+    display
+        The same table formatted for reading (strings), as the HTML and
+        Markdown show it.
+    figure
+        A PNG image, or ``None``.
+    exploratory
+        ``True`` for analyses that were not in the plan.
+    """
+
+    key: str
+    title: str
+    text: tuple[str, ...]
+    table: pd.DataFrame
+    display: pd.DataFrame
+    figure: bytes | None = None
+    exploratory: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    """An impact report made by :func:`analyse` from a pre-specified plan.
+
+    Attributes
+    ----------
+    plan
+        The :class:`~dwp_eval.report.plan.AnalysisPlan` that was run.
+    fingerprint
+        The plan's SHA-256 fingerprint, printed in every output.
+    sections
+        The report's :class:`Section` objects, in order.
+    results
+        The result objects the tables came from (``"impact"``: the
+        :class:`~dwp_eval.EffectTable`; ``"cace"``: a mapping of outcome to
+        :class:`~dwp_eval.Effect`; ``"balance"``, ``"flow"``, ``"mde"``, ...).
+    created
+        When the report was made (UTC, ISO 8601).
+    versions
+        dwp_eval, Python, numpy and pandas versions.
+    """
+
+    plan: AnalysisPlan
+    fingerprint: str
+    sections: tuple[Section, ...]
+    results: Mapping[str, Any] = field(default_factory=dict)
+    created: str = ""
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "results", MappingProxyType(dict(self.results)))
+        object.__setattr__(self, "versions", MappingProxyType(dict(self.versions)))
+
+    # -- access ----------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self.plan.title
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every published table by section key (copies; exploratory keys start ``exploratory_``)."""
+        return {s.key: s.table.copy() for s in self.sections}
+
+    def section(self, key: str) -> Section:
+        """The section with this key."""
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise OptionError(
+            f"Report has no section {key!r}; its sections are "
+            f"{', '.join(repr(s.key) for s in self.sections)}."
+        )
+
+    def with_exploratory(self, title: str, result: Any, *, text: str = "") -> Report:
+        """A new report with one more section, labelled exploratory (not in the plan).
+
+        ``result`` is any dwp_eval result with ``to_frame()`` (an
+        :class:`~dwp_eval.Effect`, an :class:`~dwp_eval.EffectTable`, ...) or
+        a DataFrame. Its counts get the plan's disclosure control.
+        """
+        if isinstance(result, pd.DataFrame):
+            frame = result.copy()
+        elif hasattr(result, "to_frame"):
+            frame = result.to_frame()
+        else:
+            raise OptionError(
+                "The 'result' parameter of Report.with_exploratory must be a DataFrame or a "
+                f"dwp_eval result with to_frame(). Got {type(result).__name__} instead."
+            )
+        n = sum(s.exploratory for s in self.sections) + 1
+        key = f"exploratory_{n}"
+        words = ["Exploratory: this analysis was not in the pre-specified plan."]
+        if text:
+            words.append(text)
+        table = _protect(frame, self.plan.disclosure)
+        section = Section(key, f"Exploratory: {title}", tuple(words), table, _display(table),
+                          exploratory=True)
+        return replace(self, sections=(*self.sections, section))
+
+    # -- output ----------------------------------------------------------------------------
+    def summary(self) -> str:
+        """The report's sections as text."""
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Report {self.title!r}: {len(self.sections)} sections, plan sha256 "
+            f"{self.fingerprint[:12]}...>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self._html_body()
+
+    def to_markdown(self) -> str:
+        """The report as Markdown (figures are left out; the HTML has them)."""
+        lines = [f"# {self.title}", "", *self._provenance(), ""]
+        for s in self.sections:
+            lines += [f"## {s.title}", ""]
+            for t in s.text:
+                lines += [t, ""]
+            lines += [_markdown_table(s.display), ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_html(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write one self-contained HTML file (plots embedded); never overwrites by default."""
+        p = _target(path, overwrite=overwrite, what="report")
+        doc = (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(self.title)}</title>"
+            f"<meta name=\"dwp-eval-plan-sha256\" content=\"{self.fingerprint}\">"
+            f"<style>{_CSS}</style></head><body>{self._html_body()}</body></html>\n"
+        )
+        p.write_text(doc, encoding="utf-8")
+        return p
+
+    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Write each published table as ``<folder>/<key>.csv``; returns the paths."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for key, table in self.tables.items():
+            p = _target(out / f"{key}.csv", overwrite=overwrite, what="table")
+            table.to_csv(p, index=False)
+            paths.append(p)
+        return paths
+
+    def to_excel(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write each published table to a sheet of one workbook (needs ``openpyxl``)."""
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError as err:
+            raise DwpEvalError(
+                "Report.to_excel needs the openpyxl package, which is not installed. Fix: "
+                "pip install openpyxl, or use Report.to_csv."
+            ) from err
+        p = _target(path, overwrite=overwrite, what="workbook")
+        with pd.ExcelWriter(p) as writer:
+            for key, table in self.tables.items():
+                table.to_excel(writer, sheet_name=key[:31], index=False)
+        return p
+
+    # -- internals -------------------------------------------------------------------------
+    def _provenance(self) -> list[str]:
+        plan = self.plan
+        src = f" ({plan.source})" if plan.source else ""
+        reg = f"; registered as {plan.registration}" if plan.registration else ""
+        ver = f" version {plan.version}" if plan.version else ""
+        versions = ", ".join(f"{k} {v}" for k, v in self.versions.items())
+        return [
+            f"Analysis plan{ver}{src}{reg}: SHA-256 `{self.fingerprint}`. Every section below "
+            "was pre-specified in that plan unless it is labelled exploratory.",
+            "",
+            f"Made {self.created} with {versions}.",
+            "",
+            plan.disclosure.describe(),
+        ]
+
+    def _html_body(self) -> str:
+        parts = [f"<h1>{html.escape(self.title)}</h1>"]
+        parts += [f"<p class=\"provenance\">{_inline(t)}</p>" for t in self._provenance() if t]
+        toc = "".join(
+            f"<li><a href=\"#{s.key}\">{html.escape(s.title)}</a></li>" for s in self.sections
+        )
+        parts.append(f"<nav><ol>{toc}</ol></nav>")
+        for s in self.sections:
+            cls = "section exploratory" if s.exploratory else "section"
+            parts.append(f"<section class=\"{cls}\" id=\"{s.key}\"><h2>{html.escape(s.title)}</h2>")
+            parts += [f"<p>{html.escape(t)}</p>" for t in s.text]
+            if s.figure is not None:
+                b64 = base64.b64encode(s.figure).decode("ascii")
+                parts.append(
+                    f"<figure><img src=\"data:image/png;base64,{b64}\" "
+                    f"alt=\"{html.escape(s.title)}\"></figure>"
+                )
+            parts.append(_html_table(s.display, f"display-{s.key}", "display"))
+            parts.append(
+                "<details><summary>Full-precision table (as in Report.tables and the CSV "
+                f"files)</summary>{_html_table(s.table, s.key, 'data')}</details></section>"
+            )
+        return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- formatting
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
+    "color:#1b1b1b}table{border-collapse:collapse;margin:0.5rem 0 1rem;font-size:0.9rem}"
+    "th,td{border:1px solid #ccc;padding:0.2rem 0.5rem;text-align:right}"
+    "th:first-child,td:first-child{text-align:left}img{max-width:100%}"
+    ".exploratory{border-left:4px solid #d4351c;padding-left:1rem}"
+    ".provenance{color:#505a5f;font-size:0.9rem}code{font-size:0.85rem}"
+)
+
+
+def _inline(text: str) -> str:
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def _html_table(frame: pd.DataFrame, table_id: str, cls: str) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for rec in frame.itertuples(index=False):
+        cells = "".join(
+            f"<td data-col=\"{html.escape(str(c))}\">{html.escape(_cell_text(v))}</td>"
+            for c, v in zip(frame.columns, rec, strict=True)
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        f"<table class=\"{cls}\" data-table=\"{html.escape(table_id)}\"><thead><tr>{head}</tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def esc(v: Any) -> str:
+        return _cell_text(v).replace("|", "\\|")
+
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
+    for rec in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(esc(v) for v in rec) + " |")
+    return "\n".join(lines)
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    if isinstance(v, str):
+        return v
+    if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)):
+        return "" if v is None or v is pd.NA or np.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    f = float(v)
+    if abs(f) >= 1000:
+        return f"{f:,.0f}"
+    return f"{f:.{digits}g}" if f != 0 else "0"
+
+
+def _display(
+    frame: pd.DataFrame, *, columns: list[str] | None = None, percent: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """A formatted copy: counts with thousands separators, other numbers to 3-4 figures,
+    ``percent`` columns (shares) as percentages; only ``columns`` when given."""
+    out = pd.DataFrame(index=frame.index)
+    for col in columns or list(frame.columns):
+        digits = 4 if "p_value" in str(col) else 3
+        if col in percent:
+            out[col] = [v if isinstance(v, str) else _pct(float(v)) for v in frame[col]]
+        else:
+            out[col] = [_num(v, digits) for v in frame[col]]
+    return out.reset_index(drop=True)
+
+
+def _protect(frame: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    return rules.apply(frame, counts=list(COUNT_COLUMNS), rates=RATE_COLUMNS)
+
+
+def _target(path: str | Path, *, overwrite: bool, what: str) -> Path:
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise DwpEvalError(
+            f"{str(p)!r} already exists and would be overwritten by this {what}. Fix: choose "
+            "another path, or pass overwrite=True (--overwrite on the command line)."
+        )
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.0, 4.0)) -> bytes:
+    """Draw on a new figure (never shown) and return it as PNG bytes."""
+    from matplotlib.figure import Figure
+
+    fig: Figure = Figure(figsize=size)
+    ax = fig.add_subplot()
+    draw(ax)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def _effect_text(e: Effect) -> str:
+    lo, hi = e.conf_int()
+    level = f"{100 * (1 - e.alpha):g}%"
+    if e.binary_outcome:
+        return f"{100 * e.estimate:+.1f} pp ({level} CI {100 * lo:+.1f} to {100 * hi:+.1f})"
+    return f"{_num(e.estimate)} ({level} CI {_num(lo)} to {_num(hi)})"
+
+
+# ---------------------------------------------------------------------------- analyse
+
+
+def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
+    """Run a pre-specified analysis plan on the trial data and return the report.
+
+    Parameters
+    ----------
+    data
+        One row per person assessed (people excluded before randomisation have
+        no arm and an exclusion reason in the plan's ``excluded`` column, if
+        it names one), with the columns the plan names.
+    plan
+        An :class:`~dwp_eval.report.plan.AnalysisPlan` or the path of its
+        TOML file.
+
+    Returns
+    -------
+    Report
+        Sections ``flow`` (CONSORT counts), ``balance``, ``impact`` (ITT on
+        every outcome, p-values adjusted within the plan's families),
+        ``subgroups`` (when the plan has any), ``take_up`` and
+        ``contamination`` (when the plan names ``received`` /
+        ``contaminated``), ``contamination_by_site`` (with ``site``),
+        ``cace`` (when the plan asks for it) and ``mde`` (the minimum
+        detectable effect achieved). Published counts follow the plan's
+        disclosure rules; the result objects are in ``Report.results``.
+
+    Notes
+    -----
+    Before anything is computed, every column the plan names is checked to
+    exist, ids (if named) to be unique and the arms to be complete. Then each
+    section calls the public function that makes it, with the plan's
+    settings: :func:`dwp_eval.flow`, :func:`dwp_eval.balance`,
+    :func:`dwp_eval.impact_table`, :func:`dwp_eval.contamination_summary`,
+    :func:`dwp_eval.cace` and :func:`dwp_eval.mde`. The minimum detectable
+    effect achieved uses the analysed sample, the control arm's outcome
+    (its mean for 0/1 outcomes, its standard deviation otherwise), the
+    share of variance explained by the plan's covariates in the control arm
+    (R-squared; Bloom 2005, *Learning More from Social Experiments*, ch. 5)
+    and, with ``received``, the observed take-up and control-arm receipt; for
+    cluster designs the intra-cluster correlation is the one-way ANOVA
+    estimate (Donner & Koval 1980).
+
+    Examples
+    --------
+    >>> import dwp_eval as de
+    >>> from dwp_eval.report.plan import AnalysisPlan
+    >>> people = de.datasets.whp_like(n=600, seed=1)
+    >>> alloc = de.randomise(people, strata="site", seed=2)
+    >>> trial = people.merge(alloc.table[["id", "arm", "stratum"]], on="id")
+    >>> trial = trial.merge(de.datasets.whp_outcomes(trial, trial["arm"], seed=3), on="id")
+    >>> plan = AnalysisPlan.from_dict({
+    ...     "design": {"id": "id", "assigned": "arm", "strata": "stratum"},
+    ...     "outcomes": {"primary": ["employed_13_weeks"], "secondary": ["earnings_12m"]},
+    ...     "analysis": {"covariates": ["age", "prior_earnings"]},
+    ... })
+    >>> report = analyse(trial, plan)
+    >>> [s.key for s in report.sections]
+    ['flow', 'balance', 'impact', 'mde']
+    """
+    func = "analyse"
+    if not isinstance(plan, AnalysisPlan):
+        plan = AnalysisPlan.read(plan)
+    data = check_data(data, func=func)
+    plan.check_data(data)
+    d = plan.design
+    assigned = d["assigned"]
+    control = str(d["control"])
+    if d["id"]:
+        check_unique(data, d["id"], role="id", func=func)
+    excluded = d["excluded"]
+    if excluded is None:
+        check_no_missing(data, assigned, role="assigned", func=func)
+        randomised = data
+    else:
+        randomised = data[data[assigned].notna()]
+    arms = sorted(randomised[assigned].astype(str).unique())
+    if control not in arms:
+        raise OptionError(
+            f"The analysis plan's control arm {control!r} is not in column {assigned!r}, which "
+            f"holds {', '.join(map(repr, arms))}. Fix: set [design] control in the plan."
+        )
+    treatment = d["treatment"]
+    if treatment is None:
+        others = [a for a in arms if a != control]
+        if len(others) != 1:
+            raise OptionError(
+                f"The data have {len(others)} arms besides {control!r} ({', '.join(map(repr, others))})"
+                " and the analysis plan names none. Fix: set [design] treatment in the plan."
+            )
+        treatment = others[0]
+    if plan.families == "by_role" and plan.secondary:
+        family: Mapping[str, list[Hashable]] | None = plan.family_map()
+    else:
+        family = None
+    rules = plan.disclosure
+    common: dict[str, Any] = {
+        "assigned": assigned, "control": control, "treatment": treatment,
+        "strata": d["strata"], "cluster": d["cluster"],
+    }
+    sections: list[Section] = []
+    results: dict[str, Any] = {}
+
+    def add(key: str, title: str, text: list[str], table: pd.DataFrame,
+            display: pd.DataFrame | None = None, figure: bytes | None = None) -> None:
+        published = _protect(table, rules)
+        shown = _display(published) if display is None else display
+        sections.append(Section(key, title, tuple(text), published, shown, figure))
+
+    # 1. CONSORT flow
+    primary = plan.primary[0]
+    fl = flow(
+        data, assigned=assigned, control=control, excluded=excluded, received=d["received"],
+        followed_up=d["followed_up"], outcome=primary, id=d["id"],
+        received_in_control="programme",
+    )
+    results["flow"] = fl
+    flow_table = _protect(fl.to_frame(), rules)
+    add("flow", "Participant flow (CONSORT 2010)",
+        [f"People assessed, randomised, receiving the programme, followed up and analysed "
+         f"(analysed: with a value of the primary outcome, {primary})."],
+        fl.to_frame(), figure=_png(lambda ax: fl.plot(ax, frame=flow_table), size=(8.0, 7.0)))
+
+    # 2. balance
+    if plan.balance_covariates:
+        bal = balance(randomised, assigned=assigned, covariates=list(plan.balance_covariates),
+                      control=control, strata=d["strata"], cluster=d["cluster"])
+        results["balance"] = bal
+        text = [f"Baseline characteristics by arm. Standardised differences of "
+                f"{bal.threshold:g} or more are marked in the plot."]
+        for test in getattr(bal, "omnibus", ()) or ():
+            text.append(
+                f"Omnibus test that baseline characteristics do not predict assignment to "
+                f"{test.arm}: F = {test.statistic:.3f} ({test.df_num:g}, {test.df_denom:g} df), "
+                f"p = {test.p_value:.4f} ({test.se_type})."
+            )
+        add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot))
+
+    # 3. impact table
+    table = impact_table(
+        randomised, outcomes=list(plan.outcomes), covariates=list(plan.covariates) or None,
+        adjustment=plan.adjustment, se_type=plan.se_type, correction=plan.correction,  # type: ignore[arg-type]
+        family=family, alpha=plan.alpha, missing=plan.missing, draws=plan.draws,  # type: ignore[arg-type]
+        seed=plan.seed, **common,
+    )
+    results["impact"] = table
+    impact_frame = table.to_frame()
+    impact_frame.insert(1, "role", ["primary" if o in plan.primary else "secondary"
+                                    for o in impact_frame["outcome"]])
+    cells = pd.DataFrame(table._cells())
+    cells.insert(1, "role", impact_frame["role"].to_numpy())
+    cells["n"] = [_num(v) for v in _protect(impact_frame, rules)["n_obs"]]
+    head = table.effects[0]
+    add("impact", "Impacts (intention to treat)",
+        [f"Effect of being offered {treatment} rather than {control} on every pre-specified "
+         f"outcome: {head.design} design, {head.se_type} standard errors, "
+         f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
+         f"{', '.join(plan.covariates) or 'no covariates'}.",
+         *table._footnotes()],
+        impact_frame, display=cells, figure=_forest_png(table))
+
+    # 4. subgroups
+    if plan.subgroups:
+        frames, shown, notes = [], [], []
+        for by in plan.subgroups:
+            sample, left_out = _subgroup_sample(randomised, by, d["strata"], assigned,
+                                                (control, treatment))
+            if left_out:
+                notes.append(
+                    f"By {by}: {left_out:,} people in strata that hold only one arm within their "
+                    f"{by} group are not in the subgroup estimates (such a stratum carries no "
+                    "within-stratum comparison); they are in the overall impacts."
+                )
+            sub = impact_table(
+                sample, outcomes=list(plan.subgroup_outcomes),
+                covariates=list(plan.covariates) or None, adjustment=plan.adjustment,  # type: ignore[arg-type]
+                se_type=plan.se_type, correction="none", alpha=plan.alpha, missing=plan.missing,  # type: ignore[arg-type]
+                by=by, **common,
+            )
+            results[f"subgroups_{by}"] = sub
+            f = sub.to_frame()
+            keep = (f["subgroup"] != "all").to_numpy()
+            frames.append(f[keep])
+            cells_sub = pd.DataFrame(sub._cells())[keep].drop(columns="adjusted p-value")
+            cells_sub["n"] = [_num(v) for v in _protect(f[keep], rules)["n_obs"]]
+            shown.append(cells_sub)
+            het = sub.heterogeneity
+            if het is not None:
+                for row in het.itertuples(index=False):
+                    notes.append(
+                        f"Heterogeneity by {by}, {row.outcome}: F = {row.statistic:.3f} "
+                        f"({row.df_num:g}, {row.df_denom:.4g} df), p = {row.p_value:.4f}."
+                    )
+        add("subgroups", "Pre-specified subgroups",
+            ["ITT impacts within pre-specified subgroups (p-values not adjusted; the test of "
+             "heterogeneity is the pre-specified comparison).", *notes],
+            pd.concat(frames, ignore_index=True),
+            display=pd.concat(shown, ignore_index=True))
+
+    # 5. take-up and contamination
+    take_up = contamination_rate = None
+    if d["received"]:
+        tu = contamination_summary(randomised, by=(assigned,), flag=d["received"], alpha=plan.alpha)
+        results["take_up"] = tu
+        f = tu.to_frame()
+        rate = dict(zip(f[assigned].astype(str), f["rate"], strict=True))
+        take_up, contamination_rate = rate.get(treatment), rate.get(control)
+        add("take_up", "Receipt of the programme by arm",
+            [f"Share receiving the programme (treatment arm: take-up) or similar provision "
+             f"(control arm), with Wilson {100 * (1 - plan.alpha):g}% intervals."],
+            _rename_rates(f), display=_rates_display(_protect(_rename_rates(f), rules), assigned))
+    if d["contaminated"]:
+        ctrl = randomised[randomised[assigned].astype(str) == control]
+        cs = contamination_summary(ctrl, by=(assigned,), flag=d["contaminated"], alpha=plan.alpha)
+        results["contamination"] = cs
+        cs_frame = _rename_rates(cs.to_frame())
+        add("contamination", "Control-group contamination",
+            ["Control-arm members who received provision similar to the programme under test."],
+            cs_frame, display=_rates_display(_protect(cs_frame, rules), assigned))
+        if d["site"]:
+            by_site = contamination_summary(ctrl, by=(d["site"],), flag=d["contaminated"],
+                                            alpha=plan.alpha)
+            results["contamination_by_site"] = by_site
+            site_frame = _rename_rates(by_site.to_frame())
+            add("contamination_by_site", "Control-group contamination by site",
+                ["Contamination rate in the control arm of each site, with Wilson intervals."],
+                site_frame, display=_rates_display(_protect(site_frame, rules), d["site"] or ""),
+                figure=_png(lambda ax: _plot_rates(ax, site_frame, d["site"] or "",
+                                                               rules)))
+
+    # 6. CACE
+    if plan.cace:
+        effects: dict[str, Effect] = {}
+        rows = []
+        for outcome in plan.outcomes:
+            e = cace(randomised, outcome=outcome, received=d["received"] or "",
+                     covariates=list(plan.covariates) or None, se_type=plan.se_type,
+                     alpha=plan.alpha, missing=plan.missing, **common)  # type: ignore[arg-type]
+            effects[outcome] = e
+            fs = e.first_stage
+            ar = e.ar_interval
+            rows.append({
+                "outcome": outcome,
+                "itt": e.itt.estimate if e.itt is not None else np.nan,
+                "first_stage": fs.difference if fs is not None else np.nan,
+                "estimate": e.estimate, "std_error": e.std_error,
+                "conf_low": e.conf_low, "conf_high": e.conf_high,
+                "ar_interval": ar.text() if ar is not None else "",
+                "p_value": e.p_value, "df": e.df, "n_obs": e.n_obs,
+                "robust_f": fs.f_statistic if fs is not None else np.nan,
+                "effective_f": fs.effective_f if fs is not None else np.nan,
+            })
+        results["cace"] = MappingProxyType(effects)
+        cace_frame = pd.DataFrame(rows)
+        first = effects[plan.primary[0]]
+        add("cace", "Complier average causal effect (CACE)",
+            ["Effect of receiving the programme for those who receive it because they were "
+             "offered it: 2SLS with assignment instrumenting receipt (controls who received "
+             "similar provision count as receiving), beside the ITT it is the ratio of. The "
+             "Anderson-Rubin interval stays valid however weak the first stage.",
+             f"{plan.primary[0]}: {_effect_text(first)}."],
+            cace_frame, display=_cace_display(cace_frame, effects))
+
+    # 7. minimum detectable effect achieved
+    rows = []
+    for e in table.effects:
+        if e.outcome not in plan.primary:
+            continue
+        rows.append(_mde_row(randomised, e, plan, assigned, control, treatment,
+                             take_up, contamination_rate))
+    results["mde"] = tuple(r.pop("_result") for r in rows)
+    mde_frame = pd.DataFrame(rows)
+    add("mde", "Minimum detectable effect achieved",
+        [f"The smallest true effect the trial as analysed had {100 * 0.8:g}% power to detect at "
+         f"alpha = {plan.alpha:g} (two-sided), beside the estimate; for the CACE, the ITT MDE "
+         "divided by the difference in receipt between the arms."],
+        mde_frame, display=_mde_display(_protect(mde_frame, rules), table),
+        figure=_png(lambda ax: _plot_mde(ax, mde_frame)))
+
+    versions = {"dwp_eval": __version__, "python": platform.python_version(),
+                "numpy": np.__version__, "pandas": pd.__version__}
+    created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    return Report(plan, plan.fingerprint, tuple(sections), results, created, versions)
+
+
+def _subgroup_sample(data: pd.DataFrame, by: Hashable, strata: Hashable | None,
+                     assigned: Hashable, arms: tuple[str, str]) -> tuple[pd.DataFrame, int]:
+    """The rows whose (subgroup, stratum) cell holds both compared arms, and how many are not.
+
+    Rows with a missing subgroup are kept (they are in no subgroup row).
+    """
+    if strata is None:
+        return data, 0
+    arm = data[assigned].astype(str)
+    both = (
+        pd.DataFrame({"g": data[by], "s": data[strata], "a": arm})[arm.isin(arms).to_numpy()]
+        .groupby(["g", "s"], observed=True, dropna=False)["a"].nunique()
+    )
+    bad = both[both < 2].index
+    if len(bad) == 0:
+        return data, 0
+    cell = pd.MultiIndex.from_arrays([data[by], data[strata]])
+    drop = cell.isin(bad) & data[by].notna().to_numpy()
+    return data[~drop], int(drop.sum())
+
+
+def _rates_display(frame: pd.DataFrame, by: Hashable) -> pd.DataFrame:
+    cols = [c for c in frame.columns if c not in ("alpha", "threshold", "above_threshold",
+                                                  "significantly_above")]
+    if frame["above_threshold"].notna().any():
+        cols.append("above_threshold")
+    return _display(frame, columns=cols, percent=("rate", "conf_low_rate", "conf_high_rate"))
+
+
+def _scaled(e: Effect, v: float) -> str:
+    if not np.isfinite(v):
+        return _num(v)
+    return f"{100 * v:+.1f} pp" if e.binary_outcome else _num(v)
+
+
+def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.DataFrame:
+    rows = []
+    for rec in frame.itertuples(index=False):
+        e = effects[rec.outcome]
+        rows.append({
+            "outcome": rec.outcome,
+            "ITT": _scaled(e, rec.itt),
+            "first stage": f"{100 * rec.first_stage:.1f} pp",
+            "CACE": _scaled(e, rec.estimate),
+            f"{100 * (1 - e.alpha):g}% CI": f"[{_scaled(e, rec.conf_low)}, {_scaled(e, rec.conf_high)}]",
+            "Anderson-Rubin set": (e.ar_interval.text(lambda v: _scaled(e, v))
+                                   if e.ar_interval is not None else ""),
+            "p-value": _p(rec.p_value),
+            "effective F": _num(rec.effective_f),
+        })
+    return pd.DataFrame(rows)
+
+
+def _mde_display(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
+    effects = {e.outcome: e for e in table.effects}
+    rows = []
+    for rec in frame.itertuples(index=False):
+        e = effects[rec.outcome]
+        rows.append({
+            "outcome": rec.outcome,
+            "n": _num(rec.n_obs),
+            "ITT estimate": _scaled(e, rec.estimate),
+            "MDE (ITT)": _scaled(e, rec.mde).lstrip("+"),
+            "MDE (CACE)": _scaled(e, rec.mde_cace).lstrip("+"),
+            "R-squared used": _num(rec.r2),
+            "note": rec.note,
+        })
+    return pd.DataFrame(rows)
+
+
+def _rename_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.rename(columns={"conf_low": "conf_low_rate", "conf_high": "conf_high_rate"})
+
+
+def _mde_row(
+    data: pd.DataFrame, e: Effect, plan: AnalysisPlan, assigned: Hashable, control: str,
+    treatment: str, take_up: float | None, contamination: float | None,
+) -> dict[str, Any]:
+    d = plan.design
+    sub = data[data[assigned].astype(str).isin([control, treatment])]
+    sub = sub[sub[e.outcome].notna()]
+    y_c = sub.loc[sub[assigned].astype(str) == control, e.outcome].to_numpy(dtype=float)
+    n = e.n_obs
+    ratio = e.n_treatment / n
+    r2 = 0.0
+    if plan.covariates:
+        c = sub[sub[assigned].astype(str) == control]
+        x = np.column_stack([np.ones(len(c))] + [pd.to_numeric(c[v], errors="coerce")
+                                                  .to_numpy(dtype=float) for v in plan.covariates
+                                                  if pd.api.types.is_numeric_dtype(c[v])])
+        ok = np.isfinite(x).all(axis=1)
+        if ok.sum() > x.shape[1] + 1:
+            beta, *_ = np.linalg.lstsq(x[ok], y_c[ok], rcond=None)
+            resid = y_c[ok] - x[ok] @ beta
+            tss = float(((y_c[ok] - y_c[ok].mean()) ** 2).sum())
+            r2 = max(0.0, 1.0 - float(resid @ resid) / tss) if tss > 0 else 0.0
+    design: dict[str, Any] = {"alpha": plan.alpha, "ratio": ratio, "r2": min(r2, 0.99),
+                              "outcome": e.outcome}
+    if e.binary_outcome:
+        design["baseline_rate"] = float(np.clip(y_c.mean(), 0.005, 0.995))
+    else:
+        design["sd"] = float(y_c.std(ddof=1))
+    if take_up is not None and contamination is not None and take_up > contamination:
+        design["take_up"] = float(take_up)
+        design["contamination"] = float(contamination)
+    icc = None
+    try:
+        if d["cluster"]:
+            g = sub.groupby(d["cluster"], observed=True)[e.outcome]
+            sizes = g.size().to_numpy(dtype=float)
+            icc = _anova_icc(sub[e.outcome].to_numpy(dtype=float),
+                             sub[d["cluster"]].to_numpy())
+            res = mde(n_clusters=len(sizes), cluster_size=float(sizes.mean()), icc=icc, **design)
+        else:
+            res = mde(n=n, **design)
+        mde_itt, mde_cace, power_, note = res.mde, res.mde_cace, res.power, ""
+    except ConvergenceError as err:  # a design the solver cannot size: say why, never NaN
+        res, mde_itt, mde_cace, power_, note = None, np.nan, np.nan, np.nan, str(err)
+    return {
+        "outcome": e.outcome, "n_obs": n, "estimate": e.estimate, "mde": mde_itt,
+        "mde_cace": mde_cace, "power": power_, "r2": r2, "icc": icc,
+        "take_up": take_up, "contamination": contamination, "note": note, "_result": res,
+    }
+
+
+def _anova_icc(y: np.ndarray, groups: np.ndarray) -> float:
+    """One-way ANOVA estimate of the intra-cluster correlation (Donner & Koval 1980), >= 0."""
+    codes, _ = pd.factorize(groups)
+    k = int(codes.max()) + 1
+    sizes = np.bincount(codes, minlength=k).astype(float)
+    n = sizes.sum()
+    means = np.bincount(codes, weights=y, minlength=k) / sizes
+    grand = y.mean()
+    msb = float((sizes * (means - grand) ** 2).sum() / max(k - 1, 1))
+    msw = float(((y - means[codes]) ** 2).sum() / max(n - k, 1))
+    n0 = (n - (sizes**2).sum() / n) / max(k - 1, 1)
+    denom = msb + (n0 - 1) * msw
+    return float(max(0.0, (msb - msw) / denom)) if denom > 0 else 0.0
+
+
+def _forest_png(table: Any) -> bytes:
+    """Forest plot of the impacts, one panel per outcome (outcomes have different units)."""
+    from matplotlib.figure import Figure
+
+    effects = list(table.effects)
+    fig = Figure(figsize=(7.0, 0.9 * len(effects) + 0.8))
+    axes = fig.subplots(len(effects), 1, squeeze=False)[:, 0]
+    for ax, e in zip(axes, effects, strict=True):
+        scale = 100.0 if e.binary_outcome else 1.0
+        lo, hi = e.conf_int()
+        ax.errorbar([scale * e.estimate], [0], xerr=[[scale * (e.estimate - lo)],
+                    [scale * (hi - e.estimate)]], fmt="o", color="#1d70b8", capsize=3)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks([0], [e.outcome])
+        ax.set_xlabel("impact (pp)" if e.binary_outcome else "impact", fontsize=8)
+        ax.tick_params(labelsize=8)
+        half = max(abs(scale * lo), abs(scale * hi)) * 1.15 or 1.0
+        ax.set_xlim(-half, half)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -> None:
+    f = frame[frame["rate"].map(lambda v: not isinstance(v, str))]
+    y = np.arange(len(f))
+    rate = f["rate"].astype(float).to_numpy()
+    lo = f["conf_low_rate"].astype(float).to_numpy()
+    hi = f["conf_high_rate"].astype(float).to_numpy()
+    ax.errorbar(100 * rate, y, xerr=[100 * (rate - lo), 100 * (hi - rate)], fmt="o")
+    ax.set_yticks(y, [str(v) for v in f[by]])
+    ax.invert_yaxis()
+    ax.set_xlabel("control-arm contamination rate (%)")
+    hidden = len(frame) - len(f)
+    if hidden:
+        ax.set_title(f"{hidden} group(s) suppressed ({rules.suppressed})", fontsize=9)
+
+
+def _plot_mde(ax: Any, frame: pd.DataFrame) -> None:
+    y = np.arange(len(frame))
+    ax.barh(y - 0.2, frame["mde"], height=0.35, label="ITT MDE achieved", color="#b1b4b6")
+    ax.barh(y + 0.2, frame["estimate"].abs(), height=0.35, label="|ITT estimate|",
+            color="#1d70b8")
+    ax.set_yticks(y, list(frame["outcome"]))
+    ax.invert_yaxis()
+    ax.set_xlabel("effect (outcome units; 0/1 outcomes as proportions)")
+    ax.legend(loc="best")
