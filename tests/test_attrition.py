@@ -71,9 +71,10 @@ REF_RTOL, REF_ATOL = 1e-9, 1e-9
 SE_RTOL = 0.12
 # Closed forms and algebraic identities: floating point only.
 EXACT = 1e-12
-# statsmodels: the same HC2 Wald statistic by another route (1e-9 relative);
-# logit fits by Newton (ours) and IRLS (GLM) stop at ~1e-8 in the coefficients.
-SM_RTOL, LOGIT_RTOL = 1e-9, 1e-6
+# statsmodels: the same HC2 Wald statistic by another route (agrees to ~1e-13;
+# 1e-9 relative leaves room for other BLAS); logit fits by Newton (ours) and IRLS
+# (GLM) both converge to ~1e-13 in the fitted probabilities here: 1e-9.
+SM_RTOL, LOGIT_RTOL = 1e-9, 1e-9
 
 
 def _ref() -> pd.DataFrame:
@@ -351,6 +352,37 @@ def test_bootstrap_warns_about_degenerate_draws() -> None:
                                                     r"cell without the responders needed"):
         lb = lee_bounds(d, outcome="y", assigned="arm", tighten=["g"], bootstrap=200, seed=1)
     assert any("bootstrap draws left out" in n for n in lb.notes)
+
+
+def test_bootstrap_with_almost_no_usable_draws_is_an_error() -> None:
+    n = 200
+    d = pd.DataFrame({"arm": np.repeat(["control", "treatment"], n), "g": "common"})
+    d.loc[[0, n], "g"] = "rare"  # one person per arm: most resamples lose one of them
+    rng = np.random.default_rng(0)
+    d["y"] = np.where(rng.random(2 * n) < np.where(d["arm"] == "treatment", 0.9, 0.6),
+                      rng.normal(size=2 * n), np.nan)
+    d.loc[[0, n], "y"] = [1.0, 2.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDrawsWarning)
+        with pytest.raises(DesignError, match=(
+                r"lee_bounds: fewer than two bootstrap draws could be computed; the cells are too "
+                r"small\. Fix: use coarser tighten= cells or the analytic standard errors\."
+        )):
+            lee_bounds(d, outcome="y", assigned="arm", tighten=["g"], bootstrap=2, seed=0)
+
+
+def test_bootstrap_seed_and_interval_level_checks() -> None:
+    d = _data("continuous")
+    with pytest.raises(OptionError, match=(
+            r"The 'seed' parameter of lee_bounds must be an int or a numpy\.random\.Generator\. "
+            r"Got 'abc' \(str\) instead\."
+    )):
+        _lee(d, bootstrap=10, seed="abc")
+    lb = _lee(d)
+    for method in ("conf_int", "set_conf_int", "critical_value"):
+        with pytest.raises(OptionError, match=rf"The 'alpha' parameter of LeeBounds\.{method} must "
+                                              r"be a float in \(0, 1\)\. Got 1\.5 instead\."):
+            getattr(lb, method)(1.5)
 
 
 # ============================================================================ Lee: result object

@@ -642,22 +642,26 @@ def test_constant_covariates_are_named() -> None:
         balance(three, assigned="arm", covariates=["x", "k"])
 
 
-def test_covariates_constant_within_strata_are_named() -> None:
+def test_covariates_constant_within_strata_leave_the_omnibus_test_with_a_note() -> None:
     df = _df()
     by_stratum = df.assign(level=df["s"].map({"a": 1.0, "b": 2.0, "c": 2.0, "d": 5.0}))
+    bt = balance(by_stratum, assigned="arm", covariates=["x", "level"], strata="s")
+    test = bt.omnibus[0]
+    assert test.df_num == 1  # only x is tested
+    assert "level" in set(bt.to_frame()["covariate"])  # still tabulated
+    assert any("'level' constant within every stratum" in n for n in test.notes)
+    alone = balance(by_stratum, assigned="arm", covariates=["x"], strata="s").omnibus[0]
+    assert test.statistic == pytest.approx(alone.statistic, rel=1e-12)
     with pytest.raises(
         DesignError,
         match=re.escape(
-            "balance: covariate(s) 'level' are constant within each stratum of 's' among the "
-            "people in "
-            "'treatment' and 'control', so with stratum fixed effects they are collinear with the "
-            "strata "
-            "(the stratification already balances them). Fix: drop them from covariates, or pass "
-            "omnibus=False for the descriptive table only."
+            "balance: every covariate ('level') is constant within each stratum of 's' among the "
+            "people in 'treatment' and 'control', so the stratification balances them all and the "
+            "omnibus test has nothing to test. Fix: pass omnibus=False for the descriptive table only."
         ),
     ):
-        balance(by_stratum, assigned="arm", covariates=["x", "level"], strata="s")
-    # without strata the same covariate is fine
+        balance(by_stratum, assigned="arm", covariates=["level"], strata="s")
+    # without strata the same covariate is tested
     assert balance(by_stratum, assigned="arm", covariates=["x", "level"]).omnibus[0].df_num == 2
 
 
@@ -964,7 +968,7 @@ def test_f_test_p_values_are_uniform_under_randomisation(mc_population) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("strata", "cluster", "reps"), [("site", None, 120), ("site", "jobcentre", 80)]
+    ("strata", "cluster", "reps"), [("site", None, 100), ("site", "jobcentre", 70)]
 )
 def test_randomisation_p_values_are_uniform_under_the_design(
     mc_population, strata, cluster, reps
@@ -981,13 +985,13 @@ def test_randomisation_p_values_are_uniform_under_the_design(
             covariates=covs,
             strata=strata,
             cluster=cluster,
-            draws=99,
+            draws=49,
             seed=rng,
         ).omnibus[0]
         p.append(t.ri_p_value)
     p = np.array(p)
-    assert set(np.round(p * 100, 9)) <= set(range(1, 101))  # (1 + k) / 100
-    for level in (0.05, 0.2):  # exact: P(p <= level) = level when level * 100 is whole
+    assert set(np.round(p * 50, 9)) <= set(range(1, 51))  # (1 + k) / 50
+    for level in (0.1, 0.2):  # exact: P(p <= level) = level when level * 50 is whole
         lo, hi = rejection_band(reps, level)
         assert lo <= int(np.sum(p <= level + 1e-12)) <= hi, level
 

@@ -165,19 +165,60 @@ def test_demo_runs_and_verifies(tmp_path, capsys) -> None:
     assert "4. Verified: re-drawing from the audit log's seed reproduces every person's arm" in out
     assert "Baseline balance" in out and "health_condition=mental_health" in out
     assert "Take-up by arm" in out and "Contamination by site" in out
-    assert "raises employed_13_weeks by 4.0 pp" in out and "the true ITT is +" in out
+    assert "raises 13+ weeks in work by 4.0 pp" in out
+    assert "get no outcome yet (NA with a reason, never a zero)" in out
     assert "ITT impact of treatment vs control" in out
     assert "CACE of treatment vs control on employed_13_weeks" in out and "AR 95% CI" in out
-    for outcome in ("employed_13_weeks", "any_employment", "earnings_12m", "days_on_benefit"):
-        assert re.search(rf"^{outcome} +all .* 500$", out, flags=re.M), outcome
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
+    n_analysed = re.search(r"^employed_13_weeks +all .* (\d+)$", out, flags=re.M)
+    assert n_analysed is not None and 400 < int(n_analysed.group(1)) <= 500
+    for outcome in ("any_employment", "cumulative_earnings", "sustained_earnings",
+                    "days_on_benefit"):
+        assert re.search(rf"^{outcome} +all .* {n_analysed.group(1)}$", out, flags=re.M), outcome
+    demo = tmp_path / "demo"
+    assert "The impact report (flow diagram" in out and str(demo / "report.html") in out
+    assert sorted(p.name for p in demo.iterdir()) == [
         "allocation.audit.json",
         "allocation.csv",
+        "benefit_spells.csv",
+        "monthly_earnings.csv",
         "outcomes.csv",
         "participants.csv",
+        "plan.toml",
         "programme_starts.csv",
         "referrals.csv",
+        "report.html",
+        "tables",
+        "trial.csv",
     ]
+    html = (demo / "report.html").read_text(encoding="utf-8")
+    assert "Participant flow (CONSORT 2010)" in html and "data:image/png;base64," in html
+
+
+def test_analyse_command_runs_the_plan_on_the_demo_files(tmp_path, capsys) -> None:
+    demo = tmp_path / "demo"
+    code, _, err = run(capsys, "demo", "--out", demo, "--n", 600)
+    assert code == 0, err
+    out_html = tmp_path / "again.html"
+    code, out, err = run(capsys, "analyse", demo / "trial.csv", "--plan", demo / "plan.toml",
+                         "--out", out_html, "--markdown", tmp_path / "again.md",
+                         "--tables", tmp_path / "tables")
+    assert code == 0, err
+    assert f"Wrote the report to {out_html}" in out
+    assert "sha256" in out
+    a = pd.read_csv(demo / "tables" / "impact.csv")
+    b = pd.read_csv(tmp_path / "tables" / "impact.csv")
+    pd.testing.assert_frame_equal(a, b)  # the CSV round trip gives the same report
+    code, _, err = run(capsys, "analyse", demo / "trial.csv", "--plan", demo / "plan.toml",
+                       "--out", out_html)
+    assert code == 2
+    assert "already exists and would be overwritten" in err and "--overwrite" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text((demo / "plan.toml").read_text().replace('"age", "female"', '"age", "sex"'))
+    code, _, err = run(capsys, "analyse", demo / "trial.csv", "--plan", bad, "--out",
+                       tmp_path / "x.html")
+    assert code == 2
+    assert "names 'sex' ([analysis] covariates), which the data do not have" in err
+    assert not (tmp_path / "x.html").exists()
 
 
 def test_version_and_usage(capsys) -> None:

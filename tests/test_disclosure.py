@@ -31,6 +31,15 @@ def test_rates_computed_from_a_suppressed_count_are_suppressed_too() -> None:
     assert out["n_flagged"].tolist() == ["[c]", 30]
 
 
+def test_rates_beside_rounded_counts_are_rounded_to_whole_points() -> None:
+    # 21 of 365 is 5.7534%: with n shown as 365 and the exact rate, 21 could be read back
+    frame = pd.DataFrame({"n": [365], "n_flagged": [21], "rate": [21 / 365]})
+    out = DisclosureRules().apply(frame, counts=["n", "n_flagged"], rates={"rate": "n_flagged"})
+    assert out["rate"].tolist() == [0.06]
+    exact = DisclosureRules(round_to=1).apply(frame, counts=["n_flagged"], rates={"rate": "n_flagged"})
+    assert exact["rate"].tolist() == [21 / 365]
+
+
 def test_zero_suppression_and_no_rounding() -> None:
     rules = DisclosureRules(min_count=5, round_to=1, suppress_zero=True, suppressed="*")
     out = rules.apply(pd.DataFrame({"n": [0, 4, 5, 7]}), counts=["n"])

@@ -34,6 +34,12 @@ DOC_PAGES = [
     "docs/guides/power.md",
     "docs/guides/simulation.md",
     "docs/guides/did.md",
+    "docs/guides/outcomes.md",
+    "docs/guides/balance.md",
+    "docs/guides/attrition-and-flow.md",
+    "docs/guides/cost-effectiveness.md",
+    "docs/guides/analysis-plan.md",
+    "docs/guides/report.md",
 ]
 # Generous: each example should take a few seconds; a slow CI machine gets 10x.
 TIMEOUT_SECONDS = 120

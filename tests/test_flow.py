@@ -382,6 +382,12 @@ def test_error_columns_and_options() -> None:
     d.loc[3, "pid"] = 101
     with pytest.raises(ColumnError, match=r"flow: column 'pid' \(id\) must identify each row once"):
         _full(d)
+    d = _hand().astype({"pid": float})
+    d.loc[2, "pid"] = np.nan
+    with pytest.raises(MissingDataError, match=(
+            r"flow: column 'pid' \(id\) has 1 missing value\(s\) \(first at rows 2\)"
+    )):
+        _full(d)
     with pytest.raises(OptionError, match=(
             r"The 'received_in_control' parameter of flow must be one of 'allocated', "
             r"'programme'\. Got 'program' instead\. Did you mean 'programme'\?"

@@ -13,7 +13,6 @@ thresholds are applied to the rounded values, so 0/1 answers are exact.
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 
@@ -1230,15 +1229,4 @@ def test_bad_generator_input(changes, match) -> None:
     with pytest.raises(OptionError, match=match):
         whp_monthly_records(**args)
 
-
-# ------------------------------------------------------------------ the guide
-
-
-def test_the_guide_code_runs(tmp_path, monkeypatch) -> None:
-    page = ROOT / "docs" / "guides" / "outcomes.md"
-    blocks = re.findall(
-        r"^```python\n(.*?)^```\s*$", page.read_text(encoding="utf-8"), flags=re.S | re.M
-    )
-    assert len(blocks) >= 5
-    monkeypatch.chdir(tmp_path)
-    exec(compile("\n\n".join(blocks), str(page), "exec"), {"__name__": "__guide__"})
+# The guide's code (docs/guides/outcomes.md) runs in tests/test_examples.py (DOC_PAGES).

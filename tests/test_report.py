@@ -23,6 +23,8 @@ from dwp_eval.errors import ColumnError, DwpEvalError, OptionError
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.report.report import Report, analyse
 
+pytestmark = pytest.mark.filterwarnings("ignore::dwp_eval.errors.DroppedRowsWarning")
+
 # The HTML keeps every number of the full-precision tables as repr(float): read back, they
 # equal the functions' numbers exactly.
 EXACT = 0.0
@@ -298,3 +300,26 @@ def test_the_report_opens_in_a_real_browser_and_every_image_loads(report: Report
     assert total == 5
     assert loaded == total
     assert report.title in out.stdout
+
+
+def test_one_warning_sums_up_the_rows_left_out(trial: pd.DataFrame) -> None:
+    plan = _plan(subgroups={"by": []}, analysis={"cace": False})
+    with pytest.warns(de.errors.DroppedRowsWarning) as caught:
+        analyse(trial, plan)
+    mine = [w for w in caught if "analyse: rows with missing values" in str(w.message)]
+    assert len(mine) == 1 and len(caught) == 1
+    lost = int(trial["employed_13_weeks"].isna().sum())
+    assert f"employed_13_weeks {lost:,}" in str(mine[0].message)
+
+
+def test_strata_left_without_both_arms_are_counted_not_fatal(trial: pd.DataFrame) -> None:
+    df = trial.copy()
+    one = df["stratum"].value_counts().index[-1]  # the smallest stratum
+    treated = (df["stratum"] == one) & (df["arm"] == "treatment")
+    df.loc[treated, "employed_13_weeks"] = np.nan  # its treated people have no outcome
+    rep = analyse(df, _plan(subgroups={"by": []}, analysis={"cace": False}))
+    in_stratum = int(((df["stratum"] == one) & df["employed_13_weeks"].notna()).sum())
+    notes = " ".join(rep.section("impact").text)
+    assert f"employed_13_weeks: {in_stratum:,} people with an outcome are in strata" in notes
+    e = rep.results["impact"].effects[0]
+    assert e.n_obs == int(df["employed_13_weeks"].notna().sum()) - in_stratum

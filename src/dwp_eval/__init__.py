@@ -3,7 +3,7 @@
 The public API is flat: ``import dwp_eval as de`` then ``de.randomise(...)``.
 """
 
-from dwp_eval import datasets, errors, testing
+from dwp_eval import datasets, errors, outcomes, testing
 from dwp_eval._version import __version__
 from dwp_eval.design import Allocation, BalanceRule, randomise
 from dwp_eval.design.power import mde, power, power_curve, sample_size
@@ -18,6 +18,7 @@ from dwp_eval.errors import (
 )
 from dwp_eval.estimate.bootstrap import BootstrapTest, wild_cluster_bootstrap
 from dwp_eval.estimate.cace import cace, complier_profile, contamination_sensitivity
+from dwp_eval.estimate.cost import CostEffectiveness, cost_effectiveness
 from dwp_eval.estimate.did import BaconDecomposition, bacon_decomposition, did
 from dwp_eval.estimate.event_study import EventStudy, event_study
 from dwp_eval.estimate.itt import itt
@@ -25,34 +26,51 @@ from dwp_eval.estimate.multiplicity import RomanoWolf, adjust_p_values, romano_w
 from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
 from dwp_eval.estimate.staggered import StaggeredDid, staggered_did
 from dwp_eval.monitor import (
+    Attrition,
     ContaminationSummary,
+    Flow,
+    LeeBounds,
+    attrition,
     balance,
     contamination_summary,
     flag_contamination,
+    flow,
+    lee_bounds,
     take_up,
 )
+from dwp_eval.outcomes import derive_outcomes
 from dwp_eval.references import SelfCheck, selfcheck
+from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.impact import EffectTable, impact_table
+from dwp_eval.report.plan import AnalysisPlan, PlanError
+from dwp_eval.report.report import Report, analyse
 from dwp_eval.results import (
     ARInterval,
     BalanceTable,
+    BalanceTest,
     Effect,
     FirstStage,
     PowerCurve,
     PowerResult,
     SensitivityTable,
 )
+from dwp_eval.trial import Trial
 
 __all__ = [
     "ARInterval",
     "Allocation",
+    "AnalysisPlan",
+    "Attrition",
     "BaconDecomposition",
     "BalanceRule",
     "BalanceTable",
+    "BalanceTest",
     "BootstrapTest",
     "ContaminationSummary",
     "ConvergenceError",
+    "CostEffectiveness",
     "Diagnosis",
+    "DisclosureRules",
     "DroppedRowsWarning",
     "DwpEvalError",
     "DwpEvalWarning",
@@ -60,32 +78,44 @@ __all__ = [
     "EffectTable",
     "EventStudy",
     "FirstStage",
+    "Flow",
+    "LeeBounds",
+    "PlanError",
     "PowerCurve",
     "PowerResult",
     "RandomisationTest",
     "RecordProblemsWarning",
+    "Report",
     "RerandomisationWarning",
     "RomanoWolf",
     "SelfCheck",
     "SensitivityTable",
     "StaggeredDid",
+    "Trial",
     "__version__",
     "adjust_p_values",
+    "analyse",
+    "attrition",
     "bacon_decomposition",
     "balance",
     "cace",
     "complier_profile",
     "contamination_sensitivity",
     "contamination_summary",
+    "cost_effectiveness",
     "datasets",
+    "derive_outcomes",
     "diagnose",
     "did",
     "errors",
     "event_study",
     "flag_contamination",
+    "flow",
     "impact_table",
     "itt",
+    "lee_bounds",
     "mde",
+    "outcomes",
     "power",
     "power_curve",
     "randomisation_test",

@@ -27,7 +27,12 @@ from dwp_eval.datasets import SIMILAR_PROVISION, whp_like, whp_referrals
 from dwp_eval.datasets.admin import whp_monthly_records
 from dwp_eval.datasets.plans import whp_plan
 from dwp_eval.design import Allocation, randomise
-from dwp_eval.errors import AllocationExistsError, DwpEvalError, RecordProblemsWarning
+from dwp_eval.errors import (
+    AllocationExistsError,
+    DroppedRowsWarning,
+    DwpEvalError,
+    RecordProblemsWarning,
+)
 from dwp_eval.monitor import contamination_summary, flag_contamination, take_up
 from dwp_eval.outcomes import derive_outcomes
 from dwp_eval.report.plan import AnalysisPlan
@@ -183,7 +188,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         | flags["also_received"].to_numpy(dtype=int)
     )
     admin = whp_monthly_records(people, arm, seed=args.seed + 2, received=received,
-                                data_end="2019-12-31")
+                                data_end="2020-03-31")
     admin.employment.to_csv(out / "monthly_earnings.csv", index=False)
     admin.benefits.to_csv(out / "benefit_spells.csv", index=False)
     outcomes = derive_outcomes(people, employment=admin.employment, benefits=admin.benefits,
@@ -217,13 +222,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     plan_path = out / "plan.toml"
     plan_path.write_text(whp_plan(), encoding="utf-8")
     plan = AnalysisPlan.read(plan_path)
-    report = analyse(trial, plan)
+    with warnings.catch_warnings(record=True) as dropped:
+        warnings.simplefilter("always", DroppedRowsWarning)
+        report = analyse(trial, plan)
     print(
         f"8. The pre-specified analysis plan {plan_path.name} (sha256 {plan.fingerprint[:16]}...) "
         "run by dwp_eval.analyse.\n   ITT impacts: Lin-adjusted for baseline covariates, strata "
         "as fixed effects, HC2 standard errors, Holm within primary and secondary outcomes:\n"
     )
     print(report.results["impact"].summary())
+    if dropped:
+        lost = int((trial["followed_up"] == 0).sum())
+        print(f"   ({lost:,} people without complete follow-up are counted in the flow diagram "
+              "and left out of the impacts, as the plan says (missing = \"drop\"); the report's "
+              "notes count every row left out.)")
     effect = report.results["cace"]["employed_13_weeks"]
     print(
         "\n9. CACE: the effect of receiving the programme on those who receive it because they "

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ARInterval",
     "BalanceTable",
+    "BalanceTest",
     "Effect",
     "FirstStage",
     "PowerCurve",

@@ -107,7 +107,7 @@ class Trial:
             raise OptionError(
                 f"This Trial names no {role!r} column. Fix: Trial(..., {role}='column name')."
             )
-        return value  # type: ignore[no-any-return]
+        return value
 
     # -- estimators ------------------------------------------------------------------------
     def itt(self, *, outcome: Hashable, **options: Any) -> Effect:

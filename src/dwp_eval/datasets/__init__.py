@@ -1,6 +1,8 @@
 """Synthetic trial populations for examples, tests and the demo, and public example data."""
 
+from dwp_eval.datasets.admin import AdminRecords, whp_monthly_records
 from dwp_eval.datasets.card_krueger import card_krueger
+from dwp_eval.datasets.plans import WHP_PLAN, whp_plan
 from dwp_eval.datasets.rollout import area_rollout
 from dwp_eval.datasets.whp import (
     DISSIMILAR_PROVISION,
@@ -18,10 +20,14 @@ __all__ = [
     "SIGNPOSTING",
     "SIMILAR_PROVISION",
     "SITES",
+    "WHP_PLAN",
+    "AdminRecords",
     "WhpRecords",
     "area_rollout",
     "card_krueger",
     "whp_like",
+    "whp_monthly_records",
     "whp_outcomes",
+    "whp_plan",
     "whp_referrals",
 ]

@@ -420,16 +420,27 @@ class Allocation:
                 f"{_fmt_list(data.columns)}. Fix: pass the participants data the allocation was made from."
             )
         covs = as_column_list(covariates)
-        tab = self._table[[self.id, "arm"]]
-        merged = data.drop(columns=[c for c in ("arm",) if c in data.columns and c not in covs]).merge(
-            tab, on=self.id, how="inner", validate="one_to_one"
-        )
+        design = self.metadata.get("design", {})
+        # the omnibus test follows the design: stratum fixed effects, clusters as randomised
+        strata = "stratum" if design.get("strata") and "stratum" in self._table.columns else None
+        cluster = design.get("cluster") or None
+        keep = [self.id, "arm"] + ([strata] if strata else [])
+        tab = self._table[keep]
+        merged = data.drop(
+            columns=[c for c in ("arm", "stratum") if c in data.columns and c not in covs]
+        ).merge(tab, on=self.id, how="inner", validate="one_to_one")
         if len(merged) < len(tab):
             raise ColumnError(
                 f"{func}: {len(tab) - len(merged):,} allocated id(s) are not in the data. "
                 "Fix: pass the participants data the allocation was made from."
             )
-        return balance(merged, assigned="arm", covariates=covs, control=self.control)
+        if cluster is not None and cluster not in merged.columns:
+            raise ColumnError(
+                f"{func}: the allocation randomised clusters of column {cluster!r}, which is not "
+                "in the data. Fix: pass the participants data the allocation was made from."
+            )
+        return balance(merged, assigned="arm", covariates=covs, control=self.control,
+                       strata=strata, cluster=cluster)
 
     # ------------------------------------------------------------- rolling allocation
     def extend(

@@ -22,7 +22,7 @@ from dwp_eval._validation import check_alpha, check_option, check_seed
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.results import Effect, ResultMixin
 
-__all__ = ["COST_COLUMNS", "CostEffectiveness", "cost_effectiveness"]
+__all__ = ["COST_COLUMNS", "CostEffectiveness", "cost_effectiveness", "fieller_set"]
 
 METHODS = ("fieller", "delta", "bootstrap")
 INTERVAL_KINDS = ("bounded", "unbounded", "exclusive")

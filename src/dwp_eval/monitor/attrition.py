@@ -449,9 +449,9 @@ def attrition(
 
     *Differential attrition* is tested by the ITT of assignment on the
     response indicator, ``r_T - r_C``, estimated and tested exactly as
-    :func:`~dwp_eval.estimate.itt.itt` does for an outcome (What Works
-    Clearinghouse 2020, *Standards Handbook* v4.1, ch. III compares overall
-    and differential attrition in this way).
+    :func:`~dwp_eval.estimate.itt.itt` does for an outcome (the What Works
+    Clearinghouse's standards judge trials by overall and differential
+    attrition, the gap between the arms' response rates).
 
     *Covariates and response* (Ghanem, Hirshleifer & Ortiz-Becerra 2023, *J.
     Human Resources*, "Testing attrition bias in field experiments") are
@@ -828,8 +828,8 @@ class LeeBounds(ResultMixin):
 
 
 def _imbens_manski_c(width: float, se_lower: float, se_upper: float, alpha: float) -> float:
-    """Solve ``Phi(C + width / max(se)) - Phi(-C) = 1 - alpha`` (Imbens & Manski 2004, eq. 7;
-    Lee 2009, sec. 4.2): ``C`` runs from ``z_{1-alpha/2}`` (width 0) to ``z_{1-alpha}``."""
+    """Solve ``Phi(C + width / max(se)) - Phi(-C) = 1 - alpha`` (Imbens & Manski 2004, as
+    Lee 2009 uses it): ``C`` runs from ``z_{1-alpha/2}`` (width 0) to ``z_{1-alpha}``."""
     z_one, z_two = float(stats.norm.ppf(1 - alpha)), float(stats.norm.ppf(1 - alpha / 2))
     s = max(se_lower, se_upper)
     if not s > 0:
@@ -1079,7 +1079,7 @@ def lee_bounds(
     (divisor ``n``); the upper bound is the same with its own trimmed
     distribution and :math:`y_p`. The first term is the variance of a
     trimmed mean (the variance of the winsorised outcome over
-    :math:`(1 - p)^2 n_{T,R}`; Stigler 1973, *JASA* 68:472), the second the
+    :math:`(1 - p)^2 n_{T,R}`; Stigler 1973, *Ann. Statist.* 1:472), the second the
     effect of estimating :math:`p`. With tightening the same influence
     functions are summed over cells, adding the sampling variation of the
     cell weights; without tightening this is exactly the formula above.
@@ -1096,8 +1096,8 @@ def lee_bounds(
         \Phi\Bigl(C + \frac{\hat\Delta^{UB} - \hat\Delta^{LB}}
             {\max(\hat\sigma_{LB}, \hat\sigma_{UB})}\Bigr) - \Phi(-C) = 1 - \alpha,
 
-    covers the effect with probability at least :math:`1 - \alpha` (Lee
-    2009, sec. 4.2). ``set_conf_int()`` uses :math:`z_{1-\alpha/2}` on both
+    covers the effect with probability at least :math:`1 - \alpha` (the
+    interval Lee 2009 reports). ``set_conf_int()`` uses :math:`z_{1-\alpha/2}` on both
     sides and covers the whole identified set with probability at least
     :math:`1 - \alpha`.
 

@@ -9,8 +9,8 @@ re-draws the assignment the way the design drew it.
 The randomisation test re-uses the re-drawing machinery of
 :mod:`dwp_eval.estimate.ri` and is vectorised over draws: the covariates, and so
 the hat matrix, are the same under every re-drawn assignment; only the outcome
-(the assignment) changes. So a batch of assignments is a matrix ``D`` (people x
-draws), its coefficients are one product ``(X R^{-1})' D``, its residuals one
+(the assignment) changes. So a batch of assignments is a matrix ``D`` (draws x
+people), its coefficients are one product ``D (X R^{-1})``, its residuals one
 more, and the robust "meat" of every draw a product of the squared residuals
 with fixed row weights (HC) or of fixed per-row score operators (CR).
 """
@@ -212,11 +212,11 @@ class _WaldNull:
     Built once from the fit of the observed assignment: the design (covariates,
     strata) is the same for every re-drawn assignment, so only ``D`` (draws x
     people) changes. With ``XL = X R^{-1}`` (the covariates demeaned within
-    strata), a row ``d`` of ``D`` has coefficients ``b = R^{-1} g`` with ``g = XL'd``, residuals
-    ``e = d - S(S'S)^{-1}S'd - XL g`` and covariance ``R^{-1} K R^{-T} c``, so
-    ``W = g' K^{-1} g / c``: ``K = sum_i w_i e_i^2 XL_i XL_i'`` (HC),
-    ``sum_g t_g t_g'`` with ``t_g = sum_{i in g} T_i e_i`` (CR), or ``(e'e / (n - p)) I``
-    (classical); ``c`` is the HC1/CR1 factor.
+    strata), a row ``d`` of ``D`` has coefficients ``b = R^{-1} g`` with
+    ``g = XL'd``, residuals ``e = d - S(S'S)^{-1}S'd - XL g`` and covariance
+    ``R^{-1} K R^{-T} c``, so ``W = g' K^{-1} g / c``: ``K = sum_i w_i e_i^2 XL_i XL_i'``
+    (HC), ``sum_g t_g t_g'`` with ``t_g = sum_{i in g} T_i e_i`` (CR), or
+    ``(e'e / (n - p)) I`` (classical); ``c`` is the HC1/CR1 factor.
     """
 
     XL: np.ndarray
@@ -403,6 +403,7 @@ class _Comparison:
     terms: tuple[str, ...]
     index: pd.Index  # the compared rows of the data
     rare_levels: tuple[tuple[str, int], ...]  # levels held by fewer than RARE_LEVEL people
+    by_design: tuple[str, ...] = ()  # constant within strata: left out of the omnibus test
 
     @property
     def q(self) -> int:
@@ -425,6 +426,7 @@ def _comparison(
     n = len(d)
     X, names, rare = _design_matrix(x, expanded, arm=arm, control=control, func=func)
     q = X.shape[1]
+    by_design: tuple[str, ...] = ()
     if strata is not None:
         st = _codes(strata)
         counts = np.bincount(st)
@@ -443,14 +445,21 @@ def _comparison(
         scale = np.maximum(np.abs(X).max(axis=0), 1.0)
         flat = np.flatnonzero(np.abs(centred).max(axis=0) <= 1e-12 * scale)
         if flat.size:
-            named = list(dict.fromkeys(str(names[j].source) for j in flat))
-            raise DesignError(
-                f"{func}: covariate(s) {_fmt_list(named)} are constant within each stratum of "
-                f"{strata_name!r} among the people in {arm!r} and {control!r}, so with stratum "
-                "fixed effects they are collinear with the strata (the stratification already "
-                "balances them). Fix: drop them from covariates, or pass omnibus=False for the "
-                "descriptive table only."
-            )
+            # such a covariate (typically a stratification variable) is balanced by design:
+            # it stays in the table and leaves the omnibus test, which says so in a note
+            flat_sources = {names[j].source for j in flat}
+            keep = [j for j in range(q) if names[j].source not in flat_sources]
+            by_design = tuple(dict.fromkeys(str(names[j].source) for j in flat))
+            if not keep:
+                raise DesignError(
+                    f"{func}: every covariate ({_fmt_list(by_design)}) is constant within each "
+                    f"stratum of {strata_name!r} among the people in {arm!r} and {control!r}, so "
+                    "the stratification balances them all and the omnibus test has nothing to "
+                    "test. Fix: pass omnibus=False for the descriptive table only."
+                )
+            X = X[:, keep]
+            names = [names[j] for j in keep]
+            q = X.shape[1]
     else:
         st = np.zeros(n, dtype=np.int64)
     n_st = int(st.max()) + 1
@@ -491,6 +500,7 @@ def _comparison(
         terms=tuple(str(t) for t in names),
         index=x.index,
         rare_levels=tuple(rare),
+        by_design=by_design,
     )
 
 
@@ -571,6 +581,11 @@ def _omnibus_test(
                 f"{rare}: their residuals are zero, so the {se_type} covariance, and the F test, "
                 "are not defined. Fix: merge rare levels into a larger one, or drop the covariate."
             )
+    if comp.by_design:
+        notes.append(
+            f"{_fmt_list(comp.by_design)} constant within every stratum (balanced by the "
+            "stratification): left out of the omnibus test"
+        )
     if comp.rare_levels:
         notes.append(
             f"level(s) held by fewer than {RARE_LEVEL} people: "

@@ -57,7 +57,7 @@ _ARM_STAGES = FLOW_STAGES[3:]
 #: Most exclusion reasons listed in the diagram; the rest are summed on one line.
 MAX_REASONS_DRAWN = 8
 
-Key = tuple[str, str | None, str | None]
+_Key = tuple[str, str | None, str | None]
 
 
 def _freeze(mapping: Mapping[str, int] | None) -> Mapping[str, int] | None:
@@ -155,7 +155,7 @@ class Flow(ResultMixin):
         return frame
 
     @property
-    def counts(self) -> Mapping[Key, int]:
+    def counts(self) -> Mapping[_Key, int]:
         """Every count, keyed by ``(stage, arm, reason)`` as in :meth:`to_frame`
         (``None`` for a missing arm or reason), in CONSORT order."""
         return MappingProxyType({
@@ -246,7 +246,7 @@ class Flow(ResultMixin):
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
 
-        def n(key: Key) -> str:
+        def n(key: _Key) -> str:
             text = values[key]
             # a suppressed count such as "<10" reads "(n <10)", not "(n = <10)"
             return f"(n {text})" if text and text[0] in "<>\u2264\u2265~" else f"(n = {text})"
@@ -263,12 +263,17 @@ class Flow(ResultMixin):
             return ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=font,
                            bbox=box, multialignment="left", zorder=3)
 
+        def edge(item: Any) -> Any:
+            # a box's outline (text plus padding), placed when the box is drawn
+            return item.get_bbox_patch() if hasattr(item, "get_bbox_patch") else item
+
         def arrow(start: Any, start_at: tuple[float, float], end: Any,
                   end_at: tuple[float, float], connection: str = "arc3") -> None:
-            props = {"arrowstyle": "-|>", "lw": 0.9, "color": "black", "mutation_scale": 9,
+            props = {"arrowstyle": "-|>", "lw": 0.9, "color": "black", "mutation_scale": 10,
                      "shrinkA": 0, "shrinkB": 0, "connectionstyle": connection}
-            ax.annotate("", xy=end_at, xycoords=end, xytext=start_at, textcoords=start,
-                        arrowprops=props, zorder=2)
+            # drawn after the boxes (higher zorder), whose outlines are then in place
+            ax.annotate("", xy=end_at, xycoords=edge(end), xytext=start_at,
+                        textcoords=edge(start), arrowprops=props, zorder=4)
 
         rows = {"enrolment": 0.97, "allocation": 0.62, "follow-up": 0.36, "analysis": 0.18}
         for name, y in rows.items():
@@ -291,6 +296,13 @@ class Flow(ResultMixin):
             excluded = put(cx + 0.06, y_ex, "\n".join(lines), va="center", ha="left")
             arrow(ax.transAxes, (cx, y_ex), excluded, (0.0, 0.5))
 
+        split = 0.675  # where the line from the randomised box branches to the arms
+        if any(abs(x - cx) >= 1e-9 for x in centres):
+            ax.annotate("", xy=(cx, split), xycoords=ax.transAxes, xytext=(0.5, 0.0),
+                        textcoords=edge(randomised),
+                        arrowprops={"arrowstyle": "-", "lw": 0.9, "color": "black",
+                                    "shrinkA": 0, "shrinkB": 0}, zorder=4)
+
         def arm_name(arm: str) -> str:
             tag = arm == self.control and "control" not in arm.lower()
             return f"{arm} (control)" if tag else arm
@@ -302,8 +314,11 @@ class Flow(ResultMixin):
                 lines.append(f"  \u2022 Received allocated\n     intervention {got}")
                 lines.append(f"  \u2022 Did not receive allocated\n     intervention {not_got}")
             allocation = put(x, rows["allocation"], "\n".join(lines))
-            arrow(randomised, (0.5, 0.0), allocation, (0.5, 1.0),
-                  "arc3" if abs(x - cx) < 1e-9 else "angle,angleA=-90,angleB=180,rad=0")
+            if abs(x - cx) < 1e-9:
+                arrow(randomised, (0.5, 0.0), allocation, (0.5, 1.0))
+            else:  # across from the split point, then down into the box
+                arrow(ax.transAxes, (cx, split), allocation, (0.5, 1.0),
+                      "angle,angleA=0,angleB=90,rad=0")
             previous = allocation
             if self.lost_to_follow_up is not None:
                 follow = put(x, rows["follow-up"],
@@ -318,7 +333,7 @@ class Flow(ResultMixin):
             arrow(previous, (0.5, 0.0), analysis, (0.5, 1.0))
         return ax
 
-    def _lookup(self, frame: pd.DataFrame | None) -> dict[Key, str]:
+    def _lookup(self, frame: pd.DataFrame | None) -> dict[_Key, str]:
         """The text of every count the diagram needs, from ``frame`` or this result."""
         own = {key: f"{count:,}" for key, count in self.counts.items()}
         if frame is None:
@@ -337,7 +352,7 @@ class Flow(ResultMixin):
                 f"Columns present: {_fmt_list(list(frame.columns))}. Fix: transform only the "
                 "'count' column of Flow.to_frame()."
             )
-        given: dict[Key, str] = {}
+        given: dict[_Key, str] = {}
         for stage, arm, reason, count in frame[FLOW_COLUMNS].itertuples(index=False):
             given[_key(stage, arm, reason)] = _count_text(count)
         absent = [key for key in own if key not in given]
@@ -360,7 +375,7 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _key(stage: Any, arm: Any, reason: Any) -> Key:
+def _key(stage: Any, arm: Any, reason: Any) -> _Key:
     return (
         str(stage),
         None if _missing(arm) else str(arm),

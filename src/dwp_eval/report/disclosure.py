@@ -43,6 +43,11 @@ class DisclosureRules:
     suppress_zero
         Also suppress true zeros (off by default: the GSS guidance treats
         zeros case by case).
+    rate_decimals
+        When counts are rounded, rates computed from them (and their
+        intervals) are rounded to this many decimals (2: whole percentage
+        points), since a precise rate and a rounded group size would give the
+        exact count back.
 
     Examples
     --------
@@ -56,9 +61,10 @@ class DisclosureRules:
     round_to: int = 5
     suppressed: str = "[c]"
     suppress_zero: bool = False
+    rate_decimals: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("min_count", "round_to"):
+        for name in ("min_count", "round_to", "rate_decimals"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise OptionError(
@@ -88,7 +94,10 @@ class DisclosureRules:
                 "any rate computed from them"
             )
         if self.round_to > 1:
-            parts.append(f"other counts are rounded to the nearest {self.round_to}")
+            parts.append(
+                f"other counts are rounded to the nearest {self.round_to}, and rates computed "
+                f"from them to {self.rate_decimals} decimals"
+            )
         text = "; ".join(parts)
         return (
             f"Disclosure control: {text}. Estimates, means and intervals use the unrounded "
@@ -155,9 +164,15 @@ class DisclosureRules:
             )
             out[col] = pd.Series(after, index=out.index, dtype=object)
         for col, source in (rates or {}).items():
-            if col in out.columns and source in masks and masks[source].any():
-                values = out[col].astype(object)
-                values[masks[source]] = self.suppressed
-                out[col] = values
+            if col not in out.columns or source not in masks:
+                continue
+            values = out[col].tolist()
+            for i, v in enumerate(values):
+                if masks[source][i]:
+                    values[i] = self.suppressed
+                elif self.round_to > 1 and not isinstance(v, str) and not pd.isna(v):
+                    # a precise rate and a rounded group size would give the exact count back
+                    values[i] = round(float(v), self.rate_decimals)
+            out[col] = pd.Series(values, index=out.index, dtype=object)
         out.attrs = {**frame.attrs, "suppressed": n_suppressed, "rounded": n_rounded}
         return out

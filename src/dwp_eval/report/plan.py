@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import html
 import io
 import platform
 import re
+import warnings
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +37,7 @@ import pandas as pd
 from dwp_eval._validation import check_data, check_no_missing, check_unique
 from dwp_eval._version import __version__
 from dwp_eval.design.power import mde
-from dwp_eval.errors import ConvergenceError, DwpEvalError, OptionError
+from dwp_eval.errors import ConvergenceError, DroppedRowsWarning, DwpEvalError, OptionError
 from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination import contamination_summary
@@ -456,9 +458,31 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
     >>> [s.key for s in report.sections]
     ['flow', 'balance', 'impact', 'mde']
     """
-    func = "analyse"
     if not isinstance(plan, AnalysisPlan):
         plan = AnalysisPlan.read(plan)
+    # the estimators warn once per outcome and estimator; the report counts every dropped row,
+    # so one warning sums them up
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DroppedRowsWarning)
+        report = _analyse(data, plan)
+    for w in caught:
+        if not issubclass(w.category, DroppedRowsWarning):
+            warnings.warn(w.message, w.category, stacklevel=2)
+    dropped = report.results["impact"].dropped
+    dropped = dropped[dropped["subgroup"] == "all"]
+    if len(dropped):
+        per = ", ".join(f"{r.outcome} {r.n_dropped:,}" for r in dropped.itertuples(index=False))
+        warnings.warn(
+            f"analyse: rows with missing values were left out of the estimates, as the plan says "
+            f"(missing = \"drop\"): {per}. The report counts them in its notes.",
+            DroppedRowsWarning,
+            stacklevel=2,
+        )
+    return report
+
+
+def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
+    func = "analyse"
     data = check_data(data, func=func)
     plan.check_data(data)
     d = plan.design
@@ -535,6 +559,16 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
         add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot))
 
     # 3. impact table
+    lone_notes: list[str] = []
+    if plan.missing == "drop":
+        randomised, lone = _without_lone_strata(randomised, plan.outcomes, d["strata"],
+                                                assigned, (control, treatment))
+        lone_notes = [
+            f"{outcome}: {k:,} people with an outcome are in strata that, among those with one, "
+            "hold a single person or a single arm (no within-stratum comparison); they are left "
+            "out of this outcome's estimates and counted as dropped."
+            for outcome, k in lone.items()
+        ]
     table = impact_table(
         randomised, outcomes=list(plan.outcomes), covariates=list(plan.covariates) or None,
         adjustment=plan.adjustment, se_type=plan.se_type, correction=plan.correction,  # type: ignore[arg-type]
@@ -554,25 +588,26 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
          f"outcome: {head.design} design, {head.se_type} standard errors, "
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
-         *table._footnotes()],
+         *table._footnotes(), *lone_notes],
         impact_frame, display=cells, figure=_forest_png(table))
 
     # 4. subgroups
     if plan.subgroups:
         frames, shown, notes = [], [], []
         for by in plan.subgroups:
-            sample, left_out = _subgroup_sample(randomised, by, d["strata"], assigned,
-                                                (control, treatment))
-            if left_out:
+            sample, left = _without_lone_strata(randomised, plan.subgroup_outcomes, d["strata"],
+                                                assigned, (control, treatment), by=by)
+            for outcome, k in left.items():
                 notes.append(
-                    f"By {by}: {left_out:,} people in strata that hold only one arm within their "
-                    f"{by} group are not in the subgroup estimates (such a stratum carries no "
-                    "within-stratum comparison); they are in the overall impacts."
+                    f"By {by}, {outcome}: {k:,} people in strata that hold one person or one arm "
+                    f"within their {by} group are not in the subgroup estimates (no within-stratum "
+                    "comparison); they are in the overall impacts."
                 )
             sub = impact_table(
                 sample, outcomes=list(plan.subgroup_outcomes),
                 covariates=list(plan.covariates) or None, adjustment=plan.adjustment,  # type: ignore[arg-type]
-                se_type=plan.se_type, correction="none", alpha=plan.alpha, missing=plan.missing,  # type: ignore[arg-type]
+                se_type=plan.se_type, correction="none", alpha=plan.alpha,
+                missing="drop" if left else plan.missing,  # type: ignore[arg-type]
                 by=by, **common,
             )
             results[f"subgroups_{by}"] = sub
@@ -681,25 +716,44 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
     return Report(plan, plan.fingerprint, tuple(sections), results, created, versions)
 
 
-def _subgroup_sample(data: pd.DataFrame, by: Hashable, strata: Hashable | None,
-                     assigned: Hashable, arms: tuple[str, str]) -> tuple[pd.DataFrame, int]:
-    """The rows whose (subgroup, stratum) cell holds both compared arms, and how many are not.
+def _without_lone_strata(
+    data: pd.DataFrame, outcomes: tuple[str, ...], strata: Hashable | None, assigned: Hashable,
+    arms: tuple[str, str], by: Hashable | None = None,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A copy in which, for each outcome, people in a stratum (within a subgroup of ``by``)
+    that holds fewer than two people or only one arm among those with the outcome observed
+    have that outcome set to missing, and how many per outcome.
 
-    Rows with a missing subgroup are kept (they are in no subgroup row).
+    Such a stratum carries no within-stratum comparison: with stratum fixed effects it adds
+    nothing to the estimated effect, and the design-based estimators refuse it. Setting the
+    outcome to missing lets ``missing="drop"`` leave it out and count it.
     """
     if strata is None:
-        return data, 0
+        return data, {}
     arm = data[assigned].astype(str)
-    both = (
-        pd.DataFrame({"g": data[by], "s": data[strata], "a": arm})[arm.isin(arms).to_numpy()]
-        .groupby(["g", "s"], observed=True, dropna=False)["a"].nunique()
-    )
-    bad = both[both < 2].index
-    if len(bad) == 0:
-        return data, 0
-    cell = pd.MultiIndex.from_arrays([data[by], data[strata]])
-    drop = cell.isin(bad) & data[by].notna().to_numpy()
-    return data[~drop], int(drop.sum())
+    compared = arm.isin(arms).to_numpy()
+    out = data
+    counts: dict[str, int] = {}
+    keys = [data[by], data[strata]] if by is not None else [data[strata]]
+    for outcome in outcomes:
+        seen = compared & data[outcome].notna().to_numpy()
+        frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})[seen]
+        frame["a"] = arm[seen]
+        cells = frame.groupby(list(frame.columns[:-1]), observed=True, dropna=False)["a"]
+        bad = cells.nunique().lt(2) | cells.size().lt(2)
+        bad = bad[bad]
+        if len(bad) == 0:
+            continue
+        cell = pd.MultiIndex.from_arrays(keys) if len(keys) > 1 else pd.Index(keys[0])
+        blank = cell.isin(bad.index) & seen
+        if by is not None:
+            blank &= data[by].notna().to_numpy()
+        if blank.any():
+            if out is data:
+                out = data.copy()
+            out.loc[blank, outcome] = np.nan
+            counts[outcome] = int(blank.sum())
+    return out, counts
 
 
 def _rates_display(frame: pd.DataFrame, by: Hashable) -> pd.DataFrame:
@@ -726,7 +780,7 @@ def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.Data
             "first stage": f"{100 * rec.first_stage:.1f} pp",
             "CACE": _scaled(e, rec.estimate),
             f"{100 * (1 - e.alpha):g}% CI": f"[{_scaled(e, rec.conf_low)}, {_scaled(e, rec.conf_high)}]",
-            "Anderson-Rubin set": (e.ar_interval.text(lambda v: _scaled(e, v))
+            "Anderson-Rubin set": (e.ar_interval.text(functools.partial(_scaled, e))
                                    if e.ar_interval is not None else ""),
             "p-value": _p(rec.p_value),
             "effective F": _num(rec.effective_f),
