@@ -563,7 +563,13 @@ def test_old_calls_keep_working(people, trial) -> None:
     alloc = de.randomise(people, strata="site", seed=3)
     table = alloc.balance(people, ["age", "benefit", "female"])
     assert [t.arm for t in table.omnibus] == ["treatment"] and table.omnibus[0].se_type == "HC2"
-    assert table.omnibus[0].design == "complete"  # Allocation.balance passes no strata
+    # Allocation.balance follows the design: stratum fixed effects for a stratified allocation
+    assert table.omnibus[0].design == "stratified" and table.strata == "stratum"
+    direct = balance(people.merge(alloc.table[["id", "arm", "stratum"]], on="id"), assigned="arm",
+                     covariates=["age", "benefit", "female"], strata="stratum")
+    assert table.omnibus[0].statistic == direct.omnibus[0].statistic
+    clustered = de.randomise(people, cluster="office", seed=4).balance(people, ["age"])
+    assert clustered.omnibus[0].se_type == "CR2" and clustered.cluster == "office"
 
 
 def test_rare_levels_are_noted() -> None:

@@ -194,6 +194,7 @@ def test_demo_runs_and_verifies(tmp_path, capsys) -> None:
     assert "Participant flow (CONSORT 2010)" in html and "data:image/png;base64," in html
 
 
+@pytest.mark.filterwarnings("ignore::dwp_eval.errors.DroppedRowsWarning")
 def test_analyse_command_runs_the_plan_on_the_demo_files(tmp_path, capsys) -> None:
     demo = tmp_path / "demo"
     code, _, err = run(capsys, "demo", "--out", demo, "--n", 600)

@@ -323,3 +323,15 @@ def test_strata_left_without_both_arms_are_counted_not_fatal(trial: pd.DataFrame
     assert f"employed_13_weeks: {in_stratum:,} people with an outcome are in strata" in notes
     e = rep.results["impact"].effects[0]
     assert e.n_obs == int(df["employed_13_weeks"].notna().sum()) - in_stratum
+
+
+def test_a_balance_omnibus_that_cannot_be_estimated_leaves_the_table_and_says_why(
+    trial: pd.DataFrame,
+) -> None:
+    df = trial.assign(everyone=1.0)
+    rep = analyse(df, _plan(balance={"covariates": ["age", "everyone"]}, subgroups={"by": []},
+                            analysis={"cace": False}))
+    text = " ".join(rep.section("balance").text)
+    assert "The omnibus test could not be computed" in text and "'everyone'" in text
+    assert set(rep.tables["balance"]["covariate"]) == {"age", "everyone"}
+    assert rep.results["balance"].omnibus == ()

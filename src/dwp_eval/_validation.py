@@ -148,3 +148,24 @@ def check_alpha(alpha: Any, *, func: str) -> float:
             f"The 'alpha' parameter of {func} must be a float in (0, 1). Got {alpha!r} instead."
         )
     return float(alpha)
+
+
+def binary_values(s: pd.Series, column: Hashable, *, role: str, func: str, example: str) -> np.ndarray:
+    """``s`` (already checked for missing values) as booleans; raise unless it holds only 0/1.
+
+    ``example`` is the recoding suggested in the message, e.g. ``"(df['x'] > 0).astype(int)"``.
+    """
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=bool)
+    values = pd.unique(s)
+    try:
+        ok = set(np.asarray(values, dtype=float).tolist()) <= {0.0, 1.0}
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        shown = sorted((v for v in values if v not in (0, 1)), key=str)[:5]
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) must hold 0/1 values. Got {_fmt_list(shown)} "
+            f"among its values. Fix: recode it to 0/1 (e.g. {example})."
+        )
+    return s.to_numpy(dtype=float) == 1.0

@@ -29,6 +29,7 @@ from scipy import optimize, stats
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
+    binary_values,
     check_alpha,
     check_columns,
     check_data,
@@ -132,20 +133,7 @@ def _binary(s: pd.Series, column: Hashable, *, role: str, func: str) -> np.ndarr
             f"the {len(s):,} rows of the compared arms (first at rows {_fmt_list(first, 5)}). Fix: "
             "record 0 (did not respond) or 1 (responded) for everyone randomised."
         )
-    if pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(dtype=bool)
-    values = pd.unique(s)
-    try:
-        ok = set(np.asarray(values, dtype=float).tolist()) <= {0.0, 1.0}
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        shown = sorted((v for v in values if v not in (0, 1)), key=str)[:5]
-        raise ColumnError(
-            f"{func}: column {column!r} ({role}) must hold 0/1 values. Got {_fmt_list(shown)} "
-            f"among its values. Fix: recode it to 0/1 (e.g. df[{column!r}].notna().astype(int))."
-        )
-    return s.to_numpy(dtype=float) == 1.0
+    return binary_values(s, column, role=role, func=func, example=f"df[{column!r}].notna().astype(int)")
 
 
 def _codes(s: pd.Series) -> np.ndarray:

@@ -40,6 +40,7 @@ import pandas as pd
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
+    binary_values,
     check_alpha,
     check_no_missing,
     check_unique,
@@ -1228,20 +1229,8 @@ class ContaminationSummary(ResultMixin):
 def _binary(data: pd.DataFrame, column: Hashable, func: str) -> np.ndarray:
     check_no_missing(data, column, role="flag", func=func)
     s = data[column]
-    if pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(dtype=bool)
-    values = pd.unique(s)
-    try:
-        ok = set(np.asarray(values, dtype=float).tolist()) <= {0.0, 1.0}
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        shown = sorted((v for v in values if v not in (0, 1)), key=str)[:5]
-        raise ColumnError(
-            f"{func}: column {column!r} (flag) must hold 0/1 values. Got {_fmt_list(shown)} "
-            f"among its values. Fix: recode it to 0/1 (e.g. (df[{column!r}] > 0).astype(int))."
-        )
-    return s.to_numpy(dtype=float) == 1.0
+    return binary_values(s, column, role="flag", func=func,
+                         example=f"(df[{column!r}] > 0).astype(int)")
 
 
 def contamination_summary(

@@ -20,13 +20,14 @@ import pandas as pd
 
 from dwp_eval._validation import (
     _fmt_list,
+    binary_values,
     check_columns,
     check_data,
     check_no_missing,
     check_option,
     check_unique,
 )
-from dwp_eval.errors import ColumnError, DesignError, MissingDataError, OptionError
+from dwp_eval.errors import DesignError, MissingDataError, OptionError
 from dwp_eval.results import ResultMixin
 
 if TYPE_CHECKING:
@@ -413,20 +414,7 @@ def _binary_among(
             "0 or 1 for everyone randomised (missing values are allowed only for people excluded "
             "before randomisation)."
         )
-    if pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(dtype=bool)
-    values = pd.unique(s)
-    try:
-        ok = set(np.asarray(values, dtype=float).tolist()) <= {0.0, 1.0}
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        shown = sorted((v for v in values if v not in (0, 1)), key=str)[:5]
-        raise ColumnError(
-            f"{func}: column {column!r} ({role}) must hold 0/1 values. Got {_fmt_list(shown)} "
-            f"among its values. Fix: recode it to 0/1 (e.g. (df[{column!r}] == 'yes').astype(int))."
-        )
-    return s.to_numpy(dtype=float) == 1.0
+    return binary_values(s, column, role=role, func=func, example=f"(df[{column!r}] == 'yes').astype(int)")
 
 
 def flow(

@@ -37,7 +37,13 @@ import pandas as pd
 from dwp_eval._validation import check_data, check_no_missing, check_unique
 from dwp_eval._version import __version__
 from dwp_eval.design.power import mde
-from dwp_eval.errors import ConvergenceError, DroppedRowsWarning, DwpEvalError, OptionError
+from dwp_eval.errors import (
+    ConvergenceError,
+    DesignError,
+    DroppedRowsWarning,
+    DwpEvalError,
+    OptionError,
+)
 from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination import contamination_summary
@@ -545,17 +551,29 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
 
     # 2. balance
     if plan.balance_covariates:
-        bal = balance(randomised, assigned=assigned, covariates=list(plan.balance_covariates),
-                      control=control, strata=d["strata"], cluster=d["cluster"])
+        bal_args: dict[str, Any] = {
+            "assigned": assigned, "covariates": list(plan.balance_covariates),
+            "control": control, "strata": d["strata"], "cluster": d["cluster"],
+        }
+        omnibus_note = ""
+        try:
+            bal = balance(randomised, **bal_args)
+        except DesignError as err:
+            # the descriptive table never depends on the omnibus regression being estimable
+            bal = balance(randomised, omnibus=False, **bal_args)
+            omnibus_note = f"The omnibus test could not be computed: {err}"
         results["balance"] = bal
         text = [f"Baseline characteristics by arm. Standardised differences of "
                 f"{bal.threshold:g} or more are marked in the plot."]
-        for test in getattr(bal, "omnibus", ()) or ():
+        for test in bal.omnibus:
             text.append(
                 f"Omnibus test that baseline characteristics do not predict assignment to "
                 f"{test.arm}: F = {test.statistic:.3f} ({test.df_num:g}, {test.df_denom:g} df), "
-                f"p = {test.p_value:.4f} ({test.se_type})."
+                f"p = {test.p_value:.4f} ({test.se_type})"
+                + (f"; {'; '.join(test.notes)}." if test.notes else ".")
             )
+        if omnibus_note:
+            text.append(omnibus_note)
         add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot))
 
     # 3. impact table
@@ -833,6 +851,8 @@ def _mde_row(
             r2 = max(0.0, 1.0 - float(resid @ resid) / tss) if tss > 0 else 0.0
     design: dict[str, Any] = {"alpha": plan.alpha, "ratio": ratio, "r2": min(r2, 0.99),
                               "outcome": e.outcome}
+    if r2 > 0:
+        design["n_covariates"] = len(plan.covariates)  # covariates cost df (PowerUp's convention)
     if e.binary_outcome:
         design["baseline_rate"] = float(np.clip(y_c.mean(), 0.005, 0.995))
     else:
