@@ -166,7 +166,7 @@ def test_cr1_counts_only_fixed_effects_not_nested_in_clusters(case: str) -> None
     assert cr1.std_error == pytest.approx(cr0.std_error * np.sqrt(factor), rel=RTOL)
     p_all = k + (T - 1) + N
     factor_all = G / (G - 1) * (n - 1) / (n - p_all)
-    assert ref.std_error == pytest.approx(cr0.std_error * np.sqrt(factor_all), rel=1e-3)
+    assert ref.std_error == pytest.approx(cr0.std_error * np.sqrt(factor_all), rel=RTOL)
 
 
 LINEARMODELS = pd.read_csv(REF / "linearmodels_twfe.csv")

@@ -42,6 +42,9 @@ def test_package_copy_equals_tests_reference():
 
 def test_installed_package_finds_its_reference_files():
     assert (sc.reference_root() / "itt" / "estimatr_results.csv").is_file()
+    for name in ["card_krueger_table3.csv", "estimatr_twfe.csv", "linearmodels_twfe.csv",
+                 "twfe_panels.csv", "data/card_krueger.csv"]:
+        assert (sc.reference_root() / "did" / name).is_file(), name
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +64,13 @@ def test_every_reference_passes(result):
     assert by.loc["power_powerupr", "values"] >= 800
     assert by.loc["cace_estimatr", "cases"] == 186 and by.loc["cace_linearmodels", "cases"] == 38
     assert by.loc["cace_estimatr", "max_rel_diff"] < 1e-8
+    # DiD: Table 3's 12 printed cells (+ store counts), estimatr's 15 and linearmodels' 3 fits
+    assert (by.loc["did_card_krueger", "cases"], by.loc["did_card_krueger", "values"]) == (14, 27)
+    assert by.loc["did_card_krueger", "max_abs_diff"] < 0.01
+    assert (by.loc["did_estimatr", "cases"], by.loc["did_estimatr", "values"]) == (15, 60)
+    assert (by.loc["did_linearmodels", "cases"], by.loc["did_linearmodels", "values"]) == (3, 9)
+    assert by.loc["did_estimatr", "max_rel_diff"] < 1e-8
+    assert by.loc["did_linearmodels", "max_rel_diff"] < 1e-8
     d = result.details()
     assert list(d.columns) == sc.DETAIL_COLUMNS
     assert not (d["quantity"] == "skipped").any()  # every estimatr case is compared
@@ -90,6 +100,38 @@ def test_a_changed_reference_value_fails(tmp_path, monkeypatch):
     assert "FAIL itt_clubsandwich clustered_ols std_error" in res.summary()
 
 
+@pytest.mark.parametrize(
+    "reference,file,column,where,factor,summary",
+    [
+        ("did_estimatr", "estimatr_twfe.csv", "std_error",
+         {"case": "unbalanced_x", "se_type": "CR2"}, 1 + 1e-6, "unbalanced_x CR2 std_error"),
+        ("did_estimatr", "estimatr_twfe.csv", "std_error",
+         {"case": "balanced", "se_type": "stata"}, 1 + 1e-6, "balanced stata std_error"),
+        ("did_linearmodels", "linearmodels_twfe.csv", "std_error",
+         {"case": "unbalanced", "term": "d"}, 1 + 1e-6, "unbalanced std_error"),
+        ("did_card_krueger", "card_krueger_table3.csv", "published_se",
+         {"row": "4", "group": "NJ-PA"}, 1.01, "table 3 row 4 NJ-PA std_error"),
+    ],
+)
+def test_a_changed_did_reference_value_fails(tmp_path, monkeypatch, reference, file, column,
+                                             where, factor, summary):
+    copy = tmp_path / "_reference"
+    shutil.copytree(PACKAGE, copy)
+    path = copy / "did" / file
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    match = pd.Series(True, index=frame.index)
+    for col, value in where.items():
+        match &= frame[col] == value
+    (row,) = frame.index[match]
+    frame.loc[row, column] = repr(float(frame.loc[row, column]) * factor)
+    frame.to_csv(path, index=False)
+    monkeypatch.setattr(sc, "reference_root", lambda: copy)
+    res = sc.selfcheck([reference], verbose=False)
+    assert not res.passed
+    assert res.to_frame().iloc[0]["failed"] == 1
+    assert f"FAIL {reference} {summary}" in res.summary()
+
+
 def test_the_registry_takes_new_references(monkeypatch):
     def run(root: Path) -> list[sc.Row]:
         return [sc.Row("toy", "power", 0.8, 0.8, 1e-6), sc.Row("toy", "mde", 1.0, 1.0 + 1e-9, 1e-6)]
@@ -103,7 +145,8 @@ def test_the_registry_takes_new_references(monkeypatch):
 def test_unknown_reference_is_an_error():
     with pytest.raises(OptionError, match=r"The 'references' parameter of selfcheck must name "
                                           r"references among 'itt_estimatr', 'itt_clubsandwich', 'power_pwr', "
-                                              r"'power_statsmodels', 'power_powerupr', 'cace_estimatr', 'cace_linearmodels'\. "
+                                          r"'power_statsmodels', 'power_powerupr', 'cace_estimatr', 'cace_linearmodels', "
+                                          r"'did_card_krueger', 'did_estimatr', 'did_linearmodels'\. "
                                           r"Got 'itt_estimator' instead\. Did you mean 'itt_estimatr'\?"):
         sc.selfcheck(["itt_estimator"])
 

@@ -10,8 +10,9 @@ a test fails if the two copies differ).
 
 References are listed in one registry, :data:`REFERENCES`: the ITT
 estimators against R estimatr and clubSandwich, the CACE against R estimatr
-and linearmodels, and the power calculations against R pwr, statsmodels, R
-PowerUpR and published examples. To add one: list its files in
+and linearmodels, difference-in-differences against Card & Krueger's (1994)
+Table 3, R estimatr and linearmodels, and the power calculations against R
+pwr, statsmodels, R PowerUpR and published examples. To add one: list its files in
 ``PACKAGE_FILES`` of the sync script's manifest (:data:`PACKAGE_FILES`
 here), write a function ``run(root) -> list[Row]`` that recomputes each
 reference value, and append a :class:`Reference` to :data:`REFERENCES`.
@@ -51,6 +52,10 @@ PACKAGE_FILES: tuple[str, ...] = (
     "cace/linearmodels_results.csv",
     "cace/data/*.csv",
     "did/data/*.csv",
+    "did/card_krueger_table3.csv",
+    "did/estimatr_twfe.csv",
+    "did/linearmodels_twfe.csv",
+    "did/twfe_panels.csv",
 )
 
 SELFCHECK_COLUMNS = ["reference", "source", "cases", "values", "max_abs_diff", "max_rel_diff",
@@ -432,6 +437,155 @@ def _run_cace_linearmodels(root: Path) -> list[Row]:
     return rows
 
 
+# ----------------------------------------------------------------------------- DiD
+
+# Tolerances as in tests/test_did_reference.py, each with its reason there:
+# estimatr and linearmodels solve the same least-squares problem on identical
+# doubles: 1e-8 relative; Card & Krueger print two decimals: half a unit of the
+# last digit (0.005), 0.01 for the cells printed as differences of printed
+# numbers (row 3, and row 2's NJ-PA SE).
+DID_RTOL = 1e-8
+DID_PUBLISHED = 0.005 + 1e-9
+DID_PUBLISHED_DERIVED = 0.01
+
+
+@cache
+def _card_krueger(root: str, balanced: bool) -> pd.DataFrame:
+    """Card & Krueger's stores x waves with employment; ``balanced``: stores with both."""
+    ck = pd.read_csv(Path(root) / "did" / "data" / "card_krueger.csv").dropna(subset=["fte"])
+    return ck[ck.groupby("store")["fte"].transform("size") == 2] if balanced else ck
+
+
+@cache
+def _twfe_panels(root: str) -> pd.DataFrame:
+    return pd.read_csv(Path(root) / "did" / "twfe_panels.csv")
+
+
+def _did_fit(root: Path, case: str, se_type: str) -> Any:
+    """:func:`dwp_eval.did` on a case of estimatr_twfe.csv / linearmodels_twfe.csv."""
+    from dwp_eval.estimate.did import did
+
+    if case.startswith("card_krueger"):
+        return did(_card_krueger(str(root), case.endswith("balanced")), outcome="fte",
+                   unit="store", time="wave", treated="nj", post="wave", se_type=se_type)
+    panels = _twfe_panels(str(root))
+    x = case.endswith("_x")
+    return did(panels[panels["panel"] == case], outcome="y", unit="unit", time="period",
+               treated="d", covariates=["x"] if x else None, cluster="region" if x else None,
+               se_type=se_type)
+
+
+def _group_means(res: Any) -> pd.DataFrame:
+    """The 2x2 table of a two-period :func:`dwp_eval.did` result."""
+    if res.group_means is None:
+        raise ValueError("did returned no group means for a two-period design")
+    return pd.DataFrame(res.group_means)
+
+
+def _run_card_krueger(root: Path) -> list[Row]:
+    from dwp_eval.estimate.did import did
+
+    table = pd.read_csv(root / "did" / "card_krueger_table3.csv")
+    pub = {(int(r["row"]), str(r["group"])): (float(r["published"]), float(r["published_se"]))
+           for r in table.to_dict("records")}
+    rows: list[Row] = []
+
+    def cell(row: int, group: str, quantity: str, value: float, se: float | None,
+             tol: float = DID_PUBLISHED, tol_se: float = DID_PUBLISHED) -> None:
+        case = f"table 3 row {row} {group}"
+        rows.append(_atol_row(case, quantity, float(value), pub[(row, group)][0], tol))
+        if se is not None:
+            rows.append(_atol_row(case, "std_error", float(se), pub[(row, group)][1], tol_se))
+
+    # rows 1-3: means by state and wave over all stores with employment in that wave
+    try:
+        res = did(_card_krueger(str(root), False), outcome="fte", unit=None, time="wave",
+                  treated="nj", post="wave")
+        pa, nj, diff = (_group_means(res).iloc[i] for i in range(3))
+        for group, g in (("PA", pa), ("NJ", nj), ("NJ-PA", diff)):
+            cell(1, group, "fte_before", g.mean_pre, g.std_error_pre)
+            cell(2, group, "fte_after", g.mean_post, g.std_error_post,
+                 tol_se=DID_PUBLISHED_DERIVED if group == "NJ-PA" else DID_PUBLISHED)
+        cell(3, "PA", "change", pa.change, None, tol=DID_PUBLISHED_DERIVED)
+        cell(3, "NJ", "change", nj.change, None, tol=DID_PUBLISHED_DERIVED)
+        cell(3, "NJ-PA", "estimate", res.estimate, None, tol=DID_PUBLISHED_DERIVED)
+        for q, v, e in (("n_pa_before", pa.n_pre, 77), ("n_nj_before", nj.n_pre, 321),
+                        ("n_pa_after", pa.n_post, 77), ("n_nj_after", nj.n_post, 319)):
+            rows.append(Row("table 3 rows 1-3 stores", q, float(v), float(e), 0.0))
+    except Exception as exc:
+        rows.append(_failed("table 3 rows 1-3", exc))
+    # row 4: stores with employment in both waves, TWFE with CR2 by store
+    try:
+        res = did(_card_krueger(str(root), True), outcome="fte", unit="store", time="wave",
+                  treated="nj", post="wave", se_type="CR2")
+        gm = _group_means(res)
+        cell(4, "PA", "change", gm.loc[0, "change"], gm.loc[0, "std_error_change"])
+        cell(4, "NJ", "change", gm.loc[1, "change"], gm.loc[1, "std_error_change"])
+        cell(4, "NJ-PA", "estimate", res.estimate, res.std_error)
+        for q, v, e in (("n_treated", res.n_by_arm["treated"], 309),
+                        ("n_comparison", res.n_by_arm["comparison"], 75)):
+            rows.append(Row("table 3 row 4 stores", q, float(v), float(e), 0.0))
+    except Exception as exc:
+        rows.append(_failed("table 3 row 4", exc))
+    return rows
+
+
+def _run_did_estimatr(root: Path) -> list[Row]:
+    """CR2 and CR0 rows: estimate, SE, df and n compared directly. estimatr's
+    ``"stata"`` CR1 counts every absorbed effect in ``p`` (as Stata's ``areg``),
+    ``did``'s CR1 leaves out unit effects nested in the clusters (as ``xtreg, fe``):
+    the stata rows are compared as ``did``'s CR0 times estimatr's factor
+    ``G/(G-1) (n-1)/(n-p)``, ``p`` = covariates + (periods - 1) + units."""
+    rows: list[Row] = []
+    panels = _twfe_panels(str(root))
+    for r in _read(root / "did" / "estimatr_twfe.csv").to_dict("records"):
+        case, se_type = str(r["case"]), str(r["se_type"])
+        name = f"{case} {se_type}"
+        try:
+            if se_type != "stata":
+                res = _did_fit(root, case, se_type)
+                rows += [Row(name, "estimate", float(res.estimate), _num(r["estimate"]), DID_RTOL),
+                         Row(name, "std_error", float(res.std_error), _num(r["std_error"]), DID_RTOL),
+                         Row(name, "df", float(res.df), _num(r["df"]), DID_RTOL),
+                         Row(name, "n_obs", float(res.n_obs), _num(r["n_obs"]), 0.0)]
+                continue
+            cr0, cr1 = _did_fit(root, case, "CR0"), _did_fit(root, case, "CR1")
+            n, G = cr0.n_obs, cr0.n_clusters
+            periods = 2 if case.startswith("card") else int(panels["period"].nunique())
+            p = (2 if case.endswith("_x") else 1) + (periods - 1) + sum(cr0.n_by_arm.values())
+            scaled = cr0.std_error * np.sqrt(G / (G - 1) * (n - 1) / (n - p))
+            rows += [Row(name, "estimate", float(cr1.estimate), _num(r["estimate"]), DID_RTOL),
+                     Row(name, "std_error", float(scaled), _num(r["std_error"]), DID_RTOL,
+                         note="CR0 x sqrt(G/(G-1) (n-1)/(n-p)), p counting every absorbed effect"),
+                     Row(name, "df", float(cr1.df), _num(r["df"]), DID_RTOL),
+                     Row(name, "n_obs", float(cr1.n_obs), _num(r["n_obs"]), 0.0)]
+        except Exception as exc:
+            rows.append(_failed(name, exc))
+    return rows
+
+
+def _run_did_linearmodels(root: Path) -> list[Row]:
+    """The treatment rows (``did`` reports the effect only): linearmodels'
+    clustered SE with ``group_debias`` is CR0 times ``G/(G-1) (n-1)/(n-df_model)``."""
+    rows: list[Row] = []
+    for r in _read(root / "did" / "linearmodels_twfe.csv").to_dict("records"):
+        if r["term"] != "d":
+            continue
+        case = str(r["case"])
+        try:
+            res = _did_fit(root, case, "CR0")
+        except Exception as exc:
+            rows.append(_failed(case, exc))
+            continue
+        n, G = res.n_obs, res.n_clusters
+        scale = np.sqrt((n - 1) / (n - _num(r["df_model"])) * G / (G - 1))
+        rows += [Row(case, "estimate", float(res.estimate), _num(r["estimate"]), DID_RTOL),
+                 Row(case, "std_error", float(res.std_error * scale), _num(r["std_error"]), DID_RTOL,
+                     note="CR0 x sqrt(G/(G-1) (n-1)/(n-df_model))"),
+                 Row(case, "n_obs", float(n), _num(r["n_obs"]), 0.0)]
+    return rows
+
+
 #: The registry: every reference comparison selfcheck runs, in order.
 REFERENCES: tuple[Reference, ...] = (
     Reference(
@@ -485,6 +639,29 @@ REFERENCES: tuple[Reference, ...] = (
         "dwp_eval.cace estimate, SE and first-stage F with classical, HC0, HC1, CR0 and CR1",
         "relative 1e-8",
         _run_cace_linearmodels,
+    ),
+    Reference(
+        "did_card_krueger",
+        "Card & Krueger (1994, AER 84(4)), Table 3 rows 1-4, as printed",
+        "dwp_eval.did on the shipped Card & Krueger stores: FTE means, changes and their SEs by "
+        "state and wave, the difference in differences (all stores; balanced panel with CR2)",
+        "absolute 0.005 (half the printed last digit); 0.01 for cells printed as differences",
+        _run_card_krueger,
+    ),
+    Reference(
+        "did_estimatr",
+        "R estimatr 1.0.0 (lm_robust, fixed_effects = ~ unit + period)",
+        "dwp_eval.did two-way fixed effects on 3 synthetic panels and Card & Krueger: CR2 (with "
+        "Bell-McCaffrey df), CR0, and estimatr's 'stata' CR1 (every absorbed effect counted)",
+        "relative 1e-8 (estimate, SE, df)",
+        _run_did_estimatr,
+    ),
+    Reference(
+        "did_linearmodels",
+        "linearmodels 7.1 PanelOLS (entity and time effects, clustered, group_debias)",
+        "dwp_eval.did two-way fixed effects estimate and clustered SE on 3 synthetic panels",
+        "relative 1e-8",
+        _run_did_linearmodels,
     ),
 )
 
@@ -588,9 +765,11 @@ def selfcheck(references: Sequence[str] | None = None, *, verbose: bool = True) 
     Notes
     -----
     The reference values were produced by independent implementations (the R
-    scripts under ``tests/reference/`` in the source repository, whose README
-    records versions and how to regenerate them). Tolerances are those of the
-    test suite, each with its reason in ``tests/test_itt_reference.py``.
+    and Python scripts under ``tests/reference/`` in the source repository,
+    whose READMEs record versions and how to regenerate them) or typed from a
+    published table (Card & Krueger 1994, Table 3). Tolerances are those of the
+    test suite, each with its reason in the test module of its family
+    (``tests/test_itt_reference.py``, ``tests/test_did_reference.py``, ...).
 
     Examples
     --------
