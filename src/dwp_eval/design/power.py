@@ -740,7 +740,10 @@ def mde(
         effects in SD units.
     r2
         Share of the individual-level outcome variance explained by baseline
-        covariates (in cluster designs: of the within-cluster variance).
+        covariates (in cluster designs: of the within-cluster variance),
+        including the strata when they enter the analysis as fixed effects:
+        ``strata=`` alone only costs degrees of freedom, so the variance the
+        strata explain must be counted here.
     cluster_size, icc, r2_cluster, cluster_size_cv
         Cluster designs: mean people per cluster, intraclass correlation,
         share of the between-cluster variance explained by cluster-level
@@ -748,6 +751,7 @@ def mde(
     strata
         Number of strata (blocks) randomised within, analysed with fixed
         effects: they cost ``arms x strata`` degrees of freedom (PowerUp).
+        The precision they bring goes in ``r2``.
     n_covariates
         Covariates behind ``r2`` / ``r2_cluster``, subtracted from the df.
     take_up, contamination
