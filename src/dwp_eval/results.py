@@ -15,7 +15,7 @@ import html
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ __all__ = [
     "FirstStage",
     "PowerCurve",
     "PowerResult",
+    "ReadOnlyMappings",
     "ResultMixin",
     "SensitivityTable",
 ]
@@ -55,6 +56,39 @@ class ResultMixin:
         return f"<p><strong>{html.escape(head)}</strong></p>" + self.to_frame().to_html(
             index=False, float_format=lambda v: f"{v:.4g}"
         )
+
+
+class ReadOnlyMappings:
+    """Mixin for frozen result dataclasses whose mapping fields must not change.
+
+    Each field named in ``_MAPPINGS`` is replaced by a read-only view of a
+    private copy (``None`` stays ``None``), so a result cannot be changed
+    through a dict it was given or through the mapping it returns; views do
+    not pickle, so pickling stores plain dicts and re-wraps them on loading.
+    """
+
+    _MAPPINGS: ClassVar[tuple[str, ...]] = ()
+
+    def _freeze_mappings(self) -> None:
+        for name in self._MAPPINGS:
+            value = getattr(self, name)
+            frozen = None if value is None else MappingProxyType(dict(value))
+            object.__setattr__(self, name, frozen)
+
+    def __post_init__(self) -> None:
+        self._freeze_mappings()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in self._MAPPINGS:
+            value = state[name]
+            state[name] = None if value is None else dict(value)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
 
 BALANCE_COLUMNS = [
@@ -528,7 +562,7 @@ class ARInterval:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Effect(ResultMixin):
+class Effect(ReadOnlyMappings, ResultMixin):
     """An estimated treatment effect (ITT, CACE, ATT) with design-based inference.
 
     Attributes
@@ -592,23 +626,6 @@ class Effect(ResultMixin):
     group_means: pd.DataFrame | None = None
 
     _MAPPINGS = ("n_by_arm", "dropped")
-
-    def __post_init__(self) -> None:
-        # read-only views of private copies: the result cannot be changed through them
-        for name in self._MAPPINGS:
-            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
-
-    def __getstate__(self) -> dict[str, Any]:
-        # mappingproxy does not pickle: store plain dicts, re-wrapped on loading
-        state = dict(self.__dict__)
-        for name in self._MAPPINGS:
-            state[name] = dict(state[name])
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-        self.__post_init__()
 
     @property
     def statistic(self) -> float:

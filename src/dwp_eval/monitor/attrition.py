@@ -48,7 +48,7 @@ from dwp_eval.estimate._linalg import fit_ols
 from dwp_eval.estimate.itt import _expand_covariates_sourced, _Term, itt
 from dwp_eval.estimate.variance import vcov
 from dwp_eval.monitor.contamination import wilson_interval
-from dwp_eval.results import Effect, ResultMixin, _df_text, _number
+from dwp_eval.results import Effect, ReadOnlyMappings, ResultMixin, _df_text, _number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -619,7 +619,7 @@ def _covariate_tests(
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class LeeBounds(ResultMixin):
+class LeeBounds(ReadOnlyMappings, ResultMixin):
     """Lee (2009) trimming bounds on the effect for people who respond in either arm.
 
     Made by :func:`lee_bounds`.
@@ -673,21 +673,6 @@ class LeeBounds(ResultMixin):
     _cells: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     _MAPPINGS = ("response_rate", "n_by_arm", "n_responded")
-
-    def __post_init__(self) -> None:
-        for name in self._MAPPINGS:
-            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        for name in self._MAPPINGS:
-            state[name] = dict(state[name])
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-        self.__post_init__()
 
     def critical_value(self, alpha: float | None = None) -> float:
         """Imbens-Manski critical value ``C_n`` at level ``1 - alpha`` (see :func:`lee_bounds`)."""

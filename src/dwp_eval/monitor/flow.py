@@ -28,7 +28,7 @@ from dwp_eval._validation import (
     check_unique,
 )
 from dwp_eval.errors import DesignError, MissingDataError, OptionError
-from dwp_eval.results import ResultMixin
+from dwp_eval.results import ReadOnlyMappings, ResultMixin
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -61,12 +61,8 @@ MAX_REASONS_DRAWN = 8
 _Key = tuple[str, str | None, str | None]
 
 
-def _freeze(mapping: Mapping[str, int] | None) -> Mapping[str, int] | None:
-    return None if mapping is None else MappingProxyType(dict(mapping))
-
-
 @dataclass(frozen=True, eq=False, repr=False)
-class Flow(ResultMixin):
+class Flow(ReadOnlyMappings, ResultMixin):
     """Participant flow through a trial, stage by stage, as in the CONSORT 2010 diagram.
 
     Made by :func:`flow`. Counts of a stage that was not recorded (no
@@ -120,22 +116,8 @@ class Flow(ResultMixin):
     )
 
     def __post_init__(self) -> None:
-        # read-only views of private copies: the result cannot be changed through them
-        for name in self._MAPPINGS:
-            object.__setattr__(self, name, _freeze(getattr(self, name)))
+        self._freeze_mappings()
         object.__setattr__(self, "_frame", self._build_frame())
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        for name in self._MAPPINGS:
-            value = state[name]
-            state[name] = None if value is None else dict(value)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-        self.__post_init__()
 
     def _build_frame(self) -> pd.DataFrame:
         rows: list[tuple[str, str | None, str | None, int]] = [
