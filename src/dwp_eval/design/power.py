@@ -40,7 +40,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -350,10 +350,11 @@ def _variance(d: _Design, units: Mapping[str, float], arm: str, effect_itt: floa
     for g in (arm, d.control):
         v = _unit_variance(d, g, effect_itt)
         if d.clustered:
-            assert d.cluster_size is not None and d.icc is not None  # for mypy: set together
-            m = d.cluster_size * d.response[g]
-            between = d.icc * (1 - d.r2_cluster) * (1 + d.cluster_size_cv**2)
-            within = (1 - d.icc) * (1 - d.r2) / m
+            # cluster_size and icc are both set in every cluster design (checked on input)
+            size, icc = cast(float, d.cluster_size), cast(float, d.icc)
+            m = size * d.response[g]
+            between = icc * (1 - d.r2_cluster) * (1 + d.cluster_size_cv**2)
+            within = (1 - icc) * (1 - d.r2) / m
             total += v * (between + within) / units[g]
         else:
             total += v * (1 - d.r2) / (units[g] * d.response[g])
@@ -555,11 +556,11 @@ def _result(
 ) -> PowerResult:
     units = point.units
     if d.clustered:
-        assert d.cluster_size is not None
+        size = cast(float, d.cluster_size)  # set in every cluster design (checked on input)
         clusters = {a: round(units[a]) for a in d.arms}
-        per_arm = {a: round(clusters[a] * d.cluster_size) for a in d.arms}
+        per_arm = {a: round(clusters[a] * size) for a in d.arms}
         n_clusters: int | None = sum(clusters.values())
-        analysed = sum(clusters[a] * d.cluster_size * d.response[a] for a in d.arms)
+        analysed = sum(clusters[a] * size * d.response[a] for a in d.arms)
         clusters_out: dict[str, int] | None = clusters
     else:
         per_arm = {a: round(units[a]) for a in d.arms}
@@ -653,8 +654,7 @@ def _given_units(d: _Design, n: Any, n_clusters: Any, func: str) -> dict[str, fl
         return {a: float(v) for a, v in _allocate(j, d.arms).items()}
     people = _people(n, "n", func)
     if d.clustered:
-        assert d.cluster_size is not None
-        jf = people / d.cluster_size
+        jf = people / cast(float, d.cluster_size)  # set in every cluster design
         if abs(jf - round(jf)) > 1e-9:
             raise OptionError(
                 f"{func}: n={people:,} is not a whole number of clusters of size "

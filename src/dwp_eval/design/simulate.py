@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
@@ -767,11 +767,11 @@ def _run_chunk(spec: _Spec, seqs: list[np.random.SeedSequence]) -> _Out:
             design, se_type = res.design, res.se_type
         return _Out(est, se, lo, hi, p, truth, n, design, se_type, False)
 
-    assert spec.dgp is not None
+    dgp = cast(Callable[[np.random.Generator], pd.DataFrame], spec.dgp)  # set on this path
     fast = True
     for i, s in enumerate(seqs):
         rng = np.random.default_rng(s)
-        pop = _check_population(spec.dgp(rng), spec, "diagnose")
+        pop = _check_population(dgp(rng), spec, "diagnose")
         alloc = randomise(pop, id=spec.id, arms=spec.arms, strata=spec.strata or None,
                           cluster=spec.cluster, seed=rng)
         arm = alloc.table.set_index(spec.id)["arm"].reindex(pop[spec.id].to_numpy())
