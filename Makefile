@@ -24,11 +24,10 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 demo: $(STAMP_RUN)
 	$(BIN)/dwp-eval demo
 
-# pytest -n auto: the suite runs on every core (pytest-xdist), about half the time on two
 test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 lint: $(STAMP_TEST)
@@ -38,7 +37,7 @@ typecheck: $(STAMP_TEST)
 	$(BIN)/mypy
 
 pytest: $(STAMP_TEST)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest
 
 docs: $(STAMP_TEST)
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
