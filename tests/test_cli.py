@@ -213,6 +213,11 @@ def test_analyse_command_runs_the_plan_on_the_demo_files(tmp_path, capsys) -> No
                        "--out", out_html)
     assert code == 2
     assert "already exists and would be overwritten" in err and "--overwrite" in err
+    code, _, err = run(capsys, "analyse", demo / "trial.csv", "--plan", demo / "plan.toml",
+                       "--out", tmp_path / "third.html", "--markdown", tmp_path / "again.md")
+    assert code == 2
+    assert "again.md' already exists and would be overwritten" in err and "--overwrite" in err
+    assert not (tmp_path / "third.html").exists()  # all outputs or none
     bad = tmp_path / "bad.toml"
     bad.write_text((demo / "plan.toml").read_text().replace('"age", "female"', '"age", "sex"'))
     code, _, err = run(capsys, "analyse", demo / "trial.csv", "--plan", bad, "--out",

@@ -335,3 +335,27 @@ def test_a_balance_omnibus_that_cannot_be_estimated_leaves_the_table_and_says_wh
     assert "The omnibus test could not be computed" in text and "'everyone'" in text
     assert set(rep.tables["balance"]["covariate"]) == {"age", "everyone"}
     assert rep.results["balance"].omnibus == ()
+
+
+def test_more_messages_are_pinned(report: Report, trial: pd.DataFrame, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(OptionError, match="Report has no section 'impacts'; its sections are 'flow'"):
+        report.section("impacts")
+    three = trial.assign(arm=np.where(np.arange(len(trial)) % 3 == 0, "other", trial["arm"]))
+    raw = tomllib.loads(whp_plan())
+    del raw["design"]["treatment"]
+    with pytest.raises(OptionError, match=r"The data have 2 arms besides 'control' \('other', "
+                                          r"'treatment'\) and the analysis plan names none"):
+        analyse(three, AnalysisPlan.from_dict(raw))
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_openpyxl(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "openpyxl":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_openpyxl)
+    with pytest.raises(DwpEvalError, match=r"Report\.to_excel needs the openpyxl package"):
+        report.to_excel(tmp_path / "r.xlsx")

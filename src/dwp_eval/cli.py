@@ -290,6 +290,13 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     from dwp_eval.report.report import analyse
 
     plan = AnalysisPlan.read(args.plan)
+    for target in (args.out, args.markdown):
+        if target and Path(target).exists() and not args.overwrite:
+            # checked before anything is computed or written: all outputs or none
+            raise DwpEvalError(
+                f"{str(target)!r} already exists and would be overwritten. Fix: choose another "
+                "path, or pass --overwrite."
+            )
     d = plan.design
     text = [c for c in (d["assigned"], d["strata"], d["cluster"], d["site"], d["excluded"]) if c]
     data = read_participants(args.data, text, d["id"])
@@ -299,11 +306,6 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
           f"{len(data):,} rows of {args.data}.")
     if args.markdown:
         md = Path(args.markdown)
-        if md.exists() and not args.overwrite:
-            raise DwpEvalError(
-                f"{str(md)!r} already exists and would be overwritten. Fix: choose another path, "
-                "or pass --overwrite."
-            )
         md.write_text(report.to_markdown(), encoding="utf-8")
         print(f"Wrote {md}")
     if args.tables:
