@@ -245,6 +245,8 @@ def _mde(trial: pd.DataFrame, e: Any, plan: AnalysisPlan, take: float, contam: f
         "r2": min(r2, 0.99),
         "outcome": e.outcome,
     }
+    if r2 > 0:
+        design["n_covariates"] = len(plan.covariates)  # the covariates behind r2 cost df
     if e.binary_outcome:
         design["baseline_rate"] = float(np.clip(y.mean(), 0.005, 0.995))
     else:
