@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwp_eval.errors import ColumnError, MissingDataError, OptionError
+from dwp_eval.errors import ColumnError, DesignError, MissingDataError, OptionError
 
 Seed = int | np.random.Generator
 
@@ -169,3 +169,42 @@ def binary_values(s: pd.Series, column: Hashable, *, role: str, func: str, examp
             f"among its values. Fix: recode it to 0/1 (e.g. {example})."
         )
     return s.to_numpy(dtype=float) == 1.0
+
+
+def compared_arms(
+    data: pd.DataFrame, assigned: Hashable, control: str, treatment: str | None, *, func: str,
+    purpose: str = "an effect",
+) -> tuple[pd.Series, np.ndarray, str]:
+    """The arms compared: ``(arm text, mask of rows in control or treatment, treatment label)``.
+
+    Raises if the control arm is absent, there is no other arm, several arms and none named,
+    or the named treatment arm is absent. ``purpose`` completes "... needs a treatment arm
+    too" in the message. Rows with no arm are in neither compared arm.
+    """
+    arm_text = data[assigned].astype("string")
+    arms = sorted(arm_text.dropna().unique().tolist())
+    if str(control) not in arms:
+        raise DesignError(
+            f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
+            f"{_fmt_list(arms)}. Fix: pass control= with the control arm's label."
+        )
+    others = [a for a in arms if a != str(control)]
+    if not others:
+        raise DesignError(
+            f"{func}: column {assigned!r} holds only one arm ({control!r}); {purpose} needs a "
+            "treatment arm too."
+        )
+    if treatment is None:
+        if len(others) > 1:
+            raise DesignError(
+                f"{func}: column {assigned!r} holds several treatment arms ({_fmt_list(others)}). "
+                f"Fix: name the arm to compare with control, e.g. treatment={others[0]!r}."
+            )
+        treatment = others[0]
+    elif str(treatment) not in others:
+        raise DesignError(
+            f"{func}: the treatment arm {treatment!r} is not in column {assigned!r}, which holds "
+            f"{_fmt_list(arms)}."
+        )
+    keep = arm_text.isin([str(control), str(treatment)]).fillna(False).to_numpy(dtype=bool)
+    return arm_text, keep, str(treatment)

@@ -11,6 +11,7 @@ A different analysis choice gives a new result; nothing is changed in place.
 
 from __future__ import annotations
 
+import abc
 import html
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -39,14 +40,16 @@ __all__ = [
 ]
 
 
-class ResultMixin:
-    """Shared display behaviour of result types."""
+class ResultMixin(abc.ABC):
+    """Shared display behaviour of result types; each defines ``to_frame`` and ``summary``."""
 
-    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def to_frame(self) -> pd.DataFrame:
+        """The result as a DataFrame with fixed snake_case columns (a copy)."""
 
-    def summary(self) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def summary(self) -> str:
+        """The result as readable text."""
 
     def __str__(self) -> str:
         return self.summary()

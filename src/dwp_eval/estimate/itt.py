@@ -19,6 +19,7 @@ from dwp_eval._validation import (
     check_columns,
     check_data,
     check_option,
+    compared_arms,
 )
 from dwp_eval.errors import (
     ColumnError,
@@ -109,34 +110,7 @@ def prepare_sample(
     if weights is not None:
         check_columns(data, [weights], role="weights", func=func)
 
-    arm_text = data[assigned].astype("string")
-    arms = sorted(arm_text.dropna().unique().tolist())
-    if str(control) not in arms:
-        raise DesignError(
-            f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
-            f"{_fmt_list(arms)}. Fix: pass control= with the control arm's label."
-        )
-    others = [a for a in arms if a != str(control)]
-    if not others:
-        raise DesignError(
-            f"{func}: column {assigned!r} holds only one arm ({control!r}); an effect needs a "
-            "treatment arm too."
-        )
-    if treatment is None:
-        if len(others) > 1:
-            raise DesignError(
-                f"{func}: column {assigned!r} holds several treatment arms ({_fmt_list(others)}). "
-                "Fix: name the arm to compare with control, e.g. treatment="
-                f"{others[0]!r}."
-            )
-        treatment = others[0]
-    elif str(treatment) not in others:
-        raise DesignError(
-            f"{func}: the treatment arm {treatment!r} is not in column {assigned!r}, which holds "
-            f"{_fmt_list(arms)}."
-        )
-    treatment = str(treatment)
-    keep = arm_text.isin([str(control), treatment]).fillna(False).to_numpy(dtype=bool)
+    arm_text, keep, treatment = compared_arms(data, assigned, control, treatment, func=func)
     frame = data.loc[keep]
     dropped: dict[str, int] = {}
     # people with no arm are in neither compared arm: never lost silently

@@ -36,6 +36,7 @@ from dwp_eval._validation import (
     check_no_missing,
     check_option,
     check_seed,
+    compared_arms,
 )
 from dwp_eval.errors import (
     ColumnError,
@@ -94,33 +95,9 @@ def _compared_arms(
 ) -> tuple[np.ndarray, str]:
     """Rows of the two compared arms (a boolean mask) and the treatment arm's label."""
     check_no_missing(data, assigned, role="assigned", func=func)
-    arm_text = data[assigned].astype("string")
-    arms = sorted(arm_text.unique().tolist())
-    if str(control) not in arms:
-        raise DesignError(
-            f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
-            f"{_fmt_list(arms)}. Fix: pass control= with the control arm's label."
-        )
-    others = [a for a in arms if a != str(control)]
-    if not others:
-        raise DesignError(
-            f"{func}: column {assigned!r} holds only one arm ({control!r}); comparing response "
-            "needs a treatment arm too."
-        )
-    if treatment is None:
-        if len(others) > 1:
-            raise DesignError(
-                f"{func}: column {assigned!r} holds several treatment arms ({_fmt_list(others)}). "
-                f"Fix: name the arm to compare with control, e.g. treatment={others[0]!r}."
-            )
-        treatment = others[0]
-    elif str(treatment) not in others:
-        raise DesignError(
-            f"{func}: the treatment arm {treatment!r} is not in column {assigned!r}, which holds "
-            f"{_fmt_list(arms)}."
-        )
-    keep = arm_text.isin([str(control), str(treatment)]).to_numpy(dtype=bool)
-    return keep, str(treatment)
+    _, keep, label = compared_arms(data, assigned, control, treatment, func=func,
+                                   purpose="comparing response")
+    return keep, label
 
 
 def _binary(s: pd.Series, column: Hashable, *, role: str, func: str) -> np.ndarray:
