@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with Python 3.11 and make:
 #   make demo   set up .venv and run the main job on built-in synthetic data
-#   make test   set up .venv with the test extras and run lint, types, tests, docs
+#   make test   set up .venv with the test extras and run lint, layers, types, tests, docs
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,12 +27,14 @@ demo: $(STAMP_RUN)
 # pytest -n auto: the suite runs on every core (pytest-xdist), about half the time on two
 test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP_TEST)
 	$(BIN)/mypy

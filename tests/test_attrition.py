@@ -756,7 +756,7 @@ def test_differential_attrition_is_the_itt_on_response(design: str) -> None:
     assert t.loc[0, "statistic"] == pytest.approx(att.differential.statistic**2)
     assert t.loc[0, "p_value"] == pytest.approx(att.differential.p_value, rel=1e-10)
     assert t.loc[0, "p_value"] == pytest.approx(
-        stats.f.sf(t.loc[0, "statistic"], 1, t.loc[0, "df_den"]), rel=1e-8)
+        stats.f.sf(t.loc[0, "statistic"], 1, t.loc[0, "df_denom"]), rel=1e-8)
 
 
 def _sm_design(d: pd.DataFrame, strata: bool) -> tuple[np.ndarray, int]:
@@ -785,7 +785,7 @@ def test_covariate_f_tests_match_statsmodels_hc2(strata: bool) -> None:
     for res, R in ((att.interaction_test, r_int), (att.covariate_test, r_all)):
         w = fit.wald_test(R, use_f=True, scalar=True)
         assert res.statistic == pytest.approx(float(w.statistic), rel=SM_RTOL)
-        assert res.df_den == pytest.approx(float(w.df_denom), rel=EXACT)
+        assert res.df_denom == pytest.approx(float(w.df_denom), rel=EXACT)
         assert res.df_num == int(w.df_num)
         assert res.p_value == pytest.approx(float(w.pvalue), rel=1e-7)
         assert res.se_type == "HC2"
@@ -797,7 +797,7 @@ def test_clustered_covariate_tests_use_cr2_with_g_minus_1_df() -> None:
     d = _att_data()
     d["office"] = [f"{a}-{i % 12}" for a, i in zip(d["arm"], range(len(d)), strict=True)]
     att = attrition(d, assigned="arm", responded="responded", covariates=["age"], cluster="office")
-    assert att.interaction_test.se_type == "CR2" and att.interaction_test.df_den == 23
+    assert att.interaction_test.se_type == "CR2" and att.interaction_test.df_denom == 23
     assert att.differential.se_type == "CR2"
 
 

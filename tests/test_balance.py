@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import dwp_eval as de
+from dwp_eval._core.variance import VcovResult
 from dwp_eval.errors import ColumnError, DesignError, MissingDataError, OptionError
-from dwp_eval.estimate.variance import VcovResult
 from dwp_eval.monitor.balance import DEFAULT_DRAWS, _null_wald, balance
 from dwp_eval.results import BALANCE_COLUMNS, OMNIBUS_COLUMNS, BalanceTable
 

@@ -310,8 +310,8 @@ def test_contamination_sensitivity_bad_theta():
 def test_with_residuals_gives_the_iv_sandwich():
     """``with_residuals`` keeps the fit's design and bread and swaps the residuals:
     HC0 of the 2SLS fit is ``M Xh' diag(e^2) Xh M`` with ``e = y - X b`` (actual receipt)."""
-    from dwp_eval.estimate._linalg import fit_ols, with_residuals
-    from dwp_eval.estimate.variance import vcov
+    from dwp_eval._core.linalg import fit_ols, with_residuals
+    from dwp_eval._core.variance import vcov
 
     df = trial()
     z = (df["arm"] == "treatment").to_numpy(float)

@@ -33,9 +33,9 @@ import pandas as pd
 import pytest
 
 import dwp_eval as de
+from dwp_eval._core.linalg import fit_ols
+from dwp_eval._core.variance import resolve_se_type, vcov
 from dwp_eval.errors import DesignError
-from dwp_eval.estimate._linalg import fit_ols
-from dwp_eval.estimate.variance import resolve_se_type, vcov
 from shared_data import shared_file
 
 REF = Path(__file__).parent / "reference" / "itt"

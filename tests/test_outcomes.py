@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dwp_eval._core.records import add_months
 from dwp_eval.datasets import whp_like
 from dwp_eval.datasets.admin import AdminRecords, whp_monthly_records
 from dwp_eval.errors import (
@@ -35,7 +36,6 @@ from dwp_eval.outcomes import (
     FOLLOW_UP_COLUMNS,
     MEASURES,
     NATIONAL_LIVING_WAGE,
-    _add_months,
     derive_outcomes,
 )
 
@@ -1012,13 +1012,13 @@ def test_calendar_months_match_pandas_dateoffset(day, months) -> None:
     expected = (
         (ts + pd.DateOffset(months=months)).to_datetime64().astype("datetime64[D]").astype(np.int64)
     )
-    assert _add_months(np.array([day]), months)[0] == expected
+    assert add_months(np.array([day]), months)[0] == expected
     # the lookup-table path (large arrays) gives the same answer
     many = np.full(60_000, day)
     many[::2] = day + 17
-    got = _add_months(many, months)
+    got = add_months(many, months)
     assert got[1] == expected
-    assert got[0] == _add_months(np.array([day + 17]), months)[0]
+    assert got[0] == add_months(np.array([day + 17]), months)[0]
 
 
 def test_sorted_and_shuffled_large_records_agree() -> None:

@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 import dwp_eval as de
+from dwp_eval._core import assignments
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.estimate import ri
 from dwp_eval.estimate.ri import RI_COLUMNS, RandomisationTest, randomisation_test
@@ -214,9 +215,9 @@ def test_studentised_and_difference_agree_on_standard_design(tiny):
 # --------------------------------------------------------------------------- re-drawing
 
 
-def _cells(n: list[int], m: list[int]) -> ri._Cells:
+def _cells(n: list[int], m: list[int]) -> assignments.Cells:
     n_arr = np.asarray(n)
-    return ri._Cells(lo=np.r_[0, np.cumsum(n_arr)[:-1]], n=n_arr, m=np.asarray(m), n_units=int(n_arr.sum()))
+    return assignments.Cells(lo=np.r_[0, np.cumsum(n_arr)[:-1]], n=n_arr, m=np.asarray(m), n_units=int(n_arr.sum()))
 
 
 @pytest.mark.parametrize(
@@ -230,10 +231,10 @@ def _cells(n: list[int], m: list[int]) -> ri._Cells:
 )
 def test_every_subset_equally_likely(monkeypatch, n, m, force_large):
     if force_large:
-        monkeypatch.setattr(ri, "_SORT_CELL", 4)
+        monkeypatch.setattr(assignments, "_SORT_CELL", 4)
     cells = _cells([n], [m])
     draws = 30 * __import__("math").comb(n, m)
-    assign = ri._draw_assignments(cells, np.random.default_rng(n * 100 + m), draws)
+    assign = assignments.draw_assignments(cells, np.random.default_rng(n * 100 + m), draws)
     assert np.all(assign.sum(axis=1) == m)
     codes = assign @ (1 << np.arange(n))
     _, counts = np.unique(codes, return_counts=True)
@@ -246,9 +247,9 @@ def test_count_correction_paths_are_uniform(monkeypatch, n, m):
     """Shares below 1/32 and above 31/32 start from none/all selected; others from
     independent selection. Every unit must be treated with probability m/n and
     every pair with probability m(m-1)/(n(n-1))."""
-    monkeypatch.setattr(ri, "_SORT_CELL", 4)
+    monkeypatch.setattr(assignments, "_SORT_CELL", 4)
     draws = 20_000
-    assign = ri._draw_assignments(_cells([n], [m]), np.random.default_rng(m), draws)
+    assign = assignments.draw_assignments(_cells([n], [m]), np.random.default_rng(m), draws)
     assert np.all(assign.sum(axis=1) == m)
     freq = assign.sum(axis=0)
     assert stats.chisquare(freq).pvalue > 1e-4
@@ -259,7 +260,7 @@ def test_count_correction_paths_are_uniform(monkeypatch, n, m):
 
 def test_large_cells_keep_counts_and_inclusion():
     cells = _cells([3000, 1500, 5], [1000, 1499, 2])
-    assign = ri._draw_assignments(cells, np.random.default_rng(1), 400)
+    assign = assignments.draw_assignments(cells, np.random.default_rng(1), 400)
     assert np.all(assign[:, :3000].sum(axis=1) == 1000)
     assert np.all(assign[:, 3000:4500].sum(axis=1) == 1499)
     assert np.all(assign[:, 4500:].sum(axis=1) == 2)
@@ -269,7 +270,7 @@ def test_large_cells_keep_counts_and_inclusion():
 
 def test_enumeration_lists_every_assignment_once():
     cells = _cells([4, 3, 2], [2, 1, 2])
-    allz = ri._enumerate_assignments(cells)
+    allz = assignments.enumerate_assignments(cells)
     assert len(allz) == 6 * 3 * 1
     assert len({tuple(r) for r in allz.tolist()}) == len(allz)
     assert np.all(allz[:, :4].sum(axis=1) == 2) and np.all(allz[:, 4:7].sum(axis=1) == 1)

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
+from dwp_eval._core.linalg import fit_ols
+from dwp_eval._core.variance import SE_TYPES, resolve_se_type, vcov
 from dwp_eval.errors import DesignError, DwpEvalError, OptionError
-from dwp_eval.estimate._linalg import fit_ols
-from dwp_eval.estimate.variance import SE_TYPES, resolve_se_type, vcov
 
 # Tolerances (relative). Both sides are double-precision least squares on
 # well-conditioned designs (condition number < 1e3): agreement is limited by

@@ -51,14 +51,14 @@ def check_option(value: Any, valid: Sequence[str], *, param: str, func: str) -> 
     raise OptionError(msg)
 
 
-def check_data(data: Any, *, func: str, param: str = "data") -> pd.DataFrame:
-    """Check that ``data`` is a non-empty pandas DataFrame."""
+def check_data(data: Any, *, func: str, param: str = "data", allow_empty: bool = False) -> pd.DataFrame:
+    """Check that ``data`` is a pandas DataFrame (with at least one row unless ``allow_empty``)."""
     if not isinstance(data, pd.DataFrame):
         raise OptionError(
             f"The '{param}' parameter of {func} must be a pandas DataFrame. "
             f"Got {type(data).__name__} instead. Fix: pass a DataFrame, e.g. pd.read_csv(path)."
         )
-    if len(data) == 0:
+    if len(data) == 0 and not allow_empty:
         raise OptionError(
             f"The '{param}' parameter of {func} must have at least one row. Got an empty DataFrame."
         )
@@ -75,18 +75,30 @@ def as_column_list(value: Hashable | Sequence[Hashable] | None) -> list[Hashable
 
 
 def check_columns(
-    data: pd.DataFrame, columns: Iterable[Hashable], *, role: str, func: str
+    data: pd.DataFrame,
+    columns: Iterable[Hashable],
+    *,
+    role: str,
+    func: str,
+    param: str | None = None,
+    fix: str | None = None,
 ) -> None:
-    """Raise :class:`ColumnError` if any of ``columns`` is not in ``data``."""
+    """Raise :class:`ColumnError` if any of ``columns`` is not in ``data``.
+
+    The message names the column and its role, suggests the closest column,
+    lists the columns present and gives the fix; ``param`` names the frame
+    (``"people"``, ``"referrals"``) when a function takes several.
+    """
     present = list(data.columns)
+    where = "the data" if param is None else param
     for col in columns:
         if col not in data.columns:
             guess = closest(str(col), [str(c) for c in present])
             hint = f" Did you mean {guess!r}?" if guess is not None else ""
+            how = fix if fix is not None else f"pass the name of an existing column as {role}="
             raise ColumnError(
-                f"{func}: column {col!r} ({role}) is not in the data.{hint} "
-                f"Columns present: {_fmt_list(present)}. "
-                f"Fix: pass the name of an existing column as {role}=."
+                f"{func}: column {col!r} ({role}) is not in {where}.{hint} "
+                f"Columns present: {_fmt_list(present)}. Fix: {how}."
             )
 
 

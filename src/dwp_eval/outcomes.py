@@ -32,11 +32,28 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from dwp_eval._validation import _fmt_list, check_option, check_unique, closest
+from dwp_eval._core.records import (
+    add_months,
+    date_text,
+    day_numbers,
+    example_ids,
+    month_numbers,
+    month_of,
+    month_start,
+    no_missing,
+    parse_dates,
+    scalar_date,
+)
+from dwp_eval._validation import (
+    _fmt_list,
+    check_columns,
+    check_data,
+    check_option,
+    check_unique,
+)
 from dwp_eval.errors import (
     ColumnError,
     DesignError,
-    MissingDataError,
     OptionError,
     RecordProblemsWarning,
 )
@@ -120,182 +137,21 @@ _WEEKS_SLACK = 0.01
 # ------------------------------------------------------------------ helpers
 
 
-def _check_frame(data: Any, *, param: str, allow_empty: bool) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise OptionError(
-            f"The '{param}' parameter of {_FUNC} must be a pandas DataFrame. "
-            f"Got {type(data).__name__} instead. Fix: pass a DataFrame, e.g. pd.read_csv(path)."
-        )
-    if len(data) == 0 and not allow_empty:
-        raise OptionError(
-            f"The '{param}' parameter of {_FUNC} must have at least one row. "
-            f"Got an empty DataFrame."
-        )
-    return data
-
-
 def _need(data: pd.DataFrame, column: Hashable, *, role: str, param: str, fix: str) -> None:
-    """Raise ColumnError if ``column`` is not in ``data``, listing the columns present."""
-    if column in data.columns:
-        return
-    present = list(data.columns)
-    guess = closest(str(column), [str(c) for c in present])
-    hint = f" Did you mean {guess!r}?" if guess is not None else ""
-    raise ColumnError(
-        f"{_FUNC}: column {column!r} ({role}) is not in {param}.{hint} "
-        f"Columns present: {_fmt_list(present)}. Fix: {fix}."
-    )
+    check_columns(data, [column], role=role, func=_FUNC, param=param, fix=fix)
 
 
 def _no_missing(
     data: pd.DataFrame, missing: np.ndarray, column: Hashable, *, role: str, param: str
 ) -> None:
-    n_missing = int(missing.sum())
-    if n_missing:
-        first = data.index[missing][:5].tolist()
-        raise MissingDataError(
-            f"{_FUNC}: column {column!r} ({role}) of {param} has {n_missing:,} missing value(s) "
-            f"(first at rows {_fmt_list(first, 5)}). Fix: remove those rows or fill them in "
-            f"before calling {_FUNC}."
-        )
+    no_missing(missing, data, column, role=role, func=_FUNC, param=param)
 
 
 def _day_numbers(
     data: pd.DataFrame, column: Hashable, *, role: str, param: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calendar days since 1970-01-01 (int64; times of day dropped) and a missing mask."""
-    s = data[column]
-    if len(s) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    if isinstance(s.dtype, pd.PeriodDtype):
-        s = s.dt.start_time
-    elif isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_localize(None)
-    elif not pd.api.types.is_datetime64_any_dtype(s):
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            raise ColumnError(
-                f"{_FUNC}: column {column!r} ({role}) of {param} must hold dates. Got dtype "
-                f"{s.dtype} instead. Fix: convert it, e.g. pd.to_datetime({param}[{column!r}])."
-            )
-        parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
-        bad = parsed.isna().to_numpy() & s.notna().to_numpy()
-        if bad.any():
-            example = s[bad].iloc[0]
-            raise ColumnError(
-                f"{_FUNC}: column {column!r} ({role}) of {param} has {int(bad.sum()):,} value(s) "
-                f"that are not dates in ISO format (YYYY-MM-DD), e.g. {example!r}. Fix: convert "
-                f"the column with pd.to_datetime({param}[{column!r}], format=...) giving its "
-                f"format (e.g. '%d/%m/%Y')."
-            )
-        s = parsed
-    values = s.to_numpy()
-    missing = np.isnat(values)
-    days = values.astype("datetime64[D]").view(np.int64)
-    return days, missing
-
-
-def _month_numbers(
-    data: pd.DataFrame, column: Hashable, *, role: str, param: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Months since January 1970 (int64) of a column of dates or Periods, and a missing mask."""
-    s = data[column]
-    if isinstance(s.dtype, pd.PeriodDtype) and getattr(s.array, "freqstr", None) == "M":
-        ordinals = np.asarray(s.array.asi8, dtype=np.int64)
-        missing = np.asarray(s.isna().to_numpy(), dtype=bool)
-        return np.where(missing, 0, ordinals), missing
-    days, missing = _day_numbers(data, column, role=role, param=param)
-    if missing.any():
-        days = np.where(missing, 0, days)
-    return _by_table(days, _month_of_direct, inplace=True), missing
-
-
-# numpy's calendar conversions (days <-> months) are slow on large arrays; over a
-# limited range of values a small lookup table gives the same answer much faster.
-_TABLE_MIN_SIZE = 50_000
-_TABLE_MAX_SPAN = 400_000
-
-
-def _month_of_direct(day: np.ndarray) -> np.ndarray:
-    return (
-        np.asarray(day, dtype=np.int64)
-        .astype("datetime64[D]")
-        .astype("datetime64[M]")
-        .view(np.int64)
-    )
-
-
-def _month_start_direct(month: np.ndarray) -> np.ndarray:
-    return (
-        np.asarray(month, dtype=np.int64)
-        .astype("datetime64[M]")
-        .astype("datetime64[D]")
-        .view(np.int64)
-    )
-
-
-def _by_table(values: np.ndarray, direct: Any, *, inplace: bool = False) -> np.ndarray:
-    """``direct(values)`` through a lookup table over the range of ``values``.
-
-    With ``inplace=True`` the result overwrites ``values`` (an int64 array the
-    caller owns), which saves allocating another large array.
-    """
-    values = np.asarray(values, dtype=np.int64)
-    if values.size < _TABLE_MIN_SIZE:
-        return np.asarray(direct(values), dtype=np.int64)
-    lo, hi = int(values.min()), int(values.max())
-    if hi - lo > _TABLE_MAX_SPAN:
-        return np.asarray(direct(values), dtype=np.int64)
-    table = np.asarray(direct(np.arange(lo, hi + 1, dtype=np.int64)), dtype=np.int64)
-    if inplace:
-        np.subtract(values, lo, out=values)
-        np.take(table, values, out=values, mode="clip")
-        return values
-    return table[values - lo]
-
-
-def _month_of(day: np.ndarray) -> np.ndarray:
-    """Months since January 1970 of day numbers."""
-    return _by_table(day, _month_of_direct)
-
-
-def _month_start(month: np.ndarray) -> np.ndarray:
-    """Day number of the first day of months (months since January 1970)."""
-    return _by_table(month, _month_start_direct)
-
-
-def _add_months(day: np.ndarray, months: int) -> np.ndarray:
-    """Day numbers ``months`` calendar months after ``day`` (day of month clipped to the
-    month's last day), the same as ``pandas.DateOffset(months=months)``."""
-    day = np.asarray(day, dtype=np.int64)
-    month = _month_of(day)
-    start = _month_start(month)
-    target = month + int(months)
-    t_start = _month_start(target)
-    length = _month_start(target + 1) - t_start
-    return t_start + np.minimum(day - start, length - 1)
-
-
-def _date_text(day: int | np.integer) -> str:
-    return str(np.datetime64(int(day), "D"))
-
-
-def _scalar_date(value: Any, *, param: str) -> int:
-    """A date-like option as a day number."""
-    bad = isinstance(value, (bool, int, float, np.number)) or value is None
-    ts: Any = pd.NaT
-    if not bad:
-        try:
-            ts = pd.Timestamp(value)
-        except (TypeError, ValueError):
-            bad = True
-    if bad or ts is pd.NaT:
-        raise OptionError(
-            f"The '{param}' parameter of {_FUNC} must be a date (e.g. '2019-03-31' or "
-            f"pd.Timestamp('2019-03-31')). Got {value!r} instead."
-        )
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return int(np.datetime64(ts.date(), "D").astype(np.int64))
+    return day_numbers(parse_dates(data, column, role=role, func=_FUNC, param=param))
 
 
 def _number(value: Any, *, param: str, what: str, minimum: float = 0.0) -> float:
@@ -373,15 +229,6 @@ def _positions(people_ids: pd.Series, record_ids: pd.Series) -> np.ndarray:
     return np.asarray(pd.Index(people_ids).get_indexer(record_ids), dtype=np.int64)
 
 
-def _example_ids(values: np.ndarray, limit: int = 3) -> tuple[Any, ...]:
-    uniq = pd.unique(pd.Series(values, dtype=object))
-    try:
-        ordered = sorted(uniq)
-    except TypeError:
-        ordered = sorted(uniq, key=str)
-    return tuple(v.item() if isinstance(v, np.generic) else v for v in ordered[:limit])
-
-
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -426,7 +273,7 @@ def _wage_rates(wage_rates: Any, *, with_region: bool) -> tuple[_Rates, str]:
         table = pd.DataFrame(NATIONAL_LIVING_WAGE, columns=["from", "rate"])
         source = "NATIONAL_LIVING_WAGE"
     else:
-        table = _check_frame(wage_rates, param="wage_rates", allow_empty=False)
+        table = check_data(wage_rates, func=_FUNC, param="wage_rates")
         source = "wage_rates"
     fix = (
         "wage_rates needs columns 'from' (date the rate takes effect) and 'rate' (pounds per hour)"
@@ -478,7 +325,7 @@ def _wage_rates(wage_rates: Any, *, with_region: bool) -> tuple[_Rates, str]:
         )
         raise ColumnError(
             f"{_FUNC}: wage_rates has {int(dup.sum()):,} rows that share a 'from' date with "
-            f"another row of the same region (e.g. {where} from {_date_text(first['from'])}). "
+            f"another row of the same region (e.g. {where} from {date_text(first['from'])}). "
             f"Fix: keep one "
             f"rate per region and date."
         )
@@ -535,8 +382,8 @@ def _window_sums(
     months' first days, lengths and wage rates come from small tables.
     """
     n = len(w_start)
-    first_m = _month_of(w_start)
-    span = _month_of(w_end - 1) - first_m
+    first_m = month_of(w_start)
+    span = month_of(w_end - 1) - first_m
     all_known = bool((pos >= 0).all())
     rows: np.ndarray | None = None if all_known else np.flatnonzero(pos >= 0)
     p = pos if rows is None else pos[rows]
@@ -558,7 +405,7 @@ def _window_sums(
         zero = np.zeros(n)
         return zero, zero.copy(), (zero.copy() if rates is not None else None)
     lo = int(m.min())
-    starts = _month_start_direct(np.arange(lo, int(m.max()) + 2, dtype=np.int64))
+    starts = month_start(np.arange(lo, int(m.max()) + 2, dtype=np.int64))
     lengths = np.diff(starts)
     k = m - lo
     y = earnings.copy() if rows is None else earnings[rows]
@@ -830,7 +677,7 @@ def derive_outcomes(
     'follow-up incomplete: window ends 2020-05-31, records end 2019-12-31'
     """
     # ------------------------------------------------ people and options
-    people = _check_frame(people, param="people", allow_empty=False)
+    people = check_data(people, func=_FUNC, param="people")
     _need(people, id, role="id", param="people", fix="pass the name of an existing column as id=")
     _need(
         people,
@@ -858,7 +705,7 @@ def derive_outcomes(
     n = len(people)
 
     # ------------------------------------------------ employment records
-    emp = _check_frame(employment, param="employment", allow_empty=True)
+    emp = check_data(employment, func=_FUNC, param="employment", allow_empty=True)
     emp_fix = "pass its name in employment_columns={{{role!r}: ...}}"
     _need(
         emp, id, role="id", param="employment", fix="name the id column of the records as in people"
@@ -885,7 +732,7 @@ def derive_outcomes(
             )
         weeks_col = None
     _no_missing(emp, emp[id].isna().to_numpy(), id, role="id", param="employment")
-    month, month_missing = _month_numbers(emp, month_col, role="month", param="employment")
+    month, month_missing = month_numbers(emp, month_col, role="month", func=_FUNC, param="employment")
     _no_missing(emp, month_missing, month_col, role="month", param="employment")
     earnings = _amounts(emp, earn_col, role="earnings")
     weeks: np.ndarray | None = None
@@ -897,7 +744,7 @@ def derive_outcomes(
         cap = np.zeros(len(weeks))
         if maybe.size:
             cap[maybe] = (
-                _month_start(month[maybe] + 1) - _month_start(month[maybe])
+                month_start(month[maybe] + 1) - month_start(month[maybe])
             ) / 7.0 + _WEEKS_SLACK
             over[maybe] = weeks[maybe] > cap[maybe]
         if over.any():
@@ -918,21 +765,21 @@ def derive_outcomes(
                 f"end of the records cannot be read from them). Fix: pass data_end= with the "
                 f"last day the records are complete for."
             )
-        end_day = int(_month_start(np.array([month.max() + 1]))[0]) - 1
+        end_day = int(month_start(np.array([month.max() + 1]))[0]) - 1
         end_from = "employment"
     else:
-        end_day = _scalar_date(data_end, param="data_end")
+        end_day = scalar_date(data_end, param="data_end", func=_FUNC)
         end_from = "data_end"
     w_start = rand
-    w_end = _add_months(rand, n_months)  # exclusive
+    w_end = add_months(rand, n_months)  # exclusive
     complete = (w_end - 1) <= end_day
     if not complete.any():
         first = int(w_start.min())
-        first_end = int(_add_months(np.array([first]), n_months)[0])
+        first_end = int(add_months(np.array([first]), n_months)[0])
         fits = [
             k
             for k in range(n_months - 1, 0, -1)
-            if _add_months(np.array([first]), k)[0] - 1 <= end_day
+            if add_months(np.array([first]), k)[0] - 1 <= end_day
         ]
         if fits:
             hint = f"use months={fits[0]} or fewer (the longest window anyone can have complete)"
@@ -942,8 +789,8 @@ def derive_outcomes(
             hint = "the records end less than a month after the earliest randomisation"
         raise DesignError(
             f"{_FUNC}: no one has complete follow-up: the earliest window ({n_months} months from "
-            f"{_date_text(first)}) ends {_date_text(first_end - 1)}, "
-            f"but the records end {_date_text(end_day)}. Fix: {hint}, or pass data_end= if the "
+            f"{date_text(first)}) ends {date_text(first_end - 1)}, "
+            f"but the records end {date_text(end_day)}. Fix: {hint}, or pass data_end= if the "
             f"records are complete to a later date."
         )
 
@@ -973,15 +820,15 @@ def derive_outcomes(
             first = int(w_start[uncovered].min())
             earliest = rates.earliest()
             known_from = (
-                f"the earliest rate takes effect {_date_text(earliest)}"
+                f"the earliest rate takes effect {date_text(earliest)}"
                 if earliest is not None
                 else "no rate applies"
             )
             raise DesignError(
                 f"{_FUNC}: wage_rates do not cover the start of {int(uncovered.sum()):,} complete "
-                f"follow-up window(s) (the earliest starts {_date_text(first)}; {known_from}), so "
+                f"follow-up window(s) (the earliest starts {date_text(first)}; {known_from}), so "
                 f"sustained_earnings cannot be derived. Fix: add a rate with a 'from' date on or "
-                f"before {_date_text(first)} (to the default rows, or the person's region)."
+                f"before {date_text(first)} (to the default rows, or the person's region)."
             )
         grid = rates
 
@@ -1009,7 +856,7 @@ def derive_outcomes(
 
     # ------------------------------------------------ benefit spells
     if benefits is not None:
-        ben = _check_frame(benefits, param="benefits", allow_empty=True)
+        ben = check_data(benefits, func=_FUNC, param="benefits", allow_empty=True)
         _need(
             ben,
             id,
@@ -1036,7 +883,7 @@ def derive_outcomes(
             raise ColumnError(
                 f"{_FUNC}: benefits has {int(backwards.sum()):,} spell(s) whose {stop_col!r} (end) "
                 f"is before their {start_col!r} (start), e.g. row {_plain(ben.index[i])!r}: "
-                f"{_date_text(b_start[i])} to {_date_text(b_stop[i])}. Fix: correct or swap those "
+                f"{date_text(b_start[i])} to {date_text(b_stop[i])}. Fix: correct or swap those "
                 f"dates (a missing end means the spell is still open)."
             )
         b_pos = _positions(people[id], ben[id])
@@ -1072,7 +919,7 @@ def derive_outcomes(
     out["follow_up_end"] = last.astype("datetime64[D]").astype("datetime64[ns]")
     out["follow_up_complete"] = complete
     reason = np.full(n, "", dtype=object)
-    end_text = _date_text(end_day)
+    end_text = date_text(end_day)
     not_started = rand > end_day
     late = mask & ~not_started
     if late.any():
@@ -1180,7 +1027,7 @@ def _problem(ids: np.ndarray, action: str) -> dict[str, Any]:
     return {
         "n_records": len(ids),
         "action": action,
-        "examples": _example_ids(ids) if len(ids) else (),
+        "examples": example_ids(ids) if len(ids) else (),
     }
 
 

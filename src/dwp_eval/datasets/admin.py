@@ -15,10 +15,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.records import add_months, month_of, month_start, scalar_date
 from dwp_eval._validation import check_seed
 from dwp_eval.datasets.whp import _binary_array
 from dwp_eval.errors import OptionError
-from dwp_eval.outcomes import NATIONAL_LIVING_WAGE, _add_months, _month_of, _month_start
+from dwp_eval.outcomes import NATIONAL_LIVING_WAGE
 
 __all__ = ["AdminRecords", "whp_monthly_records"]
 
@@ -58,21 +59,9 @@ def _nlw_at(day: np.ndarray) -> np.ndarray:
 
 def _end_day(data_end: Any) -> int:
     """``data_end`` as a day number, moved back to the last day of a complete month."""
-    bad = isinstance(data_end, (bool, int, float, np.number))
-    ts: Any = pd.NaT
-    if not bad:
-        try:
-            ts = pd.Timestamp(data_end)
-        except (TypeError, ValueError):
-            bad = True
-    if bad or ts is pd.NaT:
-        raise OptionError(
-            f"The 'data_end' parameter of {_FUNC} must be a date (e.g. '2019-12-31') or None. "
-            f"Got {data_end!r} instead."
-        )
-    day = int(np.datetime64(ts.date(), "D").astype(np.int64))
-    month = int(_month_of(np.array([day + 1]))[0])  # the day after a month end starts a month
-    return int(_month_start(np.array([month]))[0]) - 1
+    day = scalar_date(data_end, param="data_end", func=_FUNC, example="2019-12-31", none=True)
+    month = int(month_of(np.array([day + 1]))[0])  # the day after a month end starts a month
+    return int(month_start(np.array([month]))[0]) - 1
 
 
 def whp_monthly_records(
@@ -267,8 +256,8 @@ def whp_monthly_records(
         )
     rand = rand_dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     if data_end is None:
-        last = int((_add_months(rand, int(months)) - 1).max())
-        end_day = int(_month_start(_month_of(np.array([last])) + 1)[0]) - 1
+        last = int((add_months(rand, int(months)) - 1).max())
+        end_day = int(month_start(month_of(np.array([last])) + 1)[0]) - 1
     else:
         end_day = _end_day(data_end)
         if end_day < int(rand.min()):
@@ -291,12 +280,12 @@ def whp_monthly_records(
     some = ~reach & (rng.random(n) < 0.2 + effect * d)
 
     # window geometry, in days from randomisation
-    w12 = _add_months(rand, 12) - rand
-    r_month = _month_of(rand)
-    first_full = _month_start(r_month + 1) - rand  # first month wholly inside the window
-    last_month = _month_of(rand + w12 - 1)
-    last_start = _month_start(last_month) - rand  # the window's last (partial) month
-    touch_end = _month_start(last_month + 1) - rand  # end of the months touching the window
+    w12 = add_months(rand, 12) - rand
+    r_month = month_of(rand)
+    first_full = month_start(r_month + 1) - rand  # first month wholly inside the window
+    last_month = month_of(rand + w12 - 1)
+    last_start = month_start(last_month) - rand  # the window's last (partial) month
+    touch_end = month_start(last_month + 1) - rand  # end of the months touching the window
 
     s1 = np.full(n, _NEVER, dtype=np.int64)
     e1 = np.full(n, _NEVER, dtype=np.int64)
@@ -333,7 +322,7 @@ def whp_monthly_records(
 
     # 4. a job that ended before the month of randomisation
     pre = (out_months <= 1) & (prior > 0) & (rng.random(n) < 0.8)
-    e0 = (_month_start(r_month) - rand) - rng.integers(0, 21, size=n)
+    e0 = (month_start(r_month) - rand) - rng.integers(0, 21, size=n)
     s0 = e0 - rng.integers(60, 401, size=n)
 
     # 5. jobs -> person-months
@@ -361,13 +350,13 @@ def whp_monthly_records(
     prem = np.concatenate(job_p)
     ok = en > st
     who, st, en, hrs, prem = who[ok], st[ok], en[ok], hrs[ok], prem[ok]
-    first_m = _month_of(st)
-    count = _month_of(en - 1) - first_m + 1
+    first_m = month_of(st)
+    count = month_of(en - 1) - first_m + 1
     rep = np.repeat(np.arange(who.size), count)
     offset = np.arange(rep.size) - np.repeat(np.cumsum(count) - count, count)
     month = first_m[rep] + offset
-    m_start = _month_start(month)
-    m_end = _month_start(month + 1)
+    m_start = month_start(month)
+    m_end = month_start(month + 1)
     days = (np.minimum(en[rep], m_end) - np.maximum(st[rep], m_start)).astype(float)
     wage = _nlw_at(m_start) * prem[rep]
     noise = np.exp(rng.normal(0.0, 0.1, size=rep.size))

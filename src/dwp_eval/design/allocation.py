@@ -19,12 +19,13 @@ import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dwp_eval._validation import _fmt_list, as_column_list, check_data, check_seed
+from dwp_eval._core.assignments import RecordedDesign
+from dwp_eval._validation import _fmt_list, as_column_list, check_data, check_seed, check_unique
 from dwp_eval.design import _engine as eng
 from dwp_eval.errors import (
     AllocationExistsError,
@@ -34,9 +35,8 @@ from dwp_eval.errors import (
     OptionError,
     VerificationError,
 )
-
-if TYPE_CHECKING:
-    from dwp_eval.results import BalanceTable
+from dwp_eval.monitor.balance import balance
+from dwp_eval.results import BalanceTable
 
 __all__ = ["Allocation"]
 
@@ -407,11 +407,96 @@ class Allocation:
                     "every person. The table has been changed."
                 )
 
+    def recorded_design(self, data: pd.DataFrame, *, assigned: Hashable, func: str) -> RecordedDesign:
+        """The design as recorded, for the rows of ``data`` (joined by the id column):
+        each row's stratum, randomisation cell (stratum, batch, permuted block) and
+        cluster, the arms and any re-randomisation rule. This is what
+        :func:`dwp_eval.randomisation_test` re-draws from with ``allocation=``.
+
+        Raises :class:`DesignError` when ``data`` holds ids never allocated or an arm
+        in ``assigned`` that differs from the allocated one.
+        """
+        design = self._design
+        log = self._log
+        table = self._table
+        id_col = design.id
+        if id_col not in data.columns:
+            raise ColumnError(
+                f"{func}: column {id_col!r} (the allocation's id) is not in the data. Columns "
+                f"present: {_fmt_list(data.columns)}. Fix: pass the data with the id column used "
+                "at randomisation."
+            )
+        check_unique(data, id_col, role="id", func=func)
+        keys = eng.coerce_keys(data[id_col], log["id_kind"], role="id", func=func)
+        tab_keys = eng.coerce_keys(table[id_col], log["id_kind"], role="id", func=func)
+        index = pd.Index(tab_keys.astype(str) if log["id_kind"] == "str" else tab_keys)
+        pos = index.get_indexer(keys.astype(str) if log["id_kind"] == "str" else keys)
+        if np.any(pos < 0):
+            extra = data[id_col].to_numpy()[pos < 0][:5].tolist()
+            raise DesignError(
+                f"{func}: {int(np.sum(pos < 0)):,} id(s) in the data were never allocated (e.g. "
+                f"{_fmt_list(extra, 5)}). Fix: pass only the people in the allocation."
+            )
+        arm_tab = table["arm"].astype(str).to_numpy()[pos]
+        given = data[assigned].astype("string")
+        differ = given.notna().to_numpy() & (given.fillna("").to_numpy().astype(str) != arm_tab)
+        if differ.any():
+            eg = [
+                f"{data[id_col].iloc[i]}: {given.iloc[i]!r} vs allocated {arm_tab[i]!r}"
+                for i in np.flatnonzero(differ)[:3]
+            ]
+            raise DesignError(
+                f"{func}: column {assigned!r} (assigned) disagrees with the allocation for "
+                f"{int(differ.sum()):,} person(s) ({'; '.join(eg)}). Fix: pass the arm column "
+                "of the allocation, or the allocation the data were randomised by."
+            )
+        stratum = (
+            table["stratum"].astype(str).to_numpy()
+            if "stratum" in table.columns
+            else np.full(len(table), "all", dtype=object)
+        )
+        batch = (
+            table["batch"].astype(np.int64).to_numpy()
+            if "batch" in table.columns
+            else np.zeros(len(table), np.int64)
+        )
+        if "block" in table.columns:
+            blk = table["block"].astype("Int64")
+            block = np.where(blk.isna().to_numpy(), "-", blk.astype(str).to_numpy(na_value="-"))
+        else:
+            block = np.full(len(table), "-", dtype=object)
+        cell = pd.Series([f"{s}|{b}|{k}" for s, b, k in zip(stratum, batch, block, strict=True)])
+        cluster = None
+        if design.cluster is not None:
+            cluster = table["cluster"].astype(str).to_numpy()
+            # a cluster's cell is where it was first allocated (later joiners inherit its arm)
+            frame = pd.DataFrame(
+                {"cluster": cluster, "batch": batch, "has_block": block != "-", "cell": cell}
+            )
+            first = frame.sort_values(["batch", "has_block"], ascending=[True, False], kind="stable")
+            first = first.drop_duplicates("cluster")
+            cell = pd.Series(frame["cluster"].map(first.set_index("cluster")["cell"]).to_numpy())
+        methods = {b["method"] for b in log["batches"]}
+        rule = design.rule
+        return RecordedDesign(
+            label=design.label
+            + (", permuted blocks" if "permuted_blocks" in methods else "")
+            + (", re-randomised" if rule is not None else ""),
+            stratum=stratum[pos],
+            cell=cell.to_numpy()[pos],
+            cluster=None if cluster is None else cluster[pos],
+            has_strata=bool(design.strata),
+            arms=tuple(design.arms),
+            control=design.control,
+            rule_covariates=() if rule is None else tuple(rule.covariates),
+            rule_bound=float("inf") if rule is None else float(rule.max_abs_std_diff),
+            rule_max_draws=1 if rule is None else int(rule.max_draws),
+            all_ids_present=len(set(pos.tolist())) == len(table),
+        )
+
     def balance(self, data: pd.DataFrame, covariates: Sequence[Hashable]) -> BalanceTable:
         """Baseline balance of ``covariates`` across arms (means, SDs, standardised
         differences, variance ratios), with ``data`` joined to the table by id."""
-        from dwp_eval.monitor.balance import balance  # sideways import, no cycle
-
         func = "Allocation.balance"
         data = check_data(data, func=func)
         if self.id not in data.columns:

@@ -22,13 +22,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as sla
 
+from dwp_eval._core.inversion import PValueFunction, t_values
+from dwp_eval._core.linalg import fit_ols
+from dwp_eval._core.sample import prepare_sample
+from dwp_eval._core.variance import cluster_sums, vcov
 from dwp_eval._validation import check_alpha, check_option, check_seed
 from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.estimate._linalg import check_full_rank
-from dwp_eval.estimate.itt import prepare_sample
-from dwp_eval.estimate.ri import _PValueFunction, _t_values
 from dwp_eval.results import ResultMixin
 
 __all__ = ["BootstrapTest", "wild_cluster_bootstrap"]
@@ -106,7 +106,7 @@ class BootstrapTest(ResultMixin):
     n_strata: int | None
     null_statistics: np.ndarray
     notes: tuple[str, ...] = ()
-    _pfun: _PValueFunction | None = field(default=None, repr=False)
+    _pfun: PValueFunction | None = field(default=None, repr=False)
 
     @property
     def df(self) -> float:
@@ -222,10 +222,6 @@ class _WildParts:
         out[:, 3] = -2 * self.c * np.einsum("ij,ij->i", ra, rb)
         out[:, 4] = self.c * np.einsum("ij,ij->i", rb, rb)
         return out
-
-
-def _cluster_sum(values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.asarray(np.add.reduceat(values[order], starts, axis=0))
 
 
 def _weight_draws(
@@ -408,45 +404,38 @@ def wild_cluster_bootstrap(
         names.append("(Intercept)")
     X = np.column_stack(cols)
     k = X.shape[1]
-    R = check_full_rank(X, names, func=func)
-    M = sla.cho_solve((R, False), np.eye(k))
-    q = X @ M[:, 0]
-    beta = float(q @ y)
-    resid = y - X @ (M @ (X.T @ y))
-    order = np.argsort(cl, kind="stable")
-    cs = cl[order]
-    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
-    G = len(starts)
+    G = len(np.unique(cl))
     if G <= k:
         raise DesignError(
             f"{func}: {G} clusters cannot identify {k} coefficients (assignment, covariates and "
             "strata effects) with a cluster-robust variance. Fix: use fewer covariates or strata, "
             "or a randomisation test."
         )
-    c = G / (G - 1) * (n - 1) / (n - k)
-    A = _cluster_sum(X * q[:, None], order, starts)  # G x k
-    MA = M @ A.T
-    w_hat = _cluster_sum(q * resid, order, starts)
-    se = float(np.sqrt(c * np.sum(w_hat**2)))
+    fit = fit_ols(X, y, names, func=func)
+    M = fit.bread
+    q = X @ M[:, 0]  # beta_hat = q'y
+    beta = float(fit.beta[0])
+    se = float(vcov(fit, "CR1", cl).std_error[0])
+    c = G / (G - 1) * (n - 1) / (n - k)  # the CR1 factor, as in the variance core
+    MA = M @ cluster_sums(X * q[:, None], cl).T
     if impose_null:
         # restricted fit: y - tau0 z on the other regressors; residuals ua - tau0 ub
         Xr = X[:, 1:]
-        Rr = check_full_rank(Xr, names[1:], func=func)
-        ua = y - Xr @ sla.cho_solve((Rr, False), Xr.T @ y)
-        ub = z - Xr @ sla.cho_solve((Rr, False), Xr.T @ z)
+        ua = fit_ols(Xr, y, names[1:], func=func).resid
+        ub = fit_ols(Xr, z, names[1:], func=func).resid
         parts = _WildParts(
-            wa=_cluster_sum(q * ua, order, starts),
-            wb=_cluster_sum(q * ub, order, starts),
-            Ua=_cluster_sum(X * ua[:, None], order, starts),
-            Ub=_cluster_sum(X * ub[:, None], order, starts),
+            wa=cluster_sums(q * ua, cl),
+            wb=cluster_sums(q * ub, cl),
+            Ua=cluster_sums(X * ua[:, None], cl),
+            Ub=cluster_sums(X * ub[:, None], cl),
             MA=MA,
             c=c,
         )
     else:
         parts = _WildParts(
-            wa=w_hat,
+            wa=cluster_sums(q * fit.resid, cl),
             wb=np.zeros(G),
-            Ua=_cluster_sum(X * resid[:, None], order, starts),
+            Ua=cluster_sums(X * fit.resid[:, None], cl),
             Ub=np.zeros((G, k)),
             MA=MA,
             c=c,
@@ -456,10 +445,10 @@ def wild_cluster_bootstrap(
     if not impose_null:
         coefs[:, 1] = 0.0  # t* does not move with the tested value
     obs = np.array([[beta, 1.0, se**2, 0.0, 0.0]])
-    pfun = _PValueFunction(obs=obs, draws=coefs, plus_one=False, centre=beta, scale=se)
+    pfun = PValueFunction(obs=obs, draws=coefs, plus_one=False, centre=beta, scale=se)
     p = pfun(0.0)
     lo, hi = pfun.interval(alpha)
-    null = _t_values(coefs, 0.0)
+    null = t_values(coefs, 0.0)
     null.setflags(write=False)
     notes = []
     if enumerated:

@@ -26,6 +26,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dwp_eval._core.linalg import Term, fit_ols, with_residuals
+from dwp_eval._core.sample import Prepared, prepare_sample, wmean
+from dwp_eval._core.variance import resolve_se_type, vcov
+from dwp_eval._core.wald import t_interval
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
@@ -35,16 +39,13 @@ from dwp_eval._validation import (
     check_no_missing,
 )
 from dwp_eval.errors import ColumnError, DesignError, DwpEvalWarning, OptionError
-from dwp_eval.estimate._linalg import fit_ols, with_residuals
-from dwp_eval.estimate.itt import Prepared, _refit_itt, _Term, _wmean, prepare_sample
-from dwp_eval.estimate.variance import resolve_se_type, vcov
+from dwp_eval.estimate.itt import _refit_itt
 from dwp_eval.results import (
     SENSITIVITY_COLUMNS,
     ARInterval,
     Effect,
     FirstStage,
     SensitivityTable,
-    t_interval,
 )
 
 __all__ = ["cace", "complier_profile", "contamination_sensitivity"]
@@ -189,18 +190,18 @@ def _fit_iv(
     names: list[str] = []
     if prep.strata is None:
         cols.append(np.ones(n))
-        names.append(_Term("(Intercept)", None))
+        names.append(Term("(Intercept)", None))
     cov = prep.covariates
     if cov.shape[1]:
         xc = cov.to_numpy(dtype=float)
         xc = xc - xc.mean(axis=0)  # centring changes no coefficient of interest, only conditioning
         src = {str(c): prep.sources.get(str(c), str(c)) for c in cov.columns}
         cov_cols = [xc]
-        cov_names = [_Term(str(c), src[str(c)]) for c in cov.columns]
+        cov_names = [Term(str(c), src[str(c)]) for c in cov.columns]
     else:
         cov_cols, cov_names = [], []
     W = np.column_stack([*cols, z, *cov_cols])
-    w_names = [*names, _Term("assigned", None), *cov_names]
+    w_names = [*names, Term("assigned", None), *cov_names]
     jz = len(names)
     fe = prep.strata
     # first stage and reduced form: the same design (assignment, covariates, strata)
@@ -216,7 +217,7 @@ def _fit_iv(
     # second stage: OLS on the fitted receipt, residuals with the actual receipt
     d_hat = d - fs.resid  # demeaning within strata gives the working fitted values
     X2 = np.column_stack([*cols, d_hat, *cov_cols])
-    x_names = [*names, _Term("received", None), *cov_names]
+    x_names = [*names, Term("received", None), *cov_names]
     ss = fit_ols(X2, y, x_names, fe_codes=fe, func=func)
     beta = float(ss.beta[jz])
     iv = with_residuals(ss, ss.resid - beta * fs.resid)
@@ -297,7 +298,7 @@ def cace(
     se_type
         ``None`` (default): ``HC2``, or ``CR2`` with Bell-McCaffrey degrees of
         freedom when clustered; any name of
-        :data:`dwp_eval.estimate.variance.SE_TYPES` (``"stata"``: HC1 or CR1).
+        :data:`dwp_eval._core.variance.SE_TYPES` (``"stata"``: HC1 or CR1).
     alpha
         Significance level of the intervals and tests.
     missing
@@ -387,8 +388,8 @@ def cace(
     y, z = prep.y, prep.z
     common: dict[str, Any] = dict(
         outcome=str(outcome), treatment=prep.treatment, control=prep.control, alpha=alpha,
-        n_obs=len(y), n_by_arm=prep.n_by_arm, control_mean=_wmean(y[z == 0], None),
-        treatment_mean=_wmean(y[z == 1], None), se_type=used, design=design,
+        n_obs=len(y), n_by_arm=prep.n_by_arm, control_mean=wmean(y[z == 0], None),
+        treatment_mean=wmean(y[z == 1], None), se_type=used, design=design,
         covariates=tuple(str(c) for c in covs), n_clusters=fit.n_clusters, n_strata=n_strata,
         binary_outcome=prep.binary, dropped=prep.dropped,
     )

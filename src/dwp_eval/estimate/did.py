@@ -6,10 +6,10 @@ The estimate is the coefficient on the treatment indicator ``D_it`` in
     y_it = alpha_i + lambda_t + beta D_it + x_it' gamma + e_it
 
 with unit and period effects absorbed by the exact two-way within
-transformation of :mod:`dwp_eval.estimate._panel` (no dummy matrices; also exact
+transformation of :mod:`dwp_eval._core.panel` (no dummy matrices; also exact
 on unbalanced panels). On repeated cross-sections (``unit=None``) the unit
 effects are replaced by a treated-group indicator. Variances come from
-:mod:`dwp_eval.estimate.variance`.
+:mod:`dwp_eval._core.variance`.
 """
 
 from __future__ import annotations
@@ -21,23 +21,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as sla
 
-from dwp_eval._validation import as_column_list, check_alpha
-from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.estimate._linalg import OLSFit, check_full_rank, fit_ols
-from dwp_eval.estimate._panel import (
+from dwp_eval._core.format import number
+from dwp_eval._core.linalg import fit_ols
+from dwp_eval._core.panel import (
     check_binary,
     check_no_switch_off,
     check_numeric,
     check_unit_time,
+    fit_within,
     nested,
+    prepare_cohorts,
     sorted_codes,
     twoway,
     validate_frame,
 )
-from dwp_eval.estimate.variance import VcovResult, resolve_se_type, vcov
-from dwp_eval.results import Effect, ResultMixin, _number
+from dwp_eval._core.variance import VcovResult, resolve_se_type, vcov
+from dwp_eval._validation import as_column_list, check_alpha
+from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.results import Effect, ResultMixin
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -111,18 +113,6 @@ def _group_means(y: np.ndarray, group: np.ndarray, post: np.ndarray, cl: np.ndar
     return pd.DataFrame(rows, columns=GROUP_MEANS_COLUMNS)
 
 
-def _fit_within(Xd: np.ndarray, yd: np.ndarray, names: list[str], n_fe: int, func: str) -> OLSFit:
-    """OLS on two-way demeaned data, as an :class:`OLSFit` with ``n_fe`` absorbed
-    parameters counted in the residual degrees of freedom."""
-    R = check_full_rank(Xd, names, func=func, what="regressors")
-    beta = sla.cho_solve((R, False), Xd.T @ yd)
-    L = sla.solve_triangular(R, np.eye(R.shape[0]), lower=False)
-    return OLSFit(
-        X=Xd, y=yd, names=tuple(names), beta=beta, resid=yd - Xd @ beta, R=R, bread=L @ L.T,
-        L=L, sqrt_w=None, fe_codes=None, fe_scale=None, n_fe=n_fe,
-    )
-
-
 def did(
     data: pd.DataFrame,
     *,
@@ -163,7 +153,7 @@ def did(
         Column to cluster the standard errors on; default the unit (panels). For
         repeated cross-sections the default is no clustering.
     se_type
-        Variance estimator from :data:`dwp_eval.estimate.variance.SE_TYPES`.
+        Variance estimator from :data:`dwp_eval._core.variance.SE_TYPES`.
         Default ``"CR1"`` when clustered, ``"HC1"`` otherwise (the ``"stata"``
         convention). ``"CR2"`` gives Bell-McCaffrey SEs with Satterthwaite df.
     alpha
@@ -314,7 +304,7 @@ def _did(
             Xd = tw.demean(X)
             yd = tw.demean(y)
             n_fe = tw.rank_time + (0 if nested(u, cl) else tw.n_units)
-            fit = _fit_within(Xd, yd, names, n_fe, func)
+            fit = fit_within(Xd, yd, names, n_fe, func)
         res = vcov(fit, se_name, cl)
         j = 0
         counts = np.bincount(u, minlength=N)
@@ -427,12 +417,12 @@ class BaconDecomposition(ResultMixin):
     def summary(self) -> str:
         lines = [
             f"Goodman-Bacon decomposition of the TWFE estimate on {self.outcome}: "
-            f"{_number(self.twfe_estimate)}",
+            f"{number(self.twfe_estimate)}",
             f"  {self.n_units:,} units, {self.n_periods} periods, {len(self._table)} 2x2 comparisons",
             f"  {'comparison':<28} {'weight':>8} {'avg estimate':>13}",
         ]
         for r in self.by_type().itertuples(index=False):
-            lines.append(f"  {r.comparison:<28} {r.weight:>8.4f} {_number(r.estimate):>13}")
+            lines.append(f"  {r.comparison:<28} {r.weight:>8.4f} {number(r.estimate):>13}")
         forbidden = self._table["comparison"].str.startswith("later vs")
         w = float(self._table.loc[forbidden, "weight"].sum())
         if w > 0:
@@ -443,7 +433,7 @@ class BaconDecomposition(ResultMixin):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<BaconDecomposition {len(self._table)} comparisons, TWFE {_number(self.twfe_estimate)}>"
+        return f"<BaconDecomposition {len(self._table)} comparisons, TWFE {number(self.twfe_estimate)}>"
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Each 2x2 estimate against its weight, by kind of comparison."""
@@ -502,8 +492,6 @@ def bacon_decomposition(
     >>> round(float((bd.to_frame()["weight"] * bd.to_frame()["estimate"]).sum() - bd.twfe_estimate), 12)
     0.0
     """
-    from dwp_eval.estimate.staggered import prepare_cohorts
-
     func = "bacon_decomposition"
     prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=[],
                            cluster=None, func=func)

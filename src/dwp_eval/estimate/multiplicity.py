@@ -29,6 +29,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from statsmodels.stats.multitest import multipletests
 
+from dwp_eval._core.difference_in_means import design_based
+from dwp_eval._core.regression import assignment_regression
+from dwp_eval._core.sample import Prepared, expand_covariates
 from dwp_eval._validation import (
     Seed,
     _fmt_list,
@@ -39,7 +42,7 @@ from dwp_eval._validation import (
     check_seed,
 )
 from dwp_eval.errors import DegenerateDrawsWarning, DesignError, MissingDataError, OptionError
-from dwp_eval.estimate.itt import Prepared, _design_based, _expand_covariates, _regression, itt
+from dwp_eval.estimate.itt import itt
 from dwp_eval.results import Effect, ResultMixin
 
 __all__ = [
@@ -678,7 +681,7 @@ class _Bootstrap:
         if self.mode == "regression":
             for j in range(H):
                 sub = frame.loc[self.inc[:, j]]
-                expanded = _expand_covariates(sub, self.hyp_covs[j], func)
+                expanded = expand_covariates(sub, self.hyp_covs[j], func)
                 mat = np.full((n, expanded.shape[1]), np.nan)
                 mat[self.inc[:, j]] = expanded.to_numpy(dtype=float)
                 self.cov.append(mat)
@@ -877,7 +880,7 @@ class _Bootstrap:
                 y, z, pd.DataFrame(index=range(len(y))), strata, cluster, w, {}, self.treatment,
                 self.control, {}, False,
             )
-            est, se_, _, _, _, _ = _design_based(prep, func=self.func)
+            est, se_, _, _, _, _ = design_based(prep, func=self.func)
             return est, se_
         X = self.cov[j][rows]
         names = self.cov_names[j]
@@ -889,7 +892,7 @@ class _Bootstrap:
             X = X[:, ok]
             names = [nm for nm, o in zip(names, ok, strict=True) if o]
         cov = pd.DataFrame(X, columns=names)
-        est, se_, _, _ = _regression(
+        est, se_, _, _ = assignment_regression(
             y, z, cov, self.adjustment, strata=strata, cluster=cluster, weights=w,
             se_type=h.effect.se_type, func=self.func,
         )

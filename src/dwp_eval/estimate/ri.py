@@ -17,8 +17,6 @@ any constant effect ``tau`` re-uses the same draws at no extra cost (see
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,35 +24,28 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.assignments import (
+    Cells,
+    RecordedDesign,
+    Redraws,
+    RerandomisationRule,
+    unit_cells,
+)
+from dwp_eval._core.inversion import PValueFunction, t_values
+from dwp_eval._core.sample import prepare_sample
 from dwp_eval._validation import (
-    _fmt_list,
     check_alpha,
     check_columns,
     check_data,
     check_option,
     check_seed,
-    check_unique,
 )
 from dwp_eval.errors import ColumnError, DesignError, OptionError
-from dwp_eval.estimate.itt import prepare_sample
 from dwp_eval.results import ResultMixin
 
 __all__ = ["RandomisationTest", "randomisation_test"]
 
 STATISTICS = ("studentised", "difference")
-# Enumerate every assignment when there are at most this many (draws="all" refuses more).
-MAX_ENUMERATE = 1_000_000
-# |T*| >= |T_obs| is judged with this relative tolerance, so that assignments whose
-# statistic equals the observed one in exact arithmetic (the observed assignment
-# itself, mirror images) are counted despite rounding in the last bits.
-TIE_RTOL = 1e-9
-# Cells (strata, blocks) of up to _TINY_CELL units draw one of their C(n, m) subsets
-# directly; up to _SORT_CELL units take the m smallest of random keys (a sort); larger
-# cells select units independently, then correct the count exactly.
-_TINY_CELL = 8
-_SORT_CELL = 1024
-# Elements of the (batch x units) work arrays.
-_BATCH_ELEMENTS = 2_000_000
 # Units converted to floats at a time when summing a batch (keeps the buffer in cache).
 _CHUNK = 8192
 
@@ -64,92 +55,6 @@ _NCOL = 9
 
 
 # --------------------------------------------------------------------------- result
-
-
-def _t_values(coefs: np.ndarray, tau: float) -> np.ndarray:
-    """``T(tau) = (a - tau b) / sqrt(v0 + v1 tau + v2 tau^2)`` for rows ``(a, b, v0, v1, v2)``."""
-    c = np.atleast_2d(coefs)
-    num = c[:, 0] - tau * c[:, 1]
-    var = c[:, 2] + tau * (c[:, 3] + tau * c[:, 4])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = num / np.sqrt(np.clip(var, 0.0, None))
-    return np.asarray(t)
-
-
-@dataclass(frozen=True, eq=False)
-class _PValueFunction:
-    """The p-value of ``H0: effect = tau`` as a function of ``tau``.
-
-    ``obs`` holds the observed ``(a, b, v0, v1, v2)`` and ``draws`` one row per
-    re-drawn assignment (or bootstrap sample); the statistic is
-    :func:`_t_values`. ``plus_one`` selects ``(1 + k) / (1 + B)`` (random
-    permutations, Phipson & Smyth 2010) instead of ``k / B`` (enumeration, or
-    the bootstrap).
-    """
-
-    obs: np.ndarray
-    draws: np.ndarray
-    plus_one: bool
-    centre: float
-    scale: float
-
-    def __call__(self, tau: float) -> float:
-        return float(self.many(np.array([float(tau)]))[0])
-
-    def many(self, taus: np.ndarray) -> np.ndarray:
-        """p-values at each of ``taus`` (vectorised over taus and draws)."""
-        out = np.empty(len(taus))
-        step = max(1, 4_000_000 // max(len(self.draws), 1))
-        d = self.draws
-        o = self.obs[0]
-        for i in range(0, len(taus), step):
-            t = taus[i : i + step][:, None]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t_obs = np.abs((o[0] - t * o[1]) / np.sqrt(np.clip(o[2] + t * (o[3] + t * o[4]), 0, None)))
-                t_star = np.abs(
-                    (d[None, :, 0] - t * d[None, :, 1])
-                    / np.sqrt(np.clip(d[None, :, 2] + t * (d[None, :, 3] + t * d[None, :, 4]), 0, None))
-                )
-            # an undefined draw (0/0) counts as at least as extreme: conservative
-            k = np.count_nonzero(~(t_star < t_obs * (1.0 - TIE_RTOL)), axis=1)
-            p = (1 + k) / (1 + len(d)) if self.plus_one else k / len(d)
-            out[i : i + step] = np.where(np.isnan(t_obs[:, 0]), 1.0, p)
-        return out
-
-    def interval(self, alpha: float) -> tuple[float, float]:
-        """The set of ``tau`` not rejected at ``alpha`` (its convex hull), by a grid
-        scan out to 40 scales either side of the estimate, then bisection."""
-        return (self._bound(alpha, -1.0), self._bound(alpha, 1.0))
-
-    def _bound(self, alpha: float, side: float) -> float:
-        scale = self.scale if np.isfinite(self.scale) and self.scale > 0 else max(abs(self.centre), 1.0)
-        grid = self.centre + side * scale * np.arange(0, 321) / 8.0
-        accepted = self.many(grid) > alpha
-        if accepted[-1]:
-            # still not rejected 40 scales out: look further, then give up (unbounded)
-            inner = float(grid[-1])
-            for k in range(2, 8):
-                t = self.centre + side * scale * 10.0**k
-                if self(t) <= alpha:
-                    return self._bisect(inner, t, alpha)
-                inner = t
-            return side * np.inf
-        if not accepted.any():
-            return self.centre
-        last = int(np.flatnonzero(accepted).max())
-        return self._bisect(float(grid[last]), float(grid[last + 1]), alpha)
-
-    def _bisect(self, inside: float, outside: float, alpha: float) -> float:
-        tol = 1e-10 * max(self.scale, abs(self.centre), 1e-300)
-        for _ in range(200):
-            if abs(outside - inside) <= tol:
-                break
-            mid = 0.5 * (inside + outside)
-            if self(mid) > alpha:
-                inside = mid
-            else:
-                outside = mid
-        return 0.5 * (inside + outside)
 
 
 RI_COLUMNS = [
@@ -232,7 +137,7 @@ class RandomisationTest(ResultMixin):
     null_statistics: np.ndarray
     notes: tuple[str, ...] = ()
     acceptance_rate: float | None = None
-    _pfun: _PValueFunction | None = field(default=None, repr=False)
+    _pfun: PValueFunction | None = field(default=None, repr=False)
 
     @property
     def df(self) -> float:
@@ -331,218 +236,6 @@ class RandomisationTest(ResultMixin):
 
 
 # --------------------------------------------------------------------------- drawing
-
-
-@dataclass(frozen=True, eq=False)
-class _Cells:
-    """Units in cell order: cell ``c`` holds units ``lo[c]:lo[c] + n[c]``, ``m[c]`` treated.
-
-    A cell is the set of units whose assignments were permuted among
-    themselves by the design: a stratum, or a permuted block within it.
-    """
-
-    lo: np.ndarray
-    n: np.ndarray
-    m: np.ndarray
-    n_units: int
-
-    @property
-    def free(self) -> np.ndarray:
-        return np.asarray((self.m > 0) & (self.m < self.n))
-
-    def count(self, cap: int) -> int:
-        """Number of distinct assignments, the product of ``C(n_c, m_c)``; exact up to
-        ``cap``, and some number above ``cap`` otherwise."""
-        total = 1
-        for n, m in zip(self.n.tolist(), self.m.tolist(), strict=True):
-            total *= math.comb(n, m)
-            if total > cap:
-                return total
-        return total
-
-    def log10_count(self) -> float:
-        return float(
-            sum(math.lgamma(n + 1) - math.lgamma(m + 1) - math.lgamma(n - m + 1)
-                for n, m in zip(self.n.tolist(), self.m.tolist(), strict=True)) / math.log(10)
-        )
-
-
-def _draw_assignments(
-    cells: _Cells, rng: np.random.Generator, size: int, scratch: np.ndarray | None = None
-) -> np.ndarray:
-    """``size`` independent uniform draws of the design: a ``(size, n_units)`` bool matrix.
-
-    Within every cell exactly ``m_c`` of its ``n_c`` units are treated, every such
-    subset equally likely, independently across cells and draws:
-
-    * cells of up to 8 units: one of the ``C(n_c, m_c)`` subsets, drawn directly;
-    * up to 1,024 units: keys at or below the ``m_c``-th smallest key (a sort);
-    * larger cells: each unit is selected independently with a probability
-      ``q_c`` near ``m_c / n_c`` (``q_c = 0`` or ``1`` when ``m_c / n_c`` is
-      below 1/32 or above 31/32), then the ``|M - m_c|`` surplus (or missing)
-      units are removed (added) as a uniformly random subset of the selected
-      (unselected) ones: the first distinct eligible units in a stream of
-      uniformly random positions. Every step treats the units of a cell
-      symmetrically and the count ends at ``m_c``, so the subset is uniform.
-    """
-    out = np.zeros((size, cells.n_units), dtype=bool)
-    free = cells.free
-    full = np.flatnonzero(cells.m == cells.n)
-    if full.size:
-        out[:, np.concatenate([np.arange(cells.lo[c], cells.lo[c] + cells.n[c]) for c in full.tolist()])] = True
-    tiny = np.flatnonzero(free & (cells.n <= _TINY_CELL))
-    if tiny.size:
-        key = cells.n[tiny] * (_TINY_CELL + 1) + cells.m[tiny]
-        for k in np.unique(key).tolist():
-            _draw_tiny(cells, tiny[key == k], rng, out)
-    small = np.flatnonzero(free & (cells.n > _TINY_CELL) & (cells.n <= _SORT_CELL))
-    if small.size:
-        widths = 2 ** np.ceil(np.log2(cells.n[small])).astype(np.int64)
-        for w in np.unique(widths).tolist():
-            group = small[widths == w]
-            _draw_small(cells, group, int(w), rng, out)
-    large = np.flatnonzero(free & (cells.n > _SORT_CELL))
-    if large.size:
-        _draw_large(cells, large, rng, out, scratch)
-    return out
-
-
-def _draw_tiny(cells: _Cells, group: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
-    """Cells of one size ``n <= 8`` and count ``m``: a uniform draw from the ``C(n, m)`` patterns."""
-    n, m = int(cells.n[group[0]]), int(cells.m[group[0]])
-    patterns = np.zeros((math.comb(n, m), n), dtype=bool)
-    for i, comb in enumerate(itertools.combinations(range(n), m)):
-        patterns[i, list(comb)] = True
-    pick = rng.integers(0, len(patterns), size=(out.shape[0], len(group)))
-    idx = cells.lo[group][:, None] + np.arange(n)[None, :]
-    out[:, idx.ravel()] = patterns[pick].reshape(out.shape[0], -1)
-
-
-def _draw_small(cells: _Cells, group: np.ndarray, w: int, rng: np.random.Generator, out: np.ndarray) -> None:
-    size = out.shape[0]
-    k = len(group)
-    n = cells.n[group]
-    pos = np.arange(w)[None, :]
-    real = pos < n[:, None]
-    idx = cells.lo[group][:, None] + pos
-    keys = rng.random((size, k, w))
-    keys[:, ~real] = 2.0  # padding sorts last
-    m = cells.m[group]
-    srt = np.sort(keys, axis=-1)
-    thr = np.take_along_axis(srt, np.broadcast_to((m - 1)[None, :, None], (size, k, 1)), axis=-1)
-    sel = keys <= thr
-    # float keys tie with probability ~1e-10 per cell; redraw any cell whose count came out wrong
-    bad_b, bad_k = np.nonzero(np.sum(sel, axis=-1) != m[None, :])
-    for b, j in zip(bad_b.tolist(), bad_k.tolist(), strict=True):
-        row = np.zeros(w, dtype=bool)
-        row[rng.permutation(int(n[j]))[: int(m[j])]] = True
-        sel[b, j] = row
-    out[:, idx[real]] = sel[:, real]
-
-
-def _random_bytes(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """Uniform random bytes: raw 64-bit draws read as little-endian bytes (platform-independent)."""
-    count = shape[0] * shape[1]
-    words = rng.integers(0, np.iinfo(np.uint64).max, size=-(-count // 8), dtype=np.uint64, endpoint=True)
-    return words.astype("<u8", copy=False).view(np.uint8)[:count].reshape(shape)
-
-
-def _draw_large(
-    cells: _Cells,
-    large: np.ndarray,
-    rng: np.random.Generator,
-    out: np.ndarray,
-    scratch: np.ndarray | None,
-) -> None:
-    size = out.shape[0]
-    n = cells.n[large]
-    m = cells.m[large]
-    share = m / n
-    thr = np.clip(np.rint(256 * share), 8, 248).astype(np.uint8)
-    thr[share < 1 / 32] = 0
-    all_in = share > 31 / 32
-    got = np.zeros((size, len(large)), dtype=np.int64)
-    # runs of adjacent cells drawn by independent selection, one pass per run
-    drawn = np.flatnonzero(~all_in & (thr > 0))
-    runs = np.split(drawn, np.flatnonzero(np.diff(large[drawn]) != 1) + 1) if drawn.size else []
-    for run in runs:
-        first_c, last_c = int(large[run[0]]), int(large[run[-1]])
-        lo = int(cells.lo[first_c])
-        hi = int(cells.lo[last_c] + cells.n[last_c])
-        sel = np.less(_random_bytes(rng, (size, hi - lo)), np.repeat(thr[run], n[run]))
-        edges = np.r_[cells.lo[large[run]] - lo, hi - lo]
-        as_int = sel.view(np.int8)
-        for i, j in enumerate(run.tolist()):
-            got[:, j] = as_int[:, edges[i] : edges[i + 1]].sum(axis=1, dtype=np.int64)
-        out[:, lo:hi] = sel
-    for j in np.flatnonzero(all_in).tolist():
-        c = int(large[j])
-        out[:, int(cells.lo[c]) : int(cells.lo[c] + cells.n[c])] = True
-        got[:, j] = n[j]
-    d = got - m[None, :]
-    bi, ci = np.nonzero(d)
-    if not bi.size:
-        return
-    need = np.abs(d[bi, ci]).astype(np.int64)
-    target = d[bi, ci] < 0  # True: select more units; False: deselect
-    nc = n[ci]
-    lo = cells.lo[large][ci]
-    elig = np.where(target, nc - got[bi, ci], got[bi, ci])
-    # uniform positions expected before `need` distinct eligible units turn up, plus a margin;
-    # a row that falls short is completed exactly below
-    expect = nc * np.log((elig + 0.5) / (elig - need + 0.5))
-    length = np.ceil(1.15 * expect + 3 * np.sqrt(expect) + 4).astype(np.int64)
-    total = int(length.sum())
-    rep = np.repeat(np.arange(len(bi)), length)
-    pos = rng.integers(lo[rep], (lo + nc)[rep])
-    rows = bi[rep]
-    eligible = out[rows, pos] != target[rep]
-    # first occurrence of each (draw, unit) in the order drawn: the smallest candidate index
-    flat = rows * cells.n_units + pos
-    if scratch is None or scratch.size < out.size or total >= np.iinfo(np.int32).max:
-        scratch = np.full(out.size, np.iinfo(np.int32).max, dtype=np.int32)
-    cand = np.arange(total, dtype=np.int32)
-    np.minimum.at(scratch, flat, cand)
-    first = scratch[flat] == cand
-    scratch[flat] = np.iinfo(np.int32).max  # leave the scratch clean for the next batch
-    good = eligible & first
-    csum = np.cumsum(good)
-    start = np.r_[0, np.cumsum(length)[:-1]]
-    before = np.where(start > 0, csum[start - 1], 0)
-    within = csum - before[rep]
-    take = good & (within <= need[rep])
-    done = np.bincount(rep[take], minlength=len(bi)) == need
-    t = take & done[rep]
-    out[rows[t], pos[t]] = target[rep[t]]
-    for r in np.flatnonzero(~done).tolist():
-        seg = out[bi[r], lo[r] : lo[r] + nc[r]]
-        pool = np.flatnonzero(seg != target[r])
-        seg[rng.choice(pool, size=int(need[r]), replace=False)] = target[r]
-
-
-def _enumerate_assignments(cells: _Cells) -> np.ndarray:
-    """Every assignment of the design, one per row (``C(n_c, m_c)`` per cell, all combinations)."""
-    per_cell = []
-    for c in np.flatnonzero(cells.free).tolist():
-        n, m = int(cells.n[c]), int(cells.m[c])
-        pats = np.zeros((math.comb(n, m), n), dtype=bool)
-        for i, comb in enumerate(itertools.combinations(range(n), m)):
-            pats[i, list(comb)] = True
-        per_cell.append((c, pats))
-    total = 1
-    for _, p in per_cell:
-        total *= len(p)
-    out = np.zeros((total, cells.n_units), dtype=bool)
-    for c in np.flatnonzero(cells.m == cells.n).tolist():
-        out[:, cells.lo[c] : cells.lo[c] + cells.n[c]] = True
-    reps_after = total
-    for c, pats in per_cell:
-        reps_after //= len(pats)
-        block = np.repeat(pats, reps_after, axis=0)
-        tiled = np.tile(block, (total // len(block), 1))
-        lo = int(cells.lo[c])
-        out[:, lo : lo + pats.shape[1]] = tiled
-    return out
 
 
 # --------------------------------------------------------------------------- statistic
@@ -682,62 +375,17 @@ class _Statistic:
         return out
 
 
-@dataclass(frozen=True, eq=False)
-class _Rule:
-    """A re-randomisation balance rule evaluated on re-drawn assignments."""
-
-    columns: np.ndarray  # units x (1 + 2J): persons, sum x_j, sum x_j^2
-    fixed: dict[str, np.ndarray]  # other arms: their sums (1 + 2J)
-    arms: tuple[str, ...]
-    design_control: str
-    treatment: str
-    control: str
-    bound: float
-    max_draws: int
-
-    def accept(self, assign: np.ndarray) -> np.ndarray:
-        f = assign.astype(np.float64)
-        t = f @ self.columns
-        tot = self.columns.sum(axis=0)
-        sums = {}
-        for arm in self.arms:
-            if arm == self.treatment:
-                sums[arm] = t
-            elif arm == self.control:
-                sums[arm] = tot[None, :] - t
-            else:
-                sums[arm] = np.broadcast_to(self.fixed[arm], t.shape)
-        c = sums[self.design_control]
-        n_c = c[:, :1]
-        j = (c.shape[1] - 1) // 2
-        worst = np.zeros(len(f))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean_c = c[:, 1 : 1 + j] / n_c
-            var_c = (c[:, 1 + j :] - n_c * mean_c**2) / (n_c - 1)
-            for arm in self.arms:
-                if arm == self.design_control:
-                    continue
-                x = sums[arm]
-                n_a = x[:, :1]
-                mean_a = x[:, 1 : 1 + j] / n_a
-                var_a = (x[:, 1 + j :] - n_a * mean_a**2) / (n_a - 1)
-                d = (mean_a - mean_c) / np.sqrt((var_a + var_c) / 2)
-                d[~np.isfinite(d)] = np.inf
-                worst = np.maximum(worst, np.max(np.abs(d), axis=1))
-        return np.asarray(worst < self.bound)
-
-
 # --------------------------------------------------------------------------- preparation
 
 
 @dataclass(frozen=True, eq=False)
 class _Setup:
-    cells: _Cells
+    cells: Cells
     stat: _Statistic
     observed: np.ndarray  # bool per unit (cell order)
     unit_of_row: np.ndarray  # analysed row -> unit (cell order)
     index: pd.Index  # analysed rows of data
-    rule: _Rule | None
+    rule: RerandomisationRule | None
     design: str
     se_type: str
     outcome: str
@@ -746,88 +394,6 @@ class _Setup:
     n_by_arm: dict[str, int]
     n_strata: int | None
     n_clusters: int | None
-
-
-def _person_arrays(
-    data: pd.DataFrame,
-    allocation: Any,
-    *,
-    assigned: Hashable,
-    func: str,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Join ``data`` to an allocation: stratum, cluster and permutation cell per row."""
-    from dwp_eval.design import _engine as eng
-
-    design = allocation._design
-    log = allocation._log
-    table = allocation._table
-    id_col = design.id
-    if id_col not in data.columns:
-        raise ColumnError(
-            f"{func}: column {id_col!r} (the allocation's id) is not in the data. Columns "
-            f"present: {_fmt_list(data.columns)}. Fix: pass the data with the id column used "
-            "at randomisation."
-        )
-    check_unique(data, id_col, role="id", func=func)
-    keys = eng.coerce_keys(data[id_col], log["id_kind"], role="id", func=func)
-    tab_keys = eng.coerce_keys(table[id_col], log["id_kind"], role="id", func=func)
-    index = pd.Index(tab_keys.astype(str) if log["id_kind"] == "str" else tab_keys)
-    pos = index.get_indexer(keys.astype(str) if log["id_kind"] == "str" else keys)
-    if np.any(pos < 0):
-        extra = data[id_col].to_numpy()[pos < 0][:5].tolist()
-        raise DesignError(
-            f"{func}: {int(np.sum(pos < 0)):,} id(s) in the data were never allocated (e.g. "
-            f"{_fmt_list(extra, 5)}). Fix: pass only the people in the allocation."
-        )
-    arm_tab = table["arm"].astype(str).to_numpy()[pos]
-    given = data[assigned].astype("string")
-    differ = given.notna().to_numpy() & (given.fillna("").to_numpy().astype(str) != arm_tab)
-    if differ.any():
-        eg = [
-            f"{data[id_col].iloc[i]}: {given.iloc[i]!r} vs allocated {arm_tab[i]!r}"
-            for i in np.flatnonzero(differ)[:3]
-        ]
-        raise DesignError(
-            f"{func}: column {assigned!r} (assigned) disagrees with the allocation for "
-            f"{int(differ.sum()):,} person(s) ({'; '.join(eg)}). Fix: pass the arm column "
-            "of the allocation, or the allocation the data were randomised by."
-        )
-    stratum = (
-        table["stratum"].astype(str).to_numpy()
-        if "stratum" in table.columns
-        else np.full(len(table), "all", dtype=object)
-    )
-    batch = table["batch"].astype(np.int64).to_numpy() if "batch" in table.columns else np.zeros(len(table), np.int64)
-    if "block" in table.columns:
-        blk = table["block"].astype("Int64")
-        block = np.where(blk.isna().to_numpy(), "-", blk.astype(str).to_numpy(na_value="-"))
-    else:
-        block = np.full(len(table), "-", dtype=object)
-    cell = pd.Series([f"{s}|{b}|{k}" for s, b, k in zip(stratum, batch, block, strict=True)])
-    cluster = None
-    if design.cluster is not None:
-        cluster = table["cluster"].astype(str).to_numpy()
-        # a cluster's cell is where it was first allocated (later joiners inherit its arm)
-        frame = pd.DataFrame({"cluster": cluster, "batch": batch, "has_block": block != "-", "cell": cell})
-        first = frame.sort_values(["batch", "has_block"], ascending=[True, False], kind="stable")
-        first = first.drop_duplicates("cluster")
-        cell = pd.Series(frame["cluster"].map(first.set_index("cluster")["cell"]).to_numpy())
-    methods = {b["method"] for b in log["batches"]}
-    out = data.copy(deep=False)
-    out["allocation stratum"] = stratum[pos]
-    out["allocation block"] = cell.to_numpy()[pos]
-    if cluster is not None:
-        out["allocation cluster"] = cluster[pos]
-    info = {
-        "design": design,
-        "label": design.label
-        + (", permuted blocks" if "permuted_blocks" in methods else "")
-        + (", re-randomised" if design.rule is not None else ""),
-        "strata": bool(design.strata),
-        "cluster": design.cluster is not None,
-        "all_ids_present": len(set(pos.tolist())) == len(table),
-    }
-    return out, info
 
 
 def _setup(
@@ -846,12 +412,10 @@ def _setup(
 ) -> _Setup:
     data = check_data(data, func=func)
     statistic = check_option(statistic, STATISTICS, param="statistic", func=func)
-    info: dict[str, Any] | None = None
+    recorded: RecordedDesign | None = None
     cell_col: Hashable | None = strata
     if allocation is not None:
-        from dwp_eval.design.allocation import Allocation
-
-        if not isinstance(allocation, Allocation):
+        if not callable(getattr(allocation, "recorded_design", None)):
             raise OptionError(
                 f"The 'allocation' parameter of {func} must be a dwp_eval.Allocation (from "
                 f"randomise or Allocation.read). Got {type(allocation).__name__} instead."
@@ -862,11 +426,16 @@ def _setup(
                 "records the design's strata and clusters. Fix: drop strata= and cluster=."
             )
         check_columns(data, [assigned], role="assigned", func=func)
-        data, info = _person_arrays(data, allocation, assigned=assigned, func=func)
-        strata = "allocation stratum" if info["strata"] else None
-        cluster = "allocation cluster" if info["cluster"] else None
+        recorded = allocation.recorded_design(data, assigned=assigned, func=func)
+        data = data.copy(deep=False)
+        data["allocation stratum"] = recorded.stratum
+        data["allocation block"] = recorded.cell
+        if recorded.cluster is not None:
+            data["allocation cluster"] = recorded.cluster
+        strata = "allocation stratum" if recorded.has_strata else None
+        cluster = "allocation cluster" if recorded.cluster is not None else None
         cell_col = "allocation block"
-        if info["design"].rule is not None and missing != "raise":
+        if recorded.rule_covariates and missing != "raise":
             raise OptionError(
                 f"{func}: missing='drop' cannot be used with a re-randomised allocation: the "
                 "balance rule is re-applied to everyone allocated. Fix: complete the outcome first."
@@ -916,25 +485,10 @@ def _setup(
                 f"{what}, so whole clusters cannot have been randomised within strata. Fix: "
                 "check the strata and cluster columns are the ones used at randomisation."
             )
-    u_stratum = np.zeros(n_units, dtype=np.int64)
-    u_stratum[unit] = st
-    u_cell = np.zeros(n_units, dtype=np.int64)
-    u_cell[unit] = cell
-    u_z = np.zeros(n_units, dtype=bool)
-    u_z[unit] = z == 1
-    # unit order: by stratum, then cell
-    order = np.lexsort((u_cell, u_stratum))
-    rank = np.empty(n_units, dtype=np.int64)
-    rank[order] = np.arange(n_units)
-    unit_of_row = rank[unit]
-    u_stratum = u_stratum[order]
-    u_cell = u_cell[order]
-    observed = u_z[order]
-    new_cell = np.r_[True, (u_cell[1:] != u_cell[:-1]) | (u_stratum[1:] != u_stratum[:-1])]
-    cell_lo = np.flatnonzero(new_cell)
-    cell_n = np.diff(np.r_[cell_lo, n_units])
-    cell_m = np.add.reduceat(observed.astype(np.int64), cell_lo) if n_units else np.zeros(0, np.int64)
-    cells = _Cells(lo=cell_lo, n=cell_n, m=cell_m, n_units=n_units)
+    grouped = unit_cells(unit, st, z, cell)
+    cells, observed, unit_of_row, u_stratum = (
+        grouped.cells, grouped.observed, grouped.unit_of_row, grouped.stratum
+    )
 
     # unit columns, outcome centred within strata (the statistic is unchanged, rounding is not)
     n_strata = int(st.max()) + 1
@@ -988,10 +542,10 @@ def _setup(
     )
 
     rule = None
-    if info is not None and info["design"].rule is not None:
-        rule = _make_rule(data, frame, info, prep.treatment, prep.control, unit_of_row, n_units, assigned, func)
-    if info is not None:
-        design = str(info["label"])
+    if recorded is not None and recorded.rule_covariates:
+        rule = _make_rule(data, frame, recorded, prep.treatment, prep.control, unit_of_row, n_units, assigned, func)
+    if recorded is not None:
+        design = recorded.label
     else:
         design = ("stratified-cluster" if strata is not None else "cluster") if clustered else (
             "stratified" if strata is not None else "complete"
@@ -1017,19 +571,17 @@ def _setup(
 def _make_rule(
     data: pd.DataFrame,
     frame: pd.DataFrame,
-    info: dict[str, Any],
+    recorded: RecordedDesign,
     treatment: str,
     control: str,
     unit_of_row: np.ndarray,
     n_units: int,
     assigned: Hashable,
     func: str,
-) -> _Rule:
-    design = info["design"]
-    rule = design.rule
-    covs = list(rule.covariates)
+) -> RerandomisationRule:
+    covs = list(recorded.rule_covariates)
     check_columns(data, covs, role="re-randomisation covariates", func=func)
-    if not info["all_ids_present"]:
+    if not recorded.all_ids_present:
         raise DesignError(
             f"{func}: the allocation was re-randomised, so the test re-applies its balance rule "
             "to everyone allocated, but the data do not hold every allocated person. Fix: pass "
@@ -1051,20 +603,20 @@ def _make_rule(
         cols[:, 1 + len(covs) + j] = np.bincount(unit_of_row, weights=x[:, j] ** 2, minlength=n_units)
     arm_text = data[assigned].astype(str).to_numpy()
     fixed = {}
-    for arm in design.arms:
+    for arm in recorded.arms:
         if arm in (treatment, control):
             continue
         xa = data.loc[arm_text == arm, covs].to_numpy(dtype=float)
         fixed[arm] = np.r_[len(xa), xa.sum(axis=0), (xa**2).sum(axis=0)]
-    return _Rule(
+    return RerandomisationRule(
         columns=cols,
         fixed=fixed,
-        arms=tuple(design.arms),
-        design_control=design.control,
+        arms=recorded.arms,
+        design_control=recorded.control,
         treatment=treatment,
         control=control,
-        bound=float(rule.max_abs_std_diff),
-        max_draws=int(rule.max_draws),
+        bound=recorded.rule_bound,
+        max_draws=recorded.rule_max_draws,
     )
 
 
@@ -1083,48 +635,14 @@ def _assignment_stream(
 ) -> tuple[list[np.ndarray], bool, float | None]:
     """The re-drawn assignments in batches, whether they are all of them, and the
     acceptance rate of a re-randomisation rule."""
-    cells = setup.cells
-    total = cells.count(MAX_ENUMERATE if draws is None else max(draws, MAX_ENUMERATE))
-    enumerate_all = draws is None or total <= draws
-    if enumerate_all:
-        if total > MAX_ENUMERATE:
-            log10 = cells.log10_count()
-            how_many = f"{cells.count(10**15):,}" if log10 < 15 else f"about 10^{log10:.0f}"
-            raise OptionError(
-                f"{func}: the design has {how_many} possible assignments, too many to enumerate "
-                f"(the limit is {MAX_ENUMERATE:,}). Fix: pass draws= as an int, e.g. draws=10_000."
-            )
-        assign = _enumerate_assignments(cells)
-        rate = None
-        if setup.rule is not None:
-            keep = setup.rule.accept(assign)
-            rate = float(keep.mean())
-            assign = assign[keep]
-        return [assign], True, rate
-    assert draws is not None
-    batch = int(np.clip(_BATCH_ELEMENTS // max(cells.n_units, 1), 8, 4096))
-    batches: list[np.ndarray] = []
-    # int32 work space of the count correction, reset after each batch
-    scratch = np.full(batch * cells.n_units, np.iinfo(np.int32).max, dtype=np.int32)
-    got = 0
-    tried = 0
-    limit = draws * (setup.rule.max_draws if setup.rule is not None else 1)
-    while got < draws:
-        size = min(batch, draws - got) if setup.rule is None else batch
-        assign = _draw_assignments(cells, rng, size, scratch)
-        tried += size
-        if setup.rule is not None:
-            assign = assign[setup.rule.accept(assign)][: draws - got]
-            if tried >= limit and got + len(assign) < draws:
-                raise DesignError(
-                    f"{func}: only {got + len(assign):,} of {tried:,} re-drawn assignments met the "
-                    f"re-randomisation rule, fewer than the {draws:,} draws requested. Fix: "
-                    "request fewer draws."
-                )
-        batches.append(assign)
-        got += len(assign)
-    rate = draws / tried if setup.rule is not None else None
-    return batches, False, rate
+    rule = setup.rule
+    redraws = Redraws(
+        setup.cells, draws, rng, width=setup.cells.n_units, max_batch=4096, func=func,
+        accept=None if rule is None else rule.accept,
+        max_tries=1 if rule is None else rule.max_draws,
+    )
+    batches = list(redraws)
+    return batches, redraws.enumerated, redraws.acceptance_rate
 
 
 def _null_assignments(
@@ -1307,7 +825,7 @@ def randomisation_test(
     batches, enumerated, rate = _assignment_stream(setup, n_draws, rng, func)
     coefs = np.concatenate([stat.coefficients(stat.sums(a)) for a in batches], axis=0)
     b = len(coefs)
-    null = _t_values(coefs, 0.0)
+    null = t_values(coefs, 0.0)
     null.setflags(write=False)
     estimate = float(obs[0, 0])
     if statistic == "studentised":
@@ -1316,7 +834,7 @@ def randomisation_test(
         std_error = float(np.std(coefs[:, 0], ddof=1)) if b > 1 else float("nan")
     # scale for the interval search: the SE of the estimate
     scale = std_error if np.isfinite(std_error) and std_error > 0 else float(np.std(coefs[:, 0]))
-    pfun = _PValueFunction(obs=obs, draws=coefs, plus_one=not enumerated, centre=estimate, scale=scale)
+    pfun = PValueFunction(obs=obs, draws=coefs, plus_one=not enumerated, centre=estimate, scale=scale)
     p = pfun(0.0)
     lo, hi = pfun.interval(alpha)
     notes = []
@@ -1333,7 +851,7 @@ def randomisation_test(
         control=setup.control,
         estimate=estimate,
         std_error=std_error,
-        statistic=float(_t_values(obs, 0.0)[0]),
+        statistic=float(t_values(obs, 0.0)[0]),
         p_value=float(p),
         p_value_mc_se=0.0 if enumerated else float(np.sqrt(p * (1 - p) / b)),
         conf_low=float(lo),

@@ -16,27 +16,28 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dwp_eval._core.format import number
+from dwp_eval._core.influence import influence_std_error, influence_vcov, multiplier_bootstrap
+from dwp_eval._core.panel import (
+    post_means,
+    prepare_cohorts,
+)
 from dwp_eval._validation import (
     Seed,
-    _fmt_list,
     as_column_list,
     check_alpha,
-    check_columns,
     check_option,
     check_seed,
 )
 from dwp_eval.errors import DesignError, DroppedRowsWarning, OptionError
-from dwp_eval.estimate._panel import check_numeric, check_unit_time, validate_frame
-from dwp_eval.results import Effect, ResultMixin, _number
-
-if TYPE_CHECKING:
-    from dwp_eval.estimate.event_study import EventStudy
+from dwp_eval.results import Effect, ResultMixin
+from dwp_eval.results.event_study import EventStudy, build_event_study
 
 __all__ = ["ATT_GT_COLUMNS", "StaggeredDid", "staggered_did"]
 
@@ -61,8 +62,6 @@ ATT_GT_COLUMNS = [
 
 #: Propensity scores above this are trimmed from the comparison group (as DRDID).
 TRIM_LEVEL = 0.995
-#: Bootstrap draws are made in blocks of this many (memory: block x units doubles).
-BOOT_BLOCK = 128
 
 
 # ---------------------------------------------------------------- the 2x2 estimators
@@ -167,53 +166,6 @@ def att_2x2(
 # ---------------------------------------------------------------- inference helpers
 
 
-def if_std_error(inf: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
-    """Analytic SEs from influence functions (``n x k``, scaled as in did: the
-    estimator minus its limit is ``mean(IF)``): ``sqrt(sum_c (sum_{i in c} IF_i)^2) / n``."""
-    n = inf.shape[0]
-    if clusters is not None:
-        inf = _cluster_sums(inf, clusters)
-    return np.sqrt(np.sum(inf**2, axis=0)) / n
-
-
-def _cluster_sums(inf: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    G = int(clusters.max()) + 1
-    out = np.zeros((G, inf.shape[1]))
-    np.add.at(out, clusters, inf)
-    return out
-
-
-def multiplier_bootstrap(
-    inf: np.ndarray, *, draws: int, rng: np.random.Generator, clusters: np.ndarray | None, alpha: float
-) -> tuple[np.ndarray, float]:
-    """Rademacher multiplier bootstrap of ``mean(IF)`` (Callaway & Sant'Anna 2021,
-    Algorithm 1): bootstrap SEs (interquartile range / 1.349, as did) and the
-    ``1 - alpha`` quantile of the sup-t statistic ``max_k |b_k| / se_k`` (the
-    uniform band's critical value). Clustered: one multiplier per cluster."""
-    n = inf.shape[0]
-    base = _cluster_sums(inf, clusters) if clusters is not None else inf
-    m = base.shape[0]
-    # v = 2 b - 1 with b ~ Bernoulli(1/2) drawn as random bits, so
-    # v' IF = 2 b' IF - sum(IF); the products run in single precision (the
-    # draws are exact 0/1, and the error, ~1e-7 of sum |IF|, is far below the
-    # bootstrap's own Monte Carlo error).
-    base32 = np.ascontiguousarray(base, dtype=np.float32)
-    total = base.sum(axis=0)
-    out = np.empty((draws, base.shape[1]))
-    nbytes = (m + 7) // 8
-    for start in range(0, draws, BOOT_BLOCK):
-        b = min(BOOT_BLOCK, draws - start)
-        bits = np.unpackbits(rng.integers(0, 256, size=(b, nbytes), dtype=np.uint8), axis=1, count=m)
-        out[start : start + b] = (2.0 * (bits.astype(np.float32) @ base32) - total) / n
-    q75, q25 = np.quantile(out, [0.75, 0.25], axis=0)
-    se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
-    ok = se > 1e-12 * max(1.0, float(np.max(np.abs(se), initial=0.0)))
-    if not ok.any():
-        return se, float(stats.norm.ppf(1 - alpha / 2))
-    tmax = np.max(np.abs(out[:, ok]) / se[ok], axis=1)
-    return se, float(np.quantile(tmax, 1 - alpha))
-
-
 # ---------------------------------------------------------------- result
 
 
@@ -288,8 +240,8 @@ class StaggeredDid(ResultMixin):
         for r in f.itertuples(index=False):
             mark = "" if r.post else "  (pre)"
             lines.append(
-                f"  {r.cohort!s:>8} {r.time!s:>8} {_number(r.estimate):>10} {_number(r.std_error):>9} "
-                f"{'[' + _number(r.band_low) + ', ' + _number(r.band_high) + ']':>22}{mark}"
+                f"  {r.cohort!s:>8} {r.time!s:>8} {number(r.estimate):>10} {number(r.std_error):>9} "
+                f"{'[' + number(r.band_low) + ', ' + number(r.band_high) + ']':>22}{mark}"
             )
         lines.extend(f"  note            {n}" for n in self.notes)
         return "\n".join(lines)
@@ -324,8 +276,6 @@ class StaggeredDid(ResultMixin):
         default the result's, ``seed`` default the result's). ``window=(lo, hi)``
         keeps the event times in that range (``"dynamic"`` only).
         """
-        from dwp_eval.estimate.event_study import build_event_study
-
         kind = check_option(type, ("simple", "group", "dynamic", "calendar"), param="type",
                             func="StaggeredDid.aggregate")
         a = self.alpha if alpha is None else check_alpha(alpha, func="StaggeredDid.aggregate")
@@ -362,7 +312,7 @@ class StaggeredDid(ResultMixin):
             if keep.size == 0:
                 raise DesignError("StaggeredDid.aggregate: no post-treatment ATT(g, t) to aggregate.")
             theta, inf = combine(keep, np.array([pg_of[g] for g in gi[keep].tolist()]), True)
-            se = float(if_std_error(inf[:, None], self._clusters)[0])
+            se = float(influence_std_error(inf[:, None], self._clusters)[0])
             return Effect(
                 estimand="ATT", outcome=self.outcome, treatment="treated", control=self.control_group.replace("_", " "),
                 estimate=theta, std_error=se, df=float("inf"), alpha=a, n_obs=n * self.n_periods,
@@ -423,14 +373,14 @@ class StaggeredDid(ResultMixin):
         else:
             overall = float(np.mean(thetas[sel]))
             overall_inf = infs[:, sel].mean(axis=1)
-        overall_se = float(if_std_error(overall_inf[:, None], self._clusters)[0])
-        ses = if_std_error(infs, self._clusters)
+        overall_se = float(influence_std_error(overall_inf[:, None], self._clusters)[0])
+        ses = influence_std_error(infs, self._clusters)
         crit = float(stats.norm.ppf(1 - a / 2))
         if draws and rng is not None:
             _, crit = multiplier_bootstrap(infs, draws=draws, rng=rng, clusters=self._clusters, alpha=a)
         pre = np.array([k < 0 for k in keys]) if kind == "dynamic" else np.zeros(len(keys), bool)
         return build_event_study(
-            by=by, keys=keys, estimates=thetas, std_errors=ses, vcov=_if_vcov(infs, self._clusters),
+            by=by, keys=keys, estimates=thetas, std_errors=ses, vcov=influence_vcov(infs, self._clusters),
             pre=pre, critical_value=crit, alpha=a, overall=overall, overall_se=overall_se,
             outcome=self.outcome, estimator=f"callaway_santanna ({self.method}, {self.control_group.replace('_', '-')})",
             se_type="influence function" + (" (clustered)" if self._clusters is not None else ""),
@@ -446,106 +396,7 @@ class StaggeredDid(ResultMixin):
                 "treated": int(np.sum(self._unit_cohort >= 0))}
 
 
-def _if_vcov(inf: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
-    n = inf.shape[0]
-    base = _cluster_sums(inf, clusters) if clusters is not None else inf
-    return np.asarray(base.T @ base) / n**2
-
-
 # ---------------------------------------------------------------- the estimator
-
-
-def post_means(Y: np.ndarray, g: np.ndarray) -> tuple[float, float]:
-    """Mean outcome of treated units in their treated periods, and of comparison
-    units (never treated; if none, not yet treated) in the periods from the first
-    cohort on."""
-    T = Y.shape[1]
-    t = np.arange(T)[None, :]
-    gg = g[:, None]
-    treated = (gg >= 0) & (t >= gg)
-    first = int(g[g >= 0].min()) if (g >= 0).any() else T
-    if (g < 0).any():
-        comp = (gg < 0) & (t >= first)
-    else:
-        comp = (t >= first) & (t < gg)
-    tm = float(Y[treated].mean()) if treated.any() else float("nan")
-    cm = float(Y[comp].mean()) if comp.any() else float("nan")
-    return tm, cm
-
-
-def prepare_cohorts(
-    data: pd.DataFrame, *, outcome: Hashable, unit: Hashable, time: Hashable, cohort: Hashable,
-    covariates: Sequence[Hashable], cluster: Hashable | None, func: str,
-) -> dict[str, Any]:
-    """Validate a balanced panel with a cohort column; return wide arrays."""
-    frame = validate_frame(
-        data,
-        [(outcome, "outcome"), (unit, "unit"), (time, "time"),
-         *[(c, "covariates") for c in covariates], (cluster, "cluster")],
-        func=func,
-    )
-    check_columns(frame, [cohort], role="cohort", func=func)
-    y = check_numeric(frame, outcome, role="outcome", func=func)
-    u, ulev, t, tlev = check_unit_time(frame, unit, time, func=func)
-    N, T = len(ulev), len(tlev)
-    counts = np.bincount(u, minlength=N)
-    if np.any(counts != T):
-        short = ulev[counts != T]
-        raise DesignError(
-            f"{func}: needs a balanced panel, but {len(short):,} unit(s) of {unit!r} are not observed "
-            f"in all {T} periods (e.g. {_fmt_list(short[:5], 5)}). Fix: keep the units observed in "
-            "every period (e.g. df.groupby(unit).filter(lambda g: len(g) == T)), or use did() for "
-            "unbalanced panels."
-        )
-    coh = frame[cohort]
-    never = coh.isna().to_numpy() | (coh.fillna(0).to_numpy() == 0) if pd.api.types.is_numeric_dtype(coh) else coh.isna().to_numpy()
-    # cohort constant within unit
-    cu = pd.Series(coh.to_numpy()).groupby(u).nunique(dropna=False)
-    if (cu > 1).any():
-        bad = ulev[cu.index[cu > 1].to_numpy()]
-        raise DesignError(
-            f"{func}: column {cohort!r} (cohort) must be the same in every period of a unit, but it "
-            f"changes for {len(bad):,} unit(s) (e.g. {_fmt_list(bad[:5], 5)}). Fix: set each unit's "
-            "cohort to the period it was first treated (0 or missing if never treated)."
-        )
-    first_row = np.zeros(N, dtype=np.int64)
-    first_row[u] = np.arange(len(u))
-    unit_never = never[first_row]
-    cvals = coh.to_numpy()[first_row]
-    gidx = np.full(N, -1, dtype=np.int64)
-    if (~unit_never).any():
-        lookup = {v: i for i, v in enumerate(tlev.tolist())}
-        treated_vals = cvals[~unit_never]
-        missing = [v for v in pd.unique(treated_vals) if v not in lookup]
-        if missing:
-            raise DesignError(
-                f"{func}: cohort value(s) {_fmt_list(sorted(missing)[:5], 5)} of column {cohort!r} are "
-                f"not periods of {time!r} (observed {_fmt_list(tlev[:3], 3)} ... {tlev[-1]!r}). A cohort is "
-                "the period a unit is first treated, in the units of the time column; 0 or missing "
-                "means never treated. Fix: recode the cohorts, or drop units first treated after the "
-                "last period (or code them 0: not treated during the panel)."
-            )
-        gidx[~unit_never] = np.array([lookup[v] for v in treated_vals.tolist()], dtype=np.int64)
-    Y = np.full((N, T), np.nan)
-    Y[u, t] = y
-    Xs: np.ndarray | None = None
-    if covariates:
-        Xs = np.full((N, T, len(covariates)), np.nan)
-        for j, c in enumerate(covariates):
-            Xs[u, t, j] = check_numeric(frame, c, role="covariates", func=func)
-    cl = None
-    if cluster is not None:
-        cc = pd.factorize(frame[cluster])[0]
-        per = pd.Series(cc).groupby(u).nunique()
-        if (per > 1).any():
-            raise DesignError(
-                f"{func}: column {cluster!r} (cluster) must be constant within units (units nested "
-                "in clusters)."
-            )
-        cl = np.zeros(N, dtype=np.int64)
-        cl[u] = cc
-        cl = np.asarray(pd.factorize(cl)[0], dtype=np.int64)
-    return {"Y": Y, "X": Xs, "g": gidx, "units": ulev, "times": tlev, "clusters": cl}
 
 
 def staggered_did(
@@ -717,7 +568,7 @@ def staggered_did(
     if not rows:
         raise DesignError(f"{func}: no ATT(g, t) could be estimated (no comparison units).")
     inf_mat = np.column_stack(infs)
-    se = if_std_error(inf_mat, cl)
+    se = influence_std_error(inf_mat, cl)
     crit = float(stats.norm.ppf(1 - alpha / 2))
     if bootstrap and rng is not None:
         _, crit = multiplier_bootstrap(inf_mat, draws=int(bootstrap), rng=rng, clusters=cl, alpha=alpha)

@@ -26,6 +26,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from dwp_eval._core.format import df_text, number
+from dwp_eval._core.linalg import Term, fit_ols
+from dwp_eval._core.sample import expand_covariates_sourced
+from dwp_eval._core.variance import vcov
+from dwp_eval._core.wald import WaldTest, wald_test
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
@@ -45,11 +50,9 @@ from dwp_eval.errors import (
     MissingDataError,
     OptionError,
 )
-from dwp_eval.estimate._linalg import fit_ols
-from dwp_eval.estimate.itt import _expand_covariates_sourced, _Term, itt
-from dwp_eval.estimate.variance import vcov
+from dwp_eval.estimate.itt import itt
 from dwp_eval.monitor.contamination import wilson_interval
-from dwp_eval.results import Effect, ReadOnlyMappings, ResultMixin, _df_text, _number
+from dwp_eval.results import Effect, ReadOnlyMappings, ResultMixin
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -61,7 +64,6 @@ __all__ = [
     "TEST_COLUMNS",
     "Attrition",
     "LeeBounds",
-    "WaldTest",
     "attrition",
     "lee_bounds",
 ]
@@ -71,7 +73,7 @@ ATTRITION_COLUMNS = ["arm", "n", "n_responded", "n_not_responded", "response_rat
                      "conf_high"]
 
 #: Columns of :meth:`Attrition.tests` (one row per test).
-TEST_COLUMNS = ["test", "estimate", "std_error", "statistic", "df_num", "df_den", "p_value",
+TEST_COLUMNS = ["test", "estimate", "std_error", "statistic", "df_num", "df_denom", "p_value",
                 "se_type"]
 
 #: Columns of :meth:`LeeBounds.to_frame` (one row).
@@ -127,44 +129,6 @@ def _p_text(p: float) -> str:
 
 
 # ----------------------------------------------------------------------------- attrition
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class WaldTest(ResultMixin):
-    """A robust Wald F test that some regression coefficients are all zero.
-
-    ``statistic`` is ``b' V^{-1} b / q`` for the ``q`` coefficients ``b`` in
-    ``terms`` with robust covariance ``V`` (``se_type``), referred to an F
-    distribution with ``(df_num, df_den) = (q, n - k)`` degrees of freedom
-    (``(q, G - 1)`` with clusters).
-    """
-
-    name: str
-    terms: tuple[str, ...]
-    statistic: float
-    df_num: int
-    df_den: float
-    se_type: str
-
-    @property
-    def p_value(self) -> float:
-        """Upper-tail probability of ``statistic`` under ``F(df_num, df_den)``."""
-        return float(stats.f.sf(self.statistic, self.df_num, self.df_den))
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row with the columns of ``TEST_COLUMNS``."""
-        row = {"test": self.name, "estimate": float("nan"), "std_error": float("nan"),
-               "statistic": self.statistic, "df_num": self.df_num, "df_den": self.df_den,
-               "p_value": self.p_value, "se_type": self.se_type}
-        return pd.DataFrame([row], columns=TEST_COLUMNS)
-
-    def summary(self) -> str:
-        return (f"{self.name}: F({self.df_num}, {_df_text(self.df_den)}) = "
-                f"{self.statistic:.3f}, {_p_text(self.p_value)} ({self.se_type}; terms "
-                f"{', '.join(self.terms)})")
-
-    def __repr__(self) -> str:
-        return f"<WaldTest {self.name}: F = {self.statistic:.4g}, p = {self.p_value:.4g}>"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -245,11 +209,15 @@ class Attrition(ResultMixin):
         rows = [pd.DataFrame([{
             "test": "difference in response rates", "estimate": d.estimate,
             "std_error": d.std_error, "statistic": d.statistic**2, "df_num": 1,
-            "df_den": d.df, "p_value": d.p_value, "se_type": d.se_type,
+            "df_denom": d.df, "p_value": d.p_value, "se_type": d.se_type,
         }], columns=TEST_COLUMNS)]
         for t in (self.covariate_test, self.interaction_test):
             if t is not None:
-                rows.append(t.to_frame())
+                rows.append(pd.DataFrame([{
+                    "test": t.name, "estimate": float("nan"), "std_error": float("nan"),
+                    "statistic": t.statistic, "df_num": t.df_num, "df_denom": t.df_denom,
+                    "p_value": t.p_value, "se_type": t.se_type,
+                }], columns=TEST_COLUMNS))
         return pd.concat(rows, ignore_index=True)
 
     def summary(self) -> str:
@@ -265,7 +233,7 @@ class Attrition(ResultMixin):
             )
         lines.append(
             f"  difference      {100 * d.estimate:.2f} pp (SE {100 * d.std_error:.2f} pp), "
-            f"t = {d.statistic:.3f}, df = {_df_text(d.df)}, {_p_text(d.p_value)}; "
+            f"t = {d.statistic:.3f}, df = {df_text(d.df)}, {_p_text(d.p_value)}; "
             f"{d.design}, SE {d.se_type}"
         )
         if self.is_differential:
@@ -282,11 +250,11 @@ class Attrition(ResultMixin):
             says_i = ("predict response differently by arm" if i.p_value < self.alpha
                       else "no evidence that they predict response differently by arm")
             lines.append(
-                f"  covariates      F({c.df_num}, {_df_text(c.df_den)}) = {c.statistic:.3f}, "
+                f"  covariates      {c.reference} = {c.statistic:.3f}, "
                 f"{_p_text(c.p_value)}: the covariates {says_c} response"
             )
             lines.append(
-                f"  covariates x arm F({i.df_num}, {_df_text(i.df_den)}) = {i.statistic:.3f}, "
+                f"  covariates x arm {i.reference} = {i.statistic:.3f}, "
                 f"{_p_text(i.p_value)}: {says_i} ({i.se_type})"
             )
         w = self._weights[self._weights > 0]
@@ -295,7 +263,7 @@ class Attrition(ResultMixin):
         lines.append(
             f"  weights         1 / P(respond) within arm ({model})"
             f"{'; stabilised' if self.stabilised else ''}; responders' weights "
-            f"{_number(float(w.min()))} to {_number(float(w.max()))}"
+            f"{number(float(w.min()))} to {number(float(w.max()))}"
         )
         if self.n_other_arms:
             lines.append(
@@ -323,12 +291,6 @@ class Attrition(ResultMixin):
         ax.set_xlabel(f"response rate (%), Wilson {100 * (1 - self.alpha):g}% CI")
         ax.set_title(f"{self.responded}: p = {self.differential.p_value:.3g} for a difference")
         return ax
-
-
-def _wald(beta: np.ndarray, cov: np.ndarray, idx: Sequence[int]) -> float:
-    b = beta[list(idx)]
-    v = cov[np.ix_(list(idx), list(idx))]
-    return float(b @ np.linalg.solve(v, b) / len(idx))
 
 
 def _logit_response(s: np.ndarray, X: pd.DataFrame, *, arm: str, func: str) -> np.ndarray:
@@ -511,7 +473,7 @@ def attrition(
     covariate_test = interaction_test = None
     cov_frame = pd.DataFrame(index=sub.index)
     if covs:
-        cov_frame, sources = _expand_covariates_sourced(sub, covs, func)
+        cov_frame, sources = expand_covariates_sourced(sub, covs, func)
         for label, in_arm in ((str(control), ~z), (treatment, z)):
             flat = [c for c in cov_frame.columns
                     if np.ptp(cov_frame[c].to_numpy(dtype=float)[in_arm]) == 0]
@@ -562,32 +524,31 @@ def _covariate_tests(
     n, q = len(s), cov.shape[1]
     first = 1 if strata is None else 0
     X = np.empty((n, first + 1 + 2 * q), order="F")
-    names: list[str] = [_Term("(Intercept)", None)] if first else []
+    names: list[str] = [Term("(Intercept)", None)] if first else []
     if first:
         X[:, 0] = 1.0
     X[:, first] = z
-    names.append(_Term("assigned", None))
+    names.append(Term("assigned", None))
     for j, c in enumerate(cov.columns):
         col = cov[c].to_numpy(dtype=float)
         col = col - col.mean()
         X[:, first + 1 + j] = col
         X[:, first + 1 + q + j] = col * z
-    names += [_Term(str(c), sources[str(c)]) for c in cov.columns]
-    names += [_Term(f"assigned:{c}", sources[str(c)]) for c in cov.columns]
+    names += [Term(str(c), sources[str(c)]) for c in cov.columns]
+    names += [Term(f"assigned:{c}", sources[str(c)]) for c in cov.columns]
     fit = fit_ols(X, s.astype(float), names, fe_codes=strata, func=func)
     se_type = "HC2" if cluster is None else "CR2"
     res = vcov(fit, se_type, cluster)
-    df_den = float(fit.n - fit.rank) if cluster is None else float(len(np.unique(cluster)) - 1)
+    df_denom = float(fit.n - fit.rank) if cluster is None else float(len(np.unique(cluster)) - 1)
     main = list(range(first + 1, first + 1 + q))
     inter = list(range(first + 1 + q, first + 1 + 2 * q))
-    covariate_test = WaldTest(
-        name="covariates predict response", terms=tuple(str(names[i]) for i in main + inter),
-        statistic=_wald(fit.beta, res.vcov, main + inter), df_num=2 * q, df_den=df_den,
-        se_type=se_type,
+    covariate_test = wald_test(
+        fit.beta, res.vcov, main + inter, names=names, name="covariates predict response",
+        se_type=se_type, df_denom=df_denom,
     )
-    interaction_test = WaldTest(
-        name="covariates x arm", terms=tuple(str(names[i]) for i in inter),
-        statistic=_wald(fit.beta, res.vcov, inter), df_num=q, df_den=df_den, se_type=se_type,
+    interaction_test = wald_test(
+        fit.beta, res.vcov, inter, names=names, name="covariates x arm", se_type=se_type,
+        df_denom=df_denom,
     )
     return covariate_test, interaction_test
 
@@ -717,7 +678,7 @@ class LeeBounds(ReadOnlyMappings, ResultMixin):
     def summary(self) -> str:
         level = f"{100 * (1 - self.alpha):g}%"
         c, t = self.control, self.treatment
-        f = _number
+        f = number
         lines = [
             f"Lee (2009) bounds on the effect of {t} vs {c} on {self.outcome}, for people who "
             "would respond in either arm",
@@ -754,7 +715,7 @@ class LeeBounds(ReadOnlyMappings, ResultMixin):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<LeeBounds {self.outcome}: [{_number(self.lower)}, {_number(self.upper)}], "
+        return (f"<LeeBounds {self.outcome}: [{number(self.lower)}, {number(self.upper)}], "
                 f"trimmed {self.trimmed_arm} {_pct(self.trimming_proportion)}>")
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:

@@ -26,6 +26,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
+from dwp_eval._core.assignments import TIE_RTOL, Redraws, unit_cells
+from dwp_eval._core.linalg import OLSFit, Term, fit_ols
+from dwp_eval._core.variance import BatchedWald, resolve_se_type, vcov
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
@@ -35,28 +38,14 @@ from dwp_eval._validation import (
     check_seed,
 )
 from dwp_eval.errors import ColumnError, DesignError, OptionError
-from dwp_eval.estimate._linalg import OLSFit, fit_ols
-from dwp_eval.estimate.itt import _Term
-from dwp_eval.estimate.ri import (
-    MAX_ENUMERATE,
-    TIE_RTOL,
-    _Cells,
-    _draw_assignments,
-    _enumerate_assignments,
-)
-from dwp_eval.estimate.variance import SE_TYPES, resolve_se_type, vcov
 from dwp_eval.results import BALANCE_COLUMNS, BalanceTable, BalanceTest
 
 __all__ = ["balance"]
 
 #: Re-drawn assignments used when a seed is given and ``draws`` is not.
 DEFAULT_DRAWS = 2_000
-# Elements of the (people x draws) work arrays of one batch of re-drawn assignments.
-_BATCH_ELEMENTS = 2_000_000
 # Levels of a categorical covariate held by fewer people are noted under the omnibus test.
 RARE_LEVEL = 5
-# Rows per block when the HC meat of a batch is accumulated.
-_ROW_BLOCK = 16_384
 
 
 @dataclass(frozen=True)
@@ -116,13 +105,13 @@ def _design_matrix(
     arm: str,
     control: str,
     func: str,
-) -> tuple[np.ndarray, list[_Term], list[tuple[str, int]]]:
+) -> tuple[np.ndarray, list[Term], list[tuple[str, int]]]:
     """The regression's covariate columns among the compared people: numeric
     covariates as they are; for a categorical covariate the dummies of the levels
     present, less the first of them (the reference level). Also the levels (the
     reference included) held by fewer than ``RARE_LEVEL`` people, with their counts."""
     cols: list[np.ndarray] = []
-    names: list[_Term] = []
+    names: list[Term] = []
     rare: list[tuple[str, int]] = []
     n = len(x)
     fix = "Fix: drop it from covariates, or pass omnibus=False for the descriptive table only."
@@ -141,7 +130,7 @@ def _design_matrix(
                 )
             for m, _ in present[1:]:
                 cols.append(x[m].to_numpy(dtype=float))
-                names.append(_Term(m, cov))
+                names.append(Term(m, cov))
             for m, _ in present:
                 held = int(np.count_nonzero(x[m].to_numpy()))
                 if held < RARE_LEVEL:
@@ -155,234 +144,8 @@ def _design_matrix(
                     f"would be collinear with the intercept). {fix}"
                 )
             cols.append(v)
-            names.append(_Term(members[0], cov))
+            names.append(Term(members[0], cov))
     return np.column_stack(cols), names, rare
-
-
-def _hc_weights(se_type: str, h: np.ndarray) -> np.ndarray:
-    """Per-row weight ``w_i`` of ``e_i^2`` in the HC meat (0 for leverage-one rows)."""
-    if se_type in ("HC0", "HC1"):
-        return np.ones_like(h)
-    one_minus = 1.0 - h
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = 1.0 / (one_minus if se_type == "HC2" else one_minus**2)
-    w[~np.isfinite(w)] = 0.0  # leverage-one rows, as estimatr and variance.py
-    return w
-
-
-def _cr_operators(fit: OLSFit, se_type: str, order: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Rows ``T_i`` (n x k, in cluster order) with ``t_g = sum_{i in g} T_i e_i`` the
-    cluster's (adjusted) score in ``X R^{-1}`` coordinates.
-
-    CR0/CR1: ``T_i = (X R^{-1})_i``. CR2: ``T_g = [f(C_g) Y_g']`` restricted to the
-    covariate coordinates, with ``Y_g = [Z_g, (X R^{-1})_g]``, ``C_g = Y_g'Y_g`` and
-    ``f(t) = (1 - t)^{-1/2}`` (0 where ``1 - t < 1e-12``): the same push-through
-    form of ``X_g' (I - H_gg)^{-1/2}`` as :mod:`dwp_eval.estimate.variance`.
-    """
-    XL = fit.XL[order]
-    if se_type != "CR2":
-        return np.asarray(XL)
-    fe = None if fit.fe_codes is None else fit.fe_codes[order]
-    scale = None if fit.fe_scale is None else fit.fe_scale[order]
-    out = np.empty_like(XL)
-    for g in range(len(bounds) - 1):
-        lo, hi = int(bounds[g]), int(bounds[g + 1])
-        Yx = XL[lo:hi]
-        if fe is not None and scale is not None:
-            strata_g, inv = np.unique(fe[lo:hi], return_inverse=True)
-            m = len(strata_g)
-            Z = np.zeros((hi - lo, m))
-            Z[np.arange(hi - lo), inv] = scale[lo:hi]
-            Y = np.hstack([Z, Yx])
-        else:
-            m = 0
-            Y = Yx
-        lam, U = np.linalg.eigh(Y.T @ Y)
-        one_minus = 1.0 - lam
-        f = np.where(one_minus > 1e-12, 1.0 / np.sqrt(np.clip(one_minus, 1e-300, None)), 0.0)
-        T = (U * f) @ (U.T @ Y.T)  # (m + k) x n_g
-        out[lo:hi] = T[m:, :].T
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class _WaldNull:
-    """The Wald statistic of the covariate coefficients for many outcomes at once.
-
-    Built once from the fit of the observed assignment: the design (covariates,
-    strata) is the same for every re-drawn assignment, so only ``D`` (draws x
-    people) changes. With ``XL = X R^{-1}`` (the covariates demeaned within
-    strata), a row ``d`` of ``D`` has coefficients ``b = R^{-1} g`` with
-    ``g = XL'd``, residuals ``e = d - S(S'S)^{-1}S'd - XL g`` and covariance
-    ``R^{-1} K R^{-T} c``, so ``W = g' K^{-1} g / c``: ``K = sum_i w_i e_i^2 XL_i XL_i'``
-    (HC), ``sum_g t_g t_g'`` with ``t_g = sum_{i in g} T_i e_i`` (CR), or
-    ``(e'e / (n - p)) I`` (classical); ``c`` is the HC1/CR1 factor.
-    """
-
-    XL: np.ndarray
-    stratum: np.ndarray
-    strata_t: sp.csr_matrix
-    stratum_size: np.ndarray
-    kind: str
-    hc_weight: np.ndarray | None
-    operators: np.ndarray | None
-    order: np.ndarray | None
-    bounds: np.ndarray | None
-    factor: float
-    dof: float
-
-    @classmethod
-    def build(
-        cls, fit: OLSFit, se_type: str, strata: np.ndarray, cluster: np.ndarray | None
-    ) -> _WaldNull:
-        n = fit.n
-        n_strata = int(strata.max()) + 1
-        S_t = sp.csr_matrix((np.ones(n), (strata, np.arange(n))), shape=(n_strata, n))
-        dof = float(n - fit.rank)
-        hc_weight = operators = order = bounds = None
-        factor = 1.0
-        if se_type == "classical":
-            kind = "classical"
-        elif not SE_TYPES[se_type].clustered:
-            kind = "hc"
-            hc_weight = _hc_weights(se_type, fit.leverage())
-            if se_type == "HC1":
-                factor = n / dof
-        else:
-            kind = "cr"
-            assert cluster is not None  # the caller passes codes for CR types
-            order = np.argsort(cluster, kind="stable")
-            c = cluster[order]
-            bounds = np.flatnonzero(np.r_[True, c[1:] != c[:-1], True])
-            G = len(bounds) - 1
-            operators = _cr_operators(fit, se_type, order, bounds)
-            if se_type == "CR1":
-                factor = (G / (G - 1)) * ((n - 1) / dof)
-        return cls(
-            XL=np.asarray(fit.XL),
-            stratum=strata,
-            strata_t=S_t,
-            stratum_size=np.bincount(strata, minlength=n_strata),
-            kind=kind,
-            hc_weight=hc_weight,
-            operators=operators,
-            order=order,
-            bounds=bounds,
-            factor=factor,
-            dof=dof,
-        )
-
-    def residuals(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Coefficients ``g`` (B x k, in ``XL`` coordinates) and residuals (B x n) of the
-        rows of ``D`` (B x n: one assignment per row)."""
-        means = np.asarray(self.strata_t @ D.T).T / self.stratum_size[None, :]  # B x S
-        g = D @ self.XL
-        E = D - means[:, self.stratum] - g @ self.XL.T
-        return g, E
-
-    def statistics(self, D: np.ndarray) -> np.ndarray:
-        """The Wald statistic of each row of ``D`` (B x n, 0/1 or any numbers)."""
-        g, E = self.residuals(np.asarray(D, dtype=float))
-        B = E.shape[0]
-        k = self.XL.shape[1]
-        if self.kind == "classical":
-            s2 = np.einsum("bi,bi->b", E, E) / self.dof
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.asarray(np.einsum("bj,bj->b", g, g) / s2)
-        if self.kind == "hc":
-            assert self.hc_weight is not None
-            iu, ju = np.triu_indices(k)
-            flat = np.zeros((B, len(iu)))
-            for lo in range(0, E.shape[1], _ROW_BLOCK):
-                hi = lo + _ROW_BLOCK
-                xl = self.XL[lo:hi]
-                flat += (E[:, lo:hi] ** 2 * self.hc_weight[None, lo:hi]) @ (xl[:, iu] * xl[:, ju])
-            meat = np.empty((B, k, k))
-            meat[:, iu, ju] = flat
-            meat[:, ju, iu] = flat
-        else:
-            assert self.operators is not None and self.order is not None and self.bounds is not None
-            Eo = E[:, self.order]
-            U = np.stack(
-                [
-                    np.add.reduceat(Eo * self.operators[None, :, j], self.bounds[:-1], axis=1)
-                    for j in range(k)
-                ],
-                axis=2,
-            )  # B x G x k
-            meat = np.matmul(U.transpose(0, 2, 1), U)
-        return _quadratic(meat, g) / self.factor
-
-
-def _quadratic(meat: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``g_b' meat_b^{-1} g_b`` for each draw ``b``; ``inf`` where ``meat_b`` is singular."""
-    try:
-        sol = np.linalg.solve(meat, g[..., None])[..., 0]
-        return np.asarray(np.einsum("bj,bj->b", g, sol))
-    except np.linalg.LinAlgError:
-        out = np.empty(len(g))
-        for b in range(len(g)):
-            try:
-                out[b] = float(g[b] @ np.linalg.solve(meat[b], g[b]))
-            except np.linalg.LinAlgError:
-                out[b] = np.inf
-        return out
-
-
-@dataclass(frozen=True, eq=False)
-class _Redraw:
-    """The design's assignments of the compared units: cells (strata) in unit order."""
-
-    cells: _Cells
-    observed: np.ndarray  # bool per unit (cell order)
-    unit_of_row: np.ndarray  # row of the regression -> unit (cell order)
-
-
-def _redraw_setup(d: np.ndarray, strata: np.ndarray, cluster: np.ndarray | None) -> _Redraw:
-    """Units (people, or clusters) grouped by stratum, with the observed count treated."""
-    n = len(d)
-    unit = cluster if cluster is not None else np.arange(n, dtype=np.int64)
-    n_units = int(unit.max()) + 1
-    u_stratum = np.zeros(n_units, dtype=np.int64)
-    u_stratum[unit] = strata
-    u_z = np.zeros(n_units, dtype=bool)
-    u_z[unit] = d == 1
-    order = np.argsort(u_stratum, kind="stable")
-    rank = np.empty(n_units, dtype=np.int64)
-    rank[order] = np.arange(n_units)
-    u_stratum = u_stratum[order]
-    observed = u_z[order]
-    lo = np.flatnonzero(np.r_[True, u_stratum[1:] != u_stratum[:-1]])
-    cells = _Cells(
-        lo=lo,
-        n=np.diff(np.r_[lo, n_units]),
-        m=np.add.reduceat(observed.astype(np.int64), lo),
-        n_units=n_units,
-    )
-    return _Redraw(cells=cells, observed=observed, unit_of_row=rank[unit])
-
-
-def _redrawn(
-    setup: _Redraw, draws: int, rng: np.random.Generator, width: int
-) -> tuple[bool, Iterator[np.ndarray]]:
-    """Whether every assignment of the design is enumerated (when it has no more
-    than ``draws``), and the re-drawn assignments as bool (batch x units) arrays,
-    generated one batch at a time (``width``: elements per draw of the work arrays)."""
-    cells = setup.cells
-    total = cells.count(max(draws, 1))
-    if total <= draws and total <= MAX_ENUMERATE:
-        return True, iter([_enumerate_assignments(cells)])
-    batch = int(np.clip(_BATCH_ELEMENTS // max(width, 1), 8, 1024))
-
-    def stream() -> Iterator[np.ndarray]:
-        scratch = np.full(batch * cells.n_units, np.iinfo(np.int32).max, dtype=np.int32)
-        got = 0
-        while got < draws:
-            size = min(batch, draws - got)
-            yield _draw_assignments(cells, rng, size, scratch)
-            got += size
-
-    return False, stream()
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -535,17 +298,18 @@ def _null_statistics(
     """Whether the assignments are enumerated, and batches of ``(assignments, W)``:
     the re-drawn assignments of the compared rows (batch x rows, bool) and the Wald
     statistic under each."""
-    null = _WaldNull.build(comp.fit, se_type, comp.strata, comp.cluster)
-    setup = _redraw_setup(comp.d, comp.strata, comp.cluster)
+    null = BatchedWald.build(comp.fit, se_type, comp.strata, comp.cluster)
+    unit = comp.cluster if comp.cluster is not None else np.arange(len(comp.d), dtype=np.int64)
+    setup = unit_cells(unit, comp.strata, comp.d)
     width = max(comp.fit.n, comp.q * (comp.n_clusters or 0), setup.cells.n_units)
-    enumerated, stream = _redrawn(setup, draws, rng, width)
+    redraws = Redraws(setup.cells, draws, rng, width=width, max_batch=1024, func="balance")
 
     def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for assign in stream:
+        for assign in redraws:
             rows = assign[:, setup.unit_of_row]
             yield rows, null.statistics(rows.astype(float))
 
-    return enumerated, batches()
+    return redraws.enumerated, batches()
 
 
 def _omnibus_test(
@@ -774,7 +538,7 @@ def balance(
         re-draws whole clusters.
     se_type
         Covariance of the omnibus regression, from the library's table
-        (:mod:`dwp_eval.estimate.variance`): ``None`` gives HC2, or CR2 with
+        (:mod:`dwp_eval._core.variance`): ``None`` gives HC2, or CR2 with
         ``cluster``.
     omnibus
         Whether to run the omnibus test (``False``: the descriptive table only,

@@ -37,19 +37,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.records import date_text, day_numbers, example_ids, no_missing, parse_dates
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
     binary_values,
     check_alpha,
+    check_columns,
+    check_data,
     check_no_missing,
     check_unique,
-    closest,
 )
 from dwp_eval.errors import (
     ColumnError,
     DesignError,
-    MissingDataError,
     OptionError,
     RecordProblemsWarning,
 )
@@ -73,6 +74,9 @@ __all__ = [
 
 #: Columns that :func:`flag_contamination` adds after the id, arm, randomisation
 #: date and ``keep`` columns.
+#: The fix named when a date column of records has missing dates.
+_DATES_FIX = "remove those records or fill in their dates before calling {func}."
+
 FLAG_COLUMNS = (
     "contaminated",
     "also_received",
@@ -127,80 +131,9 @@ class _People:
     day: np.ndarray  # randomisation date, days since 1970-01-01
 
 
-def _check_frame(data: Any, *, param: str, func: str, allow_empty: bool) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise OptionError(
-            f"The '{param}' parameter of {func} must be a pandas DataFrame. "
-            f"Got {type(data).__name__} instead. Fix: pass a DataFrame, e.g. pd.read_csv(path)."
-        )
-    if len(data) == 0 and not allow_empty:
-        raise OptionError(
-            f"The '{param}' parameter of {func} must have at least one row. Got an empty DataFrame."
-        )
-    return data
-
-
-def _need(data: pd.DataFrame, columns: Iterable[Hashable], *, role: str, func: str, param: str) -> None:
-    """Like ``check_columns`` but naming the frame (``people``, ``referrals``, ...)."""
-    present = list(data.columns)
-    for col in columns:
-        if col not in data.columns:
-            guess = closest(str(col), [str(c) for c in present])
-            hint = f" Did you mean {guess!r}?" if guess is not None else ""
-            raise ColumnError(
-                f"{func}: column {col!r} ({role}) is not in {param}.{hint} "
-                f"Columns present: {_fmt_list(present)}. "
-                f"Fix: pass the name of an existing column as {role}=."
-            )
-
-
-def _parse_dates(data: pd.DataFrame, column: Hashable, *, role: str, func: str, param: str) -> pd.Series:
-    """The column as datetime64 (missing values stay NaT); unparsable values raise."""
-    s = data[column]
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return s.dt.tz_localize(None)
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s
-    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        raise ColumnError(
-            f"{func}: column {column!r} ({role}) of {param} must hold dates. Got dtype {s.dtype} "
-            f"instead. Fix: convert it, e.g. pd.to_datetime({param}[{column!r}])."
-        )
-    parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
-    bad = parsed.isna().to_numpy() & s.notna().to_numpy()
-    if bad.any():
-        example = s[bad].iloc[0]
-        raise ColumnError(
-            f"{func}: column {column!r} ({role}) of {param} has {int(bad.sum()):,} value(s) that "
-            f"are not dates in ISO format (YYYY-MM-DD), e.g. {example!r}. Fix: convert the column "
-            f"with pd.to_datetime({param}[{column!r}], format=...) giving its format "
-            f"(e.g. '%d/%m/%Y')."
-        )
-    return parsed
-
-
-def _days(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Calendar days since 1970-01-01 (int64) and a mask of missing dates."""
-    values = dates.to_numpy()
-    missing = np.isnat(values)
-    days = values.astype("datetime64[D]").astype(np.int64)
-    return days, missing
-
-
-def _no_missing_dates(missing: np.ndarray, data: pd.DataFrame, column: Hashable, *, role: str, func: str, param: str) -> None:
-    n_missing = int(missing.sum())
-    if n_missing:
-        first = data.index[missing][:5].tolist()
-        raise MissingDataError(
-            f"{func}: column {column!r} ({role}) of {param} has {n_missing:,} missing date(s) "
-            f"(first at rows {_fmt_list(first, 5)}). Fix: remove those records or fill in their "
-            f"dates before calling {func}."
-        )
-
-
 def _check_keep(keep: Any, people: pd.DataFrame, base: list[Hashable], added: Sequence[str], func: str) -> list[Hashable]:
     cols = as_column_list(keep)
-    _need(people, cols, role="keep", func=func, param="people")
+    check_columns(people, cols, role="keep", func=func, param="people")
     clash = [c for c in cols if c in added]
     if clash:
         raise OptionError(
@@ -220,18 +153,18 @@ def _check_people(
     added: Sequence[str],
     func: str,
 ) -> _People:
-    people = _check_frame(people, param="people", func=func, allow_empty=False)
-    _need(people, [id], role="id", func=func, param="people")
-    _need(people, [assigned], role="assigned", func=func, param="people")
-    _need(people, [randomised], role="randomised", func=func, param="people")
+    people = check_data(people, func=func, param="people", allow_empty=False)
+    check_columns(people, [id], role="id", func=func, param="people")
+    check_columns(people, [assigned], role="assigned", func=func, param="people")
+    check_columns(people, [randomised], role="randomised", func=func, param="people")
     base = list(dict.fromkeys([id, assigned, randomised]))
     extra = _check_keep(keep, people, base, added, func)
     check_no_missing(people, id, role="id", func=func)
     check_no_missing(people, assigned, role="assigned", func=func)
     check_unique(people, id, role="id", func=func)
-    rand = _parse_dates(people, randomised, role="randomised", func=func, param="people")
-    day, missing = _days(rand)
-    _no_missing_dates(missing, people, randomised, role="randomised", func=func, param="people")
+    rand = parse_dates(people, randomised, role="randomised", func=func, param="people")
+    day, missing = day_numbers(rand)
+    no_missing(missing, people, randomised, role="randomised", func=func, param="people", noun="date(s)", fix=_DATES_FIX.format(func=func))
     frame = people[base + extra].copy()
     frame[randomised] = rand
     arm = people[assigned].astype(str).to_numpy()
@@ -289,21 +222,8 @@ def _shift(x: np.ndarray) -> np.ndarray:
     return x - x.min() if x.size else x
 
 
-def _example_ids(values: Iterable[Any], limit: int = 3) -> list[Any]:
-    uniq = pd.unique(pd.Series(list(values), dtype=object))
-    try:
-        uniq = sorted(uniq)
-    except TypeError:
-        uniq = sorted(uniq, key=str)
-    return [v.item() if isinstance(v, np.generic) else v for v in uniq[:limit]]
-
-
 def _problem(n: int, action: str, examples: Sequence[Any] = ()) -> dict[str, Any]:
     return {"n_records": int(n), "action": action, "examples": tuple(examples) if n else ()}
-
-
-def _date_text(day: int) -> str:
-    return str(np.datetime64(int(day), "D"))
 
 
 def _id_rank(ids: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -339,7 +259,7 @@ def _record_examples(
     for r in rows[order][:limit]:
         what = f" {label[0][label[1][r]]!r}" if label is not None else ""
         value = id_values[r].item() if isinstance(id_values[r], np.generic) else id_values[r]
-        out.append(f"id {value!r}:{what} on {_date_text(day[r])}")
+        out.append(f"id {value!r}:{what} on {date_text(day[r])}")
     return out
 
 
@@ -565,10 +485,10 @@ def flag_contamination(
         people, id=id, assigned=assigned, randomised=randomised, keep=keep, added=FLAG_COLUMNS, func=func
     )
     _arm_labels(P.arm, control, func, assigned)
-    refs = _check_frame(referrals, param="referrals", func=func, allow_empty=True)
-    _need(refs, [id], role="id", func=func, param="referrals")
-    _need(refs, [provision], role="provision", func=func, param="referrals")
-    _need(refs, [started], role="started", func=func, param="referrals")
+    refs = check_data(referrals, func=func, param="referrals", allow_empty=True)
+    check_columns(refs, [id], role="id", func=func, param="referrals")
+    check_columns(refs, [provision], role="provision", func=func, param="referrals")
+    check_columns(refs, [started], role="started", func=func, param="referrals")
     lo, hi = _check_window(window_days, func)
     if isinstance(min_days, bool) or not isinstance(min_days, (int, np.integer)) or min_days < 0:
         raise OptionError(
@@ -607,12 +527,12 @@ def flag_contamination(
     n = len(P.frame)
     check_no_missing(refs, provision, role="provision", func=func)
     pos = _positions(P, refs, id, func=func, param="referrals")
-    start = _parse_dates(refs, started, role="started", func=func, param="referrals")
-    start_day, start_missing = _days(start)
-    _no_missing_dates(start_missing, refs, started, role="started", func=func, param="referrals")
+    start = parse_dates(refs, started, role="started", func=func, param="referrals")
+    start_day, start_missing = day_numbers(start)
+    no_missing(start_missing, refs, started, role="started", func=func, param="referrals", noun="date(s)", fix=_DATES_FIX.format(func=func))
     if has_end:
-        end = _parse_dates(refs, ended, role="ended", func=func, param="referrals")
-        end_day, ongoing = _days(end)
+        end = parse_dates(refs, ended, role="ended", func=func, param="referrals")
+        end_day, ongoing = day_numbers(end)
     else:
         end = None
         end_day, ongoing = np.zeros(len(refs), dtype=np.int64), np.ones(len(refs), dtype=bool)
@@ -696,7 +616,7 @@ def flag_contamination(
         "unknown_id": _problem(
             int(unknown_rows.sum()),
             "left out: the id is not in people",
-            _example_ids(refs[id].to_numpy()[unknown_rows]),
+            list(example_ids(refs[id].to_numpy()[unknown_rows])),
         ),
         "duplicate": _problem(
             int(dup.sum()),
@@ -953,15 +873,15 @@ def take_up(
                 f"are in column {assigned!r}, which holds {_fmt_list(present)}. "
                 f"Got {treatment!r} instead."
             )
-    st = _check_frame(starts, param="starts", func=func, allow_empty=True)
-    _need(st, [id], role="id", func=func, param="starts")
-    _need(st, [started], role="started", func=func, param="starts")
+    st = check_data(starts, func=func, param="starts", allow_empty=True)
+    check_columns(st, [id], role="id", func=func, param="starts")
+    check_columns(st, [started], role="started", func=func, param="starts")
     lo, hi = _check_window(window_days, func)
     n = len(P.frame)
     pos = _positions(P, st, id, func=func, param="starts")
-    sdates = _parse_dates(st, started, role="started", func=func, param="starts")
-    sday, smissing = _days(sdates)
-    _no_missing_dates(smissing, st, started, role="started", func=func, param="starts")
+    sdates = parse_dates(st, started, role="started", func=func, param="starts")
+    sday, smissing = day_numbers(sdates)
+    no_missing(smissing, st, started, role="started", func=func, param="starts", noun="date(s)", fix=_DATES_FIX.format(func=func))
 
     known_id = pos >= 0
     safe = np.where(known_id, pos, 0)
@@ -990,7 +910,7 @@ def take_up(
         "unknown_id": _problem(
             int((~known_id).sum()),
             "left out: the id is not in people",
-            _example_ids(st[id].to_numpy()[~known_id]),
+            list(example_ids(st[id].to_numpy()[~known_id])),
         ),
         "duplicate": _problem(
             int(dup.sum()), "counted once", _record_examples(np.flatnonzero(dup), st[id], pos, sday, no_label)
@@ -1296,7 +1216,7 @@ def contamination_summary(
     1  treatment  4          2  0.50             True
     """
     func = "contamination_summary"
-    flags = _check_frame(flags, param="flags", func=func, allow_empty=False)
+    flags = check_data(flags, func=func, param="flags", allow_empty=False)
     alpha = check_alpha(alpha, func=func)
     if threshold is not None and (
         isinstance(threshold, bool)
@@ -1330,7 +1250,7 @@ def contamination_summary(
                 f"output of flag_contamination or take_up, or name the 0/1 column in flag=."
             )
     else:
-        _need(flags, [flag], role="flag", func=func, param="flags")
+        check_columns(flags, [flag], role="flag", func=func, param="flags")
         y = _binary(flags, flag, func)
         flag_name, label = str(flag), {"received": "take-up", "contaminated": "contamination"}.get(
             str(flag), f"{flag} rate"
@@ -1349,12 +1269,12 @@ def contamination_summary(
                     f"(randomised) is not in flags. Columns present: {_fmt_list(list(flags.columns))}. "
                     f"Fix: pass randomised= with the date-of-randomisation column."
                 )
-            dates = _parse_dates(flags, rcol, role="randomised", func=func, param="flags")
-            _, miss = _days(dates)
-            _no_missing_dates(miss, flags, rcol, role="randomised", func=func, param="flags")
+            dates = parse_dates(flags, rcol, role="randomised", func=func, param="flags")
+            _, miss = day_numbers(dates)
+            no_missing(miss, flags, rcol, role="randomised", func=func, param="flags", noun="date(s)", fix=_DATES_FIX.format(func=func))
             frame["month"] = dates.dt.to_period("M")
         else:
-            _need(flags, [c], role="by", func=func, param="flags")
+            check_columns(flags, [c], role="by", func=func, param="flags")
     frame["_y"] = y.astype(np.int64)
     keys = [str(c) if not isinstance(c, str) else c for c in by_cols]
     if by_cols:

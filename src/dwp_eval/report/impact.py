@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from dwp_eval._core.linalg import demean, fit_ols
+from dwp_eval._core.sample import prepare_sample
+from dwp_eval._core.variance import SE_TYPES, resolve_se_type, vcov
+from dwp_eval._core.wald import wald_test
 from dwp_eval._validation import (
     Seed,
     _fmt_list,
@@ -23,9 +26,14 @@ from dwp_eval._validation import (
     check_option,
     check_seed,
 )
-from dwp_eval.errors import DesignError, DwpEvalError, MissingDataError, OptionError
-from dwp_eval.estimate._linalg import _demean, fit_ols
-from dwp_eval.estimate.itt import DroppedRowsWarning, itt, prepare_sample
+from dwp_eval.errors import (
+    DesignError,
+    DroppedRowsWarning,
+    DwpEvalError,
+    MissingDataError,
+    OptionError,
+)
+from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import (
     Hypothesis,
     adjust_p_values,
@@ -33,7 +41,6 @@ from dwp_eval.estimate.multiplicity import (
     check_outcome_list,
     romano_wolf_family,
 )
-from dwp_eval.estimate.variance import SE_TYPES, resolve_se_type, vcov
 from dwp_eval.results import Effect, ResultMixin
 
 if TYPE_CHECKING:
@@ -796,7 +803,7 @@ def _interaction_test(
     # leave out columns the strata (or earlier columns) already span
     check = X
     if absorb and prep.strata is not None:
-        check = _demean(X, prep.strata, int(prep.strata.max()) + 1, prep.weights)
+        check = demean(X, prep.strata, int(prep.strata.max()) + 1, prep.weights)
     if prep.weights is not None:
         check = check * np.sqrt(prep.weights)[:, None]
     keep = _independent(check, n_fixed)
@@ -814,25 +821,24 @@ def _interaction_test(
     R[:, tau[0]] = -1.0
     for i in range(q):
         R[i, tau[i + 1]] = 1.0
-    rb = R @ fit.beta
-    rvr = R @ V.vcov @ R.T
-    try:
-        wald = float(rb @ np.linalg.solve(rvr, rb))
-    except np.linalg.LinAlgError:
+    if prep.cluster is not None:
+        df2 = float(len(np.unique(prep.cluster)) - 1)
+        df_label = "G - 1"
+    else:
+        df2 = float(fit.n - fit.rank)
+        df_label = "n - p"
+    test = wald_test(
+        fit.beta, V.vcov, R, names=names, name=f"equal effects across {by}", se_type=se_used,
+        df_denom=df2, null="the assignment effect is the same in every subgroup",
+    )
+    if not test.valid:
         raise DesignError(
             f"{func}: the covariance of the subgroup effects on {outcome!r} is singular, so "
             f"the heterogeneity test by {by!r} is undefined."
-        ) from None
-    if prep.cluster is not None:
-        df2 = float(len(np.unique(prep.cluster)) - 1)
-        df_text = "G - 1"
-    else:
-        df2 = float(fit.n - fit.rank)
-        df_text = "n - p"
-    f_stat = wald / q
+        )
     method = (
         f"Wald test of equal assignment effects across {L} subgroups, {se_used} covariance, "
-        f"F({q}, {df_text})"
+        f"F({q}, {df_label})"
     )
     if absorb:
         method += ", strata fixed effects"
@@ -846,11 +852,11 @@ def _interaction_test(
         "outcome": str(outcome),
         "by": str(by),
         "n_subgroups": L,
-        "statistic": f_stat,
+        "statistic": test.statistic,
         "df_num": float(q),
         "df_denom": df2,
-        "p_value": float(stats.f.sf(f_stat, q, df2)),
-        "wald_statistic": wald,
+        "p_value": test.p_value,
+        "wald_statistic": test.wald,
         "se_type": se_used,
         "n_obs": n,
         "method": method,

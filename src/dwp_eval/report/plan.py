@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, check_option, closest
 from dwp_eval.errors import ColumnError, OptionError
-from dwp_eval.estimate.variance import resolve_se_type
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.impact import CORRECTIONS
 

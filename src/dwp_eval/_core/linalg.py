@@ -17,11 +17,24 @@ import scipy.linalg as sla
 
 from dwp_eval.errors import DesignError
 
-__all__ = ["OLSFit", "fit_ols", "with_residuals"]
+__all__ = ["OLSFit", "Term", "check_full_rank", "demean", "fit_ols", "with_residuals"]
 
 #: Rows per block in passes over the data (leverages, HC meat): a block of
 #: ``X R^{-1}`` stays in cache and no n x k temporary is allocated.
 BLOCK_ROWS = 16_384
+
+
+class Term(str):
+    """A design-matrix column name that remembers the user's column it was built
+    from (``source``; ``None`` for the intercept and assignment), so that
+    :func:`check_full_rank` names user columns."""
+
+    source: str | None
+
+    def __new__(cls, name: str, source: str | None) -> Term:
+        term = super().__new__(cls, name)
+        term.source = source
+        return term
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +96,7 @@ class OLSFit:
         return h
 
 
-def _demean(values: np.ndarray, codes: np.ndarray, n_groups: int, w: np.ndarray | None) -> np.ndarray:
+def demean(values: np.ndarray, codes: np.ndarray, n_groups: int, w: np.ndarray | None) -> np.ndarray:
     """Subtract the (weighted) group mean from each column of ``values``."""
     if values.ndim == 1:
         values = values[:, None]
@@ -167,7 +180,9 @@ def fit_ols(
     *,
     weights: np.ndarray | None = None,
     fe_codes: np.ndarray | None = None,
+    n_absorbed: int = 0,
     func: str,
+    what: str = "covariates",
 ) -> OLSFit:
     """Weighted least squares of ``y`` on ``X`` with optional absorbed fixed effects.
 
@@ -176,6 +191,9 @@ def fit_ols(
     absorbed parameters count towards the residual degrees of freedom, and
     each row's loading ``sqrt(w_i / W_s)`` on its group's mean direction is
     kept so that leverages equal those of the full dummy-variable model.
+    ``n_absorbed`` counts parameters already removed from ``X`` and ``y`` by
+    the caller (e.g. two-way demeaning), for the residual degrees of freedom;
+    ``what`` names the columns in a collinearity message.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -186,8 +204,8 @@ def fit_ols(
         codes = np.asarray(fe_codes, dtype=np.int64)
         n_groups = int(codes.max()) + 1
         w = None if weights is None else np.asarray(weights, dtype=float)
-        X = _demean(X, codes, n_groups, w)
-        y = _demean(y, codes, n_groups, w)
+        X = demean(X, codes, n_groups, w)
+        y = demean(y, codes, n_groups, w)
         wt = np.ones(len(codes)) if w is None else w
         tot = np.bincount(codes, weights=wt, minlength=n_groups)
         fe_scale = np.sqrt(wt / tot[codes])
@@ -195,7 +213,7 @@ def fit_ols(
     if sw is not None:
         X = X * sw[:, None]
         y = y * sw
-    R = check_full_rank(X, names, func=func)
+    R = check_full_rank(X, names, func=func, what=what)
     Xty = X.T @ y
     beta = sla.cho_solve((R, False), Xty)
     resid = y - X @ beta
@@ -218,7 +236,7 @@ def fit_ols(
         sqrt_w=sw,
         fe_codes=None if fe_codes is None else np.asarray(fe_codes, dtype=np.int64),
         fe_scale=fe_scale,
-        n_fe=n_fe,
+        n_fe=n_fe + int(n_absorbed),
     )
 
 
@@ -229,7 +247,7 @@ def with_residuals(fit: OLSFit, resid: np.ndarray) -> OLSFit:
     each endogenous column replaced by its first-stage fitted values, but its
     residuals use the *actual* endogenous columns: ``e = y - X beta``, not
     ``y - X_hat beta`` (estimatr's ``iv_robust``, Stata's ``ivregress``).
-    Every estimator in :mod:`dwp_eval.estimate.variance` reads the residuals
+    Every estimator in :mod:`dwp_eval._core.variance` reads the residuals
     from ``fit.resid`` and the design from ``fit.X``, so passing the 2SLS fit
     through this function gives the IV sandwich: ``X_hat``'s bread and
     leverages (HC2, HC3, CR2 and its Bell-McCaffrey df) with the structural

@@ -41,12 +41,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
+from dwp_eval._core.linalg import BLOCK_ROWS, OLSFit
 from dwp_eval._validation import closest
 from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.estimate._linalg import OLSFit
 
-__all__ = ["SE_TYPES", "VcovResult", "resolve_se_type", "vcov"]
+__all__ = [
+    "SE_TYPES",
+    "BatchedWald",
+    "VcovResult",
+    "cluster_sums",
+    "hc_weights",
+    "resolve_se_type",
+    "vcov",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,44 @@ class SEType:
     doc: str
 
 
+def hc_weights(se_type: str, h: np.ndarray) -> np.ndarray:
+    """Per-row weight ``w_i`` of ``e_i^2`` in the HC meat: 1 (HC0, HC1),
+    ``1 / (1 - h_ii)`` (HC2) or ``1 / (1 - h_ii)^2`` (HC3); 0 for leverage-one
+    rows, as estimatr does."""
+    if se_type in ("HC0", "HC1"):
+        return np.ones_like(h)
+    one_minus = 1.0 - h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 / (one_minus if se_type == "HC2" else one_minus**2)
+    w[~np.isfinite(w)] = 0.0
+    return w
+
+
+def _cluster_loadings(
+    xl: np.ndarray, fe: np.ndarray | None, scale: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``Y_g = [Z_g, (X R^{-1})_g]`` for the rows of one cluster (``Z_g``: the rows'
+    loadings on their absorbed strata's mean directions), the strata the cluster
+    touches and their number ``m``."""
+    if fe is None or scale is None:
+        return xl, np.zeros(0, dtype=np.int64), 0
+    strata_g, inv = np.unique(fe, return_inverse=True)
+    m = len(strata_g)
+    Z = np.zeros((len(xl), m))
+    Z[np.arange(len(xl)), inv] = scale
+    return np.hstack([Z, xl]), strata_g, m
+
+
+def _cr2_factor(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigen-decomposition ``C_g = Y_g'Y_g = U diag(lam) U'`` and ``f(lam)`` with
+    ``f(t) = (1 - t)^{-1/2}`` (0 where ``1 - t < 1e-12``: leverage-one clusters,
+    as estimatr)."""
+    lam, U = np.linalg.eigh(Y.T @ Y)
+    one_minus = 1.0 - lam
+    f = np.where(one_minus > 1e-12, 1.0 / np.sqrt(np.clip(one_minus, 1e-300, None)), 0.0)
+    return lam, U, f
+
+
 def _classical(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
     dof = fit.n - fit.rank
     s2 = float(fit.resid @ fit.resid) / dof
@@ -86,12 +133,7 @@ def _hc(kind: str) -> Callable[[OLSFit, np.ndarray | None], VcovResult]:
         # XL = X L (no n x k temporary; the leverages come from the same blocks)
         meat = np.zeros((fit.k, fit.k))
         for rows, xl, h in fit.leverage_blocks():
-            omega = fit.resid[rows] ** 2
-            if kind in ("HC2", "HC3"):
-                one_minus_h = 1.0 - h
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    omega = omega / (one_minus_h if kind == "HC2" else one_minus_h**2)
-                omega[~np.isfinite(omega)] = 0.0  # leverage-one rows: as estimatr
+            omega = fit.resid[rows] ** 2 * hc_weights(kind, h)
             meat += xl.T @ (xl * omega[:, None])
         v = fit.L @ meat @ fit.L.T
         dof = fit.n - fit.rank
@@ -110,12 +152,22 @@ def _cluster_index(cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return order, bounds, len(bounds) - 1
 
 
+def cluster_sums(values: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """Sums of the rows of ``values`` (``n`` or ``n x k``) within each cluster code
+    ``0..G-1`` (``G x k``; clusters in code order)."""
+    values = np.asarray(values, dtype=float)
+    squeeze = values.ndim == 1
+    v2 = values[:, None] if squeeze else values
+    order, bounds, _ = _cluster_index(cluster)
+    out = np.add.reduceat(v2[order], bounds[:-1], axis=0)
+    return out[:, 0] if squeeze else out
+
+
 def _cr01(kind: str) -> Callable[[OLSFit, np.ndarray | None], VcovResult]:
     def compute(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
         assert cluster is not None
-        order, bounds, G = _cluster_index(cluster)
-        scores = (fit.X * fit.resid[:, None])[order]
-        U = np.add.reduceat(scores, bounds[:-1], axis=0)
+        U = cluster_sums(fit.X * fit.resid[:, None], cluster)
+        G = U.shape[0]
         v = fit.bread @ (U.T @ U) @ fit.bread
         if kind == "CR1":
             v = v * (G / (G - 1)) * ((fit.n - 1) / (fit.n - fit.rank))
@@ -211,22 +263,12 @@ def _cr2(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
     nested = True
     for g in range(G):
         rows = order[bounds[g] : bounds[g + 1]]
-        Yx = XL[rows]
         eg = e[rows]
-        if has_fe and fe is not None and fit.fe_scale is not None:
-            strata_g, inv = np.unique(fe[rows], return_inverse=True)
-            m = len(strata_g)
-            Z = np.zeros((len(rows), m))
-            Z[np.arange(len(rows)), inv] = fit.fe_scale[rows]
-            Y = np.hstack([Z, Yx])
-        else:
-            strata_g = np.zeros(0, dtype=np.int64)
-            m = 0
-            Y = Yx
-        C = Y.T @ Y
-        lam, U = np.linalg.eigh(C)
-        one_minus = 1.0 - lam
-        f = np.where(one_minus > 1e-12, 1.0 / np.sqrt(np.clip(one_minus, 1e-300, None)), 0.0)
+        Y, strata_g, m = _cluster_loadings(
+            XL[rows], None if not has_fe or fe is None else fe[rows],
+            None if fit.fe_scale is None else fit.fe_scale[rows],
+        )
+        lam, U, f = _cr2_factor(Y)
         u = Y.T @ eg
         v = U @ (f * (U.T @ u))
         t = v[m:]
@@ -353,3 +395,153 @@ def vcov(fit: OLSFit, se_type: str, cluster: np.ndarray | None = None) -> VcovRe
         if len(np.unique(cluster)) < 2:
             raise DesignError("vcov: cluster-robust variance needs at least two clusters.")
     return entry.compute(fit, cluster)
+
+
+# ------------------------------------------------------------ batched: many outcomes
+
+
+def _cr_operators(fit: OLSFit, se_type: str, order: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Rows ``T_i`` (n x k, in cluster order) with ``t_g = sum_{i in g} T_i e_i`` the
+    cluster's (adjusted) score in ``X R^{-1}`` coordinates.
+
+    CR0/CR1: ``T_i = (X R^{-1})_i``. CR2: ``T_g = [f(C_g) Y_g']`` restricted to the
+    covariate coordinates, with ``Y_g = [Z_g, (X R^{-1})_g]``, ``C_g = Y_g'Y_g`` and
+    ``f(t) = (1 - t)^{-1/2}`` (0 where ``1 - t < 1e-12``): the same push-through
+    form of ``X_g' (I - H_gg)^{-1/2}`` as :func:`vcov`'s CR2.
+    """
+    XL = fit.XL[order]
+    if se_type != "CR2":
+        return np.asarray(XL)
+    fe = None if fit.fe_codes is None else fit.fe_codes[order]
+    scale = None if fit.fe_scale is None else fit.fe_scale[order]
+    out = np.empty_like(XL)
+    for g in range(len(bounds) - 1):
+        lo, hi = int(bounds[g]), int(bounds[g + 1])
+        Y, _, m = _cluster_loadings(
+            XL[lo:hi], None if fe is None else fe[lo:hi], None if scale is None else scale[lo:hi]
+        )
+        _, U, f = _cr2_factor(Y)
+        T = (U * f) @ (U.T @ Y.T)  # (m + k) x n_g
+        out[lo:hi] = T[m:, :].T
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class BatchedWald:
+    """The Wald statistic of the covariate coefficients for many outcomes at once.
+
+    Built once from the fit of the observed assignment: the design (covariates,
+    strata) is the same for every re-drawn assignment, so only ``D`` (draws x
+    people) changes. With ``XL = X R^{-1}`` (the covariates demeaned within
+    strata), a row ``d`` of ``D`` has coefficients ``b = R^{-1} g`` with
+    ``g = XL'd``, residuals ``e = d - S(S'S)^{-1}S'd - XL g`` and covariance
+    ``R^{-1} K R^{-T} c``, so ``W = g' K^{-1} g / c``: ``K = sum_i w_i e_i^2 XL_i XL_i'``
+    (HC), ``sum_g t_g t_g'`` with ``t_g = sum_{i in g} T_i e_i`` (CR), or
+    ``(e'e / (n - p)) I`` (classical); ``c`` is the HC1/CR1 factor.
+    """
+
+    XL: np.ndarray
+    stratum: np.ndarray
+    strata_t: sp.csr_matrix
+    stratum_size: np.ndarray
+    kind: str
+    hc_weight: np.ndarray | None
+    operators: np.ndarray | None
+    order: np.ndarray | None
+    bounds: np.ndarray | None
+    factor: float
+    dof: float
+
+    @classmethod
+    def build(
+        cls, fit: OLSFit, se_type: str, strata: np.ndarray, cluster: np.ndarray | None
+    ) -> BatchedWald:
+        n = fit.n
+        n_strata = int(strata.max()) + 1
+        S_t = sp.csr_matrix((np.ones(n), (strata, np.arange(n))), shape=(n_strata, n))
+        dof = float(n - fit.rank)
+        hc_weight = operators = order = bounds = None
+        factor = 1.0
+        if se_type == "classical":
+            kind = "classical"
+        elif not SE_TYPES[se_type].clustered:
+            kind = "hc"
+            hc_weight = hc_weights(se_type, fit.leverage())
+            if se_type == "HC1":
+                factor = n / dof
+        else:
+            kind = "cr"
+            assert cluster is not None  # the caller passes codes for CR types
+            order, bounds, G = _cluster_index(cluster)
+            operators = _cr_operators(fit, se_type, order, bounds)
+            if se_type == "CR1":
+                factor = (G / (G - 1)) * ((n - 1) / dof)
+        return cls(
+            XL=np.asarray(fit.XL),
+            stratum=strata,
+            strata_t=S_t,
+            stratum_size=np.bincount(strata, minlength=n_strata),
+            kind=kind,
+            hc_weight=hc_weight,
+            operators=operators,
+            order=order,
+            bounds=bounds,
+            factor=factor,
+            dof=dof,
+        )
+
+    def residuals(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients ``g`` (B x k, in ``XL`` coordinates) and residuals (B x n) of the
+        rows of ``D`` (B x n: one assignment per row)."""
+        means = np.asarray(self.strata_t @ D.T).T / self.stratum_size[None, :]  # B x S
+        g = D @ self.XL
+        E = D - means[:, self.stratum] - g @ self.XL.T
+        return g, E
+
+    def statistics(self, D: np.ndarray) -> np.ndarray:
+        """The Wald statistic of each row of ``D`` (B x n, 0/1 or any numbers)."""
+        g, E = self.residuals(np.asarray(D, dtype=float))
+        B = E.shape[0]
+        k = self.XL.shape[1]
+        if self.kind == "classical":
+            s2 = np.einsum("bi,bi->b", E, E) / self.dof
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.asarray(np.einsum("bj,bj->b", g, g) / s2)
+        if self.kind == "hc":
+            assert self.hc_weight is not None
+            iu, ju = np.triu_indices(k)
+            flat = np.zeros((B, len(iu)))
+            for lo in range(0, E.shape[1], BLOCK_ROWS):
+                hi = lo + BLOCK_ROWS
+                xl = self.XL[lo:hi]
+                flat += (E[:, lo:hi] ** 2 * self.hc_weight[None, lo:hi]) @ (xl[:, iu] * xl[:, ju])
+            meat = np.empty((B, k, k))
+            meat[:, iu, ju] = flat
+            meat[:, ju, iu] = flat
+        else:
+            assert self.operators is not None and self.order is not None and self.bounds is not None
+            Eo = E[:, self.order]
+            U = np.stack(
+                [
+                    np.add.reduceat(Eo * self.operators[None, :, j], self.bounds[:-1], axis=1)
+                    for j in range(k)
+                ],
+                axis=2,
+            )  # B x G x k
+            meat = np.matmul(U.transpose(0, 2, 1), U)
+        return _quadratic(meat, g) / self.factor
+
+
+def _quadratic(meat: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``g_b' meat_b^{-1} g_b`` for each draw ``b``; ``inf`` where ``meat_b`` is singular."""
+    try:
+        sol = np.linalg.solve(meat, g[..., None])[..., 0]
+        return np.asarray(np.einsum("bj,bj->b", g, sol))
+    except np.linalg.LinAlgError:
+        out = np.empty(len(g))
+        for b in range(len(g)):
+            try:
+                out[b] = float(g[b] @ np.linalg.solve(meat[b], g[b]))
+            except np.linalg.LinAlgError:
+                out[b] = np.inf
+        return out

@@ -17,15 +17,25 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from dwp_eval._core.linalg import OLSFit, fit_ols
 from dwp_eval._validation import _fmt_list, check_columns, check_data
 from dwp_eval.errors import ColumnError, DesignError, MissingDataError
 
-__all__ = ["TwoWay", "check_complete", "sorted_codes", "twoway"]
+__all__ = [
+    "TwoWay",
+    "check_complete",
+    "fit_within",
+    "post_means",
+    "prepare_cohorts",
+    "sorted_codes",
+    "twoway",
+]
 
 
 def sorted_codes(values: pd.Series, *, column: Hashable, role: str, func: str) -> tuple[np.ndarray, np.ndarray]:
@@ -219,3 +229,106 @@ def check_no_switch_off(
             "the first period of treatment as a cohort and keep units treated from then on."
         )
     return first
+
+
+# ---------------------------------------------------------------- cohorts
+
+
+def post_means(Y: np.ndarray, g: np.ndarray) -> tuple[float, float]:
+    """Mean outcome of treated units in their treated periods, and of comparison
+    units (never treated; if none, not yet treated) in the periods from the first
+    cohort on."""
+    T = Y.shape[1]
+    t = np.arange(T)[None, :]
+    gg = g[:, None]
+    treated = (gg >= 0) & (t >= gg)
+    first = int(g[g >= 0].min()) if (g >= 0).any() else T
+    if (g < 0).any():
+        comp = (gg < 0) & (t >= first)
+    else:
+        comp = (t >= first) & (t < gg)
+    tm = float(Y[treated].mean()) if treated.any() else float("nan")
+    cm = float(Y[comp].mean()) if comp.any() else float("nan")
+    return tm, cm
+
+
+def prepare_cohorts(
+    data: pd.DataFrame, *, outcome: Hashable, unit: Hashable, time: Hashable, cohort: Hashable,
+    covariates: Sequence[Hashable], cluster: Hashable | None, func: str,
+) -> dict[str, Any]:
+    """Validate a balanced panel with a cohort column; return wide arrays."""
+    frame = validate_frame(
+        data,
+        [(outcome, "outcome"), (unit, "unit"), (time, "time"),
+         *[(c, "covariates") for c in covariates], (cluster, "cluster")],
+        func=func,
+    )
+    check_columns(frame, [cohort], role="cohort", func=func)
+    y = check_numeric(frame, outcome, role="outcome", func=func)
+    u, ulev, t, tlev = check_unit_time(frame, unit, time, func=func)
+    N, T = len(ulev), len(tlev)
+    counts = np.bincount(u, minlength=N)
+    if np.any(counts != T):
+        short = ulev[counts != T]
+        raise DesignError(
+            f"{func}: needs a balanced panel, but {len(short):,} unit(s) of {unit!r} are not observed "
+            f"in all {T} periods (e.g. {_fmt_list(short[:5], 5)}). Fix: keep the units observed in "
+            "every period (e.g. df.groupby(unit).filter(lambda g: len(g) == T)), or use did() for "
+            "unbalanced panels."
+        )
+    coh = frame[cohort]
+    never = coh.isna().to_numpy() | (coh.fillna(0).to_numpy() == 0) if pd.api.types.is_numeric_dtype(coh) else coh.isna().to_numpy()
+    # cohort constant within unit
+    cu = pd.Series(coh.to_numpy()).groupby(u).nunique(dropna=False)
+    if (cu > 1).any():
+        bad = ulev[cu.index[cu > 1].to_numpy()]
+        raise DesignError(
+            f"{func}: column {cohort!r} (cohort) must be the same in every period of a unit, but it "
+            f"changes for {len(bad):,} unit(s) (e.g. {_fmt_list(bad[:5], 5)}). Fix: set each unit's "
+            "cohort to the period it was first treated (0 or missing if never treated)."
+        )
+    first_row = np.zeros(N, dtype=np.int64)
+    first_row[u] = np.arange(len(u))
+    unit_never = never[first_row]
+    cvals = coh.to_numpy()[first_row]
+    gidx = np.full(N, -1, dtype=np.int64)
+    if (~unit_never).any():
+        lookup = {v: i for i, v in enumerate(tlev.tolist())}
+        treated_vals = cvals[~unit_never]
+        missing = [v for v in pd.unique(treated_vals) if v not in lookup]
+        if missing:
+            raise DesignError(
+                f"{func}: cohort value(s) {_fmt_list(sorted(missing)[:5], 5)} of column {cohort!r} are "
+                f"not periods of {time!r} (observed {_fmt_list(tlev[:3], 3)} ... {tlev[-1]!r}). A cohort is "
+                "the period a unit is first treated, in the units of the time column; 0 or missing "
+                "means never treated. Fix: recode the cohorts, or drop units first treated after the "
+                "last period (or code them 0: not treated during the panel)."
+            )
+        gidx[~unit_never] = np.array([lookup[v] for v in treated_vals.tolist()], dtype=np.int64)
+    Y = np.full((N, T), np.nan)
+    Y[u, t] = y
+    Xs: np.ndarray | None = None
+    if covariates:
+        Xs = np.full((N, T, len(covariates)), np.nan)
+        for j, c in enumerate(covariates):
+            Xs[u, t, j] = check_numeric(frame, c, role="covariates", func=func)
+    cl = None
+    if cluster is not None:
+        cc = pd.factorize(frame[cluster])[0]
+        per = pd.Series(cc).groupby(u).nunique()
+        if (per > 1).any():
+            raise DesignError(
+                f"{func}: column {cluster!r} (cluster) must be constant within units (units nested "
+                "in clusters)."
+            )
+        cl = np.zeros(N, dtype=np.int64)
+        cl[u] = cc
+        cl = np.asarray(pd.factorize(cl)[0], dtype=np.int64)
+    return {"Y": Y, "X": Xs, "g": gidx, "units": ulev, "times": tlev, "clusters": cl}
+
+
+def fit_within(Xd: np.ndarray, yd: np.ndarray, names: list[str], n_fe: int, func: str) -> OLSFit:
+    """OLS on two-way demeaned data (:func:`twoway`), as an :class:`OLSFit` with the
+    ``n_fe`` absorbed unit and period parameters counted in the residual degrees
+    of freedom."""
+    return fit_ols(Xd, yd, names, n_absorbed=n_fe, func=func, what="regressors")
