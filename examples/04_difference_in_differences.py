@@ -73,7 +73,7 @@ cs = staggered_did(panel, outcome="employment_rate", unit="area", time="month", 
                    seed=20240501)
 simple = cs.aggregate("simple")
 print(simple)
-lo, hi = simple.conf_int()
+lo, hi = simple.interval()
 assert lo <= truth <= hi
 by_wave = cs.aggregate("group", bootstrap=0)
 print(by_wave.to_frame()[["cohort", "estimate", "std_error", "conf_low", "conf_high"]].round(4))

@@ -19,7 +19,8 @@ from scipy import stats
 import dwp_eval as de
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.estimate import bootstrap as wb
-from dwp_eval.estimate.bootstrap import BOOTSTRAP_COLUMNS, BootstrapTest, wild_cluster_bootstrap
+from dwp_eval.estimate.bootstrap import wild_cluster_bootstrap
+from dwp_eval.results import BOOTSTRAP_COLUMNS, BootstrapTest
 
 # Same arithmetic in a different order (cluster sums and the push-through algebra
 # against refitting each bootstrap sample): rounding differs by ~1e-13.
@@ -150,7 +151,7 @@ def test_interval_is_the_set_not_rejected():
     assert res.p_value_at(lo - eps) <= res.alpha < res.p_value_at(lo + eps)
     assert res.p_value_at(hi + eps) <= res.alpha < res.p_value_at(hi - eps)
     assert res.p_value_at(0.0) == res.p_value
-    lo90, hi90 = res.conf_int(0.1)
+    lo90, hi90 = res.interval(0.1)
     assert lo <= lo90 < hi90 <= hi
 
 

@@ -116,7 +116,7 @@ def test_weak_first_stage_anderson_rubin_keeps_coverage_where_wald_does_not():
         rng = np.random.default_rng(child)
         # 501 people: 250 vs 251, so take-up can never tie exactly between arms
         res = estimate(population(rng, 501, compliers=0.04, always=0.45, shift=3.0))
-        lo, hi = res.conf_int()
+        lo, hi = res.interval()
         wald += lo <= COMPLIER_EFFECT <= hi
         ar += res.ar_interval.contains(COMPLIER_EFFECT)
         f_stats.append(res.first_stage.f_statistic)

@@ -145,5 +145,5 @@ def test_ar_ends_are_where_the_itt_test_of_y_minus_bd_has_p_alpha(seed, spec):
         shifted = df.assign(y_b=df["y"] - b * df["d"])
         p = itt(shifted, outcome="y_b", assigned="arm", covariates=kw.get("covariates"),
                 adjustment="additive", strata=kw.get("strata"), cluster=kw.get("cluster"),
-                se_type=res.se_type).p_value
+                se_type=res.se_type, estimator="ols").p_value
         assert abs(p - res.alpha) < ATOL_P, (b, p)

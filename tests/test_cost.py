@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 import dwp_eval as de
+from dwp_eval._core.ratio import fieller_set
 from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.estimate.cost import COST_COLUMNS, cost_effectiveness, fieller_set
-from dwp_eval.results import Effect
+from dwp_eval.estimate.cost import cost_effectiveness
+from dwp_eval.results import COST_COLUMNS, Effect
 
 # Tolerances, each with its reason:
 # - RTOL_ROOT: interval ends by two routes (closed-form roots vs root finding on the
@@ -156,7 +157,7 @@ def test_a_ray_when_the_effect_is_exactly_on_the_edge() -> None:
 def test_known_cost_divides_the_ends_of_the_effect_interval(E, se_E, df) -> None:
     eff = make_effect(E, se_E, df)
     ce = cost_effectiveness(eff, cost_per_participant=1500.0)
-    lo, hi = eff.conf_int()
+    lo, hi = eff.interval()
     ends = sorted([1500.0 / lo, 1500.0 / hi])
     np.testing.assert_allclose([ce.conf_low, ce.conf_high], ends, rtol=RTOL_EXACT)
     assert ce.interval_kind == ("bounded" if lo * hi > 0 else "exclusive")
@@ -336,13 +337,16 @@ def test_alpha_defaults_to_the_effect_and_conf_int_at_another_level() -> None:
             eff, cost_per_participant=1000.0, cost_se=50.0, method=method, seed=2
         )
         assert ce.alpha == 0.1
-        assert ce.conf_int() == (ce.conf_low, ce.conf_high)
+        assert ce.interval() == (ce.conf_low, ce.conf_high)
+        ci = ce.conf_int()
+        assert list(ci.columns) == ["term", "conf_low", "conf_high", "interval_kind"]
+        assert ci.loc[0, "interval_kind"] == ce.interval_kind
         at = cost_effectiveness(
             eff, cost_per_participant=1000.0, cost_se=50.0, method=method, seed=2, alpha=0.01
         )
-        assert ce.conf_int(0.01) == pytest.approx((at.conf_low, at.conf_high), rel=RTOL_EXACT)
+        assert ce.interval(0.01) == pytest.approx((at.conf_low, at.conf_high), rel=RTOL_EXACT)
         assert ce.interval_kind_at(0.01) == at.interval_kind
-        assert ce.conf_int(0.01)[0] < ce.conf_low
+        assert ce.interval(0.01)[0] < ce.conf_low
 
 
 # ---------------------------------------------------------------- errors

@@ -19,9 +19,9 @@ from dwp_eval.errors import (
     OptionError,
 )
 from dwp_eval.estimate.did import bacon_decomposition, did
-from dwp_eval.estimate.event_study import EventStudy, event_study
-from dwp_eval.estimate.staggered import ATT_GT_COLUMNS, StaggeredDid, staggered_did
-from dwp_eval.results import EFFECT_COLUMNS, Effect
+from dwp_eval.estimate.event_study import event_study
+from dwp_eval.estimate.staggered import staggered_did
+from dwp_eval.results import ATT_GT_COLUMNS, EFFECT_COLUMNS, Effect, EventStudy, StaggeredDid
 
 matplotlib.use("Agg")
 
@@ -68,7 +68,7 @@ def test_did_with_se_gives_a_new_result(panel: pd.DataFrame) -> None:
     cr2 = res.with_se("CR2")
     assert cr2 is not res and cr2.se_type == "CR2" and res.se_type == "CR1"
     assert cr2.estimate == pytest.approx(res.estimate, rel=1e-10)
-    by_region = res.with_se("CR1", cluster="region")
+    by_region = res.with_se("CR1", cluster=panel["region"])
     assert by_region.n_clusters == panel["region"].nunique()
     assert pickle.loads(pickle.dumps(res)).estimate == res.estimate
 

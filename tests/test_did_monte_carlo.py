@@ -93,7 +93,7 @@ def test_simple_aggregation_interval_covers_at_nominal_rate() -> None:
         truth = _truth_simple(panel)
         res = staggered_did(panel, outcome="employment_rate", unit="area", time="month", cohort="cohort",
                             bootstrap=0).aggregate("simple")
-        lo, hi = res.conf_int(0.05)
+        lo, hi = res.interval(0.05)
         covered += lo <= truth <= hi
     lo_b, hi_b = binomial_band(0.95, SIMS, significance=SIGNIFICANCE)
     assert lo_b <= covered / SIMS <= hi_b, covered / SIMS

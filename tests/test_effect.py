@@ -57,7 +57,7 @@ def fitted() -> Effect:
 def test_summary_contains_estimate_ci_df_and_design():
     e = make_effect()
     text = e.summary()
-    lo, hi = e.conf_int()
+    lo, hi = e.interval()
     assert text.splitlines()[0] == "ITT of treatment vs control on earnings"
     assert "estimate        1,234.5  (SE 456.7)" in text
     assert f"95% CI          [{lo:,.1f}, {hi:,.1f}]" in text
@@ -175,7 +175,7 @@ def test_with_se_needs_an_estimator():
 
 def test_with_se_keeps_original(fitted):
     before = fitted.summary()
-    other = fitted.with_se("CR0", cluster="cl")
+    other = fitted.with_se("CR0")  # keeps the result's own clusters
     assert other.se_type == "CR0"
     assert fitted.se_type == "CR2"
     assert fitted.summary() == before
@@ -279,8 +279,10 @@ def test_conf_int_alpha_is_validated(alpha):
 
 def test_conf_int_accepts_numpy_floats_and_ints_in_range():
     e = make_effect()
-    assert e.conf_int(np.float64(0.1)) == e.conf_int(0.1)
-    assert e.conf_int() == e.conf_int(None) == e.conf_int(0.05)
+    assert e.interval(np.float64(0.1)) == e.interval(0.1)
+    assert e.interval() == e.interval(None) == e.interval(0.05)
+    pd.testing.assert_frame_equal(e.conf_int(np.float64(0.1)), e.conf_int(0.1))
+    pd.testing.assert_frame_equal(e.conf_int(), e.conf_int(None))
 
 
 def test_binary_summary_shows_means_as_percent_and_effects_in_pp():

@@ -493,7 +493,7 @@ def test_html_and_repr(table):
 def test_conf_int(table):
     ci = table.conf_int(0.1)
     e = table.effects[1]
-    assert (ci.loc[1, "conf_low"], ci.loc[1, "conf_high"]) == e.conf_int(0.1)
+    assert (ci.loc[1, "conf_low"], ci.loc[1, "conf_high"]) == e.interval(0.1)
     frame = table.to_frame()
     np.testing.assert_array_equal(table.conf_int()["conf_low"], frame["conf_low"])
 

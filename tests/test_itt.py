@@ -629,7 +629,7 @@ def test_binary_outcome_summary_in_percentage_points(df):
     assert res.binary_outcome
     text = res.summary()
     assert f"estimate        {100 * res.estimate:.2f} pp  (SE {100 * res.std_error:.2f} pp)" in text
-    lo, hi = res.conf_int()
+    lo, hi = res.interval()
     assert f"[{100 * lo:.2f} pp, {100 * hi:.2f} pp]" in text
     assert "pp" in repr(res)
     # the table stays on the outcome's scale (proportions)
@@ -658,7 +658,7 @@ def test_with_se_returns_a_new_effect_and_leaves_the_original(df):
 
 def test_with_se_cluster(df):
     res = de.itt(df, outcome="y", assigned="arm_c")
-    clustered = res.with_se("CR2", cluster="cl")
+    clustered = res.with_se("CR2", cluster=df["cl"])
     assert (clustered.se_type, clustered.design, clustered.n_clusters) == ("CR2", "clustered", 10)
     assert clustered.estimate == pytest.approx(res.estimate, rel=RTOL)
     assert (res.se_type, res.design, res.n_clusters) == ("HC2", "standard", None)
@@ -756,11 +756,11 @@ def test_with_se_never_changes_a_design_based_estimate(df, design):
 
 
 def test_blocked_with_se_was_the_strata_fixed_effects_estimate_before(df):
-    """The regression itt(..., se_type=) fits with strata (fixed effects, precision
-    weights) has another estimate: with_se must not switch to it."""
+    """The strata fixed-effects regression (estimator="ols": precision weights) has
+    another estimate; with_se and se_type= must not switch to it."""
     d = _unbalanced(df)
     res = de.itt(d, outcome="y", assigned="arm", strata="s")
-    fe = de.itt(d, outcome="y", assigned="arm", strata="s", se_type="HC1")
+    fe = de.itt(d, outcome="y", assigned="arm", strata="s", se_type="HC1", estimator="ols")
     assert fe.estimate != pytest.approx(res.estimate, rel=1e-4)
     assert res.with_se("HC1").estimate == pytest.approx(res.estimate, rel=RTOL)
 
@@ -862,19 +862,24 @@ def test_conf_int_widens_as_alpha_falls(df):
     res = de.itt(df, outcome="y", assigned="arm")
     widths = []
     for alpha in [0.5, 0.2, 0.1, 0.05, 0.01, 0.001]:
-        lo, hi = res.conf_int(alpha)
+        lo, hi = res.interval(alpha)
+        ci = res.conf_int(alpha)
+        assert list(ci.columns) == ["term", "conf_low", "conf_high"]
+        assert (ci.loc[0, "conf_low"], ci.loc[0, "conf_high"]) == (lo, hi)
+        assert ci.loc[0, "term"] == "treatment vs control"
         assert lo < res.estimate < hi
         assert (lo + hi) / 2 == pytest.approx(res.estimate, rel=RTOL)
         widths.append(hi - lo)
     assert np.all(np.diff(widths) > 0)
-    assert res.conf_int() == res.conf_int(0.05) == (res.conf_low, res.conf_high)
+    assert res.interval() == res.interval(0.05) == (res.conf_low, res.conf_high)
+    pd.testing.assert_frame_equal(res.conf_int(), res.conf_int(0.05))
     q = stats.t.ppf(0.975, res.df)
     assert res.conf_high == pytest.approx(res.estimate + q * res.std_error, rel=RTOL)
 
 
 def test_alpha_sets_the_reported_interval(df):
     res = de.itt(df, outcome="y", assigned="arm", alpha=0.1)
-    assert (res.conf_low, res.conf_high) == res.conf_int(0.1)
+    assert (res.conf_low, res.conf_high) == res.interval(0.1)
     assert "90% CI" in res.summary()
 
 

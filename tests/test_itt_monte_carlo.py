@@ -144,7 +144,7 @@ def simulate(people, draw_outcome, truth, *, seed, randomise_kw, itt_kw, n_sims=
         z = (arm == "treatment").astype(float)
         d = people.assign(arm=arm, **draw_outcome(rng, z))
         res = de.itt(d, outcome="y", assigned="arm", **itt_kw)
-        lo, hi = res.conf_int(ALPHA)
+        lo, hi = res.interval(ALPHA)
         out[s] = res.estimate, res.std_error, res.df, lo <= truth <= hi
     return Sims(out[:, 0], out[:, 1], out[:, 2], out[:, 3].astype(bool), truth)
 
@@ -226,9 +226,9 @@ def test_few_unequal_clusters_cr2_covers_cr1_undercovers():
         y = np.exp(0.5 * rng.normal(size=G)[cluster] + rng.normal(size=len(cluster)))
         d = people.assign(arm=arm.reindex(people["id"]).to_numpy(), y=y)
         cr2 = de.itt(d, outcome="y", assigned="arm", cluster="office")
-        cr1 = cr2.with_se("CR1", cluster="office")
+        cr1 = cr2.with_se("CR1")  # the same clusters
         for name, res in [("CR2", cr2), ("CR1", cr1)]:
-            lo, hi = res.conf_int(ALPHA)
+            lo, hi = res.interval(ALPHA)
             covered[name].append(lo <= 0.0 <= hi)
             dfs[name].append(res.df)
     cov2, cov1 = np.mean(covered["CR2"]), np.mean(covered["CR1"])

@@ -246,8 +246,10 @@ def itt_call(call: RCall, term: str) -> dict:
         if covs:
             kw.update(covariates=covs, adjustment="additive")
         kw["se_type"] = call.args.get("se_type", "CR2" if "clusters" in call.args else "HC2")
+        kw["estimator"] = "ols"  # a regression, strata as fixed effects
     elif call.func == "lm_lin":
-        kw.update(covariates=_lin_covariates(call), adjustment="lin", se_type=call.args["se_type"])
+        kw.update(covariates=_lin_covariates(call), adjustment="lin", se_type=call.args["se_type"],
+                  estimator="ols")
     return kw
 
 
@@ -433,7 +435,8 @@ def jtpa(sample: str) -> pd.DataFrame:
 def jtpa_itt(sample: str, spec: str, se_type: str, outcome: str = "earnings"):
     covs = jtpa_covariates(sample, spec)
     return de.itt(jtpa(sample), outcome=outcome, assigned="jtpa_offer", control="0",
-                  covariates=covs or None, adjustment="additive", se_type=se_type)
+                  covariates=covs or None, adjustment="additive", se_type=se_type,
+                  estimator="ols")
 
 
 needs_jtpa = pytest.mark.skipif(not JTPA.exists(), reason=f"{JTPA} not available")

@@ -13,15 +13,15 @@
 * classical and HC0-HC3 without clusters; CR0 and CR1 (statsmodels
   ``cov_type="cluster"``) with clusters; WLS for the four weighted designs.
 
-Every comparison passes ``se_type``, so ``itt`` always fits the regression, also
-for blocked designs without covariates: only ``se_type=None`` (the default)
-selects the design-based blocked difference in means, which is not a
-regression with stratum dummies and is compared with estimatr in
-``test_itt_reference.py`` instead.
+Every comparison passes ``estimator="ols"``, so ``itt`` fits the regression, also
+for blocked designs without covariates: the default without covariates is the
+design-based blocked difference in means, which is not a regression with
+stratum dummies and is compared with estimatr in ``test_itt_reference.py``
+instead.
 
 CR1: statsmodels (``sandwich_covariance.cov_cluster``, ``use_correction=True``)
 multiplies CR0 by ``G/(G-1) (n-1)/(n-k)``, ``k`` the columns of its design,
-stratum dummies included. dwp_eval's CR1 (``estimate/variance.py``) is CR0 times
+stratum dummies included. dwp_eval's CR1 (``_core/variance.py``) is CR0 times
 ``G/(G-1) (n-1)/(n-p)`` with ``p = fit.rank``, the columns of the working
 design plus the absorbed strata: the same number, so the same factor.
 ``test_cr1_factor_is_statsmodels_small_sample_correction`` checks it on the
@@ -70,7 +70,7 @@ def _itt(row: pd.Series) -> de.Effect:
         _data(row["dataset"]), outcome="y", assigned="arm", control=row["control"],
         treatment=row["treatment"], covariates=covariates, strata=row["strata"] or None,
         cluster=row["cluster"] or None, weights=row["weights"] or None, se_type=row["se_type"],
-        **kwargs,
+        estimator="ols", **kwargs,
     )
 
 

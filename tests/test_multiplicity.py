@@ -27,16 +27,10 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 import dwp_eval as de
-from dwp_eval.errors import OptionError
-from dwp_eval.estimate.multiplicity import (
-    DegenerateDrawsWarning,
-    Hypothesis,
-    RomanoWolf,
-    _Bootstrap,
-    adjust_p_values,
-    romano_wolf,
-    romano_wolf_p_values,
-)
+from dwp_eval.errors import DegenerateDrawsWarning, OptionError
+from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf, romano_wolf_p_values
+from dwp_eval.estimate.resampling import DesignBootstrap, Hypothesis
+from dwp_eval.results import RomanoWolf
 
 # adjust_p_values delegates to statsmodels: identical arithmetic, so equality to rounding.
 RTOL = 1e-12
@@ -193,7 +187,7 @@ DESIGNS = {
 def _bootstrap(df, outcomes, kw, within=None):
     effects = [de.itt(df, outcome=o, **kw) for o in outcomes]
     hyps = [Hypothesis(o, o, None, e) for o, e in zip(outcomes, effects, strict=True)]
-    boot = _Bootstrap(
+    boot = DesignBootstrap(
         df, hyps, assigned=kw["assigned"], covariates=list(kw.get("covariates") or []),
         adjustment="lin", strata=kw.get("strata"), cluster=kw.get("cluster"),
         se_type=kw.get("se_type"), weights=kw.get("weights"), within=within, func="test",

@@ -19,7 +19,8 @@ import dwp_eval as de
 from dwp_eval._core import assignments
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.estimate import ri
-from dwp_eval.estimate.ri import RI_COLUMNS, RandomisationTest, randomisation_test
+from dwp_eval.estimate.ri import randomisation_test
+from dwp_eval.results import RI_COLUMNS, RandomisationTest
 
 # The statistic is computed from per-stratum sums in a different order from the
 # brute-force formulas below: rounding differs by ~1e-14; 1e-10 relative is a wide
@@ -375,9 +376,11 @@ def test_interval_contains_estimate_and_agrees_with_p_values(strat):
     assert res.p_value_at(hi + eps) <= res.alpha < res.p_value_at(hi - eps)
     assert res.p_value_at(res.estimate) == 1.0
     assert res.p_value_at(0.0) == res.p_value
-    lo90, hi90 = res.conf_int(0.10)
+    lo90, hi90 = res.interval(0.10)
     assert lo <= lo90 and hi90 <= hi
-    assert res.conf_int() == (lo, hi)
+    assert res.interval() == (lo, hi)
+    ci = res.conf_int(0.10)
+    assert (ci.loc[0, "conf_low"], ci.loc[0, "conf_high"]) == (lo90, hi90)
 
 
 def test_interval_unbounded_when_no_draw_can_reject(tiny):
@@ -580,7 +583,7 @@ def test_result_frame_summary_and_html(strat):
     assert "RandomisationTest" in repr(res)
     assert not res.null_statistics.flags.writeable
     assert 0 < res.critical_value < 10
-    with pytest.raises(ValueError, match="alpha must be in"):
+    with pytest.raises(OptionError, match=r"The 'alpha' parameter of RandomisationTest\.conf_int must be a float in \(0, 1\)\. Got 2\.0 instead\."):
         res.conf_int(2.0)
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dwp_eval.estimate.event_study import EventStudy
 from dwp_eval.estimate.staggered import staggered_did
+from dwp_eval.results import EventStudy
 
 REF = Path(__file__).parent / "reference" / "did"
 

@@ -1,4 +1,4 @@
-"""The variance core (``estimate/_linalg.py`` and ``estimate/variance.py``).
+"""The variance core (``_core/linalg.py`` and ``_core/variance.py``).
 
 * HC0-HC3, classical and CR1 against statsmodels ``OLS``/``WLS`` (an
   independent implementation), with and without weights and absorbed strata;

@@ -16,15 +16,15 @@ from dwp_eval.errors import (
     RecordProblemsWarning,
     RerandomisationWarning,
 )
-from dwp_eval.estimate.bootstrap import BootstrapTest, wild_cluster_bootstrap
+from dwp_eval.estimate.bootstrap import wild_cluster_bootstrap
 from dwp_eval.estimate.cace import cace, complier_profile, contamination_sensitivity
-from dwp_eval.estimate.cost import CostEffectiveness, cost_effectiveness
-from dwp_eval.estimate.did import BaconDecomposition, bacon_decomposition, did
-from dwp_eval.estimate.event_study import EventStudy, event_study
+from dwp_eval.estimate.cost import cost_effectiveness
+from dwp_eval.estimate.did import bacon_decomposition, did
+from dwp_eval.estimate.event_study import event_study
 from dwp_eval.estimate.itt import itt
-from dwp_eval.estimate.multiplicity import RomanoWolf, adjust_p_values, romano_wolf
-from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
-from dwp_eval.estimate.staggered import StaggeredDid, staggered_did
+from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
+from dwp_eval.estimate.ri import randomisation_test
+from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.monitor import (
     Attrition,
     ContaminationSummary,
@@ -46,13 +46,21 @@ from dwp_eval.report.plan import AnalysisPlan, PlanError
 from dwp_eval.report.report import Report, analyse
 from dwp_eval.results import (
     ARInterval,
+    BaconDecomposition,
     BalanceTable,
     BalanceTest,
+    BootstrapTest,
+    CostEffectiveness,
     Effect,
+    EventStudy,
     FirstStage,
     PowerCurve,
     PowerResult,
+    RandomisationTest,
+    RomanoWolf,
     SensitivityTable,
+    StaggeredDid,
+    WaldTest,
 )
 from dwp_eval.trial import Trial
 
@@ -92,6 +100,7 @@ __all__ = [
     "SensitivityTable",
     "StaggeredDid",
     "Trial",
+    "WaldTest",
     "__version__",
     "adjust_p_values",
     "analyse",

@@ -150,13 +150,14 @@ def _itt_args(call: _Call, term: str) -> dict[str, Any]:
         kw["alpha"] = float(call.args["alpha"])
     covs = [re.sub(r"factor\((\w+)\)", r"\1", t) for t in call.rhs
             if t not in ("z", "arm") and ":" not in t]
-    if call.func == "lm_robust":
+    if call.func == "lm_robust":  # a regression: estimator="ols" (strata as fixed effects)
         if covs:
             kw.update(covariates=covs, adjustment="additive")
         kw["se_type"] = call.args.get("se_type", "CR2" if "clusters" in call.args else "HC2")
+        kw["estimator"] = "ols"
     elif call.func == "lm_lin":
         lin = [t.strip() for t in call.args["covariates"].lstrip("~").split("+")]
-        kw.update(covariates=lin, adjustment="lin", se_type=call.args["se_type"])
+        kw.update(covariates=lin, adjustment="lin", se_type=call.args["se_type"], estimator="ols")
     return kw
 
 
@@ -178,7 +179,7 @@ def _dataset(root: str, name: str) -> pd.DataFrame:
 
 
 def _effect_rows(case: str, res: Any, expected: dict[str, float]) -> list[Row]:
-    lo, hi = res.conf_int()
+    lo, hi = res.conf_low, res.conf_high
     got = {"estimate": res.estimate, "std_error": res.std_error, "df": res.df,
            "p_value": res.p_value, "conf_low": lo, "conf_high": hi}
     return [Row(case, q, float(got[q]), v, RTOL[q]) for q, v in expected.items() if np.isfinite(v)]

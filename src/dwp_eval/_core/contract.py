@@ -1,23 +1,220 @@
-"""The result contract every result type meets: a frozen dataclass with
-``to_frame()`` (fixed snake_case columns), ``summary()`` (text) and
-``_repr_html_()`` (notebooks); mappings it holds are read-only views.
+"""The result contract every result type meets.
+
+A result is a frozen dataclass with
+
+* ``to_frame()``: a pandas DataFrame with fixed snake_case columns (a new copy);
+* ``summary()``: readable text (``str(result)`` gives the same);
+* ``_repr_html_()``: the summary and the table, for notebooks;
+* ``conf_int(alpha=None)``: a DataFrame with columns ``term, conf_low, conf_high``
+  wherever the result has intervals (see :func:`interval_frame`).
+
+It is frozen all the way down: :class:`ResultMixin` replaces every field, on
+construction, by a read-only version of a private copy (:func:`freeze`):
+arrays become read-only copies, dicts read-only mappings, lists tuples, and
+pandas tables :class:`ReadOnlyTable` (which hands out copies only). So nothing
+reachable from a result can be changed, and nothing the caller still holds
+(their DataFrame, a dict they passed) is shared with it.
 
 It lives on the ground floor so that the statistics here (the Wald test) can
-return results too; the result families are in :mod:`dwp_eval.results`."""
+return results too; the result families are in :mod:`dwp_eval.results`.
+"""
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import html
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["ReadOnlyMappings", "ResultMixin"]
+__all__ = [
+    "INTERVAL_COLUMNS",
+    "FrozenMapping",
+    "ReadOnlyMappings",
+    "ReadOnlyTable",
+    "Refit",
+    "ResultMixin",
+    "freeze",
+    "interval_frame",
+    "thaw",
+]
+
+#: Columns of every ``conf_int()``.
+INTERVAL_COLUMNS = ["term", "conf_low", "conf_high"]
+
+
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
+
+class ReadOnlyTable:
+    """A pandas DataFrame (or Series) that cannot be changed: it keeps a private
+    copy and hands out new copies only (pandas' copy-on-write makes them cheap).
+
+    Attribute access and indexing read from a fresh copy, so ``table["col"]``,
+    ``table.loc[...]``, ``len(table)`` and iteration work as on the DataFrame,
+    and anything done to what they return leaves the table as it was.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: pd.DataFrame | pd.Series) -> None:
+        # with copy-on-write (pandas >= 3) a shallow copy is already independent
+        object.__setattr__(self, "_data", data.copy(deep=not _COPY_ON_WRITE))
+
+    def copy(self, deep: bool = True) -> Any:
+        """A new DataFrame (or Series) with the table's contents."""
+        return self._data.copy(deep=deep)
+
+    to_frame = copy
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_data":
+            raise AttributeError(name)
+        return getattr(self._data.copy(deep=False), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a ReadOnlyTable cannot be changed; take .copy() first")
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data.copy(deep=False)[key]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data.copy(deep=False))
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __getstate__(self) -> Any:
+        return self._data
+
+    def __setstate__(self, state: Any) -> None:
+        object.__setattr__(self, "_data", state)
+
+
+def _forward(op: str) -> Any:
+    def method(self: ReadOnlyTable, *args: Any) -> Any:
+        return getattr(self._data.copy(deep=False), op)(*args)
+
+    method.__name__ = op
+    return method
+
+
+# comparisons and arithmetic read from a copy too (``table > 0``, ``table * 2``)
+for _op in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__add__", "__sub__",
+            "__mul__", "__truediv__", "__neg__", "__abs__", "__and__", "__or__", "__invert__",
+            "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__array__"):
+    setattr(ReadOnlyTable, _op, _forward(_op))
+ReadOnlyTable.__hash__ = None  # type: ignore[assignment]
+
+
+class FrozenMapping(Mapping[Any, Any]):
+    """A read-only mapping (a result's counts by arm, its dropped rows by column):
+    reads like a dict, prints like one, and cannot be changed."""
+
+    __slots__ = ("_items",)
+    _items: dict[Any, Any]
+
+    def __init__(self, items: Mapping[Any, Any] | None = None) -> None:
+        object.__setattr__(self, "_items", dict(items or {}))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a FrozenMapping cannot be changed; take dict(...) of it first")
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMapping, (self._items,))
+
+
+def freeze(value: Any) -> Any:
+    """A read-only version of ``value`` that shares nothing mutable with it.
+
+    Arrays become read-only copies; dicts and other mappings read-only
+    mappings of frozen values; lists and tuples tuples of frozen values; sets
+    frozensets; DataFrames and Series :class:`ReadOnlyTable`. Results, strings,
+    numbers, ``None`` and other immutable objects are returned as they are.
+    """
+    if isinstance(value, ResultMixin | ReadOnlyTable | FrozenMapping | str | bytes | int | float
+                  | complex | bool):
+        return value
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        if not value.flags.writeable and value.flags.owndata:
+            return value
+        out = np.array(value, copy=True)
+        out.setflags(write=False)
+        return out
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return ReadOnlyTable(value)
+    if isinstance(value, Mapping):
+        return FrozenMapping({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple keeps its type
+        return type(value)(*(freeze(v) for v in value))
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain, mutable copies of what :func:`freeze` made (for pickling and JSON):
+    read-only mappings become dicts; tuples of them stay tuples."""
+    if isinstance(value, FrozenMapping | MappingProxyType):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(thaw(v) for v in value)
+    return value
+
+
+def interval_frame(terms: Sequence[str], low: Sequence[float], high: Sequence[float]) -> pd.DataFrame:
+    """The ``conf_int()`` table: one row per term with ``conf_low`` and ``conf_high``."""
+    return pd.DataFrame(
+        {"term": list(terms), "conf_low": np.asarray(low, dtype=float),
+         "conf_high": np.asarray(high, dtype=float)},
+        columns=INTERVAL_COLUMNS,
+    )
+
 
 class ResultMixin(abc.ABC):
-    """Shared display behaviour of result types; each defines ``to_frame`` and ``summary``."""
+    """The contract's shared behaviour: freezing on construction, pickling, text
+    and notebook display. Each result defines ``to_frame`` and ``summary``."""
+
+    #: Fields :meth:`__post_init__` leaves as they are (already immutable objects).
+    _UNFROZEN: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        if dataclasses.is_dataclass(self):
+            for f in dataclasses.fields(self):
+                if f.name not in self._UNFROZEN and hasattr(self, f.name):
+                    object.__setattr__(self, f.name, freeze(getattr(self, f.name)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # read-only mappings do not pickle: store plain dicts, re-frozen on loading
+        return {k: thaw(v) for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     @abc.abstractmethod
     def to_frame(self) -> pd.DataFrame:
@@ -37,34 +234,40 @@ class ResultMixin(abc.ABC):
         )
 
 
-class ReadOnlyMappings:
-    """Mixin for frozen result dataclasses whose mapping fields must not change.
+@dataclasses.dataclass(frozen=True, eq=False)
+class Refit:
+    """How a result is re-estimated with another variance (``with_se``): the
+    estimator's kernel, a module-level function, and the prepared sample and
+    options it needs, frozen. It holds no reference to the caller's data, so
+    changing their DataFrame later changes nothing, and a result pickles with
+    the prepared arrays only (the kernel is pickled by name).
 
-    Each field named in ``_MAPPINGS`` is replaced by a read-only view of a
-    private copy (``None`` stays ``None``), so a result cannot be changed
-    through a dict it was given or through the mapping it returns; views do
-    not pickle, so pickling stores plain dicts and re-wraps them on loading.
+    ``kernel(sample, options, se_type=..., cluster=...)`` returns the new result;
+    ``cluster`` is ``None`` (keep the sample's clusters) or what the user passed.
     """
 
-    _MAPPINGS: ClassVar[tuple[str, ...]] = ()
-
-    def _freeze_mappings(self) -> None:
-        for name in self._MAPPINGS:
-            value = getattr(self, name)
-            frozen = None if value is None else MappingProxyType(dict(value))
-            object.__setattr__(self, name, frozen)
+    kernel: Any
+    sample: Any
+    options: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        self._freeze_mappings()
+        object.__setattr__(self, "options", freeze(self.options))
+
+    def __call__(self, *, se_type: str, cluster: Any = None) -> Any:
+        return self.kernel(self.sample, self.options, se_type=se_type, cluster=cluster)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        for name in self._MAPPINGS:
-            value = state[name]
-            state[name] = None if value is None else dict(value)
-        return state
+        return {"kernel": self.kernel, "sample": self.sample, "options": thaw(self.options)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
         self.__post_init__()
+
+
+class ReadOnlyMappings:
+    """Kept while the result classes move to :class:`ResultMixin`, which now freezes
+    every field (mappings included). To be removed."""
+
+    def _freeze_mappings(self) -> None:
+        ResultMixin.__post_init__(self)  # type: ignore[arg-type]

@@ -5,6 +5,9 @@ design-based estimate (so that another variance keeps the same estimate)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -17,6 +20,7 @@ __all__ = [
     "BLOCKED_HC2",
     "BLOCKED_NEYMAN",
     "MATCHED_PAIR",
+    "BatchedDifference",
     "blocked",
     "design_based",
     "pair_variance",
@@ -202,3 +206,199 @@ def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str
     return est, se, float(G - 2 * B), "block-clustered", BLOCKED_CR2, (
         f"blocked difference in means of within-stratum CR2 estimates (strata weighted by {share})"
     )
+
+
+# ------------------------------------------------------------- batched over re-drawn assignments
+
+# Units converted to floats at a time when summing a batch (keeps the buffer in cache).
+_CHUNK = 8192
+# unit-level columns whose per-arm sums give every draw's statistic
+_N, _U, _K, _U2, _UK, _K2, _NU, _NK, _N2 = range(9)
+_NCOL = 9
+
+
+@dataclass(frozen=True, eq=False)
+class BatchedDifference:
+    """The design-based difference in means and its variance for many assignments at
+    once (re-drawn assignments of a randomisation test), as five numbers per draw.
+
+    Each draw's statistic follows from per-stratum sums of a few unit-level
+    columns over its treated units (matrix products, no loop over draws): the
+    blocked estimate ``sum_s w_s d_s`` with the Neyman variance in each arm
+    (``G/(G - 1)`` times the sum of squared unit residual totals over ``N^2``,
+    which without clusters is ``s^2 / N``), or the matched-pair variances of
+    :func:`pair_variance`; see :func:`dwp_eval.randomisation_test`, Notes.
+    Under a constant effect ``tau`` they are ``(a, b, v0, v1, v2)`` with
+    ``T(tau) = (a - tau b) / sqrt(v0 + v1 tau + v2 tau^2)``.
+
+    Everything needed to turn per-stratum sums into each draw's ``(a, b, v0, v1, v2)``.
+
+    Units are in stratum order: stratum ``s`` holds units ``s_lo[s]:s_lo[s+1]``.
+    Only the columns in ``phys`` are summed over draws; without clusters the
+    others follow from them (one person per unit: ``N`` is the fixed count,
+    ``K2 = K``, ``NU = U``, ``NK = K``, ``N2 = N``).
+    """
+
+    columns: np.ndarray  # units x 9
+    s_lo: np.ndarray  # stratum bounds over units (length S + 1)
+    totals: np.ndarray  # S x 9
+    g1: np.ndarray  # treated units per stratum (fixed)
+    g0: np.ndarray
+    weights: np.ndarray  # persons per stratum / persons
+    mode: str  # "blocked", "pair", "pair-cluster"
+    kind: str  # "studentised" or "difference"
+    clustered: bool
+    phys: tuple[int, ...] = ()
+    _indicator: Any = None  # sparse strata x units, for many strata
+
+    @classmethod
+    def build(cls, **kw: Any) -> BatchedDifference:
+        full = kw["kind"] == "studentised" and kw["mode"] == "blocked"
+        if kw["clustered"]:
+            phys: tuple[int, ...] = tuple(range(_NCOL)) if full else (_N, _U, _K)
+        else:
+            phys = (_U, _K, _U2, _UK) if full else (_U, _K)
+        n_strata = len(kw["s_lo"]) - 1
+        indicator = None
+        if n_strata > 64:
+            import scipy.sparse as sp
+
+            n_units = int(kw["s_lo"][-1])
+            stratum = np.repeat(np.arange(n_strata), np.diff(kw["s_lo"]))
+            indicator = sp.csr_matrix(
+                (np.ones(n_units), (stratum, np.arange(n_units))), shape=(n_strata, n_units)
+            )
+        return cls(**kw, phys=phys, _indicator=indicator)
+
+    @classmethod
+    def from_units(
+        cls, y: np.ndarray, z: np.ndarray, stratum: np.ndarray, unit_of_row: np.ndarray,
+        observed: np.ndarray, unit_stratum: np.ndarray, n_units: int, *, clustered: bool, kind: str,
+    ) -> BatchedDifference:
+        """From the analysed rows (outcome ``y``, observed arm ``z``, ``stratum`` codes,
+        each row's unit in cell order) and the units (observed arm, stratum, in
+        stratum order): the unit columns, per-stratum totals and the statistic's mode
+        (``"pair"``/``"pair-cluster"`` when some stratum holds two units)."""
+        n_strata = int(stratum.max()) + 1
+        # unit columns, outcome centred within strata (the statistic is unchanged, rounding is not)
+        s_mean = np.bincount(stratum, weights=y, minlength=n_strata) / np.bincount(stratum, minlength=n_strata)
+        yc = y - s_mean[stratum]
+        cols = np.zeros((n_units, _NCOL))
+        persons = np.bincount(unit_of_row, minlength=n_units).astype(float)
+        u = np.bincount(unit_of_row, weights=yc, minlength=n_units)
+        k = np.bincount(unit_of_row, weights=z, minlength=n_units)
+        cols[:, _N] = persons
+        cols[:, _U] = u
+        cols[:, _K] = k
+        cols[:, _U2] = u * u
+        cols[:, _UK] = u * k
+        cols[:, _K2] = k * k
+        cols[:, _NU] = persons * u
+        cols[:, _NK] = persons * k
+        cols[:, _N2] = persons * persons
+        s_lo = np.r_[np.flatnonzero(np.r_[True, unit_stratum[1:] != unit_stratum[:-1]]), n_units]
+        totals = np.add.reduceat(cols, s_lo[:-1], axis=0)
+        g1 = np.add.reduceat(observed.astype(float), s_lo[:-1])
+        g0 = np.diff(s_lo).astype(float) - g1
+        upb = np.diff(s_lo)
+        pair = bool(n_strata > 1 and (np.all(upb == 2) or (np.any(upb == 2) and np.any(upb > 2))))
+        mode = ("pair-cluster" if clustered else "pair") if pair else "blocked"
+        return cls.build(
+            columns=cols, s_lo=s_lo, totals=totals, g1=g1, g0=g0,
+            weights=totals[:, _N] / totals[:, _N].sum(), mode=mode, kind=kind, clustered=clustered,
+        )
+
+    def sums(self, assign: np.ndarray) -> np.ndarray:
+        """Treated sums per stratum: ``(9, draws, S)`` (the columns ``coefficients`` uses)."""
+        size = assign.shape[0]
+        n_strata = len(self.s_lo) - 1
+        cols = self.columns[:, list(self.phys)]
+        if self._indicator is not None:
+            # many small strata: one sparse product per column on the units-by-draws matrix
+            ft = np.ascontiguousarray(assign.view(np.uint8).T).astype(np.float64)
+            part = np.stack([(self._indicator @ (ft * cols[:, [j]])).T for j in range(len(self.phys))], axis=-1)
+        else:
+            part = np.zeros((size, n_strata, len(self.phys)))
+            buf = np.empty((size, min(_CHUNK, assign.shape[1])))
+            for s in range(n_strata):
+                for a in range(int(self.s_lo[s]), int(self.s_lo[s + 1]), _CHUNK):
+                    b = min(a + _CHUNK, int(self.s_lo[s + 1]))
+                    chunk = buf[:, : b - a]
+                    np.copyto(chunk, assign[:, a:b])  # 0/1 as floats, in cache
+                    part[:, s, :] += chunk @ cols[a:b]
+        # column-first layout: every column is a contiguous (draws, S) array
+        out = np.empty((_NCOL, size, n_strata))
+        for i, j in enumerate(self.phys):
+            out[j] = part[..., i]
+        if not self.clustered:
+            out[_N] = self.g1[None, :]
+            if len(self.phys) > 2:  # the blocked variance uses every column
+                out[_K2] = out[_K]
+                out[_NU] = out[_U]
+                out[_NK] = out[_K]
+                out[_N2] = out[_N]
+        return out
+
+    def coefficients(self, treated: np.ndarray) -> np.ndarray:
+        """``(draws, 5)`` rows ``a, b, v0, v1, v2`` from treated sums ``(9, draws, S)``:
+        ``T(tau) = (a - tau b) / sqrt(v0 + v1 tau + v2 tau^2)``."""
+        shape = treated.shape[1:]
+        totals = self.totals.T[:, None, :]
+
+        class _Control:  # control-arm sums, column by column as needed
+            def __getitem__(self, j: int) -> np.ndarray:
+                return np.asarray(totals[j] - treated[j])
+
+        alpha_s = np.zeros(shape)
+        beta_s = np.zeros(shape)
+        var = [np.zeros(shape) for _ in range(3)]
+        arms: tuple[tuple[float, Any, np.ndarray], ...] = (
+            (1.0, treated, self.g1),
+            (-1.0, _Control(), self.g0),
+        )
+        for sign, x, g in arms:
+            n = x[_N]
+            mu0 = x[_U] / n
+            mu1 = -x[_K] / n
+            alpha_s += sign * mu0
+            beta_s -= sign * mu1
+            if self.kind == "studentised" and self.mode == "blocked":
+                c0 = x[_U2] - 2 * mu0 * x[_NU] + mu0**2 * x[_N2]
+                c1 = 2 * (-x[_UK] - mu1 * x[_NU] + mu0 * x[_NK] + mu0 * mu1 * x[_N2])
+                c2 = x[_K2] + 2 * mu1 * x[_NK] + mu1**2 * x[_N2]
+                f = (g / (g - 1.0))[None, :] / n**2
+                var[0] += f * c0
+                var[1] += f * c1
+                var[2] += f * c2
+        w = self.weights[None, :]
+        a = np.sum(w * alpha_s, axis=1)
+        b = np.sum(w * beta_s, axis=1)
+        out = np.empty((treated.shape[1], 5))
+        out[:, 0] = a
+        out[:, 1] = b
+        if self.kind == "difference":
+            out[:, 2:] = (1.0, 0.0, 0.0)
+        elif self.mode == "blocked":
+            w2 = w**2
+            out[:, 2] = np.sum(w2 * var[0], axis=1)
+            out[:, 3] = np.sum(w2 * var[1], axis=1)
+            out[:, 4] = np.sum(w2 * var[2], axis=1)
+        else:
+            n_s = len(self.weights)
+            if self.mode == "pair":
+                da = alpha_s - a[:, None]
+                db = beta_s - b[:, None]
+                fac = 1.0 / (n_s * (n_s - 1))
+            else:  # pair-cluster: Imai, King & Nall (2009, eq. 6)
+                persons = self.totals[:, _N].sum()
+                ns = self.totals[None, :, _N]
+                da = ns * alpha_s - persons * a[:, None] / n_s
+                db = ns * beta_s - persons * b[:, None] / n_s
+                fac = n_s / ((n_s - 1) * persons**2)
+            out[:, 2] = fac * np.sum(da**2, axis=1)
+            out[:, 3] = -2 * fac * np.sum(da * db, axis=1)
+            out[:, 4] = fac * np.sum(db**2, axis=1)
+        return out
+
+
+# --------------------------------------------------------------------------- preparation

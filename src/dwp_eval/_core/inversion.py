@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dwp_eval._core.assignments import TIE_RTOL
+from dwp_eval._core.contract import freeze
 
 __all__ = ["PValueFunction", "t_values"]
 
@@ -45,6 +46,15 @@ class PValueFunction:
     plus_one: bool
     centre: float
     scale: float
+
+    def __post_init__(self) -> None:  # read-only copies: a result holding this is frozen
+        object.__setattr__(self, "obs", freeze(np.asarray(self.obs, dtype=float)))
+        object.__setattr__(self, "draws", freeze(np.asarray(self.draws, dtype=float)))
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     def __call__(self, tau: float) -> float:
         return float(self.many(np.array([float(tau)]))[0])

@@ -6,6 +6,8 @@ their (weighted) means, entered additively or fully interacted with assignment
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -26,7 +28,7 @@ def assignment_regression(
     weights: np.ndarray | None,
     se_type: str,
     func: str,
-    sources: dict[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> tuple[float, float, float, int | None]:
     """OLS of y on assignment (and covariates, strata effects); returns estimate, SE, df, G.
 

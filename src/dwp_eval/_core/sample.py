@@ -5,12 +5,14 @@ library's messages and returned as plain arrays (:class:`Prepared`)."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.contract import freeze, thaw
 from dwp_eval._validation import (
     _fmt_list,
     check_columns,
@@ -18,14 +20,35 @@ from dwp_eval._validation import (
     check_option,
     compared_arms,
 )
-from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, MissingDataError
+from dwp_eval.errors import (
+    ColumnError,
+    DesignError,
+    DroppedRowsWarning,
+    MissingDataError,
+    OptionError,
+)
 
-__all__ = ["Prepared", "codes", "expand_covariates", "expand_covariates_sourced", "prepare_sample", "wmean"]
+__all__ = [
+    "Prepared",
+    "align_labels",
+    "check_clusters",
+    "codes",
+    "expand_covariates",
+    "expand_covariates_sourced",
+    "prepare_sample",
+    "wmean",
+]
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Prepared:
-    """Validated analysis sample (internal)."""
+    """A validated analysis sample: the arrays every estimator takes, frozen (read-only
+    copies, so later changes to the caller's DataFrame cannot reach it).
+
+    ``index`` holds the labels of the analysed rows of the caller's DataFrame, so
+    that a column passed later (``Effect.with_se(cluster=df["office"])``) can be
+    aligned with them.
+    """
 
     y: np.ndarray
     z: np.ndarray  # 1 = treatment, 0 = control
@@ -33,14 +56,108 @@ class Prepared:
     strata: np.ndarray | None  # codes
     cluster: np.ndarray | None  # codes
     weights: np.ndarray | None
-    n_by_arm: dict[str, int]
+    n_by_arm: Mapping[str, int]
     treatment: str
     control: str
-    dropped: dict[str, int]
+    dropped: Mapping[str, int]
     binary: bool
     # expanded covariate column -> the user's covariate it came from (dummies of a
     # categorical covariate share one), for messages
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    index: pd.Index | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name != "index":
+                object.__setattr__(self, f.name, freeze(getattr(self, f.name)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: thaw(v) for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    def regroup(self, cluster: Any, *, func: str) -> Prepared:
+        """This sample clustered by ``cluster``: a pandas Series (aligned with the
+        analysed rows by its index) or an array with one label per analysed row.
+
+        A column *name* cannot be looked up (the sample holds no DataFrame):
+        :class:`OptionError` says to pass the column itself.
+        """
+        cl = align_labels(cluster, self.index, self.n, param="cluster", func=func)
+        check_clusters(cl, self.z, name="cluster", control=self.control,
+                       treatment=self.treatment, func=func)
+        return replace(self, cluster=cl)
+
+
+def align_labels(labels: Any, index: pd.Index | None, n: int, *, param: str, func: str) -> np.ndarray:
+    """Integer codes of ``labels`` given after estimation for the ``n`` analysed rows:
+    a pandas Series (aligned with the rows by ``index``) or an array with one
+    label per analysed row. A column *name* cannot be looked up (a result holds no
+    DataFrame): :class:`OptionError` says to pass the column itself."""
+    if isinstance(labels, pd.Series):
+        if index is None or not labels.index.is_unique:
+            raise OptionError(
+                f"The '{param}' parameter of {func} is a Series whose index does not "
+                "identify the analysed rows once each. Fix: pass the column of the data the "
+                f"result was estimated from, e.g. {param}=df['office']."
+            )
+        missing = ~index.isin(labels.index)
+        if missing.any():
+            raise OptionError(
+                f"The '{param}' parameter of {func} has no value for {int(missing.sum()):,} "
+                f"analysed row(s) (e.g. index {_fmt_list(index[missing][:3].tolist(), 3)}). "
+                "Fix: pass the column of the data the result was estimated from."
+            )
+        values = labels.reindex(index)
+    elif isinstance(labels, np.ndarray | pd.Index | pd.Categorical | list | tuple):
+        values = pd.Series(np.asarray(labels))
+        if len(values) != n:
+            raise OptionError(
+                f"The '{param}' parameter of {func} has {len(values):,} values, but the "
+                f"result analysed {n:,} rows. Fix: pass one label per analysed row, or the "
+                "column of the data as a Series (aligned by its index)."
+            )
+    else:
+        raise OptionError(
+            f"The '{param}' parameter of {func} is {labels!r}, a column name, but a result "
+            "keeps no copy of the caller's data to look it up in. Fix: pass the column "
+            f"itself, e.g. {param}=df[{labels!r}] (a Series aligned with the data's index)."
+        )
+    if values.isna().any():
+        raise MissingDataError(
+            f"{func}: the {param} labels have {int(values.isna().sum()):,} missing value(s) "
+            "among the analysed rows. Fix: fill them, or drop those rows before estimating."
+        )
+    return codes(values)
+
+
+def check_clusters(
+    cl: np.ndarray, z: np.ndarray, *, name: Hashable, control: str, treatment: str, func: str
+) -> None:
+    """Clusters must be the unit of assignment (each wholly in one arm), at least two
+    in each arm; :class:`DesignError` otherwise."""
+    n_arm_per_cluster = pd.Series(z).groupby(cl).nunique().to_numpy()
+    split = int(np.sum(n_arm_per_cluster > 1))
+    if split:
+        raise DesignError(
+            f"{func}: {split:,} cluster(s) in column {name!r} contain people from both "
+            "arms, so clusters were not the unit of assignment and this is not a cluster "
+            "design. Fix: pass cluster= only when whole clusters were randomised."
+        )
+    per_arm = pd.Series(cl).groupby(z).nunique()
+    if per_arm.min() < 2 or len(per_arm) < 2:
+        raise DesignError(
+            f"{func}: a cluster design needs at least 2 clusters in each arm; found "
+            f"{int(per_arm.get(0.0, 0))} in {control!r} and {int(per_arm.get(1.0, 0))} in "
+            f"{treatment!r}. Cluster-robust inference is impossible."
+        )
 
 
 def codes(s: pd.Series) -> np.ndarray:
@@ -155,21 +272,7 @@ def prepare_sample(
     cl = None
     if cluster is not None:
         cl = codes(frame[cluster])
-        n_arm_per_cluster = pd.Series(z).groupby(cl).nunique().to_numpy()
-        split = int(np.sum(n_arm_per_cluster > 1))
-        if split:
-            raise DesignError(
-                f"{func}: {split:,} cluster(s) in column {cluster!r} contain people from both "
-                "arms, so clusters were not the unit of assignment and this is not a cluster "
-                "design. Fix: pass cluster= only when whole clusters were randomised."
-            )
-        per_arm = pd.Series(cl).groupby(z).nunique()
-        if per_arm.min() < 2 or len(per_arm) < 2:
-            raise DesignError(
-                f"{func}: a cluster design needs at least 2 clusters in each arm; found "
-                f"{int(per_arm.get(0.0, 0))} in {control!r} and {int(per_arm.get(1.0, 0))} in "
-                f"{treatment!r}. Cluster-robust inference is impossible."
-            )
+        check_clusters(cl, z, name=cluster, control=str(control), treatment=treatment, func=func)
 
     st = None
     if strata is not None:
@@ -197,7 +300,7 @@ def prepare_sample(
         raise DesignError(f"{func}: after removing missing values an arm is empty.")
     return (
         Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, str(control), dropped, binary,
-                 sources),
+                 sources, frame.index),
         frame,
     )
 

@@ -762,7 +762,7 @@ def _run_chunk(spec: _Spec, seqs: list[np.random.SeedSequence]) -> _Out:
             z = prepared.assign(np.random.default_rng(seqs[i]))
             res = _estimate_one(spec, _reveal(pop, z, spec, stratum))
             est[i], se[i] = res.estimate, res.std_error
-            lo[i], hi[i] = res.conf_int(spec.alpha)
+            lo[i], hi[i] = res.interval(spec.alpha)
             p[i] = res.p_value
             design, se_type = res.design, res.se_type
         return _Out(est, se, lo, hi, p, truth, n, design, se_type, False)
@@ -795,7 +795,7 @@ def _run_chunk(spec: _Spec, seqs: list[np.random.SeedSequence]) -> _Out:
         fast = False
         res = _estimate_one(spec, _reveal(pop, z, spec, codes))
         est[i], se[i] = res.estimate, res.std_error
-        lo[i], hi[i] = res.conf_int(spec.alpha)
+        lo[i], hi[i] = res.interval(spec.alpha)
         p[i] = res.p_value
         design, se_type = res.design, res.se_type
     return _Out(est, se, lo, hi, p, truth, n, design, se_type, fast)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -29,7 +29,7 @@ from dwp_eval._core.sample import prepare_sample
 from dwp_eval._core.variance import cluster_sums, vcov
 from dwp_eval._validation import check_alpha, check_option, check_seed
 from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.results import ResultMixin
+from dwp_eval.results.randomisation import BootstrapTest
 
 __all__ = ["BootstrapTest", "wild_cluster_bootstrap"]
 
@@ -39,159 +39,6 @@ WEBB_POINTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, n
 RADEMACHER_POINTS = np.array([-1.0, 1.0])
 # Weight vectors per batch: draws x clusters elements.
 _BATCH_ELEMENTS = 4_000_000
-
-BOOTSTRAP_COLUMNS = [
-    "outcome",
-    "term",
-    "estimate",
-    "std_error",
-    "statistic",
-    "p_value",
-    "conf_low",
-    "conf_high",
-    "df",
-    "alpha",
-    "draws",
-    "n_obs",
-    "n_clusters",
-    "weights",
-    "se_type",
-    "design",
-]
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class BootstrapTest(ResultMixin):
-    """A wild cluster bootstrap-t test of no effect, with its test-inversion interval.
-
-    Attributes
-    ----------
-    estimate, std_error, statistic
-        The OLS coefficient of assignment, its CR1 standard error and the CR1 t
-        statistic of ``H0: effect = 0``.
-    p_value
-        The bootstrap p-value: the share of bootstrap ``|t*|`` at least as
-        large as ``|t|``.
-    conf_low, conf_high
-        The ``1 - alpha`` interval: every effect not rejected by the bootstrap
-        test at ``alpha`` (infinite when no effect that large is rejected).
-    draws, enumerated
-        Number of bootstrap samples, and whether they are every distinct weight
-        vector (then the p-value is exactly reproducible).
-    weights, impose_null, n_clusters
-        Weight distribution, whether the null was imposed (WCR) or not (WCU),
-        and the number of clusters ``G``.
-    null_statistics
-        The bootstrap t statistics for ``H0: effect = 0`` (read-only).
-    """
-
-    outcome: str
-    treatment: str
-    control: str
-    estimate: float
-    std_error: float
-    statistic: float
-    p_value: float
-    conf_low: float
-    conf_high: float
-    alpha: float
-    draws: int
-    enumerated: bool
-    weights: str
-    impose_null: bool
-    n_clusters: int
-    n_obs: int
-    n_by_arm: dict[str, int]
-    covariates: tuple[str, ...]
-    n_strata: int | None
-    null_statistics: np.ndarray
-    notes: tuple[str, ...] = ()
-    _pfun: PValueFunction | None = field(default=None, repr=False)
-
-    @property
-    def df(self) -> float:
-        """Not used: the reference distribution is the bootstrap distribution (NaN)."""
-        return float("nan")
-
-    @property
-    def se_type(self) -> str:
-        return "CR1"
-
-    @property
-    def design(self) -> str:
-        return ("stratified-cluster" if self.n_strata else "cluster") + (
-            " (WCR)" if self.impose_null else " (WCU)"
-        )
-
-    def p_value_at(self, effect: float) -> float:
-        """The bootstrap p-value of ``H0: effect = effect`` (same weight draws)."""
-        if self._pfun is None:
-            raise ValueError("This result was not made by wild_cluster_bootstrap.")
-        return self._pfun(float(effect))
-
-    def conf_int(self, alpha: float | None = None) -> tuple[float, float]:
-        """The ``1 - alpha`` interval by test inversion (default: the result's alpha)."""
-        a = self.alpha if alpha is None else float(alpha)
-        if not 0 < a < 1:
-            raise ValueError(f"alpha must be in (0, 1). Got {alpha!r}.")
-        if a == self.alpha:
-            return self.conf_low, self.conf_high
-        if self._pfun is None:
-            raise ValueError("This result was not made by wild_cluster_bootstrap.")
-        return self._pfun.interval(a)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row with the columns in ``BOOTSTRAP_COLUMNS``."""
-        row = {
-            "outcome": self.outcome,
-            "term": f"{self.treatment} vs {self.control}",
-            "estimate": self.estimate,
-            "std_error": self.std_error,
-            "statistic": self.statistic,
-            "p_value": self.p_value,
-            "conf_low": self.conf_low,
-            "conf_high": self.conf_high,
-            "df": self.df,
-            "alpha": self.alpha,
-            "draws": self.draws,
-            "n_obs": self.n_obs,
-            "n_clusters": self.n_clusters,
-            "weights": self.weights,
-            "se_type": self.se_type,
-            "design": self.design,
-        }
-        return pd.DataFrame([row], columns=BOOTSTRAP_COLUMNS)
-
-    def summary(self) -> str:
-        level = f"{100 * (1 - self.alpha):g}%"
-        how = (
-            f"all {self.draws:,} {self.weights} weight vectors enumerated"
-            if self.enumerated
-            else f"{self.draws:,} {self.weights} draws"
-        )
-        lines = [
-            f"Wild cluster bootstrap of {self.treatment} vs {self.control} on {self.outcome}",
-            f"  estimate        {self.estimate:,.4g}  (CR1 SE {self.std_error:,.4g})",
-            f"  t (CR1)         {self.statistic:.4g}",
-            f"  p-value         {self.p_value:.4g} ({'WCR, null imposed' if self.impose_null else 'WCU'})",
-            f"  {level + ' CI':<16}[{self.conf_low:,.4g}, {self.conf_high:,.4g}] (test inversion)",
-            f"  bootstrap       {how}",
-            f"  n               {self.n_obs:,} ({', '.join(f'{a} {n:,}' for a, n in self.n_by_arm.items())})",
-            f"  clusters        {self.n_clusters:,}",
-        ]
-        if self.n_strata is not None:
-            lines.append(f"  strata          {self.n_strata:,} (fixed effects)")
-        if self.covariates:
-            lines.append(f"  covariates      {', '.join(self.covariates)}")
-        lines.extend(f"  note            {note}" for note in self.notes)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return (
-            f"<BootstrapTest {self.outcome}: {self.estimate:,.4g}, p = {self.p_value:.4g} "
-            f"({self.draws:,} {self.weights} draws, G = {self.n_clusters})>"
-        )
-
 
 @dataclass(frozen=True, eq=False)
 class _WildParts:

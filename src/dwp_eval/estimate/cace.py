@@ -17,15 +17,15 @@ normal case: they are the always-takers (or crossovers) of the two-sided model.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dwp_eval._core.contract import Refit
 from dwp_eval._core.linalg import Term, fit_ols, with_residuals
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
 from dwp_eval._core.variance import resolve_se_type, vcov
@@ -39,7 +39,8 @@ from dwp_eval._validation import (
     check_no_missing,
 )
 from dwp_eval.errors import ColumnError, DesignError, DwpEvalWarning, OptionError
-from dwp_eval.estimate.itt import _refit_itt
+from dwp_eval.estimate.itt import OLS
+from dwp_eval.estimate.itt import refit as itt_refit
 from dwp_eval.results import (
     SENSITIVITY_COLUMNS,
     ARInterval,
@@ -369,13 +370,25 @@ def cace(
     covs = as_column_list(covariates)
     data = check_data(data, func=func)
     check_columns(data, [received], role="received", func=func)
-    used = resolve_se_type(se_type, clustered=cluster is not None, func=func)
+    resolve_se_type(se_type, clustered=cluster is not None, func=func)
     prep, frame = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         covariates=covs, strata=strata, cluster=cluster, weights=None, missing=missing,
         func=func, extra=[received],
     )
-    d = _received_values(frame, received, func)
+    options = {
+        "outcome": str(outcome), "received": str(received), "alpha": alpha,
+        "covariates": tuple(str(c) for c in covs),
+        "received_values": _received_values(frame, received, func),
+    }
+    return _fit(prep, options, se_type=se_type, func=func)
+
+
+def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, func: str) -> Effect:
+    """The CACE of a prepared sample (``options["received_values"]``: receipt, 0/1)."""
+    used = resolve_se_type(se_type, clustered=prep.cluster is not None, func=func)
+    received, alpha, covs = options["received"], options["alpha"], options["covariates"]
+    d = options["received_values"]
     p_t, p_c = _check_first_stage(d, prep.z, received, prep.treatment, prep.control, func)
     fit = _fit_iv(prep, d, used, alpha=alpha, func=func)
     design = _design_label(prep)
@@ -387,26 +400,25 @@ def cace(
         extras += ", strata fixed effects"
     y, z = prep.y, prep.z
     common: dict[str, Any] = dict(
-        outcome=str(outcome), treatment=prep.treatment, control=prep.control, alpha=alpha,
+        outcome=options["outcome"], treatment=prep.treatment, control=prep.control, alpha=alpha,
         n_obs=len(y), n_by_arm=prep.n_by_arm, control_mean=wmean(y[z == 0], None),
         treatment_mean=wmean(y[z == 1], None), se_type=used, design=design,
-        covariates=tuple(str(c) for c in covs), n_clusters=fit.n_clusters, n_strata=n_strata,
+        covariates=covs, n_clusters=fit.n_clusters, n_strata=n_strata,
         binary_outcome=prep.binary, dropped=prep.dropped,
     )
-    itt_args: dict[str, Any] = dict(
-        outcome=outcome, assigned=assigned, control=control, treatment=treatment,
-        covariates=covs, adjustment="additive", strata=strata, weights=None, alpha=alpha,
-        missing=missing,
-    )
+    itt_options = {
+        "outcome": options["outcome"], "estimator": OLS, "adjustment": "additive",
+        "alpha": alpha, "covariates": covs,
+    }
     itt_effect = Effect(
         estimand="ITT", estimate=fit.rf_coef, std_error=fit.rf_se, df=fit.rf_df,
         method=("OLS with additive covariates" if covs else "OLS of outcome on assignment")
         + (", strata fixed effects" if prep.strata is not None else ""),
-        _refit=partial(_refit_itt, data, itt_args, original_cluster=cluster, keep_design=False),
+        _refit=Refit(itt_refit, prep, itt_options),
         **common,
     )
     first = FirstStage(
-        received=str(received), treatment=prep.treatment, control=prep.control,
+        received=received, treatment=prep.treatment, control=prep.control,
         take_up_treatment=p_t, take_up_control=p_c, difference=fit.fs_coef,
         std_error=fit.fs_se, df=fit.fs_df, f_statistic=fit.fs_f, df_denominator=fit.fs_df_den,
         effective_f=fit.fs_f, se_type=used, alpha=alpha,
@@ -417,31 +429,23 @@ def cace(
             f"weak first stage (F = {fit.fs_f:.3g} < {WEAK_F:g}): the t interval may undercover; "
             "use the Anderson-Rubin set"
         )
-    kwargs = dict(
-        outcome=outcome, assigned=assigned, received=received, control=control,
-        treatment=treatment, covariates=covariates, strata=strata, alpha=alpha, missing=missing,
-    )
     return Effect(
         estimand="CACE", estimate=fit.estimate, std_error=fit.std_error, df=fit.df,
         method=f"2SLS, {received} instrumented by assignment{extras}",
         notes=tuple(notes),
-        _refit=partial(_refit_cace, data, kwargs, original_cluster=cluster),
+        _refit=Refit(refit, prep, options),
         first_stage=first, itt=itt_effect, ar_interval=fit.ar,
         **common,
     )
 
 
-def _refit_cace(
-    data: pd.DataFrame,
-    kwargs: dict[str, Any],
-    *,
-    original_cluster: Hashable | None,
-    se_type: str,
-    cluster: Hashable | None,
-) -> Effect:
-    """:meth:`Effect.with_se` for a CACE: the same 2SLS with another variance."""
-    return cace(data, **kwargs, se_type=se_type,
-                cluster=original_cluster if cluster is None else cluster)
+def refit(prep: Prepared, options: Mapping[str, Any], *, se_type: str, cluster: Any = None) -> Effect:
+    """:meth:`Effect.with_se` for a CACE: the same 2SLS on the same prepared sample
+    with another variance (``cluster``: new cluster labels, or ``None`` to keep)."""
+    func = "Effect.with_se"
+    if cluster is not None:
+        prep = prep.regroup(cluster, func=func)
+    return _fit(prep, options, se_type=se_type, func=func)
 
 
 def complier_profile(

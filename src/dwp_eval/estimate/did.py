@@ -14,15 +14,14 @@ effects are replaced by a treated-group indicator. Variances come from
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.format import number
+from dwp_eval._core.contract import Refit, freeze
 from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.panel import (
     check_binary,
@@ -36,15 +35,17 @@ from dwp_eval._core.panel import (
     twoway,
     validate_frame,
 )
-from dwp_eval._core.variance import VcovResult, resolve_se_type, vcov
+from dwp_eval._core.sample import align_labels
+from dwp_eval._core.variance import resolve_se_type, vcov
 from dwp_eval._validation import as_column_list, check_alpha
 from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.results import Effect, ResultMixin
+from dwp_eval.results import Effect
+from dwp_eval.results.did import BACON_COLUMNS, BaconDecomposition
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+    pass
 
-__all__ = ["BACON_COLUMNS", "GROUP_MEANS_COLUMNS", "BaconDecomposition", "bacon_decomposition", "did"]
+__all__ = ["GROUP_MEANS_COLUMNS", "bacon_decomposition", "did"]
 
 GROUP_MEANS_COLUMNS = [
     "group",
@@ -201,18 +202,49 @@ def did(
     func = "did"
     alpha = check_alpha(alpha, func=func)
     covs = as_column_list(covariates)
-    args: dict[str, Any] = dict(
-        outcome=outcome, unit=unit, time=time, treated=treated, post=post, covariates=covs,
-        alpha=alpha,
+    sample = _did_sample(
+        data, outcome=outcome, unit=unit, time=time, treated=treated, post=post, covariates=covs,
+        cluster=cluster, func=func,
     )
-    return _did(data, args, se_type=se_type, cluster=cluster, func=func)
+    return _fit(sample, {"alpha": alpha}, se_type=se_type, func=func)
 
 
-def _did(
-    data: pd.DataFrame, args: dict[str, Any], *, se_type: str | None, cluster: Hashable | None, func: str
-) -> Effect:
-    outcome, unit, time, treated, post = (args[k] for k in ("outcome", "unit", "time", "treated", "post"))
-    covs: list[Hashable] = args["covariates"]
+@dataclass(frozen=True, eq=False)
+class DidSample:
+    """A validated difference-in-differences sample: the arrays the estimate and its
+    variance need (frozen), and the labels of the analysed rows."""
+
+    outcome: str
+    treated: str
+    post: str | None
+    panel: bool
+    covariates: tuple[str, ...]
+    y: np.ndarray
+    d: np.ndarray  # treatment status D_it
+    group: np.ndarray  # treated group (ever treated)
+    p: np.ndarray | None  # post period, for 2x2 designs
+    xc: np.ndarray  # covariates (n x q)
+    time_codes: np.ndarray
+    time_levels: np.ndarray
+    unit_codes: np.ndarray | None
+    cluster: np.ndarray | None
+    index: pd.Index
+
+    def __post_init__(self) -> None:
+        for name in ("y", "d", "group", "p", "xc", "time_codes", "time_levels", "unit_codes", "cluster"):
+            object.__setattr__(self, name, freeze(getattr(self, name)))
+
+    def regroup(self, cluster: Any, *, func: str) -> DidSample:
+        return replace(self, cluster=align_labels(cluster, self.index, len(self.y), param="cluster", func=func))
+
+
+def _did_sample(
+    data: pd.DataFrame, *, outcome: Hashable, unit: Hashable | None, time: Hashable,
+    treated: Hashable, post: Hashable | None, covariates: list[Hashable],
+    cluster: Hashable | None, func: str,
+) -> DidSample:
+    """Check the panel (or repeated cross-sections) and return its arrays."""
+    covs = covariates
     data = validate_frame(
         data,
         [(outcome, "outcome"), (unit, "unit"), (time, "time"), (treated, "treated"), (post, "post"),
@@ -222,7 +254,6 @@ def _did(
     y = check_numeric(data, outcome, role="outcome", func=func)
     tr = check_binary(data, treated, role="treated", func=func)
     xc = _covariate_matrix(data, covs, func)
-    binary = bool(np.all((y == 0.0) | (y == 1.0)))
     p: np.ndarray | None = None
     if post is not None:
         p = check_binary(data, post, role="post", func=func)
@@ -235,9 +266,7 @@ def _did(
             )
         if p.min() == p.max():
             raise DesignError(f"{func}: column {post!r} (post) must mark both pre (0) and post (1) periods.")
-    se_default = "stata" if se_type is None else se_type
-    notes: list[str] = []
-
+    cl = None if cluster is None else np.asarray(pd.factorize(data[cluster])[0], dtype=np.int64)
     if unit is None:
         if p is None:
             raise OptionError(
@@ -246,12 +275,59 @@ def _did(
                 "change must be given. Fix: pass treated= (the group) and post= (0/1 after)."
             )
         t_codes, t_levels = sorted_codes(data[time], column=time, role="time", func=func)
+        return DidSample(
+            outcome=str(outcome), treated=str(treated), post=str(post), panel=False,
+            covariates=tuple(map(str, covs)), y=y, d=tr * p, group=tr, p=p, xc=xc,
+            time_codes=t_codes, time_levels=t_levels, unit_codes=None, cluster=cl,
+            index=data.index,
+        )
+    u, ulev, t_codes, t_levels = check_unit_time(data, unit, time, func=func)
+    N = len(ulev)
+    if p is None:
+        d = tr
+        first = check_no_switch_off(d, u, t_codes, N, ulev, column=treated, func=func)
+        group = (first[u] >= 0).astype(float)
+        starts = np.unique(first[first >= 0])
+        if len(starts) == 1:
+            p = (t_codes >= starts[0]).astype(float)
+    else:
+        if pd.Series(tr).groupby(u).nunique().max() > 1:
+            raise DesignError(
+                f"{func}: with post= the column {treated!r} (treated) marks the treated group "
+                f"and must be constant within each unit of {unit!r}, but it changes for some "
+                "units. Fix: pass the group indicator, or drop post= and pass the 0/1 "
+                "treatment status as treated=."
+            )
         group = tr
         d = tr * p
-        cl = None if cluster is None else np.asarray(pd.factorize(data[cluster])[0], dtype=np.int64)
+    if np.all(d == 0):
+        raise DesignError(f"{func}: no row is treated, so there is no effect to estimate.")
+    if np.all(group == 1):
+        raise DesignError(
+            f"{func}: every unit is treated at some point and none serves as comparison; "
+            "TWFE then compares early with late adopters only. Fix: add comparison units, "
+            "or use staggered_did(control_group='not_yet_treated')."
+        )
+    return DidSample(
+        outcome=str(outcome), treated=str(treated), post=None if post is None else str(post),
+        panel=True, covariates=tuple(map(str, covs)), y=y, d=d, group=group, p=p, xc=xc,
+        time_codes=t_codes, time_levels=t_levels, unit_codes=u, cluster=cl, index=data.index,
+    )
+
+
+def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, func: str) -> Effect:
+    """The ATT and its variance from a prepared sample (see :func:`did`)."""
+    y, d, group, p, xc = sample.y, sample.d, sample.group, sample.p, sample.xc
+    t_codes, t_levels = sample.time_codes, sample.time_levels
+    binary = bool(np.all((y == 0.0) | (y == 1.0)))
+    se_default = "stata" if se_type is None else se_type
+    notes: list[str] = []
+    covs = sample.covariates
+    if not sample.panel:
+        cl = sample.cluster
         se_name = resolve_se_type(se_default, clustered=cl is not None, func=func)
         X = np.column_stack([group, d, xc])
-        names = ["treated_group", "treated:post", *map(str, covs)]
+        names = ["treated_group", "treated:post", *covs]
         fit = fit_ols(X, y, names, fe_codes=t_codes, func=func)
         res = vcov(fit, se_name, cl)
         j = 1
@@ -261,38 +337,14 @@ def _did(
         n_treated, n_comparison = int(np.sum(group == 1)), int(np.sum(group == 0))
         n_units = None
     else:
-        u, ulev, t_codes, t_levels = check_unit_time(data, unit, time, func=func)
-        N, T = len(ulev), len(t_levels)
-        if p is None:
-            d = tr
-            first = check_no_switch_off(d, u, t_codes, N, ulev, column=treated, func=func)
-            group = (first[u] >= 0).astype(float)
-            starts = np.unique(first[first >= 0])
-            if len(starts) == 1:
-                p = (t_codes >= starts[0]).astype(float)
-        else:
-            if pd.Series(tr).groupby(u).nunique().max() > 1:
-                raise DesignError(
-                    f"{func}: with post= the column {treated!r} (treated) marks the treated group "
-                    f"and must be constant within each unit of {unit!r}, but it changes for some "
-                    "units. Fix: pass the group indicator, or drop post= and pass the 0/1 "
-                    "treatment status as treated=."
-                )
-            group = tr
-            d = tr * p
-        if np.all(d == 0):
-            raise DesignError(f"{func}: no row is treated, so there is no effect to estimate.")
-        if np.all(group == 1):
-            raise DesignError(
-                f"{func}: every unit is treated at some point and none serves as comparison; "
-                "TWFE then compares early with late adopters only. Fix: add comparison units, "
-                "or use staggered_did(control_group='not_yet_treated')."
-            )
-        cl = u if cluster is None else np.asarray(pd.factorize(data[cluster])[0], dtype=np.int64)
+        u = sample.unit_codes
+        assert u is not None  # a panel has units
+        N, T = int(u.max()) + 1, len(t_levels)
+        cl = u if sample.cluster is None else sample.cluster
         se_name = resolve_se_type(se_default, clustered=True, func=func)
         tw = twoway(u, t_codes, N, T)
         X = np.column_stack([d, xc])
-        names = [str(treated) if post is None else f"{treated}:{post}", *map(str, covs)]
+        names = [sample.treated if sample.post is None else f"{sample.treated}:{sample.post}", *covs]
         if se_name == "CR2":
             # exact CR2 leverages: unit effects absorbed, period indicators explicit
             dummies = (t_codes[:, None] == np.arange(1, T)[None, :]).astype(float)
@@ -324,28 +376,28 @@ def _did(
         method += ", covariates"
 
     est = float(fit.beta[j])
-    se = float(_se(res)[j])
+    se = float(res.std_error[j])
     df = float(res.df[j])
     gm = None
     if p is not None:
         gm = _group_means(y, group, p, unit_codes if cl is None else cl)
-        method = ("2x2 difference in differences; " + method) if unit is None else method
+        method = ("2x2 difference in differences; " + method) if not sample.panel else method
         control_mean = float(gm.loc[0, "mean_post"])
         treatment_mean = float(gm.loc[1, "mean_post"])
     else:
         control_mean = float(y[group == 0].mean())
         treatment_mean = float(y[d == 1].mean())
-    if n_units is not None and unit is not None:
+    if n_units is not None:
         notes.insert(0, f"{n_units:,} units, {len(t_levels):,} periods")
     return Effect(
         estimand="ATT",
-        outcome=str(outcome),
+        outcome=sample.outcome,
         treatment="treated",
         control="comparison",
         estimate=est,
         std_error=se,
         df=df,
-        alpha=args["alpha"],
+        alpha=options["alpha"],
         n_obs=len(y),
         n_by_arm={"comparison": n_comparison, "treated": n_treated},
         control_mean=control_mean,
@@ -353,101 +405,25 @@ def _did(
         se_type=se_name,
         design=design,
         method=method,
-        covariates=tuple(str(c) for c in covs),
+        covariates=covs,
         n_clusters=res.n_clusters,
         binary_outcome=binary,
         notes=tuple(notes),
-        _refit=partial(_refit_did, data, args, original_cluster=cluster),
-        group_means=gm,
+        _refit=Refit(refit, sample, options),
+        _group_means=gm,
     )
 
 
-def _se(res: VcovResult) -> np.ndarray:
-    return res.std_error
-
-
-def _refit_did(
-    data: pd.DataFrame, args: dict[str, Any], *, original_cluster: Hashable | None, se_type: str,
-    cluster: Hashable | None,
-) -> Effect:
-    """:meth:`Effect.with_se`: the same TWFE / 2x2 estimate with another variance."""
-    return _did(
-        data, args, se_type=se_type, cluster=original_cluster if cluster is None else cluster,
-        func="Effect.with_se",
-    )
+def refit(sample: DidSample, options: Mapping[str, Any], *, se_type: str, cluster: Any = None) -> Effect:
+    """:meth:`Effect.with_se` for a DiD: the same estimate on the same sample with
+    another variance (``cluster``: new cluster labels, or ``None`` to keep)."""
+    func = "Effect.with_se"
+    if cluster is not None:
+        sample = sample.regroup(cluster, func=func)
+    return _fit(sample, options, se_type=se_type, func=func)
 
 
 # ---------------------------------------------------------------- Goodman-Bacon
-
-BACON_COLUMNS = ["comparison", "treated", "control", "estimate", "weight"]
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class BaconDecomposition(ResultMixin):
-    """The TWFE estimate as a weighted average of 2x2 comparisons (Goodman-Bacon 2021).
-
-    ``to_frame()`` has one row per comparison (columns ``comparison``,
-    ``treated``, ``control``, ``estimate``, ``weight``); the weights sum to 1
-    and ``sum(weight * estimate)`` equals ``twfe_estimate``. Comparisons of
-    later-treated cohorts with earlier-treated ones (``"later vs earlier
-    treated"``, ``"later vs always treated"``) use already-treated units as
-    controls: when effects change over time they bias TWFE, even in sign.
-    """
-
-    _table: pd.DataFrame
-    twfe_estimate: float
-    outcome: str
-    n_units: int
-    n_periods: int
-
-    def to_frame(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    def by_type(self) -> pd.DataFrame:
-        """Total weight and weighted average estimate of each kind of comparison."""
-        f = self._table
-        rows = []
-        for kind, g in f.groupby("comparison", sort=False):
-            w = float(g["weight"].sum())
-            rows.append({"comparison": kind, "weight": w,
-                         "estimate": float(np.sum(g["weight"] * g["estimate"]) / w) if w > 0 else 0.0,
-                         "n_comparisons": len(g)})
-        return pd.DataFrame(rows, columns=["comparison", "weight", "estimate", "n_comparisons"])
-
-    def summary(self) -> str:
-        lines = [
-            f"Goodman-Bacon decomposition of the TWFE estimate on {self.outcome}: "
-            f"{number(self.twfe_estimate)}",
-            f"  {self.n_units:,} units, {self.n_periods} periods, {len(self._table)} 2x2 comparisons",
-            f"  {'comparison':<28} {'weight':>8} {'avg estimate':>13}",
-        ]
-        for r in self.by_type().itertuples(index=False):
-            lines.append(f"  {r.comparison:<28} {r.weight:>8.4f} {number(r.estimate):>13}")
-        forbidden = self._table["comparison"].str.startswith("later vs")
-        w = float(self._table.loc[forbidden, "weight"].sum())
-        if w > 0:
-            lines.append(
-                f"  {100 * w:.1f}% of the weight is on comparisons with already-treated units as "
-                "controls: biased when effects change over time (use staggered_did)."
-            )
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"<BaconDecomposition {len(self._table)} comparisons, TWFE {number(self.twfe_estimate)}>"
-
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Each 2x2 estimate against its weight, by kind of comparison."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        for kind, g in self._table.groupby("comparison", sort=False):
-            ax.scatter(g["weight"], g["estimate"], label=str(kind), **kwargs)
-        ax.axhline(self.twfe_estimate, color="grey", lw=0.8, ls="--", label="TWFE estimate")
-        ax.set_xlabel("weight")
-        ax.set_ylabel("2x2 estimate")
-        ax.legend(loc="best")
-        return ax
 
 
 def bacon_decomposition(

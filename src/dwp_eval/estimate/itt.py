@@ -3,22 +3,35 @@ regression (Lin 2013), with HC/CR variances from :mod:`dwp_eval._core.variance`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from functools import partial
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.difference_in_means import design_based, same_estimate_regression
+from dwp_eval._core.contract import Refit
+from dwp_eval._core.difference_in_means import (
+    BLOCKED_CR2,
+    BLOCKED_HC2,
+    BLOCKED_NEYMAN,
+    MATCHED_PAIR,
+    design_based,
+    same_estimate_regression,
+)
 from dwp_eval._core.regression import assignment_regression
-from dwp_eval._core.sample import prepare_sample, wmean
+from dwp_eval._core.sample import Prepared, prepare_sample, wmean
 from dwp_eval._core.variance import resolve_se_type
-from dwp_eval._validation import as_column_list, check_alpha, check_option
-from dwp_eval.errors import DroppedRowsWarning
+from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
+from dwp_eval.errors import DroppedRowsWarning, OptionError
 from dwp_eval.results import Effect
 
-__all__ = ["DroppedRowsWarning", "itt"]
+__all__ = ["DIFFERENCE_IN_MEANS", "OLS", "DroppedRowsWarning", "itt"]
+
+#: The estimators :func:`itt` offers (``estimator=``).
+DIFFERENCE_IN_MEANS = "difference_in_means"
+OLS = "ols"
+# the design-based variances' own labels, accepted as se_type for a difference in means
+_DESIGN_TYPES = (BLOCKED_NEYMAN, BLOCKED_HC2, BLOCKED_CR2, MATCHED_PAIR)
 
 
 def itt(
@@ -36,6 +49,7 @@ def itt(
     weights: Hashable | None = None,
     alpha: float = 0.05,
     missing: Literal["raise", "drop"] = "raise",
+    estimator: Literal["difference_in_means", "ols"] | None = None,
 ) -> Effect:
     """Intention-to-treat effect of assignment to ``treatment`` rather than ``control``.
 
@@ -62,13 +76,17 @@ def itt(
     cluster
         Column of the unit of assignment when clusters were randomised.
     se_type
-        ``None`` (default) uses the design's estimator: without covariates the
-        design-based difference in means (see Notes); with covariates ``HC2``,
-        or ``CR2`` with Bell-McCaffrey degrees of freedom when clustered. Any
-        name from :data:`dwp_eval._core.variance.SE_TYPES` (case does not
-        matter; aliases such as ``"stata"`` are accepted) forces the
-        regression estimator with that variance. To keep the design-based
-        estimate and change only its variance, use :meth:`Effect.with_se`.
+        The variance only, never the estimate. ``None`` (default): the design's
+        own variance for the difference in means (see Notes), ``HC2`` for a
+        regression, or ``CR2`` with Bell-McCaffrey degrees of freedom when
+        clustered. Any name from the variance table (``"HC0"`` to ``"HC3"``,
+        ``"CR0"`` to ``"CR2"``, ``"classical"``; case does not matter; aliases
+        such as ``"stata"`` are accepted). For a difference in means another
+        se_type is the variance of the regression whose assignment coefficient
+        *is* the difference in means (so :meth:`Effect.with_se` and this give
+        the same result); where no such regression exists (pairs mixed with
+        larger blocks) :class:`~dwp_eval.errors.OptionError` names the se_types
+        the design offers.
     weights
         Column of positive weights (weighted least squares).
     alpha
@@ -77,6 +95,14 @@ def itt(
         ``"raise"`` (default) or ``"drop"`` rows with a missing outcome,
         covariate or ``assigned`` arm (a warning gives the counts, which are
         kept on the result's ``dropped``).
+    estimator
+        ``"difference_in_means"``: the design-based difference in means (the
+        default without covariates); ``"ols"``: the regression of the outcome
+        on assignment, with strata as absorbed fixed effects and the
+        covariates as ``adjustment`` says (the default, and the only choice,
+        with covariates). On a blocked design the two differ: the difference
+        in means weights each stratum by its size, the fixed-effects
+        regression by its size times its treated share's variance.
 
     Returns
     -------
@@ -125,78 +151,87 @@ def itt(
     func = "itt"
     alpha = check_alpha(alpha, func=func)
     adjustment = check_option(adjustment, ("lin", "additive"), param="adjustment", func=func)  # type: ignore[assignment]
-    args: dict[str, Any] = dict(
-        outcome=outcome, assigned=assigned, control=control, treatment=treatment,
-        covariates=covariates, adjustment=adjustment, strata=strata, weights=weights,
-        alpha=alpha, missing=missing,
-    )
-    return _estimate(data, args, se_type=se_type, cluster=cluster, keep_design=False, func=func)
-
-
-def _estimate(
-    data: pd.DataFrame,
-    args: dict[str, Any],
-    *,
-    se_type: str | None,
-    cluster: Hashable | None,
-    keep_design: bool,
-    func: str,
-) -> Effect:
-    """:func:`itt` on checked options. ``keep_design``: without covariates, keep the
-    design-based point estimate whatever ``se_type`` is (:meth:`Effect.with_se`)."""
-    covs = as_column_list(args["covariates"])
-    adjustment = args["adjustment"]
-    by_design = not covs and (se_type is None or keep_design)
-    se_name = "" if by_design else resolve_se_type(se_type, clustered=cluster is not None, func=func)
+    covs = as_column_list(covariates)
+    chosen = _check_estimator(estimator, covs, func=func)
+    if se_type is not None and not _is_design_label(se_type, chosen):
+        # an unknown name fails before the data are read
+        resolve_se_type(se_type, clustered=cluster is not None, func=func)
     prep, _ = prepare_sample(
-        data, outcome=args["outcome"], assigned=args["assigned"], control=args["control"],
-        treatment=args["treatment"], covariates=covs, strata=args["strata"], cluster=cluster,
-        weights=args["weights"], missing=args["missing"], func=func,
+        data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
+        covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
+        func=func,
     )
-    y, z, w = prep.y, prep.z, prep.weights
-    n_clusters = None if prep.cluster is None else len(np.unique(prep.cluster))
-    n_strata = None if prep.strata is None else len(np.unique(prep.strata))
+    options = {
+        "outcome": str(outcome), "estimator": chosen, "adjustment": adjustment, "alpha": alpha,
+        "covariates": tuple(str(c) for c in covs),
+    }
+    return _fit(prep, options, se_type=se_type, func=func)
 
-    if by_design:
+
+def _is_design_label(se_type: Any, estimator: str) -> bool:
+    """Whether ``se_type`` names a design-based variance (checked against the design later)."""
+    if estimator != DIFFERENCE_IN_MEANS or not isinstance(se_type, str):
+        return False
+    norm = "".join(ch for ch in se_type.lower() if ch not in " -_()")
+    return norm in {"".join(ch for ch in t.lower() if ch not in " -_()") for t in _DESIGN_TYPES}
+
+
+def _check_estimator(estimator: Any, covariates: Sequence[Hashable], *, func: str) -> str:
+    if estimator is None:
+        return OLS if covariates else DIFFERENCE_IN_MEANS
+    chosen = check_option(estimator, (DIFFERENCE_IN_MEANS, OLS), param="estimator", func=func)
+    if chosen == DIFFERENCE_IN_MEANS and covariates:
+        raise OptionError(
+            f"The 'estimator' parameter of {func} is 'difference_in_means', which takes no "
+            f"covariates, but covariates={_fmt_list(covariates)} were given. Fix: drop "
+            "estimator= (covariates are adjusted for by regression, estimator='ols')."
+        )
+    return chosen
+
+
+def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, func: str) -> Effect:
+    """The ITT of a prepared sample by the chosen estimator, with the variance
+    ``se_type`` (``None``: the estimator's own)."""
+    y, z, w = prep.y, prep.z, prep.weights
+    clustered = prep.cluster is not None
+    if options["estimator"] == DIFFERENCE_IN_MEANS:
         est, se, df, design, used, method = design_based(prep, func=func)
         if se_type is not None:
             own = used
-            name = resolve_se_type(
-                se_type, clustered=prep.cluster is not None, func=func, design_types=(own,)
-            )
+            name = resolve_se_type(se_type, clustered=clustered, func=func, design_types=(own,))
             if name != own:
                 se, df, method = same_estimate_regression(
                     prep, est, se, design=design, own=own, se_type=name, func=func
                 )
                 used = name
     else:
-        used = se_name
-        if prep.cluster is not None:
+        used = resolve_se_type(se_type, clustered=clustered, func=func)
+        if clustered:
             design = "block-clustered" if prep.strata is not None else "clustered"
         else:
             design = "blocked" if prep.strata is not None else "standard"
         est, se, df, _ = assignment_regression(
-            y, z, prep.covariates, adjustment, strata=prep.strata, cluster=prep.cluster,
-            weights=w, se_type=used, func=func, sources=prep.sources,
+            y, z, prep.covariates, options["adjustment"], strata=prep.strata,
+            cluster=prep.cluster, weights=w, se_type=used, func=func, sources=prep.sources,
         )
-        if covs:
-            method = "OLS with Lin (2013) interacted covariates" if adjustment == "lin" else "OLS with additive covariates"
+        if options["covariates"]:
+            method = ("OLS with Lin (2013) interacted covariates" if options["adjustment"] == "lin"
+                      else "OLS with additive covariates")
         else:
             method = "OLS of outcome on assignment"
         if prep.strata is not None:
             method += ", strata fixed effects"
         if w is not None:
             method += ", weighted"
-
     return Effect(
         estimand="ITT",
-        outcome=str(args["outcome"]),
+        outcome=options["outcome"],
         treatment=prep.treatment,
         control=prep.control,
         estimate=est,
         std_error=se,
         df=df,
-        alpha=args["alpha"],
+        alpha=options["alpha"],
         n_obs=len(y),
         n_by_arm=prep.n_by_arm,
         control_mean=wmean(y[z == 0], None if w is None else w[z == 0]),
@@ -204,32 +239,20 @@ def _estimate(
         se_type=used,
         design=design,
         method=method,
-        covariates=tuple(str(c) for c in covs),
-        n_clusters=n_clusters,
-        n_strata=n_strata,
+        covariates=options["covariates"],
+        n_clusters=None if prep.cluster is None else len(np.unique(prep.cluster)),
+        n_strata=None if prep.strata is None else len(np.unique(prep.strata)),
         binary_outcome=prep.binary,
         dropped=prep.dropped,
-        _refit=partial(
-            _refit_itt, data, args, original_cluster=cluster,
-            keep_design=by_design,
-        ),
+        _refit=Refit(refit, prep, options),
     )
 
 
-def _refit_itt(
-    data: pd.DataFrame,
-    args: dict[str, Any],
-    *,
-    original_cluster: Hashable | None,
-    keep_design: bool,
-    se_type: str,
-    cluster: Hashable | None,
-) -> Effect:
-    """:meth:`Effect.with_se`: the same estimator (design-based or regression) with
-    another variance; ``cluster=None`` keeps the result's own cluster column."""
-    return _estimate(
-        data, args, se_type=se_type, cluster=original_cluster if cluster is None else cluster,
-        keep_design=keep_design, func="Effect.with_se",
-    )
-
-
+def refit(prep: Prepared, options: Mapping[str, Any], *, se_type: str, cluster: Any = None) -> Effect:
+    """:meth:`Effect.with_se` of an ITT: the same estimator on the same prepared
+    sample with another variance (``cluster``: new cluster labels, or ``None`` to
+    keep the result's own)."""
+    func = "Effect.with_se"
+    if cluster is not None:
+        prep = prep.regroup(cluster, func=func)
+    return _fit(prep, options, se_type=se_type, func=func)

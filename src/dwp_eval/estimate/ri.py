@@ -17,8 +17,8 @@ any constant effect ``tau`` re-uses the same draws at no extra cost (see
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -31,6 +31,7 @@ from dwp_eval._core.assignments import (
     RerandomisationRule,
     unit_cells,
 )
+from dwp_eval._core.difference_in_means import BatchedDifference
 from dwp_eval._core.inversion import PValueFunction, t_values
 from dwp_eval._core.sample import prepare_sample
 from dwp_eval._validation import (
@@ -41,347 +42,17 @@ from dwp_eval._validation import (
     check_seed,
 )
 from dwp_eval.errors import ColumnError, DesignError, OptionError
-from dwp_eval.results import ResultMixin
+from dwp_eval.results.randomisation import RandomisationTest
 
 __all__ = ["RandomisationTest", "randomisation_test"]
 
 STATISTICS = ("studentised", "difference")
-# Units converted to floats at a time when summing a batch (keeps the buffer in cache).
-_CHUNK = 8192
-
-# unit-level columns whose per-arm sums give every draw's statistic
-_N, _U, _K, _U2, _UK, _K2, _NU, _NK, _N2 = range(9)
-_NCOL = 9
-
-
-# --------------------------------------------------------------------------- result
-
-
-RI_COLUMNS = [
-    "outcome",
-    "term",
-    "estimate",
-    "std_error",
-    "statistic",
-    "p_value",
-    "p_value_mc_se",
-    "conf_low",
-    "conf_high",
-    "df",
-    "alpha",
-    "draws",
-    "n_obs",
-    "n_control",
-    "n_treatment",
-    "test_statistic",
-    "se_type",
-    "design",
-]
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class RandomisationTest(ResultMixin):
-    """A randomisation (permutation) test of no effect, with the interval from inverting it.
-
-    Attributes
-    ----------
-    estimate
-        The observed difference in means (blocked when stratified; of people
-        when clustered).
-    std_error
-        The standard error used to studentise (see :func:`randomisation_test`);
-        with ``test_statistic="difference"``, the standard deviation of the
-        difference over the re-drawn assignments.
-    statistic
-        The observed test statistic: the studentised difference or the raw
-        difference.
-    p_value, p_value_mc_se
-        Two-sided p-value and its Monte Carlo standard error (0 when every
-        assignment was enumerated).
-    conf_low, conf_high
-        The ``1 - alpha`` interval: every constant effect not rejected at
-        ``alpha``. An infinite end means no effect that large is rejected
-        (too few draws or assignments).
-    draws, enumerated
-        The number of re-drawn assignments, and whether these were all the
-        assignments the design could produce.
-    null_statistics
-        The statistic under each re-drawn assignment (read-only array).
-    design, se_type, test_statistic
-        Design label (``complete``, ``stratified``, ``cluster``,
-        ``stratified-cluster``, with ``permuted blocks`` or ``re-randomised``
-        when the allocation says so), the variance used to studentise and the
-        statistic's name.
-    """
-
-    outcome: str
-    treatment: str
-    control: str
-    estimate: float
-    std_error: float
-    statistic: float
-    p_value: float
-    p_value_mc_se: float
-    conf_low: float
-    conf_high: float
-    alpha: float
-    draws: int
-    enumerated: bool
-    test_statistic: str
-    se_type: str
-    design: str
-    n_obs: int
-    n_by_arm: dict[str, int]
-    n_strata: int | None
-    n_clusters: int | None
-    null_statistics: np.ndarray
-    notes: tuple[str, ...] = ()
-    acceptance_rate: float | None = None
-    _pfun: PValueFunction | None = field(default=None, repr=False)
-
-    @property
-    def df(self) -> float:
-        """Not used: the reference distribution is the randomisation distribution (NaN)."""
-        return float("nan")
-
-    @property
-    def n_control(self) -> int:
-        return int(self.n_by_arm.get(self.control, 0))
-
-    @property
-    def n_treatment(self) -> int:
-        return int(self.n_by_arm.get(self.treatment, 0))
-
-    @property
-    def critical_value(self) -> float:
-        """The ``1 - alpha`` quantile of ``|statistic|`` over the re-drawn assignments."""
-        return float(np.quantile(np.abs(self.null_statistics), 1 - self.alpha))
-
-    def p_value_at(self, effect: float) -> float:
-        """The p-value of the hypothesis of a constant effect ``effect`` (same draws)."""
-        if self._pfun is None:
-            raise ValueError("This result was not made by randomisation_test.")
-        return self._pfun(float(effect))
-
-    def conf_int(self, alpha: float | None = None) -> tuple[float, float]:
-        """The ``1 - alpha`` interval by test inversion (default: the result's alpha)."""
-        a = self.alpha if alpha is None else float(alpha)
-        if not 0 < a < 1:
-            raise ValueError(f"alpha must be in (0, 1). Got {alpha!r}.")
-        if a == self.alpha:
-            return self.conf_low, self.conf_high
-        if self._pfun is None:
-            raise ValueError("This result was not made by randomisation_test.")
-        return self._pfun.interval(a)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row with the columns in ``RI_COLUMNS``."""
-        row = {
-            "outcome": self.outcome,
-            "term": f"{self.treatment} vs {self.control}",
-            "estimate": self.estimate,
-            "std_error": self.std_error,
-            "statistic": self.statistic,
-            "p_value": self.p_value,
-            "p_value_mc_se": self.p_value_mc_se,
-            "conf_low": self.conf_low,
-            "conf_high": self.conf_high,
-            "df": self.df,
-            "alpha": self.alpha,
-            "draws": self.draws,
-            "n_obs": self.n_obs,
-            "n_control": self.n_control,
-            "n_treatment": self.n_treatment,
-            "test_statistic": self.test_statistic,
-            "se_type": self.se_type,
-            "design": self.design,
-        }
-        return pd.DataFrame([row], columns=RI_COLUMNS)
-
-    def summary(self) -> str:
-        level = f"{100 * (1 - self.alpha):g}%"
-        how = (
-            f"all {self.draws:,} assignments enumerated"
-            if self.enumerated
-            else f"{self.draws:,} random re-draws"
-        )
-        q = np.quantile(self.null_statistics, [0.025, 0.5, 0.975]) if self.draws else [np.nan] * 3
-        lines = [
-            f"Randomisation test of {self.treatment} vs {self.control} on {self.outcome}",
-            f"  estimate        {self.estimate:,.4g}  (SE {self.std_error:,.4g})",
-            f"  statistic       {self.statistic:.4g} ({self.test_statistic}; SE {self.se_type})",
-            f"  p-value         {self.p_value:.4g}"
-            + (f" (Monte Carlo SE {self.p_value_mc_se:.2g})" if not self.enumerated else " (exact)"),
-            f"  {level + ' CI':<16}[{self.conf_low:,.4g}, {self.conf_high:,.4g}] (test inversion, "
-            "constant effect)",
-            f"  null            {how}; statistic median {q[1]:.3g}, 95% range "
-            f"[{q[0]:.3g}, {q[2]:.3g}]",
-            f"  n               {self.n_obs:,} ({', '.join(f'{a} {n:,}' for a, n in self.n_by_arm.items())})",
-            f"  design          {self.design}",
-        ]
-        if self.n_clusters is not None:
-            lines.append(f"  clusters        {self.n_clusters:,}")
-        if self.n_strata is not None:
-            lines.append(f"  strata          {self.n_strata:,}")
-        if self.acceptance_rate is not None:
-            lines.append(f"  re-randomised   {self.acceptance_rate:.3g} of candidate draws met the rule")
-        lines.extend(f"  note            {note}" for note in self.notes)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return (
-            f"<RandomisationTest {self.outcome}: {self.estimate:,.4g}, p = {self.p_value:.4g} "
-            f"({self.draws:,} {'assignments' if self.enumerated else 'draws'}, {self.design})>"
-        )
-
-
-# --------------------------------------------------------------------------- drawing
-
-
-# --------------------------------------------------------------------------- statistic
-
-
-@dataclass(frozen=True, eq=False)
-class _Statistic:
-    """Everything needed to turn per-stratum sums into each draw's ``(a, b, v0, v1, v2)``.
-
-    Units are in stratum order: stratum ``s`` holds units ``s_lo[s]:s_lo[s+1]``.
-    Only the columns in ``phys`` are summed over draws; without clusters the
-    others follow from them (one person per unit: ``N`` is the fixed count,
-    ``K2 = K``, ``NU = U``, ``NK = K``, ``N2 = N``).
-    """
-
-    columns: np.ndarray  # units x 9
-    s_lo: np.ndarray  # stratum bounds over units (length S + 1)
-    totals: np.ndarray  # S x 9
-    g1: np.ndarray  # treated units per stratum (fixed)
-    g0: np.ndarray
-    weights: np.ndarray  # persons per stratum / persons
-    mode: str  # "blocked", "pair", "pair-cluster"
-    kind: str  # "studentised" or "difference"
-    clustered: bool
-    phys: tuple[int, ...] = ()
-    _indicator: Any = None  # sparse strata x units, for many strata
-
-    @classmethod
-    def build(cls, **kw: Any) -> _Statistic:
-        full = kw["kind"] == "studentised" and kw["mode"] == "blocked"
-        if kw["clustered"]:
-            phys: tuple[int, ...] = tuple(range(_NCOL)) if full else (_N, _U, _K)
-        else:
-            phys = (_U, _K, _U2, _UK) if full else (_U, _K)
-        n_strata = len(kw["s_lo"]) - 1
-        indicator = None
-        if n_strata > 64:
-            import scipy.sparse as sp
-
-            n_units = int(kw["s_lo"][-1])
-            stratum = np.repeat(np.arange(n_strata), np.diff(kw["s_lo"]))
-            indicator = sp.csr_matrix(
-                (np.ones(n_units), (stratum, np.arange(n_units))), shape=(n_strata, n_units)
-            )
-        return cls(**kw, phys=phys, _indicator=indicator)
-
-    def sums(self, assign: np.ndarray) -> np.ndarray:
-        """Treated sums per stratum: ``(9, draws, S)`` (the columns ``coefficients`` uses)."""
-        size = assign.shape[0]
-        n_strata = len(self.s_lo) - 1
-        cols = self.columns[:, list(self.phys)]
-        if self._indicator is not None:
-            # many small strata: one sparse product per column on the units-by-draws matrix
-            ft = np.ascontiguousarray(assign.view(np.uint8).T).astype(np.float64)
-            part = np.stack([(self._indicator @ (ft * cols[:, [j]])).T for j in range(len(self.phys))], axis=-1)
-        else:
-            part = np.zeros((size, n_strata, len(self.phys)))
-            buf = np.empty((size, min(_CHUNK, assign.shape[1])))
-            for s in range(n_strata):
-                for a in range(int(self.s_lo[s]), int(self.s_lo[s + 1]), _CHUNK):
-                    b = min(a + _CHUNK, int(self.s_lo[s + 1]))
-                    chunk = buf[:, : b - a]
-                    np.copyto(chunk, assign[:, a:b])  # 0/1 as floats, in cache
-                    part[:, s, :] += chunk @ cols[a:b]
-        # column-first layout: every column is a contiguous (draws, S) array
-        out = np.empty((_NCOL, size, n_strata))
-        for i, j in enumerate(self.phys):
-            out[j] = part[..., i]
-        if not self.clustered:
-            out[_N] = self.g1[None, :]
-            if len(self.phys) > 2:  # the blocked variance uses every column
-                out[_K2] = out[_K]
-                out[_NU] = out[_U]
-                out[_NK] = out[_K]
-                out[_N2] = out[_N]
-        return out
-
-    def coefficients(self, treated: np.ndarray) -> np.ndarray:
-        """``(draws, 5)`` rows ``a, b, v0, v1, v2`` from treated sums ``(9, draws, S)``:
-        ``T(tau) = (a - tau b) / sqrt(v0 + v1 tau + v2 tau^2)``."""
-        shape = treated.shape[1:]
-        totals = self.totals.T[:, None, :]
-
-        class _Control:  # control-arm sums, column by column as needed
-            def __getitem__(self, j: int) -> np.ndarray:
-                return np.asarray(totals[j] - treated[j])
-
-        alpha_s = np.zeros(shape)
-        beta_s = np.zeros(shape)
-        var = [np.zeros(shape) for _ in range(3)]
-        arms: tuple[tuple[float, Any, np.ndarray], ...] = (
-            (1.0, treated, self.g1),
-            (-1.0, _Control(), self.g0),
-        )
-        for sign, x, g in arms:
-            n = x[_N]
-            mu0 = x[_U] / n
-            mu1 = -x[_K] / n
-            alpha_s += sign * mu0
-            beta_s -= sign * mu1
-            if self.kind == "studentised" and self.mode == "blocked":
-                c0 = x[_U2] - 2 * mu0 * x[_NU] + mu0**2 * x[_N2]
-                c1 = 2 * (-x[_UK] - mu1 * x[_NU] + mu0 * x[_NK] + mu0 * mu1 * x[_N2])
-                c2 = x[_K2] + 2 * mu1 * x[_NK] + mu1**2 * x[_N2]
-                f = (g / (g - 1.0))[None, :] / n**2
-                var[0] += f * c0
-                var[1] += f * c1
-                var[2] += f * c2
-        w = self.weights[None, :]
-        a = np.sum(w * alpha_s, axis=1)
-        b = np.sum(w * beta_s, axis=1)
-        out = np.empty((treated.shape[1], 5))
-        out[:, 0] = a
-        out[:, 1] = b
-        if self.kind == "difference":
-            out[:, 2:] = (1.0, 0.0, 0.0)
-        elif self.mode == "blocked":
-            w2 = w**2
-            out[:, 2] = np.sum(w2 * var[0], axis=1)
-            out[:, 3] = np.sum(w2 * var[1], axis=1)
-            out[:, 4] = np.sum(w2 * var[2], axis=1)
-        else:
-            n_s = len(self.weights)
-            if self.mode == "pair":
-                da = alpha_s - a[:, None]
-                db = beta_s - b[:, None]
-                fac = 1.0 / (n_s * (n_s - 1))
-            else:  # pair-cluster: Imai, King & Nall (2009, eq. 6)
-                persons = self.totals[:, _N].sum()
-                ns = self.totals[None, :, _N]
-                da = ns * alpha_s - persons * a[:, None] / n_s
-                db = ns * beta_s - persons * b[:, None] / n_s
-                fac = n_s / ((n_s - 1) * persons**2)
-            out[:, 2] = fac * np.sum(da**2, axis=1)
-            out[:, 3] = -2 * fac * np.sum(da * db, axis=1)
-            out[:, 4] = fac * np.sum(db**2, axis=1)
-        return out
-
-
-# --------------------------------------------------------------------------- preparation
 
 
 @dataclass(frozen=True, eq=False)
 class _Setup:
     cells: Cells
-    stat: _Statistic
+    stat: BatchedDifference
     observed: np.ndarray  # bool per unit (cell order)
     unit_of_row: np.ndarray  # analysed row -> unit (cell order)
     index: pd.Index  # analysed rows of data
@@ -391,7 +62,7 @@ class _Setup:
     outcome: str
     treatment: str
     control: str
-    n_by_arm: dict[str, int]
+    n_by_arm: Mapping[str, int]
     n_strata: int | None
     n_clusters: int | None
 
@@ -490,38 +161,16 @@ def _setup(
         grouped.cells, grouped.observed, grouped.unit_of_row, grouped.stratum
     )
 
-    # unit columns, outcome centred within strata (the statistic is unchanged, rounding is not)
     n_strata = int(st.max()) + 1
-    s_mean = np.bincount(st, weights=y, minlength=n_strata) / np.bincount(st, minlength=n_strata)
-    yc = y - s_mean[st]
-    cols = np.zeros((n_units, _NCOL))
-    persons = np.bincount(unit_of_row, minlength=n_units).astype(float)
-    u = np.bincount(unit_of_row, weights=yc, minlength=n_units)
-    k = np.bincount(unit_of_row, weights=z, minlength=n_units)
-    cols[:, _N] = persons
-    cols[:, _U] = u
-    cols[:, _K] = k
-    cols[:, _U2] = u * u
-    cols[:, _UK] = u * k
-    cols[:, _K2] = k * k
-    cols[:, _NU] = persons * u
-    cols[:, _NK] = persons * k
-    cols[:, _N2] = persons * persons
-    s_lo = np.r_[np.flatnonzero(np.r_[True, u_stratum[1:] != u_stratum[:-1]]), n_units]
-    totals = np.add.reduceat(cols, s_lo[:-1], axis=0)
-    g1 = np.add.reduceat(observed.astype(float), s_lo[:-1])
-    g0 = np.diff(s_lo).astype(float) - g1
-    weights = totals[:, _N] / totals[:, _N].sum()
     clustered = prep.cluster is not None
-    upb = np.diff(s_lo)
-    pair = bool(n_strata > 1 and (np.all(upb == 2) or (np.any(upb == 2) and np.any(upb > 2))))
-    if pair:
-        mode = "pair-cluster" if clustered else "pair"
+    stat = BatchedDifference.from_units(
+        y, z, st, unit_of_row, observed, u_stratum, n_units, clustered=clustered, kind=statistic,
+    )
+    if stat.mode != "blocked":
         se_type = "matched-pair"
     else:
-        mode = "blocked"
         se_type = "CR0 x G/(G-1) per arm" if clustered else "Neyman"
-        if statistic == "studentised" and (np.any(g1 < 2) or np.any(g0 < 2)):
+        if statistic == "studentised" and (np.any(stat.g1 < 2) or np.any(stat.g0 < 2)):
             raise DesignError(
                 f"{func}: a stratum has fewer than two {'clusters' if clustered else 'people'} in "
                 "an arm, so the studentised statistic's variance cannot be estimated there. Fix: "
@@ -529,17 +178,6 @@ def _setup(
             )
     if statistic == "difference":
         se_type = "none"
-    stat = _Statistic.build(
-        columns=cols,
-        s_lo=s_lo,
-        totals=totals,
-        g1=g1,
-        g0=g0,
-        weights=weights,
-        mode=mode,
-        kind=statistic,
-        clustered=clustered,
-    )
 
     rule = None
     if recorded is not None and recorded.rule_covariates:

@@ -116,8 +116,8 @@ class Flow(ReadOnlyMappings, ResultMixin):
     )
 
     def __post_init__(self) -> None:
-        self._freeze_mappings()
         object.__setattr__(self, "_frame", self._build_frame())
+        self._freeze_mappings()
 
     def _build_frame(self) -> pd.DataFrame:
         rows: list[tuple[str, str | None, str | None, int]] = [

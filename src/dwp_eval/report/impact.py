@@ -205,9 +205,10 @@ class EffectTable(ResultMixin):
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """``1 - alpha`` confidence intervals of every row (default: the table's alpha)."""
         a = self.alpha if alpha is None else check_alpha(alpha, func="EffectTable.conf_int")
-        lo_hi = [e.conf_int(a) for e in self.effects]
+        lo_hi = [e.interval(a) for e in self.effects]
         return pd.DataFrame(
             {
+                "term": [e.to_frame().loc[0, "term"] for e in self.effects],
                 "outcome": [e.outcome for e in self.effects],
                 "subgroup": list(self.subgroups),
                 "conf_low": [v[0] for v in lo_hi],
@@ -222,7 +223,7 @@ class EffectTable(ResultMixin):
         level = f"{100 * (1 - self.alpha):g}% CI"
         out = []
         for e, sub, padj in zip(self.effects, self.subgroups, self.p_value_adjusted, strict=True):
-            lo, hi = e.conf_int()
+            lo, hi = e.interval()
             if e.binary_outcome:
                 means = (f"{100 * e.control_mean:.1f}%", f"{100 * e.treatment_mean:.1f}%")
                 impact = f"{100 * e.estimate:+.1f} pp"
@@ -361,7 +362,7 @@ class EffectTable(ResultMixin):
             _, ax = plt.subplots(figsize=(6.5, 0.35 * n + 1.5))
         scale = np.array([100.0 if e.binary_outcome else 1.0 for e in effects])
         est = np.array([e.estimate for e in effects]) * scale
-        ci = np.array([e.conf_int() for e in effects]) * scale[:, None]
+        ci = np.array([e.interval() for e in effects]) * scale[:, None]
         ypos = np.arange(n)
         opts: dict[str, Any] = {"fmt": "o", "capsize": 3, "color": "C0"}
         opts.update(kwargs)

@@ -396,7 +396,7 @@ def _pct(v: float) -> str:
 
 
 def _effect_text(e: Effect) -> str:
-    lo, hi = e.conf_int()
+    lo, hi = e.interval()
     level = f"{100 * (1 - e.alpha):g}%"
     if e.binary_outcome:
         return f"{100 * e.estimate:+.1f} pp ({level} CI {100 * lo:+.1f} to {100 * hi:+.1f})"
@@ -904,7 +904,7 @@ def _forest_png(table: Any) -> bytes:
     axes = fig.subplots(len(effects), 1, squeeze=False)[:, 0]
     for ax, e in zip(axes, effects, strict=True):
         scale = 100.0 if e.binary_outcome else 1.0
-        lo, hi = e.conf_int()
+        lo, hi = e.interval()
         ax.errorbar([scale * e.estimate], [0], xerr=[[scale * (e.estimate - lo)],
                     [scale * (hi - e.estimate)]], fmt="o", color="#1d70b8", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)

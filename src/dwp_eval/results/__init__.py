@@ -13,6 +13,8 @@ Results are grouped by family, one module each; all are importable from here.
 from dwp_eval._core.contract import ReadOnlyMappings, ResultMixin
 from dwp_eval._core.wald import WALD_COLUMNS, WaldTest
 from dwp_eval.results.balance import BALANCE_COLUMNS, OMNIBUS_COLUMNS, BalanceTable, BalanceTest
+from dwp_eval.results.cost import COST_COLUMNS, CostEffectiveness
+from dwp_eval.results.did import ATT_GT_COLUMNS, BACON_COLUMNS, BaconDecomposition, StaggeredDid
 from dwp_eval.results.effect import (
     EFFECT_COLUMNS,
     SENSITIVITY_COLUMNS,
@@ -22,26 +24,45 @@ from dwp_eval.results.effect import (
     SensitivityTable,
 )
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy
+from dwp_eval.results.multiplicity import ROMANO_WOLF_COLUMNS, RomanoWolf
 from dwp_eval.results.power import POWER_COLUMNS, PowerCurve, PowerResult
+from dwp_eval.results.randomisation import (
+    BOOTSTRAP_COLUMNS,
+    RI_COLUMNS,
+    BootstrapTest,
+    RandomisationTest,
+)
 
 __all__ = [
+    "ATT_GT_COLUMNS",
+    "BACON_COLUMNS",
     "BALANCE_COLUMNS",
+    "BOOTSTRAP_COLUMNS",
+    "COST_COLUMNS",
     "EFFECT_COLUMNS",
     "EVENT_STUDY_COLUMNS",
     "OMNIBUS_COLUMNS",
     "POWER_COLUMNS",
+    "RI_COLUMNS",
+    "ROMANO_WOLF_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "WALD_COLUMNS",
     "ARInterval",
+    "BaconDecomposition",
     "BalanceTable",
     "BalanceTest",
+    "BootstrapTest",
+    "CostEffectiveness",
     "Effect",
     "EventStudy",
     "FirstStage",
     "PowerCurve",
     "PowerResult",
+    "RandomisationTest",
     "ReadOnlyMappings",
     "ResultMixin",
+    "RomanoWolf",
     "SensitivityTable",
+    "StaggeredDid",
     "WaldTest",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -180,7 +181,7 @@ class BalanceTable(ResultMixin):
     control: str
     arms: tuple[str, ...]
     covariates: tuple[str, ...]
-    n_by_arm: dict[str, int]
+    n_by_arm: Mapping[str, int]
     threshold: float = 0.1
     omnibus: tuple[BalanceTest, ...] = ()
     strata: str | None = None

@@ -3,17 +3,18 @@ Anderson-Rubin set and the contamination sensitivity table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.contract import ReadOnlyMappings, ResultMixin
+from dwp_eval._core.contract import Refit, ResultMixin, interval_frame
 from dwp_eval._core.format import df_text, number
 from dwp_eval._core.wald import t_interval, t_p_value
 from dwp_eval._validation import check_alpha
+from dwp_eval.errors import OptionError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -84,15 +85,21 @@ class FirstStage(ResultMixin):
 
         return float(stats.f.sf(self.f_statistic, 1, self.df_denominator))
 
-    def conf_int(self, alpha: float | None = None) -> tuple[float, float]:
-        """``1 - alpha`` interval for the first-stage difference."""
+    def interval(self, alpha: float | None = None) -> tuple[float, float]:
+        """``(low, high)``: the ``1 - alpha`` interval for the first-stage difference."""
         a = self.alpha if alpha is None else check_alpha(alpha, func="FirstStage.conf_int")
         return t_interval(self.difference, self.std_error, self.df, a)
+
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """The ``1 - alpha`` interval for the first-stage difference (default: the
+        result's alpha), as a one-row table ``term, conf_low, conf_high``."""
+        lo, hi = self.interval(alpha)
+        return interval_frame([f"{self.received}: {self.treatment} vs {self.control}"], [lo], [hi])
 
     def to_frame(self) -> pd.DataFrame:
         """One row: ``received, take_up_treatment, take_up_control, difference, std_error,
         df, conf_low, conf_high, f_statistic, df_denominator, effective_f, p_value, se_type``."""
-        lo, hi = self.conf_int()
+        lo, hi = self.interval()
         row = {
             "received": self.received,
             "take_up_treatment": self.take_up_treatment,
@@ -111,7 +118,7 @@ class FirstStage(ResultMixin):
         return pd.DataFrame([row])
 
     def summary(self) -> str:
-        lo, hi = self.conf_int()
+        lo, hi = self.interval()
         return "\n".join([
             f"First stage: {self.received} on assignment ({self.treatment} vs {self.control})",
             f"  take-up         {self.treatment} {100 * self.take_up_treatment:.2f}%, "
@@ -128,7 +135,7 @@ class FirstStage(ResultMixin):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ARInterval:
+class ARInterval(ResultMixin):
     """An Anderson-Rubin confidence set for the CACE (Anderson & Rubin 1949).
 
     The set of effects ``b`` not rejected by the test of no effect of
@@ -191,7 +198,26 @@ class ARInterval:
             out += ": unbounded"
         return out
 
-    def __str__(self) -> str:
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """The set's pieces, one row each (``term, conf_low, conf_high``). Only the
+        set's own level is available: ``alpha`` other than the set's raises."""
+        if alpha is not None and check_alpha(alpha, func="ARInterval.conf_int") != self.alpha:
+            raise OptionError(
+                f"ARInterval.conf_int: this set is at alpha = {self.alpha:g}; another level "
+                "needs a new set. Fix: re-run cace(..., alpha=...)."
+            )
+        n = len(self.pieces)
+        return interval_frame(["Anderson-Rubin"] * n, [p[0] for p in self.pieces],
+                              [p[1] for p in self.pieces])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per piece: ``term, conf_low, conf_high, kind, alpha``."""
+        out = self.conf_int()
+        out["kind"] = self.kind
+        out["alpha"] = self.alpha
+        return out
+
+    def summary(self) -> str:
         return self.text()
 
     def __repr__(self) -> str:
@@ -199,7 +225,7 @@ class ARInterval:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Effect(ReadOnlyMappings, ResultMixin):
+class Effect(ResultMixin):
     """An estimated treatment effect (ITT, CACE, ATT) with design-based inference.
 
     Attributes
@@ -252,17 +278,21 @@ class Effect(ReadOnlyMappings, ResultMixin):
     binary_outcome: bool = False
     dropped: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    _refit: Callable[..., Effect] | None = None
+    _refit: Refit | None = None
     #: CACE only: the first stage, the ITT (reduced form) it is the ratio of, and
     #: the Anderson-Rubin interval; ``None`` for other estimands.
     first_stage: FirstStage | None = None
     itt: Effect | None = None
     ar_interval: ARInterval | None = None
     #: ATT from a 2x2 difference-in-differences only: outcome means by group and
-    #: period (``dwp_eval.did``); ``None`` otherwise.
-    group_means: pd.DataFrame | None = None
+    #: period (read with :attr:`group_means`).
+    _group_means: pd.DataFrame | None = None
 
-    _MAPPINGS = ("n_by_arm", "dropped")
+    @property
+    def group_means(self) -> pd.DataFrame | None:
+        """ATT from a 2x2 difference-in-differences only: outcome means by group and
+        period (``dwp_eval.did``; a new copy each time); ``None`` otherwise."""
+        return None if self._group_means is None else self._group_means.copy()
 
     @property
     def statistic(self) -> float:
@@ -274,11 +304,11 @@ class Effect(ReadOnlyMappings, ResultMixin):
 
     @property
     def conf_low(self) -> float:
-        return self.conf_int(self.alpha)[0]
+        return self.interval()[0]
 
     @property
     def conf_high(self) -> float:
-        return self.conf_int(self.alpha)[1]
+        return self.interval()[1]
 
     @property
     def n_control(self) -> int:
@@ -288,8 +318,9 @@ class Effect(ReadOnlyMappings, ResultMixin):
     def n_treatment(self) -> int:
         return int(self.n_by_arm.get(self.treatment, 0))
 
-    def conf_int(self, alpha: float | None = None) -> tuple[float, float]:
-        """The ``1 - alpha`` confidence interval (default: the result's alpha).
+    def interval(self, alpha: float | None = None) -> tuple[float, float]:
+        """``(low, high)``: the ``1 - alpha`` confidence interval (default: the
+        result's alpha) from a t distribution with ``df`` degrees of freedom.
 
         ``alpha`` must be a number in (0, 1); anything else raises
         :class:`~dwp_eval.errors.OptionError`.
@@ -297,7 +328,13 @@ class Effect(ReadOnlyMappings, ResultMixin):
         a = self.alpha if alpha is None else check_alpha(alpha, func="Effect.conf_int")
         return t_interval(self.estimate, self.std_error, self.df, a)
 
-    def with_se(self, se_type: str, *, cluster: Hashable | None = None) -> Effect:
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """The ``1 - alpha`` confidence interval (default: the result's alpha) as a
+        one-row table ``term, conf_low, conf_high`` (``interval()`` gives the pair)."""
+        lo, hi = self.interval(alpha)
+        return interval_frame([f"{self.treatment} vs {self.control}"], [lo], [hi])
+
+    def with_se(self, se_type: str, *, cluster: Any = None) -> Effect:
         """The same point estimate with another variance estimator, as a new result.
 
         The estimator is kept: a regression result is refitted with ``se_type``;
@@ -307,19 +344,22 @@ class Effect(ReadOnlyMappings, ResultMixin):
         or raises :class:`~dwp_eval.errors.OptionError` naming the se_types
         available for the design when no such regression exists. The design's
         own label (e.g. ``"neyman (blocked)"``) gives back the design-based
-        variance. ``cluster=None`` keeps the result's cluster column; naming
-        one analyses the data as clustered by it.
+        variance.
+
+        The result keeps the prepared arrays it was estimated from (read-only),
+        never the caller's DataFrame, so ``cluster=None`` keeps the result's own
+        clusters and new clusters are passed as the column itself: a pandas
+        Series aligned with the data by its index (``cluster=df["office"]``) or
+        an array with one label per analysed row.
         """
         if self._refit is None:
-            from dwp_eval.errors import OptionError
-
             raise OptionError(
                 f"with_se: this {self.estimand} ({self.design}) cannot be re-estimated with "
                 f"another se_type: its standard error ({self.se_type}) does not come from a "
                 "regression variance. Fix: re-run the estimator that made it with the "
                 "options it offers (e.g. staggered_did(..., cluster=...))."
             )
-        return self._refit(se_type=se_type, cluster=cluster)
+        return cast(Effect, self._refit(se_type=se_type, cluster=cluster))
 
     def to_frame(self) -> pd.DataFrame:
         row = {
@@ -352,7 +392,7 @@ class Effect(ReadOnlyMappings, ResultMixin):
         return f"{100 * v:.2f}%" if self.binary_outcome else number(v)
 
     def summary(self) -> str:
-        lo, hi = self.conf_int()
+        lo, hi = self.interval()
         level = f"{100 * (1 - self.alpha):g}%"
         lines = [
             f"{self.estimand} of {self.treatment} vs {self.control} on {self.outcome}",
@@ -384,7 +424,7 @@ class Effect(ReadOnlyMappings, ResultMixin):
                 f"df), effective F = {number(fs.effective_f)}"
             )
         if self.itt is not None:
-            ilo, ihi = self.itt.conf_int()
+            ilo, ihi = self.itt.interval()
             lines.append(
                 f"  ITT             {self.itt._fmt(self.itt.estimate)} (SE "
                 f"{self.itt._fmt(self.itt.std_error)}), {level} CI [{self.itt._fmt(ilo)}, "
