@@ -2,18 +2,17 @@
 
 from dwp_eval.datasets.admin import AdminRecords, whp_monthly_records
 from dwp_eval.datasets.card_krueger import card_krueger
+from dwp_eval.datasets.outcomes import whp_outcomes
 from dwp_eval.datasets.plans import WHP_PLAN, whp_plan
-from dwp_eval.datasets.rollout import area_rollout
-from dwp_eval.datasets.whp import (
+from dwp_eval.datasets.population import SITES, whp_like
+from dwp_eval.datasets.referrals import (
     DISSIMILAR_PROVISION,
     SIGNPOSTING,
     SIMILAR_PROVISION,
-    SITES,
     WhpRecords,
-    whp_like,
-    whp_outcomes,
     whp_referrals,
 )
+from dwp_eval.datasets.rollout import area_rollout
 
 __all__ = [
     "DISSIMILAR_PROVISION",

@@ -17,7 +17,7 @@ import pandas as pd
 
 from dwp_eval._core.records import add_months, month_of, month_start, scalar_date
 from dwp_eval._validation import check_seed
-from dwp_eval.datasets.whp import _binary_array
+from dwp_eval.datasets._common import _arms, _binary_array, _chance_of_13_weeks
 from dwp_eval.errors import OptionError
 from dwp_eval.outcomes import NATIONAL_LIVING_WAGE
 
@@ -234,12 +234,7 @@ def whp_monthly_records(
     n = len(people)
     arm: np.ndarray | None = None
     if assigned is not None:
-        arm = np.asarray(assigned).astype(str)
-        if arm.shape != (n,):
-            raise OptionError(
-                f"The 'assigned' parameter of {_FUNC} must have one arm per person ({n:,}). "
-                f"Got {arm.size:,} instead."
-            )
+        arm = _arms(assigned, n, func=_FUNC)
     if received is not None:
         d = _binary_array(received, n, param="received", func=_FUNC).astype(bool)
     elif arm is not None:
@@ -268,13 +263,10 @@ def whp_monthly_records(
             )
 
     # 1. who reaches 13 weeks in the first year, and who works less
-    _, jc = np.unique(people["jobcentre"].to_numpy().astype(str), return_inverse=True)
-    shock = rng.normal(0, 0.04, size=int(jc.max()) + 1)[jc]
+    base, _ = _chance_of_13_weeks(people, rng)
     out_months = people["months_out_of_work"].to_numpy(dtype=float)
     prior = people["prior_earnings"].to_numpy(dtype=float)
-    mh = (people["health_condition"].to_numpy().astype(str) == "mental_health").astype(float)
     health = people["health_condition"].to_numpy().astype(str) != "none"
-    base = np.clip(0.24 - 0.0015 * out_months + 0.000004 * prior - 0.03 * mh + shock, 0.02, 0.9)
     p13 = base + effect * d
     reach = rng.random(n) < p13
     some = ~reach & (rng.random(n) < 0.2 + effect * d)

@@ -330,7 +330,7 @@ def whp_population(
     >>> bool((pop["y1"] >= pop["y0"]).all())
     True
     """
-    from dwp_eval.datasets.whp import OUTCOMES
+    from dwp_eval.datasets.outcomes import OUTCOMES
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:
         raise OptionError(f"The 'n' parameter of whp_population must be an int >= 4. Got {n!r} instead.")

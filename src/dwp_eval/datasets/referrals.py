@@ -1,4 +1,5 @@
-"""A synthetic population shaped like a Work and Health Programme / IPS trial."""
+"""Programme starts and referrals to other provision for a synthetic :func:`whp_like`
+population, with the truth (take-up, contamination) that made them."""
 
 from __future__ import annotations
 
@@ -9,252 +10,16 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._validation import check_seed
+from dwp_eval.datasets._common import _arms
 from dwp_eval.errors import OptionError
 
 __all__ = [
     "DISSIMILAR_PROVISION",
-    "OUTCOMES",
     "SIGNPOSTING",
     "SIMILAR_PROVISION",
-    "SITES",
     "WhpRecords",
-    "whp_like",
-    "whp_outcomes",
     "whp_referrals",
 ]
-
-#: Sites (contract-package areas) with their share of referrals and jobcentre count.
-SITES: dict[str, tuple[float, int]] = {
-    "North East": (0.12, 5),
-    "North West": (0.20, 8),
-    "Central": (0.18, 7),
-    "Home Counties": (0.14, 6),
-    "London": (0.22, 9),
-    "Southern": (0.09, 4),
-    "Wales": (0.05, 3),
-}
-
-BENEFITS = ("UC", "ESA", "JSA", "none")
-BENEFIT_P = (0.46, 0.34, 0.12, 0.08)
-CONDITIONS = ("mental_health", "musculoskeletal", "other_physical", "none")
-CONDITION_P = (0.41, 0.24, 0.17, 0.18)
-
-
-def whp_like(n: int = 10_000, *, seed: int | np.random.Generator) -> pd.DataFrame:
-    """A synthetic trial population like the Work and Health Programme RCT.
-
-    People are referred over 17 months (from 27 November 2017) at jobcentres
-    nested in seven sites, as in the WHP and the IPS health-led trials. The
-    numbers are invented; only the shape (sites of unequal size, jobcentres
-    within sites, a mix of benefits and health conditions, zero-inflated prior
-    earnings) follows published descriptions of those trials.
-
-    Parameters
-    ----------
-    n
-        Number of people.
-    seed
-        An int or a ``numpy.random.Generator``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per person, sorted by ``id``, with columns
-
-        ``id`` (int, 1..n), ``referred_on`` (date of referral, which is also the
-        date of randomisation), ``site`` (7 areas), ``jobcentre`` (``"<site
-        initials>-<nn>"``, nested in site, 3 to 9 per site), ``benefit``
-        (``UC``, ``ESA``, ``JSA``, ``none``), ``health_condition``
-        (``mental_health``, ``musculoskeletal``, ``other_physical``, ``none``),
-        ``disability`` (0/1), ``female`` (0/1), ``age`` (18-64),
-        ``months_out_of_work`` (0-120), ``prior_earnings`` (pounds in the two
-        years before referral; zero for about 55%).
-
-    Examples
-    --------
-    >>> from dwp_eval.datasets import whp_like
-    >>> people = whp_like(n=5, seed=3)
-    >>> list(people.columns[:4])
-    ['id', 'referred_on', 'site', 'jobcentre']
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise OptionError(f"The 'n' parameter of whp_like must be a positive int. Got {n!r} instead.")
-    rng = check_seed(seed, func="whp_like")
-    n = int(n)
-    names = list(SITES)
-    share = np.array([SITES[s][0] for s in names])
-    site_idx = rng.choice(len(names), size=n, p=share / share.sum())
-    n_jc = np.array([SITES[s][1] for s in names])
-    # jobcentres within a site have unequal sizes (Dirichlet shares)
-    jc_within = np.empty(n, dtype=np.int64)
-    for k, m in enumerate(n_jc):
-        who = np.flatnonzero(site_idx == k)
-        p = rng.dirichlet(np.full(m, 3.0))
-        jc_within[who] = rng.choice(m, size=len(who), p=p)
-    initials = ["".join(w[0] for w in s.split()) for s in names]
-    jobcentre = np.array([f"{initials[s]}-{j + 1:02d}" for s, j in zip(site_idx, jc_within, strict=True)])
-
-    benefit = rng.choice(len(BENEFITS), size=n, p=BENEFIT_P)
-    condition = rng.choice(len(CONDITIONS), size=n, p=CONDITION_P)
-    disability = (rng.random(n) < np.where(condition < 3, 0.78, 0.25)).astype(np.int64)
-    female = (rng.random(n) < 0.44).astype(np.int64)
-    age = np.clip(np.round(rng.normal(44, 11, size=n)), 18, 64).astype(np.int64)
-    months = np.clip(np.round(rng.exponential(np.where(benefit == 1, 40, 14))), 0, 120).astype(np.int64)
-    has_earn = rng.random(n) < 1 / (1 + np.exp(-(0.9 - 0.035 * months + 0.2 * (benefit == 2))))
-    earnings = np.where(has_earn, np.round(rng.lognormal(8.6, 0.9, size=n), 2), 0.0)
-    start = np.datetime64("2017-11-27")
-    days = np.sort(rng.integers(0, 17 * 30, size=n))
-    frame = pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1, dtype=np.int64),
-            "referred_on": pd.to_datetime(start + days.astype("timedelta64[D]")),
-            "site": pd.Categorical.from_codes(site_idx, categories=names).astype(str),
-            "jobcentre": jobcentre,
-            "benefit": np.asarray(BENEFITS, dtype=object)[benefit],
-            "health_condition": np.asarray(CONDITIONS, dtype=object)[condition],
-            "disability": disability,
-            "female": female,
-            "age": age,
-            "months_out_of_work": months,
-            "prior_earnings": earnings,
-        }
-    )
-    return frame
-
-
-#: The outcome columns made by :func:`whp_outcomes`.
-OUTCOMES = ("employed_13_weeks", "any_employment", "earnings_12m", "days_on_benefit")
-
-
-def whp_outcomes(
-    people: pd.DataFrame,
-    assigned: pd.Series | np.ndarray,
-    *,
-    seed: int | np.random.Generator,
-    treatment: str = "treatment",
-    effect: float = 0.04,
-    received: pd.Series | np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Twelve-month outcomes for a :func:`whp_like` population, with known ITT (or CACE) effects.
-
-    Parameters
-    ----------
-    people
-        Output of :func:`whp_like` (uses ``months_out_of_work``, ``prior_earnings``,
-        ``health_condition``, ``age``, ``jobcentre``).
-    assigned
-        Each person's arm, aligned with ``people``.
-    seed
-        An int or a ``numpy.random.Generator``.
-    treatment
-        The arm that receives the programme.
-    effect
-        The true ITT on ``employed_13_weeks`` (a proportion: 0.04 is 4
-        percentage points, the IPS health-led trial's headline). With
-        ``received``, the true effect of *receiving* the programme (the CACE).
-    received
-        Optional 0/1 per person, aligned with ``people``: who actually received
-        the programme (or provision like it), e.g. ``truth["received"]`` from
-        :func:`whp_referrals`. When given, the effect is carried by receipt
-        alone: receiving raises the probability of 13+ weeks in work by
-        exactly ``effect`` for everyone who receives, in either arm, and
-        assignment has no effect of its own (the exclusion restriction holds).
-        The true CACE is then ``effect`` (in ``frame.attrs["true_cace"]``), and
-        the true ITT given the realised receipt is ``effect x (share receiving
-        in the treatment arm - share receiving in the control arm)`` (in
-        ``frame.attrs["true_itt"]``; Angrist, Imbens & Rubin 1996). Without it
-        (the default, as before) everyone in the treatment arm receives and
-        nobody else does, so the ITT is ``effect``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id`` and the outcomes ``employed_13_weeks`` (0/1: 13+ weeks in work in
-        the 12 months after randomisation), ``any_employment`` (0/1),
-        ``earnings_12m`` (pounds) and ``days_on_benefit`` (0-365). Being in the
-        treatment arm raises the probability of 13+ weeks in work by exactly
-        ``effect`` for everyone (a constant additive effect on the probability
-        scale, so the true ITT on ``employed_13_weeks`` is ``effect``, stored in
-        ``frame.attrs["true_itt"]``); it also raises any employment and
-        earnings and lowers days on benefit, by amounts that have no closed
-        form. Jobcentres add a shared shock, so outcomes are correlated within
-        jobcentre.
-
-    Examples
-    --------
-    >>> from dwp_eval.datasets import whp_like, whp_outcomes
-    >>> people = whp_like(n=200, seed=1)
-    >>> out = whp_outcomes(people, ["treatment", "control"] * 100, seed=2)
-    >>> out.attrs["true_itt"]["employed_13_weeks"]
-    0.04
-    """
-    rng = check_seed(seed, func="whp_outcomes")
-    arm = np.asarray(assigned).astype(str)
-    if len(arm) != len(people):
-        raise OptionError(
-            f"The 'assigned' parameter of whp_outcomes must have one arm per person "
-            f"({len(people):,}). Got {len(arm):,} instead."
-        )
-    t = (arm == treatment).astype(float)
-    n = len(people)
-    itt_true = effect
-    if received is not None:
-        d = _binary_array(received, n, param="received", func="whp_outcomes")
-        share_t = float(d[arm == treatment].mean()) if (arm == treatment).any() else 0.0
-        share_c = float(d[arm != treatment].mean()) if (arm != treatment).any() else 0.0
-        itt_true = effect * (share_t - share_c)
-        t = d.astype(float)
-    _, jc = np.unique(people["jobcentre"].to_numpy().astype(str), return_inverse=True)
-    shock = rng.normal(0, 0.04, size=int(jc.max()) + 1)[jc]
-    months = people["months_out_of_work"].to_numpy(dtype=float)
-    earn = people["prior_earnings"].to_numpy(dtype=float)
-    mh = (people["health_condition"].to_numpy() == "mental_health").astype(float)
-    base13 = np.clip(0.24 - 0.0015 * months + 0.000004 * earn - 0.03 * mh + shock, 0.02, 0.9)
-    p13 = base13 + effect * t
-    employed13 = (rng.random(n) < p13).astype(np.int64)
-    p_any = np.clip(base13 + 0.12, 0, 0.95) + 1.25 * effect * t
-    any_emp = np.maximum(employed13, (rng.random(n) < p_any).astype(np.int64))
-    mean_earn = 3000 + 0.35 * earn - 20 * months + 25_000 * effect * t + 40_000 * shock
-    earnings = np.where(any_emp == 1, np.maximum(0, rng.normal(mean_earn, 2500)), 0.0)
-    earnings = np.round(earnings, 2)
-    days = np.clip(np.round(rng.normal(300 - 250 * effect * t - 60 * employed13, 40)), 0, 365)
-    frame = pd.DataFrame(
-        {
-            "id": people["id"].to_numpy(),
-            "employed_13_weeks": employed13,
-            "any_employment": any_emp,
-            "earnings_12m": earnings,
-            "days_on_benefit": days.astype(np.int64),
-        }
-    )
-    frame.attrs["true_itt"] = {"employed_13_weeks": itt_true}
-    if received is not None:
-        frame.attrs["true_cace"] = {"employed_13_weeks": effect}
-    return frame
-
-
-def _binary_array(values: pd.Series | np.ndarray, n: int, *, param: str, func: str) -> np.ndarray:
-    """A 0/1 vector of length ``n`` as int64; anything else raises OptionError."""
-    arr = np.asarray(values)
-    if arr.shape != (n,):
-        raise OptionError(
-            f"The '{param}' parameter of {func} must have one value per person ({n:,}). "
-            f"Got {arr.size:,} instead."
-        )
-    if arr.dtype == bool:
-        return arr.astype(np.int64)
-    try:
-        num = arr.astype(float)
-    except (TypeError, ValueError):
-        num = None
-    if num is None or np.isnan(num).any() or not set(np.unique(num).tolist()) <= {0.0, 1.0}:
-        shown = sorted({str(v) for v in arr.tolist() if str(v) not in ("0", "1", "0.0", "1.0")})[:5]
-        raise OptionError(
-            f"The '{param}' parameter of {func} must hold 0/1 values with none missing. "
-            f"Got {', '.join(shown)} among its values instead."
-        )
-    return num.astype(np.int64)
-
 
 #: Rate at which work coaches signpost control-arm members to similar provision, by site.
 SIGNPOSTING: dict[str, float] = {
@@ -445,12 +210,7 @@ def whp_referrals(
             f"{', '.join(repr(c) for c in people.columns)}."
         )
     n = len(people)
-    arm = np.asarray(assigned).astype(str)
-    if arm.shape != (n,):
-        raise OptionError(
-            f"The 'assigned' parameter of {func} must have one arm per person ({n:,}). "
-            f"Got {arm.size:,} instead."
-        )
+    arm = _arms(assigned, n, func=func)
     rates = {
         name: _rate(value, param=name)
         for name, value in {

@@ -1,0 +1,197 @@
+"""Follow-up windows and what the records add up to inside them.
+
+A person's window is the ``months`` calendar months from the day of
+randomisation, ``[randomised, randomised + months)`` in days; it is complete
+when the records cover its last day. The sums are written for tens of millions
+of records: integer day and month numbers, few passes over the records, and
+small tables for the months' first days, lengths and wage rates.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import NamedTuple
+
+import numpy as np
+
+from dwp_eval._core.records import add_months, date_text, month_of, month_start, scalar_date
+from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.outcomes._inputs import _FUNC
+from dwp_eval.outcomes._records import _Spells
+from dwp_eval.outcomes.wage_rates import _WindowRates
+
+
+class _Windows(NamedTuple):
+    """Each person's follow-up window (day numbers) and the end of the records."""
+
+    start: np.ndarray  # the day of randomisation: the window's first day
+    end: np.ndarray  # the day after the window's last day (exclusive)
+    complete: np.ndarray  # the records cover the window's last day
+    data_end: int  # the last day the records are complete for
+    data_end_from: str  # "employment" (read from the records) or "data_end"
+
+
+def _follow_up(
+    randomised: np.ndarray,
+    n_months: int,
+    data_end: str | _dt.date | np.datetime64 | None,
+    month: np.ndarray,
+) -> _Windows:
+    """The windows of ``n_months`` months from ``randomised`` and the day the records end
+    (``data_end``, or the last day of the latest ``month`` of the employment records);
+    raise :class:`DesignError` when no window is complete."""
+    if data_end is None:
+        if len(month) == 0:
+            raise OptionError(
+                f"The 'data_end' parameter of {_FUNC} is needed when employment is empty (the "
+                f"end of the records cannot be read from them). Fix: pass data_end= with the "
+                f"last day the records are complete for."
+            )
+        end_day = int(month_start(np.array([month.max() + 1]))[0]) - 1
+        end_from = "employment"
+    else:
+        end_day = scalar_date(data_end, param="data_end", func=_FUNC)
+        end_from = "data_end"
+    w_start = randomised
+    w_end = add_months(randomised, n_months)  # exclusive
+    complete = (w_end - 1) <= end_day
+    if not complete.any():
+        first = int(w_start.min())
+        first_end = int(add_months(np.array([first]), n_months)[0])
+        fits = [
+            k
+            for k in range(n_months - 1, 0, -1)
+            if add_months(np.array([first]), k)[0] - 1 <= end_day
+        ]
+        if fits:
+            hint = f"use months={fits[0]} or fewer (the longest window anyone can have complete)"
+        elif end_day < first:
+            hint = "the records end before anyone was randomised: check data_end and the dates"
+        else:
+            hint = "the records end less than a month after the earliest randomisation"
+        raise DesignError(
+            f"{_FUNC}: no one has complete follow-up: the earliest window ({n_months} months from "
+            f"{date_text(first)}) ends {date_text(first_end - 1)}, "
+            f"but the records end {date_text(end_day)}. Fix: {hint}, or pass data_end= if the "
+            f"records are complete to a later date."
+        )
+    return _Windows(w_start, w_end, complete, end_day, end_from)
+
+
+def _window_sums(
+    pos: np.ndarray,
+    month: np.ndarray,
+    earnings: np.ndarray,
+    weeks: np.ndarray | None,
+    windows: _Windows,
+    *,
+    rates: _WindowRates | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per person: weeks in work, earnings and (with ``rates``) earnings / rate in the window.
+
+    ``pos`` is each record's row in ``people`` (-1: none). Only complete windows
+    are summed. Written for tens of millions of records: few passes over them,
+    and the months' first days, lengths and wage rates come from small tables.
+    """
+    w_start, w_end, complete = windows.start, windows.end, windows.complete
+    n = len(w_start)
+    first_m = month_of(w_start)
+    span = month_of(w_end - 1) - first_m
+    all_known = bool((pos >= 0).all())
+    rows: np.ndarray | None = None if all_known else np.flatnonzero(pos >= 0)
+    p = pos if rows is None else pos[rows]
+    # a record is in the window when its month is between the window's first and
+    # last months; only those two months can be partly outside it
+    rel = first_m[p]
+    np.subtract(month if rows is None else month[rows], rel, out=rel)
+    inside = rel >= 0
+    inside &= rel <= span[p]
+    if not complete.all():
+        inside &= complete[p]
+    if not inside.all():
+        sel = np.flatnonzero(inside)
+        rows = sel if rows is None else rows[sel]
+        p = p[sel]
+        rel = rel[sel]
+    m = month if rows is None else month[rows]
+    if m.size == 0:
+        zero = np.zeros(n)
+        return zero, zero.copy(), (zero.copy() if rates is not None else None)
+    lo = int(m.min())
+    starts = month_start(np.arange(lo, int(m.max()) + 2, dtype=np.int64))
+    lengths = np.diff(starts)
+    k = m - lo
+    y = earnings.copy() if rows is None else earnings[rows]
+    edge = np.flatnonzero((rel == 0) | (rel == span[p]))
+    pe = p[edge]
+    ke = k[edge]
+    ms_e = starts[ke]
+    overlap_e = np.minimum(w_end[pe], starts[ke + 1]) - np.maximum(w_start[pe], ms_e)
+    frac_e = overlap_e / lengths[ke]
+    if weeks is not None:
+        wk = weeks.copy() if rows is None else weeks[rows]
+        wk[edge] *= frac_e
+    else:
+        wk = (lengths / 7.0)[k]
+        wk[edge] = overlap_e / 7.0
+        wk[y <= 0] = 0.0
+    y[edge] *= frac_e
+    emp_weeks = np.bincount(p, weights=wk, minlength=n)
+    del wk
+    cum = np.bincount(p, weights=y, minlength=n)
+    eq: np.ndarray | None = None
+    if rates is not None:
+        # the rate in force on the first day of each month inside the window: the
+        # window's start in its first month, the month's first day otherwise
+        code = rates.code
+        n_codes = len(rates.rates.region_names) + 1
+        month_days = starts[:-1]
+        grid = rates.rates.at(
+            np.tile(month_days, n_codes),
+            np.repeat(np.arange(-1, n_codes - 1, dtype=np.int64), month_days.size),
+        ).reshape(n_codes, month_days.size)
+        r = grid[0][k] if code is None else grid[code[p] + 1, k]
+        first_edge = edge[rel[edge] == 0]
+        r[first_edge] = rates.at_start[p[first_edge]]
+        np.divide(y, r, out=r)
+        eq = np.bincount(p, weights=r, minlength=n)
+    return emp_weeks, cum, eq
+
+
+def _days_on_benefit(
+    spells: _Spells, pos: np.ndarray, known: np.ndarray, windows: _Windows
+) -> np.ndarray:
+    """Per person, the days of a complete window inside at least one of their spells
+    (both end days included; an open spell runs to the window's end)."""
+    sel = np.flatnonzero(known)
+    sel = sel[windows.complete[pos[sel]]]
+    bp = pos[sel]
+    lo = np.maximum(spells.start[sel], windows.start[bp])
+    hi = np.where(
+        spells.open[sel], windows.end[bp], np.minimum(spells.stop[sel] + 1, windows.end[bp])
+    )
+    return _union_days(bp, lo, hi, len(windows.start))
+
+
+def _union_days(pos: np.ndarray, start: np.ndarray, end: np.ndarray, n: int) -> np.ndarray:
+    """Per person, the number of days covered by the union of half-open ``[start, end)``."""
+    keep = end > start
+    pos, start, end = pos[keep], start[keep], end[keep]
+    if pos.size == 0:
+        return np.zeros(n, dtype=np.int64)
+    base = int(min(start.min(), end.min()))
+    s_rel = start - base
+    e_rel = end - base
+    order = np.argsort(pos * (int(s_rel.max()) + 1) + s_rel)
+    pos, s_rel, e_rel = pos[order], s_rel[order], e_rel[order]
+    width = int(e_rel.max()) + 1
+    # running maximum of the end within each person: adding pos x width makes each
+    # person's values larger than every earlier person's, so one accumulate suffices
+    key = pos * width + e_rel
+    run = np.maximum.accumulate(key)
+    prev = np.empty_like(run)
+    prev[0] = -1
+    prev[1:] = run[:-1]
+    prev_end = prev - pos * width  # negative when the previous spell is another person's
+    new = np.maximum(0, e_rel - np.maximum(s_rel, prev_end))
+    return np.bincount(pos, weights=new, minlength=n).round().astype(np.int64)
