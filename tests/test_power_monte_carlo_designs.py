@@ -37,7 +37,6 @@ import pytest
 from scipy import integrate, stats
 
 import dwp_eval as de
-import dwp_eval.design.power as pw
 from dwp_eval.design._power_variance import dunnett_critical
 from dwp_eval.estimate.multiplicity import adjust_p_values
 from dwp_eval.testing import binomial_band

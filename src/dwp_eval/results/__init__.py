@@ -13,6 +13,7 @@ Results are grouped by family, one module each; all are importable from here.
 from dwp_eval._core.contract import ReadOnlyMappings, ResultMixin
 from dwp_eval._core.wald import WALD_COLUMNS, WaldTest
 from dwp_eval.results.balance import BALANCE_COLUMNS, OMNIBUS_COLUMNS, BalanceTable, BalanceTest
+from dwp_eval.results.diagnosis import DIAGNOSIS_COLUMNS, Diagnosis
 from dwp_eval.results.effect import (
     EFFECT_COLUMNS,
     SENSITIVITY_COLUMNS,
@@ -26,6 +27,7 @@ from dwp_eval.results.power import POWER_COLUMNS, PowerCurve, PowerResult
 
 __all__ = [
     "BALANCE_COLUMNS",
+    "DIAGNOSIS_COLUMNS",
     "EFFECT_COLUMNS",
     "EVENT_STUDY_COLUMNS",
     "OMNIBUS_COLUMNS",
@@ -35,6 +37,7 @@ __all__ = [
     "ARInterval",
     "BalanceTable",
     "BalanceTest",
+    "Diagnosis",
     "Effect",
     "EventStudy",
     "FirstStage",
