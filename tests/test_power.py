@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 import dwp_eval.design.power as pw
+from dwp_eval.design._power_variance import dunnett_critical
 from dwp_eval.errors import ConvergenceError, OptionError
 from dwp_eval.results import PowerCurve, PowerResult
 
@@ -93,7 +94,7 @@ def test_multi_arm_corrections() -> None:
     assert one.mde < dun.mde < bonf.mde
     assert len(dun.to_frame()) == 2
     # Dunnett's two-sided 5% critical value for 2 treatments vs control, df = inf: 2.212
-    crit = pw._dunnett_critical(0.05, (0.5, 0.5), math.inf, True)
+    crit = dunnett_critical(0.05, (0.5, 0.5), math.inf, True)
     assert crit == pytest.approx(2.2121, abs=1e-4)
     unequal = pw.mde(n=4000, arms={"control": 2, "a": 1, "b": 1})
     assert unequal.n_per_arm == {"control": 2000, "a": 1000, "b": 1000}
@@ -104,7 +105,7 @@ def test_dunnett_matches_multivariate_normal() -> None:
     from scipy import stats
 
     lam = (0.4, 0.6)
-    c = pw._dunnett_critical(0.05, lam, math.inf, True)
+    c = dunnett_critical(0.05, lam, math.inf, True)
     r = math.sqrt(lam[0] * lam[1])
     cdf = stats.multivariate_normal.cdf(
         [c, c], mean=[0, 0], cov=[[1, r], [r, 1]], lower_limit=[-c, -c], rng=np.random.default_rng(1)
@@ -169,3 +170,26 @@ def test_solver_errors() -> None:
 def test_power_at_zero_effect_is_alpha() -> None:
     for method in ("noncentral_t", "normal"):
         assert pw.power(effect=0, n=200, method=method).power == pytest.approx(0.05)
+
+
+def test_design_options_are_defined_once() -> None:
+    """mde, sample_size, power and power_curve share one keyword-only design signature:
+    DesignOptions (names, types, documentation) with DEFAULTS, shown in each signature."""
+    import inspect
+
+    from dwp_eval.design._power_design import DEFAULTS, DesignOptions
+
+    assert list(DesignOptions.__annotations__) == list(DEFAULTS)
+    for func in (pw.mde, pw.sample_size, pw.power, pw.power_curve):
+        params = inspect.signature(func).parameters
+        assert {k: params[k].default for k in DEFAULTS} == dict(DEFAULTS)
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+    assert inspect.signature(pw.mde).parameters["power"].default == 0.8
+    assert inspect.signature(pw.sample_size).parameters["power"].default == 0.8
+
+
+def test_unknown_option_names_the_closest() -> None:
+    with pytest.raises(OptionError, match=r"mde got unknown design option\(s\) 'n_cluster'\. Did you mean 'n_clusters'\?"):
+        pw.mde(n_cluster=10)  # type: ignore[call-arg]
+    with pytest.raises(OptionError, match=r"sample_size got unknown design option\(s\) 'baseline'\. Did you mean 'baseline_rate'\?"):
+        pw.sample_size(mde=0.1, baseline=0.2)  # type: ignore[call-arg]

@@ -37,7 +37,7 @@ import pytest
 from scipy import integrate, stats
 
 import dwp_eval as de
-import dwp_eval.design.power as pw
+from dwp_eval.design._power_variance import dunnett_critical
 from dwp_eval.estimate.multiplicity import adjust_p_values
 from dwp_eval.testing import binomial_band
 
@@ -300,7 +300,7 @@ def test_several_arms_single_step_corrections(
         # Dunnett's (1955) single-step critical value for two comparisons sharing a
         # control (lambda = 1/2 each), df = 600 - 3 as in the analytic power; the
         # value itself is checked against the multivariate normal in test_power.py
-        crit = pw._dunnett_critical(ALPHA, (0.5, 0.5), 3.0 * PER_ARM - 3, True)
+        crit = dunnett_critical(ALPHA, (0.5, 0.5), 3.0 * PER_ARM - 3, True)
         assert crit == pytest.approx(2.2174, abs=1e-4)
         reject = np.abs(t) > crit
     for k, ana in enumerate(_comparison_powers(correction)):
@@ -318,7 +318,7 @@ def test_dunnett_gains_over_bonferroni_as_predicted(
     """On the same trials, the share Dunnett rejects and Bonferroni does not matches
     the analytic gain (about 1 point), a far sharper check of the critical value."""
     p, t = multi_arm_trials
-    crit = pw._dunnett_critical(ALPHA, (0.5, 0.5), 3.0 * PER_ARM - 3, True)
+    crit = dunnett_critical(ALPHA, (0.5, 0.5), 3.0 * PER_ARM - 3, True)
     bonf, dun = _bonferroni_reject(p), np.abs(t) > crit
     assert not np.any(bonf & ~dun)  # Dunnett's critical value is the smaller one
     gains = np.subtract(_comparison_powers("dunnett"), _comparison_powers("bonferroni"))

@@ -11,15 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dwp_eval as de
-from dwp_eval.design.simulate import (
-    DIAGNOSIS_COLUMNS,
-    Diagnosis,
-    _Prepared,
-    _Spec,
-    diagnose,
-    whp_population,
-)
+from dwp_eval.datasets import whp_population
+from dwp_eval.design._simulation import FixedPopulation, Spec
+from dwp_eval.design.simulate import diagnose
 from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.results import DIAGNOSIS_COLUMNS, Diagnosis
 from dwp_eval.testing import binomial_band
 
 # Batched formulas and itt compute the same sums in another order: agreement to
@@ -85,9 +81,9 @@ def test_assignments_are_randomise_draws():
     """Each simulated assignment is exactly ``randomise(pop, seed=rng)`` with that
     simulation's generator (the engine is prepared once)."""
     pop = population()
-    spec = _Spec(pop, None, "itt", None, "id", {"control": 1, "treatment": 2}, "control",
+    spec = Spec(pop, None, "itt", None, "id", {"control": 1, "treatment": 2}, "control",
                  "treatment", ["s"], None, [], "lin", None, 0.05, True)
-    prepared = _Prepared(pop, spec, "test")
+    prepared = FixedPopulation(pop, spec, "test")
     for child in np.random.SeedSequence(11).spawn(3):
         z = prepared.assign(np.random.default_rng(child))
         alloc = de.randomise(pop, strata="s", arms={"control": 1, "treatment": 2},

@@ -5,9 +5,10 @@ The public API is flat: ``import dwp_eval as de`` then ``de.randomise(...)``.
 
 from dwp_eval import datasets, errors, outcomes, testing
 from dwp_eval._version import __version__
+from dwp_eval.datasets import whp_population
 from dwp_eval.design import Allocation, BalanceRule, randomise
 from dwp_eval.design.power import mde, power, power_curve, sample_size
-from dwp_eval.design.simulate import Diagnosis, diagnose, whp_population
+from dwp_eval.design.simulate import diagnose
 from dwp_eval.errors import (
     ConvergenceError,
     DroppedRowsWarning,
@@ -51,6 +52,7 @@ from dwp_eval.results import (
     BalanceTest,
     BootstrapTest,
     CostEffectiveness,
+    Diagnosis,
     Effect,
     EventStudy,
     FirstStage,

@@ -1,10 +1,12 @@
-"""Synthetic trial populations for examples, tests and the demo, and public example data."""
+"""Synthetic trial populations for examples, tests, the demo and simulated trials
+(:func:`whp_population`), and public example data."""
 
 from dwp_eval.datasets.admin import AdminRecords, whp_monthly_records
 from dwp_eval.datasets.card_krueger import card_krueger
 from dwp_eval.datasets.outcomes import whp_outcomes
 from dwp_eval.datasets.plans import WHP_PLAN, whp_plan
 from dwp_eval.datasets.population import SITES, whp_like
+from dwp_eval.datasets.populations import whp_population
 from dwp_eval.datasets.referrals import (
     DISSIMILAR_PROVISION,
     SIGNPOSTING,
@@ -28,5 +30,6 @@ __all__ = [
     "whp_monthly_records",
     "whp_outcomes",
     "whp_plan",
+    "whp_population",
     "whp_referrals",
 ]

@@ -1,4 +1,5 @@
-"""Before the trial starts: random allocation with an audit log."""
+"""Before the trial starts: random allocation with an audit log (randomise, Allocation),
+power and sample size (power), and design diagnosis by simulation (simulate)."""
 
 from dwp_eval.design.allocation import Allocation
 from dwp_eval.design.randomise import BalanceRule, randomise

@@ -11,13 +11,9 @@ and :meth:`Allocation.verify` re-draws every batch from its recorded seed.
 from __future__ import annotations
 
 import copy
-import datetime as _dt
-import hashlib
-import io
-import json
 import os
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +21,21 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._core.assignments import RecordedDesign
-from dwp_eval._validation import _fmt_list, as_column_list, check_data, check_seed, check_unique
-from dwp_eval.design import _engine as eng
-from dwp_eval.errors import (
-    AllocationExistsError,
-    AllocationIntegrityError,
-    ColumnError,
-    DesignError,
-    OptionError,
-    VerificationError,
+from dwp_eval._validation import (
+    _fmt_list,
+    as_column_list,
+    check_columns,
+    check_data,
+    check_seed,
+    check_unique,
 )
+from dwp_eval.design import _engine as eng
+from dwp_eval.design._audit_log import now, read_allocation, write_allocation
+from dwp_eval.errors import ColumnError, DesignError, OptionError, VerificationError
 from dwp_eval.monitor.balance import balance
 from dwp_eval.results import BalanceTable
 
 __all__ = ["Allocation"]
-
-LOG_FORMAT = "dwp_eval.allocation/1"
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-def audit_path(path: str | os.PathLike[str]) -> Path:
-    """The audit-log sidecar of an allocation table: ``x.csv`` -> ``x.audit.json``."""
-    p = Path(path)
-    return p.with_name(p.stem + ".audit.json") if p.suffix else p.with_name(p.name + ".audit.json")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -216,44 +201,7 @@ class Allocation:
 
         Returns the path of the audit log.
         """
-        table_path = Path(path)
-        log_path = audit_path(table_path)
-        existing = [p for p in (table_path, log_path) if p.exists()]
-        if existing and not overwrite:
-            raise AllocationExistsError(
-                f"Allocation.write: {', '.join(str(p) for p in existing)} already exist(s); an "
-                "allocation is never overwritten by accident. Fix: write to a new path, or pass "
-                "overwrite=True if you really mean to replace it (the replacement is logged)."
-            )
-        buf = io.StringIO()
-        self._table.to_csv(buf, index=False, lineterminator="\n")
-        data = buf.getvalue().encode("utf-8")
-        log = copy.deepcopy(self._log)
-        log["table_file"] = table_path.name
-        log["table_sha256"] = hashlib.sha256(data).hexdigest()
-        log["written"] = _now()
-        if existing:
-            replaced: dict[str, Any] = {"at": _now()}
-            if table_path.exists():
-                replaced["table_sha256"] = hashlib.sha256(table_path.read_bytes()).hexdigest()
-            if log_path.exists():
-                # what was replaced: enough to recognise (and, with its data, re-run) it
-                try:
-                    old_log = json.loads(log_path.read_text(encoding="utf-8"))
-                    replaced["fingerprint"] = old_log.get("fingerprint")
-                    replaced["seeds"] = [b.get("seed") for b in old_log.get("batches", [])]
-                    replaced["created"] = old_log.get("created")
-                except (OSError, ValueError, AttributeError):
-                    replaced["log"] = "unreadable"
-            log.setdefault("replaced", []).append(replaced)
-        mode = "wb" if overwrite else "xb"
-        table_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(table_path, mode) as fh:
-            fh.write(data)
-        with open(log_path, "w" if overwrite else "x", encoding="utf-8") as fh:
-            json.dump(log, fh, indent=2)
-            fh.write("\n")
-        return log_path
+        return write_allocation(self._table, self._log, path, overwrite=overwrite)
 
     @classmethod
     def read(cls, path: str | os.PathLike[str], *, check_integrity: bool = True) -> Allocation:
@@ -264,45 +212,7 @@ class Allocation:
         after writing); ``check_integrity=False`` loads it anyway, e.g. to see
         with :meth:`verify` which rows differ.
         """
-        table_path = Path(path)
-        log_path = audit_path(table_path)
-        for p in (table_path, log_path):
-            if not p.exists():
-                raise OptionError(
-                    f"Allocation.read: {p} does not exist. An allocation is read from the table "
-                    "written by Allocation.write and its '.audit.json' log beside it."
-                )
-        log = json.loads(log_path.read_text(encoding="utf-8"))
-        if log.get("format") != LOG_FORMAT:
-            raise OptionError(
-                f"Allocation.read: {log_path} is not a dwp_eval allocation log "
-                f"(format {log.get('format')!r}, expected {LOG_FORMAT!r})."
-            )
-        raw = table_path.read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        if check_integrity and digest != log.get("table_sha256"):
-            raise AllocationIntegrityError(
-                f"Allocation.read: {table_path} has changed since it was written: its SHA-256 is "
-                f"{digest[:16]}..., the audit log recorded {str(log.get('table_sha256'))[:16]}.... "
-                "Fix: restore the original file; to inspect the changed file, read it with "
-                "check_integrity=False and call verify()."
-            )
-        d = log["design"]
-        dtypes: dict[str, Any] = {d["id"]: str, "arm": str, "stratum": str, "cluster": str}
-        table = pd.read_csv(io.BytesIO(raw), dtype=dtypes, keep_default_na=False)
-        if log["id_kind"] == "int":
-            table[d["id"]] = table[d["id"]].astype(np.int64)
-        if "cluster" in table.columns and log.get("cluster_kind") == "int":
-            table["cluster"] = table["cluster"].astype(np.int64)
-        for col in ("block", "block_size"):
-            # people outside any block (a complete first batch, or joining a cluster
-            # allocated earlier) are written as empty cells: read them back as <NA>
-            if col in table.columns and not pd.api.types.is_integer_dtype(table[col]):
-                table[col] = pd.to_numeric(table[col].astype(object).mask(table[col] == "")).astype("Int64")
-        table["arm"] = pd.Categorical(table["arm"], categories=list(d["arms"]))
-        if "stratum" in table.columns:
-            table["stratum"] = pd.Categorical(table["stratum"], categories=sorted(set(table["stratum"])))
-        log.pop("written", None)
+        table, log = read_allocation(path, check_integrity=check_integrity)
         return cls(table, log)
 
     # ------------------------------------------------------------- checks
@@ -326,14 +236,14 @@ class Allocation:
         log = self._log
         tab = self._table
         ratios = dict(zip(design.arms, design.ratios, strict=True))
-        if eng._ratio_weights(ratios, func)[2] != design.weights:
+        if eng.ratio_weights(ratios, func)[2] != design.weights:
             # the draws use the weights, the summary shows the ratios: they must agree
             raise VerificationError(
                 f"{func}: the audit log's arm ratios {ratios} do not reduce to its whole-number "
                 f"weights {list(design.weights)}; the audit log has been edited."
             )
         id_name = design.id
-        eng.check_columns(data, [id_name], role="id", func=func)
+        check_columns(data, [id_name], role="id", func=func)
         keys = eng.coerce_keys(data[id_name], log["id_kind"], role="id", func=func)
         tab_ids = eng.coerce_keys(tab[id_name], log["id_kind"], role="id", func=func)
         given, allocated = set(keys.tolist()), set(tab_ids.tolist())
@@ -365,7 +275,7 @@ class Allocation:
             sub = data[np.isin(keys, tab_ids[rows])]
             earlier = pd.concat(redrawn, ignore_index=True) if redrawn else tab.iloc[:0]
             rec = copy.deepcopy(b)
-            d_table, state, next_block, fp = _draw_batch(
+            d_table, state, next_block, fp = eng.draw_batch(
                 sub, design, log, rec, earlier, state, next_block, func=func
             )
             if fp != b["fingerprint"]:
@@ -378,7 +288,7 @@ class Allocation:
                 )
             batch_fps.append(fp)
             redrawn.append(d_table)
-        if chain_fingerprint(batch_fps) != log["fingerprint"]:
+        if eng.chain_fingerprint(batch_fps) != log["fingerprint"]:
             raise VerificationError(
                 f"{func}: the allocation's fingerprint {log['fingerprint'][:12]}... does not "
                 "match its batches; the audit log has been edited."
@@ -589,10 +499,10 @@ class Allocation:
             "method": "permuted_blocks",
             "block_sizes": sizes,
             "seed": eng.seed_record(seed),
-            "created": _now(),
+            "created": now(),
         }
-        state, next_block = _block_state(self._table, design)
-        new_table, _, _, fp = _draw_batch(
+        state, next_block = eng.block_state(self._table, design)
+        new_table, _, _, fp = eng.draw_batch(
             new_people, design, log, rec, self._table, state, next_block, func=func, rng=rng
         )
         rec["n"] = len(new_table)
@@ -606,136 +516,8 @@ class Allocation:
         if "stratum" in table.columns:
             table["stratum"] = pd.Categorical(table["stratum"].astype(str), categories=sorted(set(table["stratum"].astype(str))))
         log["n"] = len(table)
-        log["fingerprint"] = chain_fingerprint([b["fingerprint"] for b in log["batches"]])
+        log["fingerprint"] = eng.chain_fingerprint([b["fingerprint"] for b in log["batches"]])
         log["counts"] = {a: int((table["arm"] == a).sum()) for a in design.arms}
         log.pop("table_sha256", None)
         log.pop("table_file", None)
         return Allocation(table, log)
-
-
-def chain_fingerprint(batch_fingerprints: Sequence[str]) -> str:
-    """The fingerprint of a multi-batch allocation: SHA-256 over its batches' fingerprints.
-
-    A single-batch allocation's fingerprint is its batch's fingerprint.
-    """
-    if len(batch_fingerprints) == 1:
-        return batch_fingerprints[0]
-    h = hashlib.sha256(b"dwp_eval-fingerprint-chain-v1\n")
-    for fp in batch_fingerprints:
-        h.update(fp.encode("ascii"))
-    return h.hexdigest()
-
-
-def _block_state(table: pd.DataFrame, design: eng.Design) -> tuple[dict[str, eng.OpenBlock], dict[str, int]]:
-    """Open (unfilled) permuted blocks per stratum, and the next block number, from a table.
-
-    In a cluster design the units of a block are clusters, so arms are counted
-    once per cluster.
-    """
-    state: dict[str, eng.OpenBlock] = {}
-    next_block: dict[str, int] = {}
-    if "block" not in table.columns:
-        return state, next_block
-    t = table[table["block"].notna()]
-    if t.empty:
-        return state, next_block
-    strat = t["stratum"].astype(str) if "stratum" in t.columns else pd.Series("all", index=t.index)
-    cols = {"stratum": strat, "block": t["block"].astype(np.int64), "size": t["block_size"].astype(np.int64),
-            "arm": t["arm"].cat.codes.astype(np.int64)}
-    if design.cluster is not None:
-        cols["unit"] = t["cluster"].astype(str)
-    frame = pd.DataFrame(cols)
-    if design.cluster is not None:
-        frame = frame.drop_duplicates(subset=["unit"])
-    w = np.asarray(design.weights, dtype=np.int64)
-    base = int(w.sum())
-    for label, g in frame.groupby("stratum", sort=True):
-        last = int(g["block"].max())
-        next_block[str(label)] = last + 1
-        gl = g[g["block"] == last]
-        size = int(gl["size"].iloc[0])
-        used = np.bincount(gl["arm"].to_numpy(), minlength=len(w))
-        full = w * (size // base)
-        remaining = full - used
-        if remaining.sum() > 0:
-            state[str(label)] = eng.OpenBlock(last, size, np.repeat(np.arange(len(w)), remaining).tolist())
-    return state, next_block
-
-
-def _draw_batch(
-    data: pd.DataFrame,
-    design: eng.Design,
-    log: dict[str, Any],
-    batch: dict[str, Any],
-    earlier: pd.DataFrame,
-    state: dict[str, eng.OpenBlock],
-    next_block: dict[str, int],
-    *,
-    func: str,
-    rng: np.random.Generator | None = None,
-) -> tuple[pd.DataFrame, dict[str, eng.OpenBlock], dict[str, int], str]:
-    """Draw one recorded batch (used by extend and verify).
-
-    ``rng``, when given, is the caller's generator in the state recorded in
-    ``batch["seed"]``; it is used (and so advanced) instead of a rebuilt copy.
-    Returns the batch's table, the open blocks and next block numbers after it,
-    and the batch's input fingerprint.
-    """
-    prep = eng.prepare(
-        data, design, func=func, id_kind=log["id_kind"], cluster_kind=log.get("cluster_kind")
-    )
-    if rng is None:
-        rng = eng.rng_from_record(batch["seed"])
-    fixed = None
-    if design.cluster is not None and len(earlier):
-        fixed = _fixed_cluster_arms(prep, design, log, earlier, func=func)
-    sizes = batch.get("block_sizes")
-    batch_design = replace(design, block_sizes=tuple(sizes) if sizes else design.block_sizes)
-    nb = dict(next_block)
-    d = eng.draw(
-        prep,
-        batch_design,
-        rng,
-        method=batch["method"],
-        state=state,
-        next_block=nb,
-        fixed_unit_arm=fixed,
-        func=func,
-    )
-    batch["draws"] = d.draws
-    if d.max_abs_std_diff is not None:
-        batch["max_abs_std_diff"] = d.max_abs_std_diff
-    table = eng.table_from_draw(prep, design, d, batch=int(batch["batch"]))
-    if fixed is not None and "block" in table.columns:
-        # people joining clusters allocated earlier take the cluster's arm: no block draw
-        person_fixed = fixed[prep.unit_of_person] >= 0
-        table["block"] = table["block"].astype("Int64")
-        table["block_size"] = table["block_size"].astype("Int64")
-        table.loc[person_fixed, ["block", "block_size"]] = pd.NA
-    return table, d.state, nb, eng.fingerprint(prep, design)
-
-
-def _fixed_cluster_arms(
-    prep: eng.Prepared, design: eng.Design, log: dict[str, Any], earlier: pd.DataFrame, *, func: str
-) -> np.ndarray:
-    """Arm code per unit (cluster) already allocated in ``earlier``, -1 for new clusters."""
-    kind = log.get("cluster_kind") or "str"
-    keys = eng.coerce_keys(earlier["cluster"], kind, role="cluster", func=func)
-    index = keys.astype(str) if kind == "str" else keys
-    first = ~pd.Index(index).duplicated()
-    arm = pd.Series(earlier["arm"].cat.codes.to_numpy()[first], index=index[first])
-    units = prep.unit_keys.astype(str) if kind == "str" else prep.unit_keys
-    fixed = arm.reindex(units).fillna(-1).to_numpy(dtype=np.int64)
-    known = fixed >= 0
-    if known.any() and design.strata:
-        was = pd.Series(earlier["stratum"].astype(str).to_numpy()[first], index=index[first])
-        was_lab = was.reindex(units[known]).to_numpy().astype(str)
-        now_lab = np.asarray(prep.stratum_labels, dtype=object)[prep.unit_stratum[known]].astype(str)
-        moved = np.flatnonzero(was_lab != now_lab)
-        if moved.size:
-            raise DesignError(
-                f"{func}: cluster(s) {_fmt_list(units[known][moved][:5].tolist(), 5)} were "
-                "allocated in another stratum; a cluster's strata cannot change. Fix: correct "
-                "the strata columns of the new people."
-            )
-    return fixed

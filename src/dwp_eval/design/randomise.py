@@ -4,7 +4,6 @@ any number of arms, unequal ratios, permuted blocks for rolling allocation."""
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Literal
@@ -16,8 +15,9 @@ import scipy
 from dwp_eval._validation import check_seed
 from dwp_eval._version import __version__
 from dwp_eval.design import _engine as eng
+from dwp_eval.design._audit_log import LOG_FORMAT, now
 from dwp_eval.design._engine import BalanceRule
-from dwp_eval.design.allocation import LOG_FORMAT, Allocation, chain_fingerprint
+from dwp_eval.design.allocation import Allocation
 from dwp_eval.errors import RerandomisationWarning
 
 __all__ = ["BalanceRule", "randomise"]
@@ -133,7 +133,7 @@ def randomise(
     prep = eng.prepare(data, design, func=func)
     d = eng.draw(prep, design, rng, method=design.method, state={}, next_block={}, func=func)
     table = eng.table_from_draw(prep, design, d, batch=0)
-    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    created = now()
     fp = eng.fingerprint(prep, design)
     batch: dict[str, Any] = {
         "batch": 0,
@@ -143,7 +143,7 @@ def randomise(
         "n": prep.n,
         "fingerprint": fp,
         "draws": d.draws,
-        "created": now,
+        "created": created,
     }
     if d.max_abs_std_diff is not None:
         batch["max_abs_std_diff"] = d.max_abs_std_diff
@@ -155,7 +155,7 @@ def randomise(
             "pandas": pd.__version__,
             "scipy": scipy.__version__,
         },
-        "created": now,
+        "created": created,
         "design": design.to_json(),
         "id_kind": prep.id_kind,
         "cluster_kind": prep.cluster_kind,
@@ -163,7 +163,7 @@ def randomise(
         "n_clusters": None if design.cluster is None else len(prep.unit_keys),
         "n_strata": len(prep.stratum_labels) if design.strata else None,
         "counts": {a: int(c) for a, c in zip(design.arms, np.bincount(d.arm_person, minlength=len(design.arms)), strict=True)},
-        "fingerprint": chain_fingerprint([fp]),
+        "fingerprint": eng.chain_fingerprint([fp]),
         "batches": [batch],
     }
     if design.rule is not None:

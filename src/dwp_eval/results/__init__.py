@@ -15,6 +15,7 @@ from dwp_eval._core.wald import WALD_COLUMNS, WaldTest
 from dwp_eval.results.balance import BALANCE_COLUMNS, OMNIBUS_COLUMNS, BalanceTable, BalanceTest
 from dwp_eval.results.cost import COST_COLUMNS, CostEffectiveness
 from dwp_eval.results.did import ATT_GT_COLUMNS, BACON_COLUMNS, BaconDecomposition, StaggeredDid
+from dwp_eval.results.diagnosis import DIAGNOSIS_COLUMNS, Diagnosis
 from dwp_eval.results.effect import (
     EFFECT_COLUMNS,
     SENSITIVITY_COLUMNS,
@@ -39,6 +40,7 @@ __all__ = [
     "BALANCE_COLUMNS",
     "BOOTSTRAP_COLUMNS",
     "COST_COLUMNS",
+    "DIAGNOSIS_COLUMNS",
     "EFFECT_COLUMNS",
     "EVENT_STUDY_COLUMNS",
     "OMNIBUS_COLUMNS",
@@ -53,6 +55,7 @@ __all__ = [
     "BalanceTest",
     "BootstrapTest",
     "CostEffectiveness",
+    "Diagnosis",
     "Effect",
     "EventStudy",
     "FirstStage",

@@ -1,0 +1,299 @@
+"""The solvers behind :func:`~dwp_eval.mde`, :func:`~dwp_eval.sample_size` and
+:func:`~dwp_eval.power`: units per arm, power at an effect, the MDE at a target
+power, the sample size reaching it (Brent's method), and the result they make.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from scipy import optimize
+
+from dwp_eval.design._power_design import PowerDesign, number, open01, whole_units
+from dwp_eval.design._power_variance import (
+    critical,
+    dunnett_lambdas,
+    multiplier,
+    power_at,
+    residual_df,
+    variance,
+)
+from dwp_eval.errors import ConvergenceError, OptionError
+from dwp_eval.results import PowerResult
+
+__all__ = [
+    "MAX_CLUSTERS",
+    "MAX_PEOPLE",
+    "Point",
+    "allocate",
+    "check_effect",
+    "check_target",
+    "evaluate",
+    "given_units",
+    "power_result",
+    "solve_mde",
+    "solve_units",
+]
+
+# Search ranges of the sample-size solver (named in its error messages).
+MAX_PEOPLE = 1e9
+MAX_CLUSTERS = 1e7
+
+
+def allocate(total: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """Whole units per arm: largest remainders of ``total * share`` (ties to the first arm)."""
+    raw = {a: total * s for a, s in shares.items()}
+    out = {a: math.floor(v + 1e-9) for a, v in raw.items()}
+    left = total - sum(out.values())
+    order = sorted(raw, key=lambda a: -(raw[a] - out[a]))
+    for a in order[:left]:
+        out[a] += 1
+    return out
+
+
+
+@dataclass(frozen=True)
+class Point:
+    units: dict[str, float]
+    df: float
+    rows: list[dict[str, Any]]  # one per comparison: arm, se, crit, power, mult, mde
+
+
+
+
+def check_df(d: PowerDesign, units: Mapping[str, float], func: str) -> float:
+    df = residual_df(d, units)
+    if df < 1:
+        what = "clusters" if d.clustered else "people analysed"
+        total = sum(units.values()) if d.clustered else sum(units[a] * d.response[a] for a in units)
+        need = len(d.arms) * (d.strata or 1) + d.n_covariates + 1
+        raise ConvergenceError(
+            f"{func}: the design is too small: {total:,.4g} {what} leave {df:,.4g} degrees of "
+            f"freedom after {len(d.arms)} arms x {d.strata or 1} strata and {d.n_covariates} "
+            f"covariates; at least {need} {what} are needed."
+        )
+    return df
+
+
+def evaluate(d: PowerDesign, units: Mapping[str, float], effect_itt: float, func: str) -> Point:
+    """Power of each comparison at a given ITT effect."""
+    df = check_df(d, units, func)
+    crit = critical(d, df, dunnett_lambdas(d, units))
+    rows = []
+    for arm in d.treatments:
+        se = math.sqrt(variance(d, units, arm, effect_itt))
+        pw = power_at(d, effect_itt / se, crit, df)
+        rows.append({"arm": arm, "se": se, "crit": crit, "power": pw, "mde": effect_itt})
+    return Point(dict(units), df, rows)
+
+
+def solve_mde(d: PowerDesign, units: Mapping[str, float], target: float, func: str) -> Point:
+    df = check_df(d, units, func)
+    crit = critical(d, df, dunnett_lambdas(d, units))
+    mult = multiplier(d, crit, df, target, func)
+    rows = []
+    for arm in d.treatments:
+        if d.baseline_rate is None or d.binary_variance == "baseline":
+            delta = mult * math.sqrt(variance(d, units, arm, 0.0))
+            if d.baseline_rate is not None and delta >= 1 - d.baseline_rate:
+                raise ConvergenceError(
+                    f"{func}: no detectable effect: even a rise from {d.baseline_rate:g} to 1 "
+                    f"(searched ITT effects in (0, {1 - d.baseline_rate:g})) is smaller than "
+                    f"{mult:.3f} standard errors. Fix: increase n or n_clusters."
+                )
+        else:
+            hi = 1 - d.baseline_rate - 1e-12
+
+            def gap(x: float, arm: str = arm) -> float:
+                return x - mult * math.sqrt(variance(d, units, arm, x))
+
+            if gap(hi) < 0:
+                raise ConvergenceError(
+                    f"{func}: no detectable effect: even a rise from {d.baseline_rate:g} to 1 "
+                    f"(searched ITT effects in (0, {1 - d.baseline_rate:g})) is smaller than "
+                    f"{mult:.3f} standard errors. Fix: increase n or n_clusters."
+                )
+            delta = float(optimize.brentq(gap, 0.0, hi, xtol=1e-14, rtol=1e-14))
+        se = math.sqrt(variance(d, units, arm, delta))
+        rows.append({"arm": arm, "se": se, "crit": crit, "power": target, "mde": delta})
+    return Point(dict(units), df, rows)
+
+
+def min_units(d: PowerDesign) -> float:
+    """Smallest total (people or clusters) with at least one residual df."""
+    need = len(d.arms) * (d.strata or 1) + d.n_covariates + 1
+    if d.clustered:
+        return float(need)
+    mean_response = sum(s * d.response[a] for a, s in d.arms.items())
+    return need / mean_response
+
+
+def units_from_total(d: PowerDesign, total: float) -> dict[str, float]:
+    return {a: total * s for a, s in d.arms.items()}
+
+
+def solve_units(d: PowerDesign, effect_itt: float, target: float, func: str) -> float:
+    """Continuous total (people or clusters) at which the least powered comparison reaches target."""
+    lo = min_units(d) * (1 + 1e-9)
+    hi = MAX_CLUSTERS if d.clustered else MAX_PEOPLE
+    what = "clusters" if d.clustered else "people"
+
+    def f(total: float) -> float:
+        pt = evaluate(d, units_from_total(d, total), effect_itt, func)
+        return min(r["power"] for r in pt.rows) - target
+
+    if f(hi) < 0:
+        raise ConvergenceError(
+            f"{func}: no sample size reaches {target:g} power for an ITT effect of "
+            f"{effect_itt:.6g}: searched {lo:,.4g} to {hi:,.4g} {what}."
+        )
+    if f(lo) >= 0:
+        return lo
+    return float(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-13, maxiter=500))
+
+
+def power_result(
+    d: PowerDesign,
+    point: Point,
+    *,
+    solved_for: str,
+    target: float | None,
+    effect: float | None,
+    unrounded: float | None = None,
+) -> PowerResult:
+    units = point.units
+    if d.clustered:
+        size = cast(float, d.cluster_size)  # set in every cluster design (checked on input)
+        clusters = {a: round(units[a]) for a in d.arms}
+        per_arm = {a: round(clusters[a] * size) for a in d.arms}
+        n_clusters: int | None = sum(clusters.values())
+        analysed = sum(clusters[a] * size * d.response[a] for a in d.arms)
+        clusters_out: dict[str, int] | None = clusters
+    else:
+        per_arm = {a: round(units[a]) for a in d.arms}
+        n_clusters = None
+        clusters_out = None
+        analysed = sum(per_arm[a] * d.response[a] for a in d.arms)
+    comp = []
+    for r in point.rows:
+        mult = r["mde"] / r["se"] if r["se"] > 0 else 0.0
+        comp.append(
+            {
+                "term": f"{r['arm']} vs {d.control}",
+                "n": sum(per_arm.values()),
+                "n_treatment": per_arm[r["arm"]],
+                "n_control": per_arm[d.control],
+                "n_clusters": n_clusters,
+                "n_analysed": analysed,
+                "mde": r["mde"],
+                "mde_cace": r["mde"] / d.compliance,
+                "power": r["power"],
+                "std_error": r["se"],
+                "df": point.df,
+                "multiplier": mult,
+                "alpha": d.alpha,
+                "method": d.method,
+                "design": d.label,
+            }
+        )
+    # the least powered comparison (largest MDE when solving for the MDE)
+    worst = max(comp, key=lambda c: c["mde"]) if solved_for == "mde" else min(comp, key=lambda c: c["power"])
+    return PowerResult(
+        solved_for=solved_for,
+        n=sum(per_arm.values()),
+        n_per_arm=per_arm,
+        n_clusters=n_clusters,
+        n_clusters_per_arm=clusters_out,
+        n_analysed=float(analysed),
+        mde=float(worst["mde"]),
+        mde_cace=float(worst["mde_cace"]),
+        power=float(worst["power"]),
+        std_error=float(worst["std_error"]),
+        df=float(point.df),
+        multiplier=float(worst["multiplier"]),
+        target_power=target,
+        effect=effect,
+        alpha=d.alpha,
+        two_sided=d.two_sided,
+        arms=dict(d.arms),
+        control=d.control,
+        sd=d.sd,
+        baseline_rate=d.baseline_rate,
+        r2=d.r2,
+        cluster_size=d.cluster_size,
+        icc=d.icc,
+        r2_cluster=d.r2_cluster,
+        cluster_size_cv=d.cluster_size_cv,
+        strata=d.strata,
+        n_covariates=d.n_covariates,
+        take_up=d.take_up,
+        contamination=d.contamination,
+        response_rate=dict(d.response),
+        correction=d.correction,
+        method=d.method,
+        binary_variance=d.binary_variance,
+        outcome=d.outcome,
+        design=d.label,
+        unrounded=unrounded,
+        comparisons=tuple(comp),
+    )
+
+
+def given_units(d: PowerDesign, n: Any, n_clusters: Any, func: str) -> dict[str, float]:
+    """Whole units per arm from ``n`` (people) or ``n_clusters``."""
+    if n is not None and n_clusters is not None:
+        raise OptionError(
+            f"{func}: give either 'n' (people) or 'n_clusters', not both. "
+            f"Got n={n!r} and n_clusters={n_clusters!r}."
+        )
+    if n is None and n_clusters is None:
+        raise OptionError(
+            f"{func}: the sample is missing. Fix: pass n= (people randomised) or, for a cluster "
+            f"design, n_clusters=."
+        )
+    if n_clusters is not None:
+        if not d.clustered:
+            raise OptionError(
+                f"{func}: 'n_clusters' needs a cluster design; pass cluster_size= and icc= too, "
+                f"or pass n= for individual randomisation."
+            )
+        j = whole_units(n_clusters, "n_clusters", func)
+        return {a: float(v) for a, v in allocate(j, d.arms).items()}
+    people = whole_units(n, "n", func)
+    if d.clustered:
+        jf = people / cast(float, d.cluster_size)  # set in every cluster design
+        if abs(jf - round(jf)) > 1e-9:
+            raise OptionError(
+                f"{func}: n={people:,} is not a whole number of clusters of size "
+                f"{d.cluster_size:g}. Fix: pass n_clusters= instead."
+            )
+        return {a: float(v) for a, v in allocate(round(jf), d.arms).items()}
+    return {a: float(v) for a, v in allocate(people, d.arms).items()}
+
+
+def check_target(value: Any, d: PowerDesign, func: str) -> float:
+    p = open01(value, "power", func)
+    if p <= d.alpha:
+        raise ConvergenceError(
+            f"{func}: power ({p:g}) must exceed alpha ({d.alpha:g}): a test with size alpha "
+            f"already rejects with probability alpha when there is no effect, so no effect in "
+            f"(0, infinity) is 'minimum detectable' at this power."
+        )
+    return p
+
+
+def check_effect(d: PowerDesign, effect: Any, name: str, func: str, *, allow_zero: bool) -> tuple[float, float]:
+    what = "a number" if allow_zero else "a non-zero number"
+    e = number(effect, name, func, what, lambda v: allow_zero or v != 0)
+    itt = e * d.compliance
+    if d.baseline_rate is not None and not 0 < d.baseline_rate + itt < 1:
+        raise OptionError(
+            f"The '{name}' parameter of {func} is a difference in rates: the treatment-arm rate "
+            f"baseline_rate + {name} x (take_up - contamination) = {d.baseline_rate + itt:.4g} "
+            f"must be in (0, 1). Got {effect!r}; pass 0.05 for 5 percentage points."
+        )
+    return e, itt
+

@@ -1,0 +1,164 @@
+"""The variance of an ITT contrast, the degrees of freedom and the critical values
+behind :func:`~dwp_eval.mde`, :func:`~dwp_eval.sample_size` and :func:`~dwp_eval.power`.
+
+The variance of an ITT contrast, individually or cluster randomised, is the one
+written out in :mod:`dwp_eval.design.power` (Bloom 1995; Dong & Maynard 2013;
+Eldridge, Ashby & Kerry 2006).
+
+Critical values: Bonferroni (Holm's first step) from the t or normal
+distribution, or Dunnett's (1955) exact value for several arms compared with
+one control. Power of one comparison: Bloom's shifted central t, the
+noncentral t (both tails) or the normal approximation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import cast
+
+import numpy as np
+from scipy import integrate, optimize, special, stats
+
+from dwp_eval.design._power_design import PowerDesign
+from dwp_eval.errors import ConvergenceError
+
+__all__ = [
+    "critical",
+    "dunnett_critical",
+    "dunnett_lambdas",
+    "dunnett_probability",
+    "multiplier",
+    "power_at",
+    "residual_df",
+    "unit_variance",
+    "variance",
+]
+
+
+def residual_df(d: PowerDesign, units: Mapping[str, float]) -> float:
+    """Residual df: units analysed - arms x strata - covariates (PowerUp's convention)."""
+    n_arms = len(d.arms)
+    blocks = d.strata or 1
+    if d.clustered:
+        total = sum(units.values())
+    else:
+        total = sum(units[a] * d.response[a] for a in units)
+    return total - n_arms * blocks - d.n_covariates
+
+
+def unit_variance(d: PowerDesign, arm: str, effect_itt: float) -> float:
+    """Per-person outcome variance in an arm (at the alternative for binary outcomes)."""
+    if d.baseline_rate is not None:
+        p = d.baseline_rate
+        if arm != d.control and d.binary_variance == "unpooled":
+            p = p + effect_itt
+        return p * (1 - p)
+    return 1.0 if d.sd is None else d.sd**2
+
+
+def variance(d: PowerDesign, units: Mapping[str, float], arm: str, effect_itt: float) -> float:
+    """Variance of the ITT contrast ``arm - control`` (the equations of :mod:`dwp_eval.design.power`)."""
+    total = 0.0
+    for g in (arm, d.control):
+        v = unit_variance(d, g, effect_itt)
+        if d.clustered:
+            # cluster_size and icc are both set in every cluster design (checked on input)
+            size, icc = cast(float, d.cluster_size), cast(float, d.icc)
+            m = size * d.response[g]
+            between = icc * (1 - d.r2_cluster) * (1 + d.cluster_size_cv**2)
+            within = (1 - icc) * (1 - d.r2) / m
+            total += v * (between + within) / units[g]
+        else:
+            total += v * (1 - d.r2) / (units[g] * d.response[g])
+    return total
+
+
+
+def dunnett_probability(c: float, lambdas: tuple[float, ...], df: float, two_sided: bool) -> float:
+    """P(all |T_i| <= c) (or T_i <= c) for Dunnett's statistics (Dunnett 1955, JASA 50:1096).
+
+    Correlations are ``sqrt(lambda_i lambda_j)`` with ``lambda_i = n_i / (n_i + n_c)``,
+    so one normal factor ``W`` makes the statistics independent; the studentised
+    case integrates over ``s = sqrt(chi2_df / df)``.
+    """
+    x, w = special.roots_hermitenorm(80)
+    w = w / math.sqrt(2 * math.pi)
+    lam = np.asarray(lambdas)[:, None]
+    a, b = np.sqrt(lam), np.sqrt(1 - lam)
+
+    def given_s(s: float) -> float:
+        upper = stats.norm.cdf((c * s + a * x) / b)
+        lower = stats.norm.cdf((-c * s + a * x) / b) if two_sided else 0.0
+        return float(np.sum(w * np.prod(upper - lower, axis=0)))
+
+    if not math.isfinite(df):
+        return given_s(1.0)
+    dens = stats.chi(df)
+    val, _ = integrate.quad(
+        lambda s: given_s(s) * float(dens.pdf(s * math.sqrt(df))) * math.sqrt(df),
+        0,
+        np.inf,
+        epsabs=1e-10,
+        limit=200,
+    )
+    return float(val)
+
+
+@lru_cache(maxsize=256)
+def dunnett_critical(alpha: float, lambdas: tuple[float, ...], df: float, two_sided: bool) -> float:
+    def f(c: float) -> float:
+        return dunnett_probability(c, lambdas, df, two_sided) - (1 - alpha)
+
+    return float(optimize.brentq(f, 0.5, 40.0, xtol=1e-10))
+
+
+def critical(d: PowerDesign, df: float, lambdas: tuple[float, ...]) -> float:
+    """Critical value of each comparison's test statistic (after any correction)."""
+    k = len(d.arms) - 1
+    use_df = math.inf if d.method == "normal" else df
+    if k > 1 and d.correction == "dunnett":
+        return dunnett_critical(d.alpha, tuple(round(v, 12) for v in lambdas), use_df, d.two_sided)
+    # Bonferroni; for one comparison Holm's first step is Bonferroni's, so its
+    # power to reject it is at least this (a conservative, standard choice).
+    a = d.alpha / k if k > 1 else d.alpha
+    q = 1 - a / 2 if d.two_sided else 1 - a
+    return float(stats.norm.ppf(q)) if use_df == math.inf else float(stats.t.ppf(q, use_df))
+
+
+def power_at(d: PowerDesign, lam: float, crit: float, df: float) -> float:
+    """Power of one comparison when its ITT effect is ``lam`` standard errors."""
+    lam = abs(lam)
+    if d.method == "t":  # Bloom (1995) / PowerUp: shifted central t, one tail
+        return float(stats.t.cdf(lam - crit, df))
+    if d.method == "normal":
+        p = float(stats.norm.cdf(lam - crit))
+        return p + float(stats.norm.cdf(-lam - crit)) if d.two_sided else p
+    p = float(stats.nct.sf(crit, df, lam))  # exact under normal errors: pwr, statsmodels
+    if not d.two_sided:
+        return p
+    far = float(stats.nct.cdf(-crit, df, lam))
+    return p + (far if math.isfinite(far) else 0.0)  # scipy gives NaN for tails below ~1e-300
+
+
+def multiplier(d: PowerDesign, crit: float, df: float, target: float, func: str) -> float:
+    """The number of standard errors at which power equals ``target``."""
+    if d.method == "t":
+        return crit + float(stats.t.ppf(target, df))
+    hi = crit + float(stats.norm.ppf(target)) + 5.0
+    if power_at(d, hi, crit, df) < target:  # pragma: no cover - needs power ~ 1
+        raise ConvergenceError(
+            f"{func}: no effect up to {hi:g} standard errors reaches {target:g} power."
+        )
+    return float(optimize.brentq(lambda lam: power_at(d, lam, crit, df) - target, 0.0, hi, xtol=1e-12))
+
+
+
+
+def dunnett_lambdas(d: PowerDesign, units: Mapping[str, float]) -> tuple[float, ...]:
+    def eff(a: str) -> float:
+        return units[a] * (1.0 if d.clustered else d.response[a])
+
+    c = eff(d.control)
+    return tuple(eff(a) / (eff(a) + c) for a in d.treatments)
