@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dwp_eval._core.contract import interval_of
 from dwp_eval._validation import check_option
 from dwp_eval.errors import OptionError
 from dwp_eval.results import ResultMixin
@@ -189,19 +190,7 @@ def _run(estimator: Callable[[Any], Any], dgp: Callable[[np.random.Generator], A
 
 
 def _interval(res: Any, level: float) -> tuple[float, float]:
-    """The ``level`` interval of a result: ``interval(alpha)`` (a pair), else
-    ``conf_int(alpha)`` (a pair, or a one-row table with ``conf_low, conf_high``),
-    else the result's own ``conf_low, conf_high``."""
-    if hasattr(res, "interval"):
-        lo, hi = res.interval(1 - level)
-        return float(lo), float(hi)
-    if hasattr(res, "conf_int"):
-        ci = res.conf_int(1 - level)
-        if isinstance(ci, pd.DataFrame):
-            return float(ci["conf_low"].iloc[0]), float(ci["conf_high"].iloc[0])
-        lo, hi = ci
-        return float(lo), float(hi)
-    return float(res.conf_low), float(res.conf_high)
+    return interval_of(res, 1 - level)
 
 
 def _judge(check: str, k: int, sims: int, target: float, significance: float,

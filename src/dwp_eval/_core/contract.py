@@ -40,6 +40,7 @@ __all__ = [
     "ResultMixin",
     "freeze",
     "interval_frame",
+    "interval_of",
     "thaw",
 ]
 
@@ -192,6 +193,23 @@ def interval_frame(terms: Sequence[str], low: Sequence[float], high: Sequence[fl
          "conf_high": np.asarray(high, dtype=float)},
         columns=INTERVAL_COLUMNS,
     )
+
+
+def interval_of(result: Any, alpha: float) -> tuple[float, float]:
+    """The ``1 - alpha`` interval ``(low, high)`` of any result-like object (a user's
+    estimator in a simulation may return its own): ``interval(alpha)`` (a pair), else
+    ``conf_int(alpha)`` (a pair, or a one-row table with ``conf_low, conf_high``), else
+    its own ``conf_low, conf_high``."""
+    if hasattr(result, "interval"):
+        lo, hi = result.interval(alpha)
+        return float(lo), float(hi)
+    if hasattr(result, "conf_int"):
+        ci = result.conf_int(alpha)
+        if isinstance(ci, pd.DataFrame):
+            return float(ci["conf_low"].iloc[0]), float(ci["conf_high"].iloc[0])
+        lo, hi = ci
+        return float(lo), float(hi)
+    return float(result.conf_low), float(result.conf_high)
 
 
 class ResultMixin(abc.ABC):

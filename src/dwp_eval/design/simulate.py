@@ -153,7 +153,7 @@ def diagnose(
         ``"itt"`` (:func:`dwp_eval.itt`), or a callable ``estimator(data)``
         returning an :class:`~dwp_eval.Effect` (or anything with
         ``estimate``, ``std_error``, ``p_value``, ``design``, ``se_type`` and
-        ``conf_int(alpha)``), where ``data`` is the population with the
+        ``interval(alpha)`` or ``conf_int(alpha)``), where ``data`` is the population with the
         observed outcome ``y`` and the assigned arm ``arm`` added.
         ``"cace"``: :func:`dwp_eval.cace` (2SLS, assignment instrumenting
         receipt), for a population that also has the potential receipts

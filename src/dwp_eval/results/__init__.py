@@ -14,8 +14,8 @@ from dwp_eval._core.contract import ReadOnlyMappings, ResultMixin
 from dwp_eval._core.wald import WALD_COLUMNS, WaldTest
 from dwp_eval.results.balance import BALANCE_COLUMNS, OMNIBUS_COLUMNS, BalanceTable, BalanceTest
 from dwp_eval.results.cost import COST_COLUMNS, CostEffectiveness
-from dwp_eval.results.did import ATT_GT_COLUMNS, BACON_COLUMNS, BaconDecomposition, StaggeredDid
 from dwp_eval.results.diagnosis import DIAGNOSIS_COLUMNS, Diagnosis
+from dwp_eval.results.did import ATT_GT_COLUMNS, BACON_COLUMNS, BaconDecomposition, StaggeredDid
 from dwp_eval.results.effect import (
     EFFECT_COLUMNS,
     SENSITIVITY_COLUMNS,

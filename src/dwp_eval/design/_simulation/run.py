@@ -11,6 +11,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.contract import interval_of
 from dwp_eval._core.difference_in_means import BLOCKED_NEYMAN
 from dwp_eval.design._simulation.batched import (
     FixedPopulation,
@@ -114,7 +115,7 @@ def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence]) -> Out:
             z = prepared.assign(np.random.default_rng(seqs[i]))
             res = estimate_one(spec, reveal(pop, z, spec, stratum))
             est[i], se[i] = res.estimate, res.std_error
-            lo[i], hi[i] = res.conf_int(spec.alpha)
+            lo[i], hi[i] = interval_of(res, spec.alpha)
             p[i] = res.p_value
             design, se_type = res.design, res.se_type
         return Out(est, se, lo, hi, p, truth, n, design, se_type, False)
@@ -147,7 +148,7 @@ def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence]) -> Out:
         fast = False
         res = estimate_one(spec, reveal(pop, z, spec, codes))
         est[i], se[i] = res.estimate, res.std_error
-        lo[i], hi[i] = res.conf_int(spec.alpha)
+        lo[i], hi[i] = interval_of(res, spec.alpha)
         p[i] = res.p_value
         design, se_type = res.design, res.se_type
     return Out(est, se, lo, hi, p, truth, n, design, se_type, fast)
