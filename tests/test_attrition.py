@@ -43,18 +43,16 @@ from dwp_eval.errors import (
     OptionError,
 )
 from dwp_eval.estimate.itt import itt
-from dwp_eval.monitor.attrition import (
+from dwp_eval.monitor.attrition import _covariate_tests, attrition
+from dwp_eval.monitor.lee_bounds import _trimmed, lee_bounds
+from dwp_eval.results.attrition import (
     ATTRITION_COLUMNS,
     CELL_COLUMNS,
     LEE_COLUMNS,
     TEST_COLUMNS,
     Attrition,
     LeeBounds,
-    _covariate_tests,
     _imbens_manski_c,
-    _trimmed,
-    attrition,
-    lee_bounds,
 )
 from dwp_eval.testing import binomial_band
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["df_text", "number", "percent"]
+__all__ = ["df_text", "number", "p_value_text", "percent"]
 
 
 def number(v: float) -> str:
@@ -34,3 +34,8 @@ def df_text(df: float) -> str:
 def percent(share: float, *, decimals: int = 1) -> str:
     """A share as a percentage with ``decimals`` decimals (``0.123`` -> ``12.3%``)."""
     return f"{100 * share:.{decimals}f}%"
+
+
+def p_value_text(p: float) -> str:
+    """A p-value for reading: ``p = 0.0123`` (four decimals), ``p < 0.0001`` below that."""
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"

@@ -46,7 +46,7 @@ from dwp_eval.errors import (
 )
 from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
-from dwp_eval.monitor.contamination import contamination_summary
+from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.impact import _p, impact_table
