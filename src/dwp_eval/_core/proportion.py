@@ -4,7 +4,6 @@ take-up and response rates) and the results that report those rates."""
 from __future__ import annotations
 
 import numpy as np
-from statsmodels.stats.proportion import proportion_confint
 
 __all__ = ["wilson_interval"]
 
@@ -38,6 +37,8 @@ def wilson_interval(
     >>> round(float(lo), 4), round(float(hi), 4)
     (0.0258, 0.1986)
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     k = np.asarray(n_flagged, dtype=float)
     m = np.asarray(n, dtype=float)
     lo, hi = proportion_confint(k, m, alpha=alpha, method="wilson")

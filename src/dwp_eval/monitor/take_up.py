@@ -184,7 +184,7 @@ def take_up(
     np.minimum.at(first_day, pos[in_window], sday[in_window])
 
     before = known_id & (days < 0)
-    cross_rows = in_window & ~dup & ~in_treat[np.where(known_id, pos, 0)]
+    cross_rows = in_window & ~dup & ~in_treat[safe]
     window_text = f"window_days={(lo, hi)}"
     ids = st[id]
     problems = RecordProblems()
