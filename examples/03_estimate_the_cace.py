@@ -34,7 +34,8 @@ import warnings
 
 import dwp_eval as de
 from dwp_eval.datasets import SIMILAR_PROVISION, whp_like, whp_outcomes, whp_referrals
-from dwp_eval.estimate.cace import cace, complier_profile, contamination_sensitivity
+from dwp_eval.estimate.cace import cace
+from dwp_eval.estimate.compliance import complier_profile, contamination_sensitivity
 from dwp_eval.monitor import flag_contamination, take_up
 
 people = whp_like(n=8000, seed=21)

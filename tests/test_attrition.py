@@ -43,18 +43,16 @@ from dwp_eval.errors import (
     OptionError,
 )
 from dwp_eval.estimate.itt import itt
-from dwp_eval.monitor.attrition import (
+from dwp_eval.monitor.attrition import _covariate_tests, attrition
+from dwp_eval.monitor.lee_bounds import _trimmed, lee_bounds
+from dwp_eval.results.attrition import (
     ATTRITION_COLUMNS,
     CELL_COLUMNS,
     LEE_COLUMNS,
     TEST_COLUMNS,
     Attrition,
     LeeBounds,
-    _covariate_tests,
     _imbens_manski_c,
-    _trimmed,
-    attrition,
-    lee_bounds,
 )
 from dwp_eval.testing import binomial_band
 
@@ -394,12 +392,13 @@ def test_result_table_summary_intervals() -> None:
     assert list(f.columns) == LEE_COLUMNS and len(f) == 1
     assert f.loc[0, "term"] == "treatment vs control" and f.loc[0, "se_type"] == "analytic"
     z = stats.norm.ppf(0.975)
-    assert lb.set_conf_int() == pytest.approx(
+    assert lb.set_interval() == pytest.approx(
         (lb.lower - z * lb.se_lower, lb.upper + z * lb.se_upper))
     c = lb.critical_value()
     assert stats.norm.ppf(0.95) <= c <= z
-    assert lb.conf_int() == pytest.approx((lb.lower - c * lb.se_lower, lb.upper + c * lb.se_upper))
-    assert lb.conf_int(0.1)[0] > lb.conf_low
+    assert lb.interval() == pytest.approx((lb.lower - c * lb.se_lower, lb.upper + c * lb.se_upper))
+    assert lb.interval(0.1)[0] > lb.conf_low
+    assert lb.conf_int(0.1).loc[0, "conf_low"] == lb.interval(0.1)[0]
     text = lb.summary()
     assert text.startswith("Lee (2009) bounds on the effect of treatment vs control on y")
     assert "trimming        20.4% of treatment's responders" in text
@@ -489,8 +488,8 @@ def test_lee_bounds_order_and_intervals_nest(d: pd.DataFrame, tighten: list[str]
     assert lb.lower <= lb.upper + 1e-12
     if tighten is None:
         assert lb.lower - 1e-12 <= lb.responders_difference <= lb.upper + 1e-12
-    lo, hi = lb.conf_int()
-    slo, shi = lb.set_conf_int()
+    lo, hi = lb.interval()
+    slo, shi = lb.set_interval()
     assert slo <= lo <= lb.lower + 1e-12 and lb.upper - 1e-12 <= hi <= shi
     assert 0 <= lb.trimming_proportion < 1
 
@@ -679,11 +678,11 @@ def test_lee_monte_carlo_coverage(swap: bool, tight: bool) -> None:
         assert lb.trimmed_arm == ("control" if swap else "treatment")
         hit_lo += abs(lb.lower - lo_pop) <= z * lb.se_lower
         hit_hi += abs(lb.upper - hi_pop) <= z * lb.se_upper
-        lo, hi = lb.conf_int()
+        lo, hi = lb.interval()
         hit_im += lo <= truth <= hi
         # the least favourable effects: the ends of the identified set
         hit_im_ends += [lo <= lo_pop <= hi, lo <= hi_pop <= hi]
-        slo, shi = lb.set_conf_int()
+        slo, shi = lb.set_interval()
         hit_set += slo <= lo_pop and hi_pop <= shi
     band = binomial_band(0.95, MC_SIMS, significance=0.001)
     floor = binomial_band(0.95, MC_SIMS, significance=0.001, alternative="less")[0]

@@ -18,7 +18,8 @@ from dwp_eval.errors import (
     MissingDataError,
     OptionError,
 )
-from dwp_eval.estimate.cace import anderson_rubin, cace, complier_profile, contamination_sensitivity
+from dwp_eval.estimate.cace import anderson_rubin, cace
+from dwp_eval.estimate.compliance import complier_profile, contamination_sensitivity
 from dwp_eval.estimate.itt import itt
 from dwp_eval.results import ARInterval, Effect, FirstStage, SensitivityTable
 

@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt
 
 from dwp_eval.datasets import whp_like
 from dwp_eval.errors import ColumnError, DesignError, MissingDataError, OptionError
-from dwp_eval.monitor.flow import FLOW_COLUMNS, FLOW_STAGES, MAX_REASONS_DRAWN, Flow, flow
+from dwp_eval.monitor.flow import flow
+from dwp_eval.results.flow import FLOW_COLUMNS, FLOW_STAGES, MAX_REASONS_DRAWN, Flow
 
 NA = pd.NA
 

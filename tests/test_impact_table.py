@@ -23,12 +23,8 @@ import dwp_eval as de
 from dwp_eval.errors import ColumnError, DesignError, MissingDataError, OptionError
 from dwp_eval.estimate.itt import DroppedRowsWarning
 from dwp_eval.estimate.multiplicity import adjust_p_values
-from dwp_eval.report.impact import (
-    HETEROGENEITY_COLUMNS,
-    IMPACT_COLUMNS,
-    EffectTable,
-    impact_table,
-)
+from dwp_eval.report.impact import impact_table
+from dwp_eval.results import HETEROGENEITY_COLUMNS, IMPACT_COLUMNS, EffectTable
 
 # The heterogeneity test against statsmodels: the same least squares and HC2/CR1 formulas,
 # with strata absorbed here and entered as dummies there, so only rounding differs (~1e-12).

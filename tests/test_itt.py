@@ -939,3 +939,60 @@ def test_input_data_not_modified(df):
     before = df.copy()
     de.itt(df, outcome="y", assigned="arm", covariates=["x1"], strata="s")
     pd.testing.assert_frame_equal(df, before)
+
+
+# --------------------------------------------------------------------------- estimator= and se_type=
+
+SE_TYPES_UNCLUSTERED = ["classical", "HC0", "HC1", "HC2", "HC3", "stata", "neyman (blocked)"]
+
+
+@pytest.mark.parametrize("se_type", SE_TYPES_UNCLUSTERED)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_se_type_changes_only_the_variance_never_the_estimate(df, se_type, weighted):
+    """A variance option must never change the point estimate: on a blocked design
+    without covariates every se_type keeps the blocked difference in means."""
+    d = _unbalanced(df)
+    kw = {"weights": "w"} if weighted else {}
+    default = de.itt(d, outcome="y", assigned="arm", strata="s", **kw)
+    if se_type == "neyman (blocked)" and weighted:
+        se_type = "HC2 (blocked)"
+    res = de.itt(d, outcome="y", assigned="arm", strata="s", se_type=se_type, **kw)
+    assert res.estimate == default.estimate
+    assert res.with_se(default.se_type).std_error == pytest.approx(default.std_error, rel=RTOL)
+
+
+@pytest.mark.parametrize("se_type", ["CR0", "CR1", "CR2", "stata"])
+def test_se_type_keeps_the_block_clustered_estimate(df, se_type):
+    d = _unbalanced(df)
+    default = de.itt(d, outcome="y", assigned="arm_c", strata="s2", cluster="cl")
+    res = de.itt(d, outcome="y", assigned="arm_c", strata="s2", cluster="cl", se_type=se_type)
+    assert res.estimate == default.estimate
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_estimator_ols_is_the_strata_fixed_effects_coefficient(df, weighted):
+    """estimator="ols" reproduces the coefficient of assignment in the least-squares
+    fit with stratum dummies (statsmodels), which differs from the blocked difference
+    in means when treated shares differ across strata."""
+    d = _unbalanced(df)
+    kw = {"weights": "w"} if weighted else {}
+    ols = de.itt(d, outcome="y", assigned="arm", strata="s", estimator="ols", **kw)
+    X = pd.get_dummies(d["s"], prefix="s", dtype=float)
+    X.insert(0, "z", (d["arm"] == "treatment").astype(float))
+    fit = (sm.WLS(d["y"], X, weights=d["w"]) if weighted else sm.OLS(d["y"], X)).fit(cov_type="HC2")
+    assert ols.estimate == pytest.approx(fit.params["z"], rel=RTOL)
+    assert ols.std_error == pytest.approx(fit.bse["z"], rel=RTOL)
+    assert ols.method.endswith("strata fixed effects" + (", weighted" if weighted else ""))
+    dim = de.itt(d, outcome="y", assigned="arm", strata="s", **kw)
+    assert dim.estimate != pytest.approx(ols.estimate, rel=1e-4)
+    assert ols.with_se("HC1").estimate == ols.estimate
+
+
+def test_estimator_option_is_checked(df):
+    with pytest.raises(OptionError, match=r"The 'estimator' parameter of itt must be one of "
+                       r"'difference_in_means', 'ols'\. Got 'fe' instead\."):
+        de.itt(df, outcome="y", assigned="arm", estimator="fe")
+    with pytest.raises(OptionError, match=r"The 'estimator' parameter of itt is "
+                       r"'difference_in_means', which takes no covariates, but "
+                       r"covariates='x1' were given\. Fix: drop estimator="):
+        de.itt(df, outcome="y", assigned="arm", covariates=["x1"], estimator="difference_in_means")

@@ -88,7 +88,24 @@ def _flags() -> pd.DataFrame:
     return de.flag_contamination(people, referrals, similar=["IPS trial"], keep=["site"])
 
 
+@functools.cache
+def _report() -> Any:
+    people = de.datasets.whp_like(n=600, seed=1)
+    alloc = de.randomise(people, strata="site", seed=2)
+    t = people.merge(alloc.table[["id", "arm", "stratum"]], on="id")
+    t = t.merge(de.datasets.whp_outcomes(t, t["arm"], seed=3), on="id")
+    plan = de.AnalysisPlan.from_dict({
+        "design": {"id": "id", "assigned": "arm", "strata": "stratum"},
+        "outcomes": {"primary": ["employed_13_weeks"], "secondary": ["earnings_12m"]},
+        "analysis": {"covariates": ["age", "prior_earnings"]},
+    })
+    return de.analyse(t, plan)
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
+    "Allocation": lambda: de.randomise(de.datasets.whp_like(n=300, seed=4), strata="site", seed=5),
+    "Report": _report,
+    "Section": lambda: _report().sections[0],
     "Effect": lambda: de.itt(trial(), outcome="y", assigned="arm", covariates=["x"]),
     "FirstStage": lambda: _cace().first_stage,
     "ARInterval": lambda: _cace().ar_interval,
@@ -340,7 +357,7 @@ def test_with_se_takes_the_cluster_column_not_its_name() -> None:
     direct = de.itt(data, outcome="y", assigned="arm", cluster="office")
     assert by_series.std_error == pytest.approx(direct.std_error, rel=1e-12)
     assert by_array.std_error == by_series.std_error
-    assert by_series.estimate == res.estimate
+    assert by_series.estimate == pytest.approx(res.estimate, rel=1e-12)
 
 
 def test_refit_is_a_module_level_kernel() -> None:

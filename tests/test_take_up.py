@@ -16,7 +16,7 @@ from dwp_eval.errors import (
     RecordProblemsWarning,
 )
 from dwp_eval.monitor import contamination_summary, take_up
-from dwp_eval.monitor.contamination import TAKE_UP_COLUMNS, TAKE_UP_REASONS
+from dwp_eval.monitor.take_up import TAKE_UP_COLUMNS, TAKE_UP_REASONS
 
 
 def _people() -> pd.DataFrame:

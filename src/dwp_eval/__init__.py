@@ -18,7 +18,8 @@ from dwp_eval.errors import (
     RerandomisationWarning,
 )
 from dwp_eval.estimate.bootstrap import wild_cluster_bootstrap
-from dwp_eval.estimate.cace import cace, complier_profile, contamination_sensitivity
+from dwp_eval.estimate.cace import cace
+from dwp_eval.estimate.compliance import complier_profile, contamination_sensitivity
 from dwp_eval.estimate.cost import cost_effectiveness
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import event_study
@@ -42,7 +43,7 @@ from dwp_eval.monitor import (
 from dwp_eval.outcomes import derive_outcomes
 from dwp_eval.references import SelfCheck, selfcheck
 from dwp_eval.report.disclosure import DisclosureRules
-from dwp_eval.report.impact import EffectTable, impact_table
+from dwp_eval.report.impact import impact_table
 from dwp_eval.report.plan import AnalysisPlan, PlanError
 from dwp_eval.report.report import Report, analyse
 from dwp_eval.results import (
@@ -64,6 +65,7 @@ from dwp_eval.results import (
     StaggeredDid,
     WaldTest,
 )
+from dwp_eval.results.impact import EffectTable
 from dwp_eval.trial import Trial
 
 __all__ = [

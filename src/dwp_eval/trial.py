@@ -20,17 +20,28 @@ import pandas as pd
 
 from dwp_eval._validation import check_columns, check_data, check_unique
 from dwp_eval.errors import OptionError
-from dwp_eval.estimate.cace import cace, complier_profile, contamination_sensitivity
+from dwp_eval.estimate.cace import cace
+from dwp_eval.estimate.compliance import complier_profile, contamination_sensitivity
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
-from dwp_eval.monitor.attrition import Attrition, LeeBounds, attrition, lee_bounds
+from dwp_eval.monitor.attrition import attrition
 from dwp_eval.monitor.balance import balance
-from dwp_eval.monitor.contamination import ContaminationSummary, contamination_summary
-from dwp_eval.monitor.flow import Flow, flow
-from dwp_eval.report.impact import EffectTable, impact_table
+from dwp_eval.monitor.contamination_summary import contamination_summary
+from dwp_eval.monitor.flow import flow
+from dwp_eval.monitor.lee_bounds import lee_bounds
+from dwp_eval.report.impact import impact_table
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.report.report import Report, analyse
-from dwp_eval.results import BalanceTable, Effect, SensitivityTable
+from dwp_eval.results import (
+    Attrition,
+    BalanceTable,
+    ContaminationSummary,
+    Effect,
+    Flow,
+    LeeBounds,
+    SensitivityTable,
+)
+from dwp_eval.results.impact import EffectTable
 
 __all__ = ["Trial"]
 

@@ -16,6 +16,7 @@ One module per concern:
 * :mod:`~dwp_eval._core.influence`: inference from influence functions, sup-t bands;
 * :mod:`~dwp_eval._core.panel`: panel checks, the two-way within transformation, cohorts;
 * :mod:`~dwp_eval._core.records`: dates and record helpers for administrative data;
-* :mod:`~dwp_eval._core.format`: numbers for reading;
+* :mod:`~dwp_eval._core.proportion`: the Wilson interval of a binomial proportion;
+* :mod:`~dwp_eval._core.format`: numbers (and p-values) for reading;
 * :mod:`~dwp_eval._core.contract`: the result contract (``ResultMixin``).
 """

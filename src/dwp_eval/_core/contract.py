@@ -34,7 +34,6 @@ import pandas as pd
 __all__ = [
     "INTERVAL_COLUMNS",
     "FrozenMapping",
-    "ReadOnlyMappings",
     "ReadOnlyTable",
     "Refit",
     "ResultMixin",
@@ -42,6 +41,7 @@ __all__ = [
     "interval_frame",
     "interval_of",
     "thaw",
+    "to_plain",
 ]
 
 #: Columns of every ``conf_int()``.
@@ -186,7 +186,17 @@ def thaw(value: Any) -> Any:
     return value
 
 
-def interval_frame(terms: Sequence[str], low: Sequence[float], high: Sequence[float]) -> pd.DataFrame:
+def to_plain(value: Any) -> Any:
+    """A plain, mutable, JSON-ready copy of frozen data (an audit log): mappings become
+    dicts and tuples lists, all the way down."""
+    if isinstance(value, Mapping):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def interval_frame(terms: Sequence[str], low: Any, high: Any) -> pd.DataFrame:
     """The ``conf_int()`` table: one row per term with ``conf_low`` and ``conf_high``."""
     return pd.DataFrame(
         {"term": list(terms), "conf_low": np.asarray(low, dtype=float),
@@ -281,11 +291,3 @@ class Refit:
         for name, value in state.items():
             object.__setattr__(self, name, value)
         self.__post_init__()
-
-
-class ReadOnlyMappings:
-    """Kept while the result classes move to :class:`ResultMixin`, which now freezes
-    every field (mappings included). To be removed."""
-
-    def _freeze_mappings(self) -> None:
-        ResultMixin.__post_init__(self)  # type: ignore[arg-type]

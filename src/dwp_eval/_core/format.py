@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["df_text", "number", "percent"]
+__all__ = [
+    "df_text",
+    "number",
+    "p_cell",
+    "p_value_text",
+    "percent",
+]
 
 
 def number(v: float) -> str:
@@ -34,3 +40,15 @@ def df_text(df: float) -> str:
 def percent(share: float, *, decimals: int = 1) -> str:
     """A share as a percentage with ``decimals`` decimals (``0.123`` -> ``12.3%``)."""
     return f"{100 * share:.{decimals}f}%"
+
+
+def p_value_text(p: float) -> str:
+    """A p-value for reading: ``p = 0.0123`` (four decimals), ``p < 0.0001`` below that."""
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
+
+
+def p_cell(p: float) -> str:
+    """A p-value for a table cell: ``<0.001``, or three decimals (``0.042``)."""
+    if not np.isfinite(p):
+        return "nan"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from dwp_eval._core.contract import ResultMixin
-from dwp_eval._core.format import df_text, number
+from dwp_eval._core.format import df_text, number, p_value_text
 
 __all__ = ["WALD_COLUMNS", "WaldTest", "t_interval", "t_p_value", "wald_test"]
 
@@ -124,10 +124,8 @@ class WaldTest(ResultMixin):
     def summary(self) -> str:
         if not self.valid:
             return f"{self.name}: not computed ({self.reason})"
-        p = self.p_value
-        p_text = "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
-        return (f"{self.name}: {self.reference} = {number(self.statistic)}, {p_text} "
-                f"({self.se_type}; H0: {self.null})")
+        return (f"{self.name}: {self.reference} = {number(self.statistic)}, "
+                f"{p_value_text(self.p_value)} ({self.se_type}; H0: {self.null})")
 
     def __repr__(self) -> str:
         if not self.valid:

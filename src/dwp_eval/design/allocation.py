@@ -10,9 +10,8 @@ and :meth:`Allocation.verify` re-draws every batch from its recorded seed.
 
 from __future__ import annotations
 
-import copy
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._core.assignments import RecordedDesign
+from dwp_eval._core.contract import ResultMixin, to_plain
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
@@ -39,7 +39,7 @@ __all__ = ["Allocation"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Allocation:
+class Allocation(ResultMixin):
     """A randomised allocation and its audit log. Immutable.
 
     Create one with :func:`dwp_eval.randomise` or :meth:`Allocation.read`; add
@@ -62,7 +62,7 @@ class Allocation:
     """
 
     _table: pd.DataFrame
-    _log: dict[str, Any]
+    _log: Mapping[str, Any]
 
     # ------------------------------------------------------------- accessors
     @property
@@ -72,14 +72,14 @@ class Allocation:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """The audit log (a deep copy)."""
-        return copy.deepcopy(self._log)
+        """The audit log (a deep, plain copy: dicts and lists)."""
+        return dict(to_plain(self._log))
 
     @property
     def seed(self) -> int | dict[str, Any]:
         """The first batch's seed: the int given, or the generator state recorded."""
         rec = self._log["batches"][0]["seed"]
-        return int(rec["seed"]) if rec["kind"] == "int" else copy.deepcopy(rec)
+        return int(rec["seed"]) if rec["kind"] == "int" else dict(to_plain(rec))
 
     @property
     def fingerprint(self) -> str:
@@ -201,7 +201,7 @@ class Allocation:
 
         Returns the path of the audit log.
         """
-        return write_allocation(self._table, self._log, path, overwrite=overwrite)
+        return write_allocation(self._table.copy(), to_plain(self._log), path, overwrite=overwrite)
 
     @classmethod
     def read(cls, path: str | os.PathLike[str], *, check_integrity: bool = True) -> Allocation:
@@ -274,7 +274,7 @@ class Allocation:
             rows = np.flatnonzero(batch_of == b["batch"])
             sub = data[np.isin(keys, tab_ids[rows])]
             earlier = pd.concat(redrawn, ignore_index=True) if redrawn else tab.iloc[:0]
-            rec = copy.deepcopy(b)
+            rec = to_plain(b)
             d_table, state, next_block, fp = eng.draw_batch(
                 sub, design, log, rec, earlier, state, next_block, func=func
             )
@@ -462,7 +462,7 @@ class Allocation:
         func = "Allocation.extend"
         new_people = check_data(new_people, func=func, param="new_people")
         design = self._design
-        log = copy.deepcopy(self._log)
+        log = to_plain(self._log)
         if design.rule is not None:
             raise DesignError(
                 f"{func}: this allocation was re-randomised as a whole, so people cannot be "
@@ -508,7 +508,7 @@ class Allocation:
         rec["n"] = len(new_table)
         rec["fingerprint"] = fp
         log["batches"].append(rec)
-        table = pd.concat([self._table, new_table], ignore_index=True)
+        table = pd.concat([self._table.copy(), new_table], ignore_index=True)
         for col in ("block", "block_size"):
             if col in table.columns:
                 table[col] = table[col].astype("Int64")

@@ -342,5 +342,7 @@ def staggered_did(
         treated_mean=treated_mean, comparison_mean=comparison_mean,
         n_comparison_units=int(used_as_control.sum()), notes=tuple(notes),
         _inf=inf_mat, _unit_cohort=g, _clusters=cl, _time_levels=tlev,
-        _seed=None if rng is None else rng,
+        # a seed for aggregate()'s later bootstraps: a number, so that the result holds
+        # no generator whose state would change (and each aggregate() is reproducible)
+        _seed=None if rng is None else int(rng.integers(0, 2**63 - 1)),
     )

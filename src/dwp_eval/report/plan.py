@@ -18,16 +18,16 @@ import tomllib
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
+from dwp_eval._core.contract import freeze, to_plain
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, check_option, closest
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.report.disclosure import DisclosureRules
-from dwp_eval.report.impact import CORRECTIONS
+from dwp_eval.results.impact import CORRECTIONS
 
 __all__ = ["AnalysisPlan", "PlanError"]
 
@@ -192,8 +192,9 @@ class AnalysisPlan:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "design", MappingProxyType(dict(self.design)))
-        object.__setattr__(self, "raw", MappingProxyType(dict(self.raw)))
+        # read-only all the way down (the raw plan's sections too), and picklable
+        object.__setattr__(self, "design", freeze(self.design))
+        object.__setattr__(self, "raw", freeze(self.raw))
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
@@ -398,7 +399,7 @@ class AnalysisPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as read (sections of keys)."""
-        return json.loads(json.dumps(dict(self.raw), default=str))
+        return json.loads(json.dumps(to_plain(self.raw), default=str))
 
     def summary(self) -> str:
         """The plan in a few lines."""

@@ -17,16 +17,10 @@ wherever it appears.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import functools
-import html
-import io
 import platform
-import re
 import warnings
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -41,366 +35,32 @@ from dwp_eval.errors import (
     ConvergenceError,
     DesignError,
     DroppedRowsWarning,
-    DwpEvalError,
     OptionError,
 )
 from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
-from dwp_eval.monitor.contamination import contamination_summary
+from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
-from dwp_eval.report.disclosure import DisclosureRules
-from dwp_eval.report.impact import _p, impact_table
+from dwp_eval.report.displays import (
+    _cace_display,
+    _effect_text,
+    _forest_png,
+    _mde_display,
+    _plot_mde,
+    _plot_rates,
+    _png,
+    _rates_display,
+    _rename_rates,
+)
+from dwp_eval.report.document import Report, Section, _display, _num, _protect
+from dwp_eval.report.impact import impact_table
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.results import Effect
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    pass
 
 __all__ = ["Report", "Section", "analyse"]
-
-#: Count columns of the published tables, protected by the disclosure rules,
-#: and the rate columns suppressed with them.
-COUNT_COLUMNS = (
-    "count", "n", "n_obs", "n_control", "n_treatment", "n_arm", "n_flagged",
-    "n_analysed", "n_treatment_received", "n_control_received",
-)
-RATE_COLUMNS = {"rate": "n_flagged", "conf_low_rate": "n_flagged", "conf_high_rate": "n_flagged"}
-
-
-@dataclass(frozen=True)
-class Section:
-    """One part of a report: a heading, text, a table and (optionally) a figure.
-
-    Attributes
-    ----------
-    key
-        Short name (``"impact"``, ``"flow"``, ...); the table is ``Report.tables[key]``.
-    title, text
-        Heading and paragraphs (plain text).
-    table
-        The published table: the functions' numbers at full precision, with
-        disclosure control applied to counts.
-    display
-        The same table formatted for reading (strings), as the HTML and
-        Markdown show it.
-    figure
-        A PNG image, or ``None``.
-    exploratory
-        ``True`` for analyses that were not in the plan.
-    """
-
-    key: str
-    title: str
-    text: tuple[str, ...]
-    table: pd.DataFrame
-    display: pd.DataFrame
-    figure: bytes | None = None
-    exploratory: bool = False
-
-
-@dataclass(frozen=True)
-class Report:
-    """An impact report made by :func:`analyse` from a pre-specified plan.
-
-    Attributes
-    ----------
-    plan
-        The :class:`~dwp_eval.report.plan.AnalysisPlan` that was run.
-    fingerprint
-        The plan's SHA-256 fingerprint, printed in every output.
-    sections
-        The report's :class:`Section` objects, in order.
-    results
-        The result objects the tables came from (``"impact"``: the
-        :class:`~dwp_eval.EffectTable`; ``"cace"``: a mapping of outcome to
-        :class:`~dwp_eval.Effect`; ``"balance"``, ``"flow"``, ``"mde"``, ...).
-    created
-        When the report was made (UTC, ISO 8601).
-    versions
-        dwp_eval, Python, numpy and pandas versions.
-    """
-
-    plan: AnalysisPlan
-    fingerprint: str
-    sections: tuple[Section, ...]
-    results: Mapping[str, Any] = field(default_factory=dict)
-    created: str = ""
-    versions: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "results", MappingProxyType(dict(self.results)))
-        object.__setattr__(self, "versions", MappingProxyType(dict(self.versions)))
-
-    # -- access ----------------------------------------------------------------------------
-    @property
-    def title(self) -> str:
-        return self.plan.title
-
-    @property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Every published table by section key (copies; exploratory keys start ``exploratory_``)."""
-        return {s.key: s.table.copy() for s in self.sections}
-
-    def section(self, key: str) -> Section:
-        """The section with this key."""
-        for s in self.sections:
-            if s.key == key:
-                return s
-        raise OptionError(
-            f"Report has no section {key!r}; its sections are "
-            f"{', '.join(repr(s.key) for s in self.sections)}."
-        )
-
-    def with_exploratory(self, title: str, result: Any, *, text: str = "") -> Report:
-        """A new report with one more section, labelled exploratory (not in the plan).
-
-        ``result`` is any dwp_eval result with ``to_frame()`` (an
-        :class:`~dwp_eval.Effect`, an :class:`~dwp_eval.EffectTable`, ...) or
-        a DataFrame. Its counts get the plan's disclosure control.
-        """
-        if isinstance(result, pd.DataFrame):
-            frame = result.copy()
-        elif hasattr(result, "to_frame"):
-            frame = result.to_frame()
-        else:
-            raise OptionError(
-                "The 'result' parameter of Report.with_exploratory must be a DataFrame or a "
-                f"dwp_eval result with to_frame(). Got {type(result).__name__} instead."
-            )
-        n = sum(s.exploratory for s in self.sections) + 1
-        key = f"exploratory_{n}"
-        words = ["Exploratory: this analysis was not in the pre-specified plan."]
-        if text:
-            words.append(text)
-        table = _protect(frame, self.plan.disclosure)
-        section = Section(key, f"Exploratory: {title}", tuple(words), table, _display(table),
-                          exploratory=True)
-        return replace(self, sections=(*self.sections, section))
-
-    # -- output ----------------------------------------------------------------------------
-    def summary(self) -> str:
-        """The report's sections as text."""
-        return self.to_markdown()
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def __repr__(self) -> str:
-        return (
-            f"<Report {self.title!r}: {len(self.sections)} sections, plan sha256 "
-            f"{self.fingerprint[:12]}...>"
-        )
-
-    def _repr_html_(self) -> str:
-        return self._html_body()
-
-    def to_markdown(self) -> str:
-        """The report as Markdown (figures are left out; the HTML has them)."""
-        lines = [f"# {self.title}", "", *self._provenance(), ""]
-        for s in self.sections:
-            lines += [f"## {s.title}", ""]
-            for t in s.text:
-                lines += [t, ""]
-            lines += [_markdown_table(s.display), ""]
-        return "\n".join(lines).rstrip() + "\n"
-
-    def to_html(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write one self-contained HTML file (plots embedded); never overwrites by default."""
-        p = _target(path, overwrite=overwrite, what="report")
-        doc = (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(self.title)}</title>"
-            f"<meta name=\"dwp-eval-plan-sha256\" content=\"{self.fingerprint}\">"
-            f"<style>{_CSS}</style></head><body>{self._html_body()}</body></html>\n"
-        )
-        p.write_text(doc, encoding="utf-8")
-        return p
-
-    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
-        """Write each published table as ``<folder>/<key>.csv``; returns the paths."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for key, table in self.tables.items():
-            p = _target(out / f"{key}.csv", overwrite=overwrite, what="table")
-            table.to_csv(p, index=False)
-            paths.append(p)
-        return paths
-
-    def to_excel(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write each published table to a sheet of one workbook (needs ``openpyxl``)."""
-        try:
-            import openpyxl  # noqa: F401
-        except ImportError as err:
-            raise DwpEvalError(
-                "Report.to_excel needs the openpyxl package, which is not installed. Fix: "
-                "pip install openpyxl, or use Report.to_csv."
-            ) from err
-        p = _target(path, overwrite=overwrite, what="workbook")
-        with pd.ExcelWriter(p) as writer:
-            for key, table in self.tables.items():
-                table.to_excel(writer, sheet_name=key[:31], index=False)
-        return p
-
-    # -- internals -------------------------------------------------------------------------
-    def _provenance(self) -> list[str]:
-        plan = self.plan
-        src = f" ({plan.source})" if plan.source else ""
-        reg = f"; registered as {plan.registration}" if plan.registration else ""
-        ver = f" version {plan.version}" if plan.version else ""
-        versions = ", ".join(f"{k} {v}" for k, v in self.versions.items())
-        return [
-            f"Analysis plan{ver}{src}{reg}: SHA-256 `{self.fingerprint}`. Every section below "
-            "was pre-specified in that plan unless it is labelled exploratory.",
-            "",
-            f"Made {self.created} with {versions}.",
-            "",
-            plan.disclosure.describe(),
-        ]
-
-    def _html_body(self) -> str:
-        parts = [f"<h1>{html.escape(self.title)}</h1>"]
-        parts += [f"<p class=\"provenance\">{_inline(t)}</p>" for t in self._provenance() if t]
-        toc = "".join(
-            f"<li><a href=\"#{s.key}\">{html.escape(s.title)}</a></li>" for s in self.sections
-        )
-        parts.append(f"<nav><ol>{toc}</ol></nav>")
-        for s in self.sections:
-            cls = "section exploratory" if s.exploratory else "section"
-            parts.append(f"<section class=\"{cls}\" id=\"{s.key}\"><h2>{html.escape(s.title)}</h2>")
-            parts += [f"<p>{html.escape(t)}</p>" for t in s.text]
-            if s.figure is not None:
-                b64 = base64.b64encode(s.figure).decode("ascii")
-                parts.append(
-                    f"<figure><img src=\"data:image/png;base64,{b64}\" "
-                    f"alt=\"{html.escape(s.title)}\"></figure>"
-                )
-            parts.append(_html_table(s.display, f"display-{s.key}", "display"))
-            parts.append(
-                "<details><summary>Full-precision table (as in Report.tables and the CSV "
-                f"files)</summary>{_html_table(s.table, s.key, 'data')}</details></section>"
-            )
-        return "\n".join(parts)
-
-
-# ---------------------------------------------------------------------------- formatting
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
-    "color:#1b1b1b}table{border-collapse:collapse;margin:0.5rem 0 1rem;font-size:0.9rem}"
-    "th,td{border:1px solid #ccc;padding:0.2rem 0.5rem;text-align:right}"
-    "th:first-child,td:first-child{text-align:left}img{max-width:100%}"
-    ".exploratory{border-left:4px solid #d4351c;padding-left:1rem}"
-    ".provenance{color:#505a5f;font-size:0.9rem}code{font-size:0.85rem}"
-)
-
-
-def _inline(text: str) -> str:
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
-
-
-def _cell_text(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    return str(value)
-
-
-def _html_table(frame: pd.DataFrame, table_id: str, cls: str) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for rec in frame.itertuples(index=False):
-        cells = "".join(
-            f"<td data-col=\"{html.escape(str(c))}\">{html.escape(_cell_text(v))}</td>"
-            for c, v in zip(frame.columns, rec, strict=True)
-        )
-        rows.append(f"<tr>{cells}</tr>")
-    return (
-        f"<table class=\"{cls}\" data-table=\"{html.escape(table_id)}\"><thead><tr>{head}</tr>"
-        f"</thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    def esc(v: Any) -> str:
-        return _cell_text(v).replace("|", "\\|")
-
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
-    for rec in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(esc(v) for v in rec) + " |")
-    return "\n".join(lines)
-
-
-def _num(v: Any, digits: int = 3) -> str:
-    if isinstance(v, str):
-        return v
-    if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)):
-        return "" if v is None or v is pd.NA or np.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}"
-    f = float(v)
-    if abs(f) >= 1000:
-        return f"{f:,.0f}"
-    return f"{f:.{digits}g}" if f != 0 else "0"
-
-
-def _display(
-    frame: pd.DataFrame, *, columns: list[str] | None = None, percent: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """A formatted copy: counts with thousands separators, other numbers to 3-4 figures,
-    ``percent`` columns (shares) as percentages; only ``columns`` when given."""
-    out = pd.DataFrame(index=frame.index)
-    for col in columns or list(frame.columns):
-        digits = 4 if "p_value" in str(col) else 3
-        if col in percent:
-            out[col] = [v if isinstance(v, str) else _pct(float(v)) for v in frame[col]]
-        else:
-            out[col] = [_num(v, digits) for v in frame[col]]
-    return out.reset_index(drop=True)
-
-
-def _protect(frame: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
-    return rules.apply(frame, counts=list(COUNT_COLUMNS), rates=RATE_COLUMNS)
-
-
-def _target(path: str | Path, *, overwrite: bool, what: str) -> Path:
-    p = Path(path)
-    if p.exists() and not overwrite:
-        raise DwpEvalError(
-            f"{str(p)!r} already exists and would be overwritten by this {what}. Fix: choose "
-            "another path, or pass overwrite=True (--overwrite on the command line)."
-        )
-    p.parent.mkdir(parents=True, exist_ok=True)
-    return p
-
-
-def _png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.0, 4.0)) -> bytes:
-    """Draw on a new figure (never shown) and return it as PNG bytes."""
-    from matplotlib.figure import Figure
-
-    fig: Figure = Figure(figsize=size)
-    ax = fig.add_subplot()
-    draw(ax)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
-def _pct(v: float) -> str:
-    return f"{100 * v:.1f}%"
-
-
-def _effect_text(e: Effect) -> str:
-    lo, hi = e.interval()
-    level = f"{100 * (1 - e.alpha):g}%"
-    if e.binary_outcome:
-        return f"{100 * e.estimate:+.1f} pp ({level} CI {100 * lo:+.1f} to {100 * hi:+.1f})"
-    return f"{_num(e.estimate)} ({level} CI {_num(lo)} to {_num(hi)})"
 
 
 # ---------------------------------------------------------------------------- analyse
@@ -774,59 +434,6 @@ def _without_lone_strata(
     return out, counts
 
 
-def _rates_display(frame: pd.DataFrame, by: Hashable) -> pd.DataFrame:
-    cols = [c for c in frame.columns if c not in ("alpha", "threshold", "above_threshold",
-                                                  "significantly_above")]
-    if frame["above_threshold"].notna().any():
-        cols.append("above_threshold")
-    return _display(frame, columns=cols, percent=("rate", "conf_low_rate", "conf_high_rate"))
-
-
-def _scaled(e: Effect, v: float) -> str:
-    if not np.isfinite(v):
-        return _num(v)
-    return f"{100 * v:+.1f} pp" if e.binary_outcome else _num(v)
-
-
-def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.DataFrame:
-    rows = []
-    for rec in frame.itertuples(index=False):
-        e = effects[rec.outcome]
-        rows.append({
-            "outcome": rec.outcome,
-            "ITT": _scaled(e, rec.itt),
-            "first stage": f"{100 * rec.first_stage:.1f} pp",
-            "CACE": _scaled(e, rec.estimate),
-            f"{100 * (1 - e.alpha):g}% CI": f"[{_scaled(e, rec.conf_low)}, {_scaled(e, rec.conf_high)}]",
-            "Anderson-Rubin set": (e.ar_interval.text(functools.partial(_scaled, e))
-                                   if e.ar_interval is not None else ""),
-            "p-value": _p(rec.p_value),
-            "effective F": _num(rec.effective_f),
-        })
-    return pd.DataFrame(rows)
-
-
-def _mde_display(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
-    effects = {e.outcome: e for e in table.effects}
-    rows = []
-    for rec in frame.itertuples(index=False):
-        e = effects[rec.outcome]
-        rows.append({
-            "outcome": rec.outcome,
-            "n": _num(rec.n_obs),
-            "ITT estimate": _scaled(e, rec.estimate),
-            "MDE (ITT)": _scaled(e, rec.mde).lstrip("+"),
-            "MDE (CACE)": _scaled(e, rec.mde_cace).lstrip("+"),
-            "R-squared used": _num(rec.r2),
-            "note": rec.note,
-        })
-    return pd.DataFrame(rows)
-
-
-def _rename_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.rename(columns={"conf_low": "conf_low_rate", "conf_high": "conf_high_rate"})
-
-
 def _mde_row(
     data: pd.DataFrame, e: Effect, plan: AnalysisPlan, assigned: Hashable, control: str,
     treatment: str, take_up: float | None, contamination: float | None,
@@ -893,53 +500,3 @@ def _anova_icc(y: np.ndarray, groups: np.ndarray) -> float:
     n0 = (n - (sizes**2).sum() / n) / max(k - 1, 1)
     denom = msb + (n0 - 1) * msw
     return float(max(0.0, (msb - msw) / denom)) if denom > 0 else 0.0
-
-
-def _forest_png(table: Any) -> bytes:
-    """Forest plot of the impacts, one panel per outcome (outcomes have different units)."""
-    from matplotlib.figure import Figure
-
-    effects = list(table.effects)
-    fig = Figure(figsize=(7.0, 0.9 * len(effects) + 0.8))
-    axes = fig.subplots(len(effects), 1, squeeze=False)[:, 0]
-    for ax, e in zip(axes, effects, strict=True):
-        scale = 100.0 if e.binary_outcome else 1.0
-        lo, hi = e.interval()
-        ax.errorbar([scale * e.estimate], [0], xerr=[[scale * (e.estimate - lo)],
-                    [scale * (hi - e.estimate)]], fmt="o", color="#1d70b8", capsize=3)
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks([0], [e.outcome])
-        ax.set_xlabel("impact (pp)" if e.binary_outcome else "impact", fontsize=8)
-        ax.tick_params(labelsize=8)
-        half = max(abs(scale * lo), abs(scale * hi)) * 1.15 or 1.0
-        ax.set_xlim(-half, half)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
-def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -> None:
-    f = frame[frame["rate"].map(lambda v: not isinstance(v, str))]
-    y = np.arange(len(f))
-    rate = f["rate"].astype(float).to_numpy()
-    lo = f["conf_low_rate"].astype(float).to_numpy()
-    hi = f["conf_high_rate"].astype(float).to_numpy()
-    ax.errorbar(100 * rate, y, xerr=[100 * (rate - lo), 100 * (hi - rate)], fmt="o")
-    ax.set_yticks(y, [str(v) for v in f[by]])
-    ax.invert_yaxis()
-    ax.set_xlabel("control-arm contamination rate (%)")
-    hidden = len(frame) - len(f)
-    if hidden:
-        ax.set_title(f"{hidden} group(s) suppressed ({rules.suppressed})", fontsize=9)
-
-
-def _plot_mde(ax: Any, frame: pd.DataFrame) -> None:
-    y = np.arange(len(frame))
-    ax.barh(y - 0.2, frame["mde"], height=0.35, label="ITT MDE achieved", color="#b1b4b6")
-    ax.barh(y + 0.2, frame["estimate"].abs(), height=0.35, label="|ITT estimate|",
-            color="#1d70b8")
-    ax.set_yticks(y, list(frame["outcome"]))
-    ax.invert_yaxis()
-    ax.set_xlabel("effect (outcome units; 0/1 outcomes as proportions)")
-    ax.legend(loc="best")

@@ -10,9 +10,11 @@ A different analysis choice gives a new result; nothing is changed in place.
 Results are grouped by family, one module each; all are importable from here.
 """
 
-from dwp_eval._core.contract import ReadOnlyMappings, ResultMixin
+from dwp_eval._core.contract import ResultMixin
 from dwp_eval._core.wald import WALD_COLUMNS, WaldTest
+from dwp_eval.results.attrition import ATTRITION_COLUMNS, LEE_COLUMNS, Attrition, LeeBounds
 from dwp_eval.results.balance import BALANCE_COLUMNS, OMNIBUS_COLUMNS, BalanceTable, BalanceTest
+from dwp_eval.results.contamination import SUMMARY_COLUMNS, ContaminationSummary
 from dwp_eval.results.cost import COST_COLUMNS, CostEffectiveness
 from dwp_eval.results.diagnosis import DIAGNOSIS_COLUMNS, Diagnosis
 from dwp_eval.results.did import ATT_GT_COLUMNS, BACON_COLUMNS, BaconDecomposition, StaggeredDid
@@ -25,6 +27,8 @@ from dwp_eval.results.effect import (
     SensitivityTable,
 )
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy
+from dwp_eval.results.flow import FLOW_COLUMNS, FLOW_STAGES, Flow
+from dwp_eval.results.impact import HETEROGENEITY_COLUMNS, IMPACT_COLUMNS, EffectTable
 from dwp_eval.results.multiplicity import ROMANO_WOLF_COLUMNS, RomanoWolf
 from dwp_eval.results.power import POWER_COLUMNS, PowerCurve, PowerResult
 from dwp_eval.results.randomisation import (
@@ -35,6 +39,7 @@ from dwp_eval.results.randomisation import (
 )
 
 __all__ = [
+    "ATTRITION_COLUMNS",
     "ATT_GT_COLUMNS",
     "BACON_COLUMNS",
     "BALANCE_COLUMNS",
@@ -43,26 +48,36 @@ __all__ = [
     "DIAGNOSIS_COLUMNS",
     "EFFECT_COLUMNS",
     "EVENT_STUDY_COLUMNS",
+    "FLOW_COLUMNS",
+    "FLOW_STAGES",
+    "HETEROGENEITY_COLUMNS",
+    "IMPACT_COLUMNS",
+    "LEE_COLUMNS",
     "OMNIBUS_COLUMNS",
     "POWER_COLUMNS",
     "RI_COLUMNS",
     "ROMANO_WOLF_COLUMNS",
     "SENSITIVITY_COLUMNS",
+    "SUMMARY_COLUMNS",
     "WALD_COLUMNS",
     "ARInterval",
+    "Attrition",
     "BaconDecomposition",
     "BalanceTable",
     "BalanceTest",
     "BootstrapTest",
+    "ContaminationSummary",
     "CostEffectiveness",
     "Diagnosis",
     "Effect",
+    "EffectTable",
     "EventStudy",
     "FirstStage",
+    "Flow",
+    "LeeBounds",
     "PowerCurve",
     "PowerResult",
     "RandomisationTest",
-    "ReadOnlyMappings",
     "ResultMixin",
     "RomanoWolf",
     "SensitivityTable",

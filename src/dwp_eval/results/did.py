@@ -77,7 +77,7 @@ class StaggeredDid(ResultMixin):
     _unit_cohort: np.ndarray = field(default_factory=lambda: np.zeros(0))  # cohort index, -1 never
     _clusters: np.ndarray | None = None
     _time_levels: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    _seed: Any = None
+    _seed: int | None = None
 
     @property
     def att_gt(self) -> pd.DataFrame:

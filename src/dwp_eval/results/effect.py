@@ -478,6 +478,17 @@ class SensitivityTable(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         return self._frame.copy()
 
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """The t intervals of the CACE at every ``theta`` (``term`` is ``theta = ...``),
+        at the table's own level (another level needs a new table)."""
+        if alpha is not None and check_alpha(alpha, func="SensitivityTable.conf_int") != self.alpha:
+            raise OptionError(
+                f"SensitivityTable.conf_int: this table is at alpha = {self.alpha:g}; another "
+                "level needs a new table. Fix: re-run contamination_sensitivity(..., alpha=...)."
+            )
+        f = self._frame
+        return interval_frame([f"theta = {t:g}" for t in f["theta"]], f["conf_low"], f["conf_high"])
+
     def _fmt(self, v: float) -> str:
         if not np.isfinite(v):
             return "-inf" if v < 0 else "inf"

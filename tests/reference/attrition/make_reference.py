@@ -1,4 +1,4 @@
-"""Reference values for dwp_eval.monitor.attrition.lee_bounds from pyleebounds 0.3.0.
+"""Reference values for dwp_eval.monitor.lee_bounds.lee_bounds from pyleebounds 0.3.0.
 
 Run from the repository root (pyleebounds is a reference-only dependency: it is
 not needed by the library or its tests):

@@ -4,6 +4,7 @@ the arms of clusters allocated earlier, and the draw itself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -58,7 +59,7 @@ def block_state(table: pd.DataFrame, design: Design) -> tuple[dict[str, OpenBloc
 def draw_batch(
     data: pd.DataFrame,
     design: Design,
-    log: dict[str, Any],
+    log: Mapping[str, Any],
     batch: dict[str, Any],
     earlier: pd.DataFrame,
     state: dict[str, OpenBlock],
@@ -109,7 +110,7 @@ def draw_batch(
 
 
 def fixed_cluster_arms(
-    prep: Prepared, design: Design, log: dict[str, Any], earlier: pd.DataFrame, *, func: str
+    prep: Prepared, design: Design, log: Mapping[str, Any], earlier: pd.DataFrame, *, func: str
 ) -> np.ndarray:
     """Arm code per unit (cluster) already allocated in ``earlier``, -1 for new clusters."""
     kind = log.get("cluster_kind") or "str"

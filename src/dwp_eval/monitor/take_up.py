@@ -1,0 +1,225 @@
+"""Take-up: who started the programme, from its start records (:func:`take_up`).
+
+Take-up in the treatment arm, ``p_T``, and receipt in the control arm, ``p_C``
+(:func:`dwp_eval.flag_contamination`), make the first stage of the
+CACE: ``ITT = CACE x (p_T - p_C)`` (Angrist, Imbens & Rubin 1996). Record
+problems (ids not in the trial, duplicated starts, starts before randomisation,
+programme starts outside the treatment arms) are counted in one
+:class:`~dwp_eval.errors.RecordProblemsWarning` and recorded in
+``result.attrs["data_problems"]``, never dropped in silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._validation import _fmt_list
+from dwp_eval.errors import DesignError
+from dwp_eval.monitor._records import (
+    RecordProblems,
+    check_people,
+    check_records,
+    check_window,
+    checked_days,
+    duplicated,
+    first_dates,
+    positions,
+    record_examples,
+    shift,
+)
+
+__all__ = ["TAKE_UP_COLUMNS", "TAKE_UP_REASONS", "take_up"]
+
+#: Columns that :func:`take_up` adds after the id, arm, randomisation date and
+#: ``keep`` columns.
+TAKE_UP_COLUMNS = ("received", "crossover", "first_start_date", "days_to_start", "n_starts", "reason")
+
+#: Values of the ``reason`` column of :func:`take_up`.
+TAKE_UP_REASONS = ("started in window", "started outside window", "no start record")
+
+
+def take_up(
+    people: pd.DataFrame,
+    starts: pd.DataFrame,
+    *,
+    id: Hashable = "id",
+    assigned: Hashable = "arm",
+    control: str = "control",
+    treatment: str | Sequence[str] | None = None,
+    randomised: Hashable = "randomised_on",
+    started: Hashable = "start_date",
+    window_days: tuple[int, int] = (0, 365),
+    keep: Hashable | Sequence[Hashable] | None = None,
+) -> pd.DataFrame:
+    """Who started the programme: ``received`` (0/1) from programme start records.
+
+    A person has ``received = 1`` when at least one of their start records lies
+    within ``window_days=(first, last)`` days after randomisation (both ends
+    included, calendar days).
+
+    Control-arm starts (more generally, starts by anyone not in a ``treatment``
+    arm) are contamination of a different kind: the person received the
+    programme itself although assigned not to. They get ``received = 1``
+    (they did receive it: this is the ``received`` that CACE estimation needs)
+    and ``crossover = 1``; they are counted in the warning and in
+    ``attrs["data_problems"]["control_arm_start"]``. To analyse receipt of the
+    programme *or* similar provision, combine with :func:`flag_contamination`:
+    ``received | contaminated``.
+
+    Parameters
+    ----------
+    people
+        One row per person randomised: id, arm and date of randomisation.
+    starts
+        One row per programme start: the person's id and the start date
+        (datetime64 or ISO text). A person may have several (restarts). An
+        empty frame is allowed.
+    id, assigned, randomised
+        Columns of ``people`` (``id`` also in ``starts``).
+    control
+        The control arm's label.
+    treatment
+        The programme arm(s); ``None``: every arm but ``control``.
+    started
+        Column of ``starts`` with the start date.
+    window_days
+        ``(first, last)`` days after randomisation within which a start counts.
+    keep
+        Columns of ``people`` to copy into the result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per person, in the order and with the index of ``people``: the
+        ``id``, ``assigned``, ``randomised`` and ``keep`` columns, then
+        ``received`` (int 0/1), ``crossover`` (int 0/1: received although not
+        in a treatment arm), ``first_start_date`` (first start in the window),
+        ``days_to_start`` (Int64), ``n_starts`` (distinct starts in the window)
+        and ``reason`` (categorical: "started in window", "started outside
+        window", "no start record").
+
+        ``result.attrs["data_problems"]`` has the entries ``unknown_id`` (left
+        out), ``duplicate`` (same id and date; counted once),
+        ``before_randomisation`` (starts dated before randomisation; counted only
+        if the window reaches back) and ``control_arm_start`` (distinct starts
+        in the window by people outside the treatment arms: crossovers, kept
+        with ``received = 1``), each
+        ``{"n_records", "action", "examples"}``; one
+        :class:`~dwp_eval.errors.RecordProblemsWarning` states the non-zero
+        counts.
+
+    Raises
+    ------
+    ColumnError, MissingDataError, DesignError, OptionError
+        As for :func:`flag_contamination`; also a ``treatment`` arm that is not
+        in the data.
+
+    Notes
+    -----
+    Take-up in the treatment arm, ``p_T``, and receipt in the control arm,
+    ``p_C``, make the first stage of the CACE: ``ITT = CACE x (p_T - p_C)``
+    (Angrist, Imbens & Rubin 1996; Bloom 1984 when ``p_C = 0``). In the Work
+    and Health Programme about 75% of those referred started.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> people = pd.DataFrame({
+    ...     "id": [1, 2, 3],
+    ...     "arm": ["treatment", "treatment", "control"],
+    ...     "randomised_on": pd.to_datetime(["2018-01-08"] * 3),
+    ... })
+    >>> starts = pd.DataFrame({"id": [1, 2], "start_date": ["2018-01-29", "2019-06-01"]})
+    >>> tu = take_up(people, starts)
+    >>> tu[["id", "received", "days_to_start", "reason"]]
+       id  received  days_to_start                  reason
+    0   1         1             21       started in window
+    1   2         0           <NA>  started outside window
+    2   3         0           <NA>         no start record
+    """
+    func = "take_up"
+    P = check_people(
+        people, id=id, assigned=assigned, control=control, randomised=randomised, keep=keep,
+        added=TAKE_UP_COLUMNS, func=func,
+    )
+    present = sorted(set(P.arm.tolist()))
+    if treatment is None:
+        treat = [a for a in present if a != control]
+    else:
+        treat = [treatment] if isinstance(treatment, str) else list(treatment)
+        missing_arms = [t for t in treat if t not in present]
+        if not treat or missing_arms or control in treat:
+            raise DesignError(
+                f"{func}: treatment= must name arms other than the control arm {control!r} that "
+                f"are in column {assigned!r}, which holds {_fmt_list(present)}. "
+                f"Got {treatment!r} instead."
+            )
+    st = check_records(starts, [(id, "id"), (started, "started")], func=func, param="starts")
+    lo, hi = check_window(window_days, func)
+    n = len(P.frame)
+    pos = positions(P, st, id, func=func)
+    _, sday = checked_days(st, started, role="started", func=func, param="starts")
+
+    known_id = pos >= 0
+    safe = np.where(known_id, pos, 0)
+    days = sday - P.day[safe]
+    in_window = known_id & (days >= lo) & (days <= hi)
+    kidx = np.flatnonzero(known_id)
+    dup = np.zeros(len(st), dtype=bool)
+    if kidx.size:
+        dup[kidx] = duplicated([pos[kidx], shift(sday[kidx])])
+
+    received = np.zeros(n, dtype=bool)
+    received[pos[in_window]] = True
+    in_treat = np.isin(P.arm, np.asarray(treat, dtype=object).astype(str))
+    crossover = received & ~in_treat
+    reason = np.full(n, 2, dtype=np.int8)
+    reason[pos[known_id]] = 1
+    reason[pos[in_window]] = 0
+    n_starts = np.bincount(pos[in_window & ~dup], minlength=n).astype(np.int64)
+    first_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_day, pos[in_window], sday[in_window])
+
+    before = known_id & (days < 0)
+    cross_rows = in_window & ~dup & ~in_treat[safe]
+    window_text = f"window_days={(lo, hi)}"
+    ids = st[id]
+    problems = RecordProblems()
+    problems.unknown_ids(P, st, id, known_id)
+    problems.duplicates(int(dup.sum()), record_examples(np.flatnonzero(dup), ids, sday))
+    n_before = int(before.sum())
+    problems.add(
+        "before_randomisation", n_before, f"counted only inside {window_text}",
+        record_examples(np.flatnonzero(before), ids, sday),
+        f"{n_before:,} start(s) dated before randomisation (counted only inside {window_text})",
+    )
+    n_cross, n_crossover = int(cross_rows.sum()), int(crossover.sum())
+    problems.add(
+        "control_arm_start", n_cross,
+        f"kept: the {n_crossover:,} people starting have received=1 and crossover=1",
+        record_examples(np.flatnonzero(cross_rows), ids, sday),
+        f"{n_cross:,} start(s) in the window by {n_crossover:,} person(s) outside the treatment "
+        f"arm(s) {_fmt_list(treat)} (kept: received=1, crossover=1)",
+    )
+    problems.warn(func, len(st), "start records")
+
+    out = P.frame
+    out["received"] = received.astype(np.int64)
+    out["crossover"] = crossover.astype(np.int64)
+    out["first_start_date"], out["days_to_start"] = first_dates(first_day, received, P)
+    out["n_starts"] = n_starts
+    out["reason"] = pd.Categorical.from_codes(reason, categories=list(TAKE_UP_REASONS))
+    out.attrs["data_problems"] = problems.entries
+    out.attrs["settings"] = {
+        "function": func,
+        "treatment": tuple(treat),
+        "window_days": (lo, hi),
+        "control": control,
+        "assigned": assigned,
+        "randomised": randomised,
+        "n_records": len(st),
+    }
+    return out

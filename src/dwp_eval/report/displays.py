@@ -1,0 +1,148 @@
+"""The displays of the report's sections: readable tables (rates in %, effects on
+their scale, the CACE beside the ITT, the MDE achieved) and the figures (forest
+plot, rates by group, MDE), drawn on figures that are never shown and embedded
+as PNG."""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable, Hashable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._core.format import p_cell
+from dwp_eval.report.disclosure import DisclosureRules
+from dwp_eval.report.document import _display, _num
+from dwp_eval.results import Effect
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__: list[str] = []
+
+
+def _png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.0, 4.0)) -> bytes:
+    """Draw on a new figure (never shown) and return it as PNG bytes."""
+    from matplotlib.figure import Figure
+
+    fig: Figure = Figure(figsize=size)
+    ax = fig.add_subplot()
+    draw(ax)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def _effect_text(e: Effect) -> str:
+    lo, hi = e.interval()
+    level = f"{100 * (1 - e.alpha):g}%"
+    if e.binary_outcome:
+        return f"{100 * e.estimate:+.1f} pp ({level} CI {100 * lo:+.1f} to {100 * hi:+.1f})"
+    return f"{_num(e.estimate)} ({level} CI {_num(lo)} to {_num(hi)})"
+
+
+def _rates_display(frame: pd.DataFrame, by: Hashable) -> pd.DataFrame:
+    cols = [c for c in frame.columns if c not in ("alpha", "threshold", "above_threshold",
+                                                  "significantly_above")]
+    if frame["above_threshold"].notna().any():
+        cols.append("above_threshold")
+    return _display(frame, columns=cols, percent=("rate", "conf_low_rate", "conf_high_rate"))
+
+
+def _scaled(e: Effect, v: float) -> str:
+    if not np.isfinite(v):
+        return _num(v)
+    return f"{100 * v:+.1f} pp" if e.binary_outcome else _num(v)
+
+
+def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.DataFrame:
+    rows = []
+    for rec in frame.itertuples(index=False):
+        e = effects[rec.outcome]
+        rows.append({
+            "outcome": rec.outcome,
+            "ITT": _scaled(e, rec.itt),
+            "first stage": f"{100 * rec.first_stage:.1f} pp",
+            "CACE": _scaled(e, rec.estimate),
+            f"{100 * (1 - e.alpha):g}% CI": f"[{_scaled(e, rec.conf_low)}, {_scaled(e, rec.conf_high)}]",
+            "Anderson-Rubin set": (e.ar_interval.text(functools.partial(_scaled, e))
+                                   if e.ar_interval is not None else ""),
+            "p-value": p_cell(rec.p_value),
+            "effective F": _num(rec.effective_f),
+        })
+    return pd.DataFrame(rows)
+
+
+def _mde_display(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
+    effects = {e.outcome: e for e in table.effects}
+    rows = []
+    for rec in frame.itertuples(index=False):
+        e = effects[rec.outcome]
+        rows.append({
+            "outcome": rec.outcome,
+            "n": _num(rec.n_obs),
+            "ITT estimate": _scaled(e, rec.estimate),
+            "MDE (ITT)": _scaled(e, rec.mde).lstrip("+"),
+            "MDE (CACE)": _scaled(e, rec.mde_cace).lstrip("+"),
+            "R-squared used": _num(rec.r2),
+            "note": rec.note,
+        })
+    return pd.DataFrame(rows)
+
+
+def _rename_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.rename(columns={"conf_low": "conf_low_rate", "conf_high": "conf_high_rate"})
+
+
+def _forest_png(table: Any) -> bytes:
+    """Forest plot of the impacts, one panel per outcome (outcomes have different units)."""
+    from matplotlib.figure import Figure
+
+    effects = list(table.effects)
+    fig = Figure(figsize=(7.0, 0.9 * len(effects) + 0.8))
+    axes = fig.subplots(len(effects), 1, squeeze=False)[:, 0]
+    for ax, e in zip(axes, effects, strict=True):
+        scale = 100.0 if e.binary_outcome else 1.0
+        lo, hi = e.interval()
+        ax.errorbar([scale * e.estimate], [0], xerr=[[scale * (e.estimate - lo)],
+                    [scale * (hi - e.estimate)]], fmt="o", color="#1d70b8", capsize=3)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks([0], [e.outcome])
+        ax.set_xlabel("impact (pp)" if e.binary_outcome else "impact", fontsize=8)
+        ax.tick_params(labelsize=8)
+        half = max(abs(scale * lo), abs(scale * hi)) * 1.15 or 1.0
+        ax.set_xlim(-half, half)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -> None:
+    f = frame[frame["rate"].map(lambda v: not isinstance(v, str))]
+    y = np.arange(len(f))
+    rate = f["rate"].astype(float).to_numpy()
+    lo = f["conf_low_rate"].astype(float).to_numpy()
+    hi = f["conf_high_rate"].astype(float).to_numpy()
+    ax.errorbar(100 * rate, y, xerr=[100 * (rate - lo), 100 * (hi - rate)], fmt="o")
+    ax.set_yticks(y, [str(v) for v in f[by]])
+    ax.invert_yaxis()
+    ax.set_xlabel("control-arm contamination rate (%)")
+    hidden = len(frame) - len(f)
+    if hidden:
+        ax.set_title(f"{hidden} group(s) suppressed ({rules.suppressed})", fontsize=9)
+
+
+def _plot_mde(ax: Any, frame: pd.DataFrame) -> None:
+    y = np.arange(len(frame))
+    ax.barh(y - 0.2, frame["mde"], height=0.35, label="ITT MDE achieved", color="#b1b4b6")
+    ax.barh(y + 0.2, frame["estimate"].abs(), height=0.35, label="|ITT estimate|",
+            color="#1d70b8")
+    ax.set_yticks(y, list(frame["outcome"]))
+    ax.invert_yaxis()
+    ax.set_xlabel("effect (outcome units; 0/1 outcomes as proportions)")
+    ax.legend(loc="best")

@@ -1,0 +1,361 @@
+"""Impact tables: the ITT effect on several outcomes (and within subgroups) with
+p-values adjusted for multiple testing, and the tests of subgroup heterogeneity.
+Made by :func:`dwp_eval.impact_table`."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._core.contract import ResultMixin, interval_frame
+from dwp_eval._core.format import p_cell
+from dwp_eval._validation import _fmt_list, check_alpha
+from dwp_eval.errors import OptionError
+from dwp_eval.results.effect import Effect
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["ALL", "CORRECTIONS", "HETEROGENEITY_COLUMNS", "IMPACT_COLUMNS", "EffectTable"]
+
+#: Corrections accepted by :func:`impact_table`, with the text used in summaries.
+CORRECTIONS: dict[str, str] = {
+    "holm": "Holm (1979)",
+    "bonferroni": "Bonferroni",
+    "bh": "Benjamini-Hochberg (1995) false discovery rate",
+    "romano_wolf": "Romano-Wolf (2016) step-down bootstrap",
+    "none": "no correction",
+}
+
+#: Columns of :meth:`EffectTable.to_frame`, in order.
+IMPACT_COLUMNS = [
+    "outcome",
+    "subgroup",
+    "estimand",
+    "estimate",
+    "std_error",
+    "statistic",
+    "p_value",
+    "p_value_adjusted",
+    "conf_low",
+    "conf_high",
+    "df",
+    "n_obs",
+    "n_control",
+    "n_treatment",
+    "control_mean",
+    "treatment_mean",
+    "se_type",
+    "design",
+    "family",
+    "correction",
+]
+
+#: Columns of :attr:`EffectTable.heterogeneity`, in order.
+HETEROGENEITY_COLUMNS = [
+    "outcome",
+    "by",
+    "n_subgroups",
+    "statistic",
+    "df_num",
+    "df_denom",
+    "p_value",
+    "wald_statistic",
+    "se_type",
+    "n_obs",
+    "method",
+]
+
+#: Label of the rows that use every person (no subgroup).
+ALL = "all"
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class EffectTable(ResultMixin):
+    """ITT effects on several outcomes (and subgroups), as trial reports tabulate them.
+
+    Attributes
+    ----------
+    effects
+        One :class:`~dwp_eval.Effect` per row, as :func:`dwp_eval.itt` returns it.
+    subgroups
+        ``"all"`` for rows that use everyone, ``"<by>=<level>"`` for subgroup rows.
+    families
+        The family each row's p-value is adjusted within.
+    p_value_adjusted
+        The adjusted p-value of each row.
+    correction
+        The correction used (a key of :data:`CORRECTIONS`).
+    alpha
+        Significance level of the intervals.
+    by
+        The subgroup column, or ``None``.
+    draws
+        Bootstrap draws (Romano-Wolf only).
+    by_missing
+        Rows with a missing ``by`` value, which are in no subgroup row.
+    notes
+        Anything a reader of the table should know.
+    """
+
+    effects: tuple[Effect, ...]
+    subgroups: tuple[str, ...]
+    families: tuple[str, ...]
+    p_value_adjusted: tuple[float, ...]
+    correction: str
+    alpha: float
+    by: str | None = None
+    draws: int | None = None
+    by_missing: int = 0
+    notes: tuple[str, ...] = ()
+    _heterogeneity: pd.DataFrame | None = None
+
+    def __len__(self) -> int:
+        return len(self.effects)
+
+    # ------------------------------------------------------------------ tables
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per effect, columns as in :data:`IMPACT_COLUMNS`."""
+        rows = []
+        for e, sub, fam, padj in zip(
+            self.effects, self.subgroups, self.families, self.p_value_adjusted, strict=True
+        ):
+            rows.append(
+                {
+                    "outcome": e.outcome,
+                    "subgroup": sub,
+                    "estimand": e.estimand,
+                    "estimate": e.estimate,
+                    "std_error": e.std_error,
+                    "statistic": e.statistic,
+                    "p_value": e.p_value,
+                    "p_value_adjusted": padj,
+                    "conf_low": e.conf_low,
+                    "conf_high": e.conf_high,
+                    "df": e.df,
+                    "n_obs": e.n_obs,
+                    "n_control": e.n_control,
+                    "n_treatment": e.n_treatment,
+                    "control_mean": e.control_mean,
+                    "treatment_mean": e.treatment_mean,
+                    "se_type": e.se_type,
+                    "design": e.design,
+                    "family": fam,
+                    "correction": self.correction,
+                }
+            )
+        return pd.DataFrame(rows, columns=IMPACT_COLUMNS)
+
+    @property
+    def heterogeneity(self) -> pd.DataFrame | None:
+        """Tests that the effect is the same in every subgroup (one row per outcome), or
+        ``None`` without ``by=``. Columns as in :data:`HETEROGENEITY_COLUMNS`."""
+        return None if self._heterogeneity is None else self._heterogeneity.copy()
+
+    @property
+    def dropped(self) -> pd.DataFrame:
+        """Rows dropped for missing values (``missing="drop"``), per table row and column."""
+        rows = [
+            {"outcome": e.outcome, "subgroup": sub, "column": col, "n_dropped": n}
+            for e, sub in zip(self.effects, self.subgroups, strict=True)
+            for col, n in e.dropped.items()
+        ]
+        return pd.DataFrame(rows, columns=["outcome", "subgroup", "column", "n_dropped"])
+
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """``1 - alpha`` confidence intervals of every row (default: the table's alpha):
+        ``term, conf_low, conf_high``, then ``outcome`` and ``subgroup``."""
+        a = self.alpha if alpha is None else check_alpha(alpha, func="EffectTable.conf_int")
+        lo_hi = [e.interval(a) for e in self.effects]
+        out = interval_frame([f"{e.treatment} vs {e.control}" for e in self.effects],
+                             [v[0] for v in lo_hi], [v[1] for v in lo_hi])
+        out["outcome"] = [e.outcome for e in self.effects]
+        out["subgroup"] = list(self.subgroups)
+        return out
+
+    # ------------------------------------------------------------------ display
+
+    def _cells(self) -> list[dict[str, str]]:
+        """The report's formatted cells, one dict per row."""
+        level = f"{100 * (1 - self.alpha):g}% CI"
+        out = []
+        for e, sub, padj in zip(self.effects, self.subgroups, self.p_value_adjusted, strict=True):
+            lo, hi = e.interval()
+            if e.binary_outcome:
+                means = (f"{100 * e.control_mean:.1f}%", f"{100 * e.treatment_mean:.1f}%")
+                impact = f"{100 * e.estimate:+.1f} pp"
+                ci = f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+            else:
+                d = _decimals(e.std_error)
+                means = (_num(e.control_mean, d), _num(e.treatment_mean, d))
+                impact = _num(e.estimate, d, sign=True)
+                ci = f"[{_num(lo, d, sign=True)}, {_num(hi, d, sign=True)}]"
+            out.append(
+                {
+                    "outcome": e.outcome,
+                    "subgroup": sub,
+                    "control mean": means[0],
+                    "treatment mean": means[1],
+                    "impact": impact,
+                    level: ci,
+                    "p-value": p_cell(e.p_value),
+                    "adjusted p-value": p_cell(padj),
+                    "n": f"{e.n_obs:,}",
+                }
+            )
+        return out
+
+    def _title(self) -> str:
+        e = self.effects[0]
+        return (
+            f"{e.estimand} impact of {e.treatment} vs {e.control} "
+            f"({100 * (1 - self.alpha):g}% confidence intervals; p-values adjusted within "
+            f"families: {CORRECTIONS[self.correction]})"
+        )
+
+    def _footnotes(self) -> list[str]:
+        lines = []
+        fams = list(dict.fromkeys(self.families))
+        for fam in fams:
+            members = [
+                e.outcome if sub == ALL else f"{e.outcome} ({sub})"
+                for e, sub, f in zip(self.effects, self.subgroups, self.families, strict=True)
+                if f == fam
+            ]
+            lines.append(f"family {fam!r}: {', '.join(members)}")
+        if self.correction == "romano_wolf" and self.draws is not None:
+            lines.append(f"Romano-Wolf p-values from {self.draws:,} bootstrap draws")
+        if any(e.binary_outcome for e in self.effects):
+            lines.append("0/1 outcomes: means in %, impacts and intervals in percentage points (pp)")
+        designs = sorted({f"{e.design} design, {e.se_type} standard errors" for e in self.effects})
+        lines.append("; ".join(designs))
+        het = self._heterogeneity
+        if het is not None:
+            for row in het.itertuples(index=False):
+                lines.append(
+                    f"heterogeneity by {row.by}, {row.outcome}: F({row.df_num:g}, "
+                    f"{row.df_denom:.4g}) = {row.statistic:.3f}, p = {p_cell(row.p_value)} "
+                    f"({row.se_type})"
+                )
+        for e, sub in zip(self.effects, self.subgroups, strict=True):
+            for col, n in e.dropped.items():
+                where = e.outcome if sub == ALL else f"{e.outcome} ({sub})"
+                lines.append(f"{where}: {n:,} row(s) with missing {col} dropped")
+        if self.by_missing:
+            lines.append(
+                f"{self.by_missing:,} row(s) with missing {self.by} are in no subgroup row "
+                "(they are in the 'all' rows)"
+            )
+        lines.extend(self.notes)
+        return lines
+
+    def summary(self) -> str:
+        """The table as text: one line per row, then families, tests and notes."""
+        cells = self._cells()
+        cols = list(cells[0])
+        widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in cols}
+        left = {"outcome", "subgroup"}
+
+        def fmt(values: Mapping[str, str]) -> str:
+            return "  ".join(
+                f"{values[c]:<{widths[c]}}" if c in left else f"{values[c]:>{widths[c]}}" for c in cols
+            ).rstrip()
+
+        lines = [self._title(), fmt({c: c for c in cols})]
+        lines += [fmt(r) for r in cells]
+        lines += [f"  {note}" for note in self._footnotes()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        body = pd.DataFrame(self._cells()).to_html(index=False, escape=True)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self._footnotes())
+        return f"<p><strong>{html.escape(self._title())}</strong></p>{body}<ul>{notes}</ul>"
+
+    def __repr__(self) -> str:
+        outcomes = list(dict.fromkeys(e.outcome for e in self.effects))
+        return (
+            f"<EffectTable {len(self)} rows: {len(outcomes)} outcome(s)"
+            + (f" by {self.by}" if self.by is not None else "")
+            + f", correction {self.correction}>"
+        )
+
+    def plot(self, ax: Axes | None = None, *, outcome: str | None = None, **kwargs: Any) -> Axes:
+        """Forest plot: the estimate and confidence interval of each row, and a zero line.
+
+        Parameters
+        ----------
+        ax
+            Axes to draw on (default: a new figure).
+        outcome
+            Plot only this outcome's rows. Outcomes in different units (pounds,
+            days, percentage points) share one axis otherwise.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.errorbar`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Notes
+        -----
+        0/1 outcomes are drawn in percentage points, others in their own units;
+        a thin line separates outcomes.
+        """
+        import matplotlib.pyplot as plt
+
+        pick = [
+            i for i, e in enumerate(self.effects) if outcome is None or e.outcome == str(outcome)
+        ]
+        if not pick:
+            names = list(dict.fromkeys(e.outcome for e in self.effects))
+            raise OptionError(
+                f"The 'outcome' parameter of EffectTable.plot must be one of {_fmt_list(names)}. "
+                f"Got {outcome!r} instead."
+            )
+        effects = [self.effects[i] for i in pick]
+        subgroups = [self.subgroups[i] for i in pick]
+        n = len(effects)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 0.35 * n + 1.5))
+        scale = np.array([100.0 if e.binary_outcome else 1.0 for e in effects])
+        est = np.array([e.estimate for e in effects]) * scale
+        ci = np.array([e.interval() for e in effects]) * scale[:, None]
+        ypos = np.arange(n)
+        opts: dict[str, Any] = {"fmt": "o", "capsize": 3, "color": "C0"}
+        opts.update(kwargs)
+        ax.errorbar(est, ypos, xerr=[est - ci[:, 0], ci[:, 1] - est], **opts)
+        ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+        for i in range(1, n):
+            if effects[i].outcome != effects[i - 1].outcome:
+                ax.axhline(i - 0.5, color="lightgrey", lw=0.8)
+        labels = [
+            (e.outcome + (" (pp)" if e.binary_outcome else "")) if sub == ALL else f"    {sub}"
+            for e, sub in zip(effects, subgroups, strict=True)
+        ]
+        ax.set_yticks(ypos, labels)
+        ax.set_ylim(n - 0.5, -0.5)
+        what = effects[0].outcome if outcome is not None else "impact"
+        ax.set_xlabel(f"{what} ({100 * (1 - self.alpha):g}% CI)")
+        return ax
+
+
+def _decimals(std_error: float) -> int:
+    """Decimals that show a number to about a tenth of its standard error (0 to 6)."""
+    if not np.isfinite(std_error) or std_error <= 0:
+        return 2
+    return int(min(6, max(0, 1 - np.floor(np.log10(std_error)))))
+
+
+def _num(v: float, decimals: int, *, sign: bool = False) -> str:
+    if not np.isfinite(v):
+        return str(v)
+    return f"{v:+,.{decimals}f}" if sign else f"{v:,.{decimals}f}"
