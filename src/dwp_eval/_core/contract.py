@@ -33,7 +33,11 @@ import pandas as pd
 
 __all__ = [
     "INTERVAL_COLUMNS",
+    "ArmCounts",
+    "Frozen",
     "FrozenMapping",
+    "IntervalEnds",
+    "OneInterval",
     "ReadOnlyTable",
     "Refit",
     "ResultMixin",
@@ -222,9 +226,12 @@ def interval_of(result: Any, alpha: float) -> tuple[float, float]:
     return float(result.conf_low), float(result.conf_high)
 
 
-class ResultMixin(abc.ABC):
-    """The contract's shared behaviour: freezing on construction, pickling, text
-    and notebook display. Each result defines ``to_frame`` and ``summary``."""
+class Frozen:
+    """Freezing on construction and pickling for a frozen dataclass: every field is
+    replaced by a read-only version of a private copy (:func:`freeze`), except the
+    names in ``_UNFROZEN``; pickles store plain values and re-freeze on loading.
+    Results derive from it through :class:`ResultMixin`; so do the prepared
+    samples and other frozen objects a result holds."""
 
     #: Fields :meth:`__post_init__` leaves as they are (already immutable objects).
     _UNFROZEN: ClassVar[tuple[str, ...]] = ()
@@ -236,13 +243,18 @@ class ResultMixin(abc.ABC):
                     object.__setattr__(self, f.name, freeze(getattr(self, f.name)))
 
     def __getstate__(self) -> dict[str, Any]:
-        # read-only mappings do not pickle: store plain dicts, re-frozen on loading
+        # read-only mappings are re-made on loading: store plain dicts
         return {k: thaw(v) for k, v in self.__dict__.items()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
         self.__post_init__()
+
+
+class ResultMixin(Frozen, abc.ABC):
+    """The contract's shared behaviour: freezing on construction, pickling, text
+    and notebook display. Each result defines ``to_frame`` and ``summary``."""
 
     @abc.abstractmethod
     def to_frame(self) -> pd.DataFrame:
@@ -262,8 +274,57 @@ class ResultMixin(abc.ABC):
         )
 
 
+class OneInterval:
+    """For a result with one interval: :meth:`conf_int` is :meth:`interval` (the
+    pair, which the result defines) as the contract's one-row table."""
+
+    treatment: str
+    control: str
+
+    @abc.abstractmethod
+    def interval(self, alpha: float | None = None) -> tuple[float, float]:
+        """``(low, high)``: the ``1 - alpha`` interval (default: the result's alpha)."""
+
+    def _interval_term(self) -> str:
+        return f"{self.treatment} vs {self.control}"
+
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """The ``1 - alpha`` interval (default: the result's alpha) as a one-row table
+        ``term, conf_low, conf_high``; :meth:`interval` gives the pair."""
+        lo, hi = self.interval(alpha)
+        return interval_frame([self._interval_term()], [lo], [hi])
+
+
+class IntervalEnds(OneInterval):
+    """``conf_low`` and ``conf_high``: the ends of :meth:`interval` at the result's alpha."""
+
+    @property
+    def conf_low(self) -> float:
+        return self.interval()[0]
+
+    @property
+    def conf_high(self) -> float:
+        return self.interval()[1]
+
+
+class ArmCounts:
+    """``n_control`` and ``n_treatment`` read from the result's ``n_by_arm``."""
+
+    n_by_arm: Mapping[str, int]
+    treatment: str
+    control: str
+
+    @property
+    def n_control(self) -> int:
+        return int(self.n_by_arm.get(self.control, 0))
+
+    @property
+    def n_treatment(self) -> int:
+        return int(self.n_by_arm.get(self.treatment, 0))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class Refit:
+class Refit(Frozen):
     """How a result is re-estimated with another variance (``with_se``): the
     estimator's kernel, a module-level function, and the prepared sample and
     options it needs, frozen. It holds no reference to the caller's data, so
@@ -278,16 +339,7 @@ class Refit:
     sample: Any
     options: Mapping[str, Any]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "options", freeze(self.options))
+    _UNFROZEN = ("kernel", "sample")
 
     def __call__(self, *, se_type: str, cluster: Any = None) -> Any:
         return self.kernel(self.sample, self.options, se_type=se_type, cluster=cluster)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"kernel": self.kernel, "sample": self.sample, "options": thaw(self.options)}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-        self.__post_init__()

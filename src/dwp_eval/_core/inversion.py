@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dwp_eval._core.assignments import TIE_RTOL
-from dwp_eval._core.contract import freeze
+from dwp_eval._core.contract import Frozen
 
 __all__ = ["PValueFunction", "t_values"]
 
@@ -31,7 +31,7 @@ def t_values(coefs: np.ndarray, tau: float) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class PValueFunction:
+class PValueFunction(Frozen):  # read-only copies: a result holding this is frozen
     """The p-value of ``H0: effect = tau`` as a function of ``tau``.
 
     ``obs`` holds the observed ``(a, b, v0, v1, v2)`` and ``draws`` one row per
@@ -47,14 +47,6 @@ class PValueFunction:
     centre: float
     scale: float
 
-    def __post_init__(self) -> None:  # read-only copies: a result holding this is frozen
-        object.__setattr__(self, "obs", freeze(np.asarray(self.obs, dtype=float)))
-        object.__setattr__(self, "draws", freeze(np.asarray(self.draws, dtype=float)))
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-        self.__post_init__()
 
     def __call__(self, tau: float) -> float:
         return float(self.many(np.array([float(tau)]))[0])

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.contract import freeze, thaw
+from dwp_eval._core.contract import Frozen
 from dwp_eval._validation import (
     _fmt_list,
     check_columns,
@@ -41,7 +41,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class Prepared:
+class Prepared(Frozen):
     """A validated analysis sample: the arrays every estimator takes, frozen (read-only
     copies, so later changes to the caller's DataFrame cannot reach it).
 
@@ -66,18 +66,7 @@ class Prepared:
     sources: Mapping[str, str] = field(default_factory=dict)
     index: pd.Index | None = None
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name != "index":
-                object.__setattr__(self, f.name, freeze(getattr(self, f.name)))
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: thaw(v) for k, v in self.__dict__.items()}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-        self.__post_init__()
+    _UNFROZEN = ("index",)  # a pandas Index is immutable
 
     @property
     def n(self) -> int:

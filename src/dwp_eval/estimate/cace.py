@@ -295,7 +295,7 @@ def cace(
     se_type
         ``None`` (default): ``HC2``, or ``CR2`` with Bell-McCaffrey degrees of
         freedom when clustered; any name of
-        :data:`dwp_eval._core.variance.SE_TYPES` (``"stata"``: HC1 or CR1).
+        name of the variance table (see :func:`dwp_eval.itt`; ``"stata"``: HC1 or CR1).
     alpha
         Significance level of the intervals and tests.
     missing

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.contract import Refit, freeze
+from dwp_eval._core.contract import Frozen, Refit
 from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.panel import (
     check_binary,
@@ -154,7 +154,7 @@ def did(
         Column to cluster the standard errors on; default the unit (panels). For
         repeated cross-sections the default is no clustering.
     se_type
-        Variance estimator from :data:`dwp_eval._core.variance.SE_TYPES`.
+        Variance estimator, any name of the variance table (see :func:`dwp_eval.itt`).
         Default ``"CR1"`` when clustered, ``"HC1"`` otherwise (the ``"stata"``
         convention). ``"CR2"`` gives Bell-McCaffrey SEs with Satterthwaite df.
     alpha
@@ -210,7 +210,7 @@ def did(
 
 
 @dataclass(frozen=True, eq=False)
-class DidSample:
+class DidSample(Frozen):
     """A validated difference-in-differences sample: the arrays the estimate and its
     variance need (frozen), and the labels of the analysed rows."""
 
@@ -230,9 +230,7 @@ class DidSample:
     cluster: np.ndarray | None
     index: pd.Index
 
-    def __post_init__(self) -> None:
-        for name in ("y", "d", "group", "p", "xc", "time_codes", "time_levels", "unit_codes", "cluster"):
-            object.__setattr__(self, name, freeze(getattr(self, name)))
+    _UNFROZEN = ("index",)  # a pandas Index is immutable
 
     def regroup(self, cluster: Any, *, func: str) -> DidSample:
         return replace(self, cluster=align_labels(cluster, self.index, len(self.y), param="cluster", func=func))

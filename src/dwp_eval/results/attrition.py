@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from dwp_eval._core.contract import ResultMixin, interval_frame
+from dwp_eval._core.contract import IntervalEnds, ResultMixin, interval_frame
 from dwp_eval._core.format import df_text, number, p_value_text, percent
 from dwp_eval._core.proportion import wilson_interval
 from dwp_eval._core.wald import WaldTest
@@ -225,7 +225,7 @@ class Attrition(ResultMixin):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class LeeBounds(ResultMixin):
+class LeeBounds(IntervalEnds, ResultMixin):
     """Lee (2009) trimming bounds on the effect for people who respond in either arm.
 
     Made by :func:`dwp_eval.lee_bounds`.
@@ -300,25 +300,11 @@ class LeeBounds(ResultMixin):
         z = float(stats.norm.ppf(1 - a / 2))
         return self.lower - z * self.se_lower, self.upper + z * self.se_upper
 
-    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
-        """The Imbens & Manski (2004) ``1 - alpha`` interval for the effect as a one-row
-        table ``term, conf_low, conf_high`` (``interval()`` gives the pair)."""
-        lo, hi = self.interval(alpha)
-        return interval_frame([f"{self.treatment} vs {self.control}"], [lo], [hi])
-
     def set_conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """The interval covering the whole identified set (see :meth:`set_interval`) as
         a one-row table ``term, conf_low, conf_high``."""
         lo, hi = self.set_interval(alpha)
         return interval_frame([f"{self.treatment} vs {self.control}"], [lo], [hi])
-
-    @property
-    def conf_low(self) -> float:
-        return self.interval()[0]
-
-    @property
-    def conf_high(self) -> float:
-        return self.interval()[1]
 
     @property
     def set_conf_low(self) -> float:

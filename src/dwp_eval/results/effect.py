@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.contract import Refit, ResultMixin, interval_frame
+from dwp_eval._core.contract import (
+    ArmCounts,
+    IntervalEnds,
+    OneInterval,
+    Refit,
+    ResultMixin,
+    interval_frame,
+)
 from dwp_eval._core.format import df_text, number
 from dwp_eval._core.wald import t_interval, t_p_value
 from dwp_eval._validation import check_alpha
@@ -42,7 +49,7 @@ EFFECT_COLUMNS = [
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class FirstStage(ResultMixin):
+class FirstStage(OneInterval, ResultMixin):
     """The first stage of a CACE: how assignment moved receipt.
 
     Attributes
@@ -90,11 +97,8 @@ class FirstStage(ResultMixin):
         a = self.alpha if alpha is None else check_alpha(alpha, func="FirstStage.conf_int")
         return t_interval(self.difference, self.std_error, self.df, a)
 
-    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
-        """The ``1 - alpha`` interval for the first-stage difference (default: the
-        result's alpha), as a one-row table ``term, conf_low, conf_high``."""
-        lo, hi = self.interval(alpha)
-        return interval_frame([f"{self.received}: {self.treatment} vs {self.control}"], [lo], [hi])
+    def _interval_term(self) -> str:
+        return f"{self.received}: {self.treatment} vs {self.control}"
 
     def to_frame(self) -> pd.DataFrame:
         """One row: ``received, take_up_treatment, take_up_control, difference, std_error,
@@ -225,7 +229,7 @@ class ARInterval(ResultMixin):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Effect(ResultMixin):
+class Effect(IntervalEnds, ArmCounts, ResultMixin):
     """An estimated treatment effect (ITT, CACE, ATT) with design-based inference.
 
     Attributes
@@ -302,22 +306,6 @@ class Effect(ResultMixin):
     def p_value(self) -> float:
         return t_p_value(self.statistic, self.df)
 
-    @property
-    def conf_low(self) -> float:
-        return self.interval()[0]
-
-    @property
-    def conf_high(self) -> float:
-        return self.interval()[1]
-
-    @property
-    def n_control(self) -> int:
-        return int(self.n_by_arm.get(self.control, 0))
-
-    @property
-    def n_treatment(self) -> int:
-        return int(self.n_by_arm.get(self.treatment, 0))
-
     def interval(self, alpha: float | None = None) -> tuple[float, float]:
         """``(low, high)``: the ``1 - alpha`` confidence interval (default: the
         result's alpha) from a t distribution with ``df`` degrees of freedom.
@@ -327,12 +315,6 @@ class Effect(ResultMixin):
         """
         a = self.alpha if alpha is None else check_alpha(alpha, func="Effect.conf_int")
         return t_interval(self.estimate, self.std_error, self.df, a)
-
-    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
-        """The ``1 - alpha`` confidence interval (default: the result's alpha) as a
-        one-row table ``term, conf_low, conf_high`` (``interval()`` gives the pair)."""
-        lo, hi = self.interval(alpha)
-        return interval_frame([f"{self.treatment} vs {self.control}"], [lo], [hi])
 
     def with_se(self, se_type: str, *, cluster: Any = None) -> Effect:
         """The same point estimate with another variance estimator, as a new result.

@@ -6,16 +6,48 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.contract import ResultMixin, interval_frame
+from dwp_eval._core.contract import ArmCounts, OneInterval, ResultMixin
 from dwp_eval._core.inversion import PValueFunction
 from dwp_eval._validation import check_alpha
 from dwp_eval.errors import OptionError
 
 __all__ = ["BOOTSTRAP_COLUMNS", "RI_COLUMNS", "BootstrapTest", "RandomisationTest"]
+
+
+class _ByTestInversion(OneInterval):
+    """Intervals and p-values by inverting a test on the same draws (``_pfun``)."""
+
+    alpha: float
+    conf_low: float
+    conf_high: float
+    _pfun: PValueFunction | None
+    #: The function that makes the result, for messages.
+    _MAKER: ClassVar[str] = ""
+
+    def _function(self) -> PValueFunction:
+        if self._pfun is None:
+            raise OptionError(
+                f"{type(self).__name__}: this result was not made by {self._MAKER}, so it has "
+                "no p-value function."
+            )
+        return self._pfun
+
+    def p_value_at(self, effect: float) -> float:
+        """The p-value of the hypothesis of a constant effect ``effect`` (same draws)."""
+        return self._function()(float(effect))
+
+    def interval(self, alpha: float | None = None) -> tuple[float, float]:
+        """``(low, high)``: the ``1 - alpha`` interval by test inversion (default: the
+        result's alpha), from the same draws."""
+        a = self.alpha if alpha is None else check_alpha(alpha, func=f"{type(self).__name__}.conf_int")
+        if a == self.alpha:
+            return self.conf_low, self.conf_high
+        return self._function().interval(a)
 
 
 RI_COLUMNS = [
@@ -41,7 +73,7 @@ RI_COLUMNS = [
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RandomisationTest(ResultMixin):
+class RandomisationTest(_ByTestInversion, ArmCounts, ResultMixin):
     """A randomisation (permutation) test of no effect, with the interval from inverting it.
 
     Attributes
@@ -100,45 +132,17 @@ class RandomisationTest(ResultMixin):
     acceptance_rate: float | None = None
     _pfun: PValueFunction | None = field(default=None, repr=False)
 
+    _MAKER = "randomisation_test"
+
     @property
     def df(self) -> float:
         """Not used: the reference distribution is the randomisation distribution (NaN)."""
         return float("nan")
 
     @property
-    def n_control(self) -> int:
-        return int(self.n_by_arm.get(self.control, 0))
-
-    @property
-    def n_treatment(self) -> int:
-        return int(self.n_by_arm.get(self.treatment, 0))
-
-    @property
     def critical_value(self) -> float:
         """The ``1 - alpha`` quantile of ``|statistic|`` over the re-drawn assignments."""
         return float(np.quantile(np.abs(self.null_statistics), 1 - self.alpha))
-
-    def p_value_at(self, effect: float) -> float:
-        """The p-value of the hypothesis of a constant effect ``effect`` (same draws)."""
-        if self._pfun is None:
-            raise OptionError("RandomisationTest.p_value_at: this result was not made by randomisation_test.")
-        return self._pfun(float(effect))
-
-    def interval(self, alpha: float | None = None) -> tuple[float, float]:
-        """``(low, high)``: the ``1 - alpha`` interval by test inversion (default: the
-        result's alpha), from the same draws."""
-        a = self.alpha if alpha is None else check_alpha(alpha, func="RandomisationTest.conf_int")
-        if a == self.alpha:
-            return self.conf_low, self.conf_high
-        if self._pfun is None:
-            raise OptionError("RandomisationTest.conf_int: this result was not made by randomisation_test.")
-        return self._pfun.interval(a)
-
-    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
-        """The ``1 - alpha`` interval by test inversion as a one-row table
-        ``term, conf_low, conf_high`` (``interval()`` gives the pair)."""
-        lo, hi = self.interval(alpha)
-        return interval_frame([f"{self.treatment} vs {self.control}"], [lo], [hi])
 
     def to_frame(self) -> pd.DataFrame:
         """One row with the columns in ``RI_COLUMNS``."""
@@ -225,7 +229,7 @@ BOOTSTRAP_COLUMNS = [
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class BootstrapTest(ResultMixin):
+class BootstrapTest(_ByTestInversion, ResultMixin):
     """A wild cluster bootstrap-t test of no effect, with its test-inversion interval.
 
     Attributes
@@ -272,6 +276,8 @@ class BootstrapTest(ResultMixin):
     notes: tuple[str, ...] = ()
     _pfun: PValueFunction | None = field(default=None, repr=False)
 
+    _MAKER = "wild_cluster_bootstrap"
+
     @property
     def df(self) -> float:
         """Not used: the reference distribution is the bootstrap distribution (NaN)."""
@@ -286,28 +292,6 @@ class BootstrapTest(ResultMixin):
         return ("stratified-cluster" if self.n_strata else "cluster") + (
             " (WCR)" if self.impose_null else " (WCU)"
         )
-
-    def p_value_at(self, effect: float) -> float:
-        """The bootstrap p-value of ``H0: effect = effect`` (same weight draws)."""
-        if self._pfun is None:
-            raise OptionError("BootstrapTest.p_value_at: this result was not made by wild_cluster_bootstrap.")
-        return self._pfun(float(effect))
-
-    def interval(self, alpha: float | None = None) -> tuple[float, float]:
-        """``(low, high)``: the ``1 - alpha`` interval by test inversion (default: the
-        result's alpha), from the same draws."""
-        a = self.alpha if alpha is None else check_alpha(alpha, func="BootstrapTest.conf_int")
-        if a == self.alpha:
-            return self.conf_low, self.conf_high
-        if self._pfun is None:
-            raise OptionError("BootstrapTest.conf_int: this result was not made by wild_cluster_bootstrap.")
-        return self._pfun.interval(a)
-
-    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
-        """The ``1 - alpha`` interval by test inversion as a one-row table
-        ``term, conf_low, conf_high`` (``interval()`` gives the pair)."""
-        lo, hi = self.interval(alpha)
-        return interval_frame([f"{self.treatment} vs {self.control}"], [lo], [hi])
 
     def to_frame(self) -> pd.DataFrame:
         """One row with the columns in ``BOOTSTRAP_COLUMNS``."""
