@@ -131,8 +131,8 @@ def same_estimate_regression(
             f"The 'se_type' parameter of {func} is {se_type!r}, but no regression with that "
             f"variance has the same point estimate as this {design} design's difference in "
             f"means ({est:.6g}; the regression gives {coef:.6g}). The only se_type available for "
-            f"this design is {own!r}. Fix: use with_se({own!r}), or re-estimate with "
-            f"itt(..., se_type={se_type!r}) for the regression estimator."
+            f"this design is {own!r}. Fix: use se_type={own!r}, or estimate the regression "
+            f"with itt(..., estimator='ols', se_type={se_type!r})."
         )
     return se_new, df, method + f"; its coefficient is the {design} difference in means"
 

@@ -287,12 +287,13 @@ def _cell_text(value: Any) -> str:
 
 
 def _html_table(frame: pd.DataFrame, table_id: str, cls: str) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    columns = [html.escape(str(c)) for c in frame.columns]
+    head = "".join(f"<th>{c}</th>" for c in columns)
     rows = []
     for rec in frame.itertuples(index=False):
         cells = "".join(
-            f"<td data-col=\"{html.escape(str(c))}\">{html.escape(_cell_text(v))}</td>"
-            for c, v in zip(frame.columns, rec, strict=True)
+            f"<td data-col=\"{c}\">{html.escape(_cell_text(v))}</td>"
+            for c, v in zip(columns, rec, strict=True)
         )
         rows.append(f"<tr>{cells}</tr>")
     return (
