@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -232,8 +232,7 @@ def wild_cluster_bootstrap(
     )
     y, z = prep.y, prep.z
     n = len(y)
-    cl = prep.cluster
-    assert cl is not None  # cluster is required above
+    cl = cast(np.ndarray, prep.cluster)  # cluster= is required above
     cols = [z]
     names = ["assigned"]
     if prep.covariates.shape[1]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -41,9 +41,6 @@ from dwp_eval._validation import as_column_list, check_alpha
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.results import Effect
 from dwp_eval.results.did import BACON_COLUMNS, BaconDecomposition
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["GROUP_MEANS_COLUMNS", "bacon_decomposition", "did"]
 
@@ -335,8 +332,7 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
         n_treated, n_comparison = int(np.sum(group == 1)), int(np.sum(group == 0))
         n_units = None
     else:
-        u = sample.unit_codes
-        assert u is not None  # a panel has units
+        u = cast(np.ndarray, sample.unit_codes)  # a panel has units
         N, T = int(u.max()) + 1, len(t_levels)
         cl = u if sample.cluster is None else sample.cluster
         se_name = resolve_se_type(se_default, clustered=True, func=func)

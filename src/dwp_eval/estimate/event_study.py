@@ -9,7 +9,7 @@ Two estimators: ``"callaway_santanna"`` (the dynamic aggregation of
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -22,9 +22,6 @@ from dwp_eval._validation import Seed, as_column_list, check_alpha, check_option
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy, build_event_study
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["EVENT_STUDY_COLUMNS", "EventStudy", "event_study"]
 

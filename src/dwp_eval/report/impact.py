@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -308,7 +308,6 @@ def impact_table(
         idx = [i for i, r in enumerate(rows) if r[2] == fam]
         p = np.array([rows[i][0].p_value for i in idx])
         if correction == "romano_wolf":
-            assert rng is not None
             hyps = [
                 Hypothesis(
                     rows[i][0].outcome if rows[i][1] == ALL else f"{rows[i][0].outcome}, {rows[i][1]}",
@@ -321,7 +320,7 @@ def impact_table(
             ]
             rw = romano_wolf_family(
                 data, hyps, **design_args, within=None if rows[idx[0]][3] is None else by,
-                draws=draws, rng=rng, func=func,
+                draws=draws, rng=cast(np.random.Generator, rng), func=func,  # set for romano_wolf
             )
             padj[idx] = np.maximum(np.asarray(rw.p_value_adjusted), p)
         else:

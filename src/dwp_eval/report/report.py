@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,9 +56,6 @@ from dwp_eval.report.document import Report, Section, _display, _num, _protect
 from dwp_eval.report.impact import impact_table
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.results import Effect
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Report", "Section", "analyse"]
 

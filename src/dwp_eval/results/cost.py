@@ -4,7 +4,7 @@ set, and the net benefit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -145,8 +145,8 @@ class CostEffectiveness(ResultMixin):
         if self.method == "delta":
             r, se = self.cost_per_outcome, self.cost_per_outcome_std_error
             return r - q * se, r + q * se, "bounded"
-        assert self.bootstrap_ratios is not None
-        return percentile_ratio_set(self.bootstrap_ratios, self.bootstrap_opposite, a)
+        ratios = cast(np.ndarray, self.bootstrap_ratios)  # kept by method="bootstrap"
+        return percentile_ratio_set(ratios, self.bootstrap_opposite, a)
 
     def to_frame(self) -> pd.DataFrame:
         """Rows ``additional_outcomes`` (the effect), ``cost``, ``cost_per_outcome``
@@ -203,20 +203,24 @@ class CostEffectiveness(ResultMixin):
             ),
         ]
         if self.net_benefit is not None:
-            assert self.net_benefit_std_error is not None
-            assert self.net_benefit_low is not None and self.net_benefit_high is not None
+            se, lo, hi = self._net_benefit_inference()
             rows.append(
                 row(
                     "net_benefit",
                     k * self.net_benefit,
-                    k * self.net_benefit_std_error,
-                    k * self.net_benefit_low,
-                    k * self.net_benefit_high,
+                    k * se,
+                    k * lo,
+                    k * hi,
                     "bounded",
                     "t",
                 )
             )
         return pd.DataFrame(rows, columns=COST_COLUMNS)
+
+    def _net_benefit_inference(self) -> tuple[float, float, float]:
+        """The net benefit's SE and interval ends (set whenever ``net_benefit`` is)."""
+        return (cast(float, self.net_benefit_std_error), cast(float, self.net_benefit_low),
+                cast(float, self.net_benefit_high))
 
     def _label(self) -> str:
         return self.outcome_label or f"outcome ({self.outcome})"
@@ -267,13 +271,13 @@ class CostEffectiveness(ResultMixin):
                 f"{_money(self.per * self.cost, c)}"
             )
         if self.net_benefit is not None and self.value_per_outcome is not None:
-            assert self.net_benefit_low is not None and self.net_benefit_high is not None
+            _, low, high = self._net_benefit_inference()
             k = float(self.per)
             unit = "participant" if self.per == 1 else f"{self.per:,} participants"
             lines.append(
                 f"  net benefit     {_money(k * self.net_benefit, c)} per {unit} at "
                 f"{_money(self.value_per_outcome, c)} per outcome ({100 * (1 - self.alpha):g}% CI "
-                f"{_money(k * self.net_benefit_low, c)} to {_money(k * self.net_benefit_high, c)})"
+                f"{_money(k * low, c)} to {_money(k * high, c)})"
             )
         same = (
             " (with the Fieller set above as its confidence set)"
