@@ -11,6 +11,9 @@ scripts that produced the committed files and how to regenerate them.
   ~ unit + period, clusters = ..., se_type = "CR2" / "CR0" / "stata")`` on
   ``twfe_panels.csv`` (balanced, unbalanced, unbalanced with a covariate and
   region clusters) and on the Card & Krueger panel.
+* ``twfe_cr1.csv`` (pyfixest 0.60; statsmodels 0.15 rebuilding Stata's
+  ``xtreg, fe vce(cluster)``): the default CR1, clustered by unit and by region,
+  with and without a covariate, on the synthetic panels and Card & Krueger.
 * ``linearmodels_twfe.csv`` (linearmodels 7.1): ``PanelOLS`` with entity and
   time effects, clustered, ``group_debias=True``.
 """
@@ -150,8 +153,9 @@ def test_twfe_matches_estimatr(case: str, se_type: str) -> None:
 @pytest.mark.parametrize("case", ["balanced", "unbalanced", "unbalanced_x", "card_krueger_balanced"])
 def test_cr1_counts_only_fixed_effects_not_nested_in_clusters(case: str) -> None:
     """estimatr's 'stata' CR1 counts every absorbed effect in p (as Stata's areg);
-    did's CR1 leaves out unit effects nested in the clusters (as xtreg, fe and
-    fixest). Both are CR0 times a factor; check ours and the relation to estimatr's."""
+    did's CR1 counts the period effects and the constant, not the unit effects
+    nested in the clusters (as xtreg, fe and fixest). Both are CR0 times a
+    factor; check ours and the relation to estimatr's."""
     ref = ESTIMATR[(ESTIMATR["case"] == case) & (ESTIMATR["se_type"] == "stata")].iloc[0]
     cr0 = _ours(case, "CR0")
     cr1 = _ours(case, "CR1")
@@ -161,12 +165,45 @@ def test_cr1_counts_only_fixed_effects_not_nested_in_clusters(case: str) -> None
     T = 2 if case.startswith("card") else panels["period"].nunique()
     k = 2 if case.endswith("_x") else 1
     N = sum(cr1.n_by_arm.values())
-    p_nested = k + (T - 1)  # units are nested in the clusters (stores, units, regions)
+    p_nested = k + T  # units nested in the clusters: T - 1 period effects and the constant
     factor = G / (G - 1) * (n - 1) / (n - p_nested)
     assert cr1.std_error == pytest.approx(cr0.std_error * np.sqrt(factor), rel=RTOL)
     p_all = k + (T - 1) + N
     factor_all = G / (G - 1) * (n - 1) / (n - p_all)
     assert ref.std_error == pytest.approx(cr0.std_error * np.sqrt(factor_all), rel=RTOL)
+
+
+CR1 = pd.read_csv(REF / "twfe_cr1.csv")
+
+
+def _cr1_case(case: str) -> de.Effect:
+    """did's default (CR1) on a case of ``twfe_cr1.py``: ``<panel>[_x]_<cluster>``."""
+    if case.startswith("card_krueger"):
+        ck = _ck()
+        d = _balanced(ck) if "balanced" in case else ck
+        return did(d, outcome="fte", unit="store", time="wave", treated="nj", post="wave")
+    panel, cluster = case.rsplit("_", 1)
+    x = panel.endswith("_x")
+    panels = pd.read_csv(REF / "twfe_panels.csv")
+    d = panels[panels["panel"] == panel.removesuffix("_x")]
+    return did(d, outcome="y", unit="unit", time="period", treated="d",
+               covariates=["x"] if x else None, cluster=None if cluster == "unit" else cluster)
+
+
+@pytest.mark.parametrize("source", ["pyfixest", "xtreg"])
+@pytest.mark.parametrize("case", sorted(CR1["case"].unique()))
+def test_default_cr1_matches_fixest_and_xtreg(case: str, source: str) -> None:
+    """The default CR1 is fixest's default small-sample correction (pyfixest,
+    k_fixef="nonnested") and Stata's xtreg, fe vce(cluster) (rebuilt with
+    statsmodels): K = regressors + T period effects and constant, whether the
+    clusters are the units or regions they are nested in (issue 13: the old
+    factor counted T - 1, 2e-4 to 1.2e-3 off)."""
+    ref = CR1[(CR1["case"] == case) & (CR1["source"] == source)].iloc[0]
+    res = _cr1_case(case)
+    assert res.se_type == "CR1"
+    assert res.n_obs == ref.n_obs
+    assert res.estimate == pytest.approx(ref.estimate, rel=RTOL)
+    assert res.std_error == pytest.approx(ref.std_error, rel=RTOL)
 
 
 LINEARMODELS = pd.read_csv(REF / "linearmodels_twfe.csv")

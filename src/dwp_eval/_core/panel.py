@@ -29,6 +29,7 @@ from dwp_eval.errors import ColumnError, DesignError, MissingDataError
 
 __all__ = [
     "TwoWay",
+    "absorbed_parameters",
     "check_complete",
     "fit_within",
     "post_means",
@@ -199,6 +200,33 @@ def nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     first = np.empty(int(inner.max()) + 1, dtype=np.int64)
     first[inner[::-1]] = outer[::-1]  # the last write wins: each code's first occurrence
     return bool(np.all(outer == first[inner]))
+
+
+def absorbed_parameters(tw: TwoWay, cluster: np.ndarray) -> int:
+    """The absorbed unit and period effects counted in the cluster-robust
+    small-sample factor ``G/(G-1) (n-1)/(n-K)``, ``K`` = regressors + this.
+
+    fixest's default ``ssc(adj = TRUE, fixef.K = "nested", cluster.adj = TRUE)``
+    (fixest ``?ssc``; vignette "On standard-errors"): every fixed effect counts
+    except those nested in the clusters, and a nested set of effects still
+    leaves its one constant. With units nested in the clusters (cluster = unit,
+    or units within regions) that is the identified period effects plus the
+    constant, ``rank_time + 1`` (``T`` on a connected panel), the ``K`` of
+    Stata's ``xtreg y x i.period, fe vce(cluster c)`` (period dummies and the
+    constant; Stata Base Reference Manual, ``[XT] xtreg``, Methods and
+    formulas). Clusters that cut across units count every effect,
+    ``n_units + rank_time``; periods nested in the clusters leave ``n_units``;
+    both nested (one cluster cannot be: ``G >= 2``) leave the constant.
+    """
+    unit_in = nested(tw.unit, cluster)
+    time_in = nested(tw.time, cluster)
+    if unit_in and time_in:
+        return 1
+    if unit_in:
+        return tw.rank_time + 1
+    if time_in:
+        return tw.n_units
+    return tw.n_units + tw.rank_time
 
 
 def first_treated_period(d: np.ndarray, unit: np.ndarray, time: np.ndarray, n_units: int) -> np.ndarray:

@@ -24,12 +24,12 @@ import pandas as pd
 from dwp_eval._core.contract import Frozen, Refit
 from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.panel import (
+    absorbed_parameters,
     check_binary,
     check_no_switch_off,
     check_numeric,
     check_unit_time,
     fit_within,
-    nested,
     prepare_cohorts,
     sorted_codes,
     twoway,
@@ -174,9 +174,19 @@ def did(
     2x2 comparisons, some with negative weights (Goodman-Bacon 2021): use
     :func:`dwp_eval.staggered_did` and :func:`dwp_eval.bacon_decomposition`.
 
-    CR1 uses ``G/(G-1) (n-1)/(n-p)`` where ``p`` does not count unit effects
-    nested within the clusters (as Stata's ``xtreg, fe vce(cluster)`` and
-    fixest's default); CR2 forms the unit-demeaned period indicators (n x T) to
+    CR1 (the default) is CR0 times ``G/(G-1) (n-1)/(n-K)``. ``K`` counts the
+    regressors and the fixed effects not nested in the clusters, a nested set
+    still counting its one constant: with units nested in the clusters (the
+    default cluster = unit, or regions holding whole units) ``K = k + T``, the
+    ``T - 1`` period effects and the constant. That is fixest's default
+    ``ssc(adj = TRUE, fixef.K = "nested", cluster.adj = TRUE)`` (fixest
+    documentation, ``?ssc`` and the vignette "On standard-errors") and the
+    ``K`` of Stata's ``xtreg y d i.period, fe vce(cluster c)`` (Stata [XT]
+    ``xtreg``, Methods and formulas: the within regression with a constant);
+    both agree with it to 1e-8 (``tests/reference/did/twfe_cr1.py``). On a
+    panel whose unit-period graph falls apart, ``T - 1`` becomes the number of
+    identified period effects. Clusters that cut across units count every unit
+    and period effect, as Stata's ``areg`` and estimatr's ``"stata"``. CR2 forms the unit-demeaned period indicators (n x T) to
     get the exact leverages, as estimatr's ``lm_robust(fixed_effects = ~ unit
     + time, se_type = "CR2")``.
 
@@ -349,7 +359,7 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
         else:
             Xd = tw.demean(X)
             yd = tw.demean(y)
-            n_fe = tw.rank_time + (0 if nested(u, cl) else tw.n_units)
+            n_fe = absorbed_parameters(tw, cl)
             fit = fit_within(Xd, yd, names, n_fe, func)
         res = vcov(fit, se_name, cl)
         j = 0

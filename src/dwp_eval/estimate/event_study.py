@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from dwp_eval._core.influence import sup_t_critical_value
-from dwp_eval._core.panel import fit_within, nested, post_means, prepare_cohorts, twoway
+from dwp_eval._core.panel import absorbed_parameters, fit_within, post_means, prepare_cohorts, twoway
 from dwp_eval._core.variance import vcov as vcov_of
 from dwp_eval._validation import Seed, as_column_list, check_alpha, check_option, check_seed
 from dwp_eval.errors import DesignError, OptionError
@@ -161,7 +161,7 @@ def _twfe_event_study(
     names = [f"event_time {k}" for k in levels] + [str(c) for c in covariates]
     tw = twoway(u, t, N, T)
     clu = u if cl is None else cl[u]
-    n_fe = tw.rank_time + (0 if nested(u, clu) else N)
+    n_fe = absorbed_parameters(tw, clu)
     fit = fit_within(tw.demean(X), tw.demean(Y.reshape(-1)), names, n_fe, func)
     res = vcov_of(fit, "CR1", clu)
     k = len(levels)
