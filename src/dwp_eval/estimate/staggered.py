@@ -159,6 +159,7 @@ def staggered_did(
     method: Literal["dr", "ipw", "reg"] = "dr",
     anticipation: int = 0,
     base_period: Literal["varying", "universal"] = "varying",
+    last_cohort: Literal["comparison", "estimate"] = "comparison",
     cluster: Hashable | None = None,
     bootstrap: int = 1000,
     seed: Seed | None = None,
@@ -194,6 +195,16 @@ def staggered_did(
         ``g - 1 - anticipation``, pre-treatment cells with the period just before
         (short differences); ``"universal"``: every cell compares with
         ``g - 1 - anticipation`` (that reference cell is left out).
+    last_cohort
+        Only with ``control_group="not_yet_treated"`` and no never-treated
+        units, where the cohort treated last has no comparison units once it is
+        treated. ``"comparison"`` (default): as R's ``did`` (``att_gt``'s
+        pre-processing), the periods from ``g_max - anticipation`` on are
+        dropped and the last cohort serves only as a comparison group: it gets
+        no ATT(g, t) of its own (a note says so). ``"estimate"``: keep every
+        period and also estimate the last cohort's pre-treatment (placebo)
+        cells against the earlier cohorts not yet treated (moderndid 0.2's
+        behaviour); they enter the dynamic aggregation's negative event times.
     cluster
         Column of clusters that units are nested in (e.g. region): SEs and
         bootstrap draws by cluster. Default: units.
@@ -233,6 +244,7 @@ def staggered_did(
     control_group = check_option(control_group, ("never_treated", "not_yet_treated"), param="control_group", func=func)  # type: ignore[assignment]
     method = check_option(method, ("dr", "ipw", "reg"), param="method", func=func)  # type: ignore[assignment]
     base_period = check_option(base_period, ("varying", "universal"), param="base_period", func=func)  # type: ignore[assignment]
+    last_cohort = check_option(last_cohort, ("comparison", "estimate"), param="last_cohort", func=func)  # type: ignore[assignment]
     if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
         raise OptionError(f"The 'anticipation' parameter of {func} must be an int >= 0. Got {anticipation!r} instead.")
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
@@ -273,6 +285,27 @@ def staggered_did(
             "cohort with units treated later."
         )
     cohorts = np.unique(g[g >= 0])
+    if control_group == "not_yet_treated" and not (g < 0).any() and last_cohort == "comparison":
+        # R did's rule (pre_process_did): without never-treated units, drop the
+        # periods from g_max - anticipation on and estimate no ATT(g, t) for g_max
+        g_max = int(cohorts.max())
+        cut = g_max - anticipation
+        if len(cohorts) == 1:
+            raise DesignError(
+                f"{func}: every unit of {unit!r} is first treated in the same period and none is "
+                "never treated, so there is no comparison group (the cohort is its own only "
+                "not-yet-treated comparison). Fix: add never-treated or later-treated units."
+            )
+        Y = Y[:, :cut]
+        Xs = None if Xs is None else Xs[:, :cut]
+        tlev = tlev[:cut]
+        T = cut
+        cohorts = cohorts[cohorts < g_max]
+        notes.append(
+            f"no never-treated units: the last cohort ({prep['times'][g_max]}) serves only as the "
+            f"comparison group and the periods from {prep['times'][cut]} on are left out (as R's "
+            "did; last_cohort='estimate' keeps them)"
+        )
     rows: list[dict[str, Any]] = []
     infs: list[np.ndarray] = []
     skipped = 0
@@ -334,6 +367,7 @@ def staggered_did(
     f = f[[*ATT_GT_COLUMNS, "_g", "_t"]]
     sizes = {tlev[c]: int(np.sum(g == c)) for c in cohorts.tolist()}
     treated_mean, comparison_mean = post_means(Y, g)
+    g = np.where(np.isin(g, cohorts), g, -1)  # a comparison-only last cohort counts as comparison
     return StaggeredDid(
         _att_gt=f, outcome=str(outcome), method=method, control_group=control_group,
         base_period=base_period, anticipation=int(anticipation), alpha=alpha, n_units=N,
