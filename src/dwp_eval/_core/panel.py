@@ -15,7 +15,8 @@ beyond the unit effects.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from dwp_eval._core.linalg import OLSFit, fit_ols
-from dwp_eval._validation import _fmt_list, check_columns, check_data
-from dwp_eval.errors import ColumnError, DesignError, MissingDataError
+from dwp_eval._validation import _fmt_list, check_columns, check_data, check_option
+from dwp_eval.errors import (
+    ColumnError,
+    DesignError,
+    DroppedRowsWarning,
+    MissingDataError,
+    OptionError,
+)
 
 __all__ = [
     "TwoWay",
@@ -34,8 +41,11 @@ __all__ = [
     "fit_within",
     "post_means",
     "prepare_cohorts",
+    "require_columns",
     "sorted_codes",
     "twoway",
+    "validate_frame",
+    "warn_dropped",
 ]
 
 
@@ -62,16 +72,26 @@ def sorted_codes(values: pd.Series, *, column: Hashable, role: str, func: str) -
     return np.asarray(codes, dtype=np.int64), np.asarray(levels)
 
 
-def check_complete(data: pd.DataFrame, columns: Sequence[tuple[Hashable, str]], *, func: str) -> None:
-    """Raise :class:`MissingDataError` naming the first column (and role) with missing values."""
+def check_complete(
+    data: pd.DataFrame, columns: Sequence[tuple[Hashable, str]], *, func: str,
+    droppable: Sequence[str] = (),
+) -> None:
+    """Raise :class:`MissingDataError` naming the first column (and role) with
+    missing values; for roles in ``droppable`` the fix offers ``missing='drop'``."""
     for col, role in columns:
         isna = data[col].isna().to_numpy()
         if isna.any():
             first = data.index[isna][:5].tolist()
+            how = (
+                f"Fix: fill them or remove those rows, or pass missing='drop' to {func} to analyse "
+                "complete rows (the count dropped is recorded)."
+                if role in droppable
+                else f"Fix: fill them or remove those rows before calling {func}; design columns "
+                "cannot be dropped silently."
+            )
             raise MissingDataError(
                 f"{func}: column {col!r} ({role}) has {int(isna.sum()):,} missing value(s) "
-                f"(first at rows {_fmt_list(first, 5)}). Fix: fill them or remove those rows "
-                f"before calling {func}."
+                f"(first at rows {_fmt_list(first, 5)}). {how}"
             )
 
 
@@ -102,6 +122,28 @@ def check_binary(data: pd.DataFrame, column: Hashable, *, role: str, func: str) 
     return v
 
 
+def require_columns(func: str, **columns: Hashable | None) -> None:
+    """Raise :class:`OptionError` for a required column argument given as ``None``."""
+    for param, value in columns.items():
+        if value is None:
+            extra = (
+                " For repeated cross-sections (no unit followed over time) use did(unit=None, "
+                "post=...)." if param == "unit" and func != "did" else ""
+            )
+            raise OptionError(
+                f"The '{param}' parameter of {func} must name a column of data; got None. "
+                f"Fix: pass the column holding the {ROLE_TEXT.get(param, param)}, e.g. "
+                f"{param}={EXAMPLE.get(param, param)!r}.{extra}"
+            )
+
+
+ROLE_TEXT = {"outcome": "outcome", "unit": "unit identifiers (areas, offices, people)",
+             "time": "periods", "cohort": "period each unit is first treated (0: never)",
+             "treated": "0/1 treatment status"}
+EXAMPLE = {"outcome": "employment_rate", "unit": "area", "time": "month", "cohort": "cohort",
+           "treated": "treated"}
+
+
 def check_unit_time(
     data: pd.DataFrame, unit: Hashable, time: Hashable, *, func: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -126,16 +168,94 @@ def check_unit_time(
     return np.asarray(u, dtype=np.int64), np.asarray(ulev), t, tlev
 
 
+def check_unique_column(data: pd.DataFrame, column: Hashable, *, role: str, func: str) -> None:
+    """Raise :class:`ColumnError` when ``data`` has several columns named ``column``."""
+    n = int(np.sum(data.columns == column))
+    if n > 1:
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) appears {n} times in the data, so it is not clear "
+            "which to use. Fix: rename or drop the duplicates, e.g. "
+            "df = df.loc[:, ~df.columns.duplicated()]."
+        )
+
+
+def check_two_clusters(n_clusters: int, cluster: Hashable, *, func: str) -> None:
+    """Raise :class:`DesignError` when a cluster column holds fewer than two clusters."""
+    if n_clusters < 2:
+        raise DesignError(
+            f"{func}: column {cluster!r} (cluster) holds a single cluster; a cluster-robust "
+            "variance needs at least two (with one, the residuals sum to zero). Fix: cluster on "
+            "a column with several values, or leave cluster=None to cluster on units."
+        )
+
+
+def check_periods(n_periods: int, time: Hashable, *, func: str) -> None:
+    """Raise :class:`DesignError` unless there are at least two periods."""
+    if n_periods < 2:
+        raise DesignError(
+            f"{func}: column {time!r} (time) holds a single period, so there is no change over "
+            "time to compare. Fix: pass data covering the periods before and after the change."
+        )
+
+
+#: How ``dropped`` names the rows of a balanced panel dropped with a unit's missing value.
+OTHER_PERIODS = "other periods of those units"
+
+#: Roles whose missing values ``missing="drop"`` may drop (the rest are design columns).
+DROPPABLE = ("outcome", "covariates")
+
+
 def validate_frame(
-    data: pd.DataFrame, columns: Sequence[tuple[Hashable | None, str]], *, func: str
-) -> pd.DataFrame:
-    """Check the DataFrame, that every named column exists and none has missing values."""
+    data: pd.DataFrame, columns: Sequence[tuple[Hashable | None, str]], *, func: str,
+    missing: str = "raise",
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Check the DataFrame and that every named column exists; handle missing values.
+
+    ``missing="raise"``: any missing value raises :class:`MissingDataError`.
+    ``missing="drop"``: rows with a missing outcome or covariate are dropped and
+    counted per column (the first column that is missing in a row counts it), as
+    :func:`dwp_eval.itt`; a missing value in a design column (unit, time,
+    treatment, cohort, cluster) still raises. Returns the frame and the counts.
+    """
     data = check_data(data, func=func)
+    missing = check_option(missing, ("raise", "drop"), param="missing", func=func)
     named = [(c, r) for c, r in columns if c is not None]
     for col, role in named:
         check_columns(data, [col], role=role, func=func)
-    check_complete(data, named, func=func)
-    return data
+        check_unique_column(data, col, role=role, func=func)
+    if missing == "raise":
+        check_complete(data, named, func=func, droppable=DROPPABLE)
+        return data, {}
+    check_complete(data, [(c, r) for c, r in named if r not in DROPPABLE], func=func)
+    bad = np.zeros(len(data), dtype=bool)
+    dropped: dict[str, int] = {}
+    for col, role in named:
+        if role in DROPPABLE:
+            isna = data[col].isna().to_numpy()
+            if isna.any():
+                dropped[str(col)] = int((isna & ~bad).sum())
+                bad |= isna
+    if bad.all():
+        raise MissingDataError(
+            f"{func}: every row has a missing value in "
+            f"{_fmt_list(list(dropped), 5)}, so missing='drop' leaves nothing to analyse. "
+            "Fix: check the columns."
+        )
+    return (data.loc[~bad] if bad.any() else data), dropped
+
+
+def warn_dropped(dropped: Mapping[str, int], *, func: str, stacklevel: int) -> None:
+    """The :class:`DroppedRowsWarning` of ``missing="drop"``, counting rows per column
+    (the wording of :func:`dwp_eval.itt`)."""
+    if dropped:
+        warnings.warn(
+            f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
+            + ", ".join(f"{n:,} {c}" if c.startswith(OTHER_PERIODS) else f"{n:,} with missing {c}"
+                        for c, n in dropped.items())
+            + ").",
+            DroppedRowsWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 @dataclass(frozen=True)
@@ -282,19 +402,40 @@ def post_means(Y: np.ndarray, g: np.ndarray) -> tuple[float, float]:
 
 def prepare_cohorts(
     data: pd.DataFrame, *, outcome: Hashable, unit: Hashable, time: Hashable, cohort: Hashable,
-    covariates: Sequence[Hashable], cluster: Hashable | None, func: str,
+    covariates: Sequence[Hashable], cluster: Hashable | None, func: str, missing: str = "raise",
 ) -> dict[str, Any]:
-    """Validate a balanced panel with a cohort column; return wide arrays."""
-    frame = validate_frame(
+    """Validate a balanced panel with a cohort column; return wide arrays.
+
+    With ``missing="drop"`` the rows with a missing outcome or covariate are
+    dropped and then, since the panel must stay balanced, the other periods of
+    those units (as R did's ``makeBalancedPanel``); ``"dropped"`` counts both.
+    """
+    require_columns(func, outcome=outcome, unit=unit, time=time, cohort=cohort)
+    frame, dropped = validate_frame(
         data,
         [(outcome, "outcome"), (unit, "unit"), (time, "time"),
          *[(c, "covariates") for c in covariates], (cluster, "cluster")],
-        func=func,
+        func=func, missing=missing,
     )
     check_columns(frame, [cohort], role="cohort", func=func)
+    check_unique_column(frame, cohort, role="cohort", func=func)
+    if dropped:
+        incomplete = data[[outcome, *covariates]].isna().any(axis=1).to_numpy()
+        touched = pd.unique(data[unit].to_numpy()[incomplete])
+        rest = frame[unit].isin(touched).to_numpy()
+        if rest.any():
+            dropped[f"{OTHER_PERIODS} (balanced panel)"] = int(rest.sum())
+            frame = frame.loc[~rest]
+        if len(frame) == 0:
+            raise MissingDataError(
+                f"{func}: every unit of {unit!r} has a missing value in some period, so "
+                "missing='drop' (which keeps the panel balanced) leaves nothing to analyse. "
+                "Fix: fill the missing values."
+            )
     y = check_numeric(frame, outcome, role="outcome", func=func)
     u, ulev, t, tlev = check_unit_time(frame, unit, time, func=func)
     N, T = len(ulev), len(tlev)
+    check_periods(T, time, func=func)
     counts = np.bincount(u, minlength=N)
     if np.any(counts != T):
         short = ulev[counts != T]
@@ -323,10 +464,10 @@ def prepare_cohorts(
     if (~unit_never).any():
         lookup = {v: i for i, v in enumerate(tlev.tolist())}
         treated_vals = cvals[~unit_never]
-        missing = [v for v in pd.unique(treated_vals) if v not in lookup]
-        if missing:
+        unknown = [v for v in pd.unique(treated_vals) if v not in lookup]
+        if unknown:
             raise DesignError(
-                f"{func}: cohort value(s) {_fmt_list(sorted(missing)[:5], 5)} of column {cohort!r} are "
+                f"{func}: cohort value(s) {_fmt_list(sorted(unknown)[:5], 5)} of column {cohort!r} are "
                 f"not periods of {time!r} (observed {_fmt_list(tlev[:3], 3)} ... {tlev[-1]!r}). A cohort is "
                 "the period a unit is first treated, in the units of the time column; 0 or missing "
                 "means never treated. Fix: recode the cohorts, or drop units first treated after the "
@@ -352,7 +493,8 @@ def prepare_cohorts(
         cl = np.zeros(N, dtype=np.int64)
         cl[u] = cc
         cl = np.asarray(pd.factorize(cl)[0], dtype=np.int64)
-    return {"Y": Y, "X": Xs, "g": gidx, "units": ulev, "times": tlev, "clusters": cl}
+        check_two_clusters(int(cl.max()) + 1, cluster, func=func)
+    return {"Y": Y, "X": Xs, "g": gidx, "units": ulev, "times": tlev, "clusters": cl, "dropped": dropped}
 
 
 def fit_within(Xd: np.ndarray, yd: np.ndarray, names: list[str], n_fe: int, func: str) -> OLSFit:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -28,12 +28,16 @@ from dwp_eval._core.panel import (
     check_binary,
     check_no_switch_off,
     check_numeric,
+    check_periods,
+    check_two_clusters,
     check_unit_time,
     fit_within,
     prepare_cohorts,
+    require_columns,
     sorted_codes,
     twoway,
     validate_frame,
+    warn_dropped,
 )
 from dwp_eval._core.sample import align_labels
 from dwp_eval._core.variance import resolve_se_type, vcov
@@ -123,6 +127,7 @@ def did(
     cluster: Hashable | None = None,
     se_type: str | None = None,
     alpha: float = 0.05,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> Effect:
     """Difference-in-differences estimate of the average effect on the treated (ATT).
 
@@ -156,6 +161,12 @@ def did(
         convention). ``"CR2"`` gives Bell-McCaffrey SEs with Satterthwaite df.
     alpha
         Significance level.
+    missing
+        ``"raise"`` (default) or ``"drop"`` rows with a missing outcome or
+        covariate, as :func:`dwp_eval.itt` (a :class:`~dwp_eval.errors.DroppedRowsWarning`
+        gives the counts, which are kept on the result's ``dropped``; the panel
+        may become unbalanced, which TWFE handles). Missing values in ``unit``,
+        ``time``, ``treated``, ``post`` or ``cluster`` always raise.
 
     Returns
     -------
@@ -211,8 +222,9 @@ def did(
     covs = as_column_list(covariates)
     sample = _did_sample(
         data, outcome=outcome, unit=unit, time=time, treated=treated, post=post, covariates=covs,
-        cluster=cluster, func=func,
+        cluster=cluster, func=func, missing=missing,
     )
+    warn_dropped(dict(sample.dropped), func=func, stacklevel=2)
     return _fit(sample, {"alpha": alpha}, se_type=se_type, func=func)
 
 
@@ -236,6 +248,7 @@ class DidSample(Frozen):
     unit_codes: np.ndarray | None
     cluster: np.ndarray | None
     index: pd.Index
+    dropped: tuple[tuple[str, int], ...] = ()  # rows dropped by missing="drop", per column
 
     _UNFROZEN = ("index",)  # a pandas Index is immutable
 
@@ -246,16 +259,18 @@ class DidSample(Frozen):
 def _did_sample(
     data: pd.DataFrame, *, outcome: Hashable, unit: Hashable | None, time: Hashable,
     treated: Hashable, post: Hashable | None, covariates: list[Hashable],
-    cluster: Hashable | None, func: str,
+    cluster: Hashable | None, func: str, missing: str = "raise",
 ) -> DidSample:
     """Check the panel (or repeated cross-sections) and return its arrays."""
     covs = covariates
-    data = validate_frame(
+    require_columns(func, outcome=outcome, time=time, treated=treated)
+    data, dropped_rows = validate_frame(
         data,
         [(outcome, "outcome"), (unit, "unit"), (time, "time"), (treated, "treated"), (post, "post"),
          *[(c, "covariates") for c in covs], (cluster, "cluster")],
-        func=func,
+        func=func, missing=missing,
     )
+    dropped = tuple(dropped_rows.items())
     y = check_numeric(data, outcome, role="outcome", func=func)
     tr = check_binary(data, treated, role="treated", func=func)
     xc = _covariate_matrix(data, covs, func)
@@ -272,6 +287,9 @@ def _did_sample(
         if p.min() == p.max():
             raise DesignError(f"{func}: column {post!r} (post) must mark both pre (0) and post (1) periods.")
     cl = None if cluster is None else np.asarray(pd.factorize(data[cluster])[0], dtype=np.int64)
+    if cl is not None:
+        check_two_clusters(int(cl.max()) + 1, cluster, func=func)
+    check_periods(len(sorted_codes(data[time], column=time, role="time", func=func)[1]), time, func=func)
     if unit is None:
         if p is None:
             raise OptionError(
@@ -284,7 +302,7 @@ def _did_sample(
             outcome=str(outcome), treated=str(treated), post=str(post), panel=False,
             covariates=tuple(map(str, covs)), y=y, d=tr * p, group=tr, p=p, xc=xc,
             time_codes=t_codes, time_levels=t_levels, unit_codes=None, cluster=cl,
-            index=data.index,
+            index=data.index, dropped=dropped,
         )
     u, ulev, t_codes, t_levels = check_unit_time(data, unit, time, func=func)
     N = len(ulev)
@@ -317,6 +335,7 @@ def _did_sample(
         outcome=str(outcome), treated=str(treated), post=None if post is None else str(post),
         panel=True, covariates=tuple(map(str, covs)), y=y, d=d, group=group, p=p, xc=xc,
         time_codes=t_codes, time_levels=t_levels, unit_codes=u, cluster=cl, index=data.index,
+        dropped=dropped,
     )
 
 
@@ -413,6 +432,7 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
         n_clusters=res.n_clusters,
         binary_outcome=binary,
         notes=tuple(notes),
+        dropped=dict(sample.dropped),
         _refit=Refit(refit, sample, options),
         _group_means=gm,
     )

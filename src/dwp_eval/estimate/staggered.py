@@ -25,6 +25,7 @@ from dwp_eval._core.influence import influence_std_error, multiplier_bootstrap
 from dwp_eval._core.panel import (
     post_means,
     prepare_cohorts,
+    warn_dropped,
 )
 from dwp_eval._validation import (
     Seed,
@@ -164,6 +165,7 @@ def staggered_did(
     bootstrap: int = 1000,
     seed: Seed | None = None,
     alpha: float = 0.05,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> StaggeredDid:
     """Callaway & Sant'Anna (2021) group-time average treatment effects.
 
@@ -214,6 +216,12 @@ def staggered_did(
         An int or ``numpy.random.Generator``; required when ``bootstrap > 0``.
     alpha
         Significance level of intervals and bands.
+    missing
+        ``"raise"`` (default) or ``"drop"`` rows with a missing outcome or
+        covariate, as :func:`dwp_eval.itt`; since the panel must be balanced
+        the other periods of those units are dropped too (as R did's
+        balancing). A :class:`~dwp_eval.errors.DroppedRowsWarning` gives the
+        counts, which are kept on the result's ``dropped``.
 
     Returns
     -------
@@ -258,7 +266,8 @@ def staggered_did(
     rng = check_seed(seed, func=func) if bootstrap else None
     covs = as_column_list(covariates)
     prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                           covariates=covs, cluster=cluster, func=func)
+                           covariates=covs, cluster=cluster, func=func, missing=missing)
+    warn_dropped(prep["dropped"], func=func, stacklevel=2)
     Y, Xs, g, tlev, cl = prep["Y"], prep["X"], prep["g"], prep["times"], prep["clusters"]
     N, T = Y.shape
     notes: list[str] = []
@@ -374,7 +383,7 @@ def staggered_did(
         n_periods=T, n_clusters=None if cl is None else int(cl.max()) + 1, bootstrap=int(bootstrap),
         critical_value=crit, covariates=tuple(map(str, covs)), cohort_sizes=sizes,
         treated_mean=treated_mean, comparison_mean=comparison_mean,
-        n_comparison_units=int(used_as_control.sum()), notes=tuple(notes),
+        n_comparison_units=int(used_as_control.sum()), notes=tuple(notes), dropped=prep["dropped"],
         _inf=inf_mat, _unit_cohort=g, _clusters=cl, _time_levels=tlev,
         # a seed for aggregate()'s later bootstraps: a number, so that the result holds
         # no generator whose state would change (and each aggregate() is reproducible)

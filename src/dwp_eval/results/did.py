@@ -3,6 +3,7 @@ group-time effects and their aggregations) and the Goodman-Bacon decomposition."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -72,6 +73,9 @@ class StaggeredDid(ResultMixin):
     comparison_mean: float
     n_comparison_units: int
     notes: tuple[str, ...] = ()
+    #: rows dropped by ``missing="drop"``: per column with missing values, and the
+    #: other periods of those units (the panel must stay balanced)
+    dropped: Mapping[str, int] = field(default_factory=dict)
     # internals for aggregation
     _inf: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     _unit_cohort: np.ndarray = field(default_factory=lambda: np.zeros(0))  # cohort index, -1 never
@@ -117,6 +121,9 @@ class StaggeredDid(ResultMixin):
                 f"  {r.cohort!s:>8} {r.time!s:>8} {number(r.estimate):>10} {number(r.std_error):>9} "
                 f"{'[' + number(r.band_low) + ', ' + number(r.band_high) + ']':>22}{mark}"
             )
+        for col, n in self.dropped.items():
+            what = col if col.startswith("other periods of those units") else f"missing {col}"
+            lines.append(f"  dropped         {n:,} row(s): {what}")
         lines.extend(f"  note            {n}" for n in self.notes)
         return "\n".join(lines)
 
