@@ -4,10 +4,15 @@
   leaves every estimate and standard error unchanged (TWFE, ATT(g, t), every
   aggregation, the Goodman-Bacon terms, the TWFE event study);
 * relabelling units and reordering rows leaves every result unchanged;
-* scaling the outcome scales estimates and standard errors.
+* scaling the outcome scales estimates and standard errors;
+* (issue 13) ``missing="drop"`` is the estimate on the complete rows; R did's
+  last-cohort rule removes only the last cohort's cells; the default CR1 is
+  CR0 with ``K = k + T``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -100,3 +105,58 @@ def test_scaling_the_outcome_scales_estimates(df: pd.DataFrame, c: float) -> Non
     s1 = staggered_did(df.assign(y=df["y"] * c), outcome="y", unit="unit", time="t", cohort="cohort",
                        bootstrap=0).aggregate("simple")
     assert abs(s1.estimate - c * s0.estimate) <= TOL * c * (1 + abs(s0.estimate))
+
+
+# ---------------------------------------------------------------- issue 13
+
+
+@FEW
+@given(panels(), st.integers(0, 2**32 - 1), st.integers(1, 6))
+def test_missing_drop_is_did_on_the_complete_rows(df: pd.DataFrame, seed: int, k: int) -> None:
+    """missing='drop' gives the result on the complete rows, whatever rows are
+    missing, and counts exactly those rows."""
+    rng = np.random.default_rng(seed)
+    # untreated rows only, so that some treated rows always remain
+    rows = rng.choice(np.flatnonzero(df["d"].to_numpy() == 0), size=k, replace=False)
+    holed = df.assign(y=df["y"].where(~np.isin(np.arange(len(df)), rows)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = did(holed, outcome="y", unit="unit", time="t", treated="d", missing="drop")
+    full = did(df.drop(index=df.index[rows]), outcome="y", unit="unit", time="t", treated="d")
+    assert dict(res.dropped) == {"y": k}
+    _close(np.array([res.estimate, res.std_error]), np.array([full.estimate, full.std_error]))
+
+
+@FEW
+@given(panels())
+def test_last_cohort_rule_only_removes_the_last_cohort(df: pd.DataFrame) -> None:
+    """Without never-treated units and with not-yet-treated comparisons, R did's
+    rule (default) gives exactly the cells of last_cohort='estimate' for the
+    earlier cohorts and none for the last cohort or from its first period on."""
+    nt = df[df["cohort"] > 0]
+    if nt["cohort"].nunique() < 2:
+        nt = nt.assign(cohort=np.where(nt["unit"].isin(nt["unit"].unique()[:1]), nt["t"].max(), nt["cohort"]))
+    kw = {"outcome": "y", "unit": "unit", "time": "t", "cohort": "cohort", "bootstrap": 0,
+          "control_group": "not_yet_treated"}
+    r_rule = staggered_did(nt, **kw).att_gt.set_index(["cohort", "time"])  # type: ignore[arg-type]
+    kept = staggered_did(nt, **kw, last_cohort="estimate").att_gt.set_index(["cohort", "time"])  # type: ignore[arg-type]
+    g_max = nt["cohort"].max()
+    assert g_max not in r_rule.index.get_level_values("cohort")
+    assert (r_rule.index.get_level_values("time") < g_max).all()
+    earlier = kept[kept.index.get_level_values("cohort") < g_max]
+    assert sorted(r_rule.index) == sorted(earlier.index)
+    _close(r_rule.loc[earlier.index, ["estimate", "std_error"]].to_numpy(),
+           earlier[["estimate", "std_error"]].to_numpy())
+
+
+@FEW
+@given(panels())
+def test_cr1_is_cr0_with_k_plus_t_parameters(df: pd.DataFrame) -> None:
+    """The default CR1 of TWFE is CR0 times G/(G-1) (n-1)/(n-K) with K = 1 + T
+    (the treatment, T - 1 period effects, the constant; fixest and xtreg, fe)."""
+    cr0 = did(df, outcome="y", unit="unit", time="t", treated="d", se_type="CR0")
+    cr1 = did(df, outcome="y", unit="unit", time="t", treated="d")
+    n, G, T = cr1.n_obs, cr1.n_clusters, df["t"].nunique()
+    assert G is not None
+    factor = G / (G - 1) * (n - 1) / (n - 1 - T)
+    _close(np.array([cr1.std_error]), np.array([cr0.std_error * np.sqrt(factor)]))
