@@ -73,8 +73,10 @@ def event_study(
         ``("dynamic")`` with doubly robust 2x2s and a universal base period;
         robust to effects that vary across cohorts and over time.
         ``"twfe"``: ``y_it = a_i + l_t + sum_{e != ref} b_e 1{t - g_i = e} + e_it``
-        with CR1 SEs clustered by unit; its coefficients mix effects across
-        cohorts when effects differ (Sun & Abraham 2021).
+        with CR1 SEs clustered by unit (the small-sample factor of
+        :func:`dwp_eval.did`: fixest's default, Stata's ``xtreg, fe``); its
+        coefficients mix effects across cohorts when effects differ (Sun &
+        Abraham 2021).
     control_group
         For ``callaway_santanna``: never-treated or not-yet-treated comparisons.
     bootstrap, seed
