@@ -155,3 +155,24 @@ def test_text_periods_that_are_not_the_cohorts(panel: pd.DataFrame) -> None:
     with pytest.raises(DesignError, match=r"staggered_did: cohort value\(s\) 3, 5 of column 'cohort' are "
                        "not periods of 'month'"):
         staggered_did(text, **STAG)
+
+
+def test_constant_outcome_is_refused(panel: pd.DataFrame) -> None:
+    """A constant outcome gave an estimate 0 with SE 0 (NaN tests) silently."""
+    with pytest.raises(DesignError, match=r"did: column 'employment_rate' \(outcome\) is constant"):
+        did(panel.assign(employment_rate=1.0), **DID)
+    with pytest.raises(DesignError, match=r"staggered_did: column 'employment_rate' \(outcome\) is constant"):
+        staggered_did(panel.assign(employment_rate=1.0), **STAG)
+
+
+def test_overflowing_outcome_is_refused(panel: pd.DataFrame) -> None:
+    """Outcomes near the largest double gave an infinite SE silently."""
+    with pytest.raises(DesignError, match=r"did: the estimate or its standard error is not finite.*"
+                       r"Fix: rescale the outcome"):
+        did(panel.assign(employment_rate=panel["employment_rate"] * 1e300), **DID)
+
+
+def test_every_treated_unit_too_early(panel: pd.DataFrame) -> None:
+    with pytest.raises(DesignError, match="every treated unit is first treated in the first period or "
+                       "within anticipation=5 of it"):
+        staggered_did(panel, **STAG, anticipation=5)

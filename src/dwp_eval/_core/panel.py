@@ -109,6 +109,26 @@ def check_numeric(data: pd.DataFrame, column: Hashable, *, role: str, func: str)
     return v
 
 
+def check_varies(y: np.ndarray, column: Hashable, *, func: str) -> None:
+    """Raise :class:`DesignError` when the outcome is constant (its effect and
+    standard error would both be 0, and every test undefined)."""
+    if len(y) and np.all(y == y[0]):
+        raise DesignError(
+            f"{func}: column {column!r} (outcome) is constant (every analysed value is {y[0]:g}), "
+            "so there is no change to compare and no variance to estimate. Fix: check the column."
+        )
+
+
+def check_finite_result(values: Sequence[float], column: Hashable, *, func: str) -> None:
+    """Raise :class:`DesignError` when an estimate or its SE overflowed."""
+    if not np.all(np.isfinite(np.asarray(values, dtype=float))):
+        raise DesignError(
+            f"{func}: the estimate or its standard error is not finite: the values of column "
+            f"{column!r} (outcome) are too large for double precision arithmetic. Fix: rescale the "
+            f"outcome, e.g. df[{column!r}] / 1000."
+        )
+
+
 def check_binary(data: pd.DataFrame, column: Hashable, *, role: str, func: str) -> np.ndarray:
     """A 0/1 (or boolean) column as float; anything else raises :class:`ColumnError`."""
     v = check_numeric(data, column, role=role, func=func)
@@ -433,6 +453,7 @@ def prepare_cohorts(
                 "Fix: fill the missing values."
             )
     y = check_numeric(frame, outcome, role="outcome", func=func)
+    check_varies(y, outcome, func=func)
     u, ulev, t, tlev = check_unit_time(frame, unit, time, func=func)
     N, T = len(ulev), len(tlev)
     check_periods(T, time, func=func)

@@ -26,11 +26,13 @@ from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.panel import (
     absorbed_parameters,
     check_binary,
+    check_finite_result,
     check_no_switch_off,
     check_numeric,
     check_periods,
     check_two_clusters,
     check_unit_time,
+    check_varies,
     fit_within,
     prepare_cohorts,
     require_columns,
@@ -272,6 +274,7 @@ def _did_sample(
     )
     dropped = tuple(dropped_rows.items())
     y = check_numeric(data, outcome, role="outcome", func=func)
+    check_varies(y, outcome, func=func)
     tr = check_binary(data, treated, role="treated", func=func)
     xc = _covariate_matrix(data, covs, func)
     p: np.ndarray | None = None
@@ -353,7 +356,8 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
         X = np.column_stack([group, d, xc])
         names = ["treated_group", "treated:post", *covs]
         fit = fit_ols(X, y, names, fe_codes=t_codes, func=func)
-        res = vcov(fit, se_name, cl)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+            res = vcov(fit, se_name, cl)
         j = 1
         design = "repeated cross-sections"
         method = "OLS of outcome on group, period effects and group x post"
@@ -380,7 +384,8 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
             yd = tw.demean(y)
             n_fe = absorbed_parameters(tw, cl)
             fit = fit_within(Xd, yd, names, n_fe, func)
-        res = vcov(fit, se_name, cl)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
+            res = vcov(fit, se_name, cl)
         j = 0
         counts = np.bincount(u, minlength=N)
         balanced = bool(np.all(counts == T))
@@ -401,6 +406,7 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
     est = float(fit.beta[j])
     se = float(res.std_error[j])
     df = float(res.df[j])
+    check_finite_result([est, se], sample.outcome, func=func)
     gm = None
     if p is not None:
         gm = _group_means(y, group, p, unit_codes if cl is None else cl)

@@ -272,6 +272,13 @@ def staggered_did(
     N, T = Y.shape
     notes: list[str] = []
     early = (g >= 0) & (g - anticipation <= 0)
+    if early.any() and early.sum() == (g >= 0).sum():
+        raise DesignError(
+            f"{func}: every treated unit is first treated in the first period"
+            + (f" or within anticipation={anticipation} of it" if anticipation else "")
+            + ", so none has a pre-treatment period to compare with. Fix: include earlier periods"
+            + (", or lower anticipation." if anticipation else ".")
+        )
     if early.any():
         warnings.warn(
             f"{func}: {int(early.sum()):,} unit(s) first treated in the first period"
