@@ -176,3 +176,9 @@ def test_every_treated_unit_too_early(panel: pd.DataFrame) -> None:
     with pytest.raises(DesignError, match="every treated unit is first treated in the first period or "
                        "within anticipation=5 of it"):
         staggered_did(panel, **STAG, anticipation=5)
+
+
+def test_with_se_on_a_single_cluster_names_it(panel: pd.DataFrame) -> None:
+    res = did(panel, **DID)
+    with pytest.raises(DesignError, match=r"Effect.with_se: column 'r' \(cluster\) holds a single cluster"):
+        res.with_se("CR1", cluster=panel.assign(r=1)["r"])

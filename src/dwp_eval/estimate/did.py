@@ -450,6 +450,9 @@ def refit(sample: DidSample, options: Mapping[str, Any], *, se_type: str, cluste
     func = "Effect.with_se"
     if cluster is not None:
         sample = sample.regroup(cluster, func=func)
+        label = getattr(cluster, "name", None)
+        check_two_clusters(len(np.unique(cast(np.ndarray, sample.cluster))),
+                           "cluster" if label is None else label, func=func)
     return _fit(sample, options, se_type=se_type, func=func)
 
 
