@@ -65,6 +65,9 @@ class Prepared(Frozen):
     # categorical covariate share one), for messages
     sources: Mapping[str, str] = field(default_factory=dict)
     index: pd.Index | None = None
+    # "design": whole clusters were randomised; "variance": people were randomised and
+    # the clusters only group the errors (None without clusters)
+    cluster_role: str | None = None
 
     _UNFROZEN = ("index",)  # a pandas Index is immutable
 
@@ -72,17 +75,19 @@ class Prepared(Frozen):
     def n(self) -> int:
         return len(self.y)
 
-    def regroup(self, cluster: Any, *, func: str) -> Prepared:
+    def regroup(self, cluster: Any, *, func: str, variance: bool = True) -> Prepared:
         """This sample clustered by ``cluster``: a pandas Series (aligned with the
         analysed rows by its index) or an array with one label per analysed row.
+        Clusters that hold both arms are for the variance only (``variance=False``:
+        refused, whole clusters must have been randomised).
 
         A column *name* cannot be looked up (the sample holds no DataFrame):
         :class:`OptionError` says to pass the column itself.
         """
         cl = align_labels(cluster, self.index, self.n, param="cluster", func=func)
-        check_clusters(cl, self.z, name="cluster", control=self.control,
-                       treatment=self.treatment, func=func)
-        return replace(self, cluster=cl)
+        role = check_clusters(cl, self.z, name="cluster", control=self.control,
+                              treatment=self.treatment, func=func, variance=variance)
+        return replace(self, cluster=cl, cluster_role=role)
 
 
 def align_labels(labels: Any, index: pd.Index | None, n: int, *, param: str, func: str) -> np.ndarray:
@@ -128,12 +133,23 @@ def align_labels(labels: Any, index: pd.Index | None, n: int, *, param: str, fun
 
 
 def check_clusters(
-    cl: np.ndarray, z: np.ndarray, *, name: Hashable, control: str, treatment: str, func: str
-) -> None:
-    """Clusters must be the unit of assignment (each wholly in one arm), at least two
-    in each arm; :class:`DesignError` otherwise."""
+    cl: np.ndarray, z: np.ndarray, *, name: Hashable, control: str, treatment: str, func: str,
+    variance: bool = False,
+) -> str:
+    """The role of the clusters: ``"design"`` when each is wholly in one arm (whole
+    clusters randomised; at least two in each arm), else ``"variance"`` (people were
+    randomised, the clusters only group the errors; at least two clusters), which only
+    estimators that accept it ask for (``variance=True``); :class:`DesignError` otherwise."""
     n_arm_per_cluster = pd.Series(z).groupby(cl).nunique().to_numpy()
     split = int(np.sum(n_arm_per_cluster > 1))
+    if split and variance:
+        if len(n_arm_per_cluster) < 2:
+            raise DesignError(
+                f"{func}: column {name!r} (cluster) holds one cluster only; cluster-robust "
+                "inference needs at least 2 clusters. Fix: drop cluster= or pass a column "
+                "with more clusters."
+            )
+        return "variance"
     if split:
         raise DesignError(
             f"{func}: {split:,} cluster(s) in column {name!r} contain people from both "
@@ -147,6 +163,7 @@ def check_clusters(
             f"{int(per_arm.get(0.0, 0))} in {control!r} and {int(per_arm.get(1.0, 0))} in "
             f"{treatment!r}. Cluster-robust inference is impossible."
         )
+    return "design"
 
 
 def codes(s: pd.Series) -> np.ndarray:
@@ -169,8 +186,13 @@ def prepare_sample(
     missing: str,
     func: str,
     extra: Sequence[Hashable] = (),
+    variance_cluster: bool = False,
 ) -> tuple[Prepared, pd.DataFrame]:
-    """Check columns and values, pick the two compared arms, handle missing data."""
+    """Check columns and values, pick the two compared arms, handle missing data.
+
+    ``variance_cluster``: clusters that hold both arms are accepted as a grouping of
+    the errors only (``Prepared.cluster_role == "variance"``); otherwise they must be
+    the unit of assignment."""
     data = check_data(data, func=func)
     missing = check_option(missing, ("raise", "drop"), param="missing", func=func)
     check_columns(data, [outcome], role="outcome", func=func)
@@ -259,9 +281,11 @@ def prepare_sample(
             )
 
     cl = None
+    cl_role = None
     if cluster is not None:
         cl = codes(frame[cluster])
-        check_clusters(cl, z, name=cluster, control=str(control), treatment=treatment, func=func)
+        cl_role = check_clusters(cl, z, name=cluster, control=str(control), treatment=treatment,
+                              func=func, variance=variance_cluster)
 
     st = None
     if strata is not None:
@@ -289,7 +313,7 @@ def prepare_sample(
         raise DesignError(f"{func}: after removing missing values an arm is empty.")
     return (
         Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, str(control), dropped, binary,
-                 sources, frame.index),
+                 sources, frame.index, cl_role),
         frame,
     )
 

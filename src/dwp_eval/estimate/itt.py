@@ -4,6 +4,7 @@ regression (Lin 2013), with HC/CR variances from :mod:`dwp_eval._core.variance`.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -74,7 +75,16 @@ def itt(
     strata
         Column of the randomisation strata (blocks).
     cluster
-        Column of the unit of assignment when clusters were randomised.
+        Column of the clusters. When each cluster is wholly in one arm, whole
+        clusters were randomised (``cluster_role="design"``: the clustered
+        designs below). When clusters hold both arms, people were randomised
+        and the clusters (villages, providers, caseloads) group the errors for
+        the variance only (``cluster_role="variance"``): the estimate is the
+        one the design gives without ``cluster``, and its variance is the
+        cluster-robust variance (CR2 with Bell-McCaffrey df by default) of the
+        regression whose coefficient it is, as estimatr's
+        ``lm_robust(y ~ z, clusters = village)`` (``lm_lin`` with centred
+        stratum dummies for a blocked difference in means).
     se_type
         The variance only, never the estimate. ``None`` (default): the design's
         own variance for the difference in means (see Notes), ``HC2`` for a
@@ -159,7 +169,7 @@ def itt(
     prep, _ = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
-        func=func,
+        func=func, variance_cluster=True,
     )
     options = {
         "outcome": str(outcome), "estimator": chosen, "adjustment": adjustment, "alpha": alpha,
@@ -194,7 +204,16 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
     ``se_type`` (``None``: the estimator's own)."""
     y, z, w = prep.y, prep.z, prep.weights
     clustered = prep.cluster is not None
-    if options["estimator"] == DIFFERENCE_IN_MEANS:
+    for_variance = prep.cluster_role == "variance"
+    if options["estimator"] == DIFFERENCE_IN_MEANS and for_variance:
+        # people were randomised: the design's own estimate, with the variance of the
+        # regression that reproduces it, clustered (lm_robust / lm_lin with clusters=)
+        est, se, _, design, own, method = design_based(replace(prep, cluster=None), func=func)
+        used = resolve_se_type(se_type, clustered=True, func=func)
+        se, df, method = same_estimate_regression(
+            prep, est, se, design=design, own=own, se_type=used, func=func
+        )
+    elif options["estimator"] == DIFFERENCE_IN_MEANS:
         est, se, df, design, used, method = design_based(prep, func=func)
         if se_type is not None:
             own = used
@@ -206,7 +225,7 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
                 used = name
     else:
         used = resolve_se_type(se_type, clustered=clustered, func=func)
-        if clustered:
+        if clustered and not for_variance:
             design = "block-clustered" if prep.strata is not None else "clustered"
         else:
             design = "blocked" if prep.strata is not None else "standard"
@@ -223,6 +242,8 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
             method += ", strata fixed effects"
         if w is not None:
             method += ", weighted"
+    if for_variance:
+        method += ", SEs clustered for the variance only (people were randomised)"
     return Effect(
         estimand="ITT",
         outcome=options["outcome"],
@@ -244,6 +265,7 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         n_strata=None if prep.strata is None else len(np.unique(prep.strata)),
         binary_outcome=prep.binary,
         dropped=prep.dropped,
+        cluster_role=prep.cluster_role,
         _refit=Refit(refit, prep, options),
     )
 

@@ -45,6 +45,7 @@ EFFECT_COLUMNS = [
     "treatment_mean",
     "se_type",
     "design",
+    "cluster_role",
 ]
 
 
@@ -251,6 +252,11 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
         pairs ``matched-pair``) and the design label (``standard``,
         ``blocked``, ``clustered``, ``block-clustered``, ``matched-pair``,
         ``matched-pair clustered``).
+    cluster_role
+        ``"design"`` when whole clusters were randomised; ``"variance"`` when
+        people were randomised and the clusters (villages, providers,
+        caseloads) only group the errors for a cluster-robust variance (the
+        estimate is the unclustered design's own); ``None`` without clusters.
     dropped
         Rows dropped for missing values, by column (``missing="drop"``; a
         read-only mapping).
@@ -282,6 +288,7 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
     binary_outcome: bool = False
     dropped: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    cluster_role: str | None = None
     _refit: Refit | None = None
     #: CACE only: the first stage, the ITT (reduced form) it is the ratio of, and
     #: the Anderson-Rubin interval; ``None`` for other estimands.
@@ -363,6 +370,7 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
             "treatment_mean": self.treatment_mean,
             "se_type": self.se_type,
             "design": self.design,
+            "cluster_role": self.cluster_role,
         }
         return pd.DataFrame([row], columns=EFFECT_COLUMNS)
 
@@ -387,7 +395,11 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
             f"  design          {self.design}; {self.method}; SE {self.se_type}",
         ]
         if self.n_clusters is not None:
-            lines.append(f"  clusters        {self.n_clusters:,}")
+            role = {
+                "design": " (whole clusters randomised)",
+                "variance": " (for the variance only: people were randomised)",
+            }.get(self.cluster_role or "", "")
+            lines.append(f"  clusters        {self.n_clusters:,}{role}")
         if self.n_strata is not None:
             lines.append(f"  strata          {self.n_strata:,}")
         if self.covariates:

@@ -1,0 +1,137 @@
+"""A cluster used for the variance only: an individually randomised trial whose
+people live in villages that hold both arms (Thornton 2008 clusters by village).
+
+itt, cace and Effect.with_se accept such clusters (they used to raise DesignError),
+keep the estimate the unclustered design gives and cluster only the variance, and
+label the result ``cluster_role="variance"``. Reference: estimatr 1.0.0
+lm_robust / lm_lin / iv_robust with ``clusters = village`` on
+tests/reference/itt/data/variance_cluster.csv (variance_cluster_reference.R and
+its .Rout, values in variance_cluster_results.csv).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dwp_eval as de
+from dwp_eval.errors import DesignError
+
+REF = Path(__file__).parent / "reference" / "itt"
+DATA = pd.read_csv(REF / "data" / "variance_cluster.csv")
+RESULTS = pd.read_csv(REF / "variance_cluster_results.csv").set_index("case")
+# R writes 17 significant digits; the two implementations differ by rounding only
+# (observed max 2e-14 relative), so 1e-8 leaves room for BLAS differences
+RTOL = 1e-8
+
+ARGS = dict(outcome="y", assigned="arm", cluster="village")
+CASES = {
+    "dim_CR2": ("itt", {}),
+    "dim_CR0": ("itt", {"se_type": "CR0"}),
+    "dim_stata": ("itt", {"se_type": "stata"}),
+    "additive_CR2": ("itt", {"covariates": ["x1", "x2"], "adjustment": "additive"}),
+    "lin_CR2": ("itt", {"covariates": ["x1", "x2"]}),
+    "lin_stata": ("itt", {"covariates": ["x1", "x2"], "se_type": "stata"}),
+    "strata_fe_CR2": ("itt", {"strata": "block", "estimator": "ols"}),
+    "strata_fe_CR0": ("itt", {"strata": "block", "estimator": "ols", "se_type": "CR0"}),
+    "strata_lin_cov_CR2": ("itt", {"covariates": ["block", "x1", "x2"]}),
+    "blocked_dim_CR2": ("itt", {"strata": "block"}),
+    "weighted_CR2": ("itt", {"weights": "w"}),
+    "cace_HC2": ("cace", {"cluster": None}),
+    "cace_weighted_HC2": ("cace", {"cluster": None, "weights": "w"}),
+    "cace_weighted_cov_HC2": ("cace", {"cluster": None, "weights": "w", "covariates": ["x1", "x2"]}),
+    "cace_weighted_classical": ("cace", {"cluster": None, "weights": "w", "se_type": "classical"}),
+    "cace_CR2": ("cace", {}),
+    "cace_weighted_CR2": ("cace", {"weights": "w"}),
+    "cace_weighted_stata": ("cace", {"weights": "w", "se_type": "stata"}),
+}
+
+
+def _run(case: str) -> de.Effect:
+    kind, extra = CASES[case]
+    kw = {**ARGS, **extra}
+    if kind == "cace":
+        return de.cace(DATA, received="d", **kw)
+    return de.itt(DATA, **kw)
+
+
+def test_every_reference_case_is_checked():
+    assert set(CASES) == set(RESULTS.index)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_matches_estimatr(case):
+    res, ref = _run(case), RESULTS.loc[case]
+    np.testing.assert_allclose(res.estimate, ref["estimate"], rtol=RTOL)
+    np.testing.assert_allclose(res.std_error, ref["std_error"], rtol=RTOL)
+    np.testing.assert_allclose(res.df, ref["df"], rtol=RTOL)
+    np.testing.assert_allclose(res.conf_low, ref["conf_low"], rtol=RTOL)
+    assert res.n_obs == ref["n_obs"]
+    if CASES[case][1].get("cluster", "village") is not None:
+        assert res.cluster_role == "variance"
+        assert res.n_clusters == ref["n_clusters"] == 30
+
+
+def test_villages_hold_both_arms():
+    assert (DATA.groupby("village")["arm"].nunique() == 2).all()
+
+
+def test_estimate_unchanged_and_design_kept():
+    """The cluster changes the variance only: the estimate and the design label are
+    those of the unclustered analysis (blocked difference in means included)."""
+    for extra in ({}, {"strata": "block"}, {"covariates": ["x1"]}, {"weights": "w"}):
+        plain = de.itt(DATA, outcome="y", assigned="arm", **extra)
+        clustered = de.itt(DATA, outcome="y", assigned="arm", cluster="village", **extra)
+        assert clustered.estimate == pytest.approx(plain.estimate, rel=1e-12)
+        assert clustered.design == plain.design
+        assert plain.cluster_role is None
+        assert clustered.se_type == "CR2"
+
+
+def test_with_se_accepts_a_variance_cluster():
+    # used to raise DesignError ("contain people from both arms")
+    res = de.itt(DATA, outcome="y", assigned="arm").with_se("CR2", cluster=DATA["village"])
+    ref = RESULTS.loc["dim_CR2"]
+    np.testing.assert_allclose([res.estimate, res.std_error, res.df],
+                               [ref["estimate"], ref["std_error"], ref["df"]], rtol=RTOL)
+    assert res.cluster_role == "variance"
+    blocked = de.itt(DATA, outcome="y", assigned="arm", strata="block").with_se(
+        "CR2", cluster=DATA["village"])
+    np.testing.assert_allclose(blocked.std_error, RESULTS.loc["blocked_dim_CR2", "std_error"],
+                               rtol=RTOL)
+    c = de.cace(DATA, outcome="y", assigned="arm", received="d").with_se(
+        "CR2", cluster=DATA["village"])
+    np.testing.assert_allclose(c.std_error, RESULTS.loc["cace_CR2", "std_error"], rtol=RTOL)
+
+
+def test_role_is_labelled_in_summary_and_frame():
+    res = de.itt(DATA, outcome="y", assigned="arm", cluster="village")
+    assert "clusters        30 (for the variance only: people were randomised)" in res.summary()
+    assert "SEs clustered for the variance only" in res.method
+    assert res.to_frame()["cluster_role"].tolist() == ["variance"]
+    plain = de.itt(DATA, outcome="y", assigned="arm")
+    assert plain.to_frame()["cluster_role"].isna().all()
+    # whole clusters randomised: the design role, as before
+    d = DATA.assign(arm=np.where(DATA["village"].str[1:].astype(int) % 2 == 0, "treatment", "control"))
+    design = de.itt(d, outcome="y", assigned="arm", cluster="village")
+    assert design.cluster_role == "design" and design.design == "clustered"
+    assert "(whole clusters randomised)" in design.summary()
+
+
+def test_one_variance_cluster_is_refused():
+    d = DATA.assign(one="v")
+    with pytest.raises(DesignError, match=r"itt: column 'one' \(cluster\) holds one cluster only"):
+        de.itt(d, outcome="y", assigned="arm", cluster="one")
+
+
+def test_weighted_cace_means_are_weighted():
+    res = de.cace(DATA, outcome="y", assigned="arm", received="d", weights="w")
+    t = DATA["arm"] == "treatment"
+    assert res.treatment_mean == pytest.approx(np.average(DATA.loc[t, "y"], weights=DATA.loc[t, "w"]))
+    assert res.first_stage.take_up_control == pytest.approx(
+        np.average(DATA.loc[~t, "d"], weights=DATA.loc[~t, "w"]))
+    assert res.estimate == pytest.approx(res.itt.estimate / res.first_stage.difference)
+    assert "weighted" in res.method
