@@ -69,7 +69,7 @@ def test_outcome_not_numeric(df):
 def test_outcome_infinite(df):
     d = df.copy()
     d.loc[3, "y"] = np.inf
-    with pytest.raises(ColumnError, match=r"itt: column 'y' \(outcome\) holds infinite values\."):
+    with pytest.raises(ColumnError, match=r"itt: column 'y' \(outcome\) holds infinite values: 1 row\(s\) are \+/-inf \(first at rows 3\)"):
         de.itt(d, outcome="y", assigned="arm")
 
 

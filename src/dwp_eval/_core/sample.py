@@ -17,8 +17,11 @@ from dwp_eval._validation import (
     _fmt_list,
     check_columns,
     check_data,
+    check_no_missing,
     check_option,
+    check_unique_columns,
     compared_arms,
+    label_key,
 )
 from dwp_eval.errors import (
     ColumnError,
@@ -35,6 +38,7 @@ __all__ = [
     "codes",
     "expand_covariates",
     "expand_covariates_sourced",
+    "joined_strata",
     "prepare_sample",
     "wmean",
 ]
@@ -68,6 +72,9 @@ class Prepared(Frozen):
     # "design": whole clusters were randomised; "variance": people were randomised and
     # the clusters only group the errors (None without clusters)
     cluster_role: str | None = None
+    # the stratum label of each code in ``strata`` (for messages), and the strata's name
+    strata_levels: tuple[str, ...] = ()
+    strata_name: str | None = None
 
     _UNFROZEN = ("index",)  # a pandas Index is immutable
 
@@ -166,6 +173,52 @@ def check_clusters(
     return "design"
 
 
+def joined_strata(
+    data: pd.DataFrame, strata: Any, *, func: str
+) -> tuple[pd.DataFrame, Hashable | None]:
+    """``strata`` as one column: a column name is kept; a list of columns becomes one
+    stratum per combination of their values, labelled unambiguously by the values'
+    reprs (``"site='A', benefit='JSA'"``: quotes and escapes keep labels that contain
+    separators apart), in a new column of a copy of ``data``."""
+    if strata is None or not isinstance(strata, list | tuple):
+        return data, strata
+    cols = list(strata)
+    if not cols:
+        raise OptionError(
+            f"The 'strata' parameter of {func} is an empty list. Fix: pass a column name, a "
+            "list of columns, or None."
+        )
+    check_columns(data, cols, role="strata", func=func)
+    if len(cols) == 1:
+        return data, cols[0]
+    for c in cols:
+        check_no_missing(data, c, role="strata", func=func)
+    parts = [data[c].map(lambda v, c=c: f"{c}={v!r}").astype(str) for c in cols]
+    label = parts[0].str.cat(parts[1:], sep=", ")
+    name = " x ".join(str(c) for c in cols)
+    while name in data.columns:
+        name += "_"
+    return data.assign(**{name: label}), name
+
+
+def check_finite(s: pd.Series, column: Hashable, *, role: str, func: str) -> None:
+    """+/-inf is a value, not a missing one (``missing="drop"`` keeps it): raise
+    :class:`ColumnError` naming the column, the count, the first rows and the fix."""
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    inf = np.isinf(v)
+    if inf.any():
+        rows = s.index[inf][:5].tolist()
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) holds infinite values: {int(inf.sum()):,} "
+            f"row(s) are +/-inf (first at rows {_fmt_list(rows, 5)}). Infinity is not a missing "
+            "value, so missing='drop' does not remove it. Fix: correct those values, or mark "
+            f"them missing, e.g. df[{column!r}].replace([np.inf, -np.inf], np.nan), and pass "
+            "missing='drop'."
+        )
+
+
 def codes(s: pd.Series) -> np.ndarray:
     """Integer codes 0..K-1 of a column's values, in sorted order of the values."""
     found, _ = pd.factorize(s, sort=True)
@@ -177,10 +230,10 @@ def prepare_sample(
     *,
     outcome: Hashable,
     assigned: Hashable,
-    control: str,
-    treatment: str | None,
+    control: Any,
+    treatment: Any | None,
     covariates: Sequence[Hashable],
-    strata: Hashable | None,
+    strata: Hashable | Sequence[Hashable] | None,
     cluster: Hashable | None,
     weights: Hashable | None,
     missing: str,
@@ -194,7 +247,9 @@ def prepare_sample(
     the errors only (``Prepared.cluster_role == "variance"``); otherwise they must be
     the unit of assignment."""
     data = check_data(data, func=func)
+    check_unique_columns(data, func=func)
     missing = check_option(missing, ("raise", "drop"), param="missing", func=func)
+    data, strata = joined_strata(data, strata, func=func)
     check_columns(data, [outcome], role="outcome", func=func)
     check_columns(data, [assigned], role="assigned", func=func)
     check_columns(data, covariates, role="covariates", func=func)
@@ -207,7 +262,9 @@ def prepare_sample(
         check_columns(data, [weights], role="weights", func=func)
 
     arm_text, keep, treatment = compared_arms(data, assigned, control, treatment, func=func)
+    ctrl = str(label_key(control))
     frame = data.loc[keep]
+    arm_kept = arm_text.to_numpy(dtype=object, na_value=None)[keep]
     dropped: dict[str, int] = {}
     # people with no arm are in neither compared arm: never lost silently
     n_no_arm = int(arm_text.isna().sum())
@@ -227,8 +284,10 @@ def prepare_sample(
             f"{func}: column {outcome!r} (outcome) must be numeric (or 0/1 for a binary outcome); "
             f"it has dtype {y_col.dtype}. Fix: convert it, e.g. df[{outcome!r}].astype(float)."
         )
-    if pd.api.types.is_numeric_dtype(y_col) and not np.all(np.isfinite(y_col.dropna().to_numpy(dtype=float))):
-        raise ColumnError(f"{func}: column {outcome!r} (outcome) holds infinite values.")
+    checked_inf = [(outcome, "outcome"), *((c, "covariates") for c in covariates),
+                   *((c, "received") for c in extra)]
+    for col, role in checked_inf:
+        check_finite(frame[col], col, role=role, func=func)
 
     checked = [(outcome, "outcome")]
     checked += [(c, "covariates") for c in covariates]
@@ -258,6 +317,7 @@ def prepare_sample(
             bad |= isna
     if bad.any():
         frame = frame.loc[~bad]
+        arm_kept = arm_kept[~bad]
     if dropped:
         warnings.warn(
             f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
@@ -267,7 +327,7 @@ def prepare_sample(
             stacklevel=3,
         )
 
-    z = (frame[assigned].astype("string") == treatment).to_numpy(dtype=float)
+    z = (arm_kept == treatment).astype(float)
     y = frame[outcome].to_numpy(dtype=float)
     uniq = np.unique(y)
     binary = bool(len(uniq) <= 2 and np.all(np.isin(uniq, [0.0, 1.0])))
@@ -284,12 +344,14 @@ def prepare_sample(
     cl_role = None
     if cluster is not None:
         cl = codes(frame[cluster])
-        cl_role = check_clusters(cl, z, name=cluster, control=str(control), treatment=treatment,
+        cl_role = check_clusters(cl, z, name=cluster, control=ctrl, treatment=treatment,
                               func=func, variance=variance_cluster)
 
     st = None
+    levels: tuple[str, ...] = ()
     if strata is not None:
         st = codes(frame[strata])
+        levels = tuple(str(v) for v in pd.unique(frame[strata].sort_values()))
         sizes = np.bincount(st)
         if np.any(sizes == 1):
             labels = pd.unique(frame[strata].to_numpy()[np.isin(st, np.flatnonzero(sizes == 1))])
@@ -308,12 +370,13 @@ def prepare_sample(
             )
 
     cov_frame, sources = expand_covariates_sourced(frame, covariates, func)
-    n_by_arm = {str(control): int(np.sum(z == 0)), treatment: int(np.sum(z == 1))}
-    if n_by_arm[str(control)] == 0 or n_by_arm[treatment] == 0:
+    n_by_arm = {ctrl: int(np.sum(z == 0)), treatment: int(np.sum(z == 1))}
+    if n_by_arm[ctrl] == 0 or n_by_arm[treatment] == 0:
         raise DesignError(f"{func}: after removing missing values an arm is empty.")
     return (
-        Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, str(control), dropped, binary,
-                 sources, frame.index, cl_role),
+        Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, ctrl, dropped, binary,
+                 sources, frame.index, cl_role, levels,
+                 None if strata is None else str(strata)),
         frame,
     )
 

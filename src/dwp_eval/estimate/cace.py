@@ -264,8 +264,8 @@ def cace(
     outcome: Hashable,
     assigned: Hashable,
     received: Hashable,
-    control: str = "control",
-    treatment: str | None = None,
+    control: Any = "control",
+    treatment: Any | None = None,
     covariates: Sequence[Hashable] | None = None,
     strata: Hashable | None = None,
     cluster: Hashable | None = None,
@@ -387,7 +387,8 @@ def cace(
         func=func, extra=[received], variance_cluster=True,
     )
     options = {
-        "outcome": str(outcome), "received": str(received), "alpha": alpha,
+        "outcome": str(outcome), "assigned": str(assigned), "received": str(received),
+        "alpha": alpha,
         "covariates": tuple(str(c) for c in covs),
         "received_values": _received_values(frame, received, func),
     }
@@ -421,9 +422,10 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         treatment_mean=wmean(y[z == 1], None if w is None else w[z == 1]), se_type=used,
         design=design, covariates=covs, n_clusters=fit.n_clusters, n_strata=n_strata,
         binary_outcome=prep.binary, dropped=prep.dropped, cluster_role=prep.cluster_role,
+        assigned=options.get("assigned"),
     )
     itt_options = {
-        "outcome": options["outcome"], "estimator": OLS, "adjustment": "additive",
+        "outcome": options["outcome"], "assigned": options.get("assigned"), "estimator": OLS, "adjustment": "additive",
         "alpha": alpha, "covariates": covs,
     }
     itt_effect = Effect(

@@ -23,7 +23,7 @@ from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
-from dwp_eval.errors import DroppedRowsWarning, OptionError
+from dwp_eval.errors import DesignError, DroppedRowsWarning, OptionError
 from dwp_eval.results import Effect
 
 __all__ = ["DIFFERENCE_IN_MEANS", "OLS", "DroppedRowsWarning", "itt"]
@@ -40,8 +40,8 @@ def itt(
     *,
     outcome: Hashable,
     assigned: Hashable,
-    control: str = "control",
-    treatment: str | None = None,
+    control: Any = "control",
+    treatment: Any | None = None,
     covariates: Sequence[Hashable] | None = None,
     adjustment: Literal["lin", "additive"] = "lin",
     strata: Hashable | None = None,
@@ -172,7 +172,7 @@ def itt(
         func=func, variance_cluster=True,
     )
     options = {
-        "outcome": str(outcome), "estimator": chosen, "adjustment": adjustment, "alpha": alpha,
+        "outcome": str(outcome), "assigned": str(assigned), "estimator": chosen, "adjustment": adjustment, "alpha": alpha,
         "covariates": tuple(str(c) for c in covs),
     }
     return _fit(prep, options, se_type=se_type, func=func)
@@ -184,6 +184,40 @@ def _is_design_label(se_type: Any, estimator: str) -> bool:
         return False
     norm = "".join(ch for ch in se_type.lower() if ch not in " -_()")
     return norm in {"".join(ch for ch in t.lower() if ch not in " -_()") for t in _DESIGN_TYPES}
+
+
+def _check_block_sizes(prep: Prepared, *, func: str) -> None:
+    """The blocked difference in means estimates a variance in every stratum: each needs
+    two people of each arm (two clusters in all, with clusters), unless every stratum is
+    a pair (matched pairs). :class:`DesignError` names the strata that fall short and the
+    fixes (merge them, or the fixed-effects regression, ``estimator="ols"``)."""
+    st = prep.strata
+    if st is None:
+        return
+    k = int(st.max()) + 1
+    if prep.cluster is None:
+        units = np.bincount(st, minlength=k)
+        n1 = np.bincount(st, weights=prep.z, minlength=k)
+        short = (n1 < 2) | (units - n1 < 2)
+        need = "fewer than two people in an arm"
+    else:
+        pairs = pd.DataFrame({"s": st, "c": prep.cluster, "z": prep.z}).drop_duplicates()
+        units = pairs.groupby("s")["c"].nunique().reindex(range(k), fill_value=0).to_numpy()
+        short = units < 3
+        need = "one cluster per arm"
+    pair = bool(np.all(units == 2) or (np.any(units == 2) and np.any(units > 2)))
+    if pair or not short.any():
+        return
+    bad = np.flatnonzero(short)
+    names = [prep.strata_levels[i] if i < len(prep.strata_levels) else str(i) for i in bad]
+    raise DesignError(
+        f"{func}: {len(bad):,} of the {k:,} strata in {prep.strata_name!r} have {need} "
+        f"({_fmt_list(names[:5], 5)}), so the blocked difference in means cannot estimate "
+        "their variance (it needs two treated and two control "
+        f"{'people' if prep.cluster is None else 'clusters in all'} per stratum, or every "
+        "stratum a pair). Fix: merge those strata with neighbouring ones, or pass "
+        "estimator='ols' (strata fixed effects, which need one person of each arm per stratum)."
+    )
 
 
 def _check_estimator(estimator: Any, covariates: Sequence[Hashable], *, func: str) -> str:
@@ -208,12 +242,14 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
     if options["estimator"] == DIFFERENCE_IN_MEANS and for_variance:
         # people were randomised: the design's own estimate, with the variance of the
         # regression that reproduces it, clustered (lm_robust / lm_lin with clusters=)
+        _check_block_sizes(replace(prep, cluster=None), func=func)
         est, se, _, design, own, method = design_based(replace(prep, cluster=None), func=func)
         used = resolve_se_type(se_type, clustered=True, func=func)
         se, df, method = same_estimate_regression(
             prep, est, se, design=design, own=own, se_type=used, func=func
         )
     elif options["estimator"] == DIFFERENCE_IN_MEANS:
+        _check_block_sizes(prep, func=func)
         est, se, df, design, used, method = design_based(prep, func=func)
         if se_type is not None:
             own = used
@@ -266,6 +302,7 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         binary_outcome=prep.binary,
         dropped=prep.dropped,
         cluster_role=prep.cluster_role,
+        assigned=options.get("assigned"),
         _refit=Refit(refit, prep, options),
     )
 

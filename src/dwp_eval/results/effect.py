@@ -20,7 +20,7 @@ from dwp_eval._core.contract import (
 )
 from dwp_eval._core.format import df_text, number
 from dwp_eval._core.wald import t_interval, t_p_value
-from dwp_eval._validation import check_alpha
+from dwp_eval._validation import arm_phrase, check_alpha
 from dwp_eval.errors import OptionError
 
 if TYPE_CHECKING:
@@ -289,6 +289,8 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
     dropped: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     cluster_role: str | None = None
+    #: the arm column's name, for readable numeric labels ("treatment (arm = 1)")
+    assigned: str | None = None
     _refit: Refit | None = None
     #: CACE only: the first stage, the ITT (reduced form) it is the ratio of, and
     #: the Anderson-Rubin interval; ``None`` for other estimands.
@@ -384,13 +386,15 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
     def summary(self) -> str:
         lo, hi = self.interval()
         level = f"{100 * (1 - self.alpha):g}%"
+        t_arm = arm_phrase(self.treatment, "treatment", self.assigned)
+        c_arm = arm_phrase(self.control, "control", self.assigned)
         lines = [
-            f"{self.estimand} of {self.treatment} vs {self.control} on {self.outcome}",
+            f"{self.estimand} of {t_arm} vs {c_arm} on {self.outcome}",
             f"  estimate        {self._fmt(self.estimate)}  (SE {self._fmt(self.std_error)})",
             f"  {level + ' CI':<16}[{self._fmt(lo)}, {self._fmt(hi)}]",
             f"  t = {self.statistic:.3f}, df = {df_text(self.df)}, p = {self.p_value:.4g}",
-            f"  means           control {self._fmt_mean(self.control_mean)}, "
-            f"{self.treatment} {self._fmt_mean(self.treatment_mean)}",
+            f"  means           {'control' if c_arm == 'control' else c_arm} "
+            f"{self._fmt_mean(self.control_mean)}, {t_arm} {self._fmt_mean(self.treatment_mean)}",
             f"  n               {self.n_obs:,} ({', '.join(f'{a} {n:,}' for a, n in self.n_by_arm.items())})",
             f"  design          {self.design}; {self.method}; SE {self.se_type}",
         ]
