@@ -267,7 +267,7 @@ def cace(
     control: Any = "control",
     treatment: Any | None = None,
     covariates: Sequence[Hashable] | None = None,
-    strata: Hashable | None = None,
+    strata: Hashable | Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
     se_type: str | None = None,
     weights: Hashable | None = None,
@@ -296,7 +296,8 @@ def cace(
         Baseline covariates, entered additively in both stages (estimatr's
         ``iv_robust`` convention). Text or categorical columns become dummies.
     strata
-        Column of the randomisation strata: absorbed fixed effects in both stages.
+        Column of the randomisation strata (or a list of columns: one stratum per
+        combination): absorbed fixed effects in both stages.
     cluster
         Column of the clusters: the unit of assignment when whole clusters were
         randomised, or, when people were randomised and the clusters hold both

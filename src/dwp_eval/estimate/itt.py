@@ -44,7 +44,7 @@ def itt(
     treatment: Any | None = None,
     covariates: Sequence[Hashable] | None = None,
     adjustment: Literal["lin", "additive"] = "lin",
-    strata: Hashable | None = None,
+    strata: Hashable | Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
     se_type: str | None = None,
     weights: Hashable | None = None,
@@ -65,7 +65,9 @@ def itt(
         Column holding each person's arm.
     control, treatment
         Labels of the compared arms; ``treatment`` may be omitted when there is
-        only one other arm.
+        only one other arm. Labels are compared by value, the same way in every
+        function: ``0``, ``0.0``, ``"0"`` and ``False`` are one label on an int,
+        float, bool, text or categorical arm column.
     covariates
         Baseline covariates. Text or categorical columns become dummies.
     adjustment
@@ -73,7 +75,9 @@ def itt(
         interacted with assignment (Lin 2013); ``"additive"``: covariates
         entered additively.
     strata
-        Column of the randomisation strata (blocks).
+        Column of the randomisation strata (blocks), or a list of columns (one
+        stratum per combination of their values, as :func:`~dwp_eval.randomise`
+        makes them).
     cluster
         Column of the clusters. When each cluster is wholly in one arm, whole
         clusters were randomised (``cluster_role="design"``: the clustered
@@ -104,7 +108,8 @@ def itt(
     missing
         ``"raise"`` (default) or ``"drop"`` rows with a missing outcome,
         covariate or ``assigned`` arm (a warning gives the counts, which are
-        kept on the result's ``dropped``).
+        kept on the result's ``dropped``). ``+/-inf`` is not missing: it raises
+        :class:`~dwp_eval.errors.ColumnError` naming the column and rows.
     estimator
         ``"difference_in_means"``: the design-based difference in means (the
         default without covariates); ``"ols"``: the regression of the outcome

@@ -341,7 +341,9 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
         never the caller's DataFrame, so ``cluster=None`` keeps the result's own
         clusters and new clusters are passed as the column itself: a pandas
         Series aligned with the data by its index (``cluster=df["office"]``) or
-        an array with one label per analysed row.
+        an array with one label per analysed row. Clusters that hold both arms
+        (villages of an individually randomised trial) cluster the variance only
+        (``cluster_role="variance"`` on the new result).
         """
         if self._refit is None:
             raise OptionError(
