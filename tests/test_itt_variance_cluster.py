@@ -225,3 +225,19 @@ def test_monte_carlo_variance_cluster_covers_when_effects_vary_by_village():
     cr2, hc2 = float(np.mean(cover["CR2"])), float(np.mean(cover["HC2"]))
     assert lo <= cr2 <= hi, (cr2, lo, hi)
     assert hc2 < lo, hc2
+
+
+LINEARMODELS = pd.read_csv(REF / "weighted_cace_linearmodels.csv")
+
+
+@pytest.mark.parametrize("row", LINEARMODELS.to_dict("records"), ids=lambda r: r["case"])
+def test_weighted_cace_matches_linearmodels(row):
+    """A second implementation of weighted 2SLS: linearmodels IV2SLS(weights=)
+    (weighted_cace_linearmodels.py / .out), classical, HC0, HC1, CR0, CR1."""
+    kw: dict = {"covariates": ["x1", "x2"]} if row["covariates"] else {}
+    if row["se_type"].startswith("CR"):
+        kw["cluster"] = "village"
+    res = de.cace(DATA, outcome="y", assigned="arm", received="d", weights="w",
+                  se_type=row["se_type"], **kw)
+    np.testing.assert_allclose(res.estimate, row["estimate"], rtol=RTOL)
+    np.testing.assert_allclose(res.std_error, row["std_error"], rtol=RTOL)
