@@ -241,3 +241,13 @@ def test_weighted_cace_matches_linearmodels(row):
                   se_type=row["se_type"], **kw)
     np.testing.assert_allclose(res.estimate, row["estimate"], rtol=RTOL)
     np.testing.assert_allclose(res.std_error, row["std_error"], rtol=RTOL)
+
+
+def test_impact_table_with_subgroups_and_a_variance_cluster():
+    # impact_table passes cluster= to itt, and its interaction test reads it the same way
+    d = DATA.assign(female=(DATA["id"] % 2).astype(int))
+    tab = de.impact_table(d, outcomes=["y"], assigned="arm", by="female", cluster="village")
+    assert {e.cluster_role for e in tab.effects} == {"variance"}
+    assert np.isfinite(tab.heterogeneity["p_value"]).all()
+    direct = de.itt(d, outcome="y", assigned="arm", cluster="village")
+    assert tab.effects[0].std_error == pytest.approx(direct.std_error)

@@ -414,7 +414,7 @@ def _interaction_test(
         prep, frame = prepare_sample(
             data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
             covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
-            func=func,
+            func=func, variance_cluster=True,  # as itt: clusters holding both arms group errors
         )
     codes, levels = pd.factorize(frame[by], sort=True)
     L = len(levels)
