@@ -5,7 +5,7 @@ itt, cace and Effect.with_se accept such clusters (they used to raise DesignErro
 keep the estimate the unclustered design gives and cluster only the variance, and
 label the result ``cluster_role="variance"``. Reference: estimatr 1.0.0
 lm_robust / lm_lin / iv_robust with ``clusters = village`` on
-tests/reference/itt/data/variance_cluster.csv (variance_cluster_reference.R and
+tests/reference/itt/variance_cluster_data.csv (variance_cluster_reference.R and
 its .Rout, values in variance_cluster_results.csv).
 """
 
@@ -24,7 +24,7 @@ import dwp_eval as de
 from dwp_eval.errors import DesignError
 
 REF = Path(__file__).parent / "reference" / "itt"
-DATA = pd.read_csv(REF / "data" / "variance_cluster.csv")
+DATA = pd.read_csv(REF / "variance_cluster_data.csv")
 RESULTS = pd.read_csv(REF / "variance_cluster_results.csv").set_index("case")
 # R writes 17 significant digits; the two implementations differ by rounding only
 # (observed max 2e-14 relative), so 1e-8 leaves room for BLAS differences

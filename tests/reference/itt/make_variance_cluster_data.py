@@ -1,4 +1,4 @@
-"""Write ``data/variance_cluster.csv``: an *individually* randomised trial whose
+"""Write ``variance_cluster_data.csv``: an *individually* randomised trial whose
 people live in villages that do not align with assignment (every village holds
 both arms), for the reference values of a cluster used for the variance only.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-OUT = Path(__file__).resolve().parent / "data" / "variance_cluster.csv"
+OUT = Path(__file__).resolve().parent / "variance_cluster_data.csv"
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 # Reference values for a cluster used for the variance only: an individually
-# randomised trial (data/variance_cluster.csv, written by
+# randomised trial (variance_cluster_data.csv, written by
 # make_variance_cluster_data.py) whose villages hold both arms. The estimate is
 # the usual one; only the variance is clustered by village (estimatr's
 # lm_robust / lm_lin / iv_robust with clusters =, CR2 with Bell-McCaffrey df by
@@ -22,7 +22,7 @@ script_dir <- local({
   arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
   if (length(arg) == 1) dirname(normalizePath(sub("^--file=", "", arg))) else getwd()
 })
-d <- read.csv(file.path(script_dir, "data", "variance_cluster.csv"), stringsAsFactors = FALSE)
+d <- read.csv(file.path(script_dir, "variance_cluster_data.csv"), stringsAsFactors = FALSE)
 
 fmt <- function(x) sprintf("%.17g", as.numeric(x))
 

@@ -1,5 +1,5 @@
 """linearmodels ``IV2SLS(weights=)`` reference values for the weighted CACE on
-``data/variance_cluster.csv`` (a second implementation next to estimatr's
+``variance_cluster_data.csv`` (a second implementation next to estimatr's
 ``iv_robust(weights =)`` in ``variance_cluster_reference.R``).
 
 Run from the repository root::
@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    d = pd.read_csv(HERE / "data" / "variance_cluster.csv")
+    d = pd.read_csv(HERE / "variance_cluster_data.csv")
     rows = []
     for covariates in (False, True):
         exog = pd.DataFrame({"const": np.ones(len(d))})
