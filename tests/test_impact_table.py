@@ -299,14 +299,13 @@ def test_no_heterogeneity_without_by(trial):
 # --------------------------------------------------------------------------- errors from itt
 
 
-def test_cluster_split_error_propagates_unchanged(trial):
-    # people, not offices, were randomised in 'arm': itt refuses the cluster design
-    with pytest.raises(DesignError) as info:
-        impact_table(trial, outcomes=OUTCOMES, assigned="arm", cluster="office")
-    with pytest.raises(DesignError) as direct:
-        de.itt(trial, outcome="employed", assigned="arm", cluster="office")
-    assert str(info.value) == str(direct.value)
-    assert str(info.value).startswith("itt: 60 cluster(s) in column 'office' contain people from both arms")
+def test_variance_cluster_passes_through_to_itt(trial):
+    # people, not offices, were randomised in 'arm': the offices cluster the variance only
+    tab = impact_table(trial, outcomes=OUTCOMES, assigned="arm", cluster="office")
+    direct = de.itt(trial, outcome="employed", assigned="arm", cluster="office")
+    assert direct.cluster_role == "variance"
+    row = tab.to_frame().set_index("outcome").loc["employed"]
+    assert row["std_error"] == pytest.approx(direct.std_error)
 
 
 def test_missing_outcome_error_propagates_unchanged(trial):

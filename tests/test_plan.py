@@ -141,3 +141,23 @@ def test_the_plan_is_immutable() -> None:
         plan.alpha = 0.1  # type: ignore[misc]
     with pytest.raises(TypeError):
         plan.design["assigned"] = "x"  # type: ignore[index]
+
+
+def test_numeric_control_label_runs_the_report_on_a_float_arm_column() -> None:
+    # old: "[design] control must be a column name or label (text). Got 0 instead.";
+    # the report compared text ("0.0" != "0") and its impact line read "being offered 1"
+    import numpy as np
+    import pandas as pd
+
+    from dwp_eval.report.report import analyse
+
+    rng = np.random.default_rng(2)
+    n = 400
+    data = pd.DataFrame({"id": range(n), "z": np.tile([0.0, 1.0], n // 2), "y": rng.normal(size=n)})
+    plan = AnalysisPlan.from_dict(tomllib.loads(
+        '[design]\nassigned = "z"\ncontrol = 0\n[outcomes]\nprimary = ["y"]\n'))
+    assert plan.design["control"] == "0"
+    rep = analyse(data, plan)
+    text = rep.to_markdown()
+    assert ("Effect of assignment to treatment (z = 1) rather than control (z = 0) on every "
+            "pre-specified outcome") in text

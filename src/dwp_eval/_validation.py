@@ -12,8 +12,9 @@ columns that do exist.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,19 @@ def check_data(data: Any, *, func: str, param: str = "data", allow_empty: bool =
             f"The '{param}' parameter of {func} must have at least one row. Got an empty DataFrame."
         )
     return data
+
+
+def check_unique_columns(data: pd.DataFrame, *, func: str, param: str = "data") -> None:
+    """Raise :class:`ColumnError` naming the duplicated column names of ``data`` (a column
+    name that appears twice makes ``data[name]`` a DataFrame, not a column)."""
+    dup = data.columns[data.columns.duplicated()]
+    if len(dup):
+        names = list(dict.fromkeys(dup.tolist()))
+        raise ColumnError(
+            f"{func}: {param} has duplicated column name(s) {_fmt_list(names, 5)}, so "
+            f"{names[0]!r} does not name one column. Fix: rename or drop the duplicates, e.g. "
+            f"{param}.loc[:, ~{param}.columns.duplicated()]."
+        )
 
 
 def as_column_list(value: Hashable | Sequence[Hashable] | None) -> list[Hashable]:
@@ -183,24 +197,86 @@ def binary_values(s: pd.Series, column: Hashable, *, role: str, func: str, examp
     return s.to_numpy(dtype=float) == 1.0
 
 
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def label_key(value: Any) -> str | None:
+    """The one reading of an arm label, compared by value: numbers and their text are
+    the same label (``0 == "0" == 0.0``, ``1.5 == "1.5"``), booleans are 0/1
+    (``True == 1 == "True"``), anything else is its text; missing values give ``None``.
+
+    Used for the labels a user passes (``control=0``) and for the values of an arm
+    column alike, so an int, float, bool, text or categorical arm column matches the
+    same labels everywhere (itt, cace, balance, attrition, flow, the plan, the CLI).
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        if np.isnan(f):
+            return None
+        return str(int(f)) if f.is_integer() else repr(f)
+    text = str(value)
+    if _NUMBER.fullmatch(text):
+        return label_key(float(text)) if not text.lstrip("+-").isdigit() else str(int(text))
+    if text.lower() in ("true", "false"):
+        return "1" if text.lower() == "true" else "0"
+    return text
+
+
+def arm_keys(column: pd.Series) -> pd.Series:
+    """:func:`label_key` of every value of an arm column (missing stays missing), as a
+    ``string`` Series with the column's index. Values equal by value are one arm
+    (``1``, ``"1"`` and ``1.0``)."""
+    found, uniques = pd.factorize(column, sort=False)
+    keys = [label_key(u) for u in uniques]
+    table = np.asarray([*keys, None], dtype=object)
+    return pd.Series(table[found], index=column.index, dtype="string")
+
+
+def is_numeric_label(label: str) -> bool:
+    """Whether an arm label (a :func:`label_key`) is a number, which reads badly alone
+    in text ("ITT of 1 vs 0")."""
+    return bool(_NUMBER.fullmatch(str(label)))
+
+
+def arm_phrase(label: str, role: str, assigned: Hashable | None = None) -> str:
+    """Readable text for an arm in a summary: the label itself when it is a word
+    (``"treatment"``, ``"offered"``), else the role with the label,
+    ``"treatment (arm = 1)"``."""
+    if not is_numeric_label(label):
+        return str(label)
+    return f"{role} ({assigned} = {label})" if assigned is not None else f"{role} (arm {label})"
+
+
 def compared_arms(
-    data: pd.DataFrame, assigned: Hashable, control: str, treatment: str | None, *, func: str,
+    data: pd.DataFrame, assigned: Hashable, control: Any, treatment: Any | None, *, func: str,
     purpose: str = "an effect",
 ) -> tuple[pd.Series, np.ndarray, str]:
-    """The arms compared: ``(arm text, mask of rows in control or treatment, treatment label)``.
+    """The arms compared: ``(arm labels, mask of rows in control or treatment, treatment label)``.
 
+    Labels are read by :func:`label_key` (by value: ``control=0`` matches ``0``,
+    ``0.0``, ``"0"`` and ``False``); the arm labels returned are those keys.
     Raises if the control arm is absent, there is no other arm, several arms and none named,
     or the named treatment arm is absent. ``purpose`` completes "... needs a treatment arm
     too" in the message. Rows with no arm are in neither compared arm.
     """
-    arm_text = data[assigned].astype("string")
-    arms = sorted(arm_text.dropna().unique().tolist())
-    if str(control) not in arms:
+    check_label(control, param="control", func=func)
+    if treatment is not None:
+        check_label(treatment, param="treatment", func=func)
+    arm_text = arm_keys(data[assigned])
+    arms = sorted(arm_text.dropna().unique().tolist(), key=label_order)
+    ctrl = label_key(control)
+    if ctrl not in arms:
         raise DesignError(
             f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
             f"{_fmt_list(arms)}. Fix: pass control= with the control arm's label."
         )
-    others = [a for a in arms if a != str(control)]
+    others = [a for a in arms if a != ctrl]
     if not others:
         raise DesignError(
             f"{func}: column {assigned!r} holds only one arm ({control!r}); {purpose} needs a "
@@ -212,11 +288,28 @@ def compared_arms(
                 f"{func}: column {assigned!r} holds several treatment arms ({_fmt_list(others)}). "
                 f"Fix: name the arm to compare with control, e.g. treatment={others[0]!r}."
             )
-        treatment = others[0]
-    elif str(treatment) not in others:
-        raise DesignError(
-            f"{func}: the treatment arm {treatment!r} is not in column {assigned!r}, which holds "
-            f"{_fmt_list(arms)}."
+        treat = others[0]
+    else:
+        treat = cast(str, label_key(treatment))
+        if treat not in others:
+            raise DesignError(
+                f"{func}: the treatment arm {treatment!r} is not in column {assigned!r}, which "
+                f"holds {_fmt_list(arms)}."
+            )
+    keep = arm_text.isin([ctrl, treat]).fillna(False).to_numpy(dtype=bool)
+    return arm_text, keep, treat
+
+
+def label_order(label: str) -> tuple[int, float, str]:
+    """Numbers in numeric order, then words in text order."""
+    return (0, float(label), "") if is_numeric_label(label) else (1, 0.0, label)
+
+
+def check_label(value: Any, *, param: str, func: str) -> None:
+    """An arm label must be text, a number or a bool (:class:`OptionError` otherwise)."""
+    ok = isinstance(value, str | bool | int | float | np.integer | np.floating | np.bool_)
+    if not ok or label_key(value) is None:
+        raise OptionError(
+            f"The '{param}' parameter of {func} must be an arm label: text, a number or a bool "
+            f"(compared by value, so 0, 0.0 and '0' are one label). Got {value!r} instead."
         )
-    keep = arm_text.isin([str(control), str(treatment)]).fillna(False).to_numpy(dtype=bool)
-    return arm_text, keep, str(treatment)

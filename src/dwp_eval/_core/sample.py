@@ -17,8 +17,11 @@ from dwp_eval._validation import (
     _fmt_list,
     check_columns,
     check_data,
+    check_no_missing,
     check_option,
+    check_unique_columns,
     compared_arms,
+    label_key,
 )
 from dwp_eval.errors import (
     ColumnError,
@@ -35,6 +38,7 @@ __all__ = [
     "codes",
     "expand_covariates",
     "expand_covariates_sourced",
+    "joined_strata",
     "prepare_sample",
     "wmean",
 ]
@@ -65,6 +69,12 @@ class Prepared(Frozen):
     # categorical covariate share one), for messages
     sources: Mapping[str, str] = field(default_factory=dict)
     index: pd.Index | None = None
+    # "design": whole clusters were randomised; "variance": people were randomised and
+    # the clusters only group the errors (None without clusters)
+    cluster_role: str | None = None
+    # the stratum label of each code in ``strata`` (for messages), and the strata's name
+    strata_levels: tuple[str, ...] = ()
+    strata_name: str | None = None
 
     _UNFROZEN = ("index",)  # a pandas Index is immutable
 
@@ -72,17 +82,19 @@ class Prepared(Frozen):
     def n(self) -> int:
         return len(self.y)
 
-    def regroup(self, cluster: Any, *, func: str) -> Prepared:
+    def regroup(self, cluster: Any, *, func: str, variance: bool = True) -> Prepared:
         """This sample clustered by ``cluster``: a pandas Series (aligned with the
         analysed rows by its index) or an array with one label per analysed row.
+        Clusters that hold both arms are for the variance only (``variance=False``:
+        refused, whole clusters must have been randomised).
 
         A column *name* cannot be looked up (the sample holds no DataFrame):
         :class:`OptionError` says to pass the column itself.
         """
         cl = align_labels(cluster, self.index, self.n, param="cluster", func=func)
-        check_clusters(cl, self.z, name="cluster", control=self.control,
-                       treatment=self.treatment, func=func)
-        return replace(self, cluster=cl)
+        role = check_clusters(cl, self.z, name="cluster", control=self.control,
+                              treatment=self.treatment, func=func, variance=variance)
+        return replace(self, cluster=cl, cluster_role=role)
 
 
 def align_labels(labels: Any, index: pd.Index | None, n: int, *, param: str, func: str) -> np.ndarray:
@@ -128,12 +140,23 @@ def align_labels(labels: Any, index: pd.Index | None, n: int, *, param: str, fun
 
 
 def check_clusters(
-    cl: np.ndarray, z: np.ndarray, *, name: Hashable, control: str, treatment: str, func: str
-) -> None:
-    """Clusters must be the unit of assignment (each wholly in one arm), at least two
-    in each arm; :class:`DesignError` otherwise."""
+    cl: np.ndarray, z: np.ndarray, *, name: Hashable, control: str, treatment: str, func: str,
+    variance: bool = False,
+) -> str:
+    """The role of the clusters: ``"design"`` when each is wholly in one arm (whole
+    clusters randomised; at least two in each arm), else ``"variance"`` (people were
+    randomised, the clusters only group the errors; at least two clusters), which only
+    estimators that accept it ask for (``variance=True``); :class:`DesignError` otherwise."""
     n_arm_per_cluster = pd.Series(z).groupby(cl).nunique().to_numpy()
     split = int(np.sum(n_arm_per_cluster > 1))
+    if split and variance:
+        if len(n_arm_per_cluster) < 2:
+            raise DesignError(
+                f"{func}: column {name!r} (cluster) holds one cluster only; cluster-robust "
+                "inference needs at least 2 clusters. Fix: drop cluster= or pass a column "
+                "with more clusters."
+            )
+        return "variance"
     if split:
         raise DesignError(
             f"{func}: {split:,} cluster(s) in column {name!r} contain people from both "
@@ -146,6 +169,53 @@ def check_clusters(
             f"{func}: a cluster design needs at least 2 clusters in each arm; found "
             f"{int(per_arm.get(0.0, 0))} in {control!r} and {int(per_arm.get(1.0, 0))} in "
             f"{treatment!r}. Cluster-robust inference is impossible."
+        )
+    return "design"
+
+
+def joined_strata(
+    data: pd.DataFrame, strata: Any, *, func: str
+) -> tuple[pd.DataFrame, Hashable | None]:
+    """``strata`` as one column: a column name is kept; a list of columns becomes one
+    stratum per combination of their values, labelled unambiguously by the values'
+    reprs (``"site='A', benefit='JSA'"``: quotes and escapes keep labels that contain
+    separators apart), in a new column of a copy of ``data``."""
+    if strata is None or not isinstance(strata, list | tuple):
+        return data, strata
+    cols = list(strata)
+    if not cols:
+        raise OptionError(
+            f"The 'strata' parameter of {func} is an empty list. Fix: pass a column name, a "
+            "list of columns, or None."
+        )
+    check_columns(data, cols, role="strata", func=func)
+    if len(cols) == 1:
+        return data, cols[0]
+    for c in cols:
+        check_no_missing(data, c, role="strata", func=func)
+    parts = [data[c].map(lambda v, c=c: f"{c}={v!r}").astype(str) for c in cols]
+    label = parts[0].str.cat(parts[1:], sep=", ")
+    name = " x ".join(str(c) for c in cols)
+    while name in data.columns:
+        name += "_"
+    return data.assign(**{name: label}), name
+
+
+def check_finite(s: pd.Series, column: Hashable, *, role: str, func: str) -> None:
+    """+/-inf is a value, not a missing one (``missing="drop"`` keeps it): raise
+    :class:`ColumnError` naming the column, the count, the first rows and the fix."""
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    inf = np.isinf(v)
+    if inf.any():
+        rows = s.index[inf][:5].tolist()
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) holds infinite values: {int(inf.sum()):,} "
+            f"row(s) are +/-inf (first at rows {_fmt_list(rows, 5)}). Infinity is not a missing "
+            "value, so missing='drop' does not remove it. Fix: correct those values, or mark "
+            f"them missing, e.g. df[{column!r}].replace([np.inf, -np.inf], np.nan), and pass "
+            "missing='drop'."
         )
 
 
@@ -160,19 +230,26 @@ def prepare_sample(
     *,
     outcome: Hashable,
     assigned: Hashable,
-    control: str,
-    treatment: str | None,
+    control: Any,
+    treatment: Any | None,
     covariates: Sequence[Hashable],
-    strata: Hashable | None,
+    strata: Hashable | Sequence[Hashable] | None,
     cluster: Hashable | None,
     weights: Hashable | None,
     missing: str,
     func: str,
     extra: Sequence[Hashable] = (),
+    variance_cluster: bool = False,
 ) -> tuple[Prepared, pd.DataFrame]:
-    """Check columns and values, pick the two compared arms, handle missing data."""
+    """Check columns and values, pick the two compared arms, handle missing data.
+
+    ``variance_cluster``: clusters that hold both arms are accepted as a grouping of
+    the errors only (``Prepared.cluster_role == "variance"``); otherwise they must be
+    the unit of assignment."""
     data = check_data(data, func=func)
+    check_unique_columns(data, func=func)
     missing = check_option(missing, ("raise", "drop"), param="missing", func=func)
+    data, strata = joined_strata(data, strata, func=func)
     check_columns(data, [outcome], role="outcome", func=func)
     check_columns(data, [assigned], role="assigned", func=func)
     check_columns(data, covariates, role="covariates", func=func)
@@ -185,7 +262,9 @@ def prepare_sample(
         check_columns(data, [weights], role="weights", func=func)
 
     arm_text, keep, treatment = compared_arms(data, assigned, control, treatment, func=func)
+    ctrl = str(label_key(control))
     frame = data.loc[keep]
+    arm_kept = arm_text.to_numpy(dtype=object, na_value=None)[keep]
     dropped: dict[str, int] = {}
     # people with no arm are in neither compared arm: never lost silently
     n_no_arm = int(arm_text.isna().sum())
@@ -205,8 +284,10 @@ def prepare_sample(
             f"{func}: column {outcome!r} (outcome) must be numeric (or 0/1 for a binary outcome); "
             f"it has dtype {y_col.dtype}. Fix: convert it, e.g. df[{outcome!r}].astype(float)."
         )
-    if pd.api.types.is_numeric_dtype(y_col) and not np.all(np.isfinite(y_col.dropna().to_numpy(dtype=float))):
-        raise ColumnError(f"{func}: column {outcome!r} (outcome) holds infinite values.")
+    checked_inf = [(outcome, "outcome"), *((c, "covariates") for c in covariates),
+                   *((c, "received") for c in extra)]
+    for col, role in checked_inf:
+        check_finite(frame[col], col, role=role, func=func)
 
     checked = [(outcome, "outcome")]
     checked += [(c, "covariates") for c in covariates]
@@ -236,6 +317,7 @@ def prepare_sample(
             bad |= isna
     if bad.any():
         frame = frame.loc[~bad]
+        arm_kept = arm_kept[~bad]
     if dropped:
         warnings.warn(
             f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
@@ -245,7 +327,7 @@ def prepare_sample(
             stacklevel=3,
         )
 
-    z = (frame[assigned].astype("string") == treatment).to_numpy(dtype=float)
+    z = (arm_kept == treatment).astype(float)
     y = frame[outcome].to_numpy(dtype=float)
     uniq = np.unique(y)
     binary = bool(len(uniq) <= 2 and np.all(np.isin(uniq, [0.0, 1.0])))
@@ -259,13 +341,17 @@ def prepare_sample(
             )
 
     cl = None
+    cl_role = None
     if cluster is not None:
         cl = codes(frame[cluster])
-        check_clusters(cl, z, name=cluster, control=str(control), treatment=treatment, func=func)
+        cl_role = check_clusters(cl, z, name=cluster, control=ctrl, treatment=treatment,
+                              func=func, variance=variance_cluster)
 
     st = None
+    levels: tuple[str, ...] = ()
     if strata is not None:
         st = codes(frame[strata])
+        levels = tuple(str(v) for v in pd.unique(frame[strata].sort_values()))
         sizes = np.bincount(st)
         if np.any(sizes == 1):
             labels = pd.unique(frame[strata].to_numpy()[np.isin(st, np.flatnonzero(sizes == 1))])
@@ -284,12 +370,13 @@ def prepare_sample(
             )
 
     cov_frame, sources = expand_covariates_sourced(frame, covariates, func)
-    n_by_arm = {str(control): int(np.sum(z == 0)), treatment: int(np.sum(z == 1))}
-    if n_by_arm[str(control)] == 0 or n_by_arm[treatment] == 0:
+    n_by_arm = {ctrl: int(np.sum(z == 0)), treatment: int(np.sum(z == 1))}
+    if n_by_arm[ctrl] == 0 or n_by_arm[treatment] == 0:
         raise DesignError(f"{func}: after removing missing values an arm is empty.")
     return (
-        Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, str(control), dropped, binary,
-                 sources, frame.index),
+        Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, ctrl, dropped, binary,
+                 sources, frame.index, cl_role, levels,
+                 None if strata is None else str(strata)),
         frame,
     )
 

@@ -96,10 +96,13 @@ def _received_values(frame: pd.DataFrame, received: Hashable, func: str) -> np.n
 
 
 def _check_first_stage(
-    d: np.ndarray, z: np.ndarray, received: Hashable, treatment: str, control: str, func: str
+    d: np.ndarray, z: np.ndarray, received: Hashable, treatment: str, control: str, func: str,
+    w: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """Take-up by arm; raise when there is no first stage, warn on a defier pattern."""
-    p_t, p_c = float(d[z == 1].mean()), float(d[z == 0].mean())
+    """Take-up by arm (weighted with ``w``); raise when there is no first stage, warn on a
+    defier pattern."""
+    p_t = wmean(d[z == 1], None if w is None else w[z == 1])
+    p_c = wmean(d[z == 0], None if w is None else w[z == 0])
     if np.ptp(d) == 0:
         raise DesignError(
             f"{func}: the CACE is not identified: column {received!r} (received) is {d[0]:g} for "
@@ -182,7 +185,7 @@ def _fit_iv(
     """2SLS of ``prep.y`` on ``d`` instrumented by assignment, with the covariates
     additive in both stages and strata absorbed, and its first stage, reduced form
     and Anderson-Rubin set, all with the variance ``se_type``."""
-    y, z, n = prep.y, prep.z, len(prep.y)
+    y, z, n, w = prep.y, prep.z, len(prep.y), prep.weights
     cols: list[np.ndarray] = []
     names: list[str] = []
     if prep.strata is None:
@@ -191,7 +194,7 @@ def _fit_iv(
     cov = prep.covariates
     if cov.shape[1]:
         xc = cov.to_numpy(dtype=float)
-        xc = xc - xc.mean(axis=0)  # centring changes no coefficient of interest, only conditioning
+        xc = xc - np.average(xc, axis=0, weights=w)  # centring changes no coefficient of interest, only conditioning
         src = {str(c): prep.sources.get(str(c), str(c)) for c in cov.columns}
         cov_cols = [xc]
         cov_names = [Term(str(c), src[str(c)]) for c in cov.columns]
@@ -202,8 +205,8 @@ def _fit_iv(
     jz = len(names)
     fe = prep.strata
     # first stage and reduced form: the same design (assignment, covariates, strata)
-    fs = fit_ols(W, d, w_names, fe_codes=fe, func=func)
-    rf = fit_ols(W, y, w_names, fe_codes=fe, func=func)
+    fs = fit_ols(W, d, w_names, weights=w, fe_codes=fe, func=func)
+    rf = fit_ols(W, y, w_names, weights=w, fe_codes=fe, func=func)
     gd, gy = float(fs.beta[jz]), float(rf.beta[jz])
     if abs(gd) <= 1e-10 * max(1.0, float(np.max(np.abs(d)))):
         raise DesignError(
@@ -212,10 +215,13 @@ def _fit_iv(
             "covariates that predict assignment, or report the ITT."
         )
     # second stage: OLS on the fitted receipt, residuals with the actual receipt
-    d_hat = d - fs.resid  # demeaning within strata gives the working fitted values
+    # demeaning within strata gives the working fitted values; the working residuals
+    # carry sqrt(w) when weighted (the weighted residuals still sum to zero by stratum)
+    e_fs = fs.resid if fs.sqrt_w is None else fs.resid / fs.sqrt_w
+    d_hat = d - e_fs
     X2 = np.column_stack([*cols, d_hat, *cov_cols])
     x_names = [*names, Term("received", None), *cov_names]
-    ss = fit_ols(X2, y, x_names, fe_codes=fe, func=func)
+    ss = fit_ols(X2, y, x_names, weights=w, fe_codes=fe, func=func)
     beta = float(ss.beta[jz])
     iv = with_residuals(ss, ss.resid - beta * fs.resid)
     v_iv = vcov(iv, se_type, prep.cluster)
@@ -247,7 +253,7 @@ def _fit_iv(
 
 
 def _design_label(prep: Prepared) -> str:
-    if prep.cluster is not None:
+    if prep.cluster is not None and prep.cluster_role != "variance":
         return "block-clustered" if prep.strata is not None else "clustered"
     return "blocked" if prep.strata is not None else "standard"
 
@@ -258,12 +264,13 @@ def cace(
     outcome: Hashable,
     assigned: Hashable,
     received: Hashable,
-    control: str = "control",
-    treatment: str | None = None,
+    control: Any = "control",
+    treatment: Any | None = None,
     covariates: Sequence[Hashable] | None = None,
-    strata: Hashable | None = None,
+    strata: Hashable | Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
     se_type: str | None = None,
+    weights: Hashable | None = None,
     alpha: float = 0.05,
     missing: Literal["raise", "drop"] = "raise",
 ) -> Effect:
@@ -289,13 +296,21 @@ def cace(
         Baseline covariates, entered additively in both stages (estimatr's
         ``iv_robust`` convention). Text or categorical columns become dummies.
     strata
-        Column of the randomisation strata: absorbed fixed effects in both stages.
+        Column of the randomisation strata (or a list of columns: one stratum per
+        combination): absorbed fixed effects in both stages.
     cluster
-        Column of the unit of assignment when clusters were randomised.
+        Column of the clusters: the unit of assignment when whole clusters were
+        randomised, or, when people were randomised and the clusters hold both
+        arms (villages, providers, caseloads), a grouping of the errors for the
+        variance only (the estimate is unchanged; ``cluster_role="variance"``
+        on the result, as estimatr's ``iv_robust(clusters =)``).
     se_type
         ``None`` (default): ``HC2``, or ``CR2`` with Bell-McCaffrey degrees of
         freedom when clustered; any name of
         name of the variance table (see :func:`dwp_eval.itt`; ``"stata"``: HC1 or CR1).
+    weights
+        Column of positive weights: weighted 2SLS (both stages, the reduced form
+        and the Anderson-Rubin set weighted; estimatr's ``iv_robust(weights =)``).
     alpha
         Significance level of the intervals and tests.
     missing
@@ -369,11 +384,12 @@ def cace(
     resolve_se_type(se_type, clustered=cluster is not None, func=func)
     prep, frame = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
-        covariates=covs, strata=strata, cluster=cluster, weights=None, missing=missing,
-        func=func, extra=[received],
+        covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
+        func=func, extra=[received], variance_cluster=True,
     )
     options = {
-        "outcome": str(outcome), "received": str(received), "alpha": alpha,
+        "outcome": str(outcome), "assigned": str(assigned), "received": str(received),
+        "alpha": alpha,
         "covariates": tuple(str(c) for c in covs),
         "received_values": _received_values(frame, received, func),
     }
@@ -385,7 +401,8 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
     used = resolve_se_type(se_type, clustered=prep.cluster is not None, func=func)
     received, alpha, covs = options["received"], options["alpha"], options["covariates"]
     d = options["received_values"]
-    p_t, p_c = _check_first_stage(d, prep.z, received, prep.treatment, prep.control, func)
+    p_t, p_c = _check_first_stage(d, prep.z, received, prep.treatment, prep.control, func,
+                                  prep.weights)
     fit = _fit_iv(prep, d, used, alpha=alpha, func=func)
     design = _design_label(prep)
     n_strata = None if prep.strata is None else len(np.unique(prep.strata))
@@ -394,22 +411,29 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         extras += ", additive covariates"
     if prep.strata is not None:
         extras += ", strata fixed effects"
-    y, z = prep.y, prep.z
+    if prep.weights is not None:
+        extras += ", weighted"
+    if prep.cluster_role == "variance":
+        extras += ", SEs clustered for the variance only (people were randomised)"
+    y, z, w = prep.y, prep.z, prep.weights
     common: dict[str, Any] = dict(
         outcome=options["outcome"], treatment=prep.treatment, control=prep.control, alpha=alpha,
-        n_obs=len(y), n_by_arm=prep.n_by_arm, control_mean=wmean(y[z == 0], None),
-        treatment_mean=wmean(y[z == 1], None), se_type=used, design=design,
-        covariates=covs, n_clusters=fit.n_clusters, n_strata=n_strata,
-        binary_outcome=prep.binary, dropped=prep.dropped,
+        n_obs=len(y), n_by_arm=prep.n_by_arm,
+        control_mean=wmean(y[z == 0], None if w is None else w[z == 0]),
+        treatment_mean=wmean(y[z == 1], None if w is None else w[z == 1]), se_type=used,
+        design=design, covariates=covs, n_clusters=fit.n_clusters, n_strata=n_strata,
+        binary_outcome=prep.binary, dropped=prep.dropped, cluster_role=prep.cluster_role,
+        assigned=options.get("assigned"),
     )
     itt_options = {
-        "outcome": options["outcome"], "estimator": OLS, "adjustment": "additive",
+        "outcome": options["outcome"], "assigned": options.get("assigned"), "estimator": OLS, "adjustment": "additive",
         "alpha": alpha, "covariates": covs,
     }
     itt_effect = Effect(
         estimand="ITT", estimate=fit.rf_coef, std_error=fit.rf_se, df=fit.rf_df,
         method=("OLS with additive covariates" if covs else "OLS of outcome on assignment")
-        + (", strata fixed effects" if prep.strata is not None else ""),
+        + (", strata fixed effects" if prep.strata is not None else "")
+        + (", weighted" if prep.weights is not None else ""),
         _refit=Refit(itt_refit, prep, itt_options),
         **common,
     )

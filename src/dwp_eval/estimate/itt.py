@@ -4,6 +4,7 @@ regression (Lin 2013), with HC/CR variances from :mod:`dwp_eval._core.variance`.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -22,7 +23,7 @@ from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
-from dwp_eval.errors import DroppedRowsWarning, OptionError
+from dwp_eval.errors import DesignError, DroppedRowsWarning, OptionError
 from dwp_eval.results import Effect
 
 __all__ = ["DIFFERENCE_IN_MEANS", "OLS", "DroppedRowsWarning", "itt"]
@@ -39,11 +40,11 @@ def itt(
     *,
     outcome: Hashable,
     assigned: Hashable,
-    control: str = "control",
-    treatment: str | None = None,
+    control: Any = "control",
+    treatment: Any | None = None,
     covariates: Sequence[Hashable] | None = None,
     adjustment: Literal["lin", "additive"] = "lin",
-    strata: Hashable | None = None,
+    strata: Hashable | Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
     se_type: str | None = None,
     weights: Hashable | None = None,
@@ -64,7 +65,9 @@ def itt(
         Column holding each person's arm.
     control, treatment
         Labels of the compared arms; ``treatment`` may be omitted when there is
-        only one other arm.
+        only one other arm. Labels are compared by value, the same way in every
+        function: ``0``, ``0.0``, ``"0"`` and ``False`` are one label on an int,
+        float, bool, text or categorical arm column.
     covariates
         Baseline covariates. Text or categorical columns become dummies.
     adjustment
@@ -72,9 +75,20 @@ def itt(
         interacted with assignment (Lin 2013); ``"additive"``: covariates
         entered additively.
     strata
-        Column of the randomisation strata (blocks).
+        Column of the randomisation strata (blocks), or a list of columns (one
+        stratum per combination of their values, as :func:`~dwp_eval.randomise`
+        makes them).
     cluster
-        Column of the unit of assignment when clusters were randomised.
+        Column of the clusters. When each cluster is wholly in one arm, whole
+        clusters were randomised (``cluster_role="design"``: the clustered
+        designs below). When clusters hold both arms, people were randomised
+        and the clusters (villages, providers, caseloads) group the errors for
+        the variance only (``cluster_role="variance"``): the estimate is the
+        one the design gives without ``cluster``, and its variance is the
+        cluster-robust variance (CR2 with Bell-McCaffrey df by default) of the
+        regression whose coefficient it is, as estimatr's
+        ``lm_robust(y ~ z, clusters = village)`` (``lm_lin`` with centred
+        stratum dummies for a blocked difference in means).
     se_type
         The variance only, never the estimate. ``None`` (default): the design's
         own variance for the difference in means (see Notes), ``HC2`` for a
@@ -94,7 +108,8 @@ def itt(
     missing
         ``"raise"`` (default) or ``"drop"`` rows with a missing outcome,
         covariate or ``assigned`` arm (a warning gives the counts, which are
-        kept on the result's ``dropped``).
+        kept on the result's ``dropped``). ``+/-inf`` is not missing: it raises
+        :class:`~dwp_eval.errors.ColumnError` naming the column and rows.
     estimator
         ``"difference_in_means"``: the design-based difference in means (the
         default without covariates); ``"ols"``: the regression of the outcome
@@ -159,10 +174,10 @@ def itt(
     prep, _ = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
-        func=func,
+        func=func, variance_cluster=True,
     )
     options = {
-        "outcome": str(outcome), "estimator": chosen, "adjustment": adjustment, "alpha": alpha,
+        "outcome": str(outcome), "assigned": str(assigned), "estimator": chosen, "adjustment": adjustment, "alpha": alpha,
         "covariates": tuple(str(c) for c in covs),
     }
     return _fit(prep, options, se_type=se_type, func=func)
@@ -174,6 +189,40 @@ def _is_design_label(se_type: Any, estimator: str) -> bool:
         return False
     norm = "".join(ch for ch in se_type.lower() if ch not in " -_()")
     return norm in {"".join(ch for ch in t.lower() if ch not in " -_()") for t in _DESIGN_TYPES}
+
+
+def _check_block_sizes(prep: Prepared, *, func: str) -> None:
+    """The blocked difference in means estimates a variance in every stratum: each needs
+    two people of each arm (two clusters in all, with clusters), unless every stratum is
+    a pair (matched pairs). :class:`DesignError` names the strata that fall short and the
+    fixes (merge them, or the fixed-effects regression, ``estimator="ols"``)."""
+    st = prep.strata
+    if st is None:
+        return
+    k = int(st.max()) + 1
+    if prep.cluster is None:
+        units = np.bincount(st, minlength=k)
+        n1 = np.bincount(st, weights=prep.z, minlength=k)
+        short = (n1 < 2) | (units - n1 < 2)
+        need = "fewer than two people in an arm"
+    else:
+        pairs = pd.DataFrame({"s": st, "c": prep.cluster, "z": prep.z}).drop_duplicates()
+        units = pairs.groupby("s")["c"].nunique().reindex(range(k), fill_value=0).to_numpy()
+        short = units < 3
+        need = "one cluster per arm"
+    pair = bool(np.all(units == 2) or (np.any(units == 2) and np.any(units > 2)))
+    if pair or not short.any():
+        return
+    bad = np.flatnonzero(short)
+    names = [prep.strata_levels[i] if i < len(prep.strata_levels) else str(i) for i in bad]
+    raise DesignError(
+        f"{func}: {len(bad):,} of the {k:,} strata in {prep.strata_name!r} have {need} "
+        f"({_fmt_list(names[:5], 5)}), so the blocked difference in means cannot estimate "
+        "their variance (it needs two treated and two control "
+        f"{'people' if prep.cluster is None else 'clusters in all'} per stratum, or every "
+        "stratum a pair). Fix: merge those strata with neighbouring ones, or pass "
+        "estimator='ols' (strata fixed effects, which need one person of each arm per stratum)."
+    )
 
 
 def _check_estimator(estimator: Any, covariates: Sequence[Hashable], *, func: str) -> str:
@@ -194,7 +243,18 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
     ``se_type`` (``None``: the estimator's own)."""
     y, z, w = prep.y, prep.z, prep.weights
     clustered = prep.cluster is not None
-    if options["estimator"] == DIFFERENCE_IN_MEANS:
+    for_variance = prep.cluster_role == "variance"
+    if options["estimator"] == DIFFERENCE_IN_MEANS and for_variance:
+        # people were randomised: the design's own estimate, with the variance of the
+        # regression that reproduces it, clustered (lm_robust / lm_lin with clusters=)
+        _check_block_sizes(replace(prep, cluster=None), func=func)
+        est, se, _, design, own, method = design_based(replace(prep, cluster=None), func=func)
+        used = resolve_se_type(se_type, clustered=True, func=func)
+        se, df, method = same_estimate_regression(
+            prep, est, se, design=design, own=own, se_type=used, func=func
+        )
+    elif options["estimator"] == DIFFERENCE_IN_MEANS:
+        _check_block_sizes(prep, func=func)
         est, se, df, design, used, method = design_based(prep, func=func)
         if se_type is not None:
             own = used
@@ -206,7 +266,7 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
                 used = name
     else:
         used = resolve_se_type(se_type, clustered=clustered, func=func)
-        if clustered:
+        if clustered and not for_variance:
             design = "block-clustered" if prep.strata is not None else "clustered"
         else:
             design = "blocked" if prep.strata is not None else "standard"
@@ -223,6 +283,8 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
             method += ", strata fixed effects"
         if w is not None:
             method += ", weighted"
+    if for_variance:
+        method += ", SEs clustered for the variance only (people were randomised)"
     return Effect(
         estimand="ITT",
         outcome=options["outcome"],
@@ -244,6 +306,8 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         n_strata=None if prep.strata is None else len(np.unique(prep.strata)),
         binary_outcome=prep.binary,
         dropped=prep.dropped,
+        cluster_role=prep.cluster_role,
+        assigned=options.get("assigned"),
         _refit=Refit(refit, prep, options),
     )
 

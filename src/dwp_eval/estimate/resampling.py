@@ -20,6 +20,7 @@ import pandas as pd
 from dwp_eval._core.difference_in_means import design_based, same_estimate_regression
 from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, codes, expand_covariates
+from dwp_eval._validation import arm_keys
 from dwp_eval.errors import DesignError, MissingDataError
 from dwp_eval.results import Effect
 
@@ -76,7 +77,7 @@ class DesignBootstrap:
         self.adjustment = adjustment
         first = self.hyps[0].effect
         self.control, self.treatment = first.control, first.treatment
-        arm_text = data[assigned].astype("string")
+        arm_text = arm_keys(data[assigned])  # arm labels by value, as the effects read them
         keep = arm_text.isin([self.control, self.treatment]).fillna(False).to_numpy(dtype=bool)
         frame = data.loc[keep]
         n = len(frame)

@@ -22,11 +22,14 @@ import pandas as pd
 from dwp_eval._core.records import date_text, day_numbers, example_ids, no_missing, parse_dates
 from dwp_eval._validation import (
     _fmt_list,
+    arm_keys,
     as_column_list,
     check_columns,
     check_data,
     check_no_missing,
     check_unique,
+    label_key,
+    label_order,
 )
 from dwp_eval.errors import DesignError, OptionError, RecordProblemsWarning
 
@@ -110,9 +113,10 @@ def check_people(
     rand, day = checked_days(people, randomised, role="randomised", func=func, param="people")
     frame = people[base + extra].copy()
     frame[randomised] = rand
-    arm = people[assigned].astype(str).to_numpy()
-    present = sorted(set(arm.tolist()))
-    if control not in present:
+    # labels compared by value (0 == "0" == 0.0 == False), as everywhere
+    arm = arm_keys(people[assigned]).to_numpy(dtype=object, na_value="<NA>")
+    present = sorted(set(arm.tolist()), key=label_order)
+    if label_key(control) not in present:
         raise DesignError(
             f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
             f"{_fmt_list(present)}. Fix: pass control= with the control arm's label."

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,11 +25,13 @@ from dwp_eval._core.sample import codes, expand_covariates_sourced
 from dwp_eval._core.variance import vcov
 from dwp_eval._core.wald import WaldTest, wald_test
 from dwp_eval._validation import (
+    arm_keys,
     as_column_list,
     check_alpha,
     check_columns,
     check_data,
     check_no_missing,
+    label_key,
 )
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.estimate.itt import itt
@@ -68,7 +71,7 @@ def attrition(
     *,
     assigned: Hashable,
     responded: Hashable,
-    control: str = "control",
+    control: Any = "control",
     treatment: str | None = None,
     covariates: Sequence[Hashable] | None = None,
     strata: Hashable | None = None,
@@ -184,7 +187,8 @@ def attrition(
     s = responded_values(sub[responded], responded, func=func)
     for c in covs:
         check_no_missing(sub, c, role="covariates", func=func)
-    z = (sub[assigned].astype("string") == treatment).to_numpy(dtype=bool)
+    z = (arm_keys(sub[assigned]) == treatment).to_numpy(dtype=bool)  # labels by value
+    control = str(label_key(control))
     arm_labels = (str(control), treatment)
     for label, in_arm in ((str(control), ~z), (treatment, z)):
         if not s[in_arm].any():

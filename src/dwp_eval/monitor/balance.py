@@ -12,22 +12,36 @@ The omnibus test and its randomisation version are in
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.sample import joined_strata
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import (
     _fmt_list,
+    arm_keys,
     as_column_list,
     check_columns,
     check_data,
+    check_label,
     check_no_missing,
+    check_option,
     check_seed,
+    check_unique_columns,
+    label_key,
+    label_order,
 )
-from dwp_eval.errors import ColumnError, DesignError, OptionError
+from dwp_eval.errors import (
+    ColumnError,
+    DesignError,
+    DroppedRowsWarning,
+    MissingDataError,
+    OptionError,
+)
 from dwp_eval.monitor.omnibus import comparison, expand, omnibus_test
 from dwp_eval.results import BALANCE_COLUMNS, BalanceTable
 
@@ -95,19 +109,52 @@ def _check_design_columns(
             )
 
 
+def _drop_missing(
+    data: pd.DataFrame, checked: Sequence[tuple[Hashable, str]], *, missing: str, func: str
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``data`` without rows missing one of the ``checked`` columns (``missing="drop"``,
+    counted by column and warned) or unchanged (``missing="raise"``: raises naming the
+    column, the count and the fix)."""
+    dropped: dict[str, int] = {}
+    bad = np.zeros(len(data), dtype=bool)
+    for col, role in checked:
+        isna = data[col].isna().to_numpy()
+        if not isna.any():
+            continue
+        if missing == "raise":
+            raise MissingDataError(
+                f"{func}: column {col!r} ({role}) has {int(isna.sum()):,} missing value(s) "
+                f"among the {len(data):,} rows. Fix: fill or remove them, or pass "
+                "missing='drop' to describe the complete cases (the count dropped is recorded)."
+            )
+        dropped[str(col)] = int((isna & ~bad).sum())
+        bad |= isna
+    if not bad.any():
+        return data, dropped
+    warnings.warn(
+        f"{func}: {int(bad.sum()):,} row(s) with missing values dropped ("
+        + ", ".join(f"{n:,} with missing {c}" for c, n in dropped.items() if n)
+        + ").",
+        DroppedRowsWarning,
+        stacklevel=3,
+    )
+    return data.loc[~bad], {c: n for c, n in dropped.items() if n}
+
+
 def balance(
     data: pd.DataFrame,
     *,
     assigned: Hashable,
     covariates: Sequence[Hashable],
-    control: str = "control",
+    control: Any = "control",
     threshold: float = 0.1,
-    strata: Hashable | None = None,
+    strata: Hashable | Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
     se_type: str | None = None,
     omnibus: bool = True,
     draws: int | None = None,
     seed: int | np.random.Generator | None = None,
+    missing: Literal["raise", "drop"] = "raise",
 ) -> BalanceTable:
     """Baseline balance: means and SDs by arm, standardised differences, variance
     ratios, and an omnibus test of balance of each arm against control.
@@ -122,11 +169,14 @@ def balance(
         Baseline columns; numeric and 0/1 columns are summarised as they are,
         text or categorical columns as the share in each category.
     control
-        The control arm's label; every other arm is compared with it.
+        The control arm's label; every other arm is compared with it. Labels
+        are compared by value (``0``, ``0.0``, ``"0"`` and ``False`` are one
+        label), as in every function of the library.
     threshold
         |standardised difference| flagged in the summary (0.1 is the usual rule of thumb).
     strata
-        Column of the randomisation strata: fixed effects in the omnibus
+        Column of the randomisation strata (or a list of columns: one stratum
+        per combination of their values): fixed effects in the omnibus
         regression, and the randomisation test re-draws within each stratum.
     cluster
         Column of the unit of assignment when whole clusters were randomised:
@@ -147,6 +197,11 @@ def balance(
     seed
         An int or a ``numpy.random.Generator``: the only source of randomness,
         needed for the randomisation test.
+    missing
+        ``"raise"`` (default) or ``"drop"`` rows with a missing covariate or
+        arm (as in :func:`~dwp_eval.itt`: a ``DroppedRowsWarning`` gives the
+        counts, kept on the table's ``dropped``). Missing strata or clusters
+        always raise.
 
     Returns
     -------
@@ -234,32 +289,35 @@ def balance(
         )
     n_draws = _check_draws(draws, seed, bool(omnibus), func)
     rng = check_seed(seed, func=func) if seed is not None else None
+    check_unique_columns(data, func=func)
+    missing = check_option(missing, ("raise", "drop"), param="missing", func=func)  # type: ignore[assignment]
+    check_label(control, param="control", func=func)
     check_columns(data, [assigned], role="assigned", func=func)
     check_columns(data, covs, role="covariates", func=func)
+    data, strata = joined_strata(data, strata, func=func)
     if strata is not None:
         check_columns(data, [strata], role="strata", func=func)
     if cluster is not None:
         check_columns(data, [cluster], role="cluster", func=func)
     used_se = resolve_se_type(se_type, clustered=cluster is not None, func=func)
-    check_no_missing(data, assigned, role="assigned", func=func)
-    for c in covs:
-        check_no_missing(data, c, role="covariates", func=func)
     if strata is not None:
         check_no_missing(data, strata, role="strata", func=func)
     if cluster is not None:
         check_no_missing(data, cluster, role="cluster", func=func)
-    arm_values = data[assigned].astype(str)
-    arms = (
-        list(data[assigned].cat.categories)
-        if isinstance(data[assigned].dtype, pd.CategoricalDtype)
-        else sorted(arm_values.unique())
-    )
-    arms = [str(a) for a in arms]
-    if control not in arms:
+    data, dropped = _drop_missing(data, [(assigned, "assigned"), *((c, "covariates") for c in covs)],
+                                  missing=missing, func=func)
+    arm_values = arm_keys(data[assigned])
+    if isinstance(data[assigned].dtype, pd.CategoricalDtype):
+        arms = list(dict.fromkeys(str(label_key(a)) for a in data[assigned].cat.categories))
+    else:
+        arms = sorted(arm_values.unique().tolist(), key=label_order)
+    ctrl = str(label_key(control))
+    if ctrl not in arms:
         raise DesignError(
             f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
             f"{_fmt_list(arms)}. Fix: pass control= with the control arm's label."
         )
+    control = ctrl
     _check_design_columns(data, arm_values, strata, cluster, func)
     expanded = expand(data, covs, func)
     x = expanded.frame
@@ -331,4 +389,5 @@ def balance(
         omnibus=tuple(tests),
         strata=None if strata is None else str(strata),
         cluster=None if cluster is None else str(cluster),
+        dropped=dropped,
     )

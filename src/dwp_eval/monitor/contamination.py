@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._core.records import day_numbers, parse_dates
-from dwp_eval._validation import _fmt_list, check_no_missing
+from dwp_eval._validation import _fmt_list, check_no_missing, label_key
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.monitor._records import (
     RecordProblems,
@@ -505,7 +505,7 @@ def flag_contamination(
         cats = cats[np.argsort(rank)]
         cat_codes = np.where(cat_codes >= 0, rank[np.maximum(cat_codes, 0)], -1)
 
-    is_control = P.arm == control
+    is_control = P.arm == str(label_key(control))
     out = P.frame
     out["contaminated"] = (flagged & is_control).astype(np.int64)
     out["also_received"] = (flagged & ~is_control).astype(np.int64)

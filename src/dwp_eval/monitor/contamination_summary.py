@@ -12,12 +12,15 @@ import pandas as pd
 from dwp_eval._core.proportion import wilson_interval
 from dwp_eval._validation import (
     _fmt_list,
+    arm_keys,
     as_column_list,
     binary_values,
     check_alpha,
     check_columns,
     check_data,
     check_no_missing,
+    check_unique_columns,
+    label_key,
 )
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.monitor._records import checked_days
@@ -97,6 +100,7 @@ def contamination_summary(
     """
     func = "contamination_summary"
     flags = check_data(flags, func=func, param="flags", allow_empty=False)
+    check_unique_columns(flags, func=func, param="flags")
     alpha = check_alpha(alpha, func=func)
     if threshold is not None and (
         isinstance(threshold, bool)
@@ -114,7 +118,7 @@ def contamination_summary(
             flag_name, label = "contaminated|also_received", "receipt of similar provision"
             arm_col, control = settings.get("assigned"), settings.get("control")
             if arm_col in flags.columns and control is not None and bool(
-                (flags[arm_col].astype(str) == str(control)).all()
+                (arm_keys(flags[arm_col]) == label_key(control)).fillna(False).all()
             ):
                 label = "contamination"  # control arm only: receipt of similar provision is contamination
         elif "received" in flags.columns:

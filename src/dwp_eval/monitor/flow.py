@@ -10,18 +10,23 @@ the counts, gives them as a tidy table (``to_frame()``) and draws the diagram
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from dwp_eval._validation import (
     _fmt_list,
+    arm_keys,
     check_columns,
     check_data,
+    check_label,
     check_no_missing,
     check_option,
     check_unique,
+    check_unique_columns,
+    label_key,
+    label_order,
 )
 from dwp_eval.errors import DesignError, MissingDataError
 from dwp_eval.monitor._checks import binary_among
@@ -31,11 +36,12 @@ __all__ = ["FLOW_COLUMNS", "FLOW_STAGES", "Flow", "flow"]
 
 
 def _binary_among(
-    data: pd.DataFrame, column: Hashable, rows: pd.Index, *, role: str, func: str
+    data: pd.DataFrame, column: Hashable, rows: np.ndarray, *, role: str, func: str
 ) -> np.ndarray:
-    """The 0/1 (or boolean) values of ``column`` for the people randomised (``rows``)."""
+    """The 0/1 (or boolean) values of ``column`` for the people randomised (``rows``: a
+    boolean mask, so a non-unique index is no problem)."""
     return binary_among(
-        data[column].loc[rows], column, role=role, func=func, among="people randomised",
+        data[column][rows], column, role=role, func=func, among="people randomised",
         fix="record 0 or 1 for everyone randomised (missing values are allowed only for people "
         "excluded before randomisation).",
         example=f"(df[{column!r}] == 'yes').astype(int)",
@@ -46,7 +52,7 @@ def flow(
     data: pd.DataFrame,
     *,
     assigned: Hashable,
-    control: str = "control",
+    control: Any = "control",
     excluded: Hashable | None = None,
     received: Hashable | None = None,
     followed_up: Hashable | None = None,
@@ -138,6 +144,8 @@ def flow(
     """
     func = "flow"
     data = check_data(data, func=func)
+    check_unique_columns(data, func=func)
+    check_label(control, param="control", func=func)
     received_in_control = check_option(  # type: ignore[assignment]
         received_in_control, ("allocated", "programme"), param="received_in_control", func=func
     )
@@ -150,7 +158,7 @@ def flow(
         check_no_missing(data, id, role="id", func=func)
         check_unique(data, id, role="id", func=func)
 
-    arm_text = data[assigned].astype("string").str.strip()
+    arm_text = arm_keys(data[assigned]).str.strip()
     has_arm = (arm_text.notna() & (arm_text != "")).to_numpy(dtype=bool)
     if excluded is not None:
         reason_text = data[excluded].astype("string").str.strip()
@@ -188,20 +196,21 @@ def flow(
             )
         by_reason = {}
 
-    arms_present = sorted(arm_text[has_arm].unique().tolist())
-    if str(control) not in arms_present:
+    arms_present = sorted(arm_text[has_arm].unique().tolist(), key=label_order)
+    ctrl = str(label_key(control))
+    if ctrl not in arms_present:
         raise DesignError(
             f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
             f"{_fmt_list(arms_present)}. Fix: pass control= with the control arm's label."
         )
-    arms = (str(control), *[a for a in arms_present if a != str(control)])
-    rand_rows = data.index[has_arm]
+    arms = (ctrl, *[a for a in arms_present if a != ctrl])
+    rand_rows = has_arm
     arm_of = arm_text[has_arm].to_numpy(dtype=object)
 
     def per_arm(mask: np.ndarray) -> dict[str, int]:
         return {a: int(np.sum(mask & (arm_of == a))) for a in arms}
 
-    everyone = np.ones(len(rand_rows), dtype=bool)
+    everyone = np.ones(int(has_arm.sum()), dtype=bool)
     allocated = per_arm(everyone)
 
     got: dict[str, int] | None = None
@@ -209,7 +218,7 @@ def flow(
     if received is not None:
         r = _binary_among(data, received, rand_rows, role="received", func=func)
         if received_in_control == "programme":
-            in_control = arm_of == str(control)
+            in_control = arm_of == ctrl
             r = np.where(in_control, ~r, r)
         got = per_arm(r)
         not_got = per_arm(~r)
@@ -223,16 +232,16 @@ def flow(
     excluded_analysis: dict[str, int] | None = None
     analysed_mask = followed
     if outcome is not None:
-        has_outcome = data[outcome].loc[rand_rows].notna().to_numpy(dtype=bool)
+        has_outcome = data[outcome][has_arm].notna().to_numpy(dtype=bool)
         analysed_mask = followed & has_outcome
         excluded_analysis = per_arm(followed & ~has_outcome)
 
     return Flow(
         arms=arms,
-        control=str(control),
+        control=ctrl,
         n_assessed=len(data),
         n_excluded=int(np.sum(~has_arm)),
-        n_randomised=len(rand_rows),
+        n_randomised=int(has_arm.sum()),
         excluded_by_reason=by_reason,
         allocated=allocated,
         received=got,

@@ -16,7 +16,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from dwp_eval._validation import _fmt_list
+from dwp_eval._validation import _fmt_list, label_key, label_order
 from dwp_eval.errors import DesignError
 from dwp_eval.monitor._records import (
     RecordProblems,
@@ -145,11 +145,13 @@ def take_up(
         people, id=id, assigned=assigned, control=control, randomised=randomised, keep=keep,
         added=TAKE_UP_COLUMNS, func=func,
     )
-    present = sorted(set(P.arm.tolist()))
+    present = sorted(set(P.arm.tolist()), key=label_order)
+    control = str(label_key(control))  # labels compared by value, as everywhere
     if treatment is None:
         treat = [a for a in present if a != control]
     else:
-        treat = [treatment] if isinstance(treatment, str) else list(treatment)
+        given = list(treatment) if isinstance(treatment, list | tuple) else [treatment]
+        treat = [str(label_key(t)) for t in given]
         missing_arms = [t for t in treat if t not in present]
         if not treat or missing_arms or control in treat:
             raise DesignError(

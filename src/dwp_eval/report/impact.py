@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._core.linalg import demean, fit_ols
-from dwp_eval._core.sample import prepare_sample
+from dwp_eval._core.sample import joined_strata, prepare_sample
 from dwp_eval._core.variance import SE_TYPES, resolve_se_type, vcov
 from dwp_eval._core.wald import wald_test
 from dwp_eval._validation import (
@@ -108,7 +108,7 @@ def impact_table(
     treatment: str | None = None,
     covariates: Sequence[Hashable] | None = None,
     adjustment: Literal["lin", "additive"] = "lin",
-    strata: Hashable | None = None,
+    strata: Hashable | Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
     se_type: str | None = None,
     weights: Hashable | None = None,
@@ -237,6 +237,7 @@ def impact_table(
             )
         rng = check_seed(seed, func=func)
     check_columns(data, outs, role="outcomes", func=func)
+    data, strata = joined_strata(data, strata, func=func)  # a list of columns: one stratum each
     by_missing = 0
     if by is not None:
         check_columns(data, [by], role="by", func=func)
@@ -413,7 +414,7 @@ def _interaction_test(
         prep, frame = prepare_sample(
             data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
             covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
-            func=func,
+            func=func, variance_cluster=True,  # as itt: clusters holding both arms group errors
         )
     codes, levels = pd.factorize(frame[by], sort=True)
     L = len(levels)

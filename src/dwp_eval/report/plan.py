@@ -24,7 +24,7 @@ import pandas as pd
 
 from dwp_eval._core.contract import freeze, to_plain
 from dwp_eval._core.variance import resolve_se_type
-from dwp_eval._validation import _fmt_list, check_option, closest
+from dwp_eval._validation import _fmt_list, check_option, closest, label_key
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.results.impact import CORRECTIONS
@@ -256,6 +256,9 @@ class AnalysisPlan:
         design: dict[str, str | None] = {}
         for key in SCHEMA["design"]:
             value = get("design", key)
+            if key in ("control", "treatment") and isinstance(value, bool | int | float):
+                # arm labels are compared by value: control = 0 matches 0, 0.0, "0", false
+                value = label_key(value)
             if value is not None and (not isinstance(value, str) or not value):
                 raise PlanError(
                     f"Analysis plan [design] {key} must be a column name or label (text). "

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwp_eval._validation import check_data, check_no_missing, check_unique
+from dwp_eval._validation import arm_keys, arm_phrase, check_data, check_no_missing, check_unique
 from dwp_eval._version import __version__
 from dwp_eval.design.power import mde
 from dwp_eval.errors import (
@@ -159,7 +159,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         randomised = data
     else:
         randomised = data[data[assigned].notna()]
-    arms = sorted(randomised[assigned].astype(str).unique())
+    arms = sorted(arm_keys(randomised[assigned]).unique())
     if control not in arms:
         raise OptionError(
             f"The analysis plan's control arm {control!r} is not in column {assigned!r}, which "
@@ -259,7 +259,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     cells["n"] = [_num(v) for v in _protect(impact_frame, rules)["n_obs"]]
     head = table.effects[0]
     add("impact", "Impacts (intention to treat)",
-        [f"Effect of being offered {treatment} rather than {control} on every pre-specified "
+        [f"Effect of assignment to {arm_phrase(treatment, 'treatment', assigned)} rather than "
+         f"{arm_phrase(control, 'control', assigned)} on every pre-specified "
          f"outcome: {head.design} design, {head.se_type} standard errors, "
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
@@ -311,14 +312,14 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         tu = contamination_summary(randomised, by=(assigned,), flag=d["received"], alpha=plan.alpha)
         results["take_up"] = tu
         f = tu.to_frame()
-        rate = dict(zip(f[assigned].astype(str), f["rate"], strict=True))
+        rate = dict(zip(arm_keys(f[assigned]), f["rate"], strict=True))
         take_up, contamination_rate = rate.get(treatment), rate.get(control)
         add("take_up", "Receipt of the programme by arm",
             [f"Share receiving the programme (treatment arm: take-up) or similar provision "
              f"(control arm), with Wilson {100 * (1 - plan.alpha):g}% intervals."],
             _rename_rates(f), display=_rates_display(_protect(_rename_rates(f), rules), assigned))
     if d["contaminated"]:
-        ctrl = randomised[randomised[assigned].astype(str) == control]
+        ctrl = randomised[arm_keys(randomised[assigned]) == control]
         cs = contamination_summary(ctrl, by=(assigned,), flag=d["contaminated"], alpha=plan.alpha)
         results["contamination"] = cs
         cs_frame = _rename_rates(cs.to_frame())
@@ -405,7 +406,7 @@ def _without_lone_strata(
     """
     if strata is None:
         return data, {}
-    arm = data[assigned].astype(str)
+    arm = arm_keys(data[assigned])
     compared = arm.isin(arms).to_numpy()
     out = data
     counts: dict[str, int] = {}
@@ -436,14 +437,14 @@ def _mde_row(
     treatment: str, take_up: float | None, contamination: float | None,
 ) -> dict[str, Any]:
     d = plan.design
-    sub = data[data[assigned].astype(str).isin([control, treatment])]
+    sub = data[arm_keys(data[assigned]).isin([control, treatment])]
     sub = sub[sub[e.outcome].notna()]
-    y_c = sub.loc[sub[assigned].astype(str) == control, e.outcome].to_numpy(dtype=float)
+    y_c = sub.loc[arm_keys(sub[assigned]) == control, e.outcome].to_numpy(dtype=float)
     n = e.n_obs
     ratio = e.n_treatment / n
     r2 = 0.0
     if plan.covariates:
-        c = sub[sub[assigned].astype(str) == control]
+        c = sub[arm_keys(sub[assigned]) == control]
         x = np.column_stack([np.ones(len(c))] + [pd.to_numeric(c[v], errors="coerce")
                                                   .to_numpy(dtype=float) for v in plan.covariates
                                                   if pd.api.types.is_numeric_dtype(c[v])])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -186,6 +186,8 @@ class BalanceTable(ResultMixin):
     omnibus: tuple[BalanceTest, ...] = ()
     strata: str | None = None
     cluster: str | None = None
+    #: rows dropped for missing values (``balance(..., missing="drop")``), by column
+    dropped: Mapping[str, int] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The balance table (columns as in ``BALANCE_COLUMNS``)."""
@@ -222,6 +224,7 @@ class BalanceTable(ResultMixin):
             f"  largest |std diff| {self.max_abs_std_diff:.3f}"
             f" (* marks |std diff| >= {self.threshold:g})"
         )
+        lines.extend(f"  dropped {n:,} row(s) with missing {c}" for c, n in self.dropped.items())
         if self.omnibus:
             t0 = self.omnibus[0]
             fe = f"fixed effects of {self.strata}" if self.strata is not None else "an intercept"

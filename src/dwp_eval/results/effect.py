@@ -20,7 +20,7 @@ from dwp_eval._core.contract import (
 )
 from dwp_eval._core.format import df_text, number
 from dwp_eval._core.wald import t_interval, t_p_value
-from dwp_eval._validation import check_alpha
+from dwp_eval._validation import arm_phrase, check_alpha
 from dwp_eval.errors import OptionError
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ EFFECT_COLUMNS = [
     "treatment_mean",
     "se_type",
     "design",
+    "cluster_role",
 ]
 
 
@@ -251,6 +252,11 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
         pairs ``matched-pair``) and the design label (``standard``,
         ``blocked``, ``clustered``, ``block-clustered``, ``matched-pair``,
         ``matched-pair clustered``).
+    cluster_role
+        ``"design"`` when whole clusters were randomised; ``"variance"`` when
+        people were randomised and the clusters (villages, providers,
+        caseloads) only group the errors for a cluster-robust variance (the
+        estimate is the unclustered design's own); ``None`` without clusters.
     dropped
         Rows dropped for missing values, by column (``missing="drop"``; a
         read-only mapping).
@@ -282,6 +288,9 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
     binary_outcome: bool = False
     dropped: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    cluster_role: str | None = None
+    #: the arm column's name, for readable numeric labels ("treatment (arm = 1)")
+    assigned: str | None = None
     _refit: Refit | None = None
     #: CACE only: the first stage, the ITT (reduced form) it is the ratio of, and
     #: the Anderson-Rubin interval; ``None`` for other estimands.
@@ -332,7 +341,9 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
         never the caller's DataFrame, so ``cluster=None`` keeps the result's own
         clusters and new clusters are passed as the column itself: a pandas
         Series aligned with the data by its index (``cluster=df["office"]``) or
-        an array with one label per analysed row.
+        an array with one label per analysed row. Clusters that hold both arms
+        (villages of an individually randomised trial) cluster the variance only
+        (``cluster_role="variance"`` on the new result).
         """
         if self._refit is None:
             raise OptionError(
@@ -363,6 +374,7 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
             "treatment_mean": self.treatment_mean,
             "se_type": self.se_type,
             "design": self.design,
+            "cluster_role": self.cluster_role,
         }
         return pd.DataFrame([row], columns=EFFECT_COLUMNS)
 
@@ -376,18 +388,24 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
     def summary(self) -> str:
         lo, hi = self.interval()
         level = f"{100 * (1 - self.alpha):g}%"
+        t_arm = arm_phrase(self.treatment, "treatment", self.assigned)
+        c_arm = arm_phrase(self.control, "control", self.assigned)
         lines = [
-            f"{self.estimand} of {self.treatment} vs {self.control} on {self.outcome}",
+            f"{self.estimand} of {t_arm} vs {c_arm} on {self.outcome}",
             f"  estimate        {self._fmt(self.estimate)}  (SE {self._fmt(self.std_error)})",
             f"  {level + ' CI':<16}[{self._fmt(lo)}, {self._fmt(hi)}]",
             f"  t = {self.statistic:.3f}, df = {df_text(self.df)}, p = {self.p_value:.4g}",
-            f"  means           control {self._fmt_mean(self.control_mean)}, "
-            f"{self.treatment} {self._fmt_mean(self.treatment_mean)}",
+            f"  means           {'control' if c_arm == 'control' else c_arm} "
+            f"{self._fmt_mean(self.control_mean)}, {t_arm} {self._fmt_mean(self.treatment_mean)}",
             f"  n               {self.n_obs:,} ({', '.join(f'{a} {n:,}' for a, n in self.n_by_arm.items())})",
             f"  design          {self.design}; {self.method}; SE {self.se_type}",
         ]
         if self.n_clusters is not None:
-            lines.append(f"  clusters        {self.n_clusters:,}")
+            role = {
+                "design": " (whole clusters randomised)",
+                "variance": " (for the variance only: people were randomised)",
+            }.get(self.cluster_role or "", "")
+            lines.append(f"  clusters        {self.n_clusters:,}{role}")
         if self.n_strata is not None:
             lines.append(f"  strata          {self.n_strata:,}")
         if self.covariates:
