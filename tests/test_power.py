@@ -36,7 +36,7 @@ def test_issue_example_sentence() -> None:
     unp = pw.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05)
     assert unp.binary_variance == "unpooled"
     assert round(100 * unp.mde, 2) == 3.82 and round(100 * unp.mde_cace, 2) == 6.37
-    se = math.sqrt((0.16 / 1838 + (0.2 + unp.mde) * (0.8 - unp.mde) / 1837))
+    se = math.sqrt(0.16 / 1838 + (0.2 + unp.mde) * (0.8 - unp.mde) / 1837)
     assert unp.mde == pytest.approx(mult * se, rel=1e-12)
 
 

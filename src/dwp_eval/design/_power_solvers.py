@@ -28,9 +28,9 @@ from dwp_eval.results import PowerResult
 __all__ = [
     "MAX_CLUSTERS",
     "MAX_PEOPLE",
+    "SCALES",
     "Point",
     "allocate",
-    "SCALES",
     "check_effect",
     "check_scale",
     "check_target",
