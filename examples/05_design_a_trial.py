@@ -32,27 +32,49 @@ import dwp_eval as de
 #
 # The ITT MDE is what the headline comparison can detect; the CACE MDE is
 # the effect the programme must have on those who receive it, the ITT MDE
-# divided by (take-up - contamination).
+# divided by (take-up - contamination). A binary outcome's variance is taken
+# under the alternative (p(1-p) at the treated rate), as in the standard
+# two-proportion calculations; `binary_variance="baseline"` keeps p0(1-p0)
+# in both arms, which understates the sample needed.
 
 # %%
 res = de.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05,
              outcome="employed_13_weeks")
 print(res.summary())
-assert round(100 * res.mde, 1) == 3.7 and round(100 * res.mde_cace, 1) == 6.2
+assert round(100 * res.mde, 2) == 3.82 and round(100 * res.mde_cace, 2) == 6.37
 assert abs(res.mde_cace - res.mde / (0.65 - 0.05)) < 1e-12
+base = de.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05,
+              binary_variance="baseline")
+assert base.mde < res.mde
 
 # %% [markdown]
 # ## How many people for a 6-point effect of receiving the programme?
 #
-# Take-up and contamination dilute the ITT, so the sample needed grows with
-# 1 / (take-up - contamination)^2: here about 2.8 times what full take-up
-# would need.
+# With take-up or contamination, `sample_size` and `power` need to be told
+# which effect they are given: `scale="cace"` for the effect of receiving the
+# programme, `scale="itt"` for the effect of the offer (what `mde` reports in
+# `.mde`). Take-up and contamination dilute the ITT, so on the CACE scale the
+# sample needed grows with 1 / (take-up - contamination)^2: here about 2.8
+# times what full take-up would need.
 
 # %%
 full = de.sample_size(mde=0.06, baseline_rate=0.2)
-diluted = de.sample_size(mde=0.06, baseline_rate=0.2, take_up=0.65, contamination=0.05)
+diluted = de.sample_size(mde=0.06, baseline_rate=0.2, take_up=0.65, contamination=0.05,
+                         scale="cace")
 print(f"full take-up: {full.n:,} people; 65% take-up, 5% contamination: {diluted.n:,} people")
 assert 2.6 < diluted.n / full.n < 3.0
+
+# %% [markdown]
+# The three functions are inverses: the MDE of 3,675 people, fed back on
+# either scale, needs 3,675 people and has 80% power.
+
+# %%
+again = de.sample_size(mde=res.mde, baseline_rate=0.2, take_up=0.65, contamination=0.05,
+                       scale="itt")
+back = de.power(effect=res.mde_cace, n=3675, baseline_rate=0.2, take_up=0.65,
+                contamination=0.05, scale="cace")
+print(f"sample size for the ITT MDE: {again.n:,}; power at the CACE MDE: {back.power:.3f}")
+assert again.n == 3675 and abs(back.power - 0.8) < 1e-9
 
 # %% [markdown]
 # ## Randomising jobcentres instead
@@ -94,7 +116,8 @@ assert (powers[1:] > powers[:-1]).all()
 dgp = de.whp_population(3000, effect=0.08, take_up=0.65, contamination=0.05)
 sim = de.diagnose(dgp, estimator="cace", sims=200, seed=20180501, strata="site")
 print(sim.summary())
-analytic = de.power(effect=0.08, n=3000, baseline_rate=0.21, take_up=0.65, contamination=0.05)
+analytic = de.power(effect=0.08, n=3000, baseline_rate=0.21, take_up=0.65, contamination=0.05,
+                    scale="cace")
 print(f"\nanalytic power {analytic.power:.3f}; simulated {sim.power:.3f} "
       f"(MC SE {sim.power_mc_se:.3f})")
 assert abs(sim.bias) < 4 * sim.bias_mc_se + 0.005

@@ -17,22 +17,27 @@ matplotlib.use("Agg")
 
 
 def test_issue_example_sentence() -> None:
-    res = pw.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05, outcome="employment")
+    # the baseline convention (p0(1-p0) in both arms), computed by hand below
+    res = pw.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05, outcome="employment",
+                 binary_variance="baseline")
     first = res.summary().splitlines()[0]
     assert first == (
         "With 3,675 people, 1:1, 80% power and a 5% two-sided test, the smallest ITT effect you "
         "can detect on employment (base 20%) is 3.7 pp; for those who take up (65%) and allowing "
         "for 5% contamination, 6.16 pp."
     )
-    # the baseline convention (the default) gives the issue's 3.7 pp / 6.2 pp
+    # the baseline convention gives the issue's 3.7 pp / 6.2 pp
     assert round(100 * res.mde, 1) == 3.7 and round(100 * res.mde_cace, 1) == 6.2
     # by hand: (t_0.975 + t_0.8) on 3,673 df, sigma^2 = 0.2 x 0.8 in both arms
     se = math.sqrt(0.16 * (1 / 1838 + 1 / 1837))
     mult = stats.t.ppf(0.975, 3673) + stats.t.ppf(0.8, 3673)
     assert res.mde == pytest.approx(mult * se, rel=1e-12)
-    # the variance under the alternative (p1 = p0 + ITT in treatment) is larger
-    unp = pw.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05, binary_variance="unpooled")
+    # the variance under the alternative (p1 = p0 + ITT in treatment; the default) is larger
+    unp = pw.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05)
+    assert unp.binary_variance == "unpooled"
     assert round(100 * unp.mde, 2) == 3.82 and round(100 * unp.mde_cace, 2) == 6.37
+    se = math.sqrt(0.16 / 1838 + (0.2 + unp.mde) * (0.8 - unp.mde) / 1837)
+    assert unp.mde == pytest.approx(mult * se, rel=1e-12)
 
 
 def test_result_fields() -> None:
@@ -75,8 +80,8 @@ def test_cluster_result_and_eldridge_design_effect() -> None:
 
 
 def test_sample_size_and_power_summaries() -> None:
-    res = pw.sample_size(mde=0.1, baseline_rate=0.2, take_up=0.65, outcome="employment")
-    assert res.solved_for == "n" and res.effect == 0.1
+    res = pw.sample_size(mde=0.1, baseline_rate=0.2, take_up=0.65, outcome="employment", scale="cace")
+    assert res.solved_for == "n" and res.effect == 0.1 and res.scale == "cace"
     assert res.mde == pytest.approx(0.065)
     assert res.power >= 0.8 and res.unrounded is not None and res.n >= res.unrounded
     assert res.summary().startswith("To detect an ITT effect of 6.5 pp on employment (base 20%)")
@@ -117,7 +122,8 @@ def test_power_curve() -> None:
     curve = pw.power_curve(effect=[0.03, 0.05], n=[500, 1000, 2000], baseline_rate=0.3)
     assert isinstance(curve, PowerCurve)
     f = curve.to_frame()
-    assert list(f.columns) == ["n", "n_clusters", "effect", "effect_itt", "power"] and len(f) == 6
+    assert list(f.columns) == ["n", "n_clusters", "effect", "effect_itt", "effect_cace", "power"]
+    assert len(f) == 6
     assert curve.x == "n"
     ax = curve.plot()
     assert ax.get_xlabel() == "n"

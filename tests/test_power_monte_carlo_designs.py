@@ -379,7 +379,7 @@ def test_unequal_allocation_with_take_up_and_contamination() -> None:
     res = de.diagnose(pop, arms={"control": 7, "treatment": 3}, sims=sims, seed=605)
     assert res.method == "batched"
     assert res.estimand == pytest.approx(CACE * (TAKE_UP - CONTAMINATION))
-    design: dict[str, Any] = dict(effect=CACE, n=N_RATIO, sd=1.0)
+    design: dict[str, Any] = dict(effect=CACE, n=N_RATIO, sd=1.0, scale="cace")
     ana = de.power(**design, ratio=0.3, take_up=TAKE_UP, contamination=CONTAMINATION)
     assert ana.n_per_arm == {"control": 700, "treatment": 300}
     assert res.mean_se == pytest.approx(ana.std_error, rel=0.01)

@@ -276,9 +276,9 @@ def _cmd_power(args: argparse.Namespace) -> int:
     if args.mde is not None:
         if args.n is not None or args.n_clusters is not None:
             raise DwpEvalError("--mde solves for the sample size: leave out --n and --n-clusters.")
-        res = sample_size(mde=args.mde, power=args.power, **design)
+        res = sample_size(mde=args.mde, power=args.power, scale=args.scale, **design)
     elif args.effect is not None:
-        res = power(effect=args.effect, **size, **design)
+        res = power(effect=args.effect, scale=args.scale, **size, **design)
     else:
         res = mde(power=args.power, **size, **design)
     print(res.summary())
@@ -367,13 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
         "power",
         help="minimum detectable effect, sample size or power of a design",
         description="With --n (or --n-clusters): the MDE; with --mde: the sample size; with "
-        "--effect and --n: the power. --mde and --effect are effects of the programme on those "
-        "who take it up; binary effects as proportions (0.05 = 5 percentage points).",
+        "--effect and --n: the power. With --take-up or --contamination, --scale says whether "
+        "--mde/--effect is the ITT effect or the CACE; binary effects as proportions (0.05 = 5 points).",
     )
     w.add_argument("--n", type=int, help="people randomised")
     w.add_argument("--n-clusters", type=int, dest="n_clusters", help="clusters randomised")
     w.add_argument("--mde", type=float, help="effect to detect: solve for the sample size")
     w.add_argument("--effect", type=float, help="effect: solve for the power")
+    w.add_argument("--scale", choices=["itt", "cace"], help="scale of --mde/--effect (needed with take-up)")
     w.add_argument("--sd", type=float, help="outcome SD (continuous outcome)")
     w.add_argument("--baseline-rate", type=float, dest="baseline_rate", help="control-arm rate (binary)")
     w.add_argument("--cluster-size", type=float, dest="cluster_size", help="mean people per cluster")

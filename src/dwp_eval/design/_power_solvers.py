@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from scipy import optimize
 
+from dwp_eval._validation import check_option
 from dwp_eval.design._power_design import PowerDesign, number, open01, whole_units
 from dwp_eval.design._power_variance import (
     critical,
@@ -27,15 +28,18 @@ from dwp_eval.results import PowerResult
 __all__ = [
     "MAX_CLUSTERS",
     "MAX_PEOPLE",
+    "SCALES",
     "Point",
     "allocate",
     "check_effect",
+    "check_scale",
     "check_target",
     "evaluate",
     "given_units",
     "power_result",
     "solve_mde",
     "solve_units",
+    "solve_whole",
 ]
 
 # Search ranges of the sample-size solver (named in its error messages).
@@ -155,6 +159,54 @@ def solve_units(d: PowerDesign, effect_itt: float, target: float, func: str) -> 
     return float(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-13, maxiter=500))
 
 
+# Power at the sample size found must reach the target up to this much: the
+# round trip sample_size(mde(n=N).mde) lands on N although the power at the MDE
+# is the target only to solver precision (~1e-12); one more person raises power
+# by more than 1e-9 for any n below 1e8.
+POWER_TOL = 1e-10
+
+
+def solve_whole(d: PowerDesign, effect_itt: float, target: float, exact: float, func: str) -> int:
+    """Smallest whole total (people or clusters) whose allocation reaches ``target`` power.
+
+    The total is split into arms by :func:`allocate`, the rule :func:`~dwp_eval.mde`
+    and :func:`~dwp_eval.power` apply to ``n=``, so ``sample_size`` inverts them
+    exactly. ``exact`` (the continuous solution) brackets the search: a total
+    ``1 / (smallest share)`` below it leaves every arm below its continuous
+    solution (power below target), one that far above leaves every arm above it.
+    """
+    step = 1.0 / min(d.arms.values()) + 1.0
+
+    def reaches(total: int) -> bool:
+        units = {a: float(v) for a, v in allocate(total, d.arms).items()}
+        if min(units.values()) < 1 or residual_df(d, units) < 1:
+            return False
+        pt = evaluate(d, units, effect_itt, func)
+        return min(r["power"] for r in pt.rows) >= target - POWER_TOL
+
+    lo = max(1, math.floor(exact - step))
+    hi = max(lo + 1, math.ceil(exact + step))
+    limit = MAX_CLUSTERS if d.clustered else MAX_PEOPLE
+    while not reaches(hi):  # pragma: no cover - the bracket above holds
+        if hi > 2 * limit:
+            raise ConvergenceError(
+                f"{func}: no whole sample size reaches {target:g} power for an ITT effect of "
+                f"{effect_itt:.6g}: searched up to {hi:,} {'clusters' if d.clustered else 'people'}."
+            )
+        lo, hi = hi, 2 * hi
+    if reaches(lo):
+        while lo > 1 and reaches(lo - 1):
+            lo -= 1
+        return lo
+    while hi - lo > 1:  # reaches(hi) and not reaches(lo)
+        mid = (lo + hi) // 2
+        if reaches(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def power_result(
     d: PowerDesign,
     point: Point,
@@ -163,6 +215,7 @@ def power_result(
     target: float | None,
     effect: float | None,
     unrounded: float | None = None,
+    scale: str | None = None,
 ) -> PowerResult:
     units = point.units
     if d.clustered:
@@ -238,6 +291,7 @@ def power_result(
         outcome=d.outcome,
         design=d.label,
         unrounded=unrounded,
+        scale=scale,
         comparisons=tuple(comp),
     )
 
@@ -285,15 +339,37 @@ def check_target(value: Any, d: PowerDesign, func: str) -> float:
     return p
 
 
-def check_effect(d: PowerDesign, effect: Any, name: str, func: str, *, allow_zero: bool) -> tuple[float, float]:
+SCALES = ("itt", "cace")
+
+
+def check_scale(d: PowerDesign, scale: Any, name: str, func: str) -> str:
+    """The scale of ``name``: required (``"itt"`` or ``"cace"``) when take-up or contamination dilute the effect."""
+    if scale is None:
+        if d.compliance != 1.0:
+            raise OptionError(
+                f"{func}: '{name}' is ambiguous when take_up={d.take_up:g} and "
+                f"contamination={d.contamination:g}: the ITT effect (of being offered the "
+                f"programme) is the CACE (its effect on those who take it up) times "
+                f"take_up - contamination = {d.compliance:g}. Fix: pass scale='itt' if {name} is "
+                f"the ITT effect (as mde() reports in .mde) or scale='cace' if it is the effect "
+                f"on those who take it up (.mde_cace)."
+            )
+        return "itt"
+    return check_option(scale, SCALES, param="scale", func=func)
+
+
+def check_effect(
+    d: PowerDesign, effect: Any, name: str, func: str, *, allow_zero: bool, scale: str
+) -> tuple[float, float]:
+    """The effect as given and its ITT value (``effect`` on ``scale``)."""
     what = "a number" if allow_zero else "a non-zero number"
     e = number(effect, name, func, what, lambda v: allow_zero or v != 0)
-    itt = e * d.compliance
+    itt = e * d.compliance if scale == "cace" else e
     if d.baseline_rate is not None and not 0 < d.baseline_rate + itt < 1:
+        given = f"{name} x (take_up - contamination)" if scale == "cace" else name
         raise OptionError(
             f"The '{name}' parameter of {func} is a difference in rates: the treatment-arm rate "
-            f"baseline_rate + {name} x (take_up - contamination) = {d.baseline_rate + itt:.4g} "
+            f"baseline_rate + {given} = {d.baseline_rate + itt:.4g} "
             f"must be in (0, 1). Got {effect!r}; pass 0.05 for 5 percentage points."
         )
     return e, itt
-

@@ -31,15 +31,26 @@ Eldridge, Ashby & Kerry 2006, *IJE* 35:1292)
    \\Bigl[\\rho\\,(1 - R^2_{cluster})\\,(1 + CV^2) + \\frac{(1-\\rho)(1-R^2)}{m_g}\\Bigr].
 
 The MDE is :math:`M \\sqrt{V}` with the multiplier :math:`M` of the chosen
-``method``. The CACE MDE is the ITT MDE over ``take_up - contamination``
-(Bloom 1984; Angrist, Imbens & Rubin 1996).
+``method``. For binary outcomes :math:`\\sigma_a^2 = p_a(1-p_a)` at the
+treatment rate :math:`p_a = p_0 + \\text{ITT}` (the variance under the
+alternative; ``binary_variance="baseline"`` keeps :math:`p_0(1-p_0)`), so the
+MDE solves :math:`\\text{ITT} = M \\sqrt{V(\\text{ITT})}`. The CACE MDE is the
+ITT MDE over ``take_up - contamination`` (Bloom 1984; Angrist, Imbens & Rubin
+1996).
+
+:func:`mde` reports both scales; :func:`sample_size`, :func:`power` and
+:func:`power_curve` take an effect on the scale named by ``scale="itt"`` or
+``scale="cace"``, required when take-up or contamination make the two differ.
+The three use one variance, one allocation of ``n`` to arms and one power
+function, so they are inverses:
+``sample_size(mde=mde(n=N, ...).mde, scale="itt", ...).n == N`` and
+``power(effect=mde(n=N, ...).mde, n=N, scale="itt", ...).power`` is the target.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any, Literal, Unpack
 
 import numpy as np
 import pandas as pd
@@ -55,7 +66,12 @@ from dwp_eval.design._power_design import (
 from dwp_eval.errors import OptionError
 from dwp_eval.results import PowerCurve, PowerResult
 
-__all__ = ["DesignOptions", "mde", "power", "power_curve", "sample_size"]
+__all__ = ["DesignOptions", "Scale", "mde", "power", "power_curve", "sample_size"]
+
+#: The scale of an effect given to :func:`sample_size`, :func:`power` and
+#: :func:`power_curve`: the ITT effect, or the CACE (effect on those who take
+#: the programme up).
+Scale = Literal["itt", "cace"]
 
 
 @shares_design_options
@@ -111,7 +127,11 @@ def mde(
     >>> from dwp_eval.design.power import mde
     >>> res = mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05)
     >>> round(100 * res.mde, 2), round(100 * res.mde_cace, 2)
-    (3.7, 6.16)
+    (3.82, 6.37)
+    >>> base = mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05,
+    ...            binary_variance="baseline")  # p0(1-p0) in both arms
+    >>> round(100 * base.mde, 2)
+    3.7
     >>> round(mde(n=128, method="noncentral_t").mde, 4)  # pwr.t.test(n=64, power=.8)
     0.4991
     >>> round(mde(n_clusters=20, cluster_size=15, icc=0.17).mde, 3)  # PowerUpR: 0.629
@@ -130,25 +150,36 @@ def sample_size(
     *,
     mde: float,
     power: float = 0.8,
+    scale: Scale | None = None,
     **design: Unpack[DesignOptions],
 ) -> PowerResult:
-    """People (or clusters) needed to detect a programme effect ``mde`` with ``power``.
+    """People (or clusters) needed to detect an effect ``mde`` with ``power``.
 
-    ``mde`` is the effect of the programme on those who take it up (the CACE);
-    the ITT effect to detect is ``mde x (take_up - contamination)``, so the
-    sample needed grows with ``1 / (take_up - contamination)^2``. With the
-    defaults ``take_up=1, contamination=0`` it is the ITT effect. In cluster
-    designs the number of clusters of ``cluster_size`` is solved.
+    With take-up or contamination (``take_up < 1`` or ``contamination > 0``)
+    ``scale`` says which effect ``mde`` is, and is required: ``"itt"``, the
+    effect of being offered the programme (what :func:`mde` reports in
+    ``.mde``), or ``"cace"``, its effect on those who take it up (``.mde_cace``;
+    the ITT effect to detect is then ``mde x (take_up - contamination)``, so the
+    sample grows with ``1 / (take_up - contamination)^2``). Without them the two
+    are the same and ``scale`` may be left out. In cluster designs the number of
+    clusters of ``cluster_size`` is solved.
 
-    The continuous solution is rounded up in each arm (``unrounded`` keeps it);
-    ``power`` is the power reached with the rounded numbers.
+    ``n`` is the smallest whole number of people (or clusters) that, split
+    into arms by the rule :func:`mde` and :func:`power` use for ``n=``
+    (largest remainders), reaches ``power``; so
+    ``sample_size(mde=mde(n=N, ...).mde, scale="itt", ...).n == N`` for every
+    design. ``unrounded`` keeps the continuous solution (arms in exact
+    proportion); ``power`` is the power reached with the whole numbers.
 
     Parameters
     ----------
     mde
-        The programme effect to detect (CACE scale, as above).
+        The effect to detect, on ``scale``.
     power
         Target power.
+    scale
+        ``"itt"`` or ``"cace"``: the scale of ``mde``; required with take-up or
+        contamination.
     **design
         The design options of :class:`DesignOptions`, as in :func:`mde`.
 
@@ -169,24 +200,35 @@ def sample_size(
     Notes
     -----
     Solves ``power(n) = target`` by Brent's method on the continuous total
-    (the df depend on ``n`` in the t methods). Formulas as in :func:`mde`.
+    (the df depend on ``n`` in the t methods), then the smallest whole total
+    reaching it by bisection. Formulas as in :func:`mde`; binary outcomes use
+    the variance under the alternative by default (``binary_variance``).
 
     Examples
     --------
-    >>> from dwp_eval.design.power import sample_size
+    >>> from dwp_eval.design.power import mde, sample_size
     >>> sample_size(mde=0.5, method="noncentral_t").n_per_arm  # pwr.t.test: 63.77
     {'control': 64, 'treatment': 64}
-    >>> sample_size(mde=0.10, baseline_rate=0.2, take_up=0.6).n
-    1398
+    >>> sample_size(mde=0.04, baseline_rate=0.2, method="normal").n_per_arm  # Fleiss/Stata: 1,683
+    {'control': 1680, 'treatment': 1680}
+    >>> sample_size(mde=0.10, baseline_rate=0.2, take_up=0.6, scale="cace").n
+    1539
+    >>> m = mde(n=2000, baseline_rate=0.2, take_up=0.6)
+    >>> sample_size(mde=m.mde, baseline_rate=0.2, take_up=0.6, scale="itt").n
+    2000
     """
     func = "sample_size"
-    d = parse_design(func, design, own=("mde", "power"))
+    d = parse_design(func, design, own=("mde", "power", "scale"))
     target = solve.check_target(power, d, func)
-    effect, itt = solve.check_effect(d, mde, "mde", func, allow_zero=False)
+    how = solve.check_scale(d, scale, "mde", func)
+    effect, itt = solve.check_effect(d, mde, "mde", func, allow_zero=False, scale=how)
     exact = solve.solve_units(d, itt, target, func)
-    whole = {a: float(math.ceil(round(exact * s, 6))) for a, s in d.arms.items()}
+    total = solve.solve_whole(d, itt, target, exact, func)
+    whole = {a: float(v) for a, v in solve.allocate(total, d.arms).items()}
     point = solve.evaluate(d, whole, itt, func)
-    return solve.power_result(d, point, solved_for="n", target=target, effect=effect, unrounded=exact)
+    return solve.power_result(
+        d, point, solved_for="n", target=target, effect=effect, unrounded=exact, scale=how
+    )
 
 
 @shares_design_options
@@ -195,11 +237,14 @@ def power(
     effect: float,
     n: int | None = None,
     n_clusters: int | None = None,
+    scale: Scale | None = None,
     **design: Unpack[DesignOptions],
 ) -> PowerResult:
-    """Power to detect a programme effect ``effect`` with ``n`` people or ``n_clusters``.
+    """Power to detect an effect ``effect`` with ``n`` people or ``n_clusters``.
 
-    ``effect`` is on the CACE scale as in :func:`sample_size` (the ITT effect is
+    ``scale`` is required with take-up or contamination, as in
+    :func:`sample_size`: ``"itt"`` (``effect`` is the ITT effect, as
+    :func:`mde` reports in ``.mde``) or ``"cace"`` (the ITT effect is
     ``effect x (take_up - contamination)``). With several arms, ``power`` is
     that of the least powered comparison with control (each one is in
     ``to_frame()``).
@@ -207,9 +252,12 @@ def power(
     Parameters
     ----------
     effect
-        The programme effect (CACE scale).
+        The effect, on ``scale``.
     n, n_clusters
         People randomised, or (cluster designs) clusters randomised, as in :func:`mde`.
+    scale
+        ``"itt"`` or ``"cace"``: the scale of ``effect``; required with take-up
+        or contamination.
     **design
         The design options of :class:`DesignOptions`, as in :func:`mde`.
 
@@ -238,19 +286,20 @@ def power(
     >>> round(power(effect=0.5, n=128, method="noncentral_t").power, 4)  # pwr.t.test
     0.8015
     >>> round(power(effect=0.05, n=2000, baseline_rate=0.3).power, 3)
-    0.684
+    0.666
     """
     func = "power"
-    d = parse_design(func, design, own=("effect", "n", "n_clusters"))
-    return _power(d, effect, n, n_clusters, func)
+    d = parse_design(func, design, own=("effect", "n", "n_clusters", "scale"))
+    how = solve.check_scale(d, scale, "effect", func)
+    return _power(d, effect, n, n_clusters, func, how)
 
 
-def _power(d: PowerDesign, effect: Any, n: Any, n_clusters: Any, func: str) -> PowerResult:
-    """Power at ``effect`` with ``n`` people or ``n_clusters`` in the validated design ``d``."""
-    e, itt = solve.check_effect(d, effect, "effect", func, allow_zero=True)
+def _power(d: PowerDesign, effect: Any, n: Any, n_clusters: Any, func: str, scale: str) -> PowerResult:
+    """Power at ``effect`` (on ``scale``) with ``n`` people or ``n_clusters`` in the design ``d``."""
+    e, itt = solve.check_effect(d, effect, "effect", func, allow_zero=True, scale=scale)
     units = solve.given_units(d, n, n_clusters, func)
     point = solve.evaluate(d, units, itt, func)
-    return solve.power_result(d, point, solved_for="power", target=None, effect=e)
+    return solve.power_result(d, point, solved_for="power", target=None, effect=e, scale=scale)
 
 
 @shares_design_options
@@ -260,6 +309,7 @@ def power_curve(
     n: int | Sequence[int] | None = None,
     n_clusters: int | Sequence[int] | None = None,
     target_power: float = 0.8,
+    scale: Scale | None = None,
     **design: Unpack[DesignOptions],
 ) -> PowerCurve:
     """Power over a grid of sample sizes and/or effects, as a table and a plot.
@@ -267,11 +317,14 @@ def power_curve(
     Parameters
     ----------
     effect
-        One effect or several (CACE scale, as in :func:`power`).
+        One effect or several, on ``scale``.
     n, n_clusters
         One sample size or several (people, or clusters in a cluster design).
     target_power
         Drawn as a dashed line on the plot.
+    scale
+        ``"itt"`` or ``"cace"``: the scale of ``effect``; required with take-up
+        or contamination, as in :func:`power`.
     **design
         The design options of :class:`DesignOptions` (``baseline_rate``,
         ``icc``, ...), as in :func:`power`.
@@ -280,7 +333,8 @@ def power_curve(
     -------
     PowerCurve
         ``to_frame()``: one row per combination (columns ``n``,
-        ``n_clusters``, ``effect``, ``effect_itt``, ``power``); ``plot()``:
+        ``n_clusters``, ``effect`` (as given), ``effect_itt``, ``effect_cace``,
+        ``power``); ``plot()``:
         power against the varying sample size (one line per effect) or,
         when only the effect varies, against the effect.
 
@@ -289,7 +343,7 @@ def power_curve(
     >>> from dwp_eval.design.power import power_curve
     >>> curve = power_curve(effect=0.05, n=[500, 1000, 2000], baseline_rate=0.3)
     >>> curve.to_frame()["power"].round(3).tolist()
-    [0.228, 0.406, 0.684]
+    [0.221, 0.393, 0.666]
     """
     func = "power_curve"
 
@@ -303,28 +357,31 @@ def power_curve(
             raise OptionError(f"The '{name}' parameter of {func} must not be empty.")
         return vals
 
-    d = parse_design(func, design, own=("effect", "n", "n_clusters", "target_power"))
+    d = parse_design(func, design, own=("effect", "n", "n_clusters", "target_power", "scale"))
     target = open01(target_power, "target_power", func)
+    how = solve.check_scale(d, scale, "effect", func)
     effects, ns, js = grid(effect, "effect"), grid(n, "n"), grid(n_clusters, "n_clusters")
     rows = []
     for j in js:
         for nn in ns:
             for e in effects:
-                r = _power(d, e, nn, j, func)
+                r = _power(d, e, nn, j, func, how)
                 rows.append(
                     {
                         "n": r.n,
                         "n_clusters": r.n_clusters,
                         "effect": float(e),
                         "effect_itt": r.mde,
+                        "effect_cace": r.mde_cace,
                         "power": r.power,
                     }
                 )
-    frame = pd.DataFrame(rows, columns=["n", "n_clusters", "effect", "effect_itt", "power"])
+    columns = ["n", "n_clusters", "effect", "effect_itt", "effect_cace", "power"]
+    frame = pd.DataFrame(rows, columns=columns)
     if len(js) > 1:
         x = "n_clusters"
     elif len(ns) > 1 or len(effects) == 1:
         x = "n" if n is not None else "n_clusters"
     else:
         x = "effect"
-    return PowerCurve(frame, x=x, alpha=d.alpha, target_power=target, outcome=d.outcome)
+    return PowerCurve(frame, x=x, alpha=d.alpha, target_power=target, outcome=d.outcome, scale=how)

@@ -56,9 +56,13 @@ class PowerResult(ResultMixin):
     mde
         The ITT effect (outcome units; proportions for binary outcomes) detected
         with probability ``power``: the minimum detectable effect for ``mde()``,
-        the effect given times ``take_up - contamination`` otherwise.
+        otherwise the ``effect`` given, converted to the ITT scale if it was
+        given on the CACE scale.
     mde_cace
         The same on the CACE scale: ``mde / (take_up - contamination)``.
+    effect, scale
+        ``sample_size`` and ``power``: the effect as given and its scale
+        (``"itt"`` or ``"cace"``); ``None`` for ``mde()``, which reports both.
     power
         Probability of rejecting the null at ``alpha`` when the ITT effect is ``mde``.
     std_error
@@ -67,7 +71,7 @@ class PowerResult(ResultMixin):
         The design's degrees of freedom and ``mde / std_error`` (Bloom 1995).
     unrounded
         ``sample_size`` only: the continuous solution (people, or clusters in a
-        cluster design) before rounding up each arm.
+        cluster design, arms in exact proportion) before rounding to whole units.
     comparisons
         One row per treatment arm compared with control (the fields above are
         those of the least powered comparison).
@@ -109,6 +113,7 @@ class PowerResult(ResultMixin):
     outcome: str | None
     design: str
     unrounded: float | None = None
+    scale: str | None = None
     comparisons: tuple[dict[str, Any], ...] = ()
 
     @property
@@ -181,6 +186,8 @@ class PowerResult(ResultMixin):
             f"  ITT             {self._fmt(self.mde)} (SE {self._fmt(self.std_error)}); "
             f"CACE {self._fmt(self.mde_cace)}"
         )
+        if self.effect is not None and self.scale is not None and diluted:
+            lines.append(f"  effect given    {self._fmt(self.effect)} ({self.scale.upper()} scale)")
         lines.append(
             f"  multiplier      {self.multiplier:.4f} ({self.method}; df {self.df:,.6g}; "
             f"alpha {self.alpha:g}, {'two' if self.two_sided else 'one'}-sided)"
@@ -192,7 +199,7 @@ class PowerResult(ResultMixin):
             )
         if self.unrounded is not None:
             unit = "clusters" if self.n_clusters is not None else "people"
-            lines.append(f"  unrounded       {self.unrounded:,.2f} {unit} before rounding up each arm")
+            lines.append(f"  unrounded       {self.unrounded:,.2f} {unit} before rounding to whole {unit}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -207,7 +214,8 @@ class PowerCurve(ResultMixin):
     """Power over a grid of sample sizes and/or effects (:func:`dwp_eval.power_curve`).
 
     ``to_frame()`` has one row per grid point with columns ``n``, ``n_clusters``,
-    ``effect`` (the effect given, CACE scale), ``effect_itt`` and ``power``;
+    ``effect`` (the effect given, on ``scale``), ``effect_itt``, ``effect_cace``
+    and ``power``;
     ``plot()`` draws power against the axis that varies, one line per value of
     the other.
     """
@@ -217,6 +225,7 @@ class PowerCurve(ResultMixin):
     alpha: float
     target_power: float
     outcome: str | None = None
+    scale: str = "itt"
 
     def to_frame(self) -> pd.DataFrame:
         return self._frame.copy()
@@ -242,7 +251,7 @@ class PowerCurve(ResultMixin):
             ax.plot(g[self.x], g["power"], marker="o", ms=3, label=f"{other} = {value:g}", **kwargs)
         ax.axhline(self.target_power, color="grey", lw=0.8, ls="--")
         ax.set_ylim(0, 1)
-        ax.set_xlabel(self.x if self.x != "effect" else "effect (CACE scale)")
+        ax.set_xlabel(self.x if self.x != "effect" else f"effect ({self.scale.upper()} scale)")
         ax.set_ylabel(f"power (alpha = {self.alpha:g})")
         if f[other].nunique() > 1:
             ax.legend(loc="lower right")
