@@ -62,10 +62,10 @@ def _folder_lock(folder: Path, *, func: str, timeout: float) -> Iterator[None]:
     if fcntl is None:  # pragma: no cover - Windows: a lock file made by exclusive create
         lock = folder / ".dwp-eval.lock"
         deadline = time.monotonic() + timeout
-        while True:
+        fd = -1
+        while fd < 0:
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                break
             except FileExistsError:
                 if time.monotonic() > deadline:
                     raise OutputPathError(

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -132,6 +133,16 @@ def table_to_csv(table: pd.DataFrame, text_columns: list[str]) -> bytes:
             out[col].cat.categories
         ):
             out[col] = out[col].astype(object).map(lambda t: t.isoformat(), na_action="ignore")
+    # a carriage return inside a cell is not quoted by the csv writer when lines end
+    # with "\n", but a reader takes it for a line end: quote every text cell then
+    has_cr = any(
+        out[c].astype(object).map(lambda v: isinstance(v, str) and "\r" in v).any()
+        for c in out.columns
+        if not pd.api.types.is_numeric_dtype(out[c])
+    )
     buf = io.StringIO()
-    out.to_csv(buf, index=False, lineterminator="\n")
+    out.to_csv(
+        buf, index=False, lineterminator="\n",
+        quoting=csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL,
+    )
     return buf.getvalue().encode("utf-8")
