@@ -37,7 +37,7 @@ import pandas as pd
 
 from dwp_eval._core.contract import to_plain
 from dwp_eval._core.files import read_files, write_files
-from dwp_eval.design._table_codec import restore, table_to_csv, unescape
+from dwp_eval.design._table_codec import is_text, restore, table_to_csv, unescape
 from dwp_eval.errors import AllocationExistsError, AllocationIntegrityError, OptionError
 
 __all__ = [
@@ -299,8 +299,9 @@ def _parse_table(raw: bytes, log: Mapping[str, Any], table_path: Path) -> pd.Dat
                 f"{', '.join(map(repr, table.columns)) or 'no columns'}). {_RESTORE}"
             )
     for col in text_cols:
-        if col in table.columns:
-            table[col] = unescape(table[col])
+        rec = log["id_dtype"] if col == id_col else log.get("cluster_dtype") if col == "cluster" else None
+        if col in table.columns and (not isinstance(rec, dict) or is_text(rec)):
+            table[col] = unescape(table[col])  # numbers and dates are never escaped
     try:
         table[id_col] = restore(table[id_col], log["id_dtype"])
         if "cluster" in table.columns and isinstance(log.get("cluster_dtype"), dict):

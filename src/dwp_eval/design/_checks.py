@@ -63,7 +63,9 @@ def compare_columns(tab: pd.DataFrame, again: pd.DataFrame, design: eng.Design, 
 
 def _texts(values: pd.Series) -> np.ndarray:
     """Cell values as text, missing ones as ``<NA>`` (1 and 1.0 differ; Int64 1 and int 1 agree)."""
-    return np.asarray(["<NA>" if pd.isna(v) else str(v) for v in values.astype(object)], dtype=object)
+    text = values.astype(object).astype(str).to_numpy(dtype=object)
+    text[values.isna().to_numpy()] = "<NA>"
+    return text
 
 
 def as_dtype(values: pd.Series, dtype: Any, *, func: str) -> pd.Series:

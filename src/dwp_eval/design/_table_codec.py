@@ -24,22 +24,48 @@ import pandas as pd
 
 from dwp_eval.errors import ColumnError
 
-__all__ = ["FORMULA_ESCAPE", "column_dtype", "escape", "restore", "table_to_csv", "unescape"]
+__all__ = [
+    "FORMULA_ESCAPE", "column_dtype", "escape", "is_text", "restore", "table_to_csv", "unescape",
+]
 
 FORMULA_ESCAPE = "'"
 _RISKY = ("=", "+", "-", "@", "\t", "\r", FORMULA_ESCAPE)
 TEXT_COLUMNS = ("arm", "stratum")
 
 
-def escape(values: pd.Series) -> pd.Series:
-    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``."""
+def _escape_text(values: pd.Series) -> pd.Series:
     text = values.astype(object)
-    return text.map(lambda v: FORMULA_ESCAPE + v if isinstance(v, str) and v.startswith(_RISKY) else v)
+    is_text = text.map(type).to_numpy() == str  # noqa: E721 - exact str, not subclasses
+    risky = np.zeros(len(text), dtype=bool)
+    if is_text.any():
+        risky[is_text] = text[is_text].astype(str).str.startswith(_RISKY).to_numpy(dtype=bool)
+    if not risky.any():
+        return values
+    out = text.copy()
+    out[risky] = FORMULA_ESCAPE + text[risky].astype(str)
+    return out
+
+
+def escape(values: pd.Series) -> pd.Series:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``
+    (a categorical column escapes its categories: the same map, done once)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = pd.Series(values.cat.categories.astype(object))
+        escaped = _escape_text(cats)
+        if escaped is cats:
+            return values
+        return values.cat.rename_categories(escaped.tolist())
+    return _escape_text(values)
 
 
 def unescape(values: pd.Series) -> pd.Series:
-    """The inverse of :func:`escape` on text read back from the file."""
-    return values.map(lambda v: v[1:] if isinstance(v, str) and v.startswith(FORMULA_ESCAPE) else v)
+    """The inverse of :func:`escape` on text read back from the file (each distinct
+    value once)."""
+    codes, uniques = pd.factorize(values.astype(object))
+    plain = [v[1:] if isinstance(v, str) and v.startswith(FORMULA_ESCAPE) else v for v in uniques]
+    if all(a is b for a, b in zip(plain, uniques, strict=True)):
+        return values
+    return pd.Series(np.asarray(plain, dtype=object)[codes], index=values.index, name=values.name)
 
 
 def _inner_kind(dtype: Any) -> str | None:
@@ -95,9 +121,10 @@ def _from_text(text: pd.Series, dtype_name: str) -> pd.Series:
     if isinstance(dtype, pd.StringDtype):
         return text.astype(dtype)
     if pd.api.types.is_integer_dtype(dtype):
-        ints = [int(v) for v in text.tolist()]
+        np_dtype = dtype if isinstance(dtype, np.dtype) else dtype.numpy_dtype
+        ints = text.to_numpy(dtype=str).astype(np_dtype)  # exact, also above 2**63
         if isinstance(dtype, np.dtype):
-            return pd.Series(np.asarray(ints, dtype=dtype), index=text.index)
+            return pd.Series(ints, index=text.index)
         return pd.Series(pd.array(ints, dtype=dtype), index=text.index)
     if pd.api.types.is_float_dtype(dtype):
         return text.astype(dtype)
@@ -108,6 +135,12 @@ def _from_text(text: pd.Series, dtype_name: str) -> pd.Series:
     return text.astype(object)
 
 
+def is_text(rec: Mapping[str, Any]) -> bool:
+    """Whether a recorded column dtype holds text (the only cells ever escaped)."""
+    dtype = pd.api.types.pandas_dtype(str(rec["dtype"]))
+    return isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
+
+
 def restore(text: pd.Series, rec: Mapping[str, Any]) -> pd.Series:
     """Column values of the recorded dtype from their (unescaped) text; raises
     ``ValueError``/``TypeError`` when a cell is not a value of that type."""
@@ -115,6 +148,12 @@ def restore(text: pd.Series, rec: Mapping[str, Any]) -> pd.Series:
     if rec.get("categorical"):
         out = out.astype("category")
     return out.rename(text.name)
+
+
+def _has_cr(values: pd.Series) -> bool:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = pd.Series(values.cat.categories)
+    return bool(values.astype(str).str.contains("\r", regex=False).any())
 
 
 def table_to_csv(table: pd.DataFrame, text_columns: list[str]) -> bytes:
@@ -135,11 +174,7 @@ def table_to_csv(table: pd.DataFrame, text_columns: list[str]) -> bytes:
             out[col] = out[col].astype(object).map(lambda t: t.isoformat(), na_action="ignore")
     # a carriage return inside a cell is not quoted by the csv writer when lines end
     # with "\n", but a reader takes it for a line end: quote every text cell then
-    has_cr = any(
-        out[c].astype(object).map(lambda v: isinstance(v, str) and "\r" in v).any()
-        for c in out.columns
-        if not pd.api.types.is_numeric_dtype(out[c])
-    )
+    has_cr = any(_has_cr(out[c]) for c in out.columns if not pd.api.types.is_numeric_dtype(out[c]))
     buf = io.StringIO()
     out.to_csv(
         buf, index=False, lineterminator="\n",

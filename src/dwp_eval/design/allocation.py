@@ -3,9 +3,10 @@
 An allocation is a table (one row per person: id, arm, stratum, cluster, batch,
 block, one ``prob_<arm>`` column per arm) and an audit log (the design, every
 batch's seed, the input fingerprint, library versions, timestamps). Written to
-disk it is two files, ``allocation.csv`` and ``allocation.audit.json``; the log
-holds the SHA-256 of the table file, so any later edit is detected on reading,
-and :meth:`Allocation.verify` re-draws every batch from its recorded seed.
+disk it is two files, ``allocation.csv`` and ``allocation.csv.audit.json``; the
+log holds the SHA-256 of the table file and of itself, so any later edit is
+detected on reading, and :meth:`Allocation.verify` re-draws every batch from its
+recorded seed (and checks the registered commitment).
 """
 
 from __future__ import annotations

@@ -50,7 +50,9 @@ def randomise(
     arms
         Arm names and their allocation ratios, e.g. ``{"control": 1, "treatment": 2}``;
         a list of names means equal ratios. The arm called ``"control"`` (or the
-        first arm) is the control arm.
+        first arm) is the control arm. Ratios are exact rationals (``0.1`` is
+        1/10); a ratio whose smallest whole-number form needs blocks of more
+        than 10,000 units (e.g. ``1e-9``) is refused, never rounded to 0.
     strata
         Column(s) to stratify (block) on: people are randomised separately within
         each combination of their values.
