@@ -51,7 +51,7 @@ def written(tmp_path, people):
 
 def test_write_read_verify_round_trip(written, people) -> None:
     alloc, path = written
-    assert sorted(p.name for p in path.parent.iterdir()) == ["allocation.audit.json", "allocation.csv"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["allocation.csv", "allocation.csv.audit.json"]
     back = Allocation.read(path)
     same_table(back.table, alloc.table)
     assert back.fingerprint == alloc.fingerprint
@@ -59,7 +59,7 @@ def test_write_read_verify_round_trip(written, people) -> None:
     assert back.design == "stratified-cluster"
     back.verify(people)
     back.verify(people.iloc[::-1])  # row order does not matter
-    log = json.loads((path.parent / "allocation.audit.json").read_text())
+    log = json.loads((path.parent / "allocation.csv.audit.json").read_text())
     assert log["table_file"] == "allocation.csv"
     assert log["table_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert "written" in log and "written" not in back.metadata
@@ -67,7 +67,7 @@ def test_write_read_verify_round_trip(written, people) -> None:
 
 def test_write_returns_the_audit_path_and_creates_folders(tmp_path, people) -> None:
     alloc = de.randomise(people, seed=1)
-    assert alloc.write(tmp_path / "a" / "b" / "alloc.csv") == tmp_path / "a" / "b" / "alloc.audit.json"
+    assert alloc.write(tmp_path / "a" / "b" / "alloc.csv") == tmp_path / "a" / "b" / "alloc.csv.audit.json"
     assert alloc.write(tmp_path / "noext") == tmp_path / "noext.audit.json"
     Allocation.read(tmp_path / "noext").verify(people)
 
@@ -86,14 +86,17 @@ def test_tampered_arm_is_caught_on_read_and_named_by_verify(written, people) -> 
 
 
 def test_tampered_table_with_a_matching_checksum_still_fails_verify(written, people) -> None:
-    # someone edits the table AND updates the checksum in the log
+    # someone edits the table AND updates the checksum in the log: the log's own
+    # hash catches it on reading, and verify names the row when forced to load it
     _, path = written
     changed_id = flip_arm(path, row=3)
-    log_path = path.parent / "allocation.audit.json"
+    log_path = path.parent / "allocation.csv.audit.json"
     log = json.loads(log_path.read_text())
     log["table_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     log_path.write_text(json.dumps(log))
-    forged = Allocation.read(path)
+    with pytest.raises(AllocationIntegrityError, match=r"allocation\.csv\.audit\.json has been edited since it was written: its contents no longer match the SHA-256 recorded in it \(log_sha256\)\. Fix: restore"):
+        Allocation.read(path)
+    forged = Allocation.read(path, check_integrity=False)
     with pytest.raises(VerificationError, match=rf"\({changed_id}: table"):
         forged.verify(people)
 
@@ -109,28 +112,43 @@ def test_tampered_probability_fails_verify(tmp_path, people) -> None:
 @pytest.mark.parametrize(
     ("edit", "error", "message"),
     [
-        (lambda log: log["batches"][0]["seed"].update(seed=20180502), VerificationError, r"have an arm that the recorded seeds do not reproduce"),
+        (lambda log: log["batches"][0]["seed"].update(seed=20180502), VerificationError, r"the audit log's commitment [0-9a-f]{16}\.\.\. is not the SHA-256 of its design, first seed and people"),
         (lambda log: log["batches"][0].update(fingerprint="0" * 64), VerificationError, r"batch 0's people match the log but some of their values in columns 'id', 'site', 'office' have changed"),
         (lambda log: log.update(fingerprint="f" * 64), VerificationError, r"does not match its batches; the audit log has been edited"),
         (lambda log: log["design"]["arms"].update(treatment=2), VerificationError, r"the audit log's arm ratios \{'control': 1\.0, 'treatment': 2\.0\} do not reduce to its whole-number weights \[1, 1\]; the audit log has been edited"),
         (lambda log: log["design"].update(weights=[1, 2]), VerificationError, r"do not reduce to its whole-number weights \[1, 2\]"),
-        (lambda log: log.update(table_sha256="0" * 64), AllocationIntegrityError, r"has changed since it was written"),
-        (lambda log: log.update(format="something/2"), OptionError, r"is not a dwp_eval allocation log \(format 'something/2', expected 'dwp_eval\.allocation/1'\)"),
+        (lambda log: log.update(commitment="0" * 64), VerificationError, r"the audit log's commitment 0{16}\.\.\. is not the SHA-256 of its design, first seed and people"),
     ],
 )  # fmt: skip
 def test_tampered_audit_log(written, people, edit, error, message) -> None:
+    # every edit breaks the log's own hash on reading; forced past it, verify
+    # still finds what the edit changed
     _, path = written
-    log_path = path.parent / "allocation.audit.json"
+    log_path = path.parent / "allocation.csv.audit.json"
     log = json.loads(log_path.read_text())
     edit(log)
     log_path.write_text(json.dumps(log))
+    with pytest.raises(AllocationIntegrityError, match=r"has been edited since it was written|does not continue the batch chain"):
+        Allocation.read(path)
     with pytest.raises(error, match=message):
-        Allocation.read(path).verify(people)
+        Allocation.read(path, check_integrity=False).verify(people)
+
+
+def test_log_with_an_edited_table_checksum_or_format(written) -> None:
+    _, path = written
+    log_path = path.parent / "allocation.csv.audit.json"
+    log = json.loads(log_path.read_text())
+    log_path.write_text(json.dumps({**log, "table_sha256": "0" * 64}))
+    with pytest.raises(AllocationIntegrityError, match=r"has been edited since it was written"):
+        Allocation.read(path)
+    log_path.write_text(json.dumps({**log, "format": "something/2"}))
+    with pytest.raises(OptionError, match=r"is not a dwp_eval allocation log \(format 'something/2', expected 'dwp_eval\.allocation/2'\)"):
+        Allocation.read(path)
 
 
 def test_writing_twice_is_refused_and_leaves_files_byte_identical(written) -> None:
     alloc, path = written
-    log_path = path.parent / "allocation.audit.json"
+    log_path = path.parent / "allocation.csv.audit.json"
     before = (path.read_bytes(), log_path.read_bytes())
     other = de.randomise(alloc.table.rename(columns={"cluster": "office"}), seed=2)
     with pytest.raises(AllocationExistsError, match=r"already exist\(s\); an allocation is never overwritten by accident\. Fix: write to a new path, or pass overwrite=True"):
@@ -140,7 +158,7 @@ def test_writing_twice_is_refused_and_leaves_files_byte_identical(written) -> No
     assert (path.read_bytes(), log_path.read_bytes()) == before
     # a leftover audit log alone also blocks writing
     path.unlink()
-    with pytest.raises(AllocationExistsError, match=r"allocation\.audit\.json already exist"):
+    with pytest.raises(AllocationExistsError, match=r"allocation\.csv\.audit\.json already exist"):
         alloc.write(path)
     assert not path.exists()
 
@@ -166,7 +184,7 @@ def test_generator_seed_is_recorded_as_state_and_verifies(tmp_path, people) -> N
     alloc = de.randomise(people, strata="benefit", seed=np.random.default_rng(5))
     path = tmp_path / "g.csv"
     alloc.write(path)
-    log = json.loads((tmp_path / "g.audit.json").read_text())
+    log = json.loads((tmp_path / "g.csv.audit.json").read_text())
     seed = log["batches"][0]["seed"]
     assert seed["kind"] == "generator" and seed["bit_generator"] == "PCG64"
     assert seed["state"] == np.random.default_rng(5).bit_generator.state

@@ -30,7 +30,7 @@ def test_randomise_then_verify(tmp_path, capsys, csv, people) -> None:
     code, out, err = run(capsys, "randomise", csv, "--strata", "site", "benefit", "--seed", 20180501, "--out", out_path)
     assert code == 0, err
     assert "Allocation (stratified randomisation, complete)" in out
-    assert f"Wrote {out_path} and its audit log {tmp_path / 'allocation.audit.json'}." in out
+    assert f"Wrote {out_path} and its audit log {tmp_path / 'allocation.csv.audit.json'}." in out
     alloc = Allocation.read(out_path)
     assert alloc.seed == 20180501 and alloc.n == len(people)
     alloc.verify(people)
@@ -177,8 +177,8 @@ def test_demo_runs_and_verifies(tmp_path, capsys) -> None:
     demo = tmp_path / "demo"
     assert "The impact report (flow diagram" in out and str(demo / "report.html") in out
     assert sorted(p.name for p in demo.iterdir()) == [
-        "allocation.audit.json",
         "allocation.csv",
+        "allocation.csv.audit.json",
         "benefit_spells.csv",
         "monthly_earnings.csv",
         "outcomes.csv",

@@ -209,7 +209,7 @@ def test_ids_sorted_numerically_when_integer_and_as_text_otherwise() -> None:
 def test_metadata_records_the_design_seed_versions_and_counts(people) -> None:
     alloc = de.randomise(people, strata="site", cluster="office", seed=np.int64(42))
     log = alloc.metadata
-    assert log["format"] == "dwp_eval.allocation/1"
+    assert log["format"] == "dwp_eval.allocation/2"
     assert log["library"]["dwp_eval"] == de.__version__
     assert log["library"]["numpy"] == np.__version__
     assert log["library"]["pandas"] == pd.__version__
@@ -318,7 +318,7 @@ def test_non_positive_or_non_numeric_ratios(people, ratio) -> None:
         ("control", "must be a dict of arm name to ratio"),
         ({"control": 1, "": 1}, "must have non-empty text arm names. Got '' instead"),
         ({1: 1, 2: 1}, "must have non-empty text arm names. Got 1 instead"),
-        ({"control": 1, "treatment": 1.0001}, "is too fine. Fix: use simple ratios such as 2:1:1"),
+        ({"control": 1, "treatment": 1.0001}, "ratios 1:1.0001, which cannot be honoured exactly: the smallest whole-number ratio with these proportions needs blocks of more than 10,000 units"),
     ],
 )
 def test_bad_arms(people, arms, message) -> None:

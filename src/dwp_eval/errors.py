@@ -19,6 +19,8 @@ __all__ = [
     "DwpEvalWarning",
     "MissingDataError",
     "OptionError",
+    "OutputExistsError",
+    "OutputPathError",
     "RecordProblemsWarning",
     "RerandomisationWarning",
     "VerificationError",
@@ -45,12 +47,22 @@ class DesignError(DwpEvalError):
     """The data do not fit the requested design (e.g. a cluster spanning two strata)."""
 
 
-class AllocationExistsError(DwpEvalError, FileExistsError):
+class OutputExistsError(DwpEvalError, FileExistsError):
+    """Writing an output would replace a file that already exists (pass ``overwrite=True``)."""
+
+
+class OutputPathError(DwpEvalError):
+    """An output path cannot be written safely: a symbolic link, two outputs to one
+    file, or a folder held by another writer."""
+
+
+class AllocationExistsError(OutputExistsError):
     """Writing an allocation would overwrite one that already exists."""
 
 
 class AllocationIntegrityError(DwpEvalError):
-    """A written allocation table no longer matches the checksum in its audit log."""
+    """A written allocation (its table or its audit log) is damaged or has been
+    edited since it was written; the message names the file and the fix."""
 
 
 class VerificationError(DwpEvalError):

@@ -3,9 +3,10 @@
 An allocation is a table (one row per person: id, arm, stratum, cluster, batch,
 block, one ``prob_<arm>`` column per arm) and an audit log (the design, every
 batch's seed, the input fingerprint, library versions, timestamps). Written to
-disk it is two files, ``allocation.csv`` and ``allocation.audit.json``; the log
-holds the SHA-256 of the table file, so any later edit is detected on reading,
-and :meth:`Allocation.verify` re-draws every batch from its recorded seed.
+disk it is two files, ``allocation.csv`` and ``allocation.csv.audit.json``; the
+log holds the SHA-256 of the table file and of itself, so any later edit is
+detected on reading, and :meth:`Allocation.verify` re-draws every batch from its
+recorded seed (and checks the registered commitment).
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from dwp_eval._validation import (
     check_unique,
 )
 from dwp_eval.design import _engine as eng
-from dwp_eval.design._audit_log import now, read_allocation, write_allocation
+from dwp_eval.design._audit_log import (
+    COMMITMENT_RE,
+    batch_chain,
+    commitment_of,
+    now,
+    read_allocation,
+    write_allocation,
+)
+from dwp_eval.design._checks import as_dtype, compare_columns
 from dwp_eval.errors import ColumnError, DesignError, OptionError, VerificationError
 from dwp_eval.monitor.balance import balance
 from dwp_eval.results import BalanceTable
@@ -85,6 +94,17 @@ class Allocation(ResultMixin):
     def fingerprint(self) -> str:
         """SHA-256 fingerprint of every allocated person's id, stratum, cluster and order."""
         return str(self._log["fingerprint"])
+
+    @property
+    def commitment(self) -> str:
+        """SHA-256 of the canonical design, the first seed and the population fingerprint.
+
+        Register it with the trial (the ISRCTN record, the analysis plan) before
+        anyone sees the allocation; ``verify(data, commitment=...)`` then shows
+        that this allocation is the one committed to, not a re-draw under another
+        seed. See the randomisation guide for its limits.
+        """
+        return str(self._log["commitment"])
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -173,6 +193,8 @@ class Allocation(ResultMixin):
                 f"seed {seed_txt}, {b['created']}"
             )
         lines.append(f"  fingerprint     {self.fingerprint}")
+        lines.append(f"  commitment      {self.commitment}")
+        lines.append("                  (register it with the trial before anyone sees the allocation)")
         lines.append(f"  dwp_eval        {log['library']['dwp_eval']} (numpy {log['library']['numpy']})")
         return "\n".join(lines)
 
@@ -193,13 +215,31 @@ class Allocation(ResultMixin):
 
     # ------------------------------------------------------------- I/O
     def write(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the table (CSV) and its audit log (``<name>.audit.json``).
+        """Write the table (CSV) and its audit log (``<file name>.audit.json``, e.g.
+        ``allocation.csv.audit.json``).
+
+        Both files are written together, all or none: each goes to a temporary
+        file in the same folder and is renamed into place while the folder is
+        locked against other writers, so a killed write never damages the
+        previous allocation and two writers never leave a mismatched pair. Text
+        cells that a spreadsheet would run as a formula (starting ``=``, ``+``,
+        ``-``, ``@``, tab or carriage return) are written with a leading ``'``,
+        which :meth:`read` removes.
 
         Refuses to replace an existing allocation unless ``overwrite=True``; when
         it does replace one, the new log records the checksum of the file it
-        replaced, so nothing is overwritten silently.
+        replaced, so nothing is overwritten silently. Never writes through a
+        symbolic link, even with ``overwrite=True``.
 
         Returns the path of the audit log.
+
+        Raises
+        ------
+        AllocationExistsError
+            The table or its log exists and ``overwrite`` is false.
+        OutputPathError
+            ``path`` or its log is a symbolic link, or another process keeps
+            writing in the folder.
         """
         return write_allocation(self._table.copy(), to_plain(self._log), path, overwrite=overwrite)
 
@@ -207,30 +247,51 @@ class Allocation(ResultMixin):
     def read(cls, path: str | os.PathLike[str], *, check_integrity: bool = True) -> Allocation:
         """Read an allocation written by :meth:`write`.
 
-        Raises :class:`~dwp_eval.errors.AllocationIntegrityError` if the table
-        file's checksum differs from the one in its audit log (it was edited
-        after writing); ``check_integrity=False`` loads it anyway, e.g. to see
-        with :meth:`verify` which rows differ.
+        Raises :class:`~dwp_eval.errors.AllocationIntegrityError`, naming the
+        file and the fix, if either file is damaged (empty, truncated, not UTF-8,
+        a missing entry or column, an arm that is not in the design, an id not of
+        its recorded type) or was edited after writing: the table's checksum, the
+        log's own hash (every field: counts, ``n``, timestamps, seeds, design,
+        versions), the batch chain and the log's counts are checked.
+        ``check_integrity=False`` skips the checks of hashes and counts (a damaged
+        file still raises), e.g. to see with :meth:`verify` which rows differ.
         """
         table, log = read_allocation(path, check_integrity=check_integrity)
         return cls(table, log)
 
     # ------------------------------------------------------------- checks
-    def verify(self, data: pd.DataFrame) -> None:
+    def verify(self, data: pd.DataFrame, *, commitment: str | None = None) -> None:
         """Re-run the allocation from its audit log and raise if anything differs.
 
         ``data`` must hold every allocated person (and nobody else) with the
         columns the design used (id, strata, cluster, arrival order, and the
         re-randomisation covariates). Each batch is re-drawn from its recorded
-        seed, in order, and every person's arm and probabilities are compared.
+        seed, in order, and every column of the table (id, arm, stratum,
+        cluster, batch, block, probabilities) is compared with the re-drawn one.
+
+        ``commitment``, the value registered with the trial before anyone saw the
+        allocation (:attr:`commitment`), is recomputed from the recorded design,
+        the first seed and the fingerprint of ``data``: an allocation re-drawn
+        under another seed (or design, or population), however consistently its
+        files were rewritten, does not match it.
 
         Raises
         ------
         VerificationError
             If the people, their strata or clusters differ from those allocated,
-            or a re-drawn arm or probability differs from the table.
+            a re-drawn value differs from the table, or the allocation does not
+            match ``commitment``.
         """
         func = "Allocation.verify"
+        given_commitment = None
+        if commitment is not None:
+            m = COMMITMENT_RE.match(str(commitment).strip().lower())
+            if m is None:
+                raise OptionError(
+                    f"The 'commitment' parameter of {func} must be the 64 hexadecimal digits of "
+                    f"a SHA-256 (as printed by randomise). Got {commitment!r} instead."
+                )
+            given_commitment = m.group(1)
         data = check_data(data, func=func)
         design = self._design
         log = self._log
@@ -293,29 +354,26 @@ class Allocation(ResultMixin):
                 f"{func}: the allocation's fingerprint {log['fingerprint'][:12]}... does not "
                 "match its batches; the audit log has been edited."
             )
+        first = log["batches"][0]
+        redrawn_commitment = commitment_of(log["design"], first["seed"], batch_fps[0])
+        if redrawn_commitment != log.get("commitment"):
+            raise VerificationError(
+                f"{func}: the audit log's commitment {str(log.get('commitment'))[:16]}... is not "
+                f"the SHA-256 of its design, first seed and people ({redrawn_commitment[:16]}...); "
+                "the audit log has been edited."
+            )
+        if given_commitment is not None and given_commitment != redrawn_commitment:
+            raise VerificationError(
+                f"{func}: this allocation does not match the registered commitment "
+                f"{given_commitment[:16]}...: its design, first seed and people hash to "
+                f"{redrawn_commitment[:16]}.... It was drawn with another seed, design or "
+                "population than the one registered (e.g. re-randomised and both files "
+                "replaced). Fix: use the allocation whose commitment was registered."
+            )
         again = pd.concat(redrawn, ignore_index=True)
         again_keys = eng.coerce_keys(again[id_name], log["id_kind"], role="id", func=func)
         pos = pd.Series(np.arange(len(again)), index=again_keys).loc[tab_ids].to_numpy()
-        arms = list(design.arms)
-        recorded = tab["arm"].astype(object).to_numpy()
-        expected = again["arm"].astype(object).to_numpy()[pos]
-        bad = np.flatnonzero(recorded != expected)
-        if bad.size:
-            eg = [f"{tab[id_name].iloc[i]}: table {recorded[i]!r}, re-drawn {expected[i]!r}" for i in bad[:5]]
-            raise VerificationError(
-                f"{func}: {bad.size:,} person(s) have an arm that the recorded seeds do not "
-                f"reproduce ({'; '.join(eg)}). The table has been changed since it was drawn."
-            )
-        p = design.probabilities
-        for j, arm in enumerate(arms):
-            col = f"prob_{arm}"
-            if col not in tab.columns or not np.allclose(
-                tab[col].to_numpy(dtype=float), p[j], rtol=0, atol=1e-12
-            ):
-                raise VerificationError(
-                    f"{func}: column {col!r} does not hold the design probability {p[j]:.6g} for "
-                    "every person. The table has been changed."
-                )
+        compare_columns(tab, again.iloc[pos].reset_index(drop=True), design, func=func)
 
     def recorded_design(self, data: pd.DataFrame, *, assigned: Hashable, func: str) -> RecordedDesign:
         """The design as recorded, for the rows of ``data`` (joined by the id column):
@@ -507,8 +565,15 @@ class Allocation(ResultMixin):
         )
         rec["n"] = len(new_table)
         rec["fingerprint"] = fp
+        rec["chain"] = batch_chain(str(log["batches"][-1]["chain"]), rec)
         log["batches"].append(rec)
+        new_table[design.id] = as_dtype(new_table[design.id], self._table[design.id].dtype, func=func)
+        if design.cluster is not None:
+            new_table["cluster"] = as_dtype(new_table["cluster"], self._table["cluster"].dtype, func=func)
         table = pd.concat([self._table.copy(), new_table], ignore_index=True)
+        for col in (design.id, "cluster"):
+            if col in table.columns and isinstance(self._table[col].dtype, pd.CategoricalDtype):
+                table[col] = table[col].astype("category")
         for col in ("block", "block_size"):
             if col in table.columns:
                 table[col] = table[col].astype("Int64")
@@ -518,6 +583,7 @@ class Allocation(ResultMixin):
         log["n"] = len(table)
         log["fingerprint"] = eng.chain_fingerprint([b["fingerprint"] for b in log["batches"]])
         log["counts"] = {a: int((table["arm"] == a).sum()) for a in design.arms}
-        log.pop("table_sha256", None)
-        log.pop("table_file", None)
+        for key in ("table_sha256", "table_file", "log_sha256", "written"):
+            log.pop(key, None)
         return Allocation(table, log)
+

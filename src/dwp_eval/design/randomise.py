@@ -15,8 +15,9 @@ import scipy
 from dwp_eval._validation import check_seed
 from dwp_eval._version import __version__
 from dwp_eval.design import _engine as eng
-from dwp_eval.design._audit_log import LOG_FORMAT, now
+from dwp_eval.design._audit_log import LOG_FORMAT, batch_chain, commitment_of, now
 from dwp_eval.design._engine import BalanceRule
+from dwp_eval.design._table_codec import column_dtype
 from dwp_eval.design.allocation import Allocation
 from dwp_eval.errors import RerandomisationWarning
 
@@ -49,7 +50,9 @@ def randomise(
     arms
         Arm names and their allocation ratios, e.g. ``{"control": 1, "treatment": 2}``;
         a list of names means equal ratios. The arm called ``"control"`` (or the
-        first arm) is the control arm.
+        first arm) is the control arm. Ratios are exact rationals (``0.1`` is
+        1/10); a ratio whose smallest whole-number form needs blocks of more
+        than 10,000 units (e.g. ``1e-9``) is refused, never rounded to 0.
     strata
         Column(s) to stratify (block) on: people are randomised separately within
         each combination of their values.
@@ -81,7 +84,11 @@ def randomise(
     Returns
     -------
     Allocation
-        The allocation table with exact assignment probabilities, and its audit log.
+        The allocation table with exact assignment probabilities, and its audit
+        log. Its :attr:`~Allocation.commitment` (also in its summary) is the
+        SHA-256 of the design, the seed and the population fingerprint: register
+        it with the trial before anyone sees the allocation, and check it later
+        with ``Allocation.verify(data, commitment=...)``.
 
     Notes
     -----
@@ -131,6 +138,12 @@ def randomise(
     rng = check_seed(seed, func=func)
     seed_rec = eng.seed_record(seed if isinstance(seed, np.random.Generator) else int(seed))
     prep = eng.prepare(data, design, func=func)
+    # an id (or cluster) type the files could not give back exactly is refused up front
+    id_dtype = column_dtype(data[design.id], role="id", func=func)
+    cluster_dtype = (
+        None if design.cluster is None
+        else column_dtype(data[design.cluster], role="cluster", func=func)
+    )
     d = eng.draw(prep, design, rng, method=design.method, state={}, next_block={}, func=func)
     table = eng.table_from_draw(prep, design, d, batch=0)
     created = now()
@@ -147,6 +160,9 @@ def randomise(
     }
     if d.max_abs_std_diff is not None:
         batch["max_abs_std_diff"] = d.max_abs_std_diff
+    design_json = design.to_json()
+    commitment = commitment_of(design_json, seed_rec, fp)
+    batch["chain"] = batch_chain(commitment, batch)
     log: dict[str, Any] = {
         "format": LOG_FORMAT,
         "library": {
@@ -156,9 +172,12 @@ def randomise(
             "scipy": scipy.__version__,
         },
         "created": created,
-        "design": design.to_json(),
+        "design": design_json,
+        "commitment": commitment,
         "id_kind": prep.id_kind,
+        "id_dtype": id_dtype,
         "cluster_kind": prep.cluster_kind,
+        "cluster_dtype": cluster_dtype,
         "n": prep.n,
         "n_clusters": None if design.cluster is None else len(prep.unit_keys),
         "n_strata": len(prep.stratum_labels) if design.strata else None,

@@ -35,6 +35,7 @@ __all__ = [
     "chain_fingerprint",
     "coerce_keys",
     "fingerprint",
+    "join_stratum",
     "prepare",
     "stratum_codes",
 ]
@@ -47,6 +48,11 @@ def canonical_keys(values: pd.Series, *, role: str, func: str) -> tuple[str, np.
     if pd.api.types.is_bool_dtype(values):
         return "str", values.astype(str).to_numpy(dtype=object)
     if pd.api.types.is_integer_dtype(values):
+        if pd.api.types.is_unsigned_integer_dtype(values) and len(values) and (
+            int(values.max()) > np.iinfo(np.int64).max
+        ):
+            # beyond int64: compared (and ordered) as their decimal text
+            return "str", np.asarray([str(int(v)) for v in values], dtype=object)
         return "int", values.to_numpy(dtype=np.int64)
     if pd.api.types.is_float_dtype(values):
         v = values.to_numpy(dtype=float)
@@ -117,10 +123,20 @@ def _text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return rank[codes], [texts[i] for i in rank_order]
 
 
+def join_stratum(values: Any) -> str:
+    """The label of a combination of strata values: the values joined by ``|``,
+    each with ``\\`` written ``\\\\`` and ``|`` written ``\\|`` (an unambiguous encoding:
+    values without either character read as before, e.g. ``North West|ESA``)."""
+    return "|".join(str(v).replace("\\", "\\\\").replace("|", "\\|") for v in values)
+
+
 def stratum_codes(data: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Dense stratum codes in lexicographic order of the strata values (as text).
 
-    The label of a stratum joins its values with ``|`` in the order of ``strata``.
+    The label of a stratum joins its values with ``|`` in the order of ``strata``;
+    with several columns, a ``|`` or ``\\`` inside a value is written ``\\|`` or
+    ``\\\\`` (see :func:`join_stratum`), so two different combinations never share
+    a label (``"a|b" + "c"`` is ``a\\|b|c``, ``"a" + "b|c"`` is ``a|b\\|c``).
     """
     n = len(data)
     if not strata:
@@ -145,7 +161,7 @@ def stratum_codes(data: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarray
         for texts in reversed(per_col):
             code, r = divmod(code, len(texts))
             parts.append(texts[r])
-        labels.append("|".join(reversed(parts)))
+        labels.append(join_stratum(reversed(parts)))
     return inverse.astype(np.int64), labels
 
 

@@ -295,13 +295,14 @@ def _arrival_rank(prep: Prepared, idx: np.ndarray) -> np.ndarray:
 def table_from_draw(prep: Prepared, design: Design, d: Draw, *, batch: int) -> pd.DataFrame:
     """The allocation table of one batch, in canonical id order."""
     # copies: the table must not share memory with the caller's data
-    cols: dict[str, Any] = {design.id: prep.id_values.to_numpy(copy=True)}
+    # the id (and cluster) keep their dtype (Int64, categorical, datetime with a zone, ...)
+    cols: dict[str, Any] = {design.id: prep.id_values.copy(deep=True)}
     arms = list(design.arms)
     cols["arm"] = pd.Categorical.from_codes(d.arm_person, categories=arms)
     if design.strata:
         cols["stratum"] = pd.Categorical.from_codes(prep.stratum, categories=prep.stratum_labels)
     if design.cluster is not None and prep.cluster_values is not None:
-        cols["cluster"] = prep.cluster_values.to_numpy(copy=True)
+        cols["cluster"] = prep.cluster_values.copy(deep=True)
     cols["batch"] = np.full(prep.n, batch, dtype=np.int64)
     if d.block_no is not None and d.block_size is not None:
         cols["block"] = d.block_no

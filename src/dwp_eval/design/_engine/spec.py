@@ -180,17 +180,44 @@ def ratio_weights(arms: Any, func: str) -> tuple[tuple[str, ...], tuple[float, .
             )
         names.append(name)
         ratios.append(float(ratio))
-        fracs.append(Fraction(str(ratio)).limit_denominator(10_000))
-    denom = math.lcm(*(f.denominator for f in fracs))
-    ints = [int(f * denom) for f in fracs]
+        fracs.append(_as_fraction(ratio))
+    # ratios are relative: scale so the largest is 1, then find the simplest
+    # fractions (denominator <= MAX_BLOCK) within a relative 1e-9 of each ratio
+    top = max(fracs)
+    scaled = [f / top for f in fracs]
+    approx = [f.limit_denominator(MAX_BLOCK) for f in scaled]
+    off = [
+        (name, r) for name, r, f, a in zip(names, ratios, scaled, approx, strict=True)
+        if a == 0 or abs(a - f) > f * Fraction(1, 10**9)
+    ]
+    denom = math.lcm(*(f.denominator for f in approx))
+    ints = [int(f * denom) for f in approx]
     g = math.gcd(*ints)
     weights = tuple(i // g for i in ints)
-    if sum(weights) > 10_000:
+    if off or sum(weights) > MAX_BLOCK:
+        shown = ":".join(f"{r:g}" for r in ratios)
         raise OptionError(
-            f"The 'arms' parameter of {func} gives ratios {ratios} whose smallest whole-number "
-            f"form {weights} is too fine. Fix: use simple ratios such as 2:1:1."
+            f"The 'arms' parameter of {func} gives ratios {shown}, which cannot be honoured "
+            f"exactly: the smallest whole-number ratio with these proportions needs blocks of "
+            f"more than {MAX_BLOCK:,} units"
+            + (f" (arm {off[0][0]!r} would get probability 0 or a rounded one)" if off else "")
+            + ". Fix: use simple ratios such as 2:1:1 (whole numbers, or fractions with small "
+            "denominators such as 1/3)."
         )
     return tuple(names), tuple(ratios), weights
+
+
+MAX_BLOCK = 10_000  # the largest sum of whole-number weights (the smallest exact block)
+
+
+def _as_fraction(ratio: Any) -> Fraction:
+    """The exact rational a ratio stands for: a float by its shortest decimal text
+    (so ``0.1`` is 1/10), ints and Fractions as they are."""
+    if isinstance(ratio, Fraction):
+        return ratio
+    if isinstance(ratio, (int, np.integer)):
+        return Fraction(int(ratio))
+    return Fraction(repr(float(ratio)))
 
 
 def make_design(
