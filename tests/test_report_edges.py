@@ -3,14 +3,23 @@ be estimated, labels that carry markup, and writes that are atomic and all-or-no
 
 from __future__ import annotations
 
+import html
+import html.parser
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
-from test_report import _plan, _trial
 
 from dwp_eval._core.proportion import wilson_interval
+from dwp_eval.errors import DwpEvalError
 from dwp_eval.report.report import Report, analyse
+from test_report import _chromium, _plan, _trial
 
 pytestmark = pytest.mark.filterwarnings("ignore::dwp_eval.errors.DroppedRowsWarning")
 
@@ -73,3 +82,230 @@ def test_a_site_whose_controls_are_all_contaminated_does_not_crash_the_report(
     assert (by_site["conf_low"] <= by_site["rate"]).all()
     assert (by_site["rate"] <= by_site["conf_high"]).all()
     assert isinstance(rep, Report)
+
+
+# ---------------------------------------------------------------------------- labels with markup
+
+_MARK = "document.body.setAttribute('data-pwned','{}')"
+PAYLOADS = {
+    "title": f"<script>{_MARK.format('title')}</script> Trial",
+    "control": f"<img src=x onerror=\"{_MARK.format('control')}\">\n\n<script>{_MARK.format('nl')}</script>",
+    "treatment": "=HYPERLINK(\"http://evil.example\")|[click](javascript:alert(1))",
+    "mental_health": f"<svg onload=\"{_MARK.format('svg')}\"></svg>\n| x | y |",
+    "none": f"<details open ontoggle=\"{_MARK.format('details')}\">x</details>",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Report:
+    df = _trial(n=1200, seed=7)
+    df["arm"] = df["arm"].map({"control": PAYLOADS["control"], "treatment": PAYLOADS["treatment"]})
+    df["health_condition"] = df["health_condition"].replace(
+        {"mental_health": PAYLOADS["mental_health"], "none": PAYLOADS["none"]})
+    plan = _plan(plan={"title": PAYLOADS["title"]},
+                 design={"control": PAYLOADS["control"], "treatment": PAYLOADS["treatment"]},
+                 analysis={"cace": False})
+    return analyse(df, plan)
+
+
+def _rendered(report: Report) -> str:
+    """The Markdown as mkdocs renders it (Python-Markdown with tables)."""
+    import markdown
+
+    return markdown.markdown(report.to_markdown(), extensions=["tables"])
+
+
+class _Tags(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.rows: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "tr":
+            self.rows.append(0)
+        elif tag in ("td", "th"):
+            self.rows[-1] += 1
+
+
+def test_markdown_labels_carry_no_markup(hostile: Report) -> None:
+    page = _rendered(hostile)
+    assert "<script" not in page.lower()
+    parser = _Tags()
+    parser.feed(page)
+    allowed = {"h1", "h2", "p", "code", "table", "thead", "tbody", "tr", "th", "td"}
+    assert {t for t, _ in parser.tags} <= allowed
+    for tag, attrs in parser.tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            assert "javascript:" not in (value or "").lower(), (tag, name, value)
+    # every row of every table has its header's cells: no label broke a table
+    assert len(set(parser.rows)) > 1 and all(n > 0 for n in parser.rows)
+    tables = page.count("<table>")
+    assert tables == len(hostile.sections)
+    # the labels are there, as text
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert PAYLOADS["treatment"] in text
+    assert PAYLOADS["title"] in text
+
+
+def test_markdown_tables_keep_their_shape(hostile: Report) -> None:
+    page = _rendered(hostile)
+    chunks = page.split("<table>")[1:]
+    for section, chunk in zip(hostile.sections, chunks, strict=True):
+        parser = _Tags()
+        parser.feed("<table>" + chunk.split("</table>")[0] + "</table>")
+        assert parser.rows == [section.display.shape[1]] * (len(section.display) + 1), section.key
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (CI installs Debian's chromium)")
+def test_no_injected_script_runs_when_the_markdown_is_opened_in_a_browser(
+    hostile: Report, tmp_path: Path,
+) -> None:
+    canary = "<script>document.body.setAttribute('data-alive','1')</script>"
+    page = f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{_rendered(hostile)}{canary}</body></html>"
+    (tmp_path / "md.html").write_text(page, encoding="utf-8")
+    cmd = [
+        _chromium() or "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+        "--dump-dom", (tmp_path / "md.html").as_uri(),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "HOME": str(tmp_path)})
+    assert 'data-alive="1"' in out.stdout, f"Chromium did not run the page: {out.stderr[-2000:]}"
+    # the payloads are in the page as text; only a script that ran sets the attribute
+    assert not re.search(r"<body[^>]*data-pwned", out.stdout), out.stdout[:500]
+
+
+def test_csv_cells_cannot_become_formulas(hostile: Report, tmp_path: Path) -> None:
+    paths = hostile.to_csv(tmp_path / "tables")
+    flow = pd.read_csv(tmp_path / "tables" / "flow.csv", dtype=str, keep_default_na=False)
+    arms = set(flow["arm"]) - {""}
+    assert "'" + PAYLOADS["treatment"] in arms and PAYLOADS["treatment"] not in arms
+    for p in paths:
+        for cell in pd.read_csv(p, dtype=str, keep_default_na=False).to_numpy().ravel():
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), (p.name, cell)
+
+
+def test_workbook_cells_cannot_become_formulas(hostile: Report, tmp_path: Path) -> None:
+    pytest.importorskip("openpyxl")
+    import openpyxl
+
+    book = openpyxl.load_workbook(hostile.to_excel(tmp_path / "report.xlsx"))
+    cells = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not any(isinstance(v, str) and v.startswith("=") for v in cells)
+    assert "'" + PAYLOADS["treatment"] in cells
+
+
+# ---------------------------------------------------------------------------- writes
+
+
+@pytest.fixture(scope="module")
+def small() -> Report:
+    return analyse(_trial(n=800, seed=11), _plan(subgroups={"by": []}, analysis={"cace": False}))
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*"))
+
+
+def test_tables_are_all_written_or_none(small: Report, tmp_path: Path) -> None:
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    last = list(small.tables)[-1]
+    (folder / f"{last}.csv").write_text("mine\n", encoding="utf-8")
+    with pytest.raises(DwpEvalError, match=rf"'.*{last}\.csv' already exists .* overwrite=True"):
+        small.to_csv(folder)
+    assert _leftovers(folder) == [f"{last}.csv"]  # nothing else written, no temporary file
+    assert (folder / f"{last}.csv").read_text(encoding="utf-8") == "mine\n"
+    paths = small.to_csv(folder, overwrite=True)
+    assert _leftovers(folder) == sorted(p.name for p in paths)
+
+
+def test_two_outputs_to_one_path_are_refused_before_anything_is_written(
+    small: Report, tmp_path: Path,
+) -> None:
+    same = tmp_path / "same.html"
+    with pytest.raises(DwpEvalError, match=r"named for two outputs \(report and Markdown report\)"):
+        small.write(html=same, markdown=tmp_path / "." / "same.html")
+    folder = tmp_path / "t"
+    with pytest.raises(DwpEvalError, match=r"named for two outputs \(report and table\)"):
+        small.write(html=folder / "flow.csv", tables=folder)
+    with pytest.raises(DwpEvalError, match=r"is a folder, not a file"):
+        small.write(html=tmp_path, markdown=tmp_path / "r.md")
+    assert _leftovers(tmp_path) == []
+    out = small.write(html=same, markdown=tmp_path / "r.md", tables=folder)
+    assert out["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert out["markdown"].read_text(encoding="utf-8") == small.to_markdown()
+    assert len(out["tables"]) == len(small.tables)
+
+
+def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_one(
+    small: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dwp_eval.report import _files
+
+    old = tmp_path / "report.html"
+    old.write_text("previous report", encoding="utf-8")
+    calls = {"n": 0}
+    real_replace = os.replace
+
+    def dies(src: str, dst: str) -> None:  # killed as the second file is moved into place
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(_files.os, "replace", dies)
+    with pytest.raises(KeyboardInterrupt):
+        small.write(markdown=tmp_path / "a.md", html=old, overwrite=True)
+    assert old.read_text(encoding="utf-8") == "previous report"
+    assert not [p for p in _leftovers(tmp_path) if p.endswith(".tmp")]
+
+    real_link = os.link
+    calls["n"] = 0
+
+    def dies_link(src: str, dst: Path) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real_link(src, dst)
+
+    monkeypatch.setattr(_files.os, "link", dies_link)
+    with pytest.raises(KeyboardInterrupt):
+        small.to_csv(tmp_path / "tables")
+    assert _leftovers(tmp_path / "tables") == []  # the two tables already moved are removed
+
+
+def _write_html(report: Report, path: Path, go: Any, results: Any) -> None:
+    go.wait()
+    try:
+        report.to_html(path)
+        results.put("ok")
+    except DwpEvalError as err:
+        results.put(f"refused: {err}")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to share the report")
+def test_of_two_processes_writing_one_new_path_exactly_one_succeeds(
+    small: Report, tmp_path: Path,
+) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    expected = small.to_html(tmp_path / "expected.html").read_text(encoding="utf-8")
+    for round_ in range(6):
+        path = tmp_path / f"r{round_}.html"
+        go, results = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_write_html, args=(small, path, go, results)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        go.set()
+        for p in procs:
+            p.join(60)
+        got = sorted(results.get(timeout=10) for _ in procs)
+        assert got[0] == "ok" and got[1].startswith("refused:") and "already exists" in got[1]
+        assert path.read_text(encoding="utf-8") == expected
+    assert not [p for p in _leftovers(tmp_path) if p.endswith(".tmp")]
