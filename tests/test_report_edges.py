@@ -309,3 +309,40 @@ def test_of_two_processes_writing_one_new_path_exactly_one_succeeds(
         assert got[0] == "ok" and got[1].startswith("refused:") and "already exists" in got[1]
         assert path.read_text(encoding="utf-8") == expected
     assert not [p for p in _leftovers(tmp_path) if p.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------------- a cell that cannot be estimated
+
+
+def test_a_tiny_subgroup_is_reported_not_estimable_and_the_report_goes_on(
+    trial: pd.DataFrame,
+) -> None:
+    import dwp_eval as de
+
+    df = trial.copy()
+    df["group"] = np.where(np.arange(len(df)) < 12, "tiny", "large")  # 12 people, 4 covariates
+    plan = _plan(subgroups={"by": ["health_condition", "group"]}, analysis={"cace": False})
+    rep = analyse(df, plan)
+    assert [s.key for s in rep.sections][2:4] == ["impact", "subgroups"]
+    table = rep.tables["subgroups"]
+    tiny = table[table["subgroup"] == "group=tiny"].iloc[0]
+    assert np.isnan(tiny["estimate"]) and tiny["note"].startswith("not estimable: itt: ")
+    assert "Fix:" in tiny["note"]  # the reason, as the estimator gave it
+    shown = rep.section("subgroups").display
+    assert shown.loc[shown["subgroup"] == "group=tiny", "impact"].item() == "not estimable"
+    text = " ".join(rep.section("subgroups").text)
+    assert "By group, employed_13_weeks, subgroup group=tiny: not estimable." in text
+    assert "The test of heterogeneity by group was not computed" in text
+    # the estimable cell is impact_table's number on its rows
+    large = table[table["subgroup"] == "group=large"].iloc[0]
+    cells = rep.results["subgroups_group"]
+    assert isinstance(cells[("employed_13_weeks", "group=tiny")], str)
+    assert large["estimate"] == cells[("employed_13_weeks", "group=large")].effects[0].estimate
+    sub = df[df["group"] == "large"]
+    direct = de.impact_table(sub, outcomes=["employed_13_weeks"], assigned="arm", control="control",
+                             treatment="treatment", strata="stratum", covariates=list(plan.covariates),
+                             adjustment="lin", se_type="HC2", missing="drop")
+    assert large["estimate"] == pytest.approx(direct.effects[0].estimate, rel=1e-12, abs=1e-15)
+    # the other subgroup variable is untouched, with its heterogeneity test
+    assert rep.results["subgroups_health_condition"].heterogeneity is not None
+    assert "Heterogeneity by health_condition" in text
