@@ -346,3 +346,36 @@ def test_a_tiny_subgroup_is_reported_not_estimable_and_the_report_goes_on(
     # the other subgroup variable is untouched, with its heterogeneity test
     assert rep.results["subgroups_health_condition"].heterogeneity is not None
     assert "Heterogeneity by health_condition" in text
+
+
+def test_the_command_line_refuses_one_path_for_two_outputs_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dwp_eval.cli import main
+
+    demo = tmp_path / "demo"
+    assert main(["demo", "--out", str(demo), "--n", "600"]) == 0
+    capsys.readouterr()
+    same = tmp_path / "same.html"
+    args = ["analyse", str(demo / "trial.csv"), "--plan", str(demo / "plan.toml"), "--out"]
+    assert main([*args, str(same), "--markdown", str(same)]) == 2
+    assert "named for two outputs (report and Markdown report)" in capsys.readouterr().err
+    assert not same.exists()
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "mde.csv").write_text("mine\n", encoding="utf-8")
+    assert main([*args, str(same), "--tables", str(tables)]) == 2
+    assert "mde.csv' already exists" in capsys.readouterr().err
+    assert not same.exists() and _leftovers(tables) == ["mde.csv"]
+
+
+def test_a_symlink_at_the_target_is_replaced_never_followed(small: Report, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "report.html"
+    link.symlink_to(victim)
+    with pytest.raises(DwpEvalError, match="already exists"):
+        small.to_html(link)
+    small.to_html(link, overwrite=True)
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    assert not link.is_symlink() and link.read_text(encoding="utf-8").startswith("<!DOCTYPE")
