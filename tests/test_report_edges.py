@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from dwp_eval._core.proportion import wilson_interval
@@ -379,3 +381,33 @@ def test_a_symlink_at_the_target_is_replaced_never_followed(small: Report, tmp_p
     small.to_html(link, overwrite=True)
     assert victim.read_text(encoding="utf-8") == "keep me"
     assert not link.is_symlink() and link.read_text(encoding="utf-8").startswith("<!DOCTYPE")
+
+
+# ---------------------------------------------------------------------------- properties
+
+
+@given(st.integers(1, 10**9), st.data(), st.floats(1e-6, 0.5))
+def test_wilson_bounds_always_hold_the_rate(n: int, data: Any, alpha: float) -> None:
+    k = data.draw(st.integers(0, n))
+    lo, hi = wilson_interval(k, n, alpha)
+    assert 0.0 <= float(lo) <= k / n <= float(hi) <= 1.0
+    assert (float(lo) == 0.0) == (k == 0) or k > 0
+    assert (k < n) or float(hi) == 1.0
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_any_label_renders_as_its_own_text_in_markdown(label: str) -> None:
+    import markdown
+
+    from dwp_eval.report.document import _md
+
+    label = re.sub(r"[\r\n\t\v\f\u2028\u2029\x85]", " ", label)
+    label = re.sub(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]", "\ufffd", label)  # shown as such
+    page = markdown.markdown(_md(label), extensions=["tables"])
+    inner = re.fullmatch(r"(?s)<p>(.*)</p>", page)
+    if not " ".join(label.split()):
+        return  # nothing to show
+    assert inner is not None, page
+    assert "<" not in inner.group(1)  # no tag: only text and entities
+    shown = html.unescape(inner.group(1))
+    assert " ".join(shown.split()) == " ".join(label.split())

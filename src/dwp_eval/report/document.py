@@ -375,17 +375,19 @@ def _html_table(frame: pd.DataFrame, table_id: str, cls: str) -> str:
 
 
 _MD_SPECIAL = re.compile(r"[\\`*\[\]|#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 _MD_LINE_START = re.compile(r"^(?:[-+](?=\s|$)|-{3,}|={3,}|\d+(?=[.)](?:\s|$)))")
 
 
 def _md(text: Any, *, block: bool = True) -> str:
     """Text from data or a plan made inert in Markdown: one line (line breaks and tabs
-    become spaces), ``& < >`` as HTML entities (no raw HTML, hence no script or event
+    become spaces, other control characters U+FFFD), ``& < >`` as HTML entities (no raw HTML, hence no script or event
     handler), ``\\ ` * [ ] | #`` and ``_`` outside a word backslash-escaped (no code,
     emphasis, link, image or table cell; CommonMark, GFM and Python-Markdown all read
     these escapes), ``~`` as an entity (GFM strikethrough), and (``block``: a line of
     its own) nothing at the start that opens a list or a rule."""
     one = re.sub(r"[\r\n\t\v\f\u2028\u2029\x85]+", " ", str(text)).strip()
+    one = _CONTROL.sub("\ufffd", one)  # Python-Markdown's own placeholders are \x02, \x03
     one = one.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     one = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), one).replace("~", "&#126;")
     start = _MD_LINE_START.match(one) if block else None
