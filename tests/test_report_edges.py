@@ -48,6 +48,18 @@ def test_wilson_bounds_match_statsmodels_away_from_the_edges(alpha: float) -> No
     np.testing.assert_allclose(hi, ref_hi, rtol=0, atol=WILSON_ATOL)
 
 
+def test_wilson_bounds_match_r_prop_test_including_the_edges() -> None:
+    # R's prop.test(correct = FALSE): tests/reference/proportion (script, raw output, CSV)
+    ref = pd.read_csv(Path(__file__).parent / "reference" / "proportion" / "wilson_prop_test.csv")
+    for alpha, part in ref.groupby("alpha"):
+        lo, hi = wilson_interval(part["k"].to_numpy(), part["n"].to_numpy(), float(alpha))
+        np.testing.assert_allclose(lo, part["lower"], rtol=0, atol=WILSON_ATOL)
+        np.testing.assert_allclose(hi, part["upper"], rtol=0, atol=WILSON_ATOL)
+        zero, full = (part["k"] == 0).to_numpy(), (part["k"] == part["n"]).to_numpy()
+        assert (lo[zero] == 0.0).all() and (part["lower"][zero] == 0.0).all()  # exactly, as R
+        assert (hi[full] == 1.0).all() and (part["upper"][full] == 1.0).all()
+
+
 def test_wilson_bounds_are_exact_at_zero_and_n_and_never_on_the_wrong_side() -> None:
     n = np.arange(1, 5001)
     for k in (np.zeros_like(n), n, n // 2, np.minimum(n, 1), n - np.minimum(n, 1)):
