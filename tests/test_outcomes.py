@@ -898,7 +898,7 @@ def trial_records(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
         }
     )
     cells = draw(
-        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, 30)), max_size=30, unique=True)
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, 27)), max_size=30, unique=True)  # to 2021-03: data_end
     )
     emp = pd.DataFrame(
         {
@@ -1230,3 +1230,58 @@ def test_bad_generator_input(changes, match) -> None:
         whp_monthly_records(**args)
 
 # The guide's code (docs/guides/outcomes.md) runs in tests/test_examples.py (DOC_PAGES).
+
+
+# ------------------------------------------------------------------ the end of the records (issue 19)
+
+
+def _monthly_trial() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """60 people randomised monthly from 2018-06 to 2019-05, records complete to 2020-03:
+    those randomised 2019-05 have incomplete 12-month follow-up."""
+    rng = np.random.default_rng(19)
+    dates = pd.date_range("2018-06-01", "2019-05-01", freq="MS").repeat(5)
+    people = pd.DataFrame({"id": np.arange(1, 61), "randomised_on": dates})
+    months = pd.period_range("2018-06", "2020-03", freq="M")
+    rows = [(i, str(m), 1000.0) for i in people["id"] for m in months if rng.random() < 0.6]
+    return people, records(rows, weeks=False)
+
+
+def test_a_stray_record_dated_years_late_completes_no_ones_follow_up() -> None:
+    people, emp = _monthly_trial()
+    clean = derive_outcomes(people, employment=emp)
+    assert clean.attrs["follow_up"]["data_end"] == "2020-03-31"
+    incomplete = ~clean["follow_up_complete"].to_numpy()
+    assert incomplete.sum() == 5  # randomised 2019-05-01: window ends 2020-04-30
+    typo = pd.concat([emp, records([(3, "2031-06", 250.0)], weeks=False)], ignore_index=True)
+    with pytest.warns(RecordProblemsWarning, match=(
+        r"data_end was not given, so the records were taken to end 2020-03-31.*1 of [\d,]+ "
+        r"employment record\(s\) are dated after it \(up to 2031-06; e.g. ids 3\)"
+    )):
+        out = derive_outcomes(people, employment=typo)
+    assert out.attrs["follow_up"]["data_end"] == "2020-03-31"
+    assert out.attrs["follow_up"]["data_end_from"] == "employment"
+    assert out["employed_13_weeks"][incomplete].isna().all()
+    pd.testing.assert_frame_equal(out, clean, check_like=False)
+    late = out.attrs["data_problems"]["employment_after_data_end"]
+    assert late["n_records"] == 1 and late["examples"] == (3,) and late["latest"] == "2031-06"
+
+
+def test_records_after_a_given_data_end_are_counted_and_complete_no_one() -> None:
+    people, emp = _monthly_trial()
+    late = pd.concat([emp, records([(3, "2020-05", 250.0), (4, "2021-01", 9.0)], weeks=False)],
+                     ignore_index=True)
+    with pytest.warns(RecordProblemsWarning, match=r"data_end is 2020-03-31; 2 of [\d,]+ "):
+        out = derive_outcomes(people, employment=late, data_end="2020-03-31")
+    assert out.attrs["data_problems"]["employment_after_data_end"]["n_records"] == 2
+    assert int(out["follow_up_complete"].sum()) == 55
+
+
+def test_a_month_as_data_end_means_its_last_day_and_yyyy_mm_months_are_read() -> None:
+    people, emp = _monthly_trial()
+    as_month = derive_outcomes(people, employment=emp, data_end="2020-03")
+    as_day = derive_outcomes(people, employment=emp, data_end="2020-03-31")
+    pd.testing.assert_frame_equal(as_month, as_day)
+    as_period = derive_outcomes(people, employment=emp, data_end=pd.Period("2020-03", "M"))
+    pd.testing.assert_frame_equal(as_period, as_day)
+    assert emp["month"].str.fullmatch(r"\d{4}-\d{2}").all()  # YYYY-MM text months
+    assert as_day.attrs["follow_up"]["n_complete"] == 55

@@ -301,17 +301,16 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     text = [c for c in (d["assigned"], d["strata"], d["cluster"], d["site"], d["excluded"]) if c]
     data = read_participants(args.data, text, d["id"])
     report = analyse(data, plan)
-    out = report.to_html(args.out, overwrite=args.overwrite)
+    # every output checked before any is written, each written whole: all or none
+    written = report.write(html=args.out, markdown=args.markdown, tables=args.tables,
+                           overwrite=args.overwrite)
     print(f"Ran the analysis plan {args.plan} (sha256 {plan.fingerprint[:16]}...) on "
           f"{len(data):,} rows of {args.data}.")
     if args.markdown:
-        md = Path(args.markdown)
-        md.write_text(report.to_markdown(), encoding="utf-8")
-        print(f"Wrote {md}")
+        print(f"Wrote {written['markdown']}")
     if args.tables:
-        paths = report.to_csv(args.tables, overwrite=args.overwrite)
-        print(f"Wrote {len(paths)} tables to {args.tables}")
-    print(f"Wrote the report to {out}")
+        print(f"Wrote {len(written['tables'])} tables to {args.tables}")
+    print(f"Wrote the report to {written['html']}")
     return 0
 
 

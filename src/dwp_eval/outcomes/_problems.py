@@ -1,6 +1,8 @@
 """Problems found in the records of :func:`derive_outcomes`: records naming ids that are
-not in ``people`` are left out, counted in ``result.attrs["data_problems"]`` and named
-in one :class:`~dwp_eval.errors.RecordProblemsWarning`."""
+not in ``people`` are left out, and employment records dated after the end of the
+records (``data_end``, given or inferred) are ignored; both are counted in
+``result.attrs["data_problems"]`` and named in one
+:class:`~dwp_eval.errors.RecordProblemsWarning`."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.records import example_ids
+from dwp_eval._core.records import date_text, example_ids, month_of
 from dwp_eval._validation import _fmt_list
 from dwp_eval.errors import RecordProblemsWarning
 from dwp_eval.outcomes._inputs import _FUNC
+from dwp_eval.outcomes._windows import RECORDS_END_SHARE
 
 
 def _left_out(record_ids: pd.Series | None, known: np.ndarray | None) -> dict[str, Any]:
@@ -29,8 +32,22 @@ def _left_out(record_ids: pd.Series | None, known: np.ndarray | None) -> dict[st
     }
 
 
+def _after_end(record_ids: pd.Series, month: np.ndarray, data_end: int) -> dict[str, Any]:
+    """The problem report of the employment records dated after ``data_end`` (a month
+    starting after it): they complete no one's window and are ignored."""
+    late = month > int(month_of(np.array([data_end]))[0])
+    ids = record_ids.to_numpy()[late]
+    return {
+        "n_records": int(late.sum()),
+        "action": "ignored (dated after data_end)",
+        "examples": example_ids(ids) if len(ids) else (),
+        "latest": str(np.datetime64(int(month[late].max()), "M")) if late.any() else None,
+    }
+
+
 def _warn_problems(
-    problems: dict[str, dict[str, Any]], *, n_emp: int, n_ben: int | None, n_known: int
+    problems: dict[str, dict[str, Any]], *, n_emp: int, n_ben: int | None, n_known: int,
+    data_end: int, inferred: bool,
 ) -> None:
     """Warn once about every problem in ``problems``; call from ``derive_outcomes`` itself
     (the warning points at its caller)."""
@@ -52,6 +69,21 @@ def _warn_problems(
         parts.append(
             f"{bp['n_records']:,} of {n_ben or 0:,} benefit spell(s) name ids not in people "
             f"(e.g. {_fmt_list(bp['examples'])})"
+        )
+    late = problems["employment_after_data_end"]
+    if late["n_records"]:
+        end = date_text(data_end)
+        how = (
+            f"data_end was not given, so the records were taken to end {end}: the last month "
+            f"of the bulk of the employment records (at least {100 * RECORDS_END_SHARE:g}% of their "
+            "median number per month)" if inferred else f"data_end is {end}"
+        )
+        parts.append(
+            f"{how}; {late['n_records']:,} of {n_emp:,} employment record(s) are dated after it "
+            f"(up to {late['latest']}; e.g. ids {_fmt_list(late['examples'])}): a typo in a "
+            "date, or records not yet complete. They were ignored and complete no one's "
+            "follow-up. Fix: correct those dates, or pass data_end= with the last day the "
+            "records are complete for"
         )
     if parts:
         warnings.warn(

@@ -10,9 +10,11 @@ small tables for the months' first days, lengths and wage rates.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from dwp_eval._core.records import add_months, date_text, month_of, month_start, scalar_date
 from dwp_eval.errors import DesignError, OptionError
@@ -31,6 +33,45 @@ class _Windows(NamedTuple):
     data_end_from: str  # "employment" (read from the records) or "data_end"
 
 
+#: The end of the records, when ``data_end`` is not given, is the last month holding at
+#: least this share of the median number of records per month (a stray record dated
+#: years late, e.g. 2031-06 for 2013-06, is not a month of records) ...
+RECORDS_END_SHARE = 0.1
+#: ... and reached from the busiest month without a run of more than this many months
+#: with no such month in between.
+RECORDS_END_GAP = 12
+
+
+def _records_end(month: np.ndarray) -> int:
+    """The last month of the bulk of the records: the last month holding at least
+    :data:`RECORDS_END_SHARE` of the median monthly count of records, reached from the
+    busiest month in steps of at most :data:`RECORDS_END_GAP` months."""
+    months, counts = np.unique(month, return_counts=True)
+    enough = counts >= RECORDS_END_SHARE * float(np.median(counts))
+    peak = months[int(np.argmax(counts))]
+    bulk = months[enough & (months >= peak)]
+    jumps = np.flatnonzero(np.diff(bulk) > RECORDS_END_GAP)
+    return int(bulk[jumps[0]] if len(jumps) else bulk[-1])
+
+
+def _data_end_day(data_end: str | _dt.date | np.datetime64) -> int:
+    """``data_end`` as a day number; a month (``"2020-03"``, a monthly Period or a
+    ``datetime64[M]``) means its last day."""
+    month: int | None = None
+    if isinstance(data_end, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}\s*", data_end):
+        try:
+            month = int(np.datetime64(data_end.strip().zfill(7), "M").astype(np.int64))
+        except ValueError:
+            month = None
+    elif isinstance(data_end, pd.Period) and data_end.freqstr == "M":
+        month = int(data_end.ordinal)
+    elif isinstance(data_end, np.datetime64) and np.datetime_data(data_end.dtype)[0] == "M":
+        month = int(data_end.astype(np.int64))
+    if month is not None:
+        return int(month_start(np.array([month + 1]))[0]) - 1
+    return scalar_date(data_end, param="data_end", func=_FUNC)
+
+
 def _follow_up(
     randomised: np.ndarray,
     n_months: int,
@@ -38,8 +79,8 @@ def _follow_up(
     month: np.ndarray,
 ) -> _Windows:
     """The windows of ``n_months`` months from ``randomised`` and the day the records end
-    (``data_end``, or the last day of the latest ``month`` of the employment records);
-    raise :class:`DesignError` when no window is complete."""
+    (``data_end``, or the last day of the last month of the bulk of the employment
+    records, :func:`_records_end`); raise :class:`DesignError` when no window is complete."""
     if data_end is None:
         if len(month) == 0:
             raise OptionError(
@@ -47,10 +88,10 @@ def _follow_up(
                 f"end of the records cannot be read from them). Fix: pass data_end= with the "
                 f"last day the records are complete for."
             )
-        end_day = int(month_start(np.array([month.max() + 1]))[0]) - 1
+        end_day = int(month_start(np.array([_records_end(month) + 1]))[0]) - 1
         end_from = "employment"
     else:
-        end_day = scalar_date(data_end, param="data_end", func=_FUNC)
+        end_day = _data_end_day(data_end)
         end_from = "data_end"
     w_start = randomised
     w_end = add_months(randomised, n_months)  # exclusive

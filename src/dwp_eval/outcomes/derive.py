@@ -22,7 +22,7 @@ from dwp_eval.outcomes._inputs import (
     _number,
     _roles,
 )
-from dwp_eval.outcomes._problems import _left_out, _warn_problems
+from dwp_eval.outcomes._problems import _after_end, _left_out, _warn_problems
 from dwp_eval.outcomes._records import (
     _benefit_spells,
     _check_duplicates,
@@ -78,7 +78,8 @@ def derive_outcomes(
     employment
         Monthly employment records, one row per person and month in which the
         person was paid (HMRC RTI-like): ``id``, ``month`` (a date anywhere in
-        the month, ISO text, or a monthly ``Period``), ``earnings`` (pounds paid
+        the month, ISO text such as ``"2019-03-15"`` or ``"2019-03"``, or a
+        monthly ``Period``), ``earnings`` (pounds paid
         that month, >= 0) and, optionally, ``weeks_employed`` (weeks in work
         that month, from 0 to the month's days / 7, e.g. 4.43 for a 31-day
         month). A person-month with no record had no employment and no
@@ -97,9 +98,17 @@ def derive_outcomes(
     months
         Length of the follow-up window in calendar months.
     data_end
-        The last day up to which the records are complete. Default: the last
-        day of the latest month in ``employment``. Benefit spells are assumed
-        complete to the same day.
+        The last day up to which the records are complete (a date; a month
+        such as ``"2020-03"`` means its last day). Pass it: it decides who has
+        complete follow-up. Default: the last day of the last month of the
+        bulk of the ``employment`` records, the last month holding at least
+        10% of their median number per month, reached from the busiest month
+        without a gap of more than 12 months (so one record dated 2031-06 by
+        mistake does not complete everyone's follow-up); the date is in
+        ``result.attrs["follow_up"]``. Employment records dated after
+        ``data_end`` (given or inferred) are ignored, counted and warned
+        about: they never complete anyone's window. Benefit spells are
+        assumed complete to the same day.
     measures
         Which of :data:`MEASURES` to derive, in the order given. Default: all
         of them (``days_on_benefit`` only when ``benefits`` is given).
@@ -159,6 +168,8 @@ def derive_outcomes(
         - ``"data_problems"``: ``employment_unknown_id`` and
           ``benefits_unknown_id``, each ``{"n_records", "action",
           "examples"}``: records naming ids not in ``people``, left out;
+          ``employment_after_data_end`` (the same keys and ``"latest"``, the
+          latest month): records dated after ``data_end``, ignored;
         - ``"settings"``: the measures, thresholds, wage-rate source and how
           weeks in work were measured (``"weeks_employed"`` or ``"earnings >
           0"``).
@@ -185,8 +196,10 @@ def derive_outcomes(
     Warns
     -----
     RecordProblemsWarning
-        Records name ids that are not in ``people``: they are counted, left
-        out, and recorded in ``result.attrs["data_problems"]``.
+        Records name ids that are not in ``people``, or employment records
+        are dated after ``data_end`` (given or inferred; the message gives the
+        date and the records beyond it): they are counted, left out, and
+        recorded in ``result.attrs["data_problems"]``.
 
     Notes
     -----
@@ -307,6 +320,7 @@ def derive_outcomes(
     _check_duplicates(emp, id, pos, known, people[id])
     problems: dict[str, dict[str, Any]] = {}
     problems["employment_unknown_id"] = _left_out(emp.table[id], known)
+    problems["employment_after_data_end"] = _after_end(emp.table[id], emp.month, windows.data_end)
 
     # ------------------------------------------------ employment in the window
     rates = None
@@ -342,6 +356,8 @@ def derive_outcomes(
         n_emp=len(emp.table),
         n_ben=None if benefits is None else len(benefits),
         n_known=int(known.sum()),
+        data_end=windows.data_end,
+        inferred=windows.data_end_from == "employment",
     )
     out = _result(people, id, values, chosen, windows)
     out.attrs["follow_up"] = _follow_up_counts(windows, n_months)

@@ -108,8 +108,9 @@ def _forest_png(table: Any) -> bytes:
     for ax, e in zip(axes, effects, strict=True):
         scale = 100.0 if e.binary_outcome else 1.0
         lo, hi = e.interval()
-        ax.errorbar([scale * e.estimate], [0], xerr=[[scale * (e.estimate - lo)],
-                    [scale * (hi - e.estimate)]], fmt="o", color="#1d70b8", capsize=3)
+        # an interval never gives a negative bar (matplotlib refuses one), whatever rounding did
+        ax.errorbar([scale * e.estimate], [0], xerr=[[max(scale * (e.estimate - lo), 0.0)],
+                    [max(scale * (hi - e.estimate), 0.0)]], fmt="o", color="#1d70b8", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks([0], [e.outcome])
         ax.set_xlabel("impact (pp)" if e.binary_outcome else "impact", fontsize=8)
@@ -128,7 +129,8 @@ def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -
     rate = f["rate"].astype(float).to_numpy()
     lo = f["conf_low_rate"].astype(float).to_numpy()
     hi = f["conf_high_rate"].astype(float).to_numpy()
-    ax.errorbar(100 * rate, y, xerr=[100 * (rate - lo), 100 * (hi - rate)], fmt="o")
+    bars = np.clip([100 * (rate - lo), 100 * (hi - rate)], 0.0, None)  # never a negative bar
+    ax.errorbar(100 * rate, y, xerr=bars, fmt="o")
     ax.set_yticks(y, [str(v) for v in f[by]])
     ax.invert_yaxis()
     ax.set_xlabel("control-arm contamination rate (%)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ import pandas as pd
 
 from dwp_eval._core.contract import ResultMixin
 from dwp_eval.errors import DwpEvalError, OptionError
+from dwp_eval.report._files import check_targets, publish
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.plan import AnalysisPlan
 
@@ -174,68 +176,138 @@ class Report(ResultMixin):
         return self._html_body()
 
     def to_markdown(self) -> str:
-        """The report as Markdown (figures are left out; the HTML has them)."""
-        lines = [f"# {self.title}", "", *self._provenance(), ""]
+        """The report as Markdown (figures are left out; the HTML has them).
+
+        Every piece of text from the data or the plan (titles, labels of
+        outcomes, arms and subgroups, table cells) is escaped: ``<``, ``>``
+        and ``&`` as HTML entities, Markdown's specials with a backslash, and
+        line breaks as spaces, so no label can add markup, a link, a script or
+        a table row, whichever Markdown renderer reads the file.
+        """
+        lines = [f"# {_md(self.title)}", "", *self._provenance(markdown=True), ""]
         for s in self.sections:
-            lines += [f"## {s.title}", ""]
+            lines += [f"## {_md(s.title)}", ""]
             for t in s.text:
-                lines += [t, ""]
+                lines += [_md(t), ""]
             lines += [_markdown_table(s.display), ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def to_html(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write one self-contained HTML file (plots embedded); never overwrites by default."""
-        p = _target(path, overwrite=overwrite, what="report")
-        doc = (
+        """Write one self-contained HTML file (plots embedded); never overwrites by default.
+
+        Like every writer of the report, the file is written whole or not at all
+        (see :meth:`write`)."""
+        return self.write(html=path, overwrite=overwrite)["html"]
+
+    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Write each published table as ``<folder>/<key>.csv``; returns the paths.
+
+        Every file is checked before any is written: all the tables or none."""
+        return self.write(tables=folder, overwrite=overwrite)["tables"]
+
+    def to_excel(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write each published table to a sheet of one workbook (needs ``openpyxl``)."""
+        return self.write(excel=path, overwrite=overwrite)["excel"]
+
+    def write(
+        self,
+        *,
+        html: str | Path | None = None,
+        markdown: str | Path | None = None,
+        tables: str | Path | None = None,
+        excel: str | Path | None = None,
+        overwrite: bool = False,
+    ) -> dict[str, Any]:
+        """Write any of the outputs at once, all or none.
+
+        Every target (the HTML and Markdown files, the workbook, each
+        ``<tables>/<key>.csv``) is checked before anything is written: a path
+        named for two outputs, a folder given as a file or an existing file
+        (without ``overwrite``) is refused with nothing written. Each file is
+        then written to a temporary file in its folder and moved into place
+        atomically: a killed write leaves no partial file, and of two
+        processes writing one new path exactly one succeeds (the other gets a
+        :class:`~dwp_eval.errors.DwpEvalError`). Text cells of the CSV files
+        and the workbook that a spreadsheet would read as a formula (starting
+        with ``= + - @``, a tab or a carriage return) are written with a
+        leading ``'``.
+
+        Returns
+        -------
+        dict
+            The paths written by output name (``"tables"``: a list).
+        """
+        if excel is not None:
+            try:
+                import openpyxl  # noqa: F401
+            except ImportError as err:
+                raise DwpEvalError(
+                    "Report.to_excel needs the openpyxl package, which is not installed. Fix: "
+                    "pip install openpyxl, or use Report.to_csv."
+                ) from err
+        targets: list[tuple[str | Path, str]] = []
+        if html is not None:
+            targets.append((html, "report"))
+        if markdown is not None:
+            targets.append((markdown, "Markdown report"))
+        if excel is not None:
+            targets.append((excel, "workbook"))
+        published = self.tables
+        if tables is not None:
+            folder = Path(tables)
+            if folder.exists() and not folder.is_dir():
+                raise DwpEvalError(
+                    f"{str(folder)!r} is a file, not a folder, so the tables cannot be written "
+                    "into it. Fix: give a folder path."
+                )
+            targets += [(folder / f"{key}.csv", "table") for key in published]
+        check_targets(targets, overwrite=overwrite)
+        files: list[tuple[Path, bytes, str]] = []
+        if html is not None:
+            files.append((Path(html), self._html_document().encode("utf-8"), "report"))
+        if markdown is not None:
+            files.append((Path(markdown), self.to_markdown().encode("utf-8"), "Markdown report"))
+        if excel is not None:
+            files.append((Path(excel), _workbook(published), "workbook"))
+        if tables is not None:
+            files += [
+                (Path(tables) / f"{key}.csv",
+                 _spreadsheet_safe(t).to_csv(index=False).encode("utf-8"), "table")
+                for key, t in published.items()
+            ]
+        publish(files, overwrite=overwrite)
+        out: dict[str, Any] = {}
+        for name, value in (("html", html), ("markdown", markdown), ("excel", excel)):
+            if value is not None:
+                out[name] = Path(value)
+        if tables is not None:
+            out["tables"] = [Path(tables) / f"{key}.csv" for key in published]
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+    def _provenance(self, *, markdown: bool = False) -> list[str]:
+        plan = self.plan
+        esc = _md if markdown else str
+        src = f" ({esc(str(plan.source))})" if plan.source else ""
+        reg = f"; registered as {esc(plan.registration)}" if plan.registration else ""
+        ver = f" version {esc(plan.version)}" if plan.version else ""
+        versions = esc(", ".join(f"{k} {v}" for k, v in self.versions.items()))
+        return [
+            f"Analysis plan{ver}{src}{reg}: SHA-256 `{self.fingerprint}`. Every section below "
+            "was pre-specified in that plan unless it is labelled exploratory.",
+            "",
+            f"Made {esc(self.created)} with {versions}.",
+            "",
+            esc(plan.disclosure.describe()),
+        ]
+
+    def _html_document(self) -> str:
+        return (
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(self.title)}</title>"
             f"<meta name=\"dwp-eval-plan-sha256\" content=\"{self.fingerprint}\">"
             f"<style>{_CSS}</style></head><body>{self._html_body()}</body></html>\n"
         )
-        p.write_text(doc, encoding="utf-8")
-        return p
-
-    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
-        """Write each published table as ``<folder>/<key>.csv``; returns the paths."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for key, table in self.tables.items():
-            p = _target(out / f"{key}.csv", overwrite=overwrite, what="table")
-            table.to_csv(p, index=False)
-            paths.append(p)
-        return paths
-
-    def to_excel(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write each published table to a sheet of one workbook (needs ``openpyxl``)."""
-        try:
-            import openpyxl  # noqa: F401
-        except ImportError as err:
-            raise DwpEvalError(
-                "Report.to_excel needs the openpyxl package, which is not installed. Fix: "
-                "pip install openpyxl, or use Report.to_csv."
-            ) from err
-        p = _target(path, overwrite=overwrite, what="workbook")
-        with pd.ExcelWriter(p) as writer:
-            for key, table in self.tables.items():
-                table.to_excel(writer, sheet_name=key[:31], index=False)
-        return p
-
-    # -- internals -------------------------------------------------------------------------
-    def _provenance(self) -> list[str]:
-        plan = self.plan
-        src = f" ({plan.source})" if plan.source else ""
-        reg = f"; registered as {plan.registration}" if plan.registration else ""
-        ver = f" version {plan.version}" if plan.version else ""
-        versions = ", ".join(f"{k} {v}" for k, v in self.versions.items())
-        return [
-            f"Analysis plan{ver}{src}{reg}: SHA-256 `{self.fingerprint}`. Every section below "
-            "was pre-specified in that plan unless it is labelled exploratory.",
-            "",
-            f"Made {self.created} with {versions}.",
-            "",
-            plan.disclosure.describe(),
-        ]
 
     def _html_body(self) -> str:
         parts = [f"<h1>{html.escape(self.title)}</h1>"]
@@ -302,14 +374,37 @@ def _html_table(frame: pd.DataFrame, table_id: str, cls: str) -> str:
     )
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    def esc(v: Any) -> str:
-        return _cell_text(v).replace("|", "\\|")
+_MD_SPECIAL = re.compile(r"[\\`*\[\]|#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_MD_LINE_START = re.compile(r"^(?:[-+](?=\s|$)|-{3,}|={3,}|\d+(?=[.)](?:\s|$)))")
 
-    cols = [str(c) for c in frame.columns]
+
+def _md(text: Any, *, block: bool = True) -> str:
+    """Text from data or a plan made inert in Markdown: one line (line breaks and tabs
+    become spaces, other control characters U+FFFD), ``& < >`` as HTML entities (no raw HTML, hence no script or event
+    handler), ``\\ ` * [ ] | #`` and ``_`` outside a word backslash-escaped (no code,
+    emphasis, link, image or table cell; CommonMark, GFM and Python-Markdown all read
+    these escapes), ``~`` as an entity (GFM strikethrough), and (``block``: a line of
+    its own) nothing at the start that opens a list or a rule."""
+    one = re.sub(r"[\r\n\t\v\f\u2028\u2029\x85]+", " ", str(text)).strip()
+    one = _CONTROL.sub("\ufffd", one)  # Python-Markdown's own placeholders are \x02, \x03
+    one = one.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    one = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), one).replace("~", "&#126;")
+    start = _MD_LINE_START.match(one) if block else None
+    if start:  # "- x", "+ x", "1. x" would open a list, "---" a rule
+        k = start.end()
+        if one[:1].isdigit():
+            one = one[:k] + "\\" + one[k:]
+        else:  # Python-Markdown has no backslash escape for "="
+            one = ("&#61;" + one[1:]) if one[0] == "=" else "\\" + one
+    return one
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    cols = [_md(c, block=False) or " " for c in frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
     for rec in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(esc(v) for v in rec) + " |")
+        lines.append("| " + " | ".join(_md(_cell_text(v), block=False) for v in rec) + " |")
     return "\n".join(lines)
 
 
@@ -347,17 +442,31 @@ def _protect(frame: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
     return rules.apply(frame, counts=list(COUNT_COLUMNS), rates=RATE_COLUMNS)
 
 
-def _target(path: str | Path, *, overwrite: bool, what: str) -> Path:
-    p = Path(path)
-    if p.exists() and not overwrite:
-        raise DwpEvalError(
-            f"{str(p)!r} already exists and would be overwritten by this {what}. Fix: choose "
-            "another path, or pass overwrite=True (--overwrite on the command line)."
-        )
-    p.parent.mkdir(parents=True, exist_ok=True)
-    return p
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells and column names a spreadsheet would read as a formula
+    (starting with ``= + - @``, a tab or a carriage return) start with ``'`` instead
+    (OWASP, "CSV injection"); numbers are left as they are."""
+    def safe(v: Any) -> Any:
+        return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+
+    out = frame.copy()
+    out.columns = [safe(c) for c in out.columns]
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+            out.isetitem(i, col.astype(object).map(safe, na_action="ignore"))
+    return out
+
+
+def _workbook(tables: Mapping[str, pd.DataFrame]) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for key, table in tables.items():
+            _spreadsheet_safe(table).to_excel(writer, sheet_name=key[:31], index=False)
+    return buf.getvalue()
 
 
 def _pct(v: float) -> str:

@@ -41,6 +41,7 @@ from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
+from dwp_eval.report._cells import subgroup_cells
 from dwp_eval.report.displays import (
     _cace_display,
     _effect_text,
@@ -279,13 +280,25 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                     f"within their {by} group are not in the subgroup estimates (no within-stratum "
                     "comparison); they are in the overall impacts."
                 )
-            sub = impact_table(
-                sample, outcomes=list(plan.subgroup_outcomes),
-                covariates=list(plan.covariates) or None, adjustment=plan.adjustment,  # type: ignore[arg-type]
-                se_type=plan.se_type, correction="none", alpha=plan.alpha,
-                missing="drop" if left else plan.missing,  # type: ignore[arg-type]
-                by=by, **common,
-            )
+            options: dict[str, Any] = {
+                "adjustment": plan.adjustment, "se_type": plan.se_type, "correction": "none",
+                "alpha": plan.alpha, "missing": "drop" if left else plan.missing,
+            }
+            try:
+                sub = impact_table(sample, outcomes=list(plan.subgroup_outcomes),
+                                   covariates=list(plan.covariates) or None, by=by,
+                                   **options, **common)
+            except DesignError as err:
+                # a cell that cannot be estimated (a tiny subgroup, say) is reported as such
+                # with its reason; it never stops the report
+                full, display, cell_notes, results[f"subgroups_{by}"] = subgroup_cells(
+                    sample, by=by, outcomes=plan.subgroup_outcomes, covariates=plan.covariates,
+                    options=options, common=common, alpha=plan.alpha, error=err)
+                frames.append(full)
+                display["n"] = [_num(v) for v in _protect(full, rules)["n_obs"]]
+                shown.append(display)
+                notes += cell_notes
+                continue
             results[f"subgroups_{by}"] = sub
             f = sub.to_frame()
             keep = (f["subgroup"] != "all").to_numpy()

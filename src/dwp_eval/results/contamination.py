@@ -163,7 +163,8 @@ class ContaminationSummary(ResultMixin):
                 if band:
                     ax.fill_between(xs, g["conf_low"], g["conf_high"], color=line.get_color(), alpha=0.15)
             else:
-                err = np.vstack([g["rate"] - g["conf_low"], g["conf_high"] - g["rate"]])
+                err = np.clip(np.vstack([g["rate"] - g["conf_low"], g["conf_high"] - g["rate"]]),
+                              0.0, None)  # never a negative bar
                 ax.errorbar(xs.astype(str), g["rate"], yerr=err, fmt="o", capsize=3, label=name, **kwargs)
         if self.threshold is not None:
             ax.axhline(self.threshold, color="grey", ls="--", lw=1, label=f"threshold {100 * self.threshold:g}%")
