@@ -102,7 +102,7 @@ def _design(seed: int, kind: str) -> Prepared:
         if rng.random() < 0.3:  # some larger blocks mixed with pairs
             units[: n_strata // 2] = rng.integers(3, 6, size=n_strata // 2)
     else:
-        units = rng.integers(4 if kind.endswith("cluster") else 4, 12, size=n_strata)
+        units = rng.integers(4, 12, size=n_strata)
     clustered = kind.endswith("cluster")
     strata, z_unit, unit = [], [], []
     for s, u in enumerate(units.tolist()):

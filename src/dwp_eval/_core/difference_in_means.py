@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.degeneracy import check_arm_sizes, not_estimable, residuals_vanish
 from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared
-from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.errors import DesignError, NotEstimableError, OptionError
 
 __all__ = [
     "BLOCKED_CR2",
@@ -118,7 +119,7 @@ def same_estimate_regression(
     try:
         coef, se_new, df, _ = assignment_regression(
             prep.y, prep.z, cov, "lin", strata=fe, cluster=prep.cluster, weights=prep.weights,
-            se_type=se_type, func=func,
+            se_type=se_type, func=func, outcome=prep.outcome,
         )
     except DesignError as exc:
         raise OptionError(
@@ -140,13 +141,21 @@ def same_estimate_regression(
 def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str, str, str]:
     """estimatr-style difference in means by design (see :func:`itt` Notes)."""
     y, z, w, st, cl = prep.y, prep.z, prep.weights, prep.strata, prep.cluster
+    outcome = prep.outcome
     empty = pd.DataFrame(index=range(len(y)))
     if st is None:
         if cl is None and w is None:
+            check_arm_sizes(z, outcome=outcome, func=func)
+            zt = z == 1
+            rss = float(np.sum((y[zt] - y[zt].mean()) ** 2) + np.sum((y[~zt] - y[~zt].mean()) ** 2))
+            _check_spread(rss, len(y), y, outcome, "within the arms", func=func)
             est, se, df = welch(y, z)
             return est, se, df, "standard", "HC2", "difference in means (Neyman variance, Welch df)"
         used = "CR2" if cl is not None else "HC2"
-        est, se, df, _ = assignment_regression(y, z, empty, "lin", strata=None, cluster=cl, weights=w, se_type=used, func=func)
+        est, se, df, _ = assignment_regression(
+            y, z, empty, "lin", strata=None, cluster=cl, weights=w, se_type=used, func=func,
+            outcome=outcome,
+        )
         design = "clustered" if cl is not None else "standard"
         return est, se, df, design, used, "difference in means (OLS" + (", weighted" if w is not None else "") + f", {used})"
 
@@ -166,10 +175,14 @@ def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str
     # block weight: people, or sum of weights when weighted
     nobs = np.bincount(sb, minlength=B).astype(float) if w is None else np.bincount(sb, weights=w, minlength=B)
     if cl is None and not pair and np.any(count < 2):
-        raise DesignError(
+        small = int(np.sum(np.any(count < 2, axis=1)))
+        raise NotEstimableError(
             f"{func}: a stratum has fewer than two people in an arm, so its variance cannot be "
-            "estimated; the blocked estimator needs at least two treated and two control "
-            "people per stratum (or all strata of size two: matched pairs)."
+            f"estimated ({small:,} of {B:,} strata, outcome {outcome!r}); the blocked estimator "
+            "needs at least two treated and two control people per stratum (or all strata of "
+            "size two: matched pairs). Fix: merge small strata, or use estimator='ols' (strata "
+            "fixed effects).",
+            outcome=outcome, reason="fewer than two per arm",
         )
     empty_arm = np.flatnonzero(np.any(count == 0, axis=1))
     if empty_arm.size:
@@ -182,7 +195,13 @@ def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str
         means = np.bincount(cell, weights=y, minlength=2 * B).reshape(B, 2) / count
         diffs = means[:, 1] - means[:, 0]
         ses = np.zeros(B)
+        spread = diffs - np.sum(diffs * nobs) / nobs.sum()
+        _check_spread(float(spread @ spread), B, y, outcome, "between the pairs' differences", func=func)
     else:
+        wt = np.ones(len(y)) if w is None else w
+        cm = np.bincount(cell, weights=wt * y, minlength=2 * B) / np.bincount(cell, weights=wt, minlength=2 * B)
+        _check_spread(float(np.sum(wt * (y - cm[cell]) ** 2)), len(y), y * np.sqrt(wt), outcome,
+                      "within the strata's arms", func=func)
         if cl is not None:
             clusters = np.unique(cell * width + cl)
             per_cell = np.bincount(clusters // width, minlength=2 * B).reshape(B, 2)
@@ -211,6 +230,19 @@ def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str
     return est, se, float(G - 2 * B), "block-clustered", BLOCKED_CR2, (
         f"blocked difference in means of within-stratum CR2 estimates (strata weighted by {share})"
     )
+
+
+def _check_spread(rss: float, n: int, y: np.ndarray, outcome: str, where: str, *, func: str) -> None:
+    """The degeneracy rule for a difference in means: :class:`NotEstimableError` when the
+    sum of squares ``rss`` behind its variance vanishes to rounding against the
+    outcome's scale (``max |y|``; :func:`dwp_eval._core.variance.residuals_vanish`)."""
+    scale = float(np.max(np.abs(y))) if len(y) else 0.0
+    if residuals_vanish(rss, n, scale):
+        raise not_estimable(
+            outcome, "zero residual variance",
+            f"it does not vary {where} (sum of squares {rss:.3g} against an outcome of size "
+            f"{scale:.3g})", func=func,
+        )
 
 
 def _blocked_cells(
@@ -264,6 +296,7 @@ def _blocked_by_regression(
     """Per-stratum CR2 estimates by one regression per stratum (weighted clusters, or
     clusters not nested in arms), on slices of one sort of the rows."""
     order = np.argsort(sb, kind="stable")
+    # the degeneracy rule is the caller's, on all strata: one stratum may be constant
     bounds = np.r_[0, np.cumsum(np.bincount(sb, minlength=B))]
     diffs, ses = np.empty(B), np.empty(B)
     for i in range(B):
@@ -271,7 +304,7 @@ def _blocked_by_regression(
         yb = y[rows]
         diffs[i], ses[i], _, _ = assignment_regression(
             yb, z[rows], pd.DataFrame(index=range(len(yb))), "lin", strata=None, cluster=cl[rows],
-            weights=None if w is None else w[rows], se_type="CR2", func=func,
+            weights=None if w is None else w[rows], se_type="CR2", func=func, check=False,
         )
     return diffs, ses
 

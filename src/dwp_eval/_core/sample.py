@@ -65,6 +65,7 @@ class Prepared(Frozen):
     # categorical covariate share one), for messages
     sources: Mapping[str, str] = field(default_factory=dict)
     index: pd.Index | None = None
+    outcome: str = "the outcome"  # the outcome column's name, for messages
 
     _UNFROZEN = ("index",)  # a pandas Index is immutable
 
@@ -289,7 +290,7 @@ def prepare_sample(
         raise DesignError(f"{func}: after removing missing values an arm is empty.")
     return (
         Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, str(control), dropped, binary,
-                 sources, frame.index),
+                 sources, frame.index, str(outcome)),
         frame,
     )
 

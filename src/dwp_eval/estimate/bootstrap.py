@@ -265,7 +265,7 @@ def wild_cluster_bootstrap(
     M = fit.bread
     q = X @ M[:, 0]  # beta_hat = q'y
     beta = float(fit.beta[0])
-    se = float(vcov(fit, "CR1", cl).std_error[0])
+    se = float(vcov(fit, "CR1", cl, outcome=prep.outcome, func=func).std_error[0])
     c = G / (G - 1) * (n - 1) / (n - k)  # the CR1 factor, as in the variance core
     MA = M @ cluster_sums(X * q[:, None], cl).T
     if impose_null:

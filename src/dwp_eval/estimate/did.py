@@ -324,7 +324,7 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
         X = np.column_stack([group, d, xc])
         names = ["treated_group", "treated:post", *covs]
         fit = fit_ols(X, y, names, fe_codes=t_codes, func=func)
-        res = vcov(fit, se_name, cl)
+        res = vcov(fit, se_name, cl, outcome=sample.outcome, func=func, scale=float(np.max(np.abs(y))))
         j = 1
         design = "repeated cross-sections"
         method = "OLS of outcome on group, period effects and group x post"
@@ -351,7 +351,7 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
             yd = tw.demean(y)
             n_fe = tw.rank_time + (0 if nested(u, cl) else tw.n_units)
             fit = fit_within(Xd, yd, names, n_fe, func)
-        res = vcov(fit, se_name, cl)
+        res = vcov(fit, se_name, cl, outcome=sample.outcome, func=func, scale=float(np.max(np.abs(y))))
         j = 0
         counts = np.bincount(u, minlength=N)
         balanced = bool(np.all(counts == T))

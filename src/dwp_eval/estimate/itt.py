@@ -213,6 +213,7 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         est, se, df, _ = assignment_regression(
             y, z, prep.covariates, options["adjustment"], strata=prep.strata,
             cluster=prep.cluster, weights=w, se_type=used, func=func, sources=prep.sources,
+            outcome=prep.outcome,
         )
         if options["covariates"]:
             method = ("OLS with Lin (2013) interacted covariates" if options["adjustment"] == "lin"
