@@ -75,3 +75,15 @@ def test_wild_cluster_bootstrap_is_invariant_to_label_spelling(strata: str | Non
     b = de.wild_cluster_bootstrap(_recoded(df), **kw)
     assert a.p_value == pytest.approx(b.p_value, abs=0, rel=0)
     np.testing.assert_allclose(a.interval(), b.interval(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(strata="region"), dict(cluster="office"),
+                                dict(strata="region", cluster="office")])
+def test_romano_wolf_is_invariant_to_label_spelling(kw: dict) -> None:
+    df = _trial()
+    df["y2"] = df["y"] + np.random.default_rng(1).normal(size=len(df))
+    args = dict(outcomes=["y", "y2"], assigned="arm", draws=499, seed=7, **kw)
+    a = de.romano_wolf(df, **args).to_frame()
+    b = de.romano_wolf(_recoded(df), **args).to_frame()
+    pd.testing.assert_series_equal(a["p_value_adjusted"], b["p_value_adjusted"])
+    pd.testing.assert_series_equal(a["p_value_bootstrap"], b["p_value_bootstrap"])
