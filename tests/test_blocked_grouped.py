@@ -173,3 +173,23 @@ def test_many_small_strata_match_the_loop() -> None:
     p = np.repeat(np.arange(300), 2)
     zp = np.tile([0.0, 1.0], 300)
     _same(_prep(rng.normal(size=600) + zp, zp, p, None, None))
+
+
+def test_diagnose_batched_blocked_stats_with_many_strata_match_the_dense_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # diagnose's batched blocked statistics: a sparse stratum indicator above 64 strata
+    from dwp_eval.design._simulation import batched
+
+    rng = np.random.default_rng(0)
+    B, size = 200, 10
+    codes = np.repeat(np.arange(B), size)
+    Z = np.zeros((7, B * size))
+    for s in range(7):
+        for b in range(B):
+            Z[s, b * size + rng.permutation(size)[: size // 2]] = 1.0
+    y0 = rng.normal(size=B * size)
+    y1 = y0 + 0.3 + rng.normal(size=B * size)
+    sparse = batched.batched_stats(Z, y0, y1, codes, B)
+    monkeypatch.setattr(batched, "_DENSE_STRATA", 10**9)
+    dense = batched.batched_stats(Z, y0, y1, codes, B)
+    for got, want in zip(sparse, dense, strict=True):
+        np.testing.assert_allclose(got, want, rtol=RTOL)

@@ -159,8 +159,16 @@ def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str
         design = "clustered" if cl is not None else "standard"
         return est, se, df, design, used, "difference in means (OLS" + (", weighted" if w is not None else "") + f", {used})"
 
-    blocks, sb = np.unique(st, return_inverse=True)  # one sort: every per-stratum sum below is grouped
-    B = len(blocks)
+    # strata as consecutive codes in code order (np.unique's inverse, in O(n) for the
+    # integer codes prepare_sample gives): every per-stratum sum below is grouped
+    st = np.asarray(st)
+    if st.dtype.kind in "iu" and st.size and st.min() >= 0:
+        present = np.bincount(st) > 0
+        sb = (np.cumsum(present) - 1)[st]
+        B = int(present.sum())
+    else:
+        blocks, sb = np.unique(st, return_inverse=True)
+        B = len(blocks)
     zi = (np.asarray(z) == 1).astype(np.int64)
     cell = 2 * sb + zi  # (stratum, arm) cell: control 2b, treatment 2b + 1
     count = np.bincount(cell, minlength=2 * B).reshape(B, 2)
