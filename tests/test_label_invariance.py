@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dwp_eval as de
 from dwp_eval._core.assignments import first_appearance_codes
@@ -87,3 +89,24 @@ def test_romano_wolf_is_invariant_to_label_spelling(kw: dict) -> None:
     b = de.romano_wolf(_recoded(df), **args).to_frame()
     pd.testing.assert_series_equal(a["p_value_adjusted"], b["p_value_adjusted"])
     pd.testing.assert_series_equal(a["p_value_bootstrap"], b["p_value_bootstrap"])
+
+
+@settings(max_examples=12, deadline=None)
+@given(perm_seed=st.integers(0, 2**16), as_text=st.booleans(), seed=st.integers(0, 2**16))
+def test_any_relabelling_gives_the_same_seeded_test(perm_seed: int, as_text: bool, seed: int) -> None:
+    df = _trial()
+    rng = np.random.default_rng(perm_seed)
+    out = df.copy()
+    for col in ("region", "office"):
+        levels = sorted(df[col].unique())
+        new = rng.permutation(len(levels)) * 5 + 1
+        out[col] = df[col].map(dict(zip(levels, [f"L{v}" if as_text else int(v) for v in new],
+                                        strict=True)))
+    kw = dict(outcome="y", assigned="arm", strata="region", cluster="office", draws=199, seed=seed)
+    a = de.randomisation_test(df, **kw)
+    b = de.randomisation_test(out, **kw)
+    assert (a.p_value, a.interval()) == (b.p_value, b.interval())
+    wa = de.wild_cluster_bootstrap(df, **kw)
+    wb = de.wild_cluster_bootstrap(out, **kw)
+    assert wa.p_value == wb.p_value
+    np.testing.assert_allclose(wa.interval(), wb.interval(), rtol=1e-12)

@@ -16,6 +16,8 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dwp_eval as de
 from dwp_eval.errors import DesignError, NotEstimableError
@@ -148,3 +150,22 @@ def test_did_of_a_constant_outcome_is_not_estimable(kw: dict) -> None:
     args.update(kw)
     with pytest.raises(NotEstimableError, match=r"did: the effect on outcome 'y' is not estimable"):
         de.did(df, **args)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    level=st.floats(-1e9, 1e9, allow_nan=False).filter(lambda v: v != 0.0),
+    shift=st.sampled_from([0.0, 0.25, -3.0]),
+    kw=st.sampled_from([dict(), dict(weights="w"), dict(cluster="office"), dict(strata="region"),
+                        dict(strata="region", weights="w"), dict(strata="region", cluster="office"),
+                        dict(estimator="ols"), dict(covariates=["x"]),
+                        dict(strata="region", estimator="ols")]),
+    seed=st.integers(0, 2**16),
+)
+def test_an_outcome_constant_within_arms_never_gives_a_p_value(level: float, shift: float, kw: dict,
+                                                              seed: int) -> None:
+    # any level, any design: y = level + shift * z has zero residual variance
+    df = _trial(seed=seed)
+    df["c"] = level + shift * abs(level) * (df["arm"] == "treatment")
+    with pytest.raises(NotEstimableError, match="zero residual variance"):
+        de.itt(df, outcome="c", assigned="arm", **kw)
