@@ -18,6 +18,7 @@ __all__ = [
     "DwpEvalError",
     "DwpEvalWarning",
     "MissingDataError",
+    "NotEstimableError",
     "OptionError",
     "OutputExistsError",
     "OutputPathError",
@@ -54,6 +55,25 @@ class OutputExistsError(DwpEvalError, FileExistsError):
 class OutputPathError(DwpEvalError):
     """An output path cannot be written safely: a symbolic link, two outputs to one
     file, or a folder held by another writer."""
+
+
+class NotEstimableError(DesignError):
+    """The effect on an outcome has no estimable standard error: the residuals vanish
+    to rounding (a constant outcome, or one fitted exactly, e.g. listed among its own
+    covariates), or an arm (or a needed stratum's arm) holds fewer than two people.
+
+    ``outcome`` names the outcome and ``reason`` the cause (one of
+    :data:`NotEstimableError.REASONS`), so a table or report can catch it and
+    mark the cell "not estimable" with the reason, rather than show a p-value
+    computed from floating-point noise or a silent NaN.
+    """
+
+    REASONS = ("zero residual variance", "outcome among its covariates", "fewer than two per arm")
+
+    def __init__(self, message: str, *, outcome: str | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.reason = reason
 
 
 class AllocationExistsError(OutputExistsError):

@@ -32,6 +32,7 @@ __all__ = [
     "UnitCells",
     "draw_assignments",
     "enumerate_assignments",
+    "first_appearance_codes",
     "unit_cells",
 ]
 
@@ -321,14 +322,40 @@ class UnitCells:
     stratum: np.ndarray
 
 
+def first_appearance_codes(codes: np.ndarray) -> np.ndarray:
+    """Codes ``0..K-1`` numbered in order of first appearance along the rows.
+
+    The canonical encoding of a partition: it depends on which rows share a
+    label, never on how the labels are spelled or sort, so that seeded draws
+    over strata, cells or clusters ordered by these codes reproduce whatever the
+    labels are called (``"b"``/``"a"``, 2/1, ``"02"``/``"10"``).
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if not codes.size:
+        return codes
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.reshape(-1)]
+
+
 def unit_cells(unit: np.ndarray, stratum: np.ndarray, treated: np.ndarray,
                cell: np.ndarray | None = None) -> UnitCells:
     """Group the units of the analysed rows by stratum, then by cell.
+
+    Strata, cells and units are ordered by their first appearance along the rows
+    (:func:`first_appearance_codes`), not by their codes' label order: recoding the
+    labels leaves every seeded re-draw unchanged.
 
     ``unit``: each row's unit code (``0..U-1``; ``arange(n)`` when people were
     randomised); ``stratum`` and ``cell`` (default: the stratum) each row's
     codes, constant within a unit; ``treated``: each row's observed 0/1 arm.
     """
+    # canonical codes (first appearance along the rows), so that the order of cells and
+    # of units within them, and with it every seeded draw, never depends on label text
+    unit = first_appearance_codes(unit)
+    stratum = first_appearance_codes(stratum)
+    cell = None if cell is None else first_appearance_codes(cell)
     n_units = int(unit.max()) + 1 if len(unit) else 0
     u_stratum = np.zeros(n_units, dtype=np.int64)
     u_stratum[unit] = stratum

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.degeneracy import check_arm_sizes, not_estimable, residuals_vanish
 from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared
-from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.errors import DesignError, NotEstimableError, OptionError
 
 __all__ = [
     "BLOCKED_CR2",
@@ -118,7 +119,7 @@ def same_estimate_regression(
     try:
         coef, se_new, df, _ = assignment_regression(
             prep.y, prep.z, cov, "lin", strata=fe, cluster=prep.cluster, weights=prep.weights,
-            se_type=se_type, func=func,
+            se_type=se_type, func=func, outcome=prep.outcome,
         )
     except DesignError as exc:
         raise OptionError(
@@ -140,55 +141,86 @@ def same_estimate_regression(
 def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str, str, str]:
     """estimatr-style difference in means by design (see :func:`itt` Notes)."""
     y, z, w, st, cl = prep.y, prep.z, prep.weights, prep.strata, prep.cluster
+    outcome = prep.outcome
     empty = pd.DataFrame(index=range(len(y)))
     if st is None:
         if cl is None and w is None:
+            check_arm_sizes(z, outcome=outcome, func=func)
+            zt = z == 1
+            rss = float(np.sum((y[zt] - y[zt].mean()) ** 2) + np.sum((y[~zt] - y[~zt].mean()) ** 2))
+            _check_spread(rss, len(y), y, outcome, "within the arms", func=func)
             est, se, df = welch(y, z)
             return est, se, df, "standard", "HC2", "difference in means (Neyman variance, Welch df)"
         used = "CR2" if cl is not None else "HC2"
-        est, se, df, _ = assignment_regression(y, z, empty, "lin", strata=None, cluster=cl, weights=w, se_type=used, func=func)
+        est, se, df, _ = assignment_regression(
+            y, z, empty, "lin", strata=None, cluster=cl, weights=w, se_type=used, func=func,
+            outcome=outcome,
+        )
         design = "clustered" if cl is not None else "standard"
         return est, se, df, design, used, "difference in means (OLS" + (", weighted" if w is not None else "") + f", {used})"
 
-    blocks = np.unique(st)
-    units_per_block = []
-    for b in blocks:
-        m = st == b
-        units_per_block.append(len(np.unique(cl[m])) if cl is not None else int(m.sum()))
-    upb = np.asarray(units_per_block)
+    # strata as consecutive codes in code order (np.unique's inverse, in O(n) for the
+    # integer codes prepare_sample gives): every per-stratum sum below is grouped
+    st = np.asarray(st)
+    if st.dtype.kind in "iu" and st.size and st.min() >= 0:
+        present = np.bincount(st) > 0
+        sb = (np.cumsum(present) - 1)[st]
+        B = int(present.sum())
+    else:
+        blocks, sb = np.unique(st, return_inverse=True)
+        B = len(blocks)
+    zi = (np.asarray(z) == 1).astype(np.int64)
+    cell = 2 * sb + zi  # (stratum, arm) cell: control 2b, treatment 2b + 1
+    count = np.bincount(cell, minlength=2 * B).reshape(B, 2)
+    if cl is None:
+        upb = count.sum(axis=1)
+    else:
+        width = int(cl.max()) + 1
+        upb = np.bincount(np.unique(sb * width + cl) // width, minlength=B)
     pair = bool(np.all(upb == 2) or (np.any(upb == 2) and np.any(upb > 2)))
     if pair and w is not None:
         raise DesignError(f"{func}: weights cannot be used with a matched-pair design.")
-    diffs = np.empty(len(blocks))
-    ses = np.zeros(len(blocks))
-    nobs = np.empty(len(blocks))  # block weight: people, or sum of weights when weighted
-    for i, b in enumerate(blocks):
-        m = st == b
-        yb, zb = y[m], z[m]
-        nobs[i] = m.sum() if w is None else w[m].sum()
-        if pair:
-            diffs[i] = yb[zb == 1].mean() - yb[zb == 0].mean()
-            continue
-        if (cl is None and (np.sum(zb == 1) < 2 or np.sum(zb == 0) < 2)):
-            raise DesignError(
-                f"{func}: a stratum has fewer than two people in an arm, so its variance cannot be "
-                "estimated; the blocked estimator needs at least two treated and two control "
-                "people per stratum (or all strata of size two: matched pairs)."
-            )
-        if cl is None and w is None:
-            diffs[i], ses[i], _ = welch(yb, zb)
-        else:
-            used_b = "CR2" if cl is not None else "HC2"
-            cb = None if cl is None else cl[m]
-            if cb is not None and len(np.unique(cb[zb == 1])) + len(np.unique(cb[zb == 0])) < 3:
+    # block weight: people, or sum of weights when weighted
+    nobs = np.bincount(sb, minlength=B).astype(float) if w is None else np.bincount(sb, weights=w, minlength=B)
+    if cl is None and not pair and np.any(count < 2):
+        small = int(np.sum(np.any(count < 2, axis=1)))
+        raise NotEstimableError(
+            f"{func}: a stratum has fewer than two people in an arm, so its variance cannot be "
+            f"estimated ({small:,} of {B:,} strata, outcome {outcome!r}); the blocked estimator "
+            "needs at least two treated and two control people per stratum (or all strata of "
+            "size two: matched pairs). Fix: merge small strata, or use estimator='ols' (strata "
+            "fixed effects).",
+            outcome=outcome, reason="fewer than two per arm",
+        )
+    empty_arm = np.flatnonzero(np.any(count == 0, axis=1))
+    if empty_arm.size:
+        raise DesignError(
+            f"{func}: {empty_arm.size:,} stratum(s) hold people from only one arm, so they carry no "
+            "comparison; the blocked estimator needs both arms in every stratum. Fix: merge or "
+            "drop those strata."
+        )
+    if pair:
+        means = np.bincount(cell, weights=y, minlength=2 * B).reshape(B, 2) / count
+        diffs = means[:, 1] - means[:, 0]
+        ses = np.zeros(B)
+        spread = diffs - np.sum(diffs * nobs) / nobs.sum()
+        _check_spread(float(spread @ spread), B, y, outcome, "between the pairs' differences", func=func)
+    else:
+        wt = np.ones(len(y)) if w is None else w
+        cm = np.bincount(cell, weights=wt * y, minlength=2 * B) / np.bincount(cell, weights=wt, minlength=2 * B)
+        _check_spread(float(np.sum(wt * (y - cm[cell]) ** 2)), len(y), y * np.sqrt(wt), outcome,
+                      "within the strata's arms", func=func)
+        if cl is not None:
+            clusters = np.unique(cell * width + cl)
+            per_cell = np.bincount(clusters // width, minlength=2 * B).reshape(B, 2)
+            if np.any(per_cell.sum(axis=1) < 3):
                 raise DesignError(f"{func}: a stratum has one cluster per arm; use matched pairs of clusters.")
-            wb = None if w is None else w[m]
-            diffs[i], ses[i], _, _ = assignment_regression(
-                yb, zb, pd.DataFrame(index=range(len(yb))), "lin", strata=None, cluster=cb,
-                weights=wb, se_type=used_b, func=func,
-            )
+            nested = len(clusters) == len(np.unique(sb * width + cl))  # each cluster in one arm
+        if cl is not None and (w is not None or not nested):
+            diffs, ses = _blocked_by_regression(y, z, sb, B, cl, w, func=func)
+        else:
+            diffs, ses = _blocked_cells(y, cell, B, count, w, None if cl is None else cell * width + cl)
     N = nobs.sum()
-    B = len(blocks)
     est_b, var_b = blocked(diffs, ses**2, nobs / N)
     est = float(est_b)
     if pair:
@@ -206,6 +238,83 @@ def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str
     return est, se, float(G - 2 * B), "block-clustered", BLOCKED_CR2, (
         f"blocked difference in means of within-stratum CR2 estimates (strata weighted by {share})"
     )
+
+
+def _check_spread(rss: float, n: int, y: np.ndarray, outcome: str, where: str, *, func: str) -> None:
+    """The degeneracy rule for a difference in means: :class:`NotEstimableError` when the
+    sum of squares ``rss`` behind its variance vanishes to rounding against the
+    outcome's scale (``max |y|``; :func:`dwp_eval._core.variance.residuals_vanish`)."""
+    scale = float(np.max(np.abs(y))) if len(y) else 0.0
+    if residuals_vanish(rss, n, scale):
+        raise not_estimable(
+            outcome, "zero residual variance",
+            f"it does not vary {where} (sum of squares {rss:.3g} against an outcome of size "
+            f"{scale:.3g})", func=func,
+        )
+
+
+def _blocked_cells(
+    y: np.ndarray, cell: np.ndarray, B: int, count: np.ndarray, w: np.ndarray | None,
+    cluster_key: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-stratum differences in (weighted) means and their SEs from grouped sums
+    over the ``(stratum, arm)`` cells, in O(n) after one sort (no pass per stratum).
+
+    Each arm's mean ``mu_a`` has variance (Gerber & Green 2012, eq. 3.6; the HC2
+    and CR2 variances of the OLS of ``y`` on the arm dummies, MacKinnon & White
+    1985, Bell & McCaffrey 2002):
+
+    * unweighted, no clusters: ``s_a^2 / n_a`` (Neyman);
+    * weighted (HC2): ``sum_i w_i^2 e_i^2 / (1 - h_i) / W_a^2`` with leverage
+      ``h_i = w_i / W_a`` (0 weight where ``h_i = 1``, as estimatr);
+    * clusters nested in arms, unweighted (CR2): ``sum_g E_g^2 / (1 - n_g / n_a)
+      / n_a^2`` with ``E_g`` the cluster's residual total (0 where ``1 - n_g / n_a
+      < 1e-12``: a leverage-one cluster, as estimatr).
+    """
+    n_cells = 2 * B
+    wt = np.ones(len(y)) if w is None else w
+    tot_w = np.bincount(cell, weights=wt, minlength=n_cells)
+    mean = np.bincount(cell, weights=wt * y, minlength=n_cells) / tot_w
+    e = y - mean[cell]
+    if cluster_key is None and w is None:
+        var_mean = np.bincount(cell, weights=e * e, minlength=n_cells) / (count.ravel() - 1) / count.ravel()
+    elif cluster_key is None:
+        h = wt / tot_w[cell]
+        with np.errstate(divide="ignore"):
+            adj = 1.0 / (1.0 - h)
+        adj[~np.isfinite(adj)] = 0.0
+        var_mean = np.bincount(cell, weights=wt**2 * e**2 * adj, minlength=n_cells) / tot_w**2
+    else:
+        keys, of_row = np.unique(cluster_key, return_inverse=True)
+        E = np.bincount(of_row, weights=e, minlength=len(keys))
+        n_g = np.bincount(of_row, minlength=len(keys)).astype(float)
+        g_cell = np.zeros(len(keys), dtype=np.int64)
+        g_cell[of_row] = cell
+        one_minus = 1.0 - n_g / tot_w[g_cell]
+        f2 = np.where(one_minus > 1e-12, 1.0 / np.clip(one_minus, 1e-300, None), 0.0)
+        var_mean = np.bincount(g_cell, weights=E**2 * f2, minlength=n_cells) / tot_w**2
+    mean2, var2 = mean.reshape(B, 2), var_mean.reshape(B, 2)
+    return mean2[:, 1] - mean2[:, 0], np.sqrt(var2[:, 1] + var2[:, 0])
+
+
+def _blocked_by_regression(
+    y: np.ndarray, z: np.ndarray, sb: np.ndarray, B: int, cl: np.ndarray, w: np.ndarray | None,
+    *, func: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-stratum CR2 estimates by one regression per stratum (weighted clusters, or
+    clusters not nested in arms), on slices of one sort of the rows."""
+    order = np.argsort(sb, kind="stable")
+    # the degeneracy rule is the caller's, on all strata: one stratum may be constant
+    bounds = np.r_[0, np.cumsum(np.bincount(sb, minlength=B))]
+    diffs, ses = np.empty(B), np.empty(B)
+    for i in range(B):
+        rows = order[bounds[i] : bounds[i + 1]]
+        yb = y[rows]
+        diffs[i], ses[i], _, _ = assignment_regression(
+            yb, z[rows], pd.DataFrame(index=range(len(yb))), "lin", strata=None, cluster=cl[rows],
+            weights=None if w is None else w[rows], se_type="CR2", func=func, check=False,
+        )
+    return diffs, ses
 
 
 # ------------------------------------------------------------- batched over re-drawn assignments

@@ -58,6 +58,9 @@ class OLSFit:
     fe_codes: np.ndarray | None  # absorbed stratum per row, or None
     fe_scale: np.ndarray | None  # sqrt(w_i / W_s): row's loading on its stratum's mean direction
     n_fe: int  # number of absorbed fixed-effect parameters
+    # largest |y| on the working (weighted) scale before any demeaning: the outcome's
+    # scale, against which residuals count as zero (see variance.residuals_vanish)
+    y_scale: float = float("nan")
 
     @property
     def n(self) -> int:
@@ -198,6 +201,7 @@ def fit_ols(
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     sw = None if weights is None else np.sqrt(np.asarray(weights, dtype=float))
+    y_scale = float(np.max(np.abs(y if sw is None else y * sw))) if y.size else 0.0
     fe_scale = None
     n_fe = 0
     if fe_codes is not None:
@@ -237,6 +241,7 @@ def fit_ols(
         fe_codes=None if fe_codes is None else np.asarray(fe_codes, dtype=np.int64),
         fe_scale=fe_scale,
         n_fe=n_fe + int(n_absorbed),
+        y_scale=y_scale,
     )
 
 

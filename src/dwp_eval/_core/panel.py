@@ -31,6 +31,7 @@ from dwp_eval.errors import (
     DesignError,
     DroppedRowsWarning,
     MissingDataError,
+    NotEstimableError,
     OptionError,
 )
 
@@ -110,12 +111,13 @@ def check_numeric(data: pd.DataFrame, column: Hashable, *, role: str, func: str)
 
 
 def check_varies(y: np.ndarray, column: Hashable, *, func: str) -> None:
-    """Raise :class:`DesignError` when the outcome is constant (its effect and
+    """Raise :class:`NotEstimableError` when the outcome is constant (its effect and
     standard error would both be 0, and every test undefined)."""
     if len(y) and np.all(y == y[0]):
-        raise DesignError(
+        raise NotEstimableError(
             f"{func}: column {column!r} (outcome) is constant (every analysed value is {y[0]:g}), "
-            "so there is no change to compare and no variance to estimate. Fix: check the column."
+            "so there is no change to compare and no variance to estimate. Fix: check the column.",
+            outcome=str(column), reason="zero residual variance",
         )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.degeneracy import check_arm_sizes, check_residuals, not_estimable
 from dwp_eval._core.linalg import Term, fit_ols
 from dwp_eval._core.variance import vcov
 
@@ -29,13 +30,31 @@ def assignment_regression(
     se_type: str,
     func: str,
     sources: Mapping[str, str] | None = None,
+    outcome: str | None = None,
+    check: bool = True,
 ) -> tuple[float, float, float, int | None]:
     """OLS of y on assignment (and covariates, strata effects); returns estimate, SE, df, G.
 
     ``sources`` maps covariate columns to the user's covariates they came from
     (default: themselves), so that a collinearity error names user columns.
+
+    The degeneracy rule (``check``, named ``outcome``): fewer than two people in
+    an arm, the outcome among its own covariates, or residuals that vanish to
+    rounding (:func:`dwp_eval._core.variance.check_residuals`) raise
+    :class:`~dwp_eval.errors.NotEstimableError` rather than return a standard
+    error of zero or rounding noise.
     """
     n, p = len(y), cov.shape[1]
+    if check:
+        check_arm_sizes(z, outcome=outcome, func=func)
+        own = [str(c) for c in cov.columns if outcome is not None
+               and outcome in (str(c), (sources or {}).get(str(c)))]
+        if own:
+            raise not_estimable(
+                outcome, "outcome among its covariates",
+                f"it is listed among its own covariates ({own[0]!r}), so the regression fits "
+                "it exactly", func=func,
+            )
     lin = adjustment == "lin" and p > 0
     first = 1 if strata is None else 0  # intercept column unless strata are absorbed
     # one n x k array filled column by column: no n x p temporaries (memory is the
@@ -58,6 +77,8 @@ def assignment_regression(
         if lin:
             names += [Term(f"assigned:{c}", src[str(c)]) for c in cov.columns]
     fit = fit_ols(X, y, names, weights=weights, fe_codes=strata, func=func)
+    if check:
+        check_residuals(fit, outcome=outcome, func=func)
     res = vcov(fit, se_type, cluster)
     j = names.index("assigned")
     return float(fit.beta[j]), float(res.std_error[j]), float(res.df[j]), res.n_clusters

@@ -75,6 +75,7 @@ class Prepared(Frozen):
     # the stratum label of each code in ``strata`` (for messages), and the strata's name
     strata_levels: tuple[str, ...] = ()
     strata_name: str | None = None
+    outcome: str = "the outcome"  # the outcome column's name, for messages
 
     _UNFROZEN = ("index",)  # a pandas Index is immutable
 
@@ -376,7 +377,7 @@ def prepare_sample(
     return (
         Prepared(y, z, cov_frame, st, cl, w, n_by_arm, treatment, ctrl, dropped, binary,
                  sources, frame.index, cl_role, levels,
-                 None if strata is None else str(strata)),
+                 None if strata is None else str(strata), str(outcome)),
         frame,
     )
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from dwp_eval._core.degeneracy import check_residuals
 from dwp_eval._core.linalg import BLOCK_ROWS, OLSFit
 from dwp_eval._validation import closest
 from dwp_eval.errors import DesignError, OptionError
@@ -383,11 +384,21 @@ def resolve_se_type(
     return found
 
 
-def vcov(fit: OLSFit, se_type: str, cluster: np.ndarray | None = None) -> VcovResult:
+def vcov(
+    fit: OLSFit, se_type: str, cluster: np.ndarray | None = None, *, outcome: str | None = None,
+    func: str = "vcov", scale: float | None = None,
+) -> VcovResult:
     """Covariance of the coefficients of ``fit`` by the named estimator.
 
     ``cluster`` holds integer cluster codes (one per row) for cluster-robust types.
+    When ``fit`` is the regression of an outcome (``outcome`` given: its name), the
+    degeneracy rule applies first: residuals that vanish to rounding raise
+    :class:`NotEstimableError` (:func:`check_residuals`). Fits of other things
+    (a first stage, a balance regression of assignment) pass no ``outcome``;
+    ``scale`` is the raw outcome's size when ``fit`` saw it demeaned.
     """
+    if outcome is not None:
+        check_residuals(fit, outcome=outcome, func=func, scale=scale)
     entry = SE_TYPES[se_type]
     if entry.clustered:
         if cluster is None:

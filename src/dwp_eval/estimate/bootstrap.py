@@ -23,6 +23,7 @@ from typing import Literal, cast
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.assignments import first_appearance_codes
 from dwp_eval._core.inversion import PValueFunction, t_values
 from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.sample import prepare_sample
@@ -232,16 +233,19 @@ def wild_cluster_bootstrap(
     )
     y, z = prep.y, prep.z
     n = len(y)
-    cl = cast(np.ndarray, prep.cluster)  # cluster= is required above
+    # clusters and strata numbered by first appearance, so that the seeded weight draws
+    # (one column per cluster) do not depend on how the labels are spelled or sort
+    cl = first_appearance_codes(cast(np.ndarray, prep.cluster))  # cluster= is required above
+    strata_codes = None if prep.strata is None else first_appearance_codes(prep.strata)
     cols = [z]
     names = ["assigned"]
     if prep.covariates.shape[1]:
         cols.append(prep.covariates.to_numpy(dtype=float))
         names += list(prep.covariates.columns)
-    if prep.strata is not None:
-        n_strata = int(prep.strata.max()) + 1
+    if strata_codes is not None:
+        n_strata = int(strata_codes.max()) + 1
         dummies = np.zeros((n, n_strata))
-        dummies[np.arange(n), prep.strata] = 1.0
+        dummies[np.arange(n), strata_codes] = 1.0
         cols.append(dummies)
         names += [f"stratum[{s}]" for s in range(n_strata)]
     else:
@@ -261,7 +265,7 @@ def wild_cluster_bootstrap(
     M = fit.bread
     q = X @ M[:, 0]  # beta_hat = q'y
     beta = float(fit.beta[0])
-    se = float(vcov(fit, "CR1", cl).std_error[0])
+    se = float(vcov(fit, "CR1", cl, outcome=prep.outcome, func=func).std_error[0])
     c = G / (G - 1) * (n - 1) / (n - k)  # the CR1 factor, as in the variance core
     MA = M @ cluster_sums(X * q[:, None], cl).T
     if impose_null:

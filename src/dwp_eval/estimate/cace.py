@@ -224,7 +224,7 @@ def _fit_iv(
     ss = fit_ols(X2, y, x_names, weights=w, fe_codes=fe, func=func)
     beta = float(ss.beta[jz])
     iv = with_residuals(ss, ss.resid - beta * fs.resid)
-    v_iv = vcov(iv, se_type, prep.cluster)
+    v_iv = vcov(iv, se_type, prep.cluster, outcome=prep.outcome, func=func)
     v_fs = vcov(fs, se_type, prep.cluster)
     v_rf = vcov(rf, se_type, prep.cluster)
     v_sum = vcov(with_residuals(rf, rf.resid + fs.resid), se_type, prep.cluster)

@@ -357,7 +357,8 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
         names = ["treated_group", "treated:post", *covs]
         fit = fit_ols(X, y, names, fe_codes=t_codes, func=func)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
-            res = vcov(fit, se_name, cl)
+            res = vcov(fit, se_name, cl, outcome=sample.outcome, func=func,
+                       scale=float(np.max(np.abs(y))))
         j = 1
         design = "repeated cross-sections"
         method = "OLS of outcome on group, period effects and group x post"
@@ -385,7 +386,8 @@ def _fit(sample: DidSample, options: Mapping[str, Any], *, se_type: str | None, 
             n_fe = absorbed_parameters(tw, cl)
             fit = fit_within(Xd, yd, names, n_fe, func)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below
-            res = vcov(fit, se_name, cl)
+            res = vcov(fit, se_name, cl, outcome=sample.outcome, func=func,
+                       scale=float(np.max(np.abs(y))))
         j = 0
         counts = np.bincount(u, minlength=N)
         balanced = bool(np.all(counts == T))

@@ -23,7 +23,7 @@ from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
-from dwp_eval.errors import DesignError, DroppedRowsWarning, OptionError
+from dwp_eval.errors import DesignError, DroppedRowsWarning, NotEstimableError, OptionError
 from dwp_eval.results import Effect
 
 __all__ = ["DIFFERENCE_IN_MEANS", "OLS", "DroppedRowsWarning", "itt"]
@@ -194,7 +194,7 @@ def _is_design_label(se_type: Any, estimator: str) -> bool:
 def _check_block_sizes(prep: Prepared, *, func: str) -> None:
     """The blocked difference in means estimates a variance in every stratum: each needs
     two people of each arm (two clusters in all, with clusters), unless every stratum is
-    a pair (matched pairs). :class:`DesignError` names the strata that fall short and the
+    a pair (matched pairs). :class:`NotEstimableError` names the strata that fall short and the
     fixes (merge them, or the fixed-effects regression, ``estimator="ols"``)."""
     st = prep.strata
     if st is None:
@@ -215,13 +215,14 @@ def _check_block_sizes(prep: Prepared, *, func: str) -> None:
         return
     bad = np.flatnonzero(short)
     names = [prep.strata_levels[i] if i < len(prep.strata_levels) else str(i) for i in bad]
-    raise DesignError(
+    raise NotEstimableError(
         f"{func}: {len(bad):,} of the {k:,} strata in {prep.strata_name!r} have {need} "
         f"({_fmt_list(names[:5], 5)}), so the blocked difference in means cannot estimate "
-        "their variance (it needs two treated and two control "
+        f"their variance for outcome {prep.outcome!r} (it needs two treated and two control "
         f"{'people' if prep.cluster is None else 'clusters in all'} per stratum, or every "
         "stratum a pair). Fix: merge those strata with neighbouring ones, or pass "
-        "estimator='ols' (strata fixed effects, which need one person of each arm per stratum)."
+        "estimator='ols' (strata fixed effects, which need one person of each arm per stratum).",
+        outcome=prep.outcome, reason="fewer than two per arm",
     )
 
 
@@ -273,6 +274,7 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         est, se, df, _ = assignment_regression(
             y, z, prep.covariates, options["adjustment"], strata=prep.strata,
             cluster=prep.cluster, weights=w, se_type=used, func=func, sources=prep.sources,
+            outcome=prep.outcome,
         )
         if options["covariates"]:
             method = ("OLS with Lin (2013) interacted covariates" if options["adjustment"] == "lin"

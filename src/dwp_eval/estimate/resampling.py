@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.assignments import first_appearance_codes
 from dwp_eval._core.difference_in_means import design_based, same_estimate_regression
 from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, codes, expand_covariates
@@ -88,8 +89,10 @@ class DesignBootstrap:
                     f"{func}: column {col!r} ({role}) has missing values; design columns must be "
                     "complete for resampling."
                 )
-        self.st = None if strata is None else codes(frame[strata])
-        self.cl = None if cluster is None else codes(frame[cluster])
+        # strata, clusters (and below units and subgroups) numbered by first appearance along
+        # the rows: the seeded draws, unit by unit, then never depend on how labels are spelled
+        self.st = None if strata is None else first_appearance_codes(codes(frame[strata]))
+        self.cl = None if cluster is None else first_appearance_codes(codes(frame[cluster]))
         self.w = None if weights is None else frame[weights].to_numpy(dtype=float)
 
         # which rows enter each hypothesis, and its outcome (0 where excluded)
@@ -130,7 +133,7 @@ class DesignBootstrap:
             what = "pairs (strata)"
         elif self.cl is not None:
             key = self.cl if self.st is None else self.st * (int(self.cl.max()) + 1) + self.cl
-            unit = codes(pd.Series(key))
+            unit = first_appearance_codes(key)
             what = "clusters"
         else:
             unit = np.arange(n, dtype=np.int64)
@@ -150,7 +153,7 @@ class DesignBootstrap:
                 candidates.append(("strata", self.unit_st))
             candidates.append(("arm", self.unit_arm.astype(np.int64)))
         if within is not None:
-            wc = codes(frame[within].astype("string").fillna("<NA>"))
+            wc = first_appearance_codes(codes(frame[within].astype("string").fillna("<NA>")))
             constant = pd.Series(wc).groupby(unit).nunique().to_numpy() <= 1
             if np.all(constant):
                 candidates.append((str(within), wc[first_row]))

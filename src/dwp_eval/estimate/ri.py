@@ -41,7 +41,7 @@ from dwp_eval._validation import (
     check_option,
     check_seed,
 )
-from dwp_eval.errors import ColumnError, DesignError, OptionError
+from dwp_eval.errors import ColumnError, DesignError, NotEstimableError, OptionError
 from dwp_eval.results.randomisation import RandomisationTest
 
 __all__ = ["RandomisationTest", "randomisation_test"]
@@ -128,9 +128,9 @@ def _setup(
     z = prep.z
     n = len(y)
     if np.ptp(y) == 0:
-        raise DesignError(
+        raise NotEstimableError(
             f"{func}: column {outcome!r} (outcome) is constant ({y[0]:g}) in the compared arms, so "
-            "there is nothing to test."
+            "there is nothing to test.", outcome=str(outcome), reason="zero residual variance",
         )
     st = prep.strata if prep.strata is not None else np.zeros(n, dtype=np.int64)
     if cell_col is not None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from dwp_eval._core.difference_in_means import blocked, welch_df
@@ -125,6 +126,10 @@ def t_stats(est: np.ndarray, se: np.ndarray, df: np.ndarray, alpha: float) -> tu
     return est - q * se, est + q * se, p
 
 
+# Above this many strata the stratum indicator is sparse (a dense n x B one costs O(n B)).
+_DENSE_STRATA = 64
+
+
 def batched_stats(Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, codes: np.ndarray | None,
                   n_strata: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Difference in means, Neyman SE and df for many assignments at once.
@@ -137,6 +142,11 @@ def batched_stats(Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, codes: np.ndarr
     (by stratum: ``(Z * y) H`` with ``H`` the stratum indicators).
     """
     Y = _sum_columns(y0, y1)
+    if codes is not None and n_strata > _DENSE_STRATA:
+        # many strata: a sparse indicator, O(S n) per column instead of a dense n x B one
+        Hs = sp.csr_matrix((np.ones(len(y0)), (np.arange(len(y0)), codes)), shape=(len(y0), n_strata))
+        T = np.stack([np.asarray(Hs.T @ (Z * Y[:, k]).T).T for k in range(Y.shape[1])], axis=1)
+        return _stats_from_sums(T, np.asarray(Hs.T @ Y).T, True, n_strata)
     if codes is None:
         H = np.ones((len(y0), 1))
     else:
