@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
@@ -472,3 +472,25 @@ def test_dunnett_p_values_bad_input():
         dunnett_p_values([np.nan], [[1.0]])
     with pytest.raises(OptionError, match="'df' must be positive"):
         dunnett_p_values([1.0], [[1.0]], df=0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    a=hnp.arrays(float, st.integers(2, 4), elements=st.floats(0.1, 0.95)),
+    t=st.floats(0.0, 5.0),
+    df=st.sampled_from([5.0, 37.5, 400.0, np.inf]),
+)
+def test_dunnett_p_values_lie_between_the_raw_and_bonferroni(a, t, df):
+    """Sidak-type bounds: a single-step max-|t| p-value is at least the raw two-sided p and
+    at most K times it (Bonferroni), and grows as the correlation falls."""
+    from dwp_eval.estimate.multiplicity import dunnett_p_values
+
+    k = len(a)
+    corr = np.outer(a, a)
+    np.fill_diagonal(corr, 1.0)
+    p = dunnett_p_values(np.full(k, t), corr, df=df)
+    raw = 2 * (stats.norm.sf(t) if np.isinf(df) else stats.t.sf(t, df))
+    assert np.all(p >= raw - 1e-9) and np.all(p <= min(1.0, k * raw) + 1e-9)
+    assert np.allclose(p, p[0])
+    weaker = dunnett_p_values(np.full(k, t), np.where(np.eye(k) == 1, 1.0, corr * 0.5), df=df)
+    assert weaker[0] >= p[0] - 1e-9
