@@ -25,6 +25,7 @@ from dwp_eval.estimate.itt import DroppedRowsWarning
 from dwp_eval.estimate.multiplicity import adjust_p_values
 from dwp_eval.report.impact import impact_table
 from dwp_eval.results import HETEROGENEITY_COLUMNS, IMPACT_COLUMNS, EffectTable
+from dwp_eval.results.impact import ALL
 
 # The heterogeneity test against statsmodels: the same least squares and HC2/CR1 formulas,
 # with strata absorbed here and entered as dummies there, so only rounding differs (~1e-12).
@@ -535,3 +536,272 @@ def test_forest_plot_of_one_outcome(table):
         ),
     ):
         table.plot(outcome="earning")
+
+
+# --------------------------------------------------------------------------- several arms (issue 13)
+
+REF = __import__("pathlib").Path(__file__).parent / "reference" / "impact"
+# Dunnett p-values: ours integrate the one-factor form to ~1e-9, multcomp's pmvt and
+# scipy's dunnett are quasi-Monte Carlo (abseps 1e-6 and scipy's default)
+DUNNETT_TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def multiarm() -> pd.DataFrame:
+    return pd.read_csv(REF / "data" / "multiarm.csv")
+
+
+def test_three_arm_trial_gives_every_arm_against_control_in_one_table(multiarm):
+    three = multiarm[multiarm["arm"] != "c"]
+    tab = impact_table(three, outcomes=["y1", "y2"], assigned="arm")
+    f = tab.to_frame()
+    assert list(zip(f["outcome"], f["treatment"], strict=True)) == [
+        ("y1", "a"), ("y1", "b"), ("y2", "a"), ("y2", "b")
+    ]
+    for row in f.itertuples(index=False):
+        ref = de.itt(three, outcome=row.outcome, assigned="arm", treatment=row.treatment)
+        assert row.estimate == ref.estimate and row.p_value == ref.p_value
+    # no arm correction: every outcome x arm row is one hypothesis of the family
+    assert f["p_value_adjusted"].tolist() == pytest.approx(
+        adjust_p_values(f["p_value"].to_numpy(), "holm").tolist(), abs=0)
+    assert (f["p_value_arms"] == f["p_value"]).all() and f["arm_correction"].isna().all()
+    assert "a vs control" in tab.summary() and "each arm (a, b) vs control" in tab.summary()
+    assert tab.conf_int()["term"].tolist() == ["a vs control", "b vs control"] * 2
+
+
+def test_holm_across_arms_then_across_outcomes_arm_by_arm(multiarm):
+    tab = impact_table(multiarm, outcomes=["y1", "y2"], assigned="arm", arm_correction="holm")
+    f = tab.to_frame()
+    for o in ("y1", "y2"):
+        rows = f[f["outcome"] == o]
+        np.testing.assert_allclose(rows["p_value_arms"], adjust_p_values(rows["p_value"], "holm"))
+    for arm in ("a", "b", "c"):
+        rows = f[f["treatment"] == arm]
+        np.testing.assert_allclose(rows["p_value_adjusted"], adjust_p_values(rows["p_value_arms"], "holm"))
+    assert "across arms: Holm (1979)" in tab.summary()
+
+
+def _multcomp(dataset: str, outcome: str, df_rule: str | None = None) -> pd.DataFrame:
+    ref = pd.read_csv(REF / "multcomp_results.csv")
+    pick = (ref["dataset"] == dataset) & (ref["outcome"] == outcome)
+    if df_rule is not None:
+        pick &= ref["df_rule"] == df_rule
+    return ref[pick]
+
+
+@pytest.mark.parametrize("outcome", ["y1", "y2"])
+def test_dunnett_matches_multcomp_with_hc2(multiarm, outcome):
+    """Four heteroskedastic arms: the statistics and their correlation are multcomp's
+    glht(mcp(arm = "Dunnett")) with the HC2 covariance of lm(y ~ arm) (to 1e-10), and our
+    multivariate-t p-values at multcomp's (integer) df are its single-step p-values."""
+    from dwp_eval.estimate.multiplicity import dunnett_p_values
+
+    r = _multcomp("multiarm", outcome)
+    k = len(r)
+    corr_ref = r[[f"corr_{j}" for j in range(1, k + 1)]].to_numpy()
+    tab = impact_table(multiarm, outcomes=[outcome], assigned="arm", arm_correction="dunnett")
+    rows = [row for row in _rows(tab) if row.subgroup == ALL]
+    np.testing.assert_allclose([x.effect.statistic for x in rows], r["statistic"], rtol=1e-10)
+    lam = np.array([_lambda(multiarm, x) for x in rows])
+    corr = np.outer(np.sqrt(lam), np.sqrt(lam))
+    np.fill_diagonal(corr, 1.0)
+    np.testing.assert_allclose(corr, corr_ref, rtol=1e-10)
+    p_at_ref_df = dunnett_p_values(r["statistic"], corr_ref, df=float(r["df"].iloc[0]))
+    np.testing.assert_allclose(p_at_ref_df, r["p_value_dunnett"], atol=DUNNETT_TOL)
+    # the table itself uses the smallest Welch df of the contrasts (not an integer)
+    f = tab.to_frame()
+    np.testing.assert_allclose(
+        f["p_value_arms"], dunnett_p_values(f["statistic"], corr, df=f["df"].min()), rtol=1e-12
+    )
+    assert f["df"].min() > r["df"].iloc[0]  # multcomp's floor of it
+    np.testing.assert_allclose(f["p_value_adjusted"], f["p_value_arms"])  # one outcome
+
+
+def test_dunnett_end_to_end_matches_multcomp_and_scipy_on_the_classical_model():
+    """Equal sample variances in every arm and classical standard errors: the rows'
+    statistics are scipy.stats.dunnett's (pooled one-way ANOVA); the table's Dunnett
+    p-values (df = smallest two-arm df, an integer here) are multcomp's at that df; and at
+    the one-way ANOVA's df = N - 3 our p-values are scipy's and multcomp's."""
+    from dwp_eval.estimate.multiplicity import dunnett_p_values
+
+    h = pd.read_csv(REF / "data" / "homoskedastic.csv")
+    sc = pd.read_csv(REF / "scipy_dunnett.csv")
+    tab = impact_table(h, outcomes=["y"], assigned="arm", se_type="classical",
+                       arm_correction="dunnett")
+    f = tab.to_frame()
+    np.testing.assert_allclose(f["statistic"], sc["statistic"], rtol=1e-12)
+    mc = _multcomp("homoskedastic", "y", "min two-arm df")
+    assert f["df"].min() == mc["df"].iloc[0]
+    np.testing.assert_allclose(f["p_value_arms"], mc["p_value_dunnett"], atol=DUNNETT_TOL)
+    corr = np.array([[1.0, sc["rho"][0]], [sc["rho"][0], 1.0]])
+    ours = dunnett_p_values(sc["statistic"], corr, df=float(sc["df"][0]))
+    np.testing.assert_allclose(ours, sc["p_value_dunnett"], atol=DUNNETT_TOL)
+    anova = _multcomp("homoskedastic", "y", "N - 3")
+    np.testing.assert_allclose(ours, anova["p_value_dunnett"], atol=DUNNETT_TOL)
+
+
+def _rows(tab: EffectTable) -> list:
+    """Rebuild the rows' (effect, subgroup) pairs with the itt arguments they used."""
+    from dwp_eval.report.impact_rows import Row
+
+    return [
+        Row(e, sub, fam, None, e.outcome,
+            dict(assigned="arm", control=e.control, treatment=e.treatment), e.treatment)
+        for e, sub, fam in zip(tab.effects, tab.subgroups, tab.families, strict=True)
+    ]
+
+
+def _lambda(data: pd.DataFrame, row) -> float:
+    from dwp_eval.report.impact_rows import arm_mean_variances
+
+    v_c, v_k = arm_mean_variances(data, row)
+    return v_c / (v_c + v_k)
+
+
+def test_dunnett_lies_between_the_raw_and_the_bonferroni_p_value(multiarm):
+    """At the df Dunnett uses (the smallest of the rows'), its p-values are at least the
+    two-sided t p-value and at most Bonferroni's."""
+    from scipy import stats
+
+    d = impact_table(multiarm, outcomes=["y1"], assigned="arm", arm_correction="dunnett").to_frame()
+    raw = 2 * stats.t.sf(d["statistic"].abs(), d["df"].min())
+    assert np.all(d["p_value_arms"] >= raw) and np.all(d["p_value_arms"] <= 3 * raw)
+    assert np.all(np.diff(d["p_value_arms"][np.argsort(-d["statistic"].abs())]) >= 0)
+
+
+def test_several_arms_with_subgroups_and_a_list_of_arms(multiarm):
+    df = multiarm.assign(group=np.tile(["x", "y"], len(multiarm) // 2))
+    tab = impact_table(df, outcomes=["y1"], assigned="arm", treatment=["c", "a"], by="group",
+                       arm_correction="dunnett")
+    f = tab.to_frame()
+    assert f["treatment"].tolist() == ["c"] * 3 + ["a"] * 3
+    sub = df[df["group"] == "y"]
+    ref = de.itt(sub, outcome="y1", assigned="arm", treatment="a")
+    row = f[(f["treatment"] == "a") & (f["subgroup"] == "group=y")].iloc[0]
+    assert row["estimate"] == ref.estimate
+    het = tab.heterogeneity
+    assert het["treatment"].tolist() == ["c", "a"]
+    assert "(a vs control)" in tab.summary()
+
+
+def test_several_arms_refuse_romano_wolf_and_bad_arm_correction(multiarm):
+    with pytest.raises(OptionError, match=r"correction='romano_wolf' compares one treatment arm"):
+        impact_table(multiarm, outcomes=["y1"], assigned="arm", correction="romano_wolf", seed=1)
+    with pytest.raises(OptionError, match="arm_correction"):
+        impact_table(multiarm, outcomes=["y1"], assigned="arm", arm_correction="tukey")
+    with pytest.raises(OptionError, match="names an arm twice"):
+        impact_table(multiarm, outcomes=["y1"], assigned="arm", treatment=["a", "a"])
+    with pytest.raises(DesignError, match="'z' is not in column 'arm'"):
+        impact_table(multiarm, outcomes=["y1"], assigned="arm", treatment=["a", "z"])
+
+
+# --------------------------------------------------------------------------- subgroups within strata (issue 13)
+
+
+@pytest.fixture(scope="module")
+def stratified() -> pd.DataFrame:
+    """The user's trial: 28 site x benefit strata, 1:1 within strata, a random health
+    condition whose rarest level leaves 8 strata with one arm (tests/reference/impact)."""
+    return pd.read_csv(REF / "data" / "stratified_subgroups.csv")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(), dict(covariates=["x"]), dict(covariates=["x"], adjustment="additive")],
+    ids=["blocked", "lin", "additive"],
+)
+def test_subgroups_of_a_stratified_trial_drop_one_arm_strata_with_a_warning(stratified, options):
+    assert stratified["stratum"].nunique() == 28
+    with pytest.warns(DroppedRowsWarning, match=(
+            r"subgroup health_condition=other: 8 stratum/strata of 'stratum' hold only one arm "
+            r"within the subgroup \('site00_esa', 'site03_esa', 'site04_uc', .*their 17 people")):
+        tab = impact_table(stratified, outcomes=["y"], assigned="arm", by="health_condition",
+                           strata="stratum", **options)
+    f = tab.to_frame().set_index("subgroup")
+    kept = pd.read_csv(REF / "data" / "stratified_subgroups_kept.csv")
+    for lev in ["mental", "msk", "none", "other"]:
+        ref = de.itt(kept[kept["health_condition"] == lev], outcome="y", assigned="arm",
+                     strata="stratum", **options)
+        assert f.loc[f"health_condition={lev}", "estimate"] == pytest.approx(ref.estimate, rel=1e-12)
+        assert f.loc[f"health_condition={lev}", "n_obs"] == ref.n_obs
+    assert f.loc["all", "n_obs"] == 3000
+    assert tab.heterogeneity["n_obs"].iloc[0] == len(kept)
+    assert any("their 17 people are left out" in n for n in tab.notes)
+
+
+def test_subgroup_rows_in_strata_match_statsmodels_and_estimatr(stratified):
+    """After dropping the one-arm strata: OLS with strata fixed effects (additive x) is
+    statsmodels' OLS with stratum dummies and estimatr's lm_robust(fixed_effects = ~stratum)
+    (HC2); the blocked difference in means is estimatr's difference_in_means(blocks =)."""
+    sm_ref = pd.read_csv(REF / "statsmodels_subgroups.csv")
+    er = pd.read_csv(REF / "estimatr_subgroups.csv")
+    with pytest.warns(DroppedRowsWarning):
+        add = impact_table(stratified, outcomes=["y"], assigned="arm", by="health_condition",
+                           strata="stratum", covariates=["x"], adjustment="additive").to_frame()
+        blk = impact_table(stratified, outcomes=["y"], assigned="arm", by="health_condition",
+                           strata="stratum").to_frame()
+    add, blk = add.iloc[1:].reset_index(drop=True), blk.iloc[1:].reset_index(drop=True)
+    s = sm_ref[sm_ref["covariates"] == "x"].reset_index(drop=True)
+    fe = er[er["call"].str.startswith("lm_robust")].reset_index(drop=True)
+    dim = er[er["call"].str.startswith("difference_in_means")].reset_index(drop=True)
+    assert add["subgroup"].tolist() == s["subgroup"].tolist() == fe["subgroup"].tolist()
+    for ref in (s, fe):
+        np.testing.assert_allclose(add[["estimate", "std_error", "p_value", "df"]],
+                                   ref[["estimate", "std_error", "p_value", "df"]], rtol=1e-8)
+        assert add["n_obs"].tolist() == ref["n_obs"].tolist()
+    np.testing.assert_allclose(blk[["estimate", "std_error", "p_value", "df"]],
+                               dim[["estimate", "std_error", "p_value", "df"]], rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariates", [None, ["x"]])
+def test_heterogeneity_in_strata_uses_the_kept_rows_as_statsmodels(stratified, covariates):
+    ref = pd.read_csv(REF / "statsmodels_heterogeneity.csv")
+    ref = ref[ref["covariates"] == ("x" if covariates else "none")].iloc[0]
+    with pytest.warns(DroppedRowsWarning):
+        het = impact_table(stratified, outcomes=["y"], assigned="arm", by="health_condition",
+                           strata="stratum", covariates=covariates).heterogeneity.iloc[0]
+    for col in ("statistic", "df_num", "df_denom", "p_value", "n_obs"):
+        assert het[col] == pytest.approx(ref[col], rel=RTOL)
+
+
+# --------------------------------------------------------------------------- limits on work (issue 19)
+
+
+def test_draws_above_the_limit_are_refused(trial):
+    from dwp_eval.estimate.multiplicity import MAX_DRAWS
+
+    assert MAX_DRAWS == 100_000
+    with pytest.raises(OptionError, match=r"draws.*is 4,611,686,018,427,387,904, above the limit of 100,000"):
+        impact_table(trial, outcomes=["days"], assigned="arm", correction="romano_wolf",
+                     seed=1, draws=2**62)
+    with pytest.raises(OptionError, match="above the limit of 100,000"):
+        de.romano_wolf(trial, outcomes=["days"], assigned="arm", seed=1, draws=100_001)
+
+
+def test_a_plan_with_unbounded_draws_is_refused():
+    from dwp_eval.report.plan import AnalysisPlan, PlanError
+
+    raw = {"design": {"assigned": "arm"}, "outcomes": {"primary": ["y"]},
+           "multiplicity": {"correction": "romano_wolf", "seed": 1, "draws": 2**62}}
+    with pytest.raises(PlanError, match=r"draws must be from 1 to 100,000 .*Got 4,611,686,018,427,387,904"):
+        AnalysisPlan.from_dict(raw)
+    raw["multiplicity"]["draws"] = 100_000
+    assert AnalysisPlan.from_dict(raw).draws == 100_000
+
+
+def test_a_subgroup_column_with_thousands_of_levels_is_refused(trial):
+    df = trial.assign(postcode=[f"P{i}" for i in range(len(trial))])
+    with pytest.raises(DesignError, match=r"'postcode' \(by\) takes 600 values, above the limit of 50 subgroups"):
+        impact_table(df, outcomes=["days"], assigned="arm", by="postcode")
+
+
+def test_dense_strata_dummies_above_the_limit_are_refused(trial, monkeypatch):
+    """Weighted fits with clustered SEs enter strata as dummies (n x strata): refused above
+    MAX_DUMMY_CELLS rather than building the matrix."""
+    import dwp_eval.report.heterogeneity as het
+
+    monkeypatch.setattr(het, "MAX_DUMMY_CELLS", 1000)
+    df = trial.assign(w=1.0 + (trial["age"] % 3))
+    with pytest.raises(DesignError, match=r"600 rows x 6 strata is above the limit of 1,000 cells"):
+        impact_table(df, outcomes=["days"], assigned="arm_c", cluster="office", strata="stratum",
+                     weights="w", by="condition")

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
@@ -427,3 +427,70 @@ def test_degenerate_draws_are_counted_and_conservative():
     assert 60 < rw.n_degenerate < 140  # about 100 expected
     assert np.isinf(rw.bootstrap_statistics).sum() == rw.n_degenerate
     assert rw.p_value_adjusted[0] >= (rw.n_degenerate + 1) / 401
+
+
+# --------------------------------------------------------------------------- Dunnett
+
+
+def test_dunnett_p_values_one_contrast_is_the_t_test():
+    from scipy import stats
+
+    from dwp_eval.estimate.multiplicity import dunnett_p_values
+
+    assert dunnett_p_values([2.1], [[1.0]], df=40)[0] == pytest.approx(2 * stats.t.sf(2.1, 40))
+    assert dunnett_p_values([-2.1], [[1.0]])[0] == pytest.approx(2 * stats.norm.sf(2.1))
+
+
+@pytest.mark.parametrize("df", [12.0, 150.5, np.inf])
+def test_dunnett_one_factor_formula_equals_genz_multivariate_t(df):
+    """The one-factor (Dunnett 1955) integral and scipy's multivariate t / normal cdf agree."""
+    from dwp_eval.estimate.multiplicity import _mvt_exceed, dunnett_p_values
+
+    a = np.array([0.55, 0.7, 0.62])
+    corr = np.outer(a, a)
+    np.fill_diagonal(corr, 1.0)
+    t = np.array([2.4, -1.1, 0.4])
+    ours = dunnett_p_values(t, corr, df=df)
+    genz = [_mvt_exceed(abs(v), corr, df) for v in t]
+    np.testing.assert_allclose(ours, genz, atol=2e-4)
+
+
+def test_dunnett_general_correlation_uses_genz():
+    from dwp_eval.estimate.multiplicity import dunnett_p_values
+
+    corr = np.array([[1.0, 0.5, 0.1], [0.5, 1.0, 0.3], [0.1, 0.3, 1.0]])  # not one-factor
+    p = dunnett_p_values([2.5, 1.0, 0.3], corr, df=30)
+    assert 0.04 < p[0] < 0.06 and p[0] < p[1] < p[2] <= 1
+
+
+def test_dunnett_p_values_bad_input():
+    from dwp_eval.estimate.multiplicity import dunnett_p_values
+
+    with pytest.raises(OptionError, match="'correlation' must be a 2 x 2 correlation matrix"):
+        dunnett_p_values([1.0, 2.0], [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(OptionError, match="'statistics' must be a non-empty 1-D array"):
+        dunnett_p_values([np.nan], [[1.0]])
+    with pytest.raises(OptionError, match="'df' must be positive"):
+        dunnett_p_values([1.0], [[1.0]], df=0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    a=hnp.arrays(float, st.integers(2, 4), elements=st.floats(0.1, 0.95)),
+    t=st.floats(0.0, 5.0),
+    df=st.sampled_from([5.0, 37.5, 400.0, np.inf]),
+)
+def test_dunnett_p_values_lie_between_the_raw_and_bonferroni(a, t, df):
+    """Sidak-type bounds: a single-step max-|t| p-value is at least the raw two-sided p and
+    at most K times it (Bonferroni), and grows as the correlation falls."""
+    from dwp_eval.estimate.multiplicity import dunnett_p_values
+
+    k = len(a)
+    corr = np.outer(a, a)
+    np.fill_diagonal(corr, 1.0)
+    p = dunnett_p_values(np.full(k, t), corr, df=df)
+    raw = 2 * (stats.norm.sf(t) if np.isinf(df) else stats.t.sf(t, df))
+    assert np.all(p >= raw - 1e-9) and np.all(p <= min(1.0, k * raw) + 1e-9)
+    assert np.allclose(p, p[0])
+    weaker = dunnett_p_values(np.full(k, t), np.where(np.eye(k) == 1, 1.0, corr * 0.5), df=df)
+    assert weaker[0] >= p[0] - 1e-9

@@ -10,10 +10,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.linalg import demean, fit_ols
-from dwp_eval._core.sample import joined_strata, prepare_sample
-from dwp_eval._core.variance import SE_TYPES, resolve_se_type, vcov
-from dwp_eval._core.wald import wald_test
+from dwp_eval._core.sample import joined_strata
 from dwp_eval._validation import (
     Seed,
     _fmt_list,
@@ -39,10 +36,25 @@ from dwp_eval.estimate.multiplicity import (
     check_outcome_list,
     romano_wolf_family,
 )
+from dwp_eval.report.heterogeneity import interaction_test
+from dwp_eval.report.impact_rows import (
+    MAX_SUBGROUP_LEVELS,
+    Row,
+    check_subgroup_levels,
+    dunnett_table_p_values,
+    treatment_arms,
+    usable_strata,
+)
 from dwp_eval.results import Effect
-from dwp_eval.results.impact import ALL, CORRECTIONS, HETEROGENEITY_COLUMNS, EffectTable
+from dwp_eval.results.impact import (
+    ALL,
+    ARM_CORRECTIONS,
+    CORRECTIONS,
+    HETEROGENEITY_COLUMNS,
+    EffectTable,
+)
 
-__all__ = ["impact_table"]
+__all__ = ["MAX_SUBGROUP_LEVELS", "impact_table"]
 
 # --------------------------------------------------------------------------- checks
 
@@ -105,7 +117,7 @@ def impact_table(
     outcomes: Sequence[Hashable],
     assigned: Hashable,
     control: str = "control",
-    treatment: str | None = None,
+    treatment: str | Sequence[str] | None = None,
     covariates: Sequence[Hashable] | None = None,
     adjustment: Literal["lin", "additive"] = "lin",
     strata: Hashable | Sequence[Hashable] | None = None,
@@ -114,6 +126,7 @@ def impact_table(
     weights: Hashable | None = None,
     by: Hashable | None = None,
     correction: Literal["holm", "bonferroni", "bh", "romano_wolf", "none"] = "holm",
+    arm_correction: Literal["holm", "dunnett"] | None = None,
     family: Mapping[str, Sequence[Hashable]] | None = None,
     alpha: float = 0.05,
     missing: Literal["raise", "drop"] = "raise",
@@ -134,15 +147,33 @@ def impact_table(
         One row per person.
     outcomes
         The outcome columns, in the order of the table; each once.
-    assigned, control, treatment, covariates, adjustment, strata, cluster, se_type, weights
+    assigned, control, covariates, adjustment, strata, cluster, se_type, weights
         As for :func:`dwp_eval.itt`, used for every row.
+    treatment
+        The arm compared with control, a list of arms, or ``None`` (default):
+        every arm other than control. With several arms each outcome (and
+        subgroup) has one row per arm, each ``itt(..., treatment=arm)``.
     by
         A column of subgroups (e.g. health condition): adds one row per outcome
         and subgroup level, and a test of heterogeneity per outcome
-        (:attr:`EffectTable.heterogeneity`).
+        (:attr:`EffectTable.heterogeneity`). At most
+        :data:`MAX_SUBGROUP_LEVELS` (50) levels. With ``strata``, a stratum that
+        holds only one compared arm within a subgroup carries no comparison
+        there: it is left out of that subgroup's rows and heterogeneity test,
+        with a warning (and a note) naming the strata and counting the people.
     correction
         ``"holm"`` (default), ``"bonferroni"``, ``"bh"`` (Benjamini-Hochberg),
-        ``"romano_wolf"`` (needs ``seed=``) or ``"none"``.
+        ``"romano_wolf"`` (needs ``seed=``, one treatment arm) or ``"none"``:
+        across the outcomes of each family.
+    arm_correction
+        With several treatment arms: ``None`` (default) treats every outcome x
+        arm row of a family as one hypothesis of that family, so ``correction``
+        adjusts across outcomes and arms together. ``"holm"`` or ``"dunnett"``
+        first adjusts across the arms of each outcome (and subgroup): Holm
+        (1979), or Dunnett's (1955) single-step many-to-one test on the
+        multivariate t of the contrasts sharing the control arm (column
+        ``p_value_arms``); ``correction`` then adjusts those p-values across the
+        outcomes of each family, arm by arm.
     family
         Families of outcomes within which p-values are adjusted, e.g.
         ``{"primary": ["employed_13_weeks"], "secondary": [...]}``; every
@@ -157,7 +188,8 @@ def impact_table(
         kept in :attr:`EffectTable.dropped`). With ``"drop"``, rows with a
         missing ``by`` are left out of the subgroup rows and tests only.
     draws
-        Bootstrap draws for Romano-Wolf.
+        Bootstrap draws for Romano-Wolf, at most
+        :data:`~dwp_eval.estimate.multiplicity.MAX_DRAWS` (100,000).
     seed
         An int or ``numpy.random.Generator``; required for Romano-Wolf.
 
@@ -174,6 +206,18 @@ def impact_table(
     adjusted p-value is reported as ``max(p_RW, p)`` so that an adjusted
     p-value is never below the row's own (t-test) p-value. That only makes
     the procedure more conservative, so familywise error control is kept.
+
+    *Several arms.* ``arm_correction="dunnett"`` refers each arm's statistic
+    ``t_k`` (its row's) to ``max_j |T_j|`` for ``T`` multivariate t with the
+    smallest of the rows' df and correlation ``rho_jk = sqrt(l_j l_k)``,
+    ``l_k = v_c / (v_k + v_c)``, where ``v_c`` and ``v_k`` are the variances
+    of the control and arm ``k`` outcome means (people or clusters as units,
+    with weights): exactly the HC2 correlation of the unadjusted contrasts,
+    and an approximation for covariate-adjusted or blocked rows (Dunnett 1955;
+    computed by :func:`dwp_eval.estimate.multiplicity.dunnett_p_values`).
+    With ``arm_correction``, a family's FWER is controlled across arms within
+    each outcome and across outcomes within each arm; for control over every
+    outcome x arm hypothesis at once use ``arm_correction=None``.
 
     *Heterogeneity test.* For each outcome, on the rows with a subgroup, the
     regression
@@ -223,10 +267,21 @@ def impact_table(
     data = check_data(data, func=func)
     outs = check_outcome_list(outcomes, func=func)
     correction = check_option(correction, tuple(CORRECTIONS), param="correction", func=func)  # type: ignore[assignment]
+    if arm_correction is not None:
+        arm_correction = check_option(  # type: ignore[assignment]
+            arm_correction, tuple(ARM_CORRECTIONS), param="arm_correction", func=func
+        )
     alpha = check_alpha(alpha, func=func)
     missing = check_option(missing, ("raise", "drop"), param="missing", func=func)  # type: ignore[assignment]
     families = _check_families(family, outs, func)
     draws = check_draws(draws, func=func)
+    arms = treatment_arms(data, assigned, control, treatment, func=func)
+    if correction == "romano_wolf" and len(arms) > 1:
+        raise OptionError(
+            f"{func}: correction='romano_wolf' compares one treatment arm with control, but "
+            f"{len(arms)} arms ({_fmt_list(arms)}) are compared. Fix: use correction='holm' "
+            "(with arm_correction='dunnett' or 'holm'), or pass treatment= one arm per table."
+        )
     rng = None
     if correction == "romano_wolf":
         if seed is None:
@@ -241,6 +296,7 @@ def impact_table(
     by_missing = 0
     if by is not None:
         check_columns(data, [by], role="by", func=func)
+        check_subgroup_levels(data[by], by, func=func)
         by_na = data[by].isna().to_numpy()
         by_missing = int(by_na.sum())
         if by_missing and missing == "raise":
@@ -259,7 +315,7 @@ def impact_table(
             )
 
     common: dict[str, Any] = dict(
-        assigned=assigned, control=control, treatment=treatment, covariates=covariates,
+        assigned=assigned, control=control, covariates=covariates,
         adjustment=adjustment, strata=strata, cluster=cluster, se_type=se_type,
         weights=weights, alpha=alpha, missing=missing,
     )
@@ -268,8 +324,7 @@ def impact_table(
         cluster=cluster, se_type=se_type, weights=weights,
     )
 
-    # rows: (effect, subgroup label, family, subset mask or None, outcome column, itt args)
-    rows: list[tuple[Effect, str, str, np.ndarray | None, Hashable, dict[str, Any]]] = []
+    rows: list[Row] = []
     family_of = {o: name for name, members in families.items() for o in members}
     levels: list[Any] = []
     masks: list[np.ndarray] = []
@@ -280,7 +335,8 @@ def impact_table(
                 f"{func}: column {by!r} (by) takes {len(levels)} value(s) ({_fmt_list(levels)}); "
                 "subgroups need at least two."
             )
-        masks = [(data[by] == lev).fillna(False).to_numpy(dtype=bool) for lev in levels]
+        codes = pd.Categorical(data[by], categories=levels).codes
+        masks = [codes == k for k in range(len(levels))]
     # a covariate constant within a subgroup (e.g. ``by`` itself) cannot adjust its rows
     covs = as_column_list(covariates)
     sub_args: list[dict[str, Any]] = []
@@ -295,58 +351,57 @@ def impact_table(
                 "(constant within the subgroup)"
             )
         sub_args.append(args)
+    one_arm: dict[tuple[str, str, tuple[str, ...], int], list[str]] = {}
+    het_masks: dict[tuple[Hashable, str], np.ndarray] = {}
     for o in outs:
-        rows.append((_itt(data, o, common, f"outcome {o!r}"), ALL, family_of[o], None, o, common))
-        for lev, mask, args in zip(levels, masks, sub_args, strict=True):
-            label = f"{by}={lev}"
-            eff = _itt(data.loc[mask], o, args, f"outcome {o!r}, subgroup {label}")
-            rows.append((eff, label, f"{o} by {by}", mask, o, args))
+        for arm in arms:
+            args = dict(common, treatment=arm)
+            vs = f" ({arm} vs {control})" if len(arms) > 1 else ""
+            eff = _itt(data, o, args, f"outcome {o!r}{vs}")
+            rows.append(Row(eff, ALL, family_of[o], None, o, args, arm))
+            union = np.zeros(len(data), dtype=bool)
+            for lev, mask, sargs in zip(levels, masks, sub_args, strict=True):
+                label = f"{by}={lev}"
+                args = dict(sargs, treatment=arm)
+                kept, bad, n_bad = usable_strata(data, mask, o, args)
+                if bad:
+                    one_arm.setdefault((label, vs, bad, n_bad), []).append(str(o))
+                eff = _itt(data.loc[kept], o, args, f"outcome {o!r}{vs}, subgroup {label}")
+                rows.append(Row(eff, label, f"{o} by {by}", kept, o, args, arm))
+                union |= kept
+            het_masks[(o, arm)] = union
+    for (label, vs, bad, n_bad), which in one_arm.items():
+        only = "" if len(which) == len(outs) else f" (outcome(s) {', '.join(which)})"
+        msg = (
+            f"subgroup {label}{vs}{only}: {len(bad):,} stratum/strata of {strata!r} hold only one "
+            f"arm within the subgroup ({_fmt_list(list(bad), 10)}), so they carry no "
+            f"within-stratum comparison; their {n_bad:,} people are left out of the subgroup's "
+            "rows and its heterogeneity test (as estimatr and fixest drop them)"
+        )
+        notes.append(msg)
+        warnings.warn(f"{func}: {msg}.", DroppedRowsWarning, stacklevel=2)
 
-    # adjusted p-values, family by family
-    padj = np.full(len(rows), np.nan)
-    fam_names = list(dict.fromkeys(r[2] for r in rows))
-    for fam in fam_names:
-        idx = [i for i, r in enumerate(rows) if r[2] == fam]
-        p = np.array([rows[i][0].p_value for i in idx])
-        if correction == "romano_wolf":
-            hyps = [
-                Hypothesis(
-                    rows[i][0].outcome if rows[i][1] == ALL else f"{rows[i][0].outcome}, {rows[i][1]}",
-                    rows[i][4],
-                    rows[i][3],
-                    rows[i][0],
-                    tuple(as_column_list(rows[i][5].get("covariates"))),
-                )
-                for i in idx
-            ]
-            rw = romano_wolf_family(
-                data, hyps, **design_args, within=None if rows[idx[0]][3] is None else by,
-                draws=draws, rng=cast(np.random.Generator, rng), func=func,  # set for romano_wolf
-            )
-            padj[idx] = np.maximum(np.asarray(rw.p_value_adjusted), p)
-        else:
-            if np.any(~np.isfinite(p)):
-                raise DesignError(
-                    f"{func}: a p-value in family {fam!r} is undefined (zero standard error), so "
-                    "the family cannot be adjusted."
-                )
-            padj[idx] = adjust_p_values(p, method=correction)
+    p_arms, padj = _adjust(
+        data, rows, arms, correction=correction, arm_correction=arm_correction,
+        rng=rng, draws=draws, by=by, design_args=design_args, func=func,
+    )
 
     het = None
     if by is not None:
         het_rows = [
-            _interaction_test(
-                data.loc[~data[by].isna().to_numpy()], o, by, control=control,
-                treatment=treatment, missing=missing, func=func, **design_args,
+            interaction_test(
+                data.loc[het_masks[(o, arm)]], o, by, control=control,
+                treatment=arm, missing=missing, func=func, **design_args,
             )
             for o in outs
+            for arm in arms
         ]
         het = pd.DataFrame(het_rows, columns=HETEROGENEITY_COLUMNS)
 
     return EffectTable(
-        effects=tuple(r[0] for r in rows),
-        subgroups=tuple(r[1] for r in rows),
-        families=tuple(r[2] for r in rows),
+        effects=tuple(r.effect for r in rows),
+        subgroups=tuple(r.subgroup for r in rows),
+        families=tuple(r.family for r in rows),
         p_value_adjusted=tuple(float(v) for v in padj),
         correction=correction,
         alpha=alpha,
@@ -355,6 +410,8 @@ def impact_table(
         by_missing=by_missing,
         notes=tuple(notes),
         _heterogeneity=het,
+        p_value_arms=tuple(float(v) for v in p_arms),
+        arm_correction=arm_correction,
     )
 
 
@@ -367,141 +424,62 @@ def _itt(data: pd.DataFrame, outcome: Hashable, common: dict[str, Any], where: s
         raise
 
 
-# --------------------------------------------------------------------------- heterogeneity
-
-
-def _independent(X: np.ndarray, first: int) -> np.ndarray:
-    """Columns of ``X`` kept by a greedy pass: the first ``first`` always, then each column
-    whose part not explained by the kept ones is more than 1e-8 of its length."""
-    G = X.T @ X
-    keep = list(range(first))
-    for j in range(first, X.shape[1]):
-        gjj = G[j, j]
-        if gjj <= 1e-12 * max(1.0, float(np.max(np.diag(G)))):
-            continue
-        if keep:
-            Gk = G[np.ix_(keep, keep)]
-            gk = G[keep, j]
-            resid = gjj - gk @ np.linalg.solve(Gk, gk)
-        else:
-            resid = gjj
-        if resid > 1e-8 * gjj:
-            keep.append(j)
-    return np.asarray(keep, dtype=np.int64)
-
-
-def _interaction_test(
+def _adjust(
     data: pd.DataFrame,
-    outcome: Hashable,
-    by: Hashable,
+    rows: list[Row],
+    arms: list[str],
     *,
-    assigned: Hashable,
-    control: str,
-    treatment: str | None,
-    covariates: Sequence[Hashable] | None,
-    adjustment: str,
-    strata: Hashable | None,
-    cluster: Hashable | None,
-    se_type: str | None,
-    weights: Hashable | None,
-    missing: str,
+    correction: str,
+    arm_correction: str | None,
+    rng: np.random.Generator | None,
+    draws: int,
+    by: Hashable | None,
+    design_args: dict[str, Any],
     func: str,
-) -> dict[str, Any]:
-    """Wald test that the assignment effect is the same in every subgroup (see impact_table)."""
-    covs = as_column_list(covariates)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DroppedRowsWarning)  # itt has already warned
-        prep, frame = prepare_sample(
-            data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
-            covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
-            func=func, variance_cluster=True,  # as itt: clusters holding both arms group errors
-        )
-    codes, levels = pd.factorize(frame[by], sort=True)
-    L = len(levels)
-    n = len(prep.y)
-    z = prep.z
-    D = np.zeros((n, L))
-    D[np.arange(n), codes] = 1.0
-    se_used = resolve_se_type(se_type, clustered=prep.cluster is not None, func=func)
-    # weighted CR2 cannot absorb strata: enter them as dummies then
-    absorb = prep.strata is not None and not (prep.weights is not None and SE_TYPES[se_used].clustered)
-
-    blocks = [z[:, None] * D]
-    names = [f"assigned:{by}={lev}" for lev in levels]
-    if not absorb:
-        blocks.insert(0, np.ones((n, 1)))
-        names.insert(0, "(Intercept)")
-    n_fixed = sum(b.shape[1] for b in blocks)
-    blocks.append(D[:, 1:])
-    names += [f"{by}={lev}" for lev in levels[1:]]
-    if prep.strata is not None and not absorb:
-        sd = np.zeros((n, int(prep.strata.max()) + 1))
-        sd[np.arange(n), prep.strata] = 1.0
-        blocks.append(sd[:, 1:])
-        names += [f"stratum[{k}]" for k in range(1, sd.shape[1])]
-    if prep.covariates.shape[1]:
-        blocks.append(prep.covariates.to_numpy(dtype=float))
-        names += [str(c) for c in prep.covariates.columns]
-    X = np.hstack(blocks)
-
-    # leave out columns the strata (or earlier columns) already span
-    check = X
-    if absorb and prep.strata is not None:
-        check = demean(X, prep.strata, int(prep.strata.max()) + 1, prep.weights)
-    if prep.weights is not None:
-        check = check * np.sqrt(prep.weights)[:, None]
-    keep = _independent(check, n_fixed)
-    left_out = [names[j] for j in range(X.shape[1]) if j not in set(keep.tolist())]
-    X = X[:, keep]
-    names = [names[j] for j in keep]
-
-    fit = fit_ols(
-        X, prep.y, names, weights=prep.weights, fe_codes=prep.strata if absorb else None, func=func
-    )
-    V = vcov(fit, se_used, prep.cluster)
-    tau = [names.index(f"assigned:{by}={lev}") for lev in levels]
-    q = L - 1
-    R = np.zeros((q, len(names)))
-    R[:, tau[0]] = -1.0
-    for i in range(q):
-        R[i, tau[i + 1]] = 1.0
-    if prep.cluster is not None:
-        df2 = float(len(np.unique(prep.cluster)) - 1)
-        df_label = "G - 1"
-    else:
-        df2 = float(fit.n - fit.rank)
-        df_label = "n - p"
-    test = wald_test(
-        fit.beta, V.vcov, R, names=names, name=f"equal effects across {by}", se_type=se_used,
-        df_denom=df2, null="the assignment effect is the same in every subgroup",
-    )
-    if not test.valid:
+) -> tuple[np.ndarray, np.ndarray]:
+    """P-values adjusted across arms (within outcome and subgroup), then within families."""
+    p = np.array([r.effect.p_value for r in rows], dtype=float)
+    bad = [i for i, v in enumerate(p) if not np.isfinite(v)]
+    if bad and correction != "romano_wolf":
+        r = rows[bad[0]]
         raise DesignError(
-            f"{func}: the covariance of the subgroup effects on {outcome!r} is singular, so "
-            f"the heterogeneity test by {by!r} is undefined."
+            f"{func}: the p-value of {r.outcome!r} ({r.subgroup}, {r.arm} vs "
+            f"{r.effect.control}) is undefined (zero standard error), so its family cannot be "
+            "adjusted."
         )
-    method = (
-        f"Wald test of equal assignment effects across {L} subgroups, {se_used} covariance, "
-        f"F({q}, {df_label})"
-    )
-    if absorb:
-        method += ", strata fixed effects"
-    elif prep.strata is not None:
-        method += ", strata dummies"
-    if covs:
-        method += ", additive covariates"
-    if left_out:
-        method += f"; left out (already spanned): {', '.join(left_out)}"
-    return {
-        "outcome": str(outcome),
-        "by": str(by),
-        "n_subgroups": L,
-        "statistic": test.statistic,
-        "df_num": float(q),
-        "df_denom": df2,
-        "p_value": test.p_value,
-        "wald_statistic": test.wald,
-        "se_type": se_used,
-        "n_obs": n,
-        "method": method,
-    }
+    p_arms = p.copy()
+    split_arms = arm_correction is not None and len(arms) > 1
+    if split_arms:
+        cells = dict.fromkeys((r.outcome, r.subgroup) for r in rows)
+        for cell in cells:
+            idx = [i for i, r in enumerate(rows) if (r.outcome, r.subgroup) == cell]
+            if arm_correction == "holm":
+                p_arms[idx] = adjust_p_values(p[idx], method="holm")
+            else:
+                p_arms[idx] = dunnett_table_p_values(data, [rows[i] for i in idx])
+    padj = np.full(len(rows), np.nan)
+    for fam in dict.fromkeys(r.family for r in rows):
+        groups = [
+            [i for i, r in enumerate(rows) if r.family == fam and (not split_arms or r.arm == arm)]
+            for arm in (arms if split_arms else [None])
+        ]
+        for idx in groups:
+            if correction == "romano_wolf":
+                first = rows[idx[0]]
+                hyps = [
+                    Hypothesis(
+                        rows[i].effect.outcome if rows[i].subgroup == ALL
+                        else f"{rows[i].effect.outcome}, {rows[i].subgroup}",
+                        rows[i].outcome, rows[i].mask, rows[i].effect,
+                        tuple(as_column_list(rows[i].args.get("covariates"))),
+                    )
+                    for i in idx
+                ]
+                rw = romano_wolf_family(
+                    data, hyps, **design_args, within=None if first.mask is None else by,
+                    draws=draws, rng=cast(np.random.Generator, rng), func=func,
+                )
+                padj[idx] = np.maximum(np.asarray(rw.p_value_adjusted), p[idx])
+            else:
+                padj[idx] = adjust_p_values(p_arms[idx], method=correction)  # type: ignore[arg-type]
+    return p_arms, padj

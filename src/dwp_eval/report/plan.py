@@ -26,6 +26,7 @@ from dwp_eval._core.contract import freeze, to_plain
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, check_option, closest, label_key
 from dwp_eval.errors import ColumnError, OptionError
+from dwp_eval.estimate.multiplicity import MAX_DRAWS
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.results.impact import CORRECTIONS
 
@@ -71,7 +72,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "multiplicity": {
         "correction": "holm, bonferroni, bh, romano_wolf or none",
         "families": "'by_role' (primary and secondary separately) or 'all'",
-        "draws": "bootstrap draws (Romano-Wolf)",
+        "draws": "bootstrap draws (Romano-Wolf), at most 100,000",
         "seed": "seed for the Romano-Wolf bootstrap",
     },
     "subgroups": {
@@ -309,8 +310,11 @@ class AnalysisPlan:
         families = check_option(get("multiplicity", "families", "by_role"), ("by_role", "all"),
                                 param="families", func=mwhere)
         draws = int(get("multiplicity", "draws", 1000))
-        if draws < 1:
-            raise PlanError(f"Analysis plan [multiplicity] draws must be positive. Got {draws}.")
+        if not 1 <= draws <= MAX_DRAWS:
+            raise PlanError(
+                f"Analysis plan [multiplicity] draws must be from 1 to {MAX_DRAWS:,} (the limit "
+                f"on bootstrap draws). Got {draws:,}. Fix: write draws = 10000 or fewer."
+            )
         seed = get("multiplicity", "seed")
         if correction == "romano_wolf" and seed is None:
             raise PlanError(

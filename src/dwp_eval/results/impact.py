@@ -21,7 +21,7 @@ from dwp_eval.results.effect import Effect
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["ALL", "CORRECTIONS", "HETEROGENEITY_COLUMNS", "IMPACT_COLUMNS", "EffectTable"]
+__all__ = ["ALL", "ARM_CORRECTIONS", "CORRECTIONS", "HETEROGENEITY_COLUMNS", "IMPACT_COLUMNS", "EffectTable"]
 
 #: Corrections accepted by :func:`impact_table`, with the text used in summaries.
 CORRECTIONS: dict[str, str] = {
@@ -30,6 +30,13 @@ CORRECTIONS: dict[str, str] = {
     "bh": "Benjamini-Hochberg (1995) false discovery rate",
     "romano_wolf": "Romano-Wolf (2016) step-down bootstrap",
     "none": "no correction",
+}
+
+#: Corrections across treatment arms (each compared with control) accepted by
+#: :func:`impact_table`'s ``arm_correction``, with the text used in summaries.
+ARM_CORRECTIONS: dict[str, str] = {
+    "holm": "Holm (1979)",
+    "dunnett": "Dunnett (1955) single-step, many-to-one",
 }
 
 #: Columns of :meth:`EffectTable.to_frame`, in order.
@@ -54,6 +61,9 @@ IMPACT_COLUMNS = [
     "design",
     "family",
     "correction",
+    "treatment",
+    "p_value_arms",
+    "arm_correction",
 ]
 
 #: Columns of :attr:`EffectTable.heterogeneity`, in order.
@@ -69,6 +79,7 @@ HETEROGENEITY_COLUMNS = [
     "se_type",
     "n_obs",
     "method",
+    "treatment",
 ]
 
 #: Label of the rows that use every person (no subgroup).
@@ -104,6 +115,11 @@ class EffectTable(ResultMixin):
         Rows with a missing ``by`` value, which are in no subgroup row.
     notes
         Anything a reader of the table should know.
+    p_value_arms
+        Each row's p-value adjusted across the treatment arms of its outcome (and
+        subgroup) only; the row's own p-value without ``arm_correction``.
+    arm_correction
+        The correction across arms (a key of :data:`ARM_CORRECTIONS`), or ``None``.
     """
 
     effects: tuple[Effect, ...]
@@ -117,6 +133,8 @@ class EffectTable(ResultMixin):
     by_missing: int = 0
     notes: tuple[str, ...] = ()
     _heterogeneity: pd.DataFrame | None = None
+    p_value_arms: tuple[float, ...] | None = None
+    arm_correction: str | None = None
 
     def __len__(self) -> int:
         return len(self.effects)
@@ -126,8 +144,9 @@ class EffectTable(ResultMixin):
     def to_frame(self) -> pd.DataFrame:
         """One row per effect, columns as in :data:`IMPACT_COLUMNS`."""
         rows = []
-        for e, sub, fam, padj in zip(
-            self.effects, self.subgroups, self.families, self.p_value_adjusted, strict=True
+        parm = self.p_value_arms or tuple(e.p_value for e in self.effects)
+        for e, sub, fam, padj, pa in zip(
+            self.effects, self.subgroups, self.families, self.p_value_adjusted, parm, strict=True
         ):
             rows.append(
                 {
@@ -151,6 +170,9 @@ class EffectTable(ResultMixin):
                     "design": e.design,
                     "family": fam,
                     "correction": self.correction,
+                    "treatment": e.treatment,
+                    "p_value_arms": pa,
+                    "arm_correction": self.arm_correction,
                 }
             )
         return pd.DataFrame(rows, columns=IMPACT_COLUMNS)
@@ -187,6 +209,7 @@ class EffectTable(ResultMixin):
     def _cells(self) -> list[dict[str, str]]:
         """The report's formatted cells, one dict per row."""
         level = f"{100 * (1 - self.alpha):g}% CI"
+        several = self._several_arms()
         out = []
         for e, sub, padj in zip(self.effects, self.subgroups, self.p_value_adjusted, strict=True):
             lo, hi = e.interval()
@@ -199,10 +222,11 @@ class EffectTable(ResultMixin):
                 means = (_num(e.control_mean, d), _num(e.treatment_mean, d))
                 impact = _num(e.estimate, d, sign=True)
                 ci = f"[{_num(lo, d, sign=True)}, {_num(hi, d, sign=True)}]"
+            cell = {"outcome": e.outcome, "subgroup": sub}
+            if several:
+                cell["arm"] = f"{e.treatment} vs {e.control}"
             out.append(
-                {
-                    "outcome": e.outcome,
-                    "subgroup": sub,
+                cell | {
                     "control mean": means[0],
                     "treatment mean": means[1],
                     "impact": impact,
@@ -214,26 +238,46 @@ class EffectTable(ResultMixin):
             )
         return out
 
+    def _several_arms(self) -> bool:
+        return len({e.treatment for e in self.effects}) > 1
+
     def _title(self) -> str:
         e = self.effects[0]
+        arms = (
+            f"each arm ({', '.join(dict.fromkeys(x.treatment for x in self.effects))})"
+            if self._several_arms() else e.treatment
+        )
+        across = (
+            f"; across arms: {ARM_CORRECTIONS[self.arm_correction]}"
+            if self.arm_correction is not None else ""
+        )
         return (
-            f"{e.estimand} impact of {e.treatment} vs {e.control} "
+            f"{e.estimand} impact of {arms} vs {e.control} "
             f"({100 * (1 - self.alpha):g}% confidence intervals; p-values adjusted within "
-            f"families: {CORRECTIONS[self.correction]})"
+            f"families: {CORRECTIONS[self.correction]}{across})"
         )
 
     def _footnotes(self) -> list[str]:
         lines = []
+        several = self._several_arms()
         fams = list(dict.fromkeys(self.families))
         for fam in fams:
             members = [
-                e.outcome if sub == ALL else f"{e.outcome} ({sub})"
+                e.outcome + (f" ({', '.join(tags)})" if (tags := [
+                    t for t in (None if sub == ALL else sub, e.treatment if several else None) if t
+                ]) else "")
                 for e, sub, f in zip(self.effects, self.subgroups, self.families, strict=True)
                 if f == fam
             ]
             lines.append(f"family {fam!r}: {', '.join(members)}")
         if self.correction == "romano_wolf" and self.draws is not None:
             lines.append(f"Romano-Wolf p-values from {self.draws:,} bootstrap draws")
+        if self.arm_correction is not None:
+            lines.append(
+                f"p-values adjusted across arms within each outcome first "
+                f"({ARM_CORRECTIONS[self.arm_correction]}), then across the outcomes of each "
+                "family arm by arm"
+            )
         if any(e.binary_outcome for e in self.effects):
             lines.append("0/1 outcomes: means in %, impacts and intervals in percentage points (pp)")
         designs = sorted({f"{e.design} design, {e.se_type} standard errors" for e in self.effects})
@@ -241,8 +285,9 @@ class EffectTable(ResultMixin):
         het = self._heterogeneity
         if het is not None:
             for row in het.itertuples(index=False):
+                arm = f" ({row.treatment} vs {self.effects[0].control})" if several else ""
                 lines.append(
-                    f"heterogeneity by {row.by}, {row.outcome}: F({row.df_num:g}, "
+                    f"heterogeneity by {row.by}, {row.outcome}{arm}: F({row.df_num:g}, "
                     f"{row.df_denom:.4g}) = {row.statistic:.3f}, p = {p_cell(row.p_value)} "
                     f"({row.se_type})"
                 )
@@ -263,7 +308,7 @@ class EffectTable(ResultMixin):
         cells = self._cells()
         cols = list(cells[0])
         widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in cols}
-        left = {"outcome", "subgroup"}
+        left = {"outcome", "subgroup", "arm"}
 
         def fmt(values: Mapping[str, str]) -> str:
             return "  ".join(
