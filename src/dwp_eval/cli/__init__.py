@@ -13,47 +13,35 @@ dwp-eval analyse trial.csv --plan plan.toml --out report.html
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from dwp_eval._version import __version__
 from dwp_eval.cli.demo import run_demo
 from dwp_eval.cli.files import InputFileError, check_outputs, read_participants, read_table
+from dwp_eval.cli.output import (
+    EXIT_BAD_INPUT,
+    EXIT_CHECK_FAILED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_TEXT,
+    SubParser,
+    headline,
+    jsonable,
+    print_headline,
+    records,
+    stdout_unless,
+    with_common,
+)
 from dwp_eval.design import Allocation, randomise
 from dwp_eval.errors import AllocationExistsError, DwpEvalError, OptionError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "EXIT_INTERNAL", "EXIT_OK", "InputFileError",
            "build_parser", "main", "read_participants", "read_table"]
-
-#: Exit statuses of ``dwp-eval`` (also in ``dwp-eval --help``).
-EXIT_OK = 0
-#: ``selfcheck`` ran and a comparison with a reference failed.
-EXIT_CHECK_FAILED = 1
-#: Bad input or usage: a :class:`~dwp_eval.errors.DwpEvalError`, a file that cannot be read or
-#: written, an unknown option. The message says what to fix.
-EXIT_BAD_INPUT = 2
-#: An internal error (a bug in dwp_eval): please report it (EX_SOFTWARE in sysexits.h).
-EXIT_INTERNAL = 70
-
-_EXIT_TEXT = f"""exit status:
-  {EXIT_OK}   success
-  {EXIT_CHECK_FAILED}   selfcheck: a comparison with a reference did not agree
-  {EXIT_BAD_INPUT}   bad input or usage (a file, column, option or value to fix; the message says how)
-  {EXIT_INTERNAL}  internal error in dwp_eval (a bug: please report it with the command you ran)
-
---json prints the results as one JSON object on standard output; --quiet prints nothing
-but errors. Errors go to standard error as one line: dwp-eval <command>: error: <message>
-"""
-
 
 def _parse_arms(ratio: str, arms: Sequence[str] | None) -> dict[str, float]:
     parts = ratio.split(":")
@@ -200,45 +188,8 @@ def _cmd_power(args: argparse.Namespace) -> int:
     else:
         res = mde(power=args.power, **size, **design)
     print(res.summary())
-    args.payload = {"result": _records(res.to_frame())}
+    args.payload = {"result": records(res.to_frame())}
     return 0
-
-
-def _value(v: float, binary: bool) -> str:
-    return f"{100 * v:.2f} pp" if binary else f"{v:.4g}"
-
-
-def _headline(report: Any) -> list[dict[str, Any]]:
-    """One row per impact in the report's impact table: outcome, arm, estimate, CI, p."""
-    table = report.results.get("impact")
-    if table is None:
-        return []
-    rows = []
-    for effect, p_adj, family in zip(table.effects, table.p_value_adjusted, table.families,
-                                      strict=True):
-        rows.append({
-            "outcome": effect.outcome, "arm": f"{effect.treatment} vs {effect.control}",
-            "estimand": effect.estimand, "family": family, "estimate": effect.estimate,
-            "conf_low": effect.conf_low, "conf_high": effect.conf_high,
-            "p_value": effect.p_value, "p_value_adjusted": p_adj,
-            "binary": bool(effect.binary_outcome), "n_obs": effect.n_obs,
-        })
-    return rows
-
-
-def _print_headline(rows: list[dict[str, Any]], correction: str, alpha: float) -> None:
-    if not rows:
-        return
-    level = f"{100 * (1 - alpha):g}%"
-    print(f"\nHeadline impacts ({rows[0]['estimand']}; p adjusted: {correction}):")
-    cells = [("outcome", "arm", "estimate", f"{level} CI", "p", "p adjusted")]
-    for r in rows:
-        cells.append((r["outcome"], r["arm"], _value(r["estimate"], r["binary"]),
-                      f"[{_value(r['conf_low'], r['binary'])}, {_value(r['conf_high'], r['binary'])}]",
-                      f"{r['p_value']:.3g}", f"{r['p_value_adjusted']:.3g}"))
-    widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
-    for c in cells:
-        print("  " + "  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
 
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
@@ -272,10 +223,10 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         print(f"Wrote {len(paths)} tables to {args.tables}")
         payload["tables"] = [str(p) for p in paths]
     print(f"Wrote the report to {out}")
-    rows = _headline(report)
+    rows = headline(report)
     impact = report.results.get("impact")
     if impact is not None:
-        _print_headline(rows, impact.correction, impact.alpha)
+        print_headline(rows, impact.correction, impact.alpha)
     payload["impacts"] = rows
     args.payload = payload
     return 0
@@ -285,7 +236,7 @@ def _cmd_selfcheck(args: argparse.Namespace) -> int:
     from dwp_eval.references import selfcheck
 
     res = selfcheck(args.references or None, verbose=not (args.quiet or args.json))
-    args.payload = {"passed": bool(res.passed), "references": _records(res.to_frame())}
+    args.payload = {"passed": bool(res.passed), "references": records(res.to_frame())}
     return EXIT_OK if res.passed else EXIT_CHECK_FAILED
 
 
@@ -293,13 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dwp-eval``."""
     p = argparse.ArgumentParser(
         prog="dwp-eval", description="Randomised trials of employment programmes.",
-        epilog=_EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"dwp-eval {__version__}",
                    help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                           parser_class=_SubParser)
-    sub.add_parser = _with_common(sub.add_parser)  # type: ignore[method-assign]
+                           parser_class=SubParser)
+    sub.add_parser = with_common(sub.add_parser)  # type: ignore[method-assign]
 
     r = sub.add_parser("randomise", help="allocate participants to arms and write an audit log")
     r.add_argument("participants", help="CSV (or .parquet) file with one row per participant")
@@ -390,60 +341,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class _SubParser(argparse.ArgumentParser):
-    """Subcommand parsers print the exit statuses under their help too."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("epilog", _EXIT_TEXT)
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(*args, **kwargs)
-
-
-def _with_common(add_parser: Any) -> Any:
-    """Wrap ``add_parser`` so every command gets ``--quiet`` and ``--json``."""
-
-    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = add_parser(name, **kwargs)
-        out = parser.add_mutually_exclusive_group()
-        out.add_argument("-q", "--quiet", action="store_true",
-                         help="print nothing but errors (the exit status tells the outcome)")
-        out.add_argument("--json", action="store_true",
-                         help="print the results as one JSON object on standard output, nothing else")
-        parser.set_defaults(payload=None)
-        return parser
-
-    return add
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [dict(zip(map(str, frame.columns), row, strict=True)) for row in frame.itertuples(index=False)]
-
-
-@contextlib.contextmanager
-def _stdout_unless(show: bool) -> Iterator[None]:
-    if show:
-        yield
-    else:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-
-
 def _error(command: str, message: str) -> None:
     print(f"dwp-eval {command}: error: {message}", file=sys.stderr)
 
@@ -457,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
-        with _stdout_unless(not (args.quiet or args.json)):
+        with stdout_unless(not (args.quiet or args.json)):
             code = int(args.func(args))
     except AllocationExistsError as err:
         # the library's advice names the Python argument; give the command-line flag
@@ -481,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"the command you ran and dwp-eval {__version__}.", file=sys.stderr)
         return EXIT_INTERNAL
     if args.json and args.payload is not None:
-        print(json.dumps(_jsonable({"command": args.command, "exit_status": code, **args.payload}),
+        print(json.dumps(jsonable({"command": args.command, "exit_status": code, **args.payload}),
                          indent=2))
     return code
 
