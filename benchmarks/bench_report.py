@@ -58,7 +58,7 @@ RTOL = 1e-12
 
 
 def make_trial(n: int, *, seed: int = SEED) -> pd.DataFrame:
-    """The trial table ``dwp-eval demo`` analyses (src/dwp_eval/cli.py, ``_cmd_demo``)."""
+    """The trial table ``dwp-eval demo`` analyses (src/dwp_eval/cli/demo.py, ``run_demo``)."""
     people = whp_like(n=n, seed=seed)
     alloc = randomise(people, strata=["site", "benefit"], seed=seed)
     arm = alloc.table.set_index("id")["arm"].reindex(people["id"]).to_numpy()

@@ -18,7 +18,7 @@ def test_issue_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_sample_size_and_power(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["power", "--sd", "1", "--mde", "0.5", "--alpha", "0.05", "--power", "0.9"]) == 0
     assert "you need" in capsys.readouterr().out
-    assert main(["power", "--effect", "0.2", "--n-clusters", "40", "--cluster-size", "25", "--icc", "0.05", "--r2", "0.3", "--ratio", "0.5", "--attrition", "0.1"]) == 0
+    assert main(["power", "--effect", "0.2", "--n-clusters", "40", "--cluster-size", "25", "--icc", "0.05", "--r2", "0.3", "--ratio", "1:1", "--attrition", "0.1"]) == 0
     assert "the power to detect an ITT effect of 0.2 SD" in capsys.readouterr().out
 
 

@@ -429,7 +429,7 @@ def whp_monthly_records(
         {
             "id": ids[bw[border]],
             "start": bs[border].astype("datetime64[D]").astype("datetime64[ns]"),
-            "end": np.where(open_, np.datetime64("NaT"), be.astype("datetime64[D]"))[border].astype(
+            "end": np.where(open_, np.datetime64("NaT", "D"), be.astype("datetime64[D]"))[border].astype(
                 "datetime64[ns]"
             ),
         }

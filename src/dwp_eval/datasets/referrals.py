@@ -323,7 +323,7 @@ def whp_referrals(
             "id": ref_ids,
             "provision": names[prov][rows],
             "start_date": start[rows].astype("datetime64[D]").astype("datetime64[ns]"),
-            "end_date": np.where(ongoing, np.datetime64("NaT"), end.astype("datetime64[D]"))[rows].astype(
+            "end_date": np.where(ongoing, np.datetime64("NaT", "D"), end.astype("datetime64[D]"))[rows].astype(
                 "datetime64[ns]"
             ),
         }

@@ -179,7 +179,7 @@ def first_dates(day: np.ndarray, has: np.ndarray, people: People) -> tuple[np.nd
     """Each person's first date (``day``; NaT where ``has`` is False) as datetime64, and its
     days after randomisation (Int64; missing where ``has`` is False)."""
     dates = np.where(has, day, 0).astype("datetime64[D]").astype("datetime64[ns]")
-    dates[~has] = np.datetime64("NaT")
+    dates[~has] = np.datetime64("NaT", "ns")
     days = pd.array(np.where(has, day - people.day, 0), dtype="Int64")
     days[~has] = pd.NA
     return dates, days

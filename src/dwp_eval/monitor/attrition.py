@@ -53,11 +53,16 @@ def _logit_response(s: np.ndarray, X: pd.DataFrame, *, arm: str, func: str) -> n
     design = np.column_stack([np.ones(len(s)), X.to_numpy(dtype=float)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = sm.Logit(s.astype(float), design).fit(disp=0, method="newton", maxiter=100)
-    separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
-    failed = not res.mle_retvals.get("converged", True) or any(
+        try:
+            res = sm.Logit(s.astype(float), design).fit(disp=0, method="newton", maxiter=100)
+        except np.linalg.LinAlgError:
+            # statsmodels < 0.14.1: under (quasi-)separation the Newton step inverts a
+            # singular Hessian instead of warning
+            res = None
+    separated = res is None or any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
+    failed = res is None or not res.mle_retvals.get("converged", True) or any(
         issubclass(w.category, ConvergenceWarning) for w in caught)
-    if separated or failed:
+    if res is None or separated or failed:
         raise DesignError(
             f"{func}: the covariates predict response (almost) perfectly in the {arm!r} arm, so "
             "the logistic response model has no finite estimate and the weights would be "
