@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,8 +43,10 @@ WEIGHT_KINDS = ("none", "positive", "zero", "negative", "nan")
 INDEX_KINDS = ("range", "duplicate", "strings")
 CALLS = (
     "itt", "itt_ols", "cace", "balance", "attrition", "flow", "impact_table", "lee_bounds",
-    "randomisation_test", "wild_cluster_bootstrap", "randomise", "did", "power",
+    "randomisation_test", "wild_cluster_bootstrap", "randomise", "allocation_round_trip",
+    "contamination_summary", "did", "power",
 )
+ID_KINDS = ("int", "float", "uint64", "str", "datetime", "nullable", "category", "mixed")
 SIZES = (0, 1, 2, 3, 4, 6, 10, 20, 20, 40, 40, 40)
 OUTCOMES = ("correct", "clear_error", "foreign", "silent_nan", "silent_wrong", "row_loss")
 
@@ -62,6 +66,7 @@ class Case:
     index: str
     missing: str
     seed: int
+    ids: str = "int"
 
 
 def random_case(rng: np.random.Generator) -> Case:
@@ -85,6 +90,7 @@ def random_case(rng: np.random.Generator) -> Case:
         index=pick(INDEX_KINDS),
         missing=pick(("raise", "drop")),
         seed=int(rng.integers(2**31)),
+        ids=pick(ID_KINDS),
     )
 
 
@@ -115,6 +121,26 @@ def _arms(case: Case, rng: np.random.Generator) -> tuple[pd.Series, Any, Any]:
     if case.arm == "one_arm":
         return pd.Series(np.repeat("control", n)), "control", "treatment"
     return pd.Series(pd.array(z, dtype="Int64")), 0, 1
+
+
+def _ids(kind: str, n: int) -> Any:
+    """Person ids of the types real files bring."""
+    base = np.arange(1, n + 1) * 3
+    if kind == "float":  # integral floats, as after a CSV with a blank cell
+        return base.astype(float)
+    if kind == "uint64":
+        return np.uint64(2**63) + base.astype(np.uint64)
+    if kind == "str":
+        return np.array([f"P{v:05d}" for v in base], dtype=object)
+    if kind == "datetime":
+        return pd.date_range("2020-01-01", periods=n, freq="D").to_numpy()
+    if kind == "nullable":
+        return pd.array(base, dtype="Int64")
+    if kind == "category":
+        return pd.Categorical([f"c{v}" for v in base])
+    if kind == "mixed":
+        return np.array([v if v % 2 else str(v) for v in base], dtype=object)
+    return base
 
 
 def _outcome(case: Case, rng: np.random.Generator, z: np.ndarray) -> pd.Series:
@@ -160,7 +186,7 @@ def make_frame(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     case = Case(**{**case.__dict__, "n": n})
     arm, control, treatment = _arms(case, rng)
     z = np.asarray(arm.astype(str) == str(treatment), dtype=float)
-    df = pd.DataFrame({"id": np.arange(1, n + 1) * 3, "arm": arm.to_numpy()})
+    df = pd.DataFrame({"id": _ids(case.ids, n), "arm": arm.to_numpy()})
     df["y"] = _outcome(case, rng, z).to_numpy()
     received = (rng.random(n) < 0.2 + 0.6 * z).astype(np.int64)
     df["d"] = received
@@ -298,6 +324,22 @@ def _call(case: Case, df: pd.DataFrame, kw: dict[str, Any]) -> Any:
         )
     if case.call == "randomise":
         return de.randomise(df, id="id", strata=strata, cluster=cluster, seed=case.seed)
+    if case.call == "allocation_round_trip":
+        allocation = de.randomise(df, id="id", strata=strata, seed=case.seed)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "allocation.csv"
+            allocation.write(path)
+            back = de.Allocation.read(path)
+        written, read = allocation.to_frame(), back.to_frame()
+        if not written.equals(read) or written["id"].dtype != read["id"].dtype:
+            return _Wrong(f"ids {written['id'].dtype} came back as {read['id'].dtype}")
+        back.verify(df)
+        return back
+    if case.call == "contamination_summary":
+        flags = df.assign(contaminated=df["contaminated"].astype(bool))
+        if case.y == "constant":  # every control contaminated: a 100% rate
+            flags["contaminated"] = True
+        return de.contamination_summary(flags, by=["arm"] + (["s"] if strata == "s" else []))
     if case.call == "did":
         panel = _panel(case)
         return de.did(
@@ -316,6 +358,13 @@ def _call(case: Case, df: pd.DataFrame, kw: dict[str, Any]) -> Any:
 
 
 # -- judging ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Wrong:
+    """A call that returned but gave a wrong answer the fuzzer can see."""
+
+    reason: str
 
 
 def _numbers(result: Any) -> dict[str, float]:
@@ -356,9 +405,18 @@ def judge(case: Case) -> tuple[str, str]:
             result = _call(case, df, kw)
         except DwpEvalError as error:
             return "clear_error", f"{type(error).__name__}: {str(error)[:120]}"
-        except Exception as error:  # noqa: BLE001 - the point is to catch foreign ones
+        except Exception as error:
             return "foreign", f"{type(error).__name__}: {str(error)[:200]}"
+    if isinstance(result, _Wrong):
+        return "silent_wrong", result.reason
     numbers = _numbers(result)
+    if case.call == "contamination_summary":
+        table = result.to_frame()
+        for low, high, rate in zip(
+            table["conf_low"], table["conf_high"], table["rate"], strict=True
+        ):
+            if not 0.0 <= low <= rate <= high <= 1.0:
+                return "silent_wrong", f"interval [{low}, {high}] around rate {rate}"
     bad = [name for name, value in numbers.items() if not math.isfinite(value)]
     if bad:
         return "silent_nan", f"not finite: {', '.join(bad[:4])} ({type(result).__name__})"

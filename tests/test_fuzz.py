@@ -16,6 +16,7 @@ from fuzzing import (
     CALLS,
     CLUSTER_KINDS,
     COVARIATE_KINDS,
+    ID_KINDS,
     INDEX_KINDS,
     SIZES,
     STRATA_KINDS,
@@ -45,6 +46,7 @@ def _cases(call: str) -> st.SearchStrategy[Case]:
         index=_kind(INDEX_KINDS),
         missing=st.sampled_from(("raise", "drop")),
         seed=st.integers(0, 2**31 - 1),
+        ids=_kind(ID_KINDS),
     )
 
 
