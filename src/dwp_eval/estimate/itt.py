@@ -23,7 +23,7 @@ from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
-from dwp_eval.errors import DesignError, DroppedRowsWarning, NotEstimableError, OptionError
+from dwp_eval.errors import DroppedRowsWarning, NotEstimableError, OptionError
 from dwp_eval.results import Effect
 
 __all__ = ["DIFFERENCE_IN_MEANS", "OLS", "DroppedRowsWarning", "itt"]
