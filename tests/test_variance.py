@@ -486,3 +486,48 @@ def test_vcov_needs_cluster_codes_and_two_clusters():
         vcov(fit, "CR2")
     with pytest.raises(DesignError, match="needs at least two clusters"):
         vcov(fit, "CR1", np.zeros(len(y), dtype=int))
+
+
+# ----------------------------------------------- invariants hold under python -O
+
+
+def test_variance_core_has_no_assert_statements():
+    """Invariants are explicit checks (or typing.cast), never ``assert``, so that
+    ``python -O`` keeps the behaviour."""
+    import ast
+    import inspect
+
+    import dwp_eval._core.variance as variance
+
+    tree = ast.parse(inspect.getsource(variance))
+    asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    assert asserts == []
+
+
+@pytest.mark.parametrize("se_type", ["CR0", "CR1", "CR2"])
+def test_cluster_types_without_codes_raise_a_clear_error(se_type):
+    rng = np.random.default_rng(5)
+    X = np.column_stack([np.ones(30), rng.normal(size=30)])
+    fit = fit_ols(X, rng.normal(size=30), ["(Intercept)", "x"], func="test")
+    with pytest.raises(DesignError, match=rf"se_type '{se_type}' is cluster-robust and needs cluster codes"):
+        SE_TYPES[se_type].compute(fit, None)
+
+
+def test_cluster_types_without_codes_raise_under_python_O():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from dwp_eval._core.linalg import fit_ols\n"
+        "from dwp_eval._core.variance import SE_TYPES\n"
+        "from dwp_eval.errors import DesignError\n"
+        "X = np.column_stack([np.ones(20), np.arange(20.0)])\n"
+        "fit = fit_ols(X, np.sin(np.arange(20.0)), ['(Intercept)', 'x'], func='t')\n"
+        "try:\n"
+        "    SE_TYPES['CR1'].compute(fit, None)\n"
+        "except DesignError:\n"
+        "    print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr

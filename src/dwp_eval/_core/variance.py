@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -145,6 +146,17 @@ def _hc(kind: str) -> Callable[[OLSFit, np.ndarray | None], VcovResult]:
     return compute
 
 
+def _need_clusters(cluster: np.ndarray | None, se_type: str) -> np.ndarray:
+    """The cluster codes a cluster-robust type needs (an explicit check, not an
+    ``assert``: it must hold under ``python -O`` too)."""
+    if cluster is None:
+        raise DesignError(
+            f"vcov: se_type {se_type!r} is cluster-robust and needs cluster codes, but none were "
+            "given. Fix: pass cluster=, or use an HC type."
+        )
+    return cluster
+
+
 def _cluster_index(cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Row order grouped by cluster and the group boundaries."""
     order = np.argsort(cluster, kind="stable")
@@ -166,7 +178,7 @@ def cluster_sums(values: np.ndarray, cluster: np.ndarray) -> np.ndarray:
 
 def _cr01(kind: str) -> Callable[[OLSFit, np.ndarray | None], VcovResult]:
     def compute(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
-        assert cluster is not None
+        cluster = _need_clusters(cluster, kind)
         U = cluster_sums(fit.X * fit.resid[:, None], cluster)
         G = U.shape[0]
         v = fit.bread @ (U.T @ U) @ fit.bread
@@ -189,7 +201,8 @@ def _cr2_weighted(fit: OLSFit, cluster: np.ndarray) -> VcovResult:
     Degrees of freedom: ``Omega = D + Gamma' K Gamma`` with ``D_gg = p_g'p_g``,
     ``p_g = A_g W_g X_g M c`` and ``gamma_g = [X_g'p_g; X_g'W_g p_g]``.
     """
-    assert fit.sqrt_w is not None
+    if fit.sqrt_w is None:
+        raise DesignError("vcov: the weighted CR2 variance needs a weighted fit (fit_ols(weights=...)).")
     order, bounds, G = _cluster_index(cluster)
     k = fit.k
     sw = fit.sqrt_w
@@ -236,7 +249,7 @@ def _cr2_weighted(fit: OLSFit, cluster: np.ndarray) -> VcovResult:
 
 
 def _cr2(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
-    assert cluster is not None
+    cluster = _need_clusters(cluster, "CR2")
     if fit.sqrt_w is not None:
         if fit.fe_codes is not None:
             raise DesignError(
@@ -283,7 +296,7 @@ def _cr2(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
         sx = s[m:, :]
         ss_x += np.einsum("aj,bj->jab", sx, sx)
         if m:
-            assert zs is not None and zz_diag is not None
+            zs, zz_diag = cast(np.ndarray, zs), cast(np.ndarray, zz_diag)  # has_fe: both arrays
             sz = s[:m, :]  # m x k
             for i, st in enumerate(strata_g):
                 zs[st] += np.einsum("j,aj->aj", sz[i], sx)
@@ -482,8 +495,7 @@ class BatchedWald:
                 factor = n / dof
         else:
             kind = "cr"
-            assert cluster is not None  # the caller passes codes for CR types
-            order, bounds, G = _cluster_index(cluster)
+            order, bounds, G = _cluster_index(_need_clusters(cluster, se_type))
             operators = _cr_operators(fit, se_type, order, bounds)
             if se_type == "CR1":
                 factor = (G / (G - 1)) * ((n - 1) / dof)
@@ -519,22 +531,24 @@ class BatchedWald:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.asarray(np.einsum("bj,bj->b", g, g) / s2)
         if self.kind == "hc":
-            assert self.hc_weight is not None
+            hc_weight = cast(np.ndarray, self.hc_weight)  # set by build() for kind "hc"
             iu, ju = np.triu_indices(k)
             flat = np.zeros((B, len(iu)))
             for lo in range(0, E.shape[1], BLOCK_ROWS):
                 hi = lo + BLOCK_ROWS
                 xl = self.XL[lo:hi]
-                flat += (E[:, lo:hi] ** 2 * self.hc_weight[None, lo:hi]) @ (xl[:, iu] * xl[:, ju])
+                flat += (E[:, lo:hi] ** 2 * hc_weight[None, lo:hi]) @ (xl[:, iu] * xl[:, ju])
             meat = np.empty((B, k, k))
             meat[:, iu, ju] = flat
             meat[:, ju, iu] = flat
         else:
-            assert self.operators is not None and self.order is not None and self.bounds is not None
-            Eo = E[:, self.order]
+            # set by build() for kind "cr"
+            operators = cast(np.ndarray, self.operators)
+            order, bounds = cast(np.ndarray, self.order), cast(np.ndarray, self.bounds)
+            Eo = E[:, order]
             U = np.stack(
                 [
-                    np.add.reduceat(Eo * self.operators[None, :, j], self.bounds[:-1], axis=1)
+                    np.add.reduceat(Eo * operators[None, :, j], bounds[:-1], axis=1)
                     for j in range(k)
                 ],
                 axis=2,
