@@ -639,3 +639,24 @@ def test_p_values_uniform_under_sharp_null(design):
         lo, hi = binomial_band(level, sims, BAND_LEVEL)
         assert lo <= np.mean(p <= a) <= hi, f"{design}: P(p <= {a}) = {np.mean(p <= a):.3f}"
     assert stats.kstest(p, "uniform").pvalue > 0.001
+
+
+@pytest.mark.parametrize("kind", ["int", "float"])
+def test_numeric_arm_column_matches_text_labels_with_a_rerandomised_allocation(make_people, kind):
+    """One label rule (``label_key``): an int or float arm column (a CSV read back)
+    with ``control=0`` gives the same re-drawn assignments and p-value as the text
+    labels of the allocation, third arm of the re-randomisation rule included."""
+    people = make_people(120, 4)
+    rule = de.BalanceRule(covariates=("age", "female"), max_abs_std_diff=0.2, max_draws=2000)
+    with pytest.warns(de.RerandomisationWarning):
+        alloc = de.randomise(people, arms={"0": 2, "1": 1, "2": 1}, rerandomise=rule, seed=2)
+    t = people.merge(alloc.table[["id", "arm"]], on="id")
+    t["y"] = np.random.default_rng(3).normal(size=len(t))
+    num = t.assign(arm=t["arm"].astype(kind))
+    kw = dict(outcome="y", assigned="arm", allocation=alloc, draws=200, seed=7)
+    z_text = ri._null_assignments(t, control="0", treatment="1", **kw)
+    z_num = ri._null_assignments(num, control=0, treatment=1, **kw)
+    pd.testing.assert_frame_equal(z_text, z_num)
+    a = randomisation_test(t, control="0", treatment="1", **kw)
+    b = randomisation_test(num, control=0, treatment=1, **kw)
+    assert a.p_value == b.p_value and a.estimate == b.estimate

@@ -24,6 +24,7 @@ from dwp_eval._core.assignments import RecordedDesign
 from dwp_eval._core.contract import ResultMixin, to_plain
 from dwp_eval._validation import (
     _fmt_list,
+    arm_keys,
     as_column_list,
     check_columns,
     check_data,
@@ -405,9 +406,12 @@ class Allocation(ResultMixin):
                 f"{func}: {int(np.sum(pos < 0)):,} id(s) in the data were never allocated (e.g. "
                 f"{_fmt_list(extra, 5)}). Fix: pass only the people in the allocation."
             )
-        arm_tab = table["arm"].astype(str).to_numpy()[pos]
-        given = data[assigned].astype("string")
-        differ = given.notna().to_numpy() & (given.fillna("").to_numpy().astype(str) != arm_tab)
+        # arm labels compared by value (label_key): 0, 0.0 and "0" are one label
+        arm_tab = arm_keys(table["arm"]).fillna("").to_numpy(dtype=object)[pos]
+        given = data[assigned]
+        differ = given.notna().to_numpy() & (
+            arm_keys(given).fillna("").to_numpy(dtype=object) != arm_tab
+        )
         if differ.any():
             eg = [
                 f"{data[id_col].iloc[i]}: {given.iloc[i]!r} vs allocated {arm_tab[i]!r}"

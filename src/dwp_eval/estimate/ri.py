@@ -35,11 +35,13 @@ from dwp_eval._core.difference_in_means import BatchedDifference
 from dwp_eval._core.inversion import PValueFunction, t_values
 from dwp_eval._core.sample import prepare_sample
 from dwp_eval._validation import (
+    arm_keys,
     check_alpha,
     check_columns,
     check_data,
     check_option,
     check_seed,
+    label_key,
 )
 from dwp_eval.errors import ColumnError, DesignError, NotEstimableError, OptionError
 from dwp_eval.results.randomisation import RandomisationTest
@@ -239,12 +241,12 @@ def _make_rule(
     for j in range(len(covs)):
         cols[:, 1 + j] = np.bincount(unit_of_row, weights=x[:, j], minlength=n_units)
         cols[:, 1 + len(covs) + j] = np.bincount(unit_of_row, weights=x[:, j] ** 2, minlength=n_units)
-    arm_text = data[assigned].astype(str).to_numpy()
+    arm_text = arm_keys(data[assigned]).fillna("").to_numpy(dtype=object)  # by value (label_key)
     fixed = {}
     for arm in recorded.arms:
-        if arm in (treatment, control):
+        if label_key(arm) in (treatment, control):
             continue
-        xa = data.loc[arm_text == arm, covs].to_numpy(dtype=float)
+        xa = data.loc[arm_text == label_key(arm), covs].to_numpy(dtype=float)
         fixed[arm] = np.r_[len(xa), xa.sum(axis=0), (xa**2).sum(axis=0)]
     return RerandomisationRule(
         columns=cols,
