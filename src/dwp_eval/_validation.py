@@ -163,6 +163,43 @@ def check_seed(seed: Any, *, func: str) -> np.random.Generator:
     )
 
 
+#: Most draws, replications or simulations any function accepts (``draws`` of
+#: :func:`dwp_eval.randomisation_test`, :func:`dwp_eval.wild_cluster_bootstrap`,
+#: :func:`dwp_eval.balance`, :func:`dwp_eval.romano_wolf`, :func:`dwp_eval.impact_table`,
+#: analysis plans; ``sims`` of :func:`dwp_eval.diagnose`): beyond it the Monte Carlo error
+#: of a p-value or a rejection rate (at most ``0.5 / sqrt(draws)``, 0.0016 here) is far
+#: below anything reported, and the work grows without bound.
+MAX_DRAWS = 100_000
+
+
+def check_draws(
+    draws: Any, *, name: str = "draws", func: str, minimum: int = 1, hint: str = ""
+) -> int:
+    """A number of draws (replications, simulations) from ``minimum`` to :data:`MAX_DRAWS`.
+
+    One check, so that every function refuses unbounded work up front with the same
+    message: the argument, the limit and the fix. ``hint`` completes the type message
+    (e.g. ``" (e.g. 1000)"``).
+    """
+    if minimum == 1:
+        kind = "a positive int"
+    elif minimum == 0:
+        kind = "a non-negative int"
+    else:
+        kind = f"an int >= {minimum}"
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or int(draws) < minimum:
+        raise OptionError(
+            f"The '{name}' parameter of {func} must be {kind}{hint}. Got {draws!r} instead."
+        )
+    if int(draws) > MAX_DRAWS:
+        raise OptionError(
+            f"The '{name}' parameter of {func} is {int(draws):,}, above the limit of "
+            f"{MAX_DRAWS:,} (a p-value's Monte Carlo error is then below 0.002, and the work "
+            f"grows without bound). Fix: pass {name}=10000 or fewer; 1,000 to 10,000 is usual."
+        )
+    return int(draws)
+
+
 def check_alpha(alpha: Any, *, func: str) -> float:
     """Check a significance level in (0, 1)."""
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import pandas as pd
 
-from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
+from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_draws, check_option
 from dwp_eval.design._simulation import (
     FixedPopulation,
     Out,
@@ -223,8 +223,7 @@ def diagnose(
     (0.94, 0.87)
     """
     func = "diagnose"
-    if isinstance(sims, bool) or not isinstance(sims, (int, np.integer)) or sims < 2:
-        raise OptionError(f"The 'sims' parameter of {func} must be an int >= 2. Got {sims!r} instead.")
+    sims = check_draws(sims, name="sims", func=func, minimum=2)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise OptionError(f"The 'workers' parameter of {func} must be a positive int. Got {workers!r} instead.")
     alpha = check_alpha(alpha, func=func)

@@ -28,7 +28,7 @@ from dwp_eval._core.inversion import PValueFunction, t_values
 from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.sample import prepare_sample
 from dwp_eval._core.variance import cluster_sums, vcov
-from dwp_eval._validation import check_alpha, check_option, check_seed
+from dwp_eval._validation import check_alpha, check_draws, check_option, check_seed
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.results.randomisation import BootstrapTest
 
@@ -203,10 +203,7 @@ def wild_cluster_bootstrap(
     func = "wild_cluster_bootstrap"
     alpha = check_alpha(alpha, func=func)
     kind = check_option(weights, WEIGHTS, param="weights", func=func)
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise OptionError(
-            f"The 'draws' parameter of {func} must be a positive int. Got {draws!r} instead."
-        )
+    draws = check_draws(draws, name="draws", func=func)
     if not isinstance(impose_null, (bool, np.bool_)):
         raise OptionError(
             f"The 'impose_null' parameter of {func} must be True or False. Got {impose_null!r} instead."

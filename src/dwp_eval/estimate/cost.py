@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from dwp_eval._core.ratio import fieller_set, percentile_ratio_set, t_quantile
-from dwp_eval._validation import check_alpha, check_option, check_seed
+from dwp_eval._validation import check_alpha, check_draws, check_option, check_seed
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.results import Effect
 from dwp_eval.results.cost import COST_COLUMNS, CostEffectiveness
@@ -181,6 +181,7 @@ def cost_effectiveness(
                 f"The 'draws' parameter of {func} must be an int of at least 100. "
                 f"Got {draws!r} instead."
             )
+        draws = check_draws(draws, name="draws", func=func, minimum=100)
         if seed is None:
             raise OptionError(
                 f"The 'seed' parameter of {func} must be an int or a numpy.random.Generator when "

@@ -30,6 +30,7 @@ from scipy import integrate, special, stats
 from statsmodels.stats.multitest import multipletests
 
 from dwp_eval._validation import (
+    MAX_DRAWS,
     Seed,
     _fmt_list,
     as_column_list,
@@ -38,6 +39,7 @@ from dwp_eval._validation import (
     check_option,
     check_seed,
 )
+from dwp_eval._validation import check_draws as _check_draws
 from dwp_eval.errors import DegenerateDrawsWarning, DesignError, OptionError
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.resampling import DesignBootstrap, Hypothesis
@@ -61,11 +63,6 @@ P_ADJUST_METHODS: dict[str, str] = {
     "none": "none",
 }
 
-#: Most bootstrap draws accepted (by :func:`romano_wolf`, :func:`dwp_eval.impact_table`
-#: and analysis plans): beyond it the Monte Carlo error of a p-value (at most
-#: ``0.5 / sqrt(draws)``, 0.0016 here) is far below anything reported, and the work grows
-#: without bound.
-MAX_DRAWS = 100_000
 
 # --------------------------------------------------------------------------- checks
 
@@ -93,19 +90,9 @@ def check_outcome_list(outcomes: Any, *, func: str) -> list[Hashable]:
 
 
 def check_draws(draws: Any, *, func: str) -> int:
-    """A positive number of bootstrap draws, at most :data:`MAX_DRAWS`."""
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or int(draws) < 1:
-        raise OptionError(
-            f"The 'draws' parameter of {func} must be a positive int (e.g. 1000). "
-            f"Got {draws!r} instead."
-        )
-    if int(draws) > MAX_DRAWS:
-        raise OptionError(
-            f"The 'draws' parameter of {func} is {int(draws):,}, above the limit of "
-            f"{MAX_DRAWS:,} draws (a p-value's Monte Carlo error is then below 0.002). Fix: "
-            "pass draws=10000 or fewer; 1,000 to 10,000 is usual."
-        )
-    return int(draws)
+    """A positive number of bootstrap draws, at most :data:`MAX_DRAWS` (the one check
+    of :func:`dwp_eval._validation.check_draws`)."""
+    return _check_draws(draws, name="draws", func=func, hint=" (e.g. 1000)")
 
 
 def _check_p_values(p_values: ArrayLike, *, func: str) -> np.ndarray:

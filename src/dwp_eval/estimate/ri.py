@@ -39,6 +39,7 @@ from dwp_eval._validation import (
     check_alpha,
     check_columns,
     check_data,
+    check_draws,
     check_option,
     check_seed,
     label_key,
@@ -263,11 +264,7 @@ def _make_rule(
 def _check_draws(draws: Any, func: str) -> int | None:
     if isinstance(draws, str) and draws == "all":
         return None
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise OptionError(
-            f"The 'draws' parameter of {func} must be a positive int or 'all'. Got {draws!r} instead."
-        )
-    return int(draws)
+    return check_draws(draws, name="draws", func=func, hint=" or 'all'")
 
 
 def _assignment_stream(

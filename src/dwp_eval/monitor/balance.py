@@ -27,6 +27,7 @@ from dwp_eval._validation import (
     as_column_list,
     check_columns,
     check_data,
+    check_draws,
     check_label,
     check_no_missing,
     check_option,
@@ -54,11 +55,9 @@ DEFAULT_DRAWS = 2_000
 def _check_draws(draws: Any, seed: Any, omnibus: bool, func: str) -> int:
     if draws is None:
         return DEFAULT_DRAWS if (seed is not None and omnibus) else 0
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 0:
-        raise OptionError(
-            f"The 'draws' parameter of {func} must be a non-negative int (0: no randomisation "
-            f"test). Got {draws!r} instead."
-        )
+    draws = check_draws(
+        draws, name="draws", func=func, minimum=0, hint=" (0: no randomisation test)"
+    )
     if draws > 0 and not omnibus:
         raise OptionError(
             f"{func}: draws={int(draws)} asks for the randomisation version of the omnibus test, "
