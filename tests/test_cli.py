@@ -236,3 +236,32 @@ def test_version_and_usage(capsys) -> None:
         main(["randomise", "x.csv"])  # --seed and --out are required
     assert info.value.code == 2
     assert "--seed" in capsys.readouterr().err
+
+
+def test_verify_checks_a_registered_commitment(tmp_path, capsys, csv, people) -> None:
+    """``dwp-eval verify --commitment`` checks the registered commitment, as
+    ``Allocation.verify(data, commitment=...)`` does: a consistent re-randomisation
+    under another seed verifies on its own but not against the registered value."""
+    registered = tmp_path / "registered.csv"
+    assert run(capsys, "randomise", csv, "--seed", 20180501, "--out", registered)[0] == 0
+    commitment = Allocation.read(registered).commitment
+    code, out, err = run(capsys, "verify", registered, csv, "--commitment", commitment, "--json")
+    assert code == 0, err
+    assert '"commitment_checked": true' in out
+    code, out, err = run(capsys, "verify", registered, csv, "--commitment", commitment)
+    assert code == 0 and f"matches the registered commitment {commitment[:16]}" in out
+    shopped = tmp_path / "shopped.csv"  # another seed, both files consistent
+    assert run(capsys, "randomise", csv, "--seed", 7, "--out", shopped)[0] == 0
+    assert run(capsys, "verify", shopped, csv)[0] == 0
+    code, out, err = run(capsys, "verify", shopped, csv, "--commitment", commitment)
+    assert code == 2 and out == ""
+    assert err.startswith("dwp-eval verify: error: ") and "commitment" in err
+    code, _, err = run(capsys, "verify", registered, csv, "--commitment", "not-a-sha")
+    assert code == 2
+    assert "The 'commitment' parameter of Allocation.verify must be the 64 hexadecimal digits" in err
+
+
+def test_verify_help_documents_commitment(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    assert "--commitment" in capsys.readouterr().out

@@ -220,7 +220,8 @@ def test_quiet_and_json(tmp_path, capsys, csv, people) -> None:
     code, out, _ = run(capsys, "verify", b, csv, "--json")
     assert code == 0 and json.loads(out) == {
         "command": "verify", "exit_status": 0, "verified": True, "allocation": str(b),
-        "n": len(people), "batches": 1, "fingerprint": alloc.fingerprint}
+        "n": len(people), "batches": 1, "fingerprint": alloc.fingerprint,
+        "commitment_checked": False}
     assert run(capsys, "verify", b, csv, "--quiet")[1:] == ("", "")
     code, out, _ = run(capsys, "power", "--baseline-rate", 0.2, "--n", 3675, "--json")
     assert code == 0

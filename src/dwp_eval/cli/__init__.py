@@ -4,7 +4,7 @@
 dwp-eval demo
 dwp-eval randomise participants.csv --id id --strata site benefit --ratio 1:1 \\
     --seed 20180501 --out allocation.csv
-dwp-eval verify allocation.csv participants.csv
+dwp-eval verify allocation.csv participants.csv --commitment 3f9a...c2
 dwp-eval extend allocation.csv new_referrals.csv --seed 20180601 --out allocation_2.csv
 dwp-eval analyse trial.csv --plan plan.toml --out report.html
 ```
@@ -68,7 +68,7 @@ def _allocation_payload(alloc: Allocation, out: str, log: Path) -> dict[str, Any
     return {
         "allocation": str(out), "audit_log": str(log), "n": alloc.n, "design": alloc.design,
         "arms": {str(a): int(counts.get(str(a), 0)) for a in alloc.arms},
-        "seed": alloc.seed, "fingerprint": alloc.fingerprint,
+        "seed": alloc.seed, "fingerprint": alloc.fingerprint, "commitment": alloc.commitment,
     }
 
 
@@ -98,14 +98,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     alloc = Allocation.read(args.allocation)
     d = alloc.metadata["design"]
     data = read_participants(args.participants, [*d["strata"], d["cluster"]], d["id"])
-    alloc.verify(data)
+    alloc.verify(data, commitment=args.commitment)
     print(
         f"Verified: re-running the {len(alloc.metadata['batches'])} recorded batch(es) from their "
         f"seeds reproduces all {alloc.n:,} allocations in {args.allocation} "
         f"(fingerprint {alloc.fingerprint[:16]}...)."
     )
+    if args.commitment is not None:
+        print(f"The allocation matches the registered commitment {alloc.commitment[:16]}....")
     args.payload = {"verified": True, "allocation": str(args.allocation), "n": alloc.n,
-                    "batches": len(alloc.metadata["batches"]), "fingerprint": alloc.fingerprint}
+                    "batches": len(alloc.metadata["batches"]), "fingerprint": alloc.fingerprint,
+                    "commitment_checked": args.commitment is not None}
     return 0
 
 
@@ -267,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="re-run an allocation from its audit log")
     v.add_argument("allocation", help="allocation CSV written by `dwp-eval randomise`")
     v.add_argument("participants", help="the participants CSV (or .parquet) that was randomised")
+    v.add_argument(
+        "--commitment",
+        help="the commitment (64 hex digits) that `randomise` printed and that was registered "
+        "with the trial; verify then also fails (exit status 2) if the allocation was re-drawn "
+        "under another seed, design or population",
+    )
     v.set_defaults(func=_cmd_verify)
 
     e = sub.add_parser("extend", help="allocate later referrals without changing earlier ones")
