@@ -43,7 +43,9 @@ def test_package_copy_equals_tests_reference():
 def test_installed_package_finds_its_reference_files():
     assert (sc.reference_root() / "itt" / "estimatr_results.csv").is_file()
     for name in ["card_krueger_table3.csv", "estimatr_twfe.csv", "linearmodels_twfe.csv",
-                 "twfe_panels.csv", "data/card_krueger.csv"]:
+                 "twfe_panels.csv", "data/card_krueger.csv", "twfe_cr1.csv",
+                 "staggered_panel_no_never.csv", "staggered_no_never_att_gt.csv",
+                 "staggered_no_never_aggte.csv"]:
         assert (sc.reference_root() / "did" / name).is_file(), name
 
 
@@ -71,6 +73,12 @@ def test_every_reference_passes(result):
     assert (by.loc["did_linearmodels", "cases"], by.loc["did_linearmodels", "values"]) == (3, 9)
     assert by.loc["did_estimatr", "max_rel_diff"] < 1e-8
     assert by.loc["did_linearmodels", "max_rel_diff"] < 1e-8
+    # issue 13: the default CR1 (fixest, xtreg: 10 cases x 2 sources) and staggered
+    # adoption without never-treated units (csdid, moderndid)
+    assert (by.loc["did_twfe_cr1", "cases"], by.loc["did_twfe_cr1", "values"]) == (20, 60)
+    assert by.loc["did_twfe_cr1", "max_rel_diff"] < 1e-8
+    assert by.loc["staggered_no_never", "values"] >= 800
+    assert by.loc["staggered_no_never", "failed"] == 0
     d = result.details()
     assert list(d.columns) == sc.DETAIL_COLUMNS
     assert not (d["quantity"] == "skipped").any()  # every estimatr case is compared
@@ -109,6 +117,13 @@ def test_a_changed_reference_value_fails(tmp_path, monkeypatch):
          {"case": "balanced", "se_type": "stata"}, 1 + 1e-6, "balanced stata std_error"),
         ("did_linearmodels", "linearmodels_twfe.csv", "std_error",
          {"case": "unbalanced", "term": "d"}, 1 + 1e-6, "unbalanced std_error"),
+        ("did_twfe_cr1", "twfe_cr1.csv", "std_error",
+         {"case": "unbalanced_x_region", "source": "xtreg"}, 1 + 1e-6,
+         "unbalanced_x_region xtreg std_error"),
+        ("staggered_no_never", "staggered_no_never_att_gt.csv", "std_error",
+         {"package": "csdid", "method": "dr", "base_period": "varying", "covariates": "",
+          "cohort": "5", "time": "6"}, 1 + 1e-6,
+         "csdid dr varying no covariates att_gt (5, 6) std_error"),
         ("did_card_krueger", "card_krueger_table3.csv", "published_se",
          {"row": "4", "group": "NJ-PA"}, 1.01, "table 3 row 4 NJ-PA std_error"),
     ],
@@ -146,7 +161,8 @@ def test_unknown_reference_is_an_error():
     with pytest.raises(OptionError, match=r"The 'references' parameter of selfcheck must name "
                                           r"references among 'itt_estimatr', 'itt_clubsandwich', 'power_pwr', "
                                           r"'power_statsmodels', 'power_powerupr', 'cace_estimatr', 'cace_linearmodels', "
-                                          r"'did_card_krueger', 'did_estimatr', 'did_linearmodels'\. "
+                                          r"'did_card_krueger', 'did_estimatr', 'did_linearmodels', 'did_twfe_cr1', "
+                                          r"'staggered_no_never'\. "
                                           r"Got 'itt_estimator' instead\. Did you mean 'itt_estimatr'\?"):
         sc.selfcheck(["itt_estimator"])
 

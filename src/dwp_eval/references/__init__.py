@@ -11,7 +11,9 @@ a test fails if the two copies differ).
 References are listed in one registry, :data:`REFERENCES`: the ITT
 estimators against R estimatr and clubSandwich, the CACE against R estimatr
 and linearmodels, difference-in-differences against Card & Krueger's (1994)
-Table 3, R estimatr and linearmodels, and the power calculations against R
+Table 3, R estimatr and linearmodels, the default CR1 against fixest and
+Stata's ``xtreg``, staggered adoption without never-treated units against
+csdid and moderndid, and the power calculations against R
 pwr, statsmodels, R PowerUpR and published examples. To add one: list its files in
 ``PACKAGE_FILES`` of the sync script's manifest (:data:`PACKAGE_FILES`
 here), write a function ``run(root) -> list[Row]`` that recomputes each
@@ -33,6 +35,7 @@ from dwp_eval._core.contract import ResultMixin
 from dwp_eval._validation import _fmt_list, closest
 from dwp_eval._version import __version__
 from dwp_eval.errors import OptionError
+from dwp_eval.references.did_runs import run_staggered_no_never, run_twfe_cr1
 from dwp_eval.references.runs import (
     Row,
     _run_cace_estimatr,
@@ -67,6 +70,10 @@ PACKAGE_FILES: tuple[str, ...] = (
     "did/estimatr_twfe.csv",
     "did/linearmodels_twfe.csv",
     "did/twfe_panels.csv",
+    "did/twfe_cr1.csv",
+    "did/staggered_panel_no_never.csv",
+    "did/staggered_no_never_att_gt.csv",
+    "did/staggered_no_never_aggte.csv",
 )
 
 SELFCHECK_COLUMNS = ["reference", "source", "cases", "values", "max_abs_diff", "max_rel_diff",
@@ -162,6 +169,24 @@ REFERENCES: tuple[Reference, ...] = (
         "dwp_eval.did two-way fixed effects estimate and clustered SE on 3 synthetic panels",
         "relative 1e-8",
         _run_did_linearmodels,
+    ),
+    Reference(
+        "did_twfe_cr1",
+        "pyfixest 0.60 feols (fixest's small-sample correction) and Stata's xtreg, fe "
+        "vce(cluster) rebuilt with statsmodels",
+        "dwp_eval.did's default CR1 on 8 synthetic panel cases and Card & Krueger, clustered "
+        "by unit or by region",
+        "relative 1e-8 (estimate, SE)",
+        run_twfe_cr1,
+    ),
+    Reference(
+        "staggered_no_never",
+        "csdid 0.4.3 and moderndid 0.2.0 (R did's rule for panels without never-treated units)",
+        "dwp_eval.staggered_did with not-yet-treated comparisons and no never-treated units: "
+        "ATT(g, t) and the simple, group, dynamic and calendar aggregations, dr/ipw/reg, "
+        "varying and universal base periods",
+        "absolute 1e-10 (estimate), relative 1e-8 (SE)",
+        run_staggered_no_never,
     ),
 )
 
