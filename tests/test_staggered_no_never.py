@@ -129,3 +129,39 @@ def test_one_cohort_and_no_never_treated_has_no_comparison() -> None:
     with pytest.raises(DesignError, match="same period and none is never treated"):
         staggered_did(one, outcome="employment_rate", unit="id", time="month", cohort="cohort",
                       control_group="not_yet_treated", bootstrap=0)
+
+
+def test_never_treated_comparison_without_never_treated_units_names_the_fixes() -> None:
+    """R did (``pre_process_did``, bcallaway11/did@71ba8a5) warns and makes the last
+    cohort the never-treated group, dropping the periods from ``g_max - anticipation``
+    on. A comparison group other than the one asked for is not done silently here: a
+    DesignError names both fixes, not-yet-treated comparisons and R's recoding
+    written out, with the cohort and period labels."""
+    with pytest.raises(
+        DesignError,
+        match=(
+            r"staggered_did: control_group='never_treated' but no unit is never treated \(every "
+            r"unit has a cohort in 'cohort'\), so there is no never-treated comparison group\. "
+            r"Fix: use control_group='not_yet_treated', which compares each cohort with units "
+            r"treated later \(the last cohort, 7, then serves only as the comparison, as in R's "
+            r"did\); or, to do what R's did does with control_group='nevertreated', treat the "
+            r"last cohort as never treated yourself: set 'cohort' to 0 for its units and keep "
+            r"only the periods before 7\."
+        ),
+    ):
+        staggered_did(PANEL, outcome="employment_rate", unit="id", time="month", cohort="cohort",
+                      control_group="never_treated", bootstrap=0)
+    with pytest.raises(DesignError, match=r"keep only the periods before 6\."):
+        staggered_did(PANEL, outcome="employment_rate", unit="id", time="month", cohort="cohort",
+                      control_group="never_treated", anticipation=1, bootstrap=0)
+
+
+def test_r_did_never_treated_recoding_runs_as_the_message_says() -> None:
+    """The recoding the message describes (R did's fallback written out) is a valid
+    never-treated design: the last cohort is the comparison, periods before it kept."""
+    recoded = PANEL[PANEL["month"] < 7].assign(
+        cohort=lambda d: d["cohort"].where(d["cohort"] != 7, 0)
+    )
+    res = staggered_did(recoded, outcome="employment_rate", unit="id", time="month",
+                        cohort="cohort", control_group="never_treated", bootstrap=0)
+    assert set(res.att_gt["cohort"]) == {3, 5} and res.att_gt["time"].max() == 6

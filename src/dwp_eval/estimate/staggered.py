@@ -295,10 +295,20 @@ def staggered_did(
     if not (g >= 0).any():
         raise DesignError(f"{func}: no unit is ever treated (column {cohort!r} is 0 or missing throughout).")
     if control_group == "never_treated" and not (g < 0).any():
+        # R did (pre_process_did) warns and silently makes the last cohort the
+        # never-treated group, dropping the periods from g_max - anticipation on: a
+        # different comparison group from the one asked for, so here it is an error
+        # that names both ways to go on.
+        g_last = int(g.max())
+        cut = g_last - anticipation
         raise DesignError(
             f"{func}: control_group='never_treated' but no unit is never treated (every unit has a "
-            f"cohort in {cohort!r}). Fix: use control_group='not_yet_treated', which compares each "
-            "cohort with units treated later."
+            f"cohort in {cohort!r}), so there is no never-treated comparison group. Fix: use "
+            "control_group='not_yet_treated', which compares each cohort with units treated "
+            f"later (the last cohort, {prep['times'][g_last]}, then serves only as the comparison, "
+            "as in R's did); or, to do what R's did does with control_group='nevertreated', "
+            f"treat the last cohort as never treated yourself: set {cohort!r} to 0 for its units "
+            f"and keep only the periods before {prep['times'][cut]}."
         )
     cohorts = np.unique(g[g >= 0])
     if control_group == "not_yet_treated" and not (g < 0).any() and last_cohort == "comparison":
