@@ -251,3 +251,64 @@ def test_impact_table_with_subgroups_and_a_variance_cluster():
     assert np.isfinite(tab.heterogeneity["p_value"]).all()
     direct = de.itt(d, outcome="y", assigned="arm", cluster="village")
     assert tab.effects[0].std_error == pytest.approx(direct.std_error)
+
+
+# ---------------------------------------------- with_se to an HC type drops the clusters
+
+HC_RESULTS = pd.read_csv(REF / "variance_cluster_hc_results.csv").set_index("case")
+# case of variance_cluster_hc_reference.R -> (itt options with cluster=village, with_se type)
+HC_CASES = {
+    "dim_HC2": ({}, "HC2"),
+    "dim_HC1": ({}, "HC1"),
+    "lin_HC2": ({"covariates": ["x1", "x2"]}, "HC2"),
+    "additive_HC3": ({"covariates": ["x1", "x2"], "adjustment": "additive"}, "HC3"),
+    "strata_fe_HC2": ({"strata": "block", "estimator": "ols"}, "HC2"),
+    "blocked_dim_HC2": ({"strata": "block"}, "HC2"),
+    "weighted_HC2": ({"weights": "w"}, "hc2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HC_CASES))
+def test_with_se_hc_on_a_variance_cluster_drops_the_cluster(case: str) -> None:
+    """People were randomised, so an HC variance is valid: ``with_se("HC2")`` on a
+    result clustered for the variance only recomputes without the clusters (as
+    estimatr's lm_robust / lm_lin with se_type="HC2" and no clusters=) and the result
+    has no cluster_role; it used to raise. The same as itt without cluster=."""
+    extra, se_type = HC_CASES[case]
+    clustered = de.itt(DATA, **ARGS, **extra)
+    assert clustered.cluster_role == "variance"
+    res = clustered.with_se(se_type)
+    ref = HC_RESULTS.loc[case]
+    assert res.cluster_role is None and res.n_clusters is None
+    assert res.se_type == ref["se_type"]
+    assert "clusters dropped" in res.method
+    assert res.estimate == pytest.approx(ref["estimate"], rel=RTOL)
+    assert res.std_error == pytest.approx(ref["std_error"], rel=RTOL)
+    plain = de.itt(DATA, outcome="y", assigned="arm", se_type=se_type, **extra)
+    assert (res.estimate, res.std_error, res.df) == pytest.approx(
+        (plain.estimate, plain.std_error, plain.df), rel=1e-12
+    )
+    if clustered.design != "standard" or extra.get("covariates") or extra.get("weights"):
+        assert res.df == pytest.approx(ref["df"], rel=RTOL)
+    # and back: the clusters are gone from the new result, so CR2 needs them again
+    again = res.with_se("CR2", cluster=DATA["village"])
+    assert again.std_error == pytest.approx(clustered.std_error, rel=1e-12)
+
+
+def test_with_se_stata_on_a_variance_cluster_keeps_the_cluster() -> None:
+    res = de.itt(DATA, **ARGS).with_se("stata")
+    assert res.se_type == "CR1" and res.cluster_role == "variance"
+    assert res.std_error == pytest.approx(RESULTS.loc["dim_stata", "std_error"], rel=RTOL)
+
+
+@pytest.mark.parametrize("case,weights", [("cace_HC2", None), ("cace_weighted_HC2", "w")])
+def test_cace_with_se_hc_on_a_variance_cluster_drops_the_cluster(case: str, weights) -> None:
+    """The CACE as the ITT: iv_robust(..., se_type = "HC2") without clusters."""
+    clustered = de.cace(DATA, received="d", weights=weights, **ARGS)
+    assert clustered.cluster_role == "variance"
+    res = clustered.with_se("HC2")
+    assert res.cluster_role is None and res.se_type == "HC2"
+    ref = RESULTS.loc[case]
+    assert res.estimate == pytest.approx(ref["estimate"], rel=RTOL)
+    assert res.std_error == pytest.approx(ref["std_error"], rel=RTOL)
+    assert res.df == pytest.approx(ref["df"], rel=RTOL)

@@ -56,6 +56,7 @@ __all__ = [
     "cluster_sums",
     "hc_weights",
     "resolve_se_type",
+    "unclustered_se_type",
     "vcov",
 ]
 
@@ -395,6 +396,22 @@ def resolve_se_type(
             f"cluster= was given. Fix: pass cluster=, or use one of {listed}."
         )
     return found
+
+
+def unclustered_se_type(se_type: str, *, func: str) -> bool:
+    """Whether ``se_type`` names a variance that ignores clusters (an HC type or
+    classical), so that a result clustered for the variance only is re-estimated
+    without them. ``"stata"`` is CR1 with clusters (False); unknown names are
+    False (the caller's own check then lists the valid ones)."""
+    try:
+        resolve_se_type(se_type, clustered=True, func=func)
+    except OptionError:
+        try:
+            resolve_se_type(se_type, clustered=False, func=func)
+        except OptionError:
+            return False
+        return True
+    return False
 
 
 def vcov(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -28,7 +28,7 @@ from scipy import stats
 from dwp_eval._core.contract import Refit
 from dwp_eval._core.linalg import Term, fit_ols, with_residuals
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
-from dwp_eval._core.variance import resolve_se_type, vcov
+from dwp_eval._core.variance import resolve_se_type, unclustered_se_type, vcov
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
@@ -465,4 +465,10 @@ def refit(prep: Prepared, options: Mapping[str, Any], *, se_type: str, cluster: 
     func = "Effect.with_se"
     if cluster is not None:
         prep = prep.regroup(cluster, func=func)
+    elif prep.cluster_role == "variance" and unclustered_se_type(se_type, func=func):
+        # people were randomised: an HC variance drops the variance-only clusters
+        # (estimatr: iv_robust(..., se_type = "HC2"), no clusters)
+        res = _fit(replace(prep, cluster=None, cluster_role=None), options, se_type=se_type, func=func)
+        return replace(res, method=res.method + "; the variance-only clusters dropped for "
+                       f"{res.se_type} (people were randomised)")
     return _fit(prep, options, se_type=se_type, func=func)

@@ -21,7 +21,7 @@ from dwp_eval._core.difference_in_means import (
 )
 from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
-from dwp_eval._core.variance import resolve_se_type
+from dwp_eval._core.variance import resolve_se_type, unclustered_se_type
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
 from dwp_eval.errors import DroppedRowsWarning, NotEstimableError, OptionError
 from dwp_eval.results import Effect
@@ -321,4 +321,10 @@ def refit(prep: Prepared, options: Mapping[str, Any], *, se_type: str, cluster: 
     func = "Effect.with_se"
     if cluster is not None:
         prep = prep.regroup(cluster, func=func)
+    elif prep.cluster_role == "variance" and unclustered_se_type(se_type, func=func):
+        # people were randomised, so an HC variance is valid: drop the clusters that
+        # grouped the errors only (estimatr: lm_robust(..., se_type = "HC2"), no clusters)
+        res = _fit(replace(prep, cluster=None, cluster_role=None), options, se_type=se_type, func=func)
+        return replace(res, method=res.method + "; the variance-only clusters dropped for "
+                       f"{res.se_type} (people were randomised)")
     return _fit(prep, options, se_type=se_type, func=func)
