@@ -172,6 +172,12 @@ def check_seed(seed: Any, *, func: str) -> np.random.Generator:
 MAX_DRAWS = 100_000
 
 
+#: Most cells (rows x levels) of a dense dummy expansion: larger categorical
+#: expansions are computed from grouped sums, or refused with this limit in the
+#: message (about 160 MB of float64).
+MAX_DUMMY_CELLS = 20_000_000
+
+
 def check_draws(
     draws: Any, *, name: str = "draws", func: str, minimum: int = 1, hint: str = ""
 ) -> int:

@@ -6,7 +6,7 @@ design-based estimate (so that another variance keeps the same estimate)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,8 @@ import pandas as pd
 from dwp_eval._core.degeneracy import check_arm_sizes, not_estimable, residuals_vanish
 from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared
+from dwp_eval._core.saturated import saturated_blocked
+from dwp_eval._validation import MAX_DUMMY_CELLS
 from dwp_eval.errors import DesignError, NotEstimableError, OptionError
 
 __all__ = [
@@ -103,24 +105,32 @@ def same_estimate_regression(
     empty = pd.DataFrame(index=range(len(prep.y)))
     fe = None
     cov = empty
+    grouped = False
     if prep.strata is None:
         method = "OLS of outcome on assignment"
     elif design.startswith("matched-pair"):
         fe = prep.strata
         method = "OLS of outcome on assignment, pair fixed effects"
     else:
-        levels = np.unique(prep.strata)
-        cov = pd.DataFrame(
-            {f"stratum[{b}]": (prep.strata == b).astype(float) for b in levels[1:]}
-        )
         method = "OLS with centred stratum dummies interacted with assignment (Lin 2013)"
+        # the saturated regression from cell sums (no n x strata matrix), except
+        # weighted CR2, which needs the dummies: within a stated limit
+        grouped = not (prep.weights is not None and se_type == "CR2")
+        if not grouped:
+            cov = _stratum_dummies(prep, se_type=se_type, design=design, own=own, func=func)
     if prep.weights is not None:
         method += ", weighted"
     try:
-        coef, se_new, df, _ = assignment_regression(
-            prep.y, prep.z, cov, "lin", strata=fe, cluster=prep.cluster, weights=prep.weights,
-            se_type=se_type, func=func, outcome=prep.outcome,
-        )
+        if grouped:
+            coef, se_new, df, _ = saturated_blocked(
+                prep.y, prep.z, cast(np.ndarray, prep.strata), se_type=se_type,
+                cluster=prep.cluster, weights=prep.weights,
+            )
+        else:
+            coef, se_new, df, _ = assignment_regression(
+                prep.y, prep.z, cov, "lin", strata=fe, cluster=prep.cluster,
+                weights=prep.weights, se_type=se_type, func=func, outcome=prep.outcome,
+            )
     except DesignError as exc:
         raise OptionError(
             f"The 'se_type' parameter of {func} is {se_type!r}, which cannot be computed for this "
@@ -136,6 +146,23 @@ def same_estimate_regression(
             f"with itt(..., estimator='ols', se_type={se_type!r})."
         )
     return se_new, df, method + f"; its coefficient is the {design} difference in means"
+
+
+def _stratum_dummies(prep: Prepared, *, se_type: str, design: str, own: str, func: str) -> pd.DataFrame:
+    """The stratum dummies (all but the first) of the saturated regression, refused
+    above :data:`~dwp_eval._validation.MAX_DUMMY_CELLS` cells."""
+    st = cast(np.ndarray, prep.strata)
+    levels = np.unique(st)
+    n = len(st)
+    if n * len(levels) > MAX_DUMMY_CELLS:
+        own_fix = "" if prep.cluster_role == "variance" else f"use se_type={own!r} (this design's own variance), "
+        raise OptionError(
+            f"The 'se_type' parameter of {func} is {se_type!r}, which with weights enters the "
+            f"{len(levels):,} strata of this {design} design as dummies: {n:,} rows x "
+            f"{len(levels):,} strata is above the limit of {MAX_DUMMY_CELLS:,} cells. Fix: "
+            f"{own_fix}leave out weights= or the cluster, or merge strata."
+        )
+    return pd.DataFrame({f"stratum[{b}]": (st == b).astype(float) for b in levels[1:]})
 
 
 def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str, str, str]:

@@ -14,16 +14,10 @@ from dwp_eval._core.linalg import demean, fit_ols
 from dwp_eval._core.sample import prepare_sample
 from dwp_eval._core.variance import SE_TYPES, resolve_se_type, vcov
 from dwp_eval._core.wald import wald_test
-from dwp_eval._validation import as_column_list
+from dwp_eval._validation import MAX_DUMMY_CELLS, as_column_list
 from dwp_eval.errors import DesignError, DroppedRowsWarning
 
 __all__ = ["MAX_DUMMY_CELLS", "interaction_test"]
-
-#: Most cells (rows x dummies) of a dense strata-dummy block the heterogeneity test builds
-#: (weighted fits with clustered standard errors cannot absorb strata): 20 million cells,
-#: 160 MB. Above it the test is refused with the limit in the message.
-MAX_DUMMY_CELLS = 20_000_000
-
 
 # --------------------------------------------------------------------------- heterogeneity
 
