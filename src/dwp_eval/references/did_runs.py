@@ -71,10 +71,11 @@ def run_twfe_cr1(root: Path) -> list[Row]:
 def _staggered(root: Path, method: str, base: str, covariates: str, last_cohort: str) -> Any:
     from dwp_eval.estimate.staggered import staggered_did
 
+    options: dict[str, Any] = {"method": method, "base_period": base, "last_cohort": last_cohort}
     return staggered_did(
         _frame(str(root), "staggered_panel_no_never.csv"), outcome="employment_rate", unit="id",
-        time="month", cohort="cohort", covariates=["x"] if covariates else None, method=method,
-        control_group="not_yet_treated", base_period=base, last_cohort=last_cohort, bootstrap=0,
+        time="month", cohort="cohort", covariates=["x"] if covariates else None,
+        control_group="not_yet_treated", bootstrap=0, **options,
     )
 
 
