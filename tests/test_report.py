@@ -117,7 +117,7 @@ def _read_html(path: Path) -> _Tables:
 def test_the_report_has_every_planned_section(report: Report) -> None:
     keys = [s.key for s in report.sections]
     assert keys == ["flow", "balance", "impact", "subgroups", "take_up", "contamination",
-                    "contamination_by_site", "cace", "mde"]
+                    "contamination_by_site", "cace", "mde", "disclosure"]
     assert not any(s.exploratory for s in report.sections)
     assert report.fingerprint == report.plan.fingerprint
 
@@ -184,7 +184,8 @@ def test_published_counts_follow_the_disclosure_rules(report: Report) -> None:
 
 
 def test_disclosure_can_be_turned_off_and_then_counts_are_exact(trial: pd.DataFrame) -> None:
-    rep = analyse(trial, _plan(disclosure={"min_count": 0, "round_to": 1}, subgroups={"by": []},
+    off = {"min_count": 0, "round_to": 1, "p_percent": 0, "nk_n": 0, "nk_k": 0}
+    rep = analyse(trial, _plan(disclosure=off, subgroups={"by": []},
                                analysis={"cace": False}))
     flow = rep.tables["flow"].set_index(["stage", "arm"])["count"]
     assert flow[("assessed", None)] if ("assessed", None) in flow.index else True

@@ -438,8 +438,11 @@ def _display(
     return out.reset_index(drop=True)
 
 
-def _protect(frame: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
-    return rules.apply(frame, counts=list(COUNT_COLUMNS), rates=RATE_COLUMNS)
+def _protect(frame: pd.DataFrame, rules: DisclosureRules, table: str = "",
+             **options: Any) -> pd.DataFrame:
+    """The published table (its disclosure log in ``attrs["log"]``)."""
+    return rules.apply(frame, counts=list(COUNT_COLUMNS), rates=RATE_COLUMNS, table=table,
+                       **options)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -1,0 +1,177 @@
+"""What the disclosure rules need to know about each of the report's tables: which
+columns are proportions of a 0/1 variable (and over which count), which cells are
+means of magnitudes (and their individual contributions, for the dominance rules), and
+which rows add up to a total published elsewhere (for secondary suppression)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._validation import arm_keys
+from dwp_eval.report._sdc import LOG_COLUMNS
+from dwp_eval.report.disclosure import DisclosureRules
+from dwp_eval.report.document import _num
+
+__all__: list[str] = []
+
+ESTIMATES = ["estimate", "std_error", "statistic", "p_value", "p_value_adjusted", "conf_low",
+             "conf_high"]
+RATES: dict[str, Any] = {
+    "proportions": {"rate": ("n", "n_flagged")},
+    "intervals": {"conf_low_rate": "rate", "conf_high_rate": "rate"},
+}
+
+
+def is_binary(values: pd.Series) -> bool:
+    """Whether a column holds a 0/1 variable (its observed values are within {0, 1})."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    return len(v) > 0 and bool(v.isin([0, 1]).all()) and values.notna().sum() == len(v)
+
+
+def _members(data: pd.DataFrame, subgroup: Any) -> np.ndarray:
+    """Rows of ``data`` in an impact table's subgroup (``"all"`` or ``"<by>=<level>"``)."""
+    if not isinstance(subgroup, str) or subgroup == "all" or "=" not in subgroup:
+        return np.ones(len(data), dtype=bool)
+    by, level = subgroup.split("=", 1)
+    if by not in data.columns:
+        return np.ones(len(data), dtype=bool)
+    return (data[by].astype(str) == level).to_numpy()
+
+
+def rates(frame: pd.DataFrame, *, margin: bool = False) -> dict[str, Any]:
+    """A table of rates (take-up, contamination): ``rate = n_flagged / n`` with Wilson
+    bounds; with ``margin``, its rows add up to a total published in another table."""
+    out = dict(RATES)
+    if margin:
+        out["margins"] = [list(range(len(frame)))]
+    return out
+
+
+def impact(
+    frame: pd.DataFrame, data: pd.DataFrame, *, assigned: Hashable, control: str,
+    treatment: str,
+) -> dict[str, Any]:
+    """An impact table (overall or by subgroup): arm means are proportions for 0/1
+    outcomes and magnitudes otherwise; within a subgroup family the rows add up to the
+    overall counts of the impact table."""
+    arm = arm_keys(data[assigned]).to_numpy()
+    binary = []
+    mags: dict[str, list[Any]] = {"control_mean": [], "treatment_mean": []}
+    for rec in frame.itertuples(index=False):
+        outcome = rec.outcome
+        if outcome not in data.columns:
+            binary.append(False)
+            mags["control_mean"].append(None)
+            mags["treatment_mean"].append(None)
+            continue
+        y = data[outcome]
+        b = is_binary(y)
+        binary.append(b)
+        inside = _members(data, getattr(rec, "subgroup", "all")) & y.notna().to_numpy()
+        for col, label in (("control_mean", control), ("treatment_mean", treatment)):
+            mags[col].append(None if b else y.to_numpy()[inside & (arm == label)].astype(float))
+    spec: dict[str, Any] = {
+        "proportions": {"control_mean": ("n_control", None),
+                        "treatment_mean": ("n_treatment", None)},
+        "binary": binary,
+        "magnitudes": mags,
+        "row_totals": {"n_obs": ["n_control", "n_treatment"]},
+        "together": [["control_mean", "treatment_mean"]],
+        "estimates": {"df": ESTIMATES},
+    }
+    if "family" in frame.columns and "subgroup" in frame.columns:
+        sub = frame["subgroup"].astype(str) != "all"
+        groups = frame[sub].groupby("family", sort=False).indices
+        positions = np.flatnonzero(sub.to_numpy())
+        spec["margins"] = [list(positions[ix]) for ix in groups.values()]
+    return spec
+
+
+def balance(
+    frame: pd.DataFrame, data: pd.DataFrame, *, assigned: Hashable, control: str,
+) -> dict[str, Any]:
+    """A balance table: the arm means of 0/1 covariates (and dummies of categorical
+    ones) are proportions, their standard deviations follow them; the means of other
+    covariates are magnitudes."""
+    arm = arm_keys(data[assigned]).to_numpy()
+    binary = []
+    mags: dict[str, list[Any]] = {"mean_control": [], "mean_arm": []}
+    for rec in frame.itertuples(index=False):
+        cov = str(rec.covariate)
+        dummy = cov not in data.columns and "=" in cov
+        b = dummy or (cov in data.columns and is_binary(data[cov]))
+        binary.append(b)
+        for col, label in (("mean_control", control), ("mean_arm", str(rec.arm))):
+            if b or cov not in data.columns or not pd.api.types.is_numeric_dtype(data[cov]):
+                mags[col].append(None)
+            else:
+                v = data[cov].to_numpy(dtype=float)[arm == label]
+                mags[col].append(v[np.isfinite(v)])
+    return {
+        "proportions": {"mean_control": ("n_control", None), "mean_arm": ("n_arm", None)},
+        "derived": {"sd_control": "mean_control", "sd_arm": "mean_arm",
+                    "std_diff": ("mean_control", "mean_arm"),
+                    "variance_ratio": ("mean_control", "mean_arm")},
+        "binary": binary,
+        "magnitudes": mags,
+    }
+
+
+def log_of(published: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The disclosure log :func:`_protect` left in a published table's attrs (taken out)."""
+    entries = published.attrs.pop("log", [])
+    log = pd.DataFrame(entries, columns=LOG_COLUMNS)
+    log["table"] = key
+    return log
+
+
+def published_cells(shown: pd.DataFrame, published: pd.DataFrame, rules: DisclosureRules) -> None:
+    """The display of an impact table takes its counts and arm means from the published
+    (controlled) table: ``n`` and ``control mean`` / ``treatment mean``, in place."""
+    decimals = max(rules.rate_decimals - 2, 0)
+    binary = [is_binary_row(v) for v in shown.get("control mean", pd.Series(dtype=object))]
+    shown["n"] = [_num(v) for v in published["n_obs"]]
+    withheld = published["estimate"].map(lambda v: isinstance(v, str)).to_numpy()
+    for col in shown.columns:
+        if col in ("impact", "p-value", "adjusted p-value") or str(col).endswith("% CI"):
+            shown.loc[withheld, col] = rules.suppressed
+    for col, src in (("control mean", "control_mean"), ("treatment mean", "treatment_mean")):
+        if col not in shown.columns or src not in published.columns:
+            continue
+        out = []
+        for v, pct, old in zip(published[src], binary, shown[col], strict=True):
+            if isinstance(v, str) or old == "" or _missing(v):
+                out.append(v if isinstance(v, str) else old)
+            elif pct:
+                out.append(f"{100 * float(v):.{decimals}f}%")
+            else:
+                out.append(_num(v))
+        shown[col] = out
+
+
+def is_binary_row(cell: Any) -> bool:
+    """Whether an impact table's display shows this arm mean as a percentage."""
+    return isinstance(cell, str) and cell.endswith("%")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+def log_text(log: pd.DataFrame, rules: DisclosureRules) -> list[str]:
+    """The paragraphs above the disclosure log."""
+    text = [rules.describe()]
+    if len(log) == 0:
+        text.append("No cell needed to be withheld under these rules.")
+        return text
+    counts = log.groupby("rule", sort=False).size()
+    text.append(
+        f"{len(log):,} cells are withheld ({rules.suppressed}): "
+        + ", ".join(f"{n:,} by the {rule} rule" for rule, n in counts.items()) + ". "
+        "Each row names the table, the row and column of the cell, the rule and why."
+    )
+    return text
