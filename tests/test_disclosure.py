@@ -268,3 +268,21 @@ def test_bad_dominance_and_secondary_options(kwargs: dict[str, object], match: s
 def test_binary_must_have_one_entry_per_row() -> None:
     with pytest.raises(OptionError, match="'binary' has 1 entries for a table of 2 rows"):
         DisclosureRules().control(pd.DataFrame({"n": [10, 20]}), counts=["n"], binary=[True])
+
+
+def test_the_plan_reads_and_checks_the_new_disclosure_keys() -> None:
+    from dwp_eval.report.plan import AnalysisPlan, PlanError
+
+    base = {"design": {"assigned": "arm"}, "outcomes": {"primary": ["y"]}}
+    plan = AnalysisPlan.from_dict({**base, "disclosure": {
+        "p_percent": 15, "nk_n": 3, "nk_k": 80, "secondary": False, "suppress_zero": True,
+        "rate_decimals": 3}})
+    rules = plan.disclosure
+    assert (rules.p_percent, rules.nk_rule, rules.secondary, rules.suppress_zero,
+            rules.rate_decimals) == (15, (3, 80.0), False, True, 3)
+    with pytest.raises(PlanError, match=r"\[disclosure\]: The 'p_percent' parameter of "
+                                        r"DisclosureRules must be a number in \[0, 100\)"):
+        AnalysisPlan.from_dict({**base, "disclosure": {"p_percent": 150}})
+    with pytest.raises(PlanError, match=r"'nk_rule' parameter .*\(nk_rule is written as "
+                                        r"nk_n and nk_k\)"):
+        AnalysisPlan.from_dict({**base, "disclosure": {"nk_n": 2, "nk_k": 0}})

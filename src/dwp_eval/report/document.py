@@ -20,6 +20,7 @@ import pandas as pd
 from dwp_eval._core.contract import ResultMixin
 from dwp_eval.errors import DwpEvalError, OptionError
 from dwp_eval.report._files import check_targets, publish
+from dwp_eval.report.acro import write_record
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.plan import AnalysisPlan
 
@@ -232,10 +233,16 @@ class Report(ResultMixin):
         with ``= + - @``, a tab or a carriage return) are written with a
         leading ``'``.
 
+        With ``html``, the output-checking record is written beside it
+        (``<name>.acro.json``, see :func:`dwp_eval.report.acro.checking_record`):
+        the published tables and, for each, the ACRO call that re-checks it on
+        the trial data.
+
         Returns
         -------
         dict
-            The paths written by output name (``"tables"``: a list).
+            The paths written by output name (``"tables"``: a list; ``"record"``:
+            the output-checking record).
         """
         if excel is not None:
             try:
@@ -248,6 +255,7 @@ class Report(ResultMixin):
         targets: list[tuple[str | Path, str]] = []
         if html is not None:
             targets.append((html, "report"))
+            targets.append((_record_path(html), "output-checking record"))
         if markdown is not None:
             targets.append((markdown, "Markdown report"))
         if excel is not None:
@@ -265,6 +273,7 @@ class Report(ResultMixin):
         files: list[tuple[Path, bytes, str]] = []
         if html is not None:
             files.append((Path(html), self._html_document().encode("utf-8"), "report"))
+            files.append((_record_path(html), write_record(self), "output-checking record"))
         if markdown is not None:
             files.append((Path(markdown), self.to_markdown().encode("utf-8"), "Markdown report"))
         if excel is not None:
@@ -280,6 +289,8 @@ class Report(ResultMixin):
         for name, value in (("html", html), ("markdown", markdown), ("excel", excel)):
             if value is not None:
                 out[name] = Path(value)
+        if html is not None:
+            out["record"] = _record_path(html)
         if tables is not None:
             out["tables"] = [Path(tables) / f"{key}.csv" for key in published]
         return out
@@ -436,6 +447,12 @@ def _display(
         else:
             out[col] = [_num(v, digits) for v in frame[col]]
     return out.reset_index(drop=True)
+
+
+def _record_path(html: str | Path) -> Path:
+    """Where the output-checking record goes: beside the HTML, ``<name>.acro.json``."""
+    p = Path(html)
+    return p.with_name(f"{p.stem}.acro.json")
 
 
 def _protect(frame: pd.DataFrame, rules: DisclosureRules, table: str = "",
