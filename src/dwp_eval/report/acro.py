@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dwp_eval.errors import DwpEvalError
 
-if TYPE_CHECKING:
-    from dwp_eval.report.document import Report
+# a dwp_eval.report.document.Report (not imported: that module imports this one)
+Report = Any
 
 __all__ = ["acro_check", "checking_record"]
 
