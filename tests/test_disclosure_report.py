@@ -172,3 +172,19 @@ def test_the_exports_carry_the_controlled_numbers(report: Report, tmp_path: Path
         str(v) for v in report.tables["contamination_by_site"]["n_flagged"]]
     log = pd.read_csv(tmp_path / "tables" / "disclosure.csv")
     assert len(log) == len(report.tables["disclosure"])
+
+
+def test_the_flow_diagram_gets_complements_for_a_small_stage(trial: pd.DataFrame) -> None:
+    # 4 treatment-arm people do not receive the programme: "received" would give them back
+    data = trial.copy()
+    treat = data.index[data["arm"] == "treatment"]
+    data.loc[treat, "received"] = 1
+    data.loc[treat[:4], "received"] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = analyse(data, small_cell_plan())
+    flow = rep.tables["flow"].set_index(["stage", "arm"])["count"]
+    assert flow[("not_received", "treatment")] == C
+    assert flow[("received", "treatment")] == C  # allocated - received = not received
+    log = rep.tables["disclosure"]
+    assert ((log["table"] == "flow") & (log["rule"] == "secondary")).any()

@@ -175,3 +175,24 @@ def log_text(log: pd.DataFrame, rules: DisclosureRules) -> list[str]:
         "Each row names the table, the row and column of the cell, the rule and why."
     )
     return text
+
+
+def flow(frame: pd.DataFrame) -> dict[str, Any]:
+    """The CONSORT counts: the stages that add up to another published stage (excluded
+    and randomised to assessed; the arms to randomised; received and not received to
+    each arm), for secondary suppression."""
+    if not {"stage", "arm"} <= set(frame.columns):
+        return {}
+    stage = frame["stage"].astype(str).to_numpy()
+    arm = frame["arm"].astype(object).where(frame["arm"].notna(), None).to_numpy()
+    plain = frame["reason"].isna().to_numpy() if "reason" in frame.columns else np.ones(
+        len(frame), dtype=bool)
+
+    def rows(stages: tuple[str, ...], a: Any = None, *, any_arm: bool = False) -> list[int]:
+        return [i for i in range(len(frame)) if plain[i] and stage[i] in stages
+                and (any_arm or arm[i] == a)]
+
+    groups = [rows(("excluded", "randomised")), rows(("allocated",), any_arm=True)]
+    for a in {x for x in arm if x is not None}:
+        groups.append(rows(("received", "not_received"), a))
+    return {"margins": [g for g in groups if len(g) > 1]}

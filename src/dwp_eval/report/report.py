@@ -208,11 +208,12 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         received_in_control="programme",
     )
     results["flow"] = fl
-    flow_table = _protect(fl.to_frame(), rules)
+    flow_table = _protect(fl.to_frame(), rules, "flow", **_checked.flow(fl.to_frame()))
     add("flow", "Participant flow (CONSORT 2010)",
         [f"People assessed, randomised, receiving the programme, followed up and analysed "
          f"(analysed: with a value of the primary outcome, {primary})."],
-        fl.to_frame(), figure=_png(lambda ax: fl.plot(ax, frame=flow_table), size=(8.0, 7.0)))
+        fl.to_frame(), figure=_png(lambda ax: fl.plot(ax, frame=flow_table), size=(8.0, 7.0)),
+        published=flow_table)
 
     # 2. balance
     if plan.balance_covariates:
