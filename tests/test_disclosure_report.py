@@ -188,3 +188,19 @@ def test_the_flow_diagram_gets_complements_for_a_small_stage(trial: pd.DataFrame
     assert flow[("received", "treatment")] == C  # allocated - received = not received
     log = rep.tables["disclosure"]
     assert ((log["table"] == "flow") & (log["rule"] == "secondary")).any()
+
+
+def test_no_small_count_is_shown_anywhere_in_the_html(report: Report, tmp_path: Path) -> None:
+    import re
+
+    page = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    counts = set(COUNT_COLUMNS) | {"n"}
+    cells = re.findall(r'<td data-col="([^"]+)">([^<]*)</td>', page)
+    shown = [(c, v) for c, v in cells if c in counts and v not in ("", C)]
+    assert shown  # the tables are there
+    for col, v in shown:
+        value = int(float(v.replace(",", "")))
+        assert value == 0 or (value >= T and value % 5 == 0), (col, v)
+    # the issue's subgroup (control 5 of 16 = 31.2%, treatment 3 of 24 = 12.5%) nowhere
+    for text in ("31.2%", "31%", "12.5%", "0.3125", "0.125"):
+        assert text not in page
