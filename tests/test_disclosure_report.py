@@ -204,3 +204,16 @@ def test_no_small_count_is_shown_anywhere_in_the_html(report: Report, tmp_path: 
     # the subgroup (control 5 of 16 = 31.2%, treatment 3 of 24 = 12.5%) nowhere
     for text in ("31.2%", "31%", "12.5%", "0.3125", "0.125"):
         assert text not in page
+
+
+def test_an_exploratory_table_joins_the_disclosure_log(report: Report) -> None:
+    extra = pd.DataFrame({"office": ["North", "South"], "n": [4, 300]})
+    rep = report.with_exploratory("Offices", extra)
+    assert rep.sections[-1].key == "disclosure"
+    assert rep.sections[-2].title == "Exploratory: Offices"
+    assert rep.tables[rep.sections[-2].key]["n"].tolist() == [C, 300]
+    log = rep.tables["disclosure"]
+    assert len(log) == len(report.tables["disclosure"]) + 1
+    assert log.iloc[-1]["table"] == rep.sections[-2].key
+    assert f"{len(log) - int((log['rule'] == 'total').sum())} cells are withheld" in " ".join(
+        rep.sections[-1].text)

@@ -210,8 +210,9 @@ def test_exploratory_analyses_are_labelled(report: Report, trial: pd.DataFrame) 
     extra = de.itt(trial, outcome="any_employment", assigned="arm", missing="drop")
     rep = report.with_exploratory("Unadjusted any employment", extra)
     assert len(rep.sections) == len(report.sections) + 1  # the original is unchanged
-    s = rep.sections[-1]
+    s = rep.sections[-2]  # the disclosure log stays last
     assert s.exploratory and s.key == "exploratory_1"
+    assert rep.sections[-1].key == "disclosure"
     assert s.title.startswith("Exploratory:")
     assert "not in the pre-specified plan" in rep.to_markdown()
     with pytest.raises(OptionError, match="must be a DataFrame or a dwp_eval result"):

@@ -162,21 +162,6 @@ def _missing(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
 
 
-def log_text(log: pd.DataFrame, rules: DisclosureRules) -> list[str]:
-    """The paragraphs above the disclosure log."""
-    text = [rules.describe()]
-    if len(log) == 0:
-        text.append("No cell needed to be withheld under these rules.")
-        return text
-    counts = log.groupby("rule", sort=False).size()
-    text.append(
-        f"{len(log):,} cells are withheld ({rules.suppressed}): "
-        + ", ".join(f"{n:,} by the {rule} rule" for rule, n in counts.items()) + ". "
-        "Each row names the table, the row and column of the cell, the rule and why."
-    )
-    return text
-
-
 def flow(frame: pd.DataFrame) -> dict[str, Any]:
     """The CONSORT counts: the stages that add up to another published stage (excluded
     and randomised to assessed; the arms to randomised; received and not received to

@@ -154,10 +154,18 @@ class Report(ResultMixin):
         words = ["Exploratory: this analysis was not in the pre-specified plan."]
         if text:
             words.append(text)
-        table = _protect(frame, self.plan.disclosure)
+        table = _protect(frame, self.plan.disclosure, key)
+        entries = pd.DataFrame(table.attrs.pop("log", []))
         section = Section(key, f"Exploratory: {title}", tuple(words), table, _display(table),
                           exploratory=True)
-        return replace(self, sections=(*self.sections, section))
+        # the disclosure log stays last and lists this section's withheld cells too
+        logs = [s for s in self.sections if s.key == "disclosure"]
+        rest = [s for s in self.sections if s.key != "disclosure"]
+        if logs and len(entries):
+            log = pd.concat([logs[0].table, entries], ignore_index=True)
+            logs = [replace(logs[0], text=tuple(_log_text(log, self.plan.disclosure)),
+                            table=log, display=_display(log))]
+        return replace(self, sections=(*rest, section, *logs))
 
     # -- output ----------------------------------------------------------------------------
     def summary(self) -> str:
@@ -447,6 +455,25 @@ def _display(
         else:
             out[col] = [_num(v, digits) for v in frame[col]]
     return out.reset_index(drop=True)
+
+
+def _log_text(log: pd.DataFrame, rules: DisclosureRules) -> list[str]:
+    """The paragraphs above the disclosure log."""
+    text = [rules.describe()]
+    withheld = log[log["rule"] != "total"]
+    if len(log) == 0:
+        text.append("No cell needed to be withheld under these rules.")
+        return text
+    counts = withheld.groupby("rule", sort=False).size()
+    text.append(
+        f"{len(withheld):,} cells are withheld ({rules.suppressed}): "
+        + ", ".join(f"{n:,} by the {rule} rule" for rule, n in counts.items()) + ". "
+        "Each row names the table, the row and column of the cell, the rule and why."
+    )
+    if len(withheld) < len(log):
+        text.append("Rows with the rule 'total' name a published total that must itself be "
+                    "withheld or rounded: the cells withheld beside it cannot protect it.")
+    return text
 
 
 def _record_path(html: str | Path) -> Path:

@@ -54,7 +54,7 @@ from dwp_eval.report.displays import (
     _rates_display,
     _rename_rates,
 )
-from dwp_eval.report.document import Report, Section, _display, _protect
+from dwp_eval.report.document import Report, Section, _display, _log_text, _protect
 from dwp_eval.report.impact import impact_table
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.results import Effect
@@ -426,8 +426,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
 
     # 8. the disclosure log: every cell withheld, by which rule and why
     log = pd.concat(logs, ignore_index=True)
-    sections.append(Section("disclosure", "Disclosure log", tuple(_checked.log_text(log, rules)),
-                            log, _display(log)))
+    sections.append(Section("disclosure", "Disclosure log", tuple(_log_text(log, rules)), log,
+                            _display(log)))
 
     versions = {"dwp_eval": __version__, "python": platform.python_version(),
                 "numpy": np.__version__, "pandas": pd.__version__}
