@@ -156,7 +156,8 @@ def test_every_withheld_cell_is_in_the_disclosure_log(report: Report) -> None:
         if key == "disclosure":
             continue
         withheld = int((table.astype(object) == C).to_numpy().sum())
-        assert withheld == int(((log["table"] == key) & (log["rule"] != "total")).sum()), key
+        cells = (log["table"] == key) & (log["rule"] != "total") & (log["column"] != "text")
+        assert withheld == int(cells.sum()), key
     assert set(log["rule"]) <= {"threshold", "proportion", "dominance", "secondary", "total",
                                 "degrees of freedom"}
     assert report.sections[-1].key == "disclosure"
@@ -217,3 +218,26 @@ def test_an_exploratory_table_joins_the_disclosure_log(report: Report) -> None:
     assert log.iloc[-1]["table"] == rep.sections[-2].key
     assert f"{len(log) - int((log['rule'] == 'total').sum())} cells are withheld" in " ".join(
         rep.sections[-1].text)
+
+
+def test_counts_in_generated_sentences_follow_the_rules() -> None:
+    from dwp_eval.report._checked import protect_text
+    from dwp_eval.report.disclosure import DisclosureRules
+
+    log: list[dict[str, object]] = []
+    lines = ["By group, y: 6 people in strata that hold one person are not in the estimates.",
+             "y: 102 row(s) with missing y dropped", "F = 1.668 (8, 2464 df), p = 0.1013"]
+    out = protect_text(lines, DisclosureRules(), "subgroups", log)
+    assert out == ["By group, y: [c] people in strata that hold one person are not in the "
+                   "estimates.", "y: 100 row(s) with missing y dropped", lines[2]]
+    assert [e["row"] for e in log] == ["(text)"]
+
+
+def test_the_report_sentences_carry_no_small_count(report: Report) -> None:
+    import re
+
+    for s in report.sections:
+        for t in s.text:
+            for m in re.finditer(r"\b(\d[\d,]*) (?:row\(s\)|rows?|people|person)\b", t):
+                v = int(m.group(1).replace(",", ""))
+                assert v == 0 or (v >= T and v % 5 == 0), t

@@ -5,6 +5,7 @@ which rows add up to a total published elsewhere (for secondary suppression)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from typing import Any
 
@@ -181,3 +182,26 @@ def flow(frame: pd.DataFrame) -> dict[str, Any]:
     for a in {x for x in arm if x is not None}:
         groups.append(rows(("received", "not_received"), a))
     return {"margins": [g for g in groups if len(g) > 1]}
+
+
+_COUNT_IN_TEXT = re.compile(r"\b(\d[\d,]*)(?= (?:row\(s\)|rows?|people|person)\b)")
+
+
+def protect_text(lines: list[str], rules: DisclosureRules, key: str,
+                 log: list[dict[str, Any]]) -> list[str]:
+    """The counts of people (or rows) in the report's generated sentences ("6 people in
+    strata ...", "102 row(s) with missing ... dropped") under the same rules as the
+    tables; a withheld one is logged."""
+    out = []
+    for line in lines:
+        def sub(m: re.Match[str]) -> str:
+            count = int(m.group(1).replace(",", ""))
+            shown = rules.protect(count)
+            if isinstance(shown, str):
+                log.append({"table": key, "row": "(text)", "column": "text",
+                            "rule": "threshold", "reason": f"a count below {rules.min_count} "
+                            "in a sentence of the section"})
+                return shown
+            return f"{shown:,}"
+        out.append(_COUNT_IN_TEXT.sub(sub, line))
+    return out

@@ -197,6 +197,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         if published is None:
             published = _protect(table, rules, key)
         logs.append(_checked.log_of(published, key))
+        words: list[dict[str, Any]] = []
+        text = _checked.protect_text(text, rules, key, words)
+        logs.append(pd.DataFrame(words, columns=logs[-1].columns))
         shown = _display(published) if display is None else display
         sections.append(Section(key, title, tuple(text), published, shown, figure))
 
