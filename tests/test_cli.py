@@ -186,6 +186,7 @@ def test_demo_runs_and_verifies(tmp_path, capsys) -> None:
         "plan.toml",
         "programme_starts.csv",
         "referrals.csv",
+        "report.acro.json",
         "report.html",
         "tables",
         "trial.csv",

@@ -40,6 +40,7 @@ DOC_PAGES = [
     "docs/guides/cost-effectiveness.md",
     "docs/guides/analysis-plan.md",
     "docs/guides/report.md",
+    "docs/guides/disclosure.md",  # its ACRO block (```py) needs acro and the data: not run
 ]
 # Generous: each example should take a few seconds; a slow CI machine gets 10x.
 TIMEOUT_SECONDS = 120

@@ -117,7 +117,7 @@ def _read_html(path: Path) -> _Tables:
 def test_the_report_has_every_planned_section(report: Report) -> None:
     keys = [s.key for s in report.sections]
     assert keys == ["flow", "balance", "impact", "subgroups", "take_up", "contamination",
-                    "contamination_by_site", "cace", "mde"]
+                    "contamination_by_site", "cace", "mde", "disclosure"]
     assert not any(s.exploratory for s in report.sections)
     assert report.fingerprint == report.plan.fingerprint
 
@@ -184,7 +184,8 @@ def test_published_counts_follow_the_disclosure_rules(report: Report) -> None:
 
 
 def test_disclosure_can_be_turned_off_and_then_counts_are_exact(trial: pd.DataFrame) -> None:
-    rep = analyse(trial, _plan(disclosure={"min_count": 0, "round_to": 1}, subgroups={"by": []},
+    off = {"min_count": 0, "round_to": 1, "p_percent": 0, "nk_n": 0, "nk_k": 0}
+    rep = analyse(trial, _plan(disclosure=off, subgroups={"by": []},
                                analysis={"cace": False}))
     flow = rep.tables["flow"].set_index(["stage", "arm"])["count"]
     assert flow[("assessed", None)] if ("assessed", None) in flow.index else True
@@ -209,8 +210,9 @@ def test_exploratory_analyses_are_labelled(report: Report, trial: pd.DataFrame) 
     extra = de.itt(trial, outcome="any_employment", assigned="arm", missing="drop")
     rep = report.with_exploratory("Unadjusted any employment", extra)
     assert len(rep.sections) == len(report.sections) + 1  # the original is unchanged
-    s = rep.sections[-1]
+    s = rep.sections[-2]  # the disclosure log stays last
     assert s.exploratory and s.key == "exploratory_1"
+    assert rep.sections[-1].key == "disclosure"
     assert s.title.startswith("Exploratory:")
     assert "not in the pre-specified plan" in rep.to_markdown()
     with pytest.raises(OptionError, match="must be a DataFrame or a dwp_eval result"):
@@ -320,7 +322,9 @@ def test_strata_left_without_both_arms_are_counted_not_fatal(trial: pd.DataFrame
     rep = analyse(df, _plan(subgroups={"by": []}, analysis={"cace": False}))
     in_stratum = int(((df["stratum"] == one) & df["employed_13_weeks"].notna()).sum())
     notes = " ".join(rep.section("impact").text)
-    assert f"employed_13_weeks: {in_stratum:,} people with an outcome are in strata" in notes
+    shown = rep.plan.disclosure.protect(in_stratum)  # counts in sentences follow the rules
+    shown = shown if isinstance(shown, str) else f"{shown:,}"
+    assert f"employed_13_weeks: {shown} people with an outcome are in strata" in notes
     e = rep.results["impact"].effects[0]
     assert e.n_obs == int(df["employed_13_weeks"].notna().sum()) - in_stratum
 

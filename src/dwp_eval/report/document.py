@@ -20,6 +20,7 @@ import pandas as pd
 from dwp_eval._core.contract import ResultMixin
 from dwp_eval.errors import DwpEvalError, OptionError
 from dwp_eval.report._files import check_targets, publish
+from dwp_eval.report.acro import write_record
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.plan import AnalysisPlan
 
@@ -153,10 +154,18 @@ class Report(ResultMixin):
         words = ["Exploratory: this analysis was not in the pre-specified plan."]
         if text:
             words.append(text)
-        table = _protect(frame, self.plan.disclosure)
+        table = _protect(frame, self.plan.disclosure, key)
+        entries = pd.DataFrame(table.attrs.pop("log", []))
         section = Section(key, f"Exploratory: {title}", tuple(words), table, _display(table),
                           exploratory=True)
-        return replace(self, sections=(*self.sections, section))
+        # the disclosure log stays last and lists this section's withheld cells too
+        logs = [s for s in self.sections if s.key == "disclosure"]
+        rest = [s for s in self.sections if s.key != "disclosure"]
+        if logs and len(entries):
+            log = pd.concat([logs[0].table, entries], ignore_index=True)
+            logs = [replace(logs[0], text=tuple(_log_text(log, self.plan.disclosure)),
+                            table=log, display=_display(log))]
+        return replace(self, sections=(*rest, section, *logs))
 
     # -- output ----------------------------------------------------------------------------
     def summary(self) -> str:
@@ -232,10 +241,16 @@ class Report(ResultMixin):
         with ``= + - @``, a tab or a carriage return) are written with a
         leading ``'``.
 
+        With ``html``, the output-checking record is written beside it
+        (``<name>.acro.json``, see :func:`dwp_eval.report.acro.checking_record`):
+        the published tables and, for each, the ACRO call that re-checks it on
+        the trial data.
+
         Returns
         -------
         dict
-            The paths written by output name (``"tables"``: a list).
+            The paths written by output name (``"tables"``: a list; ``"record"``:
+            the output-checking record).
         """
         if excel is not None:
             try:
@@ -248,6 +263,7 @@ class Report(ResultMixin):
         targets: list[tuple[str | Path, str]] = []
         if html is not None:
             targets.append((html, "report"))
+            targets.append((_record_path(html), "output-checking record"))
         if markdown is not None:
             targets.append((markdown, "Markdown report"))
         if excel is not None:
@@ -265,6 +281,7 @@ class Report(ResultMixin):
         files: list[tuple[Path, bytes, str]] = []
         if html is not None:
             files.append((Path(html), self._html_document().encode("utf-8"), "report"))
+            files.append((_record_path(html), write_record(self), "output-checking record"))
         if markdown is not None:
             files.append((Path(markdown), self.to_markdown().encode("utf-8"), "Markdown report"))
         if excel is not None:
@@ -280,6 +297,8 @@ class Report(ResultMixin):
         for name, value in (("html", html), ("markdown", markdown), ("excel", excel)):
             if value is not None:
                 out[name] = Path(value)
+        if html is not None:
+            out["record"] = _record_path(html)
         if tables is not None:
             out["tables"] = [Path(tables) / f"{key}.csv" for key in published]
         return out
@@ -438,8 +457,36 @@ def _display(
     return out.reset_index(drop=True)
 
 
-def _protect(frame: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
-    return rules.apply(frame, counts=list(COUNT_COLUMNS), rates=RATE_COLUMNS)
+def _log_text(log: pd.DataFrame, rules: DisclosureRules) -> list[str]:
+    """The paragraphs above the disclosure log."""
+    text = [rules.describe()]
+    withheld = log[log["rule"] != "total"]
+    if len(log) == 0:
+        text.append("No cell needed to be withheld under these rules.")
+        return text
+    counts = withheld.groupby("rule", sort=False).size()
+    text.append(
+        f"{len(withheld):,} cells are withheld ({rules.suppressed}): "
+        + ", ".join(f"{n:,} by the {rule} rule" for rule, n in counts.items()) + ". "
+        "Each row names the table, the row and column of the cell, the rule and why."
+    )
+    if len(withheld) < len(log):
+        text.append("Rows with the rule 'total' name a published total that must itself be "
+                    "withheld or rounded: the cells withheld beside it cannot protect it.")
+    return text
+
+
+def _record_path(html: str | Path) -> Path:
+    """Where the output-checking record goes: beside the HTML, ``<name>.acro.json``."""
+    p = Path(html)
+    return p.with_name(f"{p.stem}.acro.json")
+
+
+def _protect(frame: pd.DataFrame, rules: DisclosureRules, table: str = "",
+             **options: Any) -> pd.DataFrame:
+    """The published table (its disclosure log in ``attrs["log"]``)."""
+    return rules.apply(frame, counts=list(COUNT_COLUMNS), rates=RATE_COLUMNS, table=table,
+                       **options)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -86,6 +86,12 @@ SCHEMA: dict[str, dict[str, str]] = {
         "min_count": "counts below this are suppressed (0: off)",
         "round_to": "other counts are rounded to this base (1: off)",
         "suppressed": "what a suppressed cell shows",
+        "suppress_zero": "also suppress zero counts (and proportions of 0 or 1)",
+        "rate_decimals": "decimals of rates and means of 0/1 outcomes beside rounded counts",
+        "p_percent": "p% dominance rule for magnitude cells (0: off)",
+        "nk_n": "(n, k) dominance rule: number of largest contributions (0: off)",
+        "nk_k": "(n, k) dominance rule: their largest share of the total, in % (0: off)",
+        "secondary": "complementary suppression against differencing from totals",
     },
 }
 
@@ -100,6 +106,12 @@ _TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
     ("disclosure", "min_count"): int,
     ("disclosure", "round_to"): int,
     ("disclosure", "suppressed"): str,
+    ("disclosure", "suppress_zero"): bool,
+    ("disclosure", "rate_decimals"): int,
+    ("disclosure", "p_percent"): (int, float),
+    ("disclosure", "nk_n"): int,
+    ("disclosure", "nk_k"): (int, float),
+    ("disclosure", "secondary"): bool,
 }
 _LISTS = {("outcomes", "primary"), ("outcomes", "secondary"), ("analysis", "covariates"),
           ("subgroups", "by"), ("subgroups", "outcomes"), ("balance", "covariates")}
@@ -332,11 +344,22 @@ class AnalysisPlan:
             )
         balance = _as_names(get("balance", "covariates", list(covariates)), section="balance",
                             key="covariates")
-        rules = DisclosureRules(
-            min_count=get("disclosure", "min_count", 10),
-            round_to=get("disclosure", "round_to", 5),
-            suppressed=get("disclosure", "suppressed", "[c]"),
-        )
+        try:
+            rules = DisclosureRules(
+                min_count=get("disclosure", "min_count", 10),
+                round_to=get("disclosure", "round_to", 5),
+                suppressed=get("disclosure", "suppressed", "[c]"),
+                suppress_zero=get("disclosure", "suppress_zero", False),
+                rate_decimals=get("disclosure", "rate_decimals", 2),
+                p_percent=get("disclosure", "p_percent", 10.0),
+                nk_rule=(get("disclosure", "nk_n", 2), get("disclosure", "nk_k", 90.0)),
+                secondary=get("disclosure", "secondary", True),
+            )
+        except OptionError as err:
+            raise PlanError(
+                f"Analysis plan [disclosure]: {err} Fix: correct the key in [disclosure] "
+                "(nk_rule is written as nk_n and nk_k)."
+            ) from err
         return cls(
             design=design,
             primary=primary,

@@ -41,6 +41,7 @@ from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
+from dwp_eval.report import _checked
 from dwp_eval.report._cells import subgroup_cells
 from dwp_eval.report.displays import (
     _cace_display,
@@ -53,7 +54,7 @@ from dwp_eval.report.displays import (
     _rates_display,
     _rename_rates,
 )
-from dwp_eval.report.document import Report, Section, _display, _num, _protect
+from dwp_eval.report.document import Report, Section, _display, _log_text, _protect
 from dwp_eval.report.impact import impact_table
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.results import Effect
@@ -86,8 +87,9 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
         ``contamination`` (when the plan names ``received`` /
         ``contaminated``), ``contamination_by_site`` (with ``site``),
         ``cace`` (when the plan asks for it) and ``mde`` (the minimum
-        detectable effect achieved). Published counts follow the plan's
-        disclosure rules; the result objects are in ``Report.results``.
+        detectable effect achieved), then ``disclosure``: the disclosure log
+        (every cell withheld, the rule and why). Published tables follow the
+        plan's disclosure rules; the result objects are in ``Report.results``.
 
     Notes
     -----
@@ -120,7 +122,7 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
     ... })
     >>> report = analyse(trial, plan)
     >>> [s.key for s in report.sections]
-    ['flow', 'balance', 'impact', 'mde']
+    ['flow', 'balance', 'impact', 'mde', 'disclosure']
     """
     if not isinstance(plan, AnalysisPlan):
         plan = AnalysisPlan.read(plan)
@@ -187,9 +189,17 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     sections: list[Section] = []
     results: dict[str, Any] = {}
 
+    logs: list[pd.DataFrame] = []
+
     def add(key: str, title: str, text: list[str], table: pd.DataFrame,
-            display: pd.DataFrame | None = None, figure: bytes | None = None) -> None:
-        published = _protect(table, rules)
+            display: pd.DataFrame | None = None, figure: bytes | None = None,
+            published: pd.DataFrame | None = None) -> None:
+        if published is None:
+            published = _protect(table, rules, key)
+        logs.append(_checked.log_of(published, key))
+        words: list[dict[str, Any]] = []
+        text = _checked.protect_text(text, rules, key, words)
+        logs.append(pd.DataFrame(words, columns=logs[-1].columns))
         shown = _display(published) if display is None else display
         sections.append(Section(key, title, tuple(text), published, shown, figure))
 
@@ -201,11 +211,12 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         received_in_control="programme",
     )
     results["flow"] = fl
-    flow_table = _protect(fl.to_frame(), rules)
+    flow_table = _protect(fl.to_frame(), rules, "flow", **_checked.flow(fl.to_frame()))
     add("flow", "Participant flow (CONSORT 2010)",
         [f"People assessed, randomised, receiving the programme, followed up and analysed "
          f"(analysed: with a value of the primary outcome, {primary})."],
-        fl.to_frame(), figure=_png(lambda ax: fl.plot(ax, frame=flow_table), size=(8.0, 7.0)))
+        fl.to_frame(), figure=_png(lambda ax: fl.plot(ax, frame=flow_table), size=(8.0, 7.0)),
+        published=flow_table)
 
     # 2. balance
     if plan.balance_covariates:
@@ -232,7 +243,10 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
             )
         if omnibus_note:
             text.append(omnibus_note)
-        add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot))
+        bal_pub = _protect(bal.to_frame(), rules, "balance", **_checked.balance(
+            bal.to_frame(), randomised, assigned=assigned, control=control))
+        add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot),
+            published=bal_pub)
 
     # 3. impact table
     lone_notes: list[str] = []
@@ -257,7 +271,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                                     for o in impact_frame["outcome"]])
     cells = pd.DataFrame(table._cells())
     cells.insert(1, "role", impact_frame["role"].to_numpy())
-    cells["n"] = [_num(v) for v in _protect(impact_frame, rules)["n_obs"]]
+    impact_pub = _protect(impact_frame, rules, "impact", **_checked.impact(
+        impact_frame, randomised, assigned=assigned, control=control, treatment=treatment))
+    _checked.published_cells(cells, impact_pub, rules)
     head = table.effects[0]
     add("impact", "Impacts (intention to treat)",
         [f"Effect of assignment to {arm_phrase(treatment, 'treatment', assigned)} rather than "
@@ -266,7 +282,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
          *table._footnotes(), *lone_notes],
-        impact_frame, display=cells, figure=_forest_png(table))
+        impact_frame, display=cells, figure=_forest_png(table), published=impact_pub)
 
     # 4. subgroups
     if plan.subgroups:
@@ -295,7 +311,6 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                     sample, by=by, outcomes=plan.subgroup_outcomes, covariates=plan.covariates,
                     options=options, common=common, alpha=plan.alpha, error=err)
                 frames.append(full)
-                display["n"] = [_num(v) for v in _protect(full, rules)["n_obs"]]
                 shown.append(display)
                 notes += cell_notes
                 continue
@@ -304,7 +319,6 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
             keep = (f["subgroup"] != "all").to_numpy()
             frames.append(f[keep])
             cells_sub = pd.DataFrame(sub._cells())[keep].drop(columns="adjusted p-value")
-            cells_sub["n"] = [_num(v) for v in _protect(f[keep], rules)["n_obs"]]
             shown.append(cells_sub)
             het = sub.heterogeneity
             if het is not None:
@@ -313,42 +327,53 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                         f"Heterogeneity by {by}, {row.outcome}: F = {row.statistic:.3f} "
                         f"({row.df_num:g}, {row.df_denom:.4g} df), p = {row.p_value:.4f}."
                     )
+        sub_frame = pd.concat(frames, ignore_index=True)
+        sub_pub = _protect(sub_frame, rules, "subgroups", **_checked.impact(
+            sub_frame, randomised, assigned=assigned, control=control, treatment=treatment))
+        sub_shown = pd.concat(shown, ignore_index=True)
+        _checked.published_cells(sub_shown, sub_pub, rules)
         add("subgroups", "Pre-specified subgroups",
             ["ITT impacts within pre-specified subgroups (p-values not adjusted; the test of "
              "heterogeneity is the pre-specified comparison).", *notes],
-            pd.concat(frames, ignore_index=True),
-            display=pd.concat(shown, ignore_index=True))
+            sub_frame, display=sub_shown, published=sub_pub)
 
     # 5. take-up and contamination
     take_up = contamination_rate = None
+    shown_rates: dict[str, Any] = {}
     if d["received"]:
         tu = contamination_summary(randomised, by=(assigned,), flag=d["received"], alpha=plan.alpha)
         results["take_up"] = tu
         f = tu.to_frame()
         rate = dict(zip(arm_keys(f[assigned]), f["rate"], strict=True))
         take_up, contamination_rate = rate.get(treatment), rate.get(control)
+        tu_pub = _protect(_rename_rates(f), rules, "take_up", **_checked.rates(f))
+        shown_rates = dict(zip(arm_keys(f[assigned]), tu_pub["rate"], strict=True))
         add("take_up", "Receipt of the programme by arm",
             [f"Share receiving the programme (treatment arm: take-up) or similar provision "
              f"(control arm), with Wilson {100 * (1 - plan.alpha):g}% intervals."],
-            _rename_rates(f), display=_rates_display(_protect(_rename_rates(f), rules), assigned))
+            _rename_rates(f), display=_rates_display(tu_pub, assigned), published=tu_pub)
     if d["contaminated"]:
         ctrl = randomised[arm_keys(randomised[assigned]) == control]
         cs = contamination_summary(ctrl, by=(assigned,), flag=d["contaminated"], alpha=plan.alpha)
         results["contamination"] = cs
         cs_frame = _rename_rates(cs.to_frame())
+        cs_pub = _protect(cs_frame, rules, "contamination", **_checked.rates(cs_frame))
         add("contamination", "Control-group contamination",
             ["Control-arm members who received provision similar to the programme under test."],
-            cs_frame, display=_rates_display(_protect(cs_frame, rules), assigned))
+            cs_frame, display=_rates_display(cs_pub, assigned), published=cs_pub)
         if d["site"]:
             by_site = contamination_summary(ctrl, by=(d["site"],), flag=d["contaminated"],
                                             alpha=plan.alpha)
             results["contamination_by_site"] = by_site
             site_frame = _rename_rates(by_site.to_frame())
+            # the sites add up to the control arm of the table above: secondary suppression
+            site_pub = _protect(site_frame, rules, "contamination_by_site",
+                                **_checked.rates(site_frame, margin=True))
             add("contamination_by_site", "Control-group contamination by site",
                 ["Contamination rate in the control arm of each site, with Wilson intervals."],
-                site_frame, display=_rates_display(_protect(site_frame, rules), d["site"] or ""),
-                figure=_png(lambda ax: _plot_rates(ax, site_frame, d["site"] or "",
-                                                               rules)))
+                site_frame, display=_rates_display(site_pub, d["site"] or ""),
+                figure=_png(lambda ax: _plot_rates(ax, site_pub, d["site"] or "", rules)),
+                published=site_pub)
 
     # 6. CACE
     if plan.cace:
@@ -392,12 +417,20 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                              take_up, contamination_rate))
     results["mde"] = tuple(r.pop("_result") for r in rows)
     mde_frame = pd.DataFrame(rows)
+    mde_pub = _protect(mde_frame.assign(  # the rates as the take-up table publishes them
+        take_up=shown_rates.get(treatment, take_up),
+        contamination=shown_rates.get(control, contamination_rate)), rules, "mde")
     add("mde", "Minimum detectable effect achieved",
         [f"The smallest true effect the trial as analysed had {100 * 0.8:g}% power to detect at "
          f"alpha = {plan.alpha:g} (two-sided), beside the estimate; for the CACE, the ITT MDE "
          "divided by the difference in receipt between the arms."],
-        mde_frame, display=_mde_display(_protect(mde_frame, rules), table),
-        figure=_png(lambda ax: _plot_mde(ax, mde_frame)))
+        mde_frame, display=_mde_display(mde_pub, table),
+        figure=_png(lambda ax: _plot_mde(ax, mde_frame)), published=mde_pub)
+
+    # 8. the disclosure log: every cell withheld, by which rule and why
+    log = pd.concat(logs, ignore_index=True)
+    sections.append(Section("disclosure", "Disclosure log", tuple(_log_text(log, rules)), log,
+                            _display(log)))
 
     versions = {"dwp_eval": __version__, "python": platform.python_version(),
                 "numpy": np.__version__, "pandas": pd.__version__}
