@@ -259,7 +259,7 @@ def test_two_outputs_to_one_path_are_refused_before_anything_is_written(
 def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_one(
     small: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dwp_eval.report import _files
+    from dwp_eval._core import files as _files
 
     old = tmp_path / "report.html"
     old.write_text("previous report", encoding="utf-8")
