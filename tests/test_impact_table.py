@@ -332,7 +332,7 @@ def test_a_subgroup_cell_that_cannot_be_estimated_says_which_row_and_why(trial):
     het = tab.heterogeneity
     assert np.isnan(het["p_value"].item())
     assert het["method"].item().startswith("not computed (fewer than two estimable subgroups): "
-                                          "impact_table: only 1 subgroup(s) of 'tiny' hold")
+                                          "impact_table: only 1 subgroup(s) of 'tiny' have an estimable effect on 'days'")
 
 
 def test_errors_of_the_whole_table_say_which_row(trial):

@@ -169,3 +169,14 @@ def test_every_output_shows_the_cell_as_not_estimable_with_its_reason(
     subs = pd.read_csv(tmp_path / "t" / "subgroups.csv", keep_default_na=False)
     assert subs.loc[subs["subgroup"] == "group=tiny", "not_estimable"].item() == \
         "the covariates are collinear"
+
+
+def test_the_forest_plot_labels_a_row_that_is_not_estimable(data: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    tab = de.impact_table(data, outcomes=["employed_13_weeks", "const_in_arms"], assigned="arm",
+                          control="control", strata="stratum", missing="drop")
+    ax = tab.plot()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["employed_13_weeks (pp)", "const_in_arms (pp) (not estimable)"]

@@ -462,8 +462,9 @@ def _heterogeneity(data: pd.DataFrame, outcome: Hashable, by: Hashable, **kwargs
         levels = int(data.loc[data[outcome].notna().to_numpy(), by].nunique())
         if levels < 2:
             raise NotEstimableError(
-                f"{kwargs['func']}: only {levels} subgroup(s) of {by!r} hold people of both arms "
-                f"with {outcome!r} observed, and a test of heterogeneity compares at least two",
+                f"{kwargs['func']}: only {levels} subgroup(s) of {by!r} have an estimable effect "
+                f"on {outcome!r} (the others are marked not estimable), and a test of "
+                "heterogeneity compares at least two",
                 outcome=str(outcome), reason="fewer than two estimable subgroups",
             )
         return interaction_test(data, outcome, by, **kwargs)

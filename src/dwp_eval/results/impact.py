@@ -411,6 +411,7 @@ class EffectTable(ResultMixin):
             )
         effects = [self.effects[i] for i in pick]
         subgroups = [self.subgroups[i] for i in pick]
+        why = [self.reasons()[i] for i in pick]
         n = len(effects)
         if ax is None:
             _, ax = plt.subplots(figsize=(6.5, 0.35 * n + 1.5))
@@ -425,9 +426,10 @@ class EffectTable(ResultMixin):
         for i in range(1, n):
             if effects[i].outcome != effects[i - 1].outcome:
                 ax.axhline(i - 0.5, color="lightgrey", lw=0.8)
-        labels = [
-            (e.outcome + (" (pp)" if e.binary_outcome else "")) if sub == ALL else f"    {sub}"
-            for e, sub in zip(effects, subgroups, strict=True)
+        labels = [  # a row that is not estimable has no point; its label says so
+            ((e.outcome + (" (pp)" if e.binary_outcome else "")) if sub == ALL else f"    {sub}")
+            + (f" ({NOT_ESTIMABLE})" if w else "")
+            for e, sub, w in zip(effects, subgroups, why, strict=True)
         ]
         ax.set_yticks(ypos, labels)
         ax.set_ylim(n - 0.5, -0.5)
