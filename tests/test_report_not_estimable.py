@@ -102,12 +102,12 @@ def _plans() -> tuple[de.report.plan.AnalysisPlan, de.report.plan.AnalysisPlan]:
     bad = _plan(
         outcomes={"primary": ["employed_13_weeks"],
                   "secondary": ["cumulative_earnings", "const_in_arms", "prior_earnings"]},
-        analysis={"covariates": [*COVS, "disability", "health_condition"], "cace": False},
+        analysis={"covariates": [*COVS, "disability", "health_condition"], "cace": True},
         subgroups={"by": ["benefit", "group"]},
     )
     good = _plan(
         outcomes={"primary": ["employed_13_weeks"], "secondary": ["cumulative_earnings"]},
-        analysis={"covariates": [*COVS, "disability", "health_condition"], "cace": False},
+        analysis={"covariates": [*COVS, "disability", "health_condition"], "cace": True},
         subgroups={"by": ["benefit"]},
     )
     return bad, good
@@ -180,3 +180,24 @@ def test_the_forest_plot_labels_a_row_that_is_not_estimable(data: pd.DataFrame) 
     ax = tab.plot()
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["employed_13_weeks (pp)", "const_in_arms (pp) (not estimable)"]
+
+
+def test_the_cace_and_the_headline_follow_the_itt_verdict(
+    reports: tuple[Report, Report], capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dwp_eval.cli.output import headline, print_headline
+
+    rep, base = reports
+    cace = rep.section("cace").display.set_index("outcome")
+    assert cace.loc["const_in_arms", "CACE"] == \
+        "not estimable (ITT not estimable: zero residual variance)"
+    assert cace.loc["prior_earnings", "CACE"] == \
+        "not estimable (ITT not estimable: outcome among its covariates)"
+    base_cace = base.section("cace").display.set_index("outcome")
+    pd.testing.assert_frame_equal(cace.loc[["employed_13_weeks", "cumulative_earnings"]],
+                                  base_cace.loc[["employed_13_weeks", "cumulative_earnings"]])
+    rows = headline(rep)
+    print_headline(rows, "holm", 0.05)
+    out = capsys.readouterr().out
+    assert "const_in_arms" in out and "not estimable (zero residual variance)" in out
+    assert "nan" not in out

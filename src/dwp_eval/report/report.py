@@ -354,7 +354,13 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         effects: dict[str, Effect] = {}
         rows: list[dict[str, Any]] = []
         cace_notes: list[str] = []
+        itt_reasons = {e.outcome: why for e, why in zip(table.effects, table.reasons(), strict=True)}
         for outcome in plan.outcomes:
+            if itt_reasons.get(outcome):  # the CACE is the ITT's ratio: one verdict per outcome
+                why = f"ITT {NOT_ESTIMABLE}: {itt_reasons[outcome]}"
+                rows.append({"outcome": outcome, "not_estimable": why})
+                cace_notes.append(f"{outcome}: {NOT_ESTIMABLE} ({why}); see the impacts.")
+                continue
             try:
                 e = cace(randomised, outcome=outcome, received=d["received"] or "",
                          covariates=list(plan.covariates) or None, se_type=plan.se_type,
