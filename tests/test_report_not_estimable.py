@@ -201,3 +201,16 @@ def test_the_cace_and_the_headline_follow_the_itt_verdict(
     out = capsys.readouterr().out
     assert "const_in_arms" in out and "not estimable (zero residual variance)" in out
     assert "nan" not in out
+
+
+def test_an_outcome_constant_in_one_arm_only_is_estimated_as_usual(data: pd.DataFrame) -> None:
+    """The rule marks what has no standard error, nothing more: an outcome that is 0 for
+    every control but varies among the treated has a residual variance."""
+    df = data.assign(one_arm=np.where(data["arm"] == "control", 0.0, data["employed_13_weeks"]))
+    tab = de.impact_table(df, outcomes=["one_arm"], assigned="arm", control="control",
+                          strata="stratum", covariates=COVS, missing="drop")
+    row = tab.to_frame().iloc[0]
+    assert row["not_estimable"] == "" and np.isfinite(row["p_value_adjusted"])
+    direct = de.itt(df, outcome="one_arm", assigned="arm", control="control", strata="stratum",
+                    covariates=COVS, missing="drop")
+    assert row["estimate"] == direct.estimate and row["p_value"] == direct.p_value
