@@ -68,6 +68,7 @@ __all__ = [
     "duplicate_target",
     "publish_files",
     "read_files",
+    "refuse_duplicates",
     "same_file",
     "target_problem",
     "write_files",
@@ -201,6 +202,17 @@ def duplicate_target(
     return None
 
 
+def refuse_duplicates(
+    targets: Sequence[tuple[str | os.PathLike[str], L]],
+    error: Callable[[Path, L, L], Exception],
+) -> None:
+    """Raise ``error(path, first label, second label)`` for the first file named twice
+    (:func:`duplicate_target`); each caller words the message for its users."""
+    twice = duplicate_target(targets)
+    if twice is not None:
+        raise error(*twice)
+
+
 def target_problem(
     path: str | os.PathLike[str], *, overwrite: bool, links: Literal["refuse", "replace"] = "refuse"
 ) -> Problem | None:
@@ -227,12 +239,9 @@ def target_problem(
 
 
 def _check_targets(targets: Sequence[Path], *, func: str) -> None:
-    twice = duplicate_target([(t, t) for t in targets])
-    if twice is not None:
-        raise OutputPathError(
-            f"{func}: two outputs would be written to one file, {twice[0]}. Fix: give each "
-            "output its own path."
-        )
+    refuse_duplicates([(t, t) for t in targets], lambda p, _a, _b: OutputPathError(
+        f"{func}: two outputs would be written to one file, {p}. Fix: give each output its "
+        "own path."))
     if len({t.parent.resolve() for t in targets}) > 1:
         raise OutputPathError(
             f"{func}: outputs written together must share one folder; got "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dwp_eval._core.files import duplicate_target, target_problem
+from dwp_eval._core.files import refuse_duplicates, target_problem
 from dwp_eval.errors import DwpEvalError
 
 __all__ = ["PARQUET_SUFFIXES", "InputFileError", "check_outputs", "read_participants", "read_table"]
@@ -144,13 +144,9 @@ def check_outputs(targets: Sequence[tuple[str, str | Path | None]], *, overwrite
     (a parent that is a file, or a folder without write permission).
     """
     named = [(t, option) for option, t in [*targets, *folders] if t is not None and str(t) != ""]
-    twice = duplicate_target(named)  # the ground floor's rule (dwp_eval._core.files)
-    if twice is not None:
-        path, first, second = twice
-        raise InputFileError(
-            f"{first} and {second} both name {str(path)!r}; one would overwrite the "
-            "other. Fix: give each output its own path."
-        )
+    refuse_duplicates(named, lambda path, first, second: InputFileError(  # the ground floor's rule
+        f"{first} and {second} both name {str(path)!r}; one would overwrite the other. Fix: "
+        "give each output its own path."))
     for option, target in folders:
         if target is None:
             continue

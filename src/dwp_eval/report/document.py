@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._core.contract import ResultMixin
-from dwp_eval._core.files import duplicate_target, publish_files, target_problem
+from dwp_eval._core.files import publish_files, refuse_duplicates, target_problem
 from dwp_eval.errors import DwpEvalError, OptionError, OutputExistsError, OutputPathError
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.plan import AnalysisPlan
@@ -351,13 +351,9 @@ def _check_targets(targets: list[tuple[str | Path, str]], *, overwrite: bool) ->
     rules, :mod:`dwp_eval._core.files`): no file named for two outputs, none a folder,
     none existing unless ``overwrite`` (a symbolic link is then replaced, never
     followed)."""
-    twice = duplicate_target(targets)
-    if twice is not None:
-        p, first, second = twice
-        raise OutputPathError(
-            f"{str(p)!r} is named for two outputs ({first} and {second}): the second "
-            "would replace the first. Fix: give each output its own path."
-        )
+    refuse_duplicates(targets, lambda p, first, second: OutputPathError(
+        f"{str(p)!r} is named for two outputs ({first} and {second}): the second would "
+        "replace the first. Fix: give each output its own path."))
     for raw, what in targets:
         problem = target_problem(raw, overwrite=overwrite, links="replace")
         if problem == "exists":
