@@ -417,6 +417,18 @@ def judge(case: Case) -> tuple[str, str]:
         ):
             if not 0.0 <= low <= rate <= high <= 1.0:
                 return "silent_wrong", f"interval [{low}, {high}] around rate {rate}"
+    if isinstance(result, de.EffectTable):  # each row: finite numbers, or marked not estimable
+        frame = result.to_frame()
+        for row in frame.itertuples(index=False):
+            if row.not_estimable:
+                continue
+            values = {c: float(getattr(row, c)) for c in (
+                "estimate", "std_error", "p_value", "p_value_adjusted", "conf_low", "conf_high")}
+            bad_row = [c for c, v in values.items() if not math.isfinite(v)]
+            if bad_row:
+                return "silent_nan", f"not finite in row {row.outcome}/{row.subgroup}: {bad_row}"
+            if row.outcome == "y" and _constant_outcome(case, df) and values["p_value"] < 0.05:
+                return "silent_wrong", f"p = {values['p_value']:.3g} on a constant outcome"
     bad = [name for name, value in numbers.items() if not math.isfinite(value)]
     if bad:
         return "silent_nan", f"not finite: {', '.join(bad[:4])} ({type(result).__name__})"

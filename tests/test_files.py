@@ -217,3 +217,80 @@ def test_two_writers_without_overwrite_one_wins(tmp_path, people) -> None:
     Allocation.read(tmp_path / "a.csv").verify(people)
     with pytest.raises(AllocationExistsError):
         de.randomise(people, strata="site", seed=5).write(tmp_path / "a.csv")
+
+
+# ------------------------------------------------------------- one ground floor for every writer
+
+
+def test_one_rule_names_a_file_twice_through_dots_and_links(tmp_path) -> None:
+    from dwp_eval._core.files import duplicate_target, target_problem
+
+    real = tmp_path / "report.html"
+    real.write_text("x")
+    (tmp_path / "alias.html").symlink_to(real)
+    pairs = [(tmp_path / "a.md", "--markdown"), (tmp_path / "sub" / ".." / "report.html", "--out"),
+             (tmp_path / "alias.html", "--excel")]
+    assert duplicate_target(pairs) == (tmp_path / "alias.html", "--out", "--excel")
+    assert duplicate_target(pairs[:2]) is None
+    assert target_problem(real, overwrite=False) == "exists"
+    assert target_problem(real, overwrite=True) is None
+    assert target_problem(tmp_path, overwrite=True) == "folder"
+    assert target_problem(tmp_path / "alias.html", overwrite=True) == "link"
+    assert target_problem(tmp_path / "alias.html", overwrite=True, links="replace") is None
+    assert target_problem(tmp_path / "alias.html", overwrite=False, links="replace") == "exists"
+    assert target_problem(tmp_path / "new.html", overwrite=False) is None
+
+
+def test_the_command_line_names_both_flags_for_a_file_reached_through_a_link(tmp_path) -> None:
+    from dwp_eval.cli.files import InputFileError, check_outputs
+
+    (tmp_path / "alias.md").symlink_to(tmp_path / "report.html")  # dangling: not written yet
+    with pytest.raises(InputFileError, match=r"--out and --markdown both name '.*alias\.md'; one "
+                                             r"would overwrite the other"):
+        check_outputs([("--out", tmp_path / "report.html"), ("--markdown", tmp_path / "alias.md")],
+                      overwrite=True)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_concurrent_report_writers_with_overwrite_never_leave_a_mixed_set(
+    tmp_path, monkeypatch,
+) -> None:
+    """Two writers replacing one set of files (HTML + Markdown in two folders) take the
+    folders' locks: the set on disk is always one writer's, never half of each."""
+    import threading
+
+    from dwp_eval._core import files
+
+    real_replace = os.replace
+
+    def slow_replace(a, b):  # widen the window between the two renames
+        real_replace(a, b)
+        time.sleep(0.02)
+
+    monkeypatch.setattr(files.os, "replace", slow_replace)
+    html, md = tmp_path / "r.html", tmp_path / "md" / "r.md"
+    errors: list[BaseException] = []
+
+    def writer(tag: bytes) -> None:
+        try:
+            for _ in range(8):
+                files.publish_files([(html, tag), (md, tag)], overwrite=True, func="t",
+                                    exists_error=lambda p: OutputExistsError(str(p)))
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=writer, args=(tag,)) for tag in (b"A", b"B")]
+    seen = set()
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        with files._folder_lock(tmp_path, func="t", timeout=10), \
+                files._folder_lock(md.parent, func="t", timeout=10):
+            if html.exists() and md.exists():
+                seen.add((html.read_bytes(), md.read_bytes()))
+    for t in threads:
+        t.join()
+    assert not errors
+    assert seen and all(a == b for a, b in seen), seen
+    assert html.read_bytes() == md.read_bytes()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["md", "r.html", "r.md"]

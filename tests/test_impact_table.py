@@ -320,11 +320,25 @@ def test_missing_outcome_error_propagates_unchanged(trial):
     assert "(raised by impact_table for outcome 'earnings')" in info.value.__notes__
 
 
-def test_subgroup_errors_say_which_row(trial):
+def test_a_subgroup_cell_that_cannot_be_estimated_says_which_row_and_why(trial):
     t2 = trial.assign(tiny=np.where(np.arange(len(trial)) == 0, "x", "y"))
+    tab = impact_table(t2, outcomes=["days"], assigned="arm", by="tiny")
+    f = tab.to_frame().set_index("subgroup")
+    assert f.loc["tiny=x", "not_estimable"] == "fewer than two per arm"
+    assert tab.effects[1].notes[0].startswith(
+        "impact_table: the effect on outcome 'days' is not estimable (fewer than two per arm): "
+        "in outcome 'days', subgroup tiny=x the arms hold ")
+    # the heterogeneity test needs two estimable subgroups: it says why it is not computed
+    het = tab.heterogeneity
+    assert np.isnan(het["p_value"].item())
+    assert het["method"].item().startswith("not computed (fewer than two estimable subgroups): "
+                                          "impact_table: only 1 subgroup(s) of 'tiny' have an estimable effect on 'days'")
+
+
+def test_errors_of_the_whole_table_say_which_row(trial):
     with pytest.raises(DesignError) as info:
-        impact_table(t2, outcomes=["days"], assigned="arm", by="tiny")
-    assert info.value.__notes__ == ["(raised by impact_table for outcome 'days', subgroup tiny=x)"]
+        impact_table(trial.assign(c="k"), outcomes=["days"], assigned="arm", cluster="c")
+    assert info.value.__notes__ == ["(raised by impact_table for outcome 'days')"]
 
 
 # --------------------------------------------------------------------------- bad input

@@ -259,7 +259,7 @@ def test_two_outputs_to_one_path_are_refused_before_anything_is_written(
 def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_one(
     small: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dwp_eval.report import _files
+    from dwp_eval._core import files as _files
 
     old = tmp_path / "report.html"
     old.write_text("previous report", encoding="utf-8")
@@ -340,18 +340,23 @@ def test_a_tiny_subgroup_is_reported_not_estimable_and_the_report_goes_on(
     assert [s.key for s in rep.sections][2:4] == ["impact", "subgroups"]
     table = rep.tables["subgroups"]
     tiny = table[table["subgroup"] == "group=tiny"].iloc[0]
-    assert np.isnan(tiny["estimate"]) and tiny["note"].startswith("not estimable: itt: ")
-    assert "Fix:" in tiny["note"]  # the reason, as the estimator gave it
+    # the few left after the one-arm strata are set aside all have prior_earnings 0
+    why = "covariate 'prior_earnings' is constant (0) in the analysis sample, so it cannot " \
+          "adjust anything"
+    assert np.isnan(tiny["estimate"]) and tiny["not_estimable"] == why
     shown = rep.section("subgroups").display
-    assert shown.loc[shown["subgroup"] == "group=tiny", "impact"].item() == "not estimable"
+    assert shown.loc[shown["subgroup"] == "group=tiny", "impact"].item() == f"not estimable ({why})"
     text = " ".join(rep.section("subgroups").text)
-    assert "By group, employed_13_weeks, subgroup group=tiny: not estimable." in text
-    assert "The test of heterogeneity by group was not computed" in text
+    assert f"By group, employed_13_weeks, subgroup group=tiny: not estimable ({why}). Fix: " in text
+    assert " itt: " not in text  # the error's counts stay out of the published text
+    assert "Fix: drop it from covariates." in text  # the reason, as the estimator gave it
+    assert "Heterogeneity by group, employed_13_weeks: not computed (fewer than two estimable " \
+           "subgroups)" in text
     # the estimable cell is impact_table's number on its rows
     large = table[table["subgroup"] == "group=large"].iloc[0]
     cells = rep.results["subgroups_group"]
-    assert isinstance(cells[("employed_13_weeks", "group=tiny")], str)
-    assert large["estimate"] == cells[("employed_13_weeks", "group=large")].effects[0].estimate
+    assert cells.reasons()[cells.subgroups.index("group=tiny")] == why
+    assert large["estimate"] == cells.effects[cells.subgroups.index("group=large")].estimate
     sub = df[df["group"] == "large"]
     direct = de.impact_table(sub, outcomes=["employed_13_weeks"], assigned="arm", control="control",
                              treatment="treatment", strata="stratum", covariates=list(plan.covariates),

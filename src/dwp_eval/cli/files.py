@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dwp_eval._core.files import refuse_duplicates, target_problem
 from dwp_eval.errors import DwpEvalError
 
 __all__ = ["PARQUET_SUFFIXES", "InputFileError", "check_outputs", "read_participants", "read_table"]
@@ -142,17 +143,10 @@ def check_outputs(targets: Sequence[tuple[str, str | Path | None]], *, overwrite
     folder (or a folder path that is a file), and a place that cannot be written
     (a parent that is a file, or a folder without write permission).
     """
-    seen: dict[Path, str] = {}
-    for option, target in [*targets, *folders]:
-        if target is None or str(target) == "":
-            continue
-        key = Path(os.path.abspath(target))
-        if key in seen:
-            raise InputFileError(
-                f"{seen[key]} and {option} both name {str(target)!r}; one would overwrite the "
-                "other. Fix: give each output its own path."
-            )
-        seen[key] = option
+    named = [(t, option) for option, t in [*targets, *folders] if t is not None and str(t) != ""]
+    refuse_duplicates(named, lambda path, first, second: InputFileError(  # the ground floor's rule
+        f"{first} and {second} both name {str(path)!r}; one would overwrite the other. Fix: "
+        "give each output its own path."))
     for option, target in folders:
         if target is None:
             continue
@@ -164,12 +158,17 @@ def check_outputs(targets: Sequence[tuple[str, str | Path | None]], *, overwrite
         if target is None:
             continue
         p = Path(target)
-        if p.is_dir():
+        problem = target_problem(p, overwrite=overwrite, links="replace")
+        if problem == "folder":
             raise InputFileError(f"{option} {str(p)!r} is a folder. Fix: name a file to write.")
-        if p.exists() and not overwrite:
+        if problem == "exists":
             raise InputFileError(
                 f"{option} {str(p)!r} already exists and would be overwritten. Fix: choose another "
                 "path, or pass --overwrite."
+            )
+        if problem == "special":
+            raise InputFileError(
+                f"{option} {str(p)!r} is not a regular file. Fix: name a file to write."
             )
         _check_writable(option, p.parent)
 

@@ -46,14 +46,15 @@ def headline(report: Any) -> list[dict[str, Any]]:
     if table is None:
         return []
     rows = []
-    for effect, p_adj, family in zip(table.effects, table.p_value_adjusted, table.families,
-                                      strict=True):
+    for effect, p_adj, family, why in zip(table.effects, table.p_value_adjusted, table.families,
+                                           table.reasons(), strict=True):
         rows.append({
             "outcome": effect.outcome, "arm": f"{effect.treatment} vs {effect.control}",
             "estimand": effect.estimand, "family": family, "estimate": effect.estimate,
             "conf_low": effect.conf_low, "conf_high": effect.conf_high,
             "p_value": effect.p_value, "p_value_adjusted": p_adj,
             "binary": bool(effect.binary_outcome), "n_obs": effect.n_obs,
+            "not_estimable": why,
         })
     return rows
 
@@ -65,6 +66,10 @@ def print_headline(rows: list[dict[str, Any]], correction: str, alpha: float) ->
     print(f"\nHeadline impacts ({rows[0]['estimand']}; p adjusted: {correction}):")
     cells = [("outcome", "arm", "estimate", f"{level} CI", "p", "p adjusted")]
     for r in rows:
+        if r.get("not_estimable"):
+            cells.append((r["outcome"], r["arm"], f"not estimable ({r['not_estimable']})",
+                          "", "", ""))
+            continue
         cells.append((r["outcome"], r["arm"], value_text(r["estimate"], r["binary"]),
                       f"[{value_text(r['conf_low'], r['binary'])}, {value_text(r['conf_high'], r['binary'])}]",
                       f"{r['p_value']:.3g}", f"{r['p_value_adjusted']:.3g}"))

@@ -62,6 +62,9 @@ def _scaled(e: Effect, v: float) -> str:
 def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.DataFrame:
     rows = []
     for rec in frame.itertuples(index=False):
+        if rec.outcome not in effects:
+            rows.append({"outcome": rec.outcome, "CACE": f"not estimable ({rec.not_estimable})"})
+            continue
         e = effects[rec.outcome]
         rows.append({
             "outcome": rec.outcome,
@@ -74,7 +77,7 @@ def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.Data
             "p-value": p_cell(rec.p_value),
             "effective F": _num(rec.effective_f),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).fillna("")
 
 
 def _mde_display(frame: pd.DataFrame, table: Any) -> pd.DataFrame:
@@ -102,7 +105,13 @@ def _forest_png(table: Any) -> bytes:
     """Forest plot of the impacts, one panel per outcome (outcomes have different units)."""
     from matplotlib.figure import Figure
 
-    effects = list(table.effects)
+    effects = [e for e, why in zip(table.effects, table.reasons(), strict=True) if not why]
+    if not effects:  # nothing estimable to draw: an empty panel saying so
+        fig = Figure(figsize=(7.0, 1.5))
+        fig.text(0.5, 0.5, "no impact could be estimated", ha="center", va="center")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        return buf.getvalue()
     fig = Figure(figsize=(7.0, 0.9 * len(effects) + 0.8))
     axes = fig.subplots(len(effects), 1, squeeze=False)[:, 0]
     for ax, e in zip(axes, effects, strict=True):

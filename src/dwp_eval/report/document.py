@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._core.contract import ResultMixin
-from dwp_eval.errors import DwpEvalError, OptionError
-from dwp_eval.report._files import check_targets, publish
+from dwp_eval._core.files import publish_files, refuse_duplicates, target_problem
+from dwp_eval.errors import DwpEvalError, OptionError, OutputExistsError, OutputPathError
 from dwp_eval.report.acro import write_record
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.plan import AnalysisPlan
@@ -277,22 +277,24 @@ class Report(ResultMixin):
                     "into it. Fix: give a folder path."
                 )
             targets += [(folder / f"{key}.csv", "table") for key in published]
-        check_targets(targets, overwrite=overwrite)
-        files: list[tuple[Path, bytes, str]] = []
+        _check_targets(targets, overwrite=overwrite)
+        files: list[tuple[Path, bytes]] = []
         if html is not None:
-            files.append((Path(html), self._html_document().encode("utf-8"), "report"))
-            files.append((_record_path(html), write_record(self), "output-checking record"))
+            files.append((Path(html), self._html_document().encode("utf-8")))
+            files.append((_record_path(html), write_record(self)))
         if markdown is not None:
-            files.append((Path(markdown), self.to_markdown().encode("utf-8"), "Markdown report"))
+            files.append((Path(markdown), self.to_markdown().encode("utf-8")))
         if excel is not None:
-            files.append((Path(excel), _workbook(published), "workbook"))
+            files.append((Path(excel), _workbook(published)))
         if tables is not None:
             files += [
                 (Path(tables) / f"{key}.csv",
-                 _spreadsheet_safe(t).to_csv(index=False).encode("utf-8"), "table")
+                 _spreadsheet_safe(t).to_csv(index=False).encode("utf-8"))
                 for key, t in published.items()
             ]
-        publish(files, overwrite=overwrite)
+        what = {Path(p): w for p, w in targets}
+        publish_files(files, overwrite=overwrite, func="Report.write",
+                      exists_error=lambda p: OutputExistsError(_exists_message(p, what[p])))
         out: dict[str, Any] = {}
         for name, value in (("html", html), ("markdown", markdown), ("excel", excel)):
             if value is not None:
@@ -351,6 +353,36 @@ class Report(ResultMixin):
                 f"files)</summary>{_html_table(s.table, s.key, 'data')}</details></section>"
             )
         return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def _exists_message(p: Path, what: str) -> str:
+    return (
+        f"{str(p)!r} already exists and would be overwritten by this {what}. Fix: choose "
+        "another path, or pass overwrite=True (--overwrite on the command line)."
+    )
+
+
+def _check_targets(targets: list[tuple[str | Path, str]], *, overwrite: bool) -> None:
+    """Every ``(path, what)`` checked before anything is written (the ground floor's
+    rules, :mod:`dwp_eval._core.files`): no file named for two outputs, none a folder,
+    none existing unless ``overwrite`` (a symbolic link is then replaced, never
+    followed)."""
+    refuse_duplicates(targets, lambda p, first, second: OutputPathError(
+        f"{str(p)!r} is named for two outputs ({first} and {second}): the second would "
+        "replace the first. Fix: give each output its own path."))
+    for raw, what in targets:
+        problem = target_problem(raw, overwrite=overwrite, links="replace")
+        if problem == "exists":
+            raise OutputExistsError(_exists_message(Path(raw), what))
+        if problem is not None:
+            kind = "a folder, not a file" if problem == "folder" else "not a regular file"
+            raise OutputPathError(
+                f"{str(raw)!r} is {kind}, so this {what} cannot be written there. Fix: give a "
+                "file path."
+            )
 
 
 # ---------------------------------------------------------------------------- formatting

@@ -10,6 +10,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.degeneracy import not_estimable
 from dwp_eval._core.sample import joined_strata
 from dwp_eval._validation import (
     Seed,
@@ -26,6 +27,7 @@ from dwp_eval.errors import (
     DroppedRowsWarning,
     DwpEvalError,
     MissingDataError,
+    NotEstimableError,
     OptionError,
 )
 from dwp_eval.estimate.itt import itt
@@ -42,6 +44,8 @@ from dwp_eval.report.impact_rows import (
     Row,
     check_subgroup_levels,
     dunnett_table_p_values,
+    not_estimable_effect,
+    not_estimable_reason,
     treatment_arms,
     usable_strata,
 )
@@ -339,6 +343,7 @@ def impact_table(
         masks = [codes == k for k in range(len(levels))]
     # a covariate constant within a subgroup (e.g. ``by`` itself) cannot adjust its rows
     covs = as_column_list(covariates)
+    check_columns(data, covs, role="covariates", func=func)  # before the subgroups read them
     sub_args: list[dict[str, Any]] = []
     notes: list[str] = []
     for lev, mask in zip(levels, masks, strict=True):
@@ -357,8 +362,8 @@ def impact_table(
         for arm in arms:
             args = dict(common, treatment=arm)
             vs = f" ({arm} vs {control})" if len(arms) > 1 else ""
-            eff = _itt(data, o, args, f"outcome {o!r}{vs}")
-            rows.append(Row(eff, ALL, family_of[o], None, o, args, arm))
+            eff, why = _itt(data, o, args, f"outcome {o!r}{vs}", NotEstimableError)
+            rows.append(Row(eff, ALL, family_of[o], None, o, args, arm, why))
             union = np.zeros(len(data), dtype=bool)
             for lev, mask, sargs in zip(levels, masks, sub_args, strict=True):
                 label = f"{by}={lev}"
@@ -366,9 +371,11 @@ def impact_table(
                 kept, bad, n_bad = usable_strata(data, mask, o, args)
                 if bad:
                     one_arm.setdefault((label, vs, bad, n_bad), []).append(str(o))
-                eff = _itt(data.loc[kept], o, args, f"outcome {o!r}{vs}, subgroup {label}")
-                rows.append(Row(eff, label, f"{o} by {by}", kept, o, args, arm))
-                union |= kept
+                eff, why = _itt(data.loc[kept], o, args, f"outcome {o!r}{vs}, subgroup {label}",
+                                DesignError)
+                rows.append(Row(eff, label, f"{o} by {by}", kept, o, args, arm, why))
+                if not why:  # a subgroup that is not estimable is left out of the test too
+                    union |= kept
             het_masks[(o, arm)] = union
     for (label, vs, bad, n_bad), which in one_arm.items():
         only = "" if len(which) == len(outs) else f" (outcome(s) {', '.join(which)})"
@@ -389,10 +396,8 @@ def impact_table(
     het = None
     if by is not None:
         het_rows = [
-            interaction_test(
-                data.loc[het_masks[(o, arm)]], o, by, control=control,
-                treatment=arm, missing=missing, func=func, **design_args,
-            )
+            _heterogeneity(data.loc[het_masks[(o, arm)]], o, by, control=control,
+                           treatment=arm, missing=missing, func=func, **design_args)
             for o in outs
             for arm in arms
         ]
@@ -412,16 +417,66 @@ def impact_table(
         _heterogeneity=het,
         p_value_arms=tuple(float(v) for v in p_arms),
         arm_correction=arm_correction,
+        not_estimable=tuple(r.not_estimable for r in rows) if any(
+            r.not_estimable for r in rows) else (),
     )
 
 
-def _itt(data: pd.DataFrame, outcome: Hashable, common: dict[str, Any], where: str) -> Effect:
-    """``itt`` for one row; its errors propagate unchanged, with a note saying which row."""
+def _itt(
+    data: pd.DataFrame, outcome: Hashable, common: dict[str, Any], where: str,
+    cell_error: type[DesignError],
+) -> tuple[Effect, str]:
+    """``itt`` for one row and ``""``, or, when the row's own estimation fails with
+    ``cell_error``, a stand-in effect and the reason the row is not estimable.
+
+    ``cell_error`` is :class:`NotEstimableError` for the rows of everyone (the degeneracy
+    rule: a constant outcome, one among its covariates, fewer than two per arm) and
+    :class:`DesignError` for subgroup rows (also a one-person stratum or covariates that
+    a small subgroup cannot support): the same call on everyone has succeeded, so the
+    error is the cell's own. Any other error (bad columns, options or design of the
+    whole table) propagates unchanged, with a note saying which row."""
     try:
-        return itt(data, outcome=outcome, **common)
+        if cell_error is DesignError:  # a subgroup may hold (almost) nobody in an arm
+            counts = not_estimable_effect(data, outcome, common, DesignError("")).n_by_arm
+            if min(counts.values()) < 2:
+                raise not_estimable(
+                    str(outcome), "fewer than two per arm",
+                    f"in {where} the arms hold {counts[str(common['treatment'])]:,} treated and "
+                    f"{counts[str(common['control'])]:,} control people with the outcome, and a "
+                    "variance needs at least two in each", func="impact_table",
+                )
+        return itt(data, outcome=outcome, **common), ""
+    except cell_error as err:
+        return not_estimable_effect(data, outcome, common, err), not_estimable_reason(err)
     except DwpEvalError as err:
         err.add_note(f"(raised by impact_table for {where})")
         raise
+
+
+def _heterogeneity(data: pd.DataFrame, outcome: Hashable, by: Hashable, **kwargs: Any) -> dict[str, Any]:
+    """The heterogeneity test of one outcome (and arm), or, when the outcome's data do
+    not allow it (:class:`NotEstimableError`: a constant outcome, or fewer than two
+    estimable subgroups), a row with no statistic whose ``method`` says why. Other
+    errors (a work limit, say) are the whole table's and propagate."""
+    try:
+        levels = int(data.loc[data[outcome].notna().to_numpy(), by].nunique())
+        if levels < 2:
+            raise NotEstimableError(
+                f"{kwargs['func']}: only {levels} subgroup(s) of {by!r} have an estimable effect "
+                f"on {outcome!r} (the others are marked not estimable), and a test of "
+                "heterogeneity compares at least two",
+                outcome=str(outcome), reason="fewer than two estimable subgroups",
+            )
+        return interaction_test(data, outcome, by, **kwargs)
+    except NotEstimableError as err:
+        return {
+            "outcome": str(outcome), "by": str(by), "n_subgroups": int(data[by].nunique()),
+            "statistic": np.nan, "df_num": np.nan, "df_denom": np.nan, "p_value": np.nan,
+            "wald_statistic": np.nan, "se_type": str(kwargs.get("se_type") or ""),
+            "n_obs": int(data[outcome].notna().sum()),
+            "method": f"not computed ({not_estimable_reason(err)}): {err}",
+            "treatment": str(kwargs["treatment"]),
+        }
 
 
 def _adjust(
@@ -437,9 +492,11 @@ def _adjust(
     design_args: dict[str, Any],
     func: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """P-values adjusted across arms (within outcome and subgroup), then within families."""
+    """P-values adjusted across arms (within outcome and subgroup), then within families.
+    Rows that are not estimable are left out of every adjustment (their adjusted
+    p-values are NaN, and the table's notes say so)."""
     p = np.array([r.effect.p_value for r in rows], dtype=float)
-    bad = [i for i, v in enumerate(p) if not np.isfinite(v)]
+    bad = [i for i, v in enumerate(p) if not np.isfinite(v) and not rows[i].not_estimable]
     if bad and correction != "romano_wolf":
         r = rows[bad[0]]
         raise DesignError(
@@ -452,7 +509,10 @@ def _adjust(
     if split_arms:
         cells = dict.fromkeys((r.outcome, r.subgroup) for r in rows)
         for cell in cells:
-            idx = [i for i, r in enumerate(rows) if (r.outcome, r.subgroup) == cell]
+            idx = [i for i, r in enumerate(rows)
+                   if (r.outcome, r.subgroup) == cell and not r.not_estimable]
+            if not idx:
+                continue
             if arm_correction == "holm":
                 p_arms[idx] = adjust_p_values(p[idx], method="holm")
             else:
@@ -460,10 +520,13 @@ def _adjust(
     padj = np.full(len(rows), np.nan)
     for fam in dict.fromkeys(r.family for r in rows):
         groups = [
-            [i for i, r in enumerate(rows) if r.family == fam and (not split_arms or r.arm == arm)]
+            [i for i, r in enumerate(rows) if r.family == fam and not r.not_estimable
+             and (not split_arms or r.arm == arm)]
             for arm in (arms if split_arms else [None])
         ]
         for idx in groups:
+            if not idx:
+                continue
             if correction == "romano_wolf":
                 first = rows[idx[0]]
                 hyps = [

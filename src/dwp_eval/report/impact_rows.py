@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._validation import _fmt_list, as_column_list, compared_arms
-from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.errors import DesignError, NotEstimableError, OptionError
 from dwp_eval.estimate.multiplicity import dunnett_p_values
 from dwp_eval.results import Effect
 
@@ -21,6 +21,8 @@ __all__ = [
     "arm_mean_variances",
     "check_subgroup_levels",
     "dunnett_table_p_values",
+    "not_estimable_effect",
+    "not_estimable_reason",
     "treatment_arms",
     "usable_strata",
 ]
@@ -41,6 +43,47 @@ class Row(NamedTuple):
     outcome: Hashable
     args: dict[str, Any]  # the itt arguments
     arm: str
+    not_estimable: str = ""  # why the row has no estimate, or ""
+
+
+def not_estimable_reason(err: DesignError) -> str:
+    """The short reason a cell shows: the degeneracy rule's cause
+    (:attr:`NotEstimableError.reason`), or for another design error of a cell (a
+    one-person stratum, collinear covariates in a small subgroup) the first clause of
+    its message, without the function's name."""
+    if isinstance(err, NotEstimableError) and err.reason:
+        return err.reason
+    text = str(err).split(": ", 1)[-1] if str(err).startswith(("itt:", "impact_table:")) else str(err)
+    for stop in (" (e.g.", ". Fix:", "; ", ": "):
+        text = text.split(stop, 1)[0]
+    return text.rstrip(". ")
+
+
+def not_estimable_effect(
+    data: pd.DataFrame, outcome: Hashable, args: dict[str, Any], err: DesignError
+) -> Effect:
+    """The stand-in :class:`~dwp_eval.Effect` of a row that cannot be estimated: the
+    people with the outcome in each compared arm, and no estimate, standard error,
+    interval or means (NaN); ``notes`` holds the error's full message."""
+    control, arm = str(args["control"]), str(args["treatment"])
+    text = data[args["assigned"]].astype("string")
+    ok = np.array(data[outcome].notna(), dtype=bool)
+    if args.get("missing") == "drop":
+        for c in as_column_list(args.get("covariates")):
+            ok &= data[c].notna().to_numpy()
+    n_by_arm = {a: int((ok & (text == a).fillna(False).to_numpy(dtype=bool)).sum())
+                for a in (control, arm)}
+    values = pd.to_numeric(data[outcome], errors="coerce").dropna()
+    nan = float("nan")
+    return Effect(
+        estimand="ITT", outcome=str(outcome), treatment=arm, control=control, estimate=nan,
+        std_error=nan, df=nan, alpha=float(args["alpha"]), n_obs=sum(n_by_arm.values()),
+        n_by_arm=n_by_arm, control_mean=nan, treatment_mean=nan,
+        se_type=str(args.get("se_type") or ""), design="", method="not estimable",
+        covariates=tuple(str(c) for c in as_column_list(args.get("covariates"))),
+        binary_outcome=bool(len(values) and values.isin([0, 1]).all()),
+        notes=(str(err),), assigned=str(args["assigned"]),
+    )
 
 
 def treatment_arms(

@@ -35,6 +35,7 @@ from dwp_eval.errors import (
     ConvergenceError,
     DesignError,
     DroppedRowsWarning,
+    NotEstimableError,
     OptionError,
 )
 from dwp_eval.estimate.cace import cace
@@ -42,7 +43,6 @@ from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
 from dwp_eval.report import _checked
-from dwp_eval.report._cells import subgroup_cells
 from dwp_eval.report.displays import (
     _cace_display,
     _effect_text,
@@ -56,8 +56,10 @@ from dwp_eval.report.displays import (
 )
 from dwp_eval.report.document import Report, Section, _display, _log_text, _protect
 from dwp_eval.report.impact import impact_table
+from dwp_eval.report.impact_rows import not_estimable_reason
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.results import Effect
+from dwp_eval.results.impact import NOT_ESTIMABLE
 
 __all__ = ["Report", "Section", "analyse"]
 
@@ -274,7 +276,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     impact_pub = _protect(impact_frame, rules, "impact", **_checked.impact(
         impact_frame, randomised, assigned=assigned, control=control, treatment=treatment))
     _checked.published_cells(cells, impact_pub, rules)
-    head = table.effects[0]
+    reasons = dict(zip(table.effects, table.reasons(), strict=True))
+    head = next((e for e in table.effects if not reasons[e]), table.effects[0])
     add("impact", "Impacts (intention to treat)",
         [f"Effect of assignment to {arm_phrase(treatment, 'treatment', assigned)} rather than "
          f"{arm_phrase(control, 'control', assigned)} on every pre-specified "
@@ -300,29 +303,29 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                 "adjustment": plan.adjustment, "se_type": plan.se_type, "correction": "none",
                 "alpha": plan.alpha, "missing": "drop" if left else plan.missing,
             }
-            try:
-                sub = impact_table(sample, outcomes=list(plan.subgroup_outcomes),
-                                   covariates=list(plan.covariates) or None, by=by,
-                                   **options, **common)
-            except DesignError as err:
-                # a cell that cannot be estimated (a tiny subgroup, say) is reported as such
-                # with its reason; it never stops the report
-                full, display, cell_notes, results[f"subgroups_{by}"] = subgroup_cells(
-                    sample, by=by, outcomes=plan.subgroup_outcomes, covariates=plan.covariates,
-                    options=options, common=common, alpha=plan.alpha, error=err)
-                frames.append(full)
-                shown.append(display)
-                notes += cell_notes
-                continue
+            sub = impact_table(sample, outcomes=list(plan.subgroup_outcomes),
+                               covariates=list(plan.covariates) or None, by=by,
+                               **options, **common)
             results[f"subgroups_{by}"] = sub
             f = sub.to_frame()
             keep = (f["subgroup"] != "all").to_numpy()
             frames.append(f[keep])
             cells_sub = pd.DataFrame(sub._cells())[keep].drop(columns="adjusted p-value")
             shown.append(cells_sub)
+            notes += [
+                # the reason and the fix only: the error's full message counts people, and a
+                # small count must not reach the published text
+                f"By {by}, {e.outcome}, subgroup {label}: {NOT_ESTIMABLE} ({why})."
+                + _fix_of(e.notes[0])
+                for e, label, why in zip(sub.effects, sub.subgroups, sub.reasons(), strict=True)
+                if why and label != "all"
+            ]
             het = sub.heterogeneity
             if het is not None:
                 for row in het.itertuples(index=False):
+                    if not np.isfinite(row.statistic):
+                        notes.append(f"Heterogeneity by {by}, {row.outcome}: {row.method}")
+                        continue
                     notes.append(
                         f"Heterogeneity by {by}, {row.outcome}: F = {row.statistic:.3f} "
                         f"({row.df_num:g}, {row.df_denom:.4g} df), p = {row.p_value:.4f}."
@@ -378,11 +381,24 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     # 6. CACE
     if plan.cace:
         effects: dict[str, Effect] = {}
-        rows = []
+        rows: list[dict[str, Any]] = []
+        cace_notes: list[str] = []
+        itt_reasons = {e.outcome: why for e, why in zip(table.effects, table.reasons(), strict=True)}
         for outcome in plan.outcomes:
-            e = cace(randomised, outcome=outcome, received=d["received"] or "",
-                     covariates=list(plan.covariates) or None, se_type=plan.se_type,
-                     alpha=plan.alpha, missing=plan.missing, **common)  # type: ignore[arg-type]
+            if itt_reasons.get(outcome):  # the CACE is the ITT's ratio: one verdict per outcome
+                why = f"ITT {NOT_ESTIMABLE}: {itt_reasons[outcome]}"
+                rows.append({"outcome": outcome, "not_estimable": why})
+                cace_notes.append(f"{outcome}: {NOT_ESTIMABLE} ({why}); see the impacts.")
+                continue
+            try:
+                e = cace(randomised, outcome=outcome, received=d["received"] or "",
+                         covariates=list(plan.covariates) or None, se_type=plan.se_type,
+                         alpha=plan.alpha, missing=plan.missing, **common)  # type: ignore[arg-type]
+            except NotEstimableError as err:  # this outcome's cell only; the report goes on
+                why = not_estimable_reason(err)
+                rows.append({"outcome": outcome, "not_estimable": why})
+                cace_notes.append(f"{outcome}: {NOT_ESTIMABLE} ({why}). {err}")
+                continue
             effects[outcome] = e
             fs = e.first_stage
             ar = e.ar_interval
@@ -396,22 +412,31 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                 "p_value": e.p_value, "df": e.df, "n_obs": e.n_obs,
                 "robust_f": fs.f_statistic if fs is not None else np.nan,
                 "effective_f": fs.effective_f if fs is not None else np.nan,
+                "not_estimable": "",
             })
         results["cace"] = MappingProxyType(effects)
         cace_frame = pd.DataFrame(rows)
-        first = effects[plan.primary[0]]
+        first = effects.get(plan.primary[0])
         add("cace", "Complier average causal effect (CACE)",
             ["Effect of receiving the programme for those who receive it because they were "
              "offered it: 2SLS with assignment instrumenting receipt (controls who received "
              "similar provision count as receiving), beside the ITT it is the ratio of. The "
              "Anderson-Rubin interval stays valid however weak the first stage.",
-             f"{plan.primary[0]}: {_effect_text(first)}."],
+             f"{plan.primary[0]}: "
+             + (f"{_effect_text(first)}." if first is not None else f"{NOT_ESTIMABLE}."),
+             *cace_notes],
             cace_frame, display=_cace_display(cace_frame, effects))
 
     # 7. minimum detectable effect achieved
     rows = []
-    for e in table.effects:
+    for e, why in zip(table.effects, table.reasons(), strict=True):
         if e.outcome not in plan.primary:
+            continue
+        if why:  # no effect and no outcome variance to size a design by
+            rows.append({"outcome": e.outcome, "n_obs": e.n_obs, "estimate": np.nan,
+                         "mde": np.nan, "mde_cace": np.nan, "power": np.nan, "r2": np.nan,
+                         "icc": None, "take_up": take_up, "contamination": contamination_rate,
+                         "note": f"{NOT_ESTIMABLE} ({why})", "_result": None})
             continue
         rows.append(_mde_row(randomised, e, plan, assigned, control, treatment,
                              take_up, contamination_rate))
@@ -436,6 +461,12 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                 "numpy": np.__version__, "pandas": pd.__version__}
     created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     return Report(plan, plan.fingerprint, tuple(sections), results, created, versions)
+
+
+def _fix_of(message: str) -> str:
+    """The "Fix: ..." sentence of an error message ("" without one)."""
+    at = message.find("Fix:")
+    return "" if at < 0 else " " + message[at:]
 
 
 def _without_lone_strata(

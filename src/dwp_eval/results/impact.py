@@ -21,7 +21,7 @@ from dwp_eval.results.effect import Effect
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["ALL", "ARM_CORRECTIONS", "CORRECTIONS", "HETEROGENEITY_COLUMNS", "IMPACT_COLUMNS", "EffectTable"]
+__all__ = ["ALL", "ARM_CORRECTIONS", "CORRECTIONS", "HETEROGENEITY_COLUMNS", "IMPACT_COLUMNS", "NOT_ESTIMABLE", "EffectTable"]
 
 #: Corrections accepted by :func:`impact_table`, with the text used in summaries.
 CORRECTIONS: dict[str, str] = {
@@ -64,6 +64,7 @@ IMPACT_COLUMNS = [
     "treatment",
     "p_value_arms",
     "arm_correction",
+    "not_estimable",
 ]
 
 #: Columns of :attr:`EffectTable.heterogeneity`, in order.
@@ -84,6 +85,9 @@ HETEROGENEITY_COLUMNS = [
 
 #: Label of the rows that use every person (no subgroup).
 ALL = "all"
+
+#: What a table shows in place of the effect of a row that cannot be estimated.
+NOT_ESTIMABLE = "not estimable"
 
 
 # --------------------------------------------------------------------------- the result
@@ -120,6 +124,13 @@ class EffectTable(ResultMixin):
         subgroup) only; the row's own p-value without ``arm_correction``.
     arm_correction
         The correction across arms (a key of :data:`ARM_CORRECTIONS`), or ``None``.
+    not_estimable
+        Per row, why its effect could not be estimated (e.g. ``"zero residual
+        variance"``), or ``""`` for an estimated row; empty when every row is
+        estimated. A row that is not estimable keeps its counts (and arm means),
+        has no estimate, interval or p-value (NaN in :meth:`to_frame`, "not
+        estimable (reason)" in the displays), and is left out of its family's
+        p-value adjustment (a note says so).
     """
 
     effects: tuple[Effect, ...]
@@ -135,9 +146,14 @@ class EffectTable(ResultMixin):
     _heterogeneity: pd.DataFrame | None = None
     p_value_arms: tuple[float, ...] | None = None
     arm_correction: str | None = None
+    not_estimable: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.effects)
+
+    def reasons(self) -> tuple[str, ...]:
+        """Per row, why it is not estimable, or ``""`` (see :attr:`not_estimable`)."""
+        return self.not_estimable or ("",) * len(self.effects)
 
     # ------------------------------------------------------------------ tables
 
@@ -145,8 +161,9 @@ class EffectTable(ResultMixin):
         """One row per effect, columns as in :data:`IMPACT_COLUMNS`."""
         rows = []
         parm = self.p_value_arms or tuple(e.p_value for e in self.effects)
-        for e, sub, fam, padj, pa in zip(
-            self.effects, self.subgroups, self.families, self.p_value_adjusted, parm, strict=True
+        for e, sub, fam, padj, pa, why in zip(
+            self.effects, self.subgroups, self.families, self.p_value_adjusted, parm,
+            self.reasons(), strict=True,
         ):
             rows.append(
                 {
@@ -173,6 +190,7 @@ class EffectTable(ResultMixin):
                     "treatment": e.treatment,
                     "p_value_arms": pa,
                     "arm_correction": self.arm_correction,
+                    "not_estimable": why,
                 }
             )
         return pd.DataFrame(rows, columns=IMPACT_COLUMNS)
@@ -211,8 +229,20 @@ class EffectTable(ResultMixin):
         level = f"{100 * (1 - self.alpha):g}% CI"
         several = self._several_arms()
         out = []
-        for e, sub, padj in zip(self.effects, self.subgroups, self.p_value_adjusted, strict=True):
+        for e, sub, padj, why in zip(
+            self.effects, self.subgroups, self.p_value_adjusted, self.reasons(), strict=True
+        ):
             lo, hi = e.interval()
+            cell = {"outcome": e.outcome, "subgroup": sub}
+            if several:
+                cell["arm"] = f"{e.treatment} vs {e.control}"
+            if why:
+                out.append(cell | {
+                    "control mean": "", "treatment mean": "",
+                    "impact": f"{NOT_ESTIMABLE} ({why})", level: "", "p-value": "",
+                    "adjusted p-value": "", "n": f"{e.n_obs:,}",
+                })
+                continue
             if e.binary_outcome:
                 means = (f"{100 * e.control_mean:.1f}%", f"{100 * e.treatment_mean:.1f}%")
                 impact = f"{100 * e.estimate:+.1f} pp"
@@ -222,9 +252,6 @@ class EffectTable(ResultMixin):
                 means = (_num(e.control_mean, d), _num(e.treatment_mean, d))
                 impact = _num(e.estimate, d, sign=True)
                 ci = f"[{_num(lo, d, sign=True)}, {_num(hi, d, sign=True)}]"
-            cell = {"outcome": e.outcome, "subgroup": sub}
-            if several:
-                cell["arm"] = f"{e.treatment} vs {e.control}"
             out.append(
                 cell | {
                     "control mean": means[0],
@@ -280,12 +307,28 @@ class EffectTable(ResultMixin):
             )
         if any(e.binary_outcome for e in self.effects):
             lines.append("0/1 outcomes: means in %, impacts and intervals in percentage points (pp)")
-        designs = sorted({f"{e.design} design, {e.se_type} standard errors" for e in self.effects})
-        lines.append("; ".join(designs))
+        designs = sorted({f"{e.design} design, {e.se_type} standard errors"
+                          for e, why in zip(self.effects, self.reasons(), strict=True) if not why})
+        if designs:
+            lines.append("; ".join(designs))
+        for e, sub, fam, why in zip(
+            self.effects, self.subgroups, self.families, self.reasons(), strict=True
+        ):
+            if why:
+                where = e.outcome if sub == ALL else f"{e.outcome} ({sub})"
+                arm = f", {e.treatment} vs {e.control}" if several else ""
+                detail = f": {e.notes[0]}" if e.notes else ""
+                lines.append(
+                    f"{where}{arm}: {NOT_ESTIMABLE} ({why}); left out of the p-value "
+                    f"adjustment of family {fam!r}{detail}"
+                )
         het = self._heterogeneity
         if het is not None:
             for row in het.itertuples(index=False):
                 arm = f" ({row.treatment} vs {self.effects[0].control})" if several else ""
+                if not np.isfinite(row.statistic):
+                    lines.append(f"heterogeneity by {row.by}, {row.outcome}{arm}: {row.method}")
+                    continue
                 lines.append(
                     f"heterogeneity by {row.by}, {row.outcome}{arm}: F({row.df_num:g}, "
                     f"{row.df_denom:.4g}) = {row.statistic:.3f}, p = {p_cell(row.p_value)} "
@@ -368,6 +411,7 @@ class EffectTable(ResultMixin):
             )
         effects = [self.effects[i] for i in pick]
         subgroups = [self.subgroups[i] for i in pick]
+        why = [self.reasons()[i] for i in pick]
         n = len(effects)
         if ax is None:
             _, ax = plt.subplots(figsize=(6.5, 0.35 * n + 1.5))
@@ -382,9 +426,10 @@ class EffectTable(ResultMixin):
         for i in range(1, n):
             if effects[i].outcome != effects[i - 1].outcome:
                 ax.axhline(i - 0.5, color="lightgrey", lw=0.8)
-        labels = [
-            (e.outcome + (" (pp)" if e.binary_outcome else "")) if sub == ALL else f"    {sub}"
-            for e, sub in zip(effects, subgroups, strict=True)
+        labels = [  # a row that is not estimable has no point; its label says so
+            ((e.outcome + (" (pp)" if e.binary_outcome else "")) if sub == ALL else f"    {sub}")
+            + (f" ({NOT_ESTIMABLE})" if w else "")
+            for e, sub, w in zip(effects, subgroups, why, strict=True)
         ]
         ax.set_yticks(ypos, labels)
         ax.set_ylim(n - 0.5, -0.5)
