@@ -33,7 +33,7 @@ from dwp_eval._core.assignments import (
 )
 from dwp_eval._core.difference_in_means import BatchedDifference
 from dwp_eval._core.inversion import PValueFunction, t_values
-from dwp_eval._core.sample import prepare_sample
+from dwp_eval._core.sample import joined_strata, prepare_sample
 from dwp_eval._validation import (
     check_alpha,
     check_columns,
@@ -84,6 +84,8 @@ def _setup(
     data = check_data(data, func=func)
     statistic = check_option(statistic, STATISTICS, param="statistic", func=func)
     recorded: RecordedDesign | None = None
+    # a list of strata columns is one stratum per combination, as in itt
+    data, strata = joined_strata(data, strata, func=func)
     cell_col: Hashable | None = strata
     if allocation is not None:
         if not callable(getattr(allocation, "recorded_design", None)):
@@ -346,8 +348,9 @@ def randomisation_test(
         Labels of the compared arms (``treatment`` may be omitted when there is
         one other arm). With more arms, only people in these two are re-drawn.
     strata
-        Column of the randomisation strata: assignments are re-drawn within
-        each stratum, keeping its observed number treated.
+        Column of the randomisation strata (or a list of columns: one stratum per
+        combination, as in :func:`itt`): assignments are re-drawn within each
+        stratum, keeping its observed number treated.
     cluster
         Column of the unit of assignment when whole clusters were randomised:
         clusters are re-drawn whole.
