@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import dwp_eval as de
-from dwp_eval.errors import ColumnError, DesignError, DwpEvalError, OptionError
+from dwp_eval.errors import ColumnError, DesignError, NotEstimableError, OptionError
 
 
 def _trial(n: int = 12, seed: int = 1) -> pd.DataFrame:
@@ -20,8 +20,8 @@ def _trial(n: int = 12, seed: int = 1) -> pd.DataFrame:
         {
             "arm": arm,
             "y": rng.normal(size=n),
-            "r": np.tile([1, 1, 0], n // 3),
-            "s": np.tile(["a", "a", "b", "b"], n // 4),
+            "r": np.resize([1, 1, 0], n),
+            "s": np.resize(["a", "a", "b", "b"], n),
             "s2": np.repeat(["u", "v"], n // 2),
         }
     )
@@ -110,4 +110,61 @@ def test_staggered_did_on_an_outcome_near_the_float_limit_is_a_clear_error() -> 
     )
     panel["y"] = (1 + 0.1 * rng.normal(size=len(panel))) * 1e300
     with pytest.raises(ColumnError, match=r"staggered_did: column 'y' \(outcome\) is too large"):
+        de.staggered_did(panel, outcome="y", unit="unit", time="period", cohort="cohort", bootstrap=0)
+
+
+# -- degrees of freedom ---------------------------------------------------------------------
+
+
+def test_block_clustered_itt_with_more_strata_than_clusters_allow_is_a_clear_error() -> None:
+    # 4 strata crossed by 4 clusters: G - 2B = -4 degrees of freedom, and the p-value and
+    # interval came back NaN with no warning.
+    rng = np.random.default_rng(5)
+    rows = [
+        (f"s{k}", arm, f"{arm[0]}{c}")
+        for k in range(4) for arm in ("control", "treatment") for c in range(2) for _ in range(2)
+    ]
+    data = pd.DataFrame(rows, columns=["s", "arm", "c"]).assign(y=lambda d: rng.normal(size=len(d)))
+    with pytest.raises(DesignError, match=r"itt: .*4 clusters and 4 strata.*degrees of freedom"):
+        de.itt(data, outcome="y", assigned="arm", strata="s", cluster="c")
+
+
+def test_impact_table_with_a_duplicated_arm_column_is_a_clear_error() -> None:
+    # Was TypeError: factorize requires a Series ... got DataFrame (in arm_keys).
+    data = _with_duplicate(_trial(), "arm")
+    with pytest.raises(ColumnError, match=r"impact_table: column 'arm' \(assigned\) appears 2 times"):
+        de.impact_table(data, outcomes=["y"], assigned="arm")
+
+
+# -- unbounded intervals from test inversion --------------------------------------------------
+
+
+def test_an_unbounded_randomisation_interval_is_warned_about() -> None:
+    # Three per arm: 20 assignments, smallest p 1/20 = alpha, so the interval is
+    # (-inf, inf); it was returned with no warning.
+    data = _trial(6)
+    with pytest.warns(de.DwpEvalWarning, match=r"95% interval from inverting the test is unbounded"):
+        result = de.randomisation_test(data, outcome="y", assigned="arm", draws=50, seed=1)
+    assert np.isinf(result.conf_int()[["conf_low", "conf_high"]].to_numpy()).all()
+
+
+def test_a_bounded_randomisation_interval_gives_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", de.DwpEvalWarning)
+        result = de.randomisation_test(_trial(40), outcome="y", assigned="arm", draws=500, seed=1)
+    assert np.isfinite(result.conf_int()[["conf_low", "conf_high"]].to_numpy()).all()
+
+
+# -- staggered difference in differences with one unit a side ---------------------------------
+
+
+def test_staggered_cell_with_one_treated_and_one_comparison_unit_is_not_estimable() -> None:
+    # Two units (one never treated, one treated from period 2): the standard error of
+    # ATT(2, 2) was exactly 0 and its statistic -inf, with no warning.
+    panel = pd.DataFrame(
+        {"unit": np.repeat([0, 1], 3), "period": np.tile([1, 2, 3], 2),
+         "cohort": np.repeat([0, 2], 3), "y": [0.1, 0.5, 0.2, 0.3, 1.4, 0.9]}
+    )
+    with pytest.raises(NotEstimableError, match=r"staggered_did: ATT\(2, 2\) of outcome 'y' has 1 treated "
+                       r"and 1 comparison unit"):
         de.staggered_did(panel, outcome="y", unit="unit", time="period", cohort="cohort", bootstrap=0)

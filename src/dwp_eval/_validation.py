@@ -281,6 +281,7 @@ def compared_arms(
     check_label(control, param="control", func=func)
     if treatment is not None:
         check_label(treatment, param="treatment", func=func)
+    check_columns(data, [assigned], role="assigned", func=func)
     arm_text = arm_keys(data[assigned])
     arms = sorted(arm_text.dropna().unique().tolist(), key=label_order)
     ctrl = label_key(control)

@@ -34,7 +34,7 @@ from dwp_eval._validation import (
     check_option,
     check_seed,
 )
-from dwp_eval.errors import DesignError, DroppedRowsWarning, OptionError
+from dwp_eval.errors import DesignError, DroppedRowsWarning, NotEstimableError, OptionError
 from dwp_eval.results.did import ATT_GT_COLUMNS, StaggeredDid
 
 __all__ = ["staggered_did"]
@@ -366,6 +366,7 @@ def staggered_did(
         raise DesignError(f"{func}: no ATT(g, t) could be estimated (no comparison units).")
     inf_mat = np.column_stack(infs)
     se = influence_std_error(inf_mat, cl)
+    _check_cells(rows, se, outcome, func)
     crit = float(stats.norm.ppf(1 - alpha / 2))
     if bootstrap and rng is not None:
         _, crit = multiplier_bootstrap(inf_mat, draws=int(bootstrap), rng=rng, clusters=cl, alpha=alpha)
@@ -395,4 +396,22 @@ def staggered_did(
         # a seed for aggregate()'s later bootstraps: a number, so that the result holds
         # no generator whose state would change (and each aggregate() is reproducible)
         _seed=None if rng is None else int(rng.integers(0, 2**63 - 1)),
+    )
+
+
+def _check_cells(rows: list[dict[str, Any]], se: np.ndarray, outcome: Hashable, func: str) -> None:
+    """The degeneracy rule for ATT(g, t): a cell whose standard error is exactly zero or
+    not finite (one treated and one comparison unit, or changes that do not vary) has no
+    test; :class:`NotEstimableError` names it, never a statistic of +/-inf."""
+    bad = [i for i, v in enumerate(np.asarray(se, dtype=float)) if not (np.isfinite(v) and v > 0)]
+    if not bad:
+        return
+    row = rows[bad[0]]
+    few = row["n_treated"] < 2 or row["n_control"] < 2
+    raise NotEstimableError(
+        f"{func}: ATT({row['cohort']}, {row['time']}) of outcome {outcome!r} has "
+        f"{row['n_treated']} treated and {row['n_control']} comparison unit(s), so its standard "
+        f"error is {float(se[bad[0]]):g} and no test exists ({len(bad)} such cell(s)). Fix: "
+        "pool small cohorts, or use control_group='not_yet_treated' for more comparison units.",
+        outcome=str(outcome), reason="fewer than two per arm" if few else "zero residual variance",
     )
