@@ -168,3 +168,36 @@ def test_staggered_cell_with_one_treated_and_one_comparison_unit_is_not_estimabl
     with pytest.raises(NotEstimableError, match=r"staggered_did: ATT\(2, 2\) of outcome 'y' has 1 treated "
                        r"and 1 comparison unit"):
         de.staggered_did(panel, outcome="y", unit="unit", time="period", cohort="cohort", bootstrap=0)
+
+
+def test_studentised_randomisation_test_on_an_outcome_constant_in_arms_is_not_estimable() -> None:
+    # y is 1 in control and 2 in treatment: SE 0, a statistic of inf, and a reported
+    # std_error of 0 with no error.
+    data = _trial(20).assign(y=lambda d: np.where(d["arm"] == "treatment", 2.0, 1.0))
+    kw = {"outcome": "y", "assigned": "arm", "draws": 100, "seed": 1}
+    with pytest.raises(NotEstimableError, match=r"randomisation_test: the standard error .* is 0.*"
+                       r"statistic='difference'"):
+        de.randomisation_test(data, **kw)
+    assert de.randomisation_test(data, statistic="difference", **kw).p_value < 0.05
+
+
+def test_lee_bounds_on_an_outcome_near_the_float_limit_is_a_clear_error() -> None:
+    # The bounds' confidence limits came back NaN with no warning.
+    data = _trial().assign(y=lambda d: (1 + 0.1 * d["y"]) * 1e300)
+    with pytest.raises(ColumnError, match=r"lee_bounds: column 'y' \(outcome\) is too large"):
+        de.lee_bounds(data, outcome="y", assigned="arm", responded="r")
+
+
+# -- a stray future date in the records -----------------------------------------------------
+
+
+def test_only_future_dated_records_do_not_set_the_end_of_follow_up() -> None:
+    # The one employment record is dated 2031-06 (a typo for 2013): data_end was inferred
+    # as 2031-06-30, completing everyone's follow-up, with no warning.
+    people = pd.DataFrame({"id": [1, 2], "randomised_on": pd.to_datetime(["2019-03-01", "2019-05-01"])})
+    employment = pd.DataFrame(
+        {"id": [1], "month": [pd.Timestamp("2031-06-01")], "earnings": [500.0], "weeks_employed": [4.0]}
+    )
+    with pytest.raises(OptionError, match=r"'data_end' parameter of derive_outcomes is needed: every "
+                       r"employment record is dated after the current month"):
+        de.derive_outcomes(people, employment=employment)

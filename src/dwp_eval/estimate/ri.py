@@ -471,6 +471,13 @@ def randomisation_test(
     estimate = float(obs[0, 0])
     if statistic == "studentised":
         std_error = float(np.sqrt(max(obs[0, 2], 0.0)))
+        if not std_error > 0:  # the degeneracy rule: no studentised statistic from 0/0 or x/0
+            raise NotEstimableError(
+                f"{func}: the standard error of the effect on {setup.outcome!r} is 0 (the outcome "
+                "does not vary within the compared arms), so the studentised statistic is "
+                "undefined. Fix: pass statistic='difference', which needs no standard error.",
+                outcome=str(setup.outcome), reason="zero residual variance",
+            )
     else:
         std_error = float(np.std(coefs[:, 0], ddof=1)) if b > 1 else float("nan")
     # scale for the interval search: the SE of the estimate
