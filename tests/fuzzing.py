@@ -528,7 +528,11 @@ def judge(case: Case) -> tuple[str, str]:
             return "foreign", f"{type(error).__name__}: {str(error)[:200]} [{_where(error)}]"
     if isinstance(result, Finding):
         return result.outcome, result.reason
-    warned = any(issubclass(w.category, de.DwpEvalWarning) for w in caught)
+    # a NaN is not silent when a warning says why (a dropped-rows count does not)
+    warned = any(
+        issubclass(w.category, de.DwpEvalWarning) and not issubclass(w.category, de.DroppedRowsWarning)
+        for w in caught
+    )
     rows = _rows(result)
     numbers = _numbers(result)
     if case.call == "contamination_summary":
@@ -562,17 +566,41 @@ def judge(case: Case) -> tuple[str, str]:
     return "correct", type(result).__name__
 
 
-def tally(calls: int, seed: int) -> tuple[Counter[str], dict[str, list[str]]]:
+def tally(
+    calls: int, seed: int
+) -> tuple[Counter[str], dict[str, list[str]], dict[str, Counter[str]]]:
+    """Judge ``calls`` random cases: the totals, examples of each bad outcome, and the
+    totals per call."""
     rng = np.random.default_rng(seed)
     counts: Counter[str] = Counter()
+    by_call: dict[str, Counter[str]] = {}
     examples: dict[str, list[str]] = {}
     for _ in range(calls):
         case = random_case(rng)
         outcome, detail = judge(case)
         counts[outcome] += 1
+        by_call.setdefault(case.call, Counter())[outcome] += 1
         if outcome not in ("correct", "clear_error"):
             examples.setdefault(outcome, []).append(f"{case}: {detail}")
-    return counts, examples
+    return counts, examples, by_call
+
+
+def _markdown(counts: Counter[str], by_call: dict[str, Counter[str]]) -> str:
+    """The tally as a Markdown table (tried / clear error / foreign / silent NaN /
+    silent wrong / row loss / correct), one row per call and a total."""
+    order = ("clear_error", "foreign", "silent_nan", "silent_wrong", "row_loss", "correct")
+    lines = [
+        "| call | tried | clear error | foreign | silent NaN | silent wrong | row loss | correct |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in CALLS:
+        c = by_call.get(name, Counter())
+        lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c[k]) for k in order) + " |")
+    lines.append(
+        f"| **total** | **{sum(counts.values())}** | "
+        + " | ".join(f"**{counts[k]}**" for k in order) + " |"
+    )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -580,9 +608,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=2000, help="how many random calls")
     parser.add_argument("--seed", type=int, default=20261205, help="seed of the case stream")
     parser.add_argument("--show", type=int, default=5, help="examples shown per bad outcome")
+    parser.add_argument("--markdown", action="store_true", help="also print a table per call")
     args = parser.parse_args(argv)
-    counts, examples = tally(args.calls, args.seed)
+    counts, examples, by_call = tally(args.calls, args.seed)
     print(f"tried {args.calls}: " + ", ".join(f"{k} {counts[k]}" for k in OUTCOMES))
+    if args.markdown:
+        print("\n" + _markdown(counts, by_call))
     for outcome, lines in examples.items():
         print(f"\n{outcome} ({len(lines)}):")
         for line in lines[: args.show]:

@@ -59,7 +59,7 @@ EXAMPLES = {"derive_outcomes": 12, "lee_bounds": 20, "allocation_round_trip": 25
 
 @pytest.mark.parametrize("call", CALLS)
 def test_fuzzed_calls_return_finite_results_or_a_clear_error(call: str) -> None:
-    @settings(max_examples=EXAMPLES.get(call, 40), deadline=None, database=None)
+    @settings(max_examples=EXAMPLES.get(call, 60), deadline=None, database=None)
     @given(case=_cases(call))
     def check(case: Case) -> None:
         outcome, detail = judge(case)
@@ -75,9 +75,8 @@ def test_the_judge_catches_what_it_is_for() -> None:
     import math
     import warnings
 
-    import fuzzing
-
     import dwp_eval as de
+    import fuzzing
 
     case = Case("itt", 20, "str", "normal", "none", "none", "none", "none", "range", "raise", 1)
     constant = Case("itt", 20, "str", "constant", "none", "none", "none", "none", "range", "raise", 1)
