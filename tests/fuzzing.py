@@ -81,12 +81,13 @@ class Case:
     rate: str = "random"
 
 
-def random_case(rng: np.random.Generator) -> Case:
+def random_case(rng: np.random.Generator, plain: float = 0.5) -> Case:
     """A case drawn at random (the tally script's counterpart of the hypothesis strategy)."""
 
     def pick(options: tuple[str, ...]) -> str:
-        # Half the time the plain first option, so that enough calls reach the estimator.
-        if rng.random() < 0.5:
+        # With probability ``plain`` the plain first option, so that enough calls reach
+        # the estimator.
+        if rng.random() < plain:
             return options[0]
         return str(options[int(rng.integers(len(options)))])
 
@@ -567,7 +568,7 @@ def judge(case: Case) -> tuple[str, str]:
 
 
 def tally(
-    calls: int, seed: int
+    calls: int, seed: int, plain: float = 0.5
 ) -> tuple[Counter[str], dict[str, list[str]], dict[str, Counter[str]]]:
     """Judge ``calls`` random cases: the totals, examples of each bad outcome, and the
     totals per call."""
@@ -576,7 +577,7 @@ def tally(
     by_call: dict[str, Counter[str]] = {}
     examples: dict[str, list[str]] = {}
     for _ in range(calls):
-        case = random_case(rng)
+        case = random_case(rng, plain)
         outcome, detail = judge(case)
         counts[outcome] += 1
         by_call.setdefault(case.call, Counter())[outcome] += 1
@@ -609,8 +610,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261205, help="seed of the case stream")
     parser.add_argument("--show", type=int, default=5, help="examples shown per bad outcome")
     parser.add_argument("--markdown", action="store_true", help="also print a table per call")
+    parser.add_argument(
+        "--plain", type=float, default=0.5,
+        help="chance of the plain option in each dimension (higher: more calls reach the estimator)",
+    )
     args = parser.parse_args(argv)
-    counts, examples, by_call = tally(args.calls, args.seed)
+    counts, examples, by_call = tally(args.calls, args.seed, args.plain)
     print(f"tried {args.calls}: " + ", ".join(f"{k} {counts[k]}" for k in OUTCOMES))
     if args.markdown:
         print("\n" + _markdown(counts, by_call))
