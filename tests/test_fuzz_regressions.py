@@ -158,16 +158,21 @@ def test_a_bounded_randomisation_interval_gives_no_warning() -> None:
 # -- staggered difference in differences with one unit a side ---------------------------------
 
 
-def test_staggered_cell_with_one_treated_and_one_comparison_unit_is_not_estimable() -> None:
+def test_staggered_cell_with_one_treated_and_one_comparison_unit_is_marked_not_estimable() -> None:
     # Two units (one never treated, one treated from period 2): the standard error of
     # ATT(2, 2) was exactly 0 and its statistic -inf, with no warning.
     panel = pd.DataFrame(
         {"unit": np.repeat([0, 1], 3), "period": np.tile([1, 2, 3], 2),
          "cohort": np.repeat([0, 2], 3), "y": [0.1, 0.5, 0.2, 0.3, 1.4, 0.9]}
     )
-    with pytest.raises(NotEstimableError, match=r"staggered_did: ATT\(2, 2\) of outcome 'y' has 1 treated "
-                       r"and 1 comparison unit"):
-        de.staggered_did(panel, outcome="y", unit="unit", time="period", cohort="cohort", bootstrap=0)
+    with pytest.warns(de.DwpEvalWarning, match=r"staggered_did: 2 ATT\(g, t\) of outcome 'y' not "
+                      r"estimable \(fewer than two per arm\): ATT\(2, 2\), ATT\(2, 3\)"):
+        result = de.staggered_did(panel, outcome="y", unit="unit", time="period", cohort="cohort",
+                                  bootstrap=0)
+    cells = result.att_gt
+    assert cells["estimate"].notna().all()
+    assert cells[["std_error", "statistic", "p_value", "conf_low", "conf_high"]].isna().all().all()
+    assert any("not estimable" in note for note in result.notes)
 
 
 def test_studentised_randomisation_test_on_an_outcome_constant_in_arms_is_not_estimable() -> None:
