@@ -556,6 +556,8 @@ def judge(case: Case) -> tuple[str, str]:
             if row.outcome == "y" and _constant_outcome(case, df) and values["p_value"] < 0.05:
                 return "silent_wrong", f"p = {values['p_value']:.3g} on a constant outcome"
     bad = [name for name, value in numbers.items() if not math.isfinite(value)]
+    if isinstance(result, de.EffectTable):  # its rows were judged one by one above
+        bad = []
     if bad and not warned:
         return "silent_nan", f"not finite: {', '.join(bad[:4])} ({type(result).__name__})"
     if case.call in _SIGNIFICANCE_CALLS:
