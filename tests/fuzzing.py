@@ -19,6 +19,7 @@ import argparse
 import math
 import sys
 import tempfile
+import traceback
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -29,24 +30,34 @@ import numpy as np
 import pandas as pd
 
 import dwp_eval as de
+import fuzzing_calls
 from dwp_eval.errors import DwpEvalError
+from fuzzing_calls import Finding
 
-ARM_KINDS = ("str", "int", "float", "bool", "category", "three", "one_arm", "nullable")
+ARM_KINDS = (
+    "str", "int", "float", "bool", "category", "three", "one_arm", "nullable", "string",
+    "boolean",
+)
 Y_KINDS = (
     "normal", "constant", "constant_in_arms", "binary", "nan", "inf", "huge", "tiny",
-    "int", "nullable", "object", "one_per_arm",
+    "int", "nullable", "object", "one_per_arm", "huge300", "Int64", "boolean",
 )
 STRATA_KINDS = ("none", "few", "single_arm", "one_each", "list")
-COVARIATE_KINDS = ("none", "normal", "collinear", "constant", "outcome", "nan", "huge")
+COVARIATE_KINDS = ("none", "normal", "collinear", "constant", "outcome", "nan", "huge", "huge300")
 CLUSTER_KINDS = ("none", "aligned", "crossed", "one")
 WEIGHT_KINDS = ("none", "positive", "zero", "negative", "nan")
-INDEX_KINDS = ("range", "duplicate", "strings")
+INDEX_KINDS = ("range", "duplicate", "strings", "nonunique", "dup_column")
+# Take-up, contamination and response: random, or 0% / 100% for everyone.
+RATE_KINDS = ("random", "zero", "all")
 CALLS = (
     "itt", "itt_ols", "cace", "balance", "attrition", "flow", "impact_table", "lee_bounds",
     "randomisation_test", "wild_cluster_bootstrap", "randomise", "allocation_round_trip",
-    "contamination_summary", "did", "power",
+    "contamination_summary", "did", "power", "staggered_did", "derive_outcomes", "take_up",
+    "mde", "power_effect", "contamination_sensitivity",
 )
-ID_KINDS = ("int", "float", "uint64", "str", "datetime", "nullable", "category", "mixed")
+ID_KINDS = (
+    "int", "float", "uint64", "str", "datetime", "nullable", "category", "mixed", "string",
+)
 SIZES = (0, 1, 2, 3, 4, 6, 10, 20, 20, 40, 40, 40)
 OUTCOMES = ("correct", "clear_error", "foreign", "silent_nan", "silent_wrong", "row_loss")
 
@@ -67,14 +78,16 @@ class Case:
     missing: str
     seed: int
     ids: str = "int"
+    rate: str = "random"
 
 
-def random_case(rng: np.random.Generator) -> Case:
+def random_case(rng: np.random.Generator, plain: float = 0.5) -> Case:
     """A case drawn at random (the tally script's counterpart of the hypothesis strategy)."""
 
     def pick(options: tuple[str, ...]) -> str:
-        # Half the time the plain first option, so that enough calls reach the estimator.
-        if rng.random() < 0.5:
+        # With probability ``plain`` the plain first option, so that enough calls reach
+        # the estimator.
+        if rng.random() < plain:
             return options[0]
         return str(options[int(rng.integers(len(options)))])
 
@@ -91,6 +104,7 @@ def random_case(rng: np.random.Generator) -> Case:
         missing=pick(("raise", "drop")),
         seed=int(rng.integers(2**31)),
         ids=pick(ID_KINDS),
+        rate=pick(RATE_KINDS),
     )
 
 
@@ -120,6 +134,11 @@ def _arms(case: Case, rng: np.random.Generator) -> tuple[pd.Series, Any, Any]:
         return pd.Series(labels), "control", "a"
     if case.arm == "one_arm":
         return pd.Series(np.repeat("control", n)), "control", "treatment"
+    if case.arm == "string":
+        labels = np.where(z == 1, "treatment", "control")
+        return pd.Series(pd.array(labels, dtype="string[python]")), "control", "treatment"
+    if case.arm == "boolean":
+        return pd.Series(pd.array(z.astype(bool), dtype="boolean")), False, True
     return pd.Series(pd.array(z, dtype="Int64")), 0, 1
 
 
@@ -140,6 +159,8 @@ def _ids(kind: str, n: int) -> Any:
         return pd.Categorical([f"c{v}" for v in base])
     if kind == "mixed":
         return np.array([v if v % 2 else str(v) for v in base], dtype=object)
+    if kind == "string":
+        return pd.array([f"S{v}" for v in base], dtype="string[python]")
     return base
 
 
@@ -176,6 +197,15 @@ def _outcome(case: Case, rng: np.random.Generator, z: np.ndarray) -> pd.Series:
         return pd.Series(values, dtype=object)
     elif kind == "one_per_arm":
         return pd.Series(y)
+    elif kind == "huge300":  # huge but finite: squares and sums overflow
+        y = (1.0 + 0.1 * y) * 1e300
+    elif kind == "Int64":
+        s = pd.Series(pd.array(rng.integers(0, 5, size=n), dtype="Int64"))
+        if n > 2:
+            s.iloc[int(rng.integers(n))] = pd.NA
+        return s
+    elif kind == "boolean":
+        return pd.Series(pd.array(rng.random(n) < 0.5, dtype="boolean"))
     return pd.Series(y)
 
 
@@ -189,8 +219,13 @@ def make_frame(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     df = pd.DataFrame({"id": _ids(case.ids, n), "arm": arm.to_numpy()})
     df["y"] = _outcome(case, rng, z).to_numpy()
     received = (rng.random(n) < 0.2 + 0.6 * z).astype(np.int64)
+    responded = (rng.random(n) < 0.8).astype(np.int64)
+    if case.rate == "zero":  # nobody takes up, nobody in control is contaminated
+        received = np.zeros(n, dtype=np.int64)
+    elif case.rate == "all":  # everyone takes up (every control contaminated), all respond
+        received, responded = np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64)
     df["d"] = received
-    df["r"] = (rng.random(n) < 0.8).astype(np.int64)
+    df["r"] = responded
     df["contaminated"] = ((1 - z) * received).astype(np.int64)
     df["g"] = rng.choice(np.array(["a", "b"]), size=n)
     kwargs: dict[str, Any] = {"control": control, "treatment": treatment}
@@ -223,6 +258,8 @@ def make_frame(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
         df["x1"], df["x2"] = x1, rng.normal(size=n)
     elif case.covariates == "huge":
         df["x1"], df["x2"] = x1 * 1e200, rng.normal(size=n)
+    elif case.covariates == "huge300":
+        df["x1"], df["x2"] = (1.0 + 0.1 * x1) * 1e300, rng.normal(size=n)
     if case.covariates != "none":
         kwargs["covariates"] = ["x1", "x2"]
     if case.cluster == "aligned":
@@ -248,6 +285,11 @@ def make_frame(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
         df.index = np.zeros(n, dtype=np.int64)
     elif case.index == "strings":
         df.index = [f"r{i}" for i in range(n)]
+    elif case.index == "nonunique" and n >= 3:
+        df.index = np.arange(n) // 2
+    elif case.index == "dup_column":  # two columns share a name the call uses
+        name = ("y", "arm", "id", "d")[case.seed % 4]
+        df = pd.concat([df, df[[name]]], axis=1)
     return df, kwargs
 
 
@@ -271,6 +313,10 @@ def _panel(case: Case) -> pd.DataFrame:
     if case.missing == "drop" and len(frame):
         frame = frame.sample(frac=0.8, random_state=case.seed % 1000)
     return frame
+
+
+def _outcome_values(case: Case, n: int, rng: np.random.Generator, z: np.ndarray) -> np.ndarray:
+    return _outcome(Case(**{**case.__dict__, "n": n}), rng, z).to_numpy()
 
 
 # -- calls ----------------------------------------------------------------------------
@@ -332,7 +378,9 @@ def _call(case: Case, df: pd.DataFrame, kw: dict[str, Any]) -> Any:
             back = de.Allocation.read(path)
         written, read = allocation.to_frame(), back.to_frame()
         if not written.equals(read) or written["id"].dtype != read["id"].dtype:
-            return _Wrong(f"ids {written['id'].dtype} came back as {read['id'].dtype}")
+            return Finding(
+                "silent_wrong", f"ids {written['id'].dtype} came back as {read['id'].dtype}"
+            )
         back.verify(df)
         return back
     if case.call == "contamination_summary":
@@ -346,6 +394,18 @@ def _call(case: Case, df: pd.DataFrame, kw: dict[str, Any]) -> Any:
             panel, outcome="y", unit="unit", time="period", treated="treated", post="post",
             cluster="region" if case.cluster == "crossed" else None,
         )
+    if case.call == "staggered_did":
+        return fuzzing_calls.staggered_did(case, _outcome_values)
+    if case.call == "derive_outcomes":
+        return fuzzing_calls.derive_outcomes(case, _ids(case.ids, case.n))
+    if case.call == "take_up":
+        return fuzzing_calls.take_up(case, _ids(case.ids, len(df)), df, kw)
+    if case.call == "mde":
+        return fuzzing_calls.mde(case)
+    if case.call == "power_effect":
+        return fuzzing_calls.power_effect(case)
+    if case.call == "contamination_sensitivity":
+        return fuzzing_calls.contamination_sensitivity(case, df, kw)
     if case.call == "power":
         rng = np.random.default_rng(case.seed)
         value = float(rng.choice([1e-9, 0.01, 0.2, 0.5, 0.99, 1e300, -1.0, 0.0]))
@@ -359,41 +419,101 @@ def _call(case: Case, df: pd.DataFrame, kw: dict[str, Any]) -> Any:
 
 # -- judging ------------------------------------------------------------------------
 
+# The numbers of a result that must be finite (or the NaN warned about).
+_NUMBER_COLUMNS = (
+    "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high", "rate",
+    "response_rate", "n_required", "mde", "power",
+)
+# Calls that test an effect: on a constant outcome they must never find one.
+_SIGNIFICANCE_CALLS = (
+    "itt", "itt_ols", "cace", "randomisation_test", "wild_cluster_bootstrap", "impact_table",
+    "did", "staggered_did", "contamination_sensitivity",
+)
+# Calls whose result counts the rows it used (n_obs) and the rows it dropped.
+_COUNTED_CALLS = ("itt", "itt_ols", "cace", "randomisation_test", "wild_cluster_bootstrap")
 
-@dataclass(frozen=True)
-class _Wrong:
-    """A call that returned but gave a wrong answer the fuzzer can see."""
 
-    reason: str
-
-
-def _numbers(result: Any) -> dict[str, float]:
-    """The headline numbers of a result: what must be finite."""
-    found: dict[str, float] = {}
-    for name in ("estimate", "std_error", "p_value", "statistic", "n_required", "mde"):
+def _rows(result: Any) -> list[dict[str, Any]]:
+    """The result's numbers, one dict per row (its attributes, then its table)."""
+    rows: list[dict[str, Any]] = []
+    found: dict[str, Any] = {}
+    for name in _NUMBER_COLUMNS:
         value = getattr(result, name, None)
         if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
             found[name] = float(value)
-    conf_int = getattr(result, "conf_int", None)
-    if callable(conf_int) and hasattr(result, "estimate"):
+    if found:
+        rows.append(found)
+    to_frame = getattr(result, "to_frame", None)
+    if callable(to_frame) and not isinstance(result, pd.DataFrame):
         try:
-            table = conf_int()
+            table = to_frame()
         except DwpEvalError:
             table = None
         if isinstance(table, pd.DataFrame):
-            for column in ("conf_low", "conf_high"):
-                if column in table:
-                    for i, value in enumerate(table[column].to_numpy(dtype=float)):
-                        found[f"{column}[{i}]"] = float(value)
+            columns = [c for c in _NUMBER_COLUMNS if c in table.columns]
+            for _, record in table.iterrows():
+                row = {c: record[c] for c in columns}
+                row["outcome"] = record.get("outcome")
+                row["note"] = record.get("note", record.get("reason"))
+                rows.append(row)
+    return rows
+
+
+def _numbers(result: Any) -> dict[str, float]:
+    """The headline numbers of a result, flattened: what must be finite."""
+    found: dict[str, float] = {}
+    for i, row in enumerate(_rows(result)):
+        for name, value in row.items():
+            if name in ("outcome", "note") or value is None or value is pd.NA:
+                continue
+            try:
+                found[f"{name}[{i}]"] = float(value)
+            except (TypeError, ValueError):
+                continue
     return found
 
 
 def _constant_outcome(case: Case, df: pd.DataFrame) -> bool:
-    y = pd.to_numeric(df.get("y"), errors="coerce") if "y" in df else None
-    if y is None:
+    if case.y == "constant":
+        return True
+    if "y" not in df or isinstance(df["y"], pd.DataFrame):
         return False
-    y = y[np.isfinite(y.astype(float))] if len(y) else y
+    y = pd.to_numeric(df["y"], errors="coerce").astype(float)
+    y = y[np.isfinite(y)]
     return len(y) > 0 and float(y.max() - y.min()) == 0.0
+
+
+def _significant(rows: list[dict[str, Any]]) -> str | None:
+    """Why the rows (for outcome y) claim an effect: p < 0.05 or a CI excluding 0."""
+    for row in rows:
+        if row.get("outcome") not in (None, "y"):
+            continue
+        p = row.get("p_value")
+        if p is not None and p is not pd.NA and math.isfinite(float(p)) and float(p) < 0.05:
+            return f"p = {float(p):.3g}"
+        low, high = row.get("conf_low"), row.get("conf_high")
+        if low is None or high is None or low is pd.NA or high is pd.NA:
+            continue
+        low, high = float(low), float(high)
+        if math.isfinite(low) and math.isfinite(high) and (low > 0 or high < 0):
+            return f"interval [{low:.3g}, {high:.3g}] excludes 0"
+    return None
+
+
+def _rows_in(df: pd.DataFrame, kw: dict[str, Any]) -> int | None:
+    arm = df.get("arm")
+    if not isinstance(arm, pd.Series):
+        return None
+    return int(arm.isin([kw["control"], kw["treatment"]]).fillna(False).sum())
+
+
+def _where(error: BaseException) -> str:
+    """The innermost library frame an exception passed through (for triage)."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "dwp_eval" in f.filename]
+    if not frames:
+        return "tests"
+    frame = frames[-1]
+    return f"{frame.filename.split('dwp_eval/')[-1]}:{frame.lineno} {frame.name}"
 
 
 def judge(case: Case) -> tuple[str, str]:
@@ -406,9 +526,15 @@ def judge(case: Case) -> tuple[str, str]:
         except DwpEvalError as error:
             return "clear_error", f"{type(error).__name__}: {str(error)[:120]}"
         except Exception as error:
-            return "foreign", f"{type(error).__name__}: {str(error)[:200]}"
-    if isinstance(result, _Wrong):
-        return "silent_wrong", result.reason
+            return "foreign", f"{type(error).__name__}: {str(error)[:200]} [{_where(error)}]"
+    if isinstance(result, Finding):
+        return result.outcome, result.reason
+    # a NaN is not silent when a warning says why (a dropped-rows count does not)
+    warned = any(
+        issubclass(w.category, de.DwpEvalWarning) and not issubclass(w.category, de.DroppedRowsWarning)
+        for w in caught
+    )
+    rows = _rows(result)
     numbers = _numbers(result)
     if case.call == "contamination_summary":
         table = result.to_frame()
@@ -430,39 +556,66 @@ def judge(case: Case) -> tuple[str, str]:
             if row.outcome == "y" and _constant_outcome(case, df) and values["p_value"] < 0.05:
                 return "silent_wrong", f"p = {values['p_value']:.3g} on a constant outcome"
     bad = [name for name, value in numbers.items() if not math.isfinite(value)]
-    if bad:
+    if isinstance(result, de.EffectTable):  # its rows were judged one by one above
+        bad = []
+    if bad and not warned:
         return "silent_nan", f"not finite: {', '.join(bad[:4])} ({type(result).__name__})"
-    p_value = numbers.get("p_value")
-    if (
-        case.call in ("itt", "itt_ols", "cace", "randomisation_test", "wild_cluster_bootstrap")
-        and _constant_outcome(case, df)
-        and p_value is not None
-        and p_value < 0.05
-    ):
-        return "silent_wrong", f"p = {p_value:.3g} on a constant outcome"
+    if case.call in _SIGNIFICANCE_CALLS:
+        if _constant_outcome(case, df):
+            why = _significant(rows)
+            if why is not None:
+                return "silent_wrong", f"{why} on a constant outcome ({type(result).__name__})"
+        zero_se = [
+            name for name, value in numbers.items() if name.startswith("std_error") and value == 0
+        ]
+        if zero_se:
+            return "silent_wrong", f"standard error 0 ({type(result).__name__})"
     n_obs = getattr(result, "n_obs", None)
-    if isinstance(n_obs, (int, np.integer)) and case.call in ("itt", "itt_ols", "cace"):
+    rows_in = _rows_in(df, kw)
+    if isinstance(n_obs, (int, np.integer)) and case.call in _COUNTED_CALLS and rows_in is not None:
         dropped = getattr(result, "dropped", {}) or {}
         counted = int(n_obs) + int(sum(dropped.values()))
-        warned = any(issubclass(w.category, de.DroppedRowsWarning) for w in caught)
-        compared = {str(kw["control"]), str(kw["treatment"])}
-        rows = int(df["arm"].astype(str).isin(compared).sum())
-        if counted != rows or (counted > n_obs and not warned):
-            return "row_loss", f"{rows} rows in, {n_obs} used, {dict(dropped)} counted"
+        dropped_warned = any(issubclass(w.category, de.DroppedRowsWarning) for w in caught)
+        if n_obs < rows_in and not (dropped_warned or counted == rows_in):
+            return "row_loss", f"{rows_in} rows in, {n_obs} used, {dict(dropped)} counted"
     return "correct", type(result).__name__
 
 
-def tally(calls: int, seed: int) -> tuple[Counter[str], dict[str, list[str]]]:
+def tally(
+    calls: int, seed: int, plain: float = 0.5
+) -> tuple[Counter[str], dict[str, list[str]], dict[str, Counter[str]]]:
+    """Judge ``calls`` random cases: the totals, examples of each bad outcome, and the
+    totals per call."""
     rng = np.random.default_rng(seed)
     counts: Counter[str] = Counter()
+    by_call: dict[str, Counter[str]] = {}
     examples: dict[str, list[str]] = {}
     for _ in range(calls):
-        case = random_case(rng)
+        case = random_case(rng, plain)
         outcome, detail = judge(case)
         counts[outcome] += 1
+        by_call.setdefault(case.call, Counter())[outcome] += 1
         if outcome not in ("correct", "clear_error"):
             examples.setdefault(outcome, []).append(f"{case}: {detail}")
-    return counts, examples
+    return counts, examples, by_call
+
+
+def _markdown(counts: Counter[str], by_call: dict[str, Counter[str]]) -> str:
+    """The tally as a Markdown table (tried / clear error / foreign / silent NaN /
+    silent wrong / row loss / correct), one row per call and a total."""
+    order = ("clear_error", "foreign", "silent_nan", "silent_wrong", "row_loss", "correct")
+    lines = [
+        "| call | tried | clear error | foreign | silent NaN | silent wrong | row loss | correct |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in CALLS:
+        c = by_call.get(name, Counter())
+        lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c[k]) for k in order) + " |")
+    lines.append(
+        f"| **total** | **{sum(counts.values())}** | "
+        + " | ".join(f"**{counts[k]}**" for k in order) + " |"
+    )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -470,9 +623,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=2000, help="how many random calls")
     parser.add_argument("--seed", type=int, default=20261205, help="seed of the case stream")
     parser.add_argument("--show", type=int, default=5, help="examples shown per bad outcome")
+    parser.add_argument("--markdown", action="store_true", help="also print a table per call")
+    parser.add_argument(
+        "--plain", type=float, default=0.5,
+        help="chance of the plain option in each dimension (higher: more calls reach the estimator)",
+    )
     args = parser.parse_args(argv)
-    counts, examples = tally(args.calls, args.seed)
+    counts, examples, by_call = tally(args.calls, args.seed, args.plain)
     print(f"tried {args.calls}: " + ", ".join(f"{k} {counts[k]}" for k in OUTCOMES))
+    if args.markdown:
+        print("\n" + _markdown(counts, by_call))
     for outcome, lines in examples.items():
         print(f"\n{outcome} ({len(lines)}):")
         for line in lines[: args.show]:

@@ -167,8 +167,9 @@ def test_constant_outcome_is_refused(panel: pd.DataFrame) -> None:
 
 def test_overflowing_outcome_is_refused(panel: pd.DataFrame) -> None:
     """Outcomes near the largest double gave an infinite SE silently."""
-    with pytest.raises(DesignError, match=r"did: the estimate or its standard error is not finite.*"
-                       r"Fix: rescale the outcome"):
+    # refused up front, in the shared column checks (values whose squares overflow)
+    with pytest.raises(ColumnError, match=r"did: column 'employment_rate' \(outcome\) is too large "
+                       r"to compute with.*Fix: rescale the column"):
         did(panel.assign(employment_rate=panel["employment_rate"] * 1e300), **DID)
 
 

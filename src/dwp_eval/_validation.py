@@ -106,6 +106,12 @@ def check_columns(
     present = list(data.columns)
     where = "the data" if param is None else param
     for col in columns:
+        if not isinstance(col, Hashable):
+            raise OptionError(
+                f"{func}: {col!r} ({role}) must be one column name; got a "
+                f"{type(col).__name__}. Fix: pass one column (join several into one first, "
+                f"e.g. data[cols].astype(str).agg('/'.join, axis=1))."
+            )
         if col not in data.columns:
             guess = closest(str(col), [str(c) for c in present])
             hint = f" Did you mean {guess!r}?" if guess is not None else ""
@@ -113,6 +119,13 @@ def check_columns(
             raise ColumnError(
                 f"{func}: column {col!r} ({role}) is not in {where}.{hint} "
                 f"Columns present: {_fmt_list(present)}. Fix: {how}."
+            )
+        count = sum(1 for c in data.columns if c == col) if data.columns.has_duplicates else 1
+        if count > 1:
+            raise ColumnError(
+                f"{func}: column {col!r} ({role}) appears {count} times in {where}, so it does "
+                f"not name one column. Fix: rename or drop the duplicates, e.g. "
+                f"data.loc[:, ~data.columns.duplicated()]."
             )
 
 
@@ -311,6 +324,7 @@ def compared_arms(
     check_label(control, param="control", func=func)
     if treatment is not None:
         check_label(treatment, param="treatment", func=func)
+    check_columns(data, [assigned], role="assigned", func=func)
     arm_text = arm_keys(data[assigned])
     arms = sorted(arm_text.dropna().unique().tolist(), key=label_order)
     ctrl = label_key(control)

@@ -262,6 +262,13 @@ def design_based(prep: Prepared, *, func: str) -> tuple[float, float, float, str
             f"blocked difference in means (strata weighted by {share})"
         )
     G = len(np.unique(cl))
+    if G - 2 * B < 1:  # no t reference distribution: the p-value and interval would be NaN
+        raise DesignError(
+            f"{func}: the block-clustered difference in means has {G:,} clusters and {B:,} strata, "
+            f"so its degrees of freedom (clusters - 2 x strata = {G - 2 * B}) are not positive and "
+            "no test or interval exists. Fix: use coarser strata, or clusters nested in strata "
+            "(more clusters than twice the strata)."
+        )
     return est, se, float(G - 2 * B), "block-clustered", BLOCKED_CR2, (
         f"blocked difference in means of within-stratum CR2 estimates (strata weighted by {share})"
     )

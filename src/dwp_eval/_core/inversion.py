@@ -10,12 +10,14 @@ bootstrap, MacKinnon 2015 and Roodman et al. 2019, *Stata Journal* 19(1)).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from dwp_eval._core.assignments import TIE_RTOL
 from dwp_eval._core.contract import Frozen
+from dwp_eval.errors import DwpEvalWarning
 
 __all__ = ["PValueFunction", "t_values"]
 
@@ -73,8 +75,20 @@ class PValueFunction(Frozen):  # read-only copies: a result holding this is froz
 
     def interval(self, alpha: float) -> tuple[float, float]:
         """The set of ``tau`` not rejected at ``alpha`` (its convex hull), by a grid
-        scan out to 40 scales either side of the estimate, then bisection."""
-        return (self._bound(alpha, -1.0), self._bound(alpha, 1.0))
+        scan out to 40 scales either side of the estimate, then bisection. An
+        unbounded side is -inf/inf, with a :class:`DwpEvalWarning` saying why (never
+        a silent infinity)."""
+        lo, hi = self._bound(alpha, -1.0), self._bound(alpha, 1.0)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            warnings.warn(
+                f"The {100 * (1 - alpha):g}% interval from inverting the test is unbounded "
+                f"({lo:g}, {hi:g}): no effect size on that side is rejected at alpha={alpha:g}; "
+                "with few people or draws the smallest attainable p-value can exceed alpha. "
+                "Fix: use more draws (or draws='all'), or a larger sample; report the interval "
+                "as unbounded, not as a number.",
+                DwpEvalWarning, stacklevel=3,
+            )
+        return (lo, hi)
 
     def _bound(self, alpha: float, side: float) -> float:
         scale = self.scale if np.isfinite(self.scale) and self.scale > 0 else max(abs(self.centre), 1.0)

@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from dwp_eval._core.linalg import OLSFit, fit_ols
+from dwp_eval._core.sample import check_magnitude
 from dwp_eval._validation import _fmt_list, check_columns, check_data, check_option
 from dwp_eval.errors import (
     ColumnError,
@@ -107,6 +108,7 @@ def check_numeric(data: pd.DataFrame, column: Hashable, *, role: str, func: str)
     v = s.to_numpy(dtype=float)
     if not np.all(np.isfinite(v)):
         raise ColumnError(f"{func}: column {column!r} ({role}) holds infinite values.")
+    check_magnitude(v, s.index, column, role=role, func=func)
     return v
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "Prepared",
     "align_labels",
     "check_clusters",
+    "check_magnitude",
     "codes",
     "expand_covariates",
     "expand_covariates_sourced",
@@ -217,6 +218,27 @@ def check_finite(s: pd.Series, column: Hashable, *, role: str, func: str) -> Non
             "value, so missing='drop' does not remove it. Fix: correct those values, or mark "
             f"them missing, e.g. df[{column!r}].replace([np.inf, -np.inf], np.nan), and pass "
             "missing='drop'."
+        )
+    check_magnitude(v, s.index, column, role=role, func=func)
+
+
+# Above this magnitude a value's square overflows double precision (sqrt of the largest
+# double is 1.3e154), so variances and standard errors become inf or NaN.
+LARGEST_VALUE = 1e150
+
+
+def check_magnitude(v: np.ndarray, index: pd.Index, column: Hashable, *, role: str, func: str) -> None:
+    """Raise :class:`ColumnError` when finite values are so large that their squares
+    overflow: every variance would be inf or NaN. NaN is left to the missing-data rule."""
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(v) > LARGEST_VALUE
+    if huge.any():
+        rows = index[huge][:5].tolist()
+        raise ColumnError(
+            f"{func}: column {column!r} ({role}) is too large to compute with (its square is not "
+            f"a finite number): {int(huge.sum()):,} row(s) exceed {LARGEST_VALUE:g} in magnitude "
+            f"(first at rows {_fmt_list(rows, 5)}; largest {np.nanmax(np.abs(v)):.3g}). Fix: "
+            f"rescale the column, e.g. df[{column!r}] / 1e6, or correct those values."
         )
 
 

@@ -422,7 +422,8 @@ def parse_design(func: str, options: Mapping[str, Any], *, own: Sequence[str] = 
             f"not both. Got sd={sd!r} and baseline_rate={rate!r}."
         )
     if sd is not None:
-        sd = _positive(sd, "sd", func)
+        # sd**2 enters every variance: beyond 1e150 it overflows to inf.
+        sd = number(sd, "sd", func, "a positive number below 1e+150", lambda v: 0 < v < 1e150)
     if rate is not None:
         rate = open01(rate, "baseline_rate", func)
     r2 = _closed01(kw["r2"], "r2", func, upper_open=True)

@@ -22,7 +22,7 @@ from dwp_eval.design._power_variance import (
     residual_df,
     variance,
 )
-from dwp_eval.errors import ConvergenceError, OptionError
+from dwp_eval.errors import ConvergenceError, DesignError, OptionError
 from dwp_eval.results import PowerResult
 
 __all__ = [
@@ -315,7 +315,9 @@ def given_units(d: PowerDesign, n: Any, n_clusters: Any, func: str) -> dict[str,
                 f"or pass n= for individual randomisation."
             )
         j = whole_units(n_clusters, "n_clusters", func)
-        return {a: float(v) for a, v in allocate(j, d.arms).items()}
+        return _nonempty(
+            {a: float(v) for a, v in allocate(j, d.arms).items()}, f"n_clusters={j:,}", func
+        )
     people = whole_units(n, "n", func)
     if d.clustered:
         jf = people / cast(float, d.cluster_size)  # set in every cluster design
@@ -324,8 +326,22 @@ def given_units(d: PowerDesign, n: Any, n_clusters: Any, func: str) -> dict[str,
                 f"{func}: n={people:,} is not a whole number of clusters of size "
                 f"{d.cluster_size:g}. Fix: pass n_clusters= instead."
             )
-        return {a: float(v) for a, v in allocate(round(jf), d.arms).items()}
-    return {a: float(v) for a, v in allocate(people, d.arms).items()}
+        return _nonempty(
+            {a: float(v) for a, v in allocate(round(jf), d.arms).items()}, f"n={people:,}", func
+        )
+    return _nonempty({a: float(v) for a, v in allocate(people, d.arms).items()}, f"n={people:,}", func)
+
+
+def _nonempty(units: dict[str, float], given: str, func: str) -> dict[str, float]:
+    """Refuse an allocation that leaves an arm with nobody: no variance exists for it."""
+    empty = [a for a, v in units.items() if v < 1]
+    if empty:
+        shares = ", ".join(f"{v:g} in arm {a!r}" for a, v in units.items())
+        raise DesignError(
+            f"{func}: {given} allocated by the arm shares gives {shares}: an arm with no one "
+            "has no estimate. Fix: give a larger n or a less extreme ratio/arms share."
+        )
+    return units
 
 
 def check_target(value: Any, d: PowerDesign, func: str) -> float:

@@ -33,7 +33,7 @@ from dwp_eval._core.assignments import (
 )
 from dwp_eval._core.difference_in_means import BatchedDifference
 from dwp_eval._core.inversion import PValueFunction, t_values
-from dwp_eval._core.sample import prepare_sample
+from dwp_eval._core.sample import joined_strata, prepare_sample
 from dwp_eval._validation import (
     arm_keys,
     check_alpha,
@@ -87,6 +87,8 @@ def _setup(
     data = check_data(data, func=func)
     statistic = check_option(statistic, STATISTICS, param="statistic", func=func)
     recorded: RecordedDesign | None = None
+    # a list of strata columns is one stratum per combination, as in itt
+    data, strata = joined_strata(data, strata, func=func)
     cell_col: Hashable | None = strata
     if allocation is not None:
         if not callable(getattr(allocation, "recorded_design", None)):
@@ -345,8 +347,9 @@ def randomisation_test(
         Labels of the compared arms (``treatment`` may be omitted when there is
         one other arm). With more arms, only people in these two are re-drawn.
     strata
-        Column of the randomisation strata: assignments are re-drawn within
-        each stratum, keeping its observed number treated.
+        Column of the randomisation strata (or a list of columns: one stratum per
+        combination, as in :func:`itt`): assignments are re-drawn within each
+        stratum, keeping its observed number treated.
     cluster
         Column of the unit of assignment when whole clusters were randomised:
         clusters are re-drawn whole.
@@ -467,6 +470,13 @@ def randomisation_test(
     estimate = float(obs[0, 0])
     if statistic == "studentised":
         std_error = float(np.sqrt(max(obs[0, 2], 0.0)))
+        if not std_error > 0:  # the degeneracy rule: no studentised statistic from 0/0 or x/0
+            raise NotEstimableError(
+                f"{func}: the standard error of the effect on {setup.outcome!r} is 0 (the outcome "
+                "does not vary within the compared arms), so the studentised statistic is "
+                "undefined. Fix: pass statistic='difference', which needs no standard error.",
+                outcome=str(setup.outcome), reason="zero residual variance",
+            )
     else:
         std_error = float(np.std(coefs[:, 0], ddof=1)) if b > 1 else float("nan")
     # scale for the interval search: the SE of the estimate

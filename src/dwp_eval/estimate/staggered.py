@@ -34,7 +34,7 @@ from dwp_eval._validation import (
     check_option,
     check_seed,
 )
-from dwp_eval.errors import DesignError, DroppedRowsWarning, OptionError
+from dwp_eval.errors import DesignError, DroppedRowsWarning, DwpEvalWarning, OptionError
 from dwp_eval.results.did import ATT_GT_COLUMNS, StaggeredDid
 
 __all__ = ["staggered_did"]
@@ -376,6 +376,7 @@ def staggered_did(
         raise DesignError(f"{func}: no ATT(g, t) could be estimated (no comparison units).")
     inf_mat = np.column_stack(infs)
     se = influence_std_error(inf_mat, cl)
+    se = _mark_degenerate_cells(rows, se, outcome, notes, func)
     crit = float(stats.norm.ppf(1 - alpha / 2))
     if bootstrap and rng is not None:
         _, crit = multiplier_bootstrap(inf_mat, draws=int(bootstrap), rng=rng, clusters=cl, alpha=alpha)
@@ -406,3 +407,33 @@ def staggered_did(
         # no generator whose state would change (and each aggregate() is reproducible)
         _seed=None if rng is None else int(rng.integers(0, 2**63 - 1)),
     )
+
+
+
+def _mark_degenerate_cells(
+    rows: list[dict[str, Any]], se: np.ndarray, outcome: Hashable, notes: list[str], func: str
+) -> np.ndarray:
+    """The degeneracy rule for ATT(g, t): a cell whose standard error is exactly zero or
+    not finite (one treated and one comparison unit, or changes that do not vary) has no
+    test. Its standard error (so its statistic, p-value and intervals) is NaN, marked
+    "not estimable" in the notes and named in a :class:`DwpEvalWarning`: never a
+    statistic of +/-inf from a zero standard error."""
+    se = np.asarray(se, dtype=float).copy()
+    bad = [i for i, v in enumerate(se) if not (np.isfinite(v) and v > 0)]
+    if not bad:
+        return se
+    names = [f"ATT({rows[i]['cohort']}, {rows[i]['time']})" for i in bad]
+    few = [i for i in bad if rows[i]["n_treated"] < 2 or rows[i]["n_control"] < 2]
+    why = "fewer than two per arm" if few else "zero residual variance"
+    text = (
+        f"{len(bad)} ATT(g, t) of outcome {outcome!r} not estimable ({why}): "
+        f"{', '.join(names[:5])}{' ...' if len(bad) > 5 else ''}; their standard errors are NaN"
+    )
+    notes.append(text)
+    warnings.warn(
+        f"{func}: {text}. Fix: pool small cohorts, or use control_group='not_yet_treated' for "
+        "more comparison units.",
+        DwpEvalWarning, stacklevel=3,
+    )
+    se[bad] = np.nan
+    return se

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.sample import check_magnitude
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
@@ -367,6 +368,7 @@ def lee_bounds(
             "infinite value(s) among responders. Fix: replace them with finite values, or with "
             "NaN for people whose outcome was not observed."
         )
+    check_magnitude(y[s], sub.index[s], outcome, role="outcome", func=func)
     for c in cells_by:
         check_no_missing(sub, c, role="tighten", func=func)
     z = (sub[assigned].astype("string") == treatment).to_numpy(dtype=bool)

@@ -88,7 +88,17 @@ def _follow_up(
                 f"end of the records cannot be read from them). Fix: pass data_end= with the "
                 f"last day the records are complete for."
             )
-        end_day = int(month_start(np.array([_records_end(month) + 1]))[0]) - 1
+        # a record dated after the current month is a typo, never the end of the records
+        now = int(np.datetime64("today", "M").astype(np.int64))
+        past = month[month <= now]
+        if len(past) == 0:
+            raise OptionError(
+                f"The 'data_end' parameter of {_FUNC} is needed: every employment record is "
+                f"dated after the current month (e.g. {date_text(int(month_start(month[:1])[0]))}), "
+                "so the end of the records cannot be read from them. Fix: correct those dates, "
+                "or pass data_end= with the last day the records are complete for."
+            )
+        end_day = int(month_start(np.array([_records_end(past) + 1]))[0]) - 1
         end_from = "employment"
     else:
         end_day = _data_end_day(data_end)

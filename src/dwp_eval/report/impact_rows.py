@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from dwp_eval._validation import _fmt_list, as_column_list, compared_arms
+from dwp_eval._validation import _fmt_list, as_column_list, check_columns, compared_arms
 from dwp_eval.errors import DesignError, NotEstimableError, OptionError
 from dwp_eval.estimate.multiplicity import dunnett_p_values
 from dwp_eval.results import Effect
@@ -105,6 +105,7 @@ def treatment_arms(
         return named
     if treatment is not None:
         return [compared_arms(data, assigned, control, treatment, func=func)[2]]
+    check_columns(data, [assigned], role="assigned", func=func)
     text = data[assigned].astype("string")
     others = sorted(v for v in text.dropna().unique().tolist() if v != str(control))
     if len(others) <= 1:
