@@ -434,8 +434,8 @@ def judge(case: Case) -> tuple[str, str]:
         dropped = getattr(result, "dropped", {}) or {}
         counted = int(n_obs) + int(sum(dropped.values()))
         warned = any(issubclass(w.category, de.DroppedRowsWarning) for w in caught)
-        compared = {str(kw["control"]), str(kw["treatment"])}
-        rows = int(df["arm"].astype(str).isin(compared).sum())
+        # by value, as the library reads labels (a float column 0.0 holds control=0)
+        rows = int(df["arm"].isin([kw["control"], kw["treatment"]]).sum())
         if counted != rows or (counted > n_obs and not warned):
             return "row_loss", f"{rows} rows in, {n_obs} used, {dict(dropped)} counted"
     return "correct", type(result).__name__
