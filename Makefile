@@ -11,7 +11,7 @@
 # Wall times measured on the 2-core development machine on 2026-12-05 while other jobs shared
 # its cores (load about 5, so upper bounds; CPU time in brackets):
 #   .venv-oldest build 1m30s (45s), oldest run 6m14s (5m52s);
-#   .venv-newest build 7m12s (1m01s; mostly downloads), newest run 7m48s (6m03s);
+#   .venv-newest build 7m12s (1m01s; mostly downloads), newest run 4m46s to 7m48s (5m36s to 6m03s);
 #   the main run (lint, layers, types, the suite with the slow tests, docs) was not timed here.
 # A second make test reuses both venvs (stamps), so the matrix then costs the two runs only.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
