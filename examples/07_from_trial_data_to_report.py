@@ -161,7 +161,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", de.DroppedRowsWarning)
     extra = t.itt(outcome="employed_weeks", covariates=list(plan.covariates), missing="drop")
 report = report.with_exploratory("Weeks in work", extra)
-assert report.sections[-1].exploratory
+assert report.sections[-2].exploratory and report.sections[-1].key == "disclosure"  # the log stays last
 
 path = report.to_html(out / "report.html")
 report.to_csv(out / "tables")

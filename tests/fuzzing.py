@@ -263,7 +263,8 @@ def make_frame(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     if case.covariates != "none":
         kwargs["covariates"] = ["x1", "x2"]
     if case.cluster == "aligned":
-        df["c"] = np.where(z == 1, "t", "c") + (np.arange(n) % 3).astype(str)
+        # np.char.add: NumPy < 2 cannot add arrays of str with +
+        df["c"] = np.char.add(np.where(z == 1, "t", "c"), (np.arange(n) % 3).astype(str))
         kwargs["cluster"] = "c"
     elif case.cluster == "crossed":
         df["c"] = (np.arange(n) % 4).astype(str)

@@ -66,7 +66,9 @@ def test_scipy_floor_gives_t_quantiles_as_accurate_as_r() -> None:
     # R's qt, from tests/reference/deps/t_quantiles.R
     r = pd.read_csv(ROOT / "tests" / "reference" / "deps" / "t_quantiles.csv")
     got = stats.t.ppf(0.975, r["df"].to_numpy())
-    assert got == pytest.approx(r["q975"].to_numpy(), rel=1e-13)
+    # SciPy 1.13.0 is within 4e-11 relative of R (newer releases within 4e-15): a bound
+    # est +- q * se moves by at most about 20 times that, well inside selfcheck's 1e-8
+    assert got == pytest.approx(r["q975"].to_numpy(), rel=1e-10)
 
 
 @pytest.mark.parametrize("category", [DeprecationWarning, FutureWarning, PendingDeprecationWarning])

@@ -59,7 +59,8 @@ EXAMPLES = {"derive_outcomes": 12, "lee_bounds": 20, "allocation_round_trip": 25
 
 @pytest.mark.parametrize("call", CALLS)
 def test_fuzzed_calls_return_finite_results_or_a_clear_error(call: str) -> None:
-    @settings(max_examples=EXAMPLES.get(call, 60), deadline=None, database=None)
+    @settings(max_examples=EXAMPLES.get(call, 60), deadline=None, database=None,
+              derandomize=True)  # the same cases on every run: CI fails only on a real change
     @given(case=_cases(call))
     def check(case: Case) -> None:
         outcome, detail = judge(case)

@@ -134,8 +134,9 @@ def test_data_must_not_be_empty(df) -> None:
 
 @pytest.mark.parametrize(
     ("seed", "shown"),
+    # a NumPy scalar shows as NumPy's repr shows it (np.float64(3.0) from NumPy 2, 3.0 before)
     [(1.5, "1.5 (float)"), ("42", "'42' (str)"), (None, "None (NoneType)"), (True, "True (bool)"),
-     (np.float64(3), "np.float64(3.0) (float64)"), (np.random.RandomState(1), "RandomState")],
+     (np.float64(3), f"{np.float64(3)!r} (float64)"), (np.random.RandomState(1), "RandomState")],
 )  # fmt: skip
 def test_seed_must_be_int_or_generator(df, seed, shown) -> None:
     start = "The 'seed' parameter of randomise must be an int or a numpy.random.Generator. "

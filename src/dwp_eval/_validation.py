@@ -88,6 +88,15 @@ def as_column_list(value: Hashable | Sequence[Hashable] | None) -> list[Hashable
     return list(value)
 
 
+def _has_column(data: pd.DataFrame, col: Any) -> bool:
+    """Whether ``col`` names a column; an unhashable name (a list) names none (pandas < 2.2
+    raises TypeError for ``[...] in data.columns``)."""
+    try:
+        return col in data.columns
+    except TypeError:
+        return False
+
+
 def check_columns(
     data: pd.DataFrame,
     columns: Iterable[Hashable],
@@ -112,7 +121,7 @@ def check_columns(
                 f"{type(col).__name__}. Fix: pass one column (join several into one first, "
                 f"e.g. data[cols].astype(str).agg('/'.join, axis=1))."
             )
-        if col not in data.columns:
+        if not _has_column(data, col):
             guess = closest(str(col), [str(c) for c in present])
             hint = f" Did you mean {guess!r}?" if guess is not None else ""
             how = fix if fix is not None else f"pass the name of an existing column as {role}="

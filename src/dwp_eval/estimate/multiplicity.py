@@ -308,10 +308,9 @@ def _mvt_exceed(c: float, r: np.ndarray, df: float) -> float:
     """``P(max_j |T_j| >= c)`` by Genz's algorithm (general correlations)."""
     hi = np.full(r.shape[0], c)
     if math.isinf(df):
-        mvn = stats.multivariate_normal(
-            mean=np.zeros(len(hi)), cov=r, allow_singular=True, seed=0,
-            maxpts=200_000 * len(hi), abseps=1e-7, releps=1e-7,
-        )
+        mvn = stats.multivariate_normal(mean=np.zeros(len(hi)), cov=r, allow_singular=True, seed=0)
+        # the integration settings as attributes: SciPy < 1.15 does not pass them through the call
+        mvn.maxpts, mvn.abseps, mvn.releps = 200_000 * len(hi), 1e-7, 1e-7
         inside = mvn.cdf(hi, lower_limit=-hi)
     else:
         inside = stats.multivariate_t(shape=r, df=df, allow_singular=True).cdf(

@@ -139,7 +139,9 @@ def _setup(
         )
     st = prep.strata if prep.strata is not None else np.zeros(n, dtype=np.int64)
     if cell_col is not None:
-        cell_codes, _ = pd.factorize(frame[cell_col].astype(str), sort=True)
+        cells = frame[cell_col].astype(str)  # a list of strata columns: their combinations
+        key = cells.agg(" x ".join, axis=1) if isinstance(cells, pd.DataFrame) else cells
+        cell_codes, _ = pd.factorize(key, sort=True)
         cell = np.asarray(cell_codes, dtype=np.int64)
     else:
         cell = np.zeros(n, dtype=np.int64)

@@ -250,7 +250,7 @@ class RecordProblems:
         if n and n == len(records):
             hint = (
                 f"; no record matched a person: are the ids of the same type? "
-                f"(people: {people.index.dtype}, records: {records[id].dtype})"
+                f"(people: {_id_type(people.index)}, records: {_id_type(records[id])})"
             )
         self.add("unknown_id", n, "left out: the id is not in people", examples,
                  f"{n:,} record(s) name ids not in people (left out; e.g. {_fmt_list(examples)})"
@@ -274,3 +274,10 @@ class RecordProblems:
             RecordProblemsWarning,
             stacklevel=3,
         )
+
+
+def _id_type(ids: pd.Index | pd.Series) -> str:
+    """The type of a column of ids as a reader knows it: ``str`` for text whatever pandas
+    stores it as (``object`` before pandas 3, ``str`` or ``string`` after), else the dtype."""
+    return "str" if pd.api.types.is_string_dtype(ids) and not isinstance(
+        ids.dtype, pd.CategoricalDtype) else str(ids.dtype)

@@ -321,7 +321,7 @@ def balance(
     expanded = expand(data, covs, func)
     x = expanded.frame
     rows = []
-    in_arm = {a: (arm_values == a).to_numpy() for a in arms}
+    in_arm = {a: (arm_values == a).to_numpy(dtype=bool, na_value=False) for a in arms}
     groups = {a: x[in_arm[a]] for a in arms}
     n_by_arm = {a: len(g) for a, g in groups.items()}
     c = groups[control]

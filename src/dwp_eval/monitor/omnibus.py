@@ -409,7 +409,7 @@ def _null_wald(
         expanded,
         arm=arm,
         control=control,
-        d=(arm_values == arm).to_numpy()[keep].astype(float),
+        d=(arm_values == arm).to_numpy(dtype=bool, na_value=False)[keep].astype(float),
         strata=None if strata is None else data.loc[keep, strata],
         strata_name=strata,
         cluster=None if cluster is None else data.loc[keep, cluster],

@@ -30,7 +30,9 @@ COLUMNS = (
 def read_wide(path: Path = SOURCE) -> pd.DataFrame:
     """The 410 stores, one row each, with ``fte`` (wave 1) and ``fte2`` (wave 2)."""
     wide = pd.read_csv(path, sep=r"\s+", header=None, names=COLUMNS, na_values=".")
-    wide["store"] = np.where(wide["state"] == 1, "NJ", "PA") + "-" + wide["sheet"].astype(str)
+    # a Series of text, not a NumPy array (NumPy < 2 cannot add arrays of str)
+    state = pd.Series(np.where(wide["state"] == 1, "NJ", "PA"), index=wide.index)
+    wide["store"] = state + "-" + wide["sheet"].astype(str)
     wide["fte"] = wide["empft"] + wide["nmgrs"] + 0.5 * wide["emppt"]
     wide["fte2"] = wide["empft2"] + wide["nmgrs2"] + 0.5 * wide["emppt2"]
     return wide
