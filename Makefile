@@ -39,7 +39,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sdc,export,notebooks]"
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
@@ -50,7 +50,7 @@ test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n auto
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	@$(MAKE) --no-print-directory test-deps
 
@@ -102,7 +102,7 @@ typecheck: $(STAMP_TEST)
 	$(BIN)/mypy
 
 pytest: $(STAMP_TEST)
-	$(BIN)/python -m pytest -n auto
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto
 
 docs: $(STAMP_TEST)
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
