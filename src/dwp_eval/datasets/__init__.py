@@ -3,6 +3,7 @@
 
 from dwp_eval.datasets.admin import AdminRecords, whp_monthly_records
 from dwp_eval.datasets.card_krueger import card_krueger
+from dwp_eval.datasets.jtpa import jtpa, jtpa_mhe_table
 from dwp_eval.datasets.outcomes import whp_outcomes
 from dwp_eval.datasets.plans import WHP_PLAN, whp_plan
 from dwp_eval.datasets.population import SITES, whp_like
@@ -26,6 +27,8 @@ __all__ = [
     "WhpRecords",
     "area_rollout",
     "card_krueger",
+    "jtpa",
+    "jtpa_mhe_table",
     "whp_like",
     "whp_monthly_records",
     "whp_outcomes",

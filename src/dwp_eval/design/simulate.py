@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
-import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -23,6 +21,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.progress import progress_bar
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_draws, check_option
 from dwp_eval.design._simulation import (
     FixedPopulation,
@@ -66,32 +65,6 @@ def _arms(arms: Mapping[str, float] | Sequence[str], func: str) -> tuple[dict[st
     control = "control" if "control" in d else names[0]
     treatment = next(a for a in names if a != control)
     return d, control, treatment
-
-
-class _Progress:
-    """A one-line progress report on stderr for long runs."""
-
-    def __init__(self, total: int, mode: bool | None):
-        self.total = total
-        self.mode = mode
-        self.t0 = time.perf_counter()
-        self.shown = False
-
-    def update(self, done: int) -> None:
-        elapsed = time.perf_counter() - self.t0
-        show = self.mode is True or (self.mode is None and sys.stderr.isatty() and elapsed > 2.0)
-        if not show:
-            return
-        self.shown = True
-        eta = elapsed / done * (self.total - done) if done else float("nan")
-        sys.stderr.write(f"\rdiagnose: {done:,}/{self.total:,} simulations, {elapsed:.1f} s"
-                         + (f", about {eta:.0f} s left" if done < self.total else "") + " ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 # ----------------------------------------------------------------------------- diagnose
@@ -185,8 +158,9 @@ def diagnose(
         Processes to run batches of simulations in (``concurrent.futures``).
         ``1`` (default) runs in this process.
     progress
-        ``True``: report progress on stderr; ``None`` (default): only when
-        stderr is a terminal and the run takes more than 2 s; ``False``: never.
+        ``True``: show a progress bar (tqdm: on stderr, or a widget in Jupyter);
+        ``None`` (default): only in a terminal or a Jupyter notebook, once the
+        run takes more than 2 s; ``False``: never.
 
     Returns
     -------
@@ -257,15 +231,13 @@ def diagnose(
 
     children = ss.spawn(int(sims))
     chunks = [children[i : i + CHUNK] for i in range(0, int(sims), CHUNK)]
-    bar = _Progress(int(sims), progress)
+    bar = progress_bar(int(sims), progress, desc="diagnose", unit="sim")
     outs: list[Out] = []
     try:
         if workers == 1 or len(chunks) == 1:
-            done = 0
             for c in chunks:
                 outs.append(run_chunk(spec, c))
-                done += len(c)
-                bar.update(done)
+                bar.update(len(c))
         else:
             try:
                 pickle.dumps(spec)
@@ -276,11 +248,9 @@ def diagnose(
                     "function or a class instance instead of a lambda or closure, or workers=1."
                 ) from None
             with ProcessPoolExecutor(max_workers=min(int(workers), len(chunks), os.cpu_count() or 1)) as ex:
-                done = 0
                 for c, out in zip(chunks, ex.map(run_chunk, [spec] * len(chunks), chunks), strict=True):
                     outs.append(out)
-                    done += len(c)
-                    bar.update(done)
+                    bar.update(len(c))
     finally:
         bar.close()
 
