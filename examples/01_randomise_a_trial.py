@@ -64,7 +64,7 @@ first = people[people["referred_on"] < cutoff]
 later = people[people["referred_on"] >= cutoff]
 
 alloc = de.randomise(first, strata=["site", "benefit"], seed=SEED_ALLOCATION)
-print(alloc.summary())
+alloc  # a result shows itself as a table in a notebook (print(x.summary()) for text)
 
 # %% [markdown]
 # ### Counts by stratum
@@ -131,8 +131,8 @@ covariates = [
     "health_condition",
 ]
 bal = alloc.balance(first, covariates)
-print(bal.summary())
 assert bal.max_abs_std_diff < 0.1
+bal
 
 # %% [markdown]
 # ## Write, read back and verify
@@ -188,7 +188,6 @@ month = later["referred_on"].dt.to_period("M")
 for k, (period, batch) in enumerate(later.groupby(month)):
     rolling = rolling.extend(batch, seed=SEED_ALLOCATION + k + 1)
     print(f"{period}: {len(batch):,} referrals allocated as batch {k + 1}")
-print(rolling.summary())
 
 n_batches = month.nunique() + 1
 assert len(rolling.metadata["batches"]) == n_batches
@@ -201,6 +200,7 @@ rolling_counts = rolling.counts()
 assert (rolling_counts["control"] - rolling_counts["treatment"]).abs().max() <= 4
 # every batch re-draws from its seed
 rolling.verify(people)
+rolling
 
 # %% [markdown]
 # Someone who is already allocated cannot be allocated again:
@@ -232,7 +232,6 @@ print(sorted(p.name for p in folder.iterdir()))
 
 # %%
 by_jobcentre = de.randomise(people, cluster="jobcentre", strata="site", seed=SEED_ALLOCATION)
-print(by_jobcentre.summary())
 
 jc = by_jobcentre.table
 assert by_jobcentre.design == "stratified-cluster"
@@ -243,6 +242,7 @@ half_jc = per_site.sum(axis=1) / 2
 assert per_site["control"].between(np.floor(half_jc), np.ceil(half_jc)).all()
 assert (jc["prob_treatment"] == 0.5).all()
 by_jobcentre.verify(people)
+by_jobcentre
 
 # %%
 print(f"Done. Files are in {folder}")

@@ -44,9 +44,9 @@ trial = people.merge(outcomes, on="id").merge(alloc.table[["id", "arm", "stratum
 
 # %%
 plain = de.itt(trial, outcome="employed_13_weeks", assigned="arm", strata="stratum")
-print(plain.summary())
 assert plain.design == "blocked"
 assert plain.conf_low < true_itt < plain.conf_high
+plain  # a result shows itself as a table in a notebook (print(x.summary()) for text)
 
 # %% [markdown]
 # ## Adjusting for baseline covariates
@@ -60,9 +60,9 @@ covariates = ["age", "female", "months_out_of_work", "prior_earnings"]
 lin = de.itt(
     trial, outcome="employed_13_weeks", assigned="arm", covariates=covariates, strata="stratum"
 )
-print(lin.summary())
 assert lin.std_error < plain.std_error
 assert lin.conf_low < true_itt < lin.conf_high
+lin
 
 # %% [markdown]
 # ## A randomisation test
@@ -79,8 +79,8 @@ ri = de.randomisation_test(
     draws=2000,
     seed=1,
 )
-print(ri.summary())
 assert ri.p_value < 0.05
+ri
 
 # %% [markdown]
 # ## When jobcentres are randomised
@@ -101,9 +101,9 @@ clustered = de.itt(
     strata="site",
     cluster="jobcentre",
 )
-print(clustered.summary())
 assert clustered.se_type == "CR2"
 assert clustered.df < clustered.n_clusters
+clustered
 
 # %% [markdown]
 # ## The impact table
@@ -119,6 +119,6 @@ table = de.impact_table(
     covariates=covariates,
     strata="stratum",
 )
-print(table.summary())
 frame = table.to_frame()
 assert frame.loc[frame["outcome"] == "employed_13_weeks", "estimate"].iloc[0] == lin.estimate
+table

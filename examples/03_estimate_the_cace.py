@@ -70,8 +70,8 @@ print(trial.groupby("arm")[["received", "contaminated", "received_any"]].mean().
 
 # %%
 itt = de.itt(trial, outcome="employed_13_weeks", assigned="arm", strata="site")
-print(itt.summary())
 assert itt.estimate < true_cace
+itt  # a result shows itself as a table in a notebook (print(x.summary()) for text)
 
 # %% [markdown]
 # ## The CACE
@@ -84,11 +84,11 @@ assert itt.estimate < true_cace
 # %%
 res = cace(trial, outcome="employed_13_weeks", assigned="arm", received="received_any",
            strata="site")
-print(res.summary())
 assert res.conf_low < true_cace < res.conf_high
 assert res.ar_interval.bounded and res.ar_interval.contains(true_cace)
 assert abs(res.estimate - res.itt.estimate / res.first_stage.difference) < 1e-12
 assert res.first_stage.f_statistic > 100  # a strong first stage
+res
 
 # %% [markdown]
 # With baseline covariates (additive in both stages) the standard error shrinks a
@@ -99,9 +99,9 @@ adjusted = cace(
     trial, outcome="employed_13_weeks", assigned="arm", received="received_any", strata="site",
     covariates=["age", "female", "months_out_of_work", "prior_earnings"],
 )
-print(adjusted.summary())
 print(res.with_se("HC1").to_frame()[["estimate", "std_error", "conf_low", "conf_high", "se_type"]])
 assert adjusted.conf_low < true_cace < adjusted.conf_high
+adjusted
 
 # %% [markdown]
 # ## Who took up?
@@ -130,7 +130,7 @@ sens = contamination_sensitivity(
     trial, outcome="employed_13_weeks", assigned="arm", received="received_any",
     contaminated="contaminated", strata="site",
 )
-print(sens.summary())
 estimates = sens.to_frame()["estimate"]
 assert estimates.is_monotonic_increasing
 assert abs(estimates.iloc[-1] - res.estimate) < 1e-12
+sens

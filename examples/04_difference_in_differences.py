@@ -29,10 +29,6 @@
 # lines check the claims in the text.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
-
 from dwp_eval.datasets.card_krueger import card_krueger
 from dwp_eval.datasets.rollout import area_rollout
 from dwp_eval.estimate.did import bacon_decomposition, did

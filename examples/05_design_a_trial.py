@@ -40,12 +40,12 @@ import dwp_eval as de
 # %%
 res = de.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05,
              outcome="employed_13_weeks")
-print(res.summary())
 assert round(100 * res.mde, 2) == 3.82 and round(100 * res.mde_cace, 2) == 6.37
 assert abs(res.mde_cace - res.mde / (0.65 - 0.05)) < 1e-12
 base = de.mde(n=3675, baseline_rate=0.2, take_up=0.65, contamination=0.05,
               binary_variance="baseline")
 assert base.mde < res.mde
+res  # a result shows itself as a table in a notebook (print(x.summary()) for text)
 
 # %% [markdown]
 # ## How many people for a 6-point effect of receiving the programme?
@@ -87,9 +87,9 @@ assert again.n == 3675 and abs(back.power - 0.8) < 1e-9
 # %%
 cluster = de.mde(n_clusters=60, cluster_size=120, icc=0.02, baseline_rate=0.2)
 people = de.mde(n=7200, baseline_rate=0.2)
-print(cluster.summary())
 print(f"\nindividual randomisation of the same 7,200 people: MDE {100 * people.mde:.2f} pp")
 assert cluster.mde > 1.7 * people.mde
+cluster
 
 # %% [markdown]
 # A power curve over the number of jobcentres, for two effects:
@@ -115,10 +115,10 @@ assert (powers[1:] > powers[:-1]).all()
 # %%
 dgp = de.whp_population(3000, effect=0.08, take_up=0.65, contamination=0.05)
 sim = de.diagnose(dgp, estimator="cace", sims=200, seed=20180501, strata="site")
-print(sim.summary())
 analytic = de.power(effect=0.08, n=3000, baseline_rate=0.21, take_up=0.65, contamination=0.05,
                     scale="cace")
 print(f"\nanalytic power {analytic.power:.3f}; simulated {sim.power:.3f} "
       f"(MC SE {sim.power_mc_se:.3f})")
 assert abs(sim.bias) < 4 * sim.bias_mc_se + 0.005
 assert abs(sim.power - analytic.power) < 4 * sim.power_mc_se + 0.05
+sim

@@ -22,10 +22,11 @@
 # enrolment in training (D) is the choice people made.
 #
 # We use the adult sample of Abadie, Angrist & Imbens (2002; "AAI"): 5,102 men
-# and 6,102 women, with earnings over the 30 months after random assignment
-# (`jtpa.dta`; its provenance is in `../shared/data/README.md`, beside this
-# repository). Angrist & Pischke, *Mostly Harmless Econometrics* (2009; "MHE"),
-# Table 4.4.1 reports for men and for women:
+# and 6,102 women, with earnings over the 30 months after random assignment.
+# The data ship with dwp_eval (`dwp_eval.datasets.jtpa()`; their provenance is
+# in `dwp_eval/datasets/data/PROVENANCE.md`); pass the path of your own copy of
+# `jtpa.dta` to read that instead. Angrist & Pischke, *Mostly Harmless
+# Econometrics* (2009; "MHE"), Table 4.4.1 reports for men and for women:
 #
 # | MHE column | quantity | what it is |
 # | --- | --- | --- |
@@ -36,41 +37,23 @@
 # each without and with baseline covariates, with heteroskedasticity-robust
 # standard errors. We reproduce every cell with `dwp_eval.itt` and
 # `dwp_eval.cace`, plus the first stage that AAI (2002, Table I) report, and
-# check each against the published value (read from the committed
-# `tests/reference/itt/jtpa_mhe_table_4_4_1.csv`) to its printed precision.
+# check each against the published value (`dwp_eval.datasets.jtpa_mhe_table()`)
+# to its printed precision. The reproduced table is saved as
+# `jtpa_table_4_4_1.csv` in the working directory.
 #
-# It runs top to bottom as a script (`python examples/06_reproduce_jtpa.py`)
-# or as a notebook (jupytext). The `assert` lines check the claims in the text.
+# It runs top to bottom as a script or as a notebook (jupytext), from an
+# installed dwp_eval. The `assert` lines check the claims in the text.
 
 # %%
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 import dwp_eval as de
+from dwp_eval.datasets import jtpa, jtpa_mhe_table
 
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-ROOT = HERE.parent  # the repository
-# The data are not part of the repository; looked for as the tests do
-# (tests/shared_data.py): $DWP_EVAL_SHARED_DATA, shared/data beside the
-# repository, then the project machines' /work/shared/data.
-candidates = [
-    Path(p) / "jtpa.dta"
-    for p in (os.environ.get("DWP_EVAL_SHARED_DATA"), ROOT.parent / "shared" / "data",
-              "/work/shared/data")
-    if p
-]
-found = [p for p in candidates if p.exists()]
-if not found:
-    print("jtpa.dta not found; looked in:", *candidates, sep="\n  ")
-    print("See ../shared/data/README.md for where it comes from. Nothing to reproduce.")
-    raise SystemExit(0)
-
-jtpa = pd.read_stata(found[0])
-published = pd.read_csv(ROOT / "tests" / "reference" / "itt" / "jtpa_mhe_table_4_4_1.csv")
-samples = {"men": jtpa[jtpa["sex"] == 1], "women": jtpa[jtpa["sex"] == 0]}
+data = jtpa()  # or jtpa("path/to/your/jtpa.dta")
+published = jtpa_mhe_table()
+samples = {"men": data[data["sex"] == 1], "women": data[data["sex"] == 0]}
 
 # AAI (2002, p. 101), repeated in the MHE table notes: race and ethnicity,
 # high school or GED, married, five age groups, worked < 13 weeks in the year
@@ -135,9 +118,9 @@ for name, frame in samples.items():
             frame, outcome="earnings", assigned="jtpa_offer", control="0",
             covariates=covariates(name, spec), adjustment="additive", se_type="HC1",
         )
-print(fits["men", "none", "itt"].summary())
 hc2 = fits["men", "none", "itt"].with_se("HC2")
 assert abs(hc2.std_error - fits["men", "none", "itt"].std_error) < 0.05
+fits["men", "none", "itt"]  # a result shows its summary table in a notebook
 
 # %% [markdown]
 # ## The first stage
@@ -246,12 +229,12 @@ for spec in ("none", "baseline"):
 # %% [markdown]
 # ## Computed and published, side by side
 #
-# The published numbers are read from the committed CSV. MHE print whole
+# The published numbers come with dwp_eval (`jtpa_mhe_table()`). MHE print whole
 # dollars, so each estimate and standard error must be within half a dollar;
 # the first stage (from AAI Table I) is printed to two decimals. The `verified`
-# column is the CSV's: the AAI cells were checked against the paper; the MHE
+# column is the table's: the AAI cells were checked against the paper; the MHE
 # cells were not checked against the printed book (no copy could be searched;
-# see `tests/reference/itt/jtpa_notes.md`), though those that AAI also print
+# see `tests/reference/itt/jtpa_notes.md` in the source repository), though those that AAI also print
 # (the OLS columns and column 6) agree with them. The remaining AAI cells,
 # which differ from MHE only by their rounding (AAI truncate 1,116.58 to
 # 1,116), are checked in `tests/test_itt_reference.py` and
@@ -312,3 +295,29 @@ for name, frame in samples.items():
     assert abs(shares["compliers"] - first[name].difference) < 1e-12
     assert abs(shares["always_takers"] - first[name].take_up_control) < 1e-12
 assert take_up.loc[take_up["offered"] == 0, "trained"].tolist() == [19, 35]
+
+# %% [markdown]
+# ## The table as MHE print it
+#
+# The reproduced Table 4.4.1: estimates with robust standard errors (in
+# brackets below them in the book), men in panel A, women in panel B, rounded
+# to whole dollars as printed. It is saved as `jtpa_table_4_4_1.csv` (one row
+# per cell, unrounded) for the report or a check of your own.
+
+# %%
+COLUMNS = {1: ("ols", "none"), 2: ("ols", "baseline"), 3: ("itt", "none"),
+           4: ("itt", "baseline"), 5: ("wald_iv", "none"), 6: ("wald_iv", "baseline")}
+reproduced = pd.DataFrame([
+    {"sample": name, "covariates": spec, "quantity": quantity, "mhe_column": column,
+     "estimate": fits[name, spec, quantity].estimate,
+     "std_error": fits[name, spec, quantity].std_error}
+    for name in samples
+    for column, (quantity, spec) in COLUMNS.items()
+])
+reproduced.to_csv("jtpa_table_4_4_1.csv", index=False)
+printed = reproduced.melt(id_vars=["sample", "mhe_column"], value_vars=["estimate", "std_error"],
+                          var_name="row").pivot(index=["sample", "row"], columns="mhe_column",
+                                                values="value")
+printed.columns = [f"({c})" for c in printed.columns]
+assert len(reproduced) == 12
+printed.round(0).astype(int)

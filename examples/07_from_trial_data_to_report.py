@@ -138,7 +138,7 @@ with warnings.catch_warnings():
 row = report.tables["impact"].iloc[0]
 assert row["estimate"] == direct.estimate and row["std_error"] == direct.std_error
 assert report.tables["cace"].iloc[0]["estimate"] == direct_cace.estimate
-print(direct_cace.summary())
+direct_cace  # a result shows itself as a table in a notebook (print(x.summary()) for text)
 
 # %% [markdown]
 # ## 6. Disclosure control and the published report

@@ -4,7 +4,8 @@ Every ``examples/*.py`` (a jupytext "percent" script: ``# %% [markdown]`` cells
 of ``#``-commented Markdown and ``# %%`` cells of Python) becomes a page
 ``examples/<name>.md`` that exists only in the build (a virtual file, nothing
 is committed): the Markdown cells as Markdown, each code cell as a ``python``
-block followed by what it printed and the figures it drew (inline PNG). The
+block followed by what it printed, the rich display (``_repr_html_``) of a last
+bare expression, and the figures it drew (inline PNG). The
 jupytext header is left out, and the page links to a copy of the script
 (``examples/<name>.py`` in the site).
 
@@ -86,6 +87,7 @@ class Output:
     stderr: str = ""
     images: list[str] = field(default_factory=list)  # base64 PNG
     executed: bool = True
+    html: list[str] = field(default_factory=list)  # an echoed value's _repr_html_()
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -170,8 +172,9 @@ def _figures() -> list[str]:
     return images
 
 
-def _run_cell(source: str, line: int, filename: str, namespace: dict[str, Any]) -> None:
-    """Execute one cell; a last bare expression is echoed as a notebook shows it."""
+def _run_cell(source: str, line: int, filename: str, namespace: dict[str, Any]) -> str | None:
+    """Execute one cell; a last bare expression is echoed as a notebook shows it: its
+    ``_repr_html_()`` when it has one (returned), else its ``repr`` (printed)."""
     tree = ast.parse("\n" * (line - 1) + source, filename=filename)
     echo = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
@@ -179,8 +182,11 @@ def _run_cell(source: str, line: int, filename: str, namespace: dict[str, Any]) 
     exec(compile(tree, filename, "exec"), namespace)
     if echo is not None:
         value = eval(compile(echo, filename, "eval"), namespace)
+        if value is not None and callable(getattr(value, "_repr_html_", None)):
+            return str(value._repr_html_())
         if value is not None:
             print(repr(value))
+    return None
 
 
 def execute(cells: list[Cell], *, script: Path, root: Path) -> tuple[list[Output], dict[str, Any] | None]:
@@ -212,16 +218,18 @@ def execute(cells: list[Cell], *, script: Path, root: Path) -> tuple[list[Output
                 outputs.append(Output(executed=False))
                 continue
             out, err = io.StringIO(), io.StringIO()
+            html: str | None = None
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
-                    _run_cell(cell.source, cell.line, str(script), namespace)
+                    html = _run_cell(cell.source, cell.line, str(script), namespace)
                 except SystemExit as stop:
                     if stop.code not in (None, 0):
                         failure = _failure(number, cell, stop, script)
                     stopped = True
                 except BaseException as exc:  # a failing example must fail the build
                     failure = _failure(number, cell, exc, script)
-            outputs.append(Output(out.getvalue(), err.getvalue(), _figures()))
+            outputs.append(Output(out.getvalue(), err.getvalue(), _figures(),
+                                  html=[] if html is None else [html]))
         os.chdir(root)
     return outputs, failure
 
@@ -324,6 +332,10 @@ def to_markdown(cells: list[Cell], outputs: list[Output], *, source_link: str, s
             parts.append(_fence(out.stdout.rstrip(), 'text title="Output"'))
         if out.stderr.strip():
             parts.append(_fence(out.stderr.rstrip(), 'text title="stderr"'))
+        parts.extend(  # raw HTML: no blank line inside, or Markdown takes over
+            '<div class="example-output">\n' + re.sub(r"\n\s*\n", "\n", h.strip()) + "\n</div>"
+            for h in out.html
+        )
         parts.extend(
             f'<p><img alt="Figure {k} drawn by this cell" src="data:image/png;base64,{img}"></p>'
             for k, img in enumerate(out.images, start=1)
