@@ -284,3 +284,18 @@ def test_on_files_adds_pages_and_fails_the_build(tmp_path, monkeypatch):
     with pytest.raises(PluginError, match=re.escape(
             "DWP_EVAL_DOCS_JOBS must be a whole number >= 1. Got 'two' instead.")):
         on_files()
+
+
+def test_a_last_expression_with_rich_display_is_shown_as_html(tmp_path):
+    script = write(tmp_path, """\
+        # %%
+        class Shown:
+            def _repr_html_(self):
+                return "<table>\\n\\n<tr><td>cell</td></tr></table>"
+
+        Shown()
+        """)
+    page = hook.render_example(script, tmp_path / "repo")
+    assert ('<div class="example-output" style="overflow-x: auto">\n'
+            "<table>\n<tr><td>cell</td></tr></table>\n</div>") in page
+    assert "Output" not in page  # not also printed as its repr

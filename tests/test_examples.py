@@ -64,10 +64,19 @@ KERNEL = "dwp-eval-tests"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```\s*$", flags=re.DOTALL | re.MULTILINE)
 
 
+def _pythonpath() -> str:
+    """``$PYTHONPATH`` with the folder of the dwp_eval these tests import first: the
+    child process (or kernel), in another working directory, imports the same one
+    (installed, or ``src/`` given as a relative ``PYTHONPATH``)."""
+    package_root = str(Path(dwp_eval.__file__).resolve().parents[1])
+    return os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["MPLBACKEND"] = "Agg"  # never open a plot window
     env["TMPDIR"] = str(cwd)  # temporary folders made by the code land in pytest's tmp_path
+    env["PYTHONPATH"] = _pythonpath()
     return subprocess.run(
         [sys.executable, *args],
         cwd=cwd,
@@ -98,10 +107,7 @@ def _execute_notebook(script: Path, cwd: Path, monkeypatch: pytest.MonkeyPatch) 
         "display_name": "dwp_eval tests", "language": "python",
     }), encoding="utf-8")
     monkeypatch.setenv("JUPYTER_PATH", str(cwd / ".jupyter"))
-    # the kernel imports the dwp_eval these tests import (installed, or src/ on PYTHONPATH)
-    package_root = str(Path(dwp_eval.__file__).resolve().parents[1])
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    monkeypatch.setenv("PYTHONPATH", _pythonpath())
     monkeypatch.setenv("TMPDIR", str(cwd))  # temporary folders the code makes land in tmp_path
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own (inline) backend
     notebook = jupytext.read(script)

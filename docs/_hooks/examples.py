@@ -333,7 +333,7 @@ def to_markdown(cells: list[Cell], outputs: list[Output], *, source_link: str, s
         if out.stderr.strip():
             parts.append(_fence(out.stderr.rstrip(), 'text title="stderr"'))
         parts.extend(  # raw HTML: no blank line inside, or Markdown takes over
-            '<div class="example-output">\n' + re.sub(r"\n\s*\n", "\n", h.strip()) + "\n</div>"
+            '<div class="example-output" style="overflow-x: auto">\n' + re.sub(r"\n\s*\n", "\n", h.strip()) + "\n</div>"
             for h in out.html
         )
         parts.extend(
