@@ -201,14 +201,14 @@ class Report(ResultMixin):
             lines += [_markdown_table(s.display), ""]
         return "\n".join(lines).rstrip() + "\n"
 
-    def to_html(self, path: str | Path, *, overwrite: bool = False) -> Path:
+    def to_html(self, path: str | Path, *, overwrite: bool = False) -> Path:  # type: ignore[override]
         """Write one self-contained HTML file (plots embedded); never overwrites by default.
 
         Like every writer of the report, the file is written whole or not at all
         (see :meth:`write`)."""
         return self.write(html=path, overwrite=overwrite)["html"]
 
-    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
+    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:  # type: ignore[override]
         """Write each published table as ``<folder>/<key>.csv``; returns the paths.
 
         Every file is checked before any is written: all the tables or none."""
