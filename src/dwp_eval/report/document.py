@@ -75,6 +75,9 @@ class Section(ResultMixin):
     def __repr__(self) -> str:
         return f"<Section {self.key!r}: {self.title}>"
 
+    def _export_cells(self) -> pd.DataFrame:  # exports show the published display
+        return self.display.copy()
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Report(ResultMixin):
