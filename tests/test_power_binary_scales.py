@@ -145,3 +145,12 @@ def test_protective_ratios_monotone(p0: float, ratio: float) -> None:
     a = pw.sample_size(mde=ratio, baseline_rate=p0, scale="odds_ratio").unrounded
     b = pw.sample_size(mde=ratio * 0.9, baseline_rate=p0, scale="odds_ratio").unrounded
     assert b < a
+
+
+def test_cli_takes_ratio_scales(capsys: pytest.CaptureFixture[str]) -> None:
+    from dwp_eval.cli import main
+
+    args = ["power", "--baseline-rate", "0.2", "--mde", "1.2", "--scale", "risk_ratio"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "you need 3,362 people" in out and "effect given    1.2 (risk ratio)" in out
