@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,7 +44,15 @@ from dwp_eval._core.files import publish_files, target_problem
 from dwp_eval._core.format import number
 from dwp_eval.errors import DwpEvalError
 
-__all__ = ["EXPORT_SUFFIXES", "Exportable", "machine_frame", "need"]
+__all__ = [
+    "EXPORT_SUFFIXES",
+    "Exportable",
+    "docx_table",
+    "gt_table",
+    "machine_frame",
+    "need",
+    "write_file",
+]
 
 #: ``export(path)``: the writer for each file suffix.
 EXPORT_SUFFIXES = {
@@ -196,14 +204,7 @@ class Exportable:
         return "\n".join(lines) + "\n"
 
     def _gt(self, what: str) -> Any:
-        gt = need("great_tables", what)
-        cells = self._export_cells()
-        title = self._export_title()
-        key = hashlib.sha256((title + cells.to_json()).encode("utf-8")).hexdigest()[:10]
-        table = gt.GT(cells, id=f"dwp-{key}").tab_header(title=title)
-        for note in self._export_notes():
-            table = table.tab_source_note(note)
-        return table
+        return gt_table(self._export_cells(), self._export_title(), self._export_notes(), what)
 
     def to_html(self) -> str:
         """The title, formatted table and notes as an HTML fragment (great-tables;
@@ -222,14 +223,7 @@ class Exportable:
         cells = self._export_cells()
         doc = docx.Document()
         doc.add_paragraph(self._export_title(), style="Heading 2")
-        table = doc.add_table(rows=len(cells) + 1, cols=len(cells.columns))
-        table.style = "Table Grid"
-        for j, name in enumerate(cells.columns):
-            table.cell(0, j).paragraphs[0].add_run(str(name)).bold = True
-        rows = table.rows  # each row's cells once: table.cell(i, j) walks the table each time
-        for i, values in enumerate(cells.itertuples(index=False), start=1):
-            for cell, value in zip(rows[i].cells, values, strict=True):
-                cell.text = str(value)
+        docx_table(doc, cells)
         for note in self._export_notes():
             doc.add_paragraph(note)
         buf = io.BytesIO()
@@ -250,6 +244,37 @@ class Exportable:
         if suffix in (".csv", ".xlsx", ".docx"):  # a subclass names its own to_html or to_csv
             return Path(writer(self, path, overwrite=overwrite))
         return _write(path, str(writer(self)).encode("utf-8"), overwrite, func)
+
+
+def gt_table(cells: pd.DataFrame, title: str | None, notes: Sequence[str], what: str) -> Any:
+    """A great-tables ``GT`` of ``cells`` with ``title`` (if any) and ``notes`` under it;
+    its HTML id is a hash of the content, so the same table renders the same."""
+    gt = need("great_tables", what)
+    key = hashlib.sha256(((title or "") + cells.to_json()).encode("utf-8")).hexdigest()[:10]
+    table = gt.GT(cells, id=f"dwp-{key}")
+    if title:
+        table = table.tab_header(title=title)
+    for note in notes:
+        table = table.tab_source_note(note)
+    return table
+
+
+def docx_table(doc: Any, cells: pd.DataFrame) -> Any:
+    """Add ``cells`` to the python-docx document ``doc`` as a grid table, header in bold."""
+    table = doc.add_table(rows=len(cells) + 1, cols=len(cells.columns))
+    table.style = "Table Grid"
+    for j, name in enumerate(cells.columns):
+        table.cell(0, j).paragraphs[0].add_run(str(name)).bold = True
+    rows = table.rows  # each row's cells once: table.cell(i, j) walks the table each time
+    for i, values in enumerate(cells.itertuples(index=False), start=1):
+        for cell, value in zip(rows[i].cells, values, strict=True):
+            cell.text = str(value)
+    return table
+
+
+def write_file(path: str | Path, data: bytes, *, overwrite: bool, func: str) -> Path:
+    """Write ``data`` to ``path`` whole or not at all; never over a file without ``overwrite``."""
+    return _write(path, data, overwrite, func)
 
 
 def _write(path: str | Path, data: bytes, overwrite: bool, func: str) -> Path:
