@@ -77,7 +77,7 @@ def _docx_cells(path: Path) -> tuple[list[str], list[list[str]]]:
 # --------------------------------------------------------------------------- every result
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
+@pytest.mark.parametrize("name", sorted(set(FACTORIES) - {"Report"}))
 def test_every_result_exports(name: str, tmp_path: Path) -> None:
     res = made(name)
     frame = res.to_frame()
@@ -298,3 +298,30 @@ def test_compare_errors(trial: pd.DataFrame) -> None:
         de.compare([a], digits=-1)
     with pytest.raises(DwpEvalError, match="model names must be distinct and not empty"):
         de.compare({"": a})
+
+
+# --------------------------------------------------------------------------- the whole report
+
+
+def test_report_exports_whole(tmp_path: Path) -> None:
+    report = made("Report")
+    doc = docx.Document(str(report.export(tmp_path / "r.docx")))
+    heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert heads == [s.title for s in report.sections]
+    assert len(doc.tables) == sum(len(s.display.columns) > 0 for s in report.sections)
+    first = next(s for s in report.sections if len(s.display.columns))
+    assert [c.text for c in doc.tables[0].rows[1].cells] == list(map(str, first.display.iloc[0]))
+    figures = [s for s in report.sections if s.figure is not None]
+    assert len(doc.inline_shapes) == len(figures)
+    for shape, s in zip(doc.inline_shapes, figures, strict=True):
+        assert shape._inline.docPr.get("descr") == s.title  # alternative text
+    tex = report.export(tmp_path / "r.tex").read_text()
+    for block in re.findall(r"\\begin\{table\}.*?\\end\{table\}", tex, re.S):
+        _latex_is_balanced(block)
+    assert tex.count("\\subsection*{") == len(report.sections)
+    assert report.export(tmp_path / "r.md").read_text() == report.to_markdown()
+    assert report.export(tmp_path / "r.html").exists()
+    with pytest.raises(
+        DwpEvalError, match=r"cannot write a whole report as '\.csv'.*to_csv\(folder\)"
+    ):
+        report.export(tmp_path / "r.csv")
