@@ -147,6 +147,8 @@ FACTORIES: dict[str, Callable[[], Any]] = {
         lambda rng: _trial(n=48, seed=int(rng.integers(1 << 30))),
         truth=0.5 * 0.6, sims=20, seed=1, significance=1e-9, tolerance=10.0),
     "SelfCheck": lambda: de.selfcheck(["itt_clubsandwich"], verbose=False),
+    "Table": lambda: de.compare([de.itt(trial(), outcome="y", assigned="arm"),
+                                 de.itt(trial(), outcome="y", assigned="arm", covariates=["x"])]),
 }
 
 

@@ -66,6 +66,7 @@ from dwp_eval.results import (
     WaldTest,
 )
 from dwp_eval.results.impact import EffectTable
+from dwp_eval.results.table import Table, compare
 from dwp_eval.trial import Trial
 
 __all__ = [
@@ -103,6 +104,7 @@ __all__ = [
     "SelfCheck",
     "SensitivityTable",
     "StaggeredDid",
+    "Table",
     "Trial",
     "WaldTest",
     "__version__",
@@ -112,6 +114,7 @@ __all__ = [
     "bacon_decomposition",
     "balance",
     "cace",
+    "compare",
     "complier_profile",
     "contamination_sensitivity",
     "contamination_summary",

@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.export import Exportable
+
 __all__ = [
     "INTERVAL_COLUMNS",
     "ArmCounts",
@@ -252,9 +254,10 @@ class Frozen:
         self.__post_init__()
 
 
-class ResultMixin(Frozen, abc.ABC):
+class ResultMixin(Frozen, Exportable, abc.ABC):
     """The contract's shared behaviour: freezing on construction, pickling, text
-    and notebook display. Each result defines ``to_frame`` and ``summary``."""
+    and notebook display, exports (:class:`~dwp_eval._core.export.Exportable`).
+    Each result defines ``to_frame`` and ``summary``."""
 
     @abc.abstractmethod
     def to_frame(self) -> pd.DataFrame:

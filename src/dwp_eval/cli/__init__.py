@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--n-clusters", type=int, dest="n_clusters", help="clusters randomised")
     w.add_argument("--mde", type=float, help="effect to detect: solve for the sample size")
     w.add_argument("--effect", type=float, help="effect: solve for the power")
-    w.add_argument("--scale", choices=["itt", "cace"], help="scale of --mde/--effect (needed with take-up)")
+    w.add_argument("--scale", choices=["itt", "cace", "odds_ratio", "risk_ratio"], help="scale of --mde/--effect (needed with take-up)")
     w.add_argument("--sd", type=float, help="outcome SD (continuous outcome)")
     w.add_argument("--baseline-rate", type=float, dest="baseline_rate", help="control-arm rate (binary)")
     w.add_argument("--cluster-size", type=float, dest="cluster_size", help="mean people per cluster")

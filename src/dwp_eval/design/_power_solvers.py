@@ -13,6 +13,7 @@ from typing import Any, cast
 from scipy import optimize
 
 from dwp_eval._validation import check_option
+from dwp_eval.design._power_binary import RATIO_SCALES, difference_from_ratio
 from dwp_eval.design._power_design import PowerDesign, number, open01, whole_units
 from dwp_eval.design._power_variance import (
     critical,
@@ -355,7 +356,7 @@ def check_target(value: Any, d: PowerDesign, func: str) -> float:
     return p
 
 
-SCALES = ("itt", "cace")
+SCALES = ("itt", "cace", *RATIO_SCALES)
 
 
 def check_scale(d: PowerDesign, scale: Any, name: str, func: str) -> str:
@@ -371,7 +372,13 @@ def check_scale(d: PowerDesign, scale: Any, name: str, func: str) -> str:
                 f"on those who take it up (.mde_cace)."
             )
         return "itt"
-    return check_option(scale, SCALES, param="scale", func=func)
+    how = check_option(scale, SCALES, param="scale", func=func)
+    if how in RATIO_SCALES and d.baseline_rate is None:
+        raise OptionError(
+            f"{func}: scale={how!r} needs a binary outcome: pass baseline_rate= (the control-arm "
+            f"rate), or give '{name}' as a difference on scale='itt'."
+        )
+    return how
 
 
 def check_effect(
@@ -379,6 +386,10 @@ def check_effect(
 ) -> tuple[float, float]:
     """The effect as given and its ITT value (``effect`` on ``scale``)."""
     what = "a number" if allow_zero else "a non-zero number"
+    if scale in RATIO_SCALES:
+        positive = "a positive number" + ("" if allow_zero else " other than 1")
+        e = number(effect, name, func, positive, lambda v: v > 0 and (allow_zero or v != 1))
+        return e, difference_from_ratio(cast(float, d.baseline_rate), e, scale, name, func)
     e = number(effect, name, func, what, lambda v: allow_zero or v != 0)
     itt = e * d.compliance if scale == "cace" else e
     if d.baseline_rate is not None and not 0 < d.baseline_rate + itt < 1:

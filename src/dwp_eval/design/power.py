@@ -70,8 +70,9 @@ __all__ = ["DesignOptions", "Scale", "mde", "power", "power_curve", "sample_size
 
 #: The scale of an effect given to :func:`sample_size`, :func:`power` and
 #: :func:`power_curve`: the ITT effect, or the CACE (effect on those who take
-#: the programme up).
-Scale = Literal["itt", "cace"]
+#: the programme up), or, for binary outcomes (``baseline_rate=``), the ITT odds
+#: ratio or risk ratio of the treatment arm against control.
+Scale = Literal["itt", "cace", "odds_ratio", "risk_ratio"]
 
 
 @shares_design_options
@@ -179,7 +180,12 @@ def sample_size(
         Target power.
     scale
         ``"itt"`` or ``"cace"``: the scale of ``mde``; required with take-up or
-        contamination.
+        contamination. Binary outcomes also take ``"odds_ratio"`` or
+        ``"risk_ratio"``: ``mde`` is the ITT odds ratio :math:`\\psi` or risk
+        ratio :math:`\\rho` of the treatment arm against control, converted to
+        the difference :math:`p_1 - p_0` with :math:`p_1 = \\psi p_0 / (1 - p_0 +
+        \\psi p_0)` or :math:`p_1 = \\rho p_0` (Fleiss, Levin & Paik 2003,
+        sections 4.2 and 6.3).
     **design
         The design options of :class:`DesignOptions`, as in :func:`mde`.
 
@@ -211,6 +217,8 @@ def sample_size(
     {'control': 64, 'treatment': 64}
     >>> sample_size(mde=0.04, baseline_rate=0.2, method="normal").n_per_arm  # Fleiss/Stata: 1,683
     {'control': 1680, 'treatment': 1680}
+    >>> sample_size(mde=1.5, baseline_rate=0.2, scale="odds_ratio", method="normal").n_per_arm
+    {'control': 532, 'treatment': 532}
     >>> sample_size(mde=0.10, baseline_rate=0.2, take_up=0.6, scale="cace").n
     1539
     >>> m = mde(n=2000, baseline_rate=0.2, take_up=0.6)
@@ -257,7 +265,8 @@ def power(
         People randomised, or (cluster designs) clusters randomised, as in :func:`mde`.
     scale
         ``"itt"`` or ``"cace"``: the scale of ``effect``; required with take-up
-        or contamination.
+        or contamination. Binary outcomes also take ``"odds_ratio"`` or
+        ``"risk_ratio"`` (ITT ratios, as in :func:`sample_size`).
     **design
         The design options of :class:`DesignOptions`, as in :func:`mde`.
 

@@ -23,6 +23,7 @@ from dwp_eval.errors import DwpEvalError, OptionError, OutputExistsError, Output
 from dwp_eval.report.acro import write_record
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.plan import AnalysisPlan
+from dwp_eval.report.publish import export_report, report_docx, report_latex, write_file
 
 __all__ = ["COUNT_COLUMNS", "RATE_COLUMNS", "Report", "Section"]
 
@@ -74,6 +75,9 @@ class Section(ResultMixin):
 
     def __repr__(self) -> str:
         return f"<Section {self.key!r}: {self.title}>"
+
+    def _export_cells(self) -> pd.DataFrame:  # exports show the published display
+        return self.display.copy()
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -201,18 +205,30 @@ class Report(ResultMixin):
             lines += [_markdown_table(s.display), ""]
         return "\n".join(lines).rstrip() + "\n"
 
-    def to_html(self, path: str | Path, *, overwrite: bool = False) -> Path:
+    def to_html(self, path: str | Path, *, overwrite: bool = False) -> Path:  # type: ignore[override]
         """Write one self-contained HTML file (plots embedded); never overwrites by default.
 
         Like every writer of the report, the file is written whole or not at all
         (see :meth:`write`)."""
         return self.write(html=path, overwrite=overwrite)["html"]
 
-    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
+    def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:  # type: ignore[override]
         """Write each published table as ``<folder>/<key>.csv``; returns the paths.
 
         Every file is checked before any is written: all the tables or none."""
         return self.write(tables=folder, overwrite=overwrite)["tables"]
+
+    def to_docx(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """The whole report as a Word document (sections, figures, published tables)."""
+        return write_file(path, report_docx(self), overwrite=overwrite, func="Report.to_docx")
+
+    def to_latex(self) -> str:
+        """The whole report as a LaTeX fragment (published tables; figures left out)."""
+        return report_latex(self)
+
+    def export(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """The whole report in the format of the suffix: .html, .md, .xlsx, .docx, .tex."""
+        return export_report(self, path, overwrite=overwrite)
 
     def to_excel(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write each published table to a sheet of one workbook (needs ``openpyxl``)."""

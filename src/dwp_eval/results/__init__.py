@@ -37,6 +37,7 @@ from dwp_eval.results.randomisation import (
     BootstrapTest,
     RandomisationTest,
 )
+from dwp_eval.results.table import COMPARE_COLUMNS, Table, compare
 
 __all__ = [
     "ATTRITION_COLUMNS",
@@ -44,6 +45,7 @@ __all__ = [
     "BACON_COLUMNS",
     "BALANCE_COLUMNS",
     "BOOTSTRAP_COLUMNS",
+    "COMPARE_COLUMNS",
     "COST_COLUMNS",
     "DIAGNOSIS_COLUMNS",
     "EFFECT_COLUMNS",
@@ -82,5 +84,7 @@ __all__ = [
     "RomanoWolf",
     "SensitivityTable",
     "StaggeredDid",
+    "Table",
     "WaldTest",
+    "compare",
 ]

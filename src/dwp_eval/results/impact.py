@@ -363,6 +363,16 @@ class EffectTable(ResultMixin):
         lines += [f"  {note}" for note in self._footnotes()]
         return "\n".join(lines)
 
+    # the exports (dwp_eval._core.export) show the table as summary() does
+    def _export_title(self) -> str:
+        return self._title()
+
+    def _export_cells(self) -> pd.DataFrame:
+        return pd.DataFrame(self._cells())
+
+    def _export_notes(self) -> list[str]:
+        return self._footnotes()
+
     def _repr_html_(self) -> str:
         body = pd.DataFrame(self._cells()).to_html(index=False, escape=True)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self._footnotes())

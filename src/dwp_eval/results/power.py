@@ -62,7 +62,9 @@ class PowerResult(ResultMixin):
         The same on the CACE scale: ``mde / (take_up - contamination)``.
     effect, scale
         ``sample_size`` and ``power``: the effect as given and its scale
-        (``"itt"`` or ``"cace"``); ``None`` for ``mde()``, which reports both.
+        (``"itt"``, ``"cace"``, ``"odds_ratio"`` or ``"risk_ratio"``); ``None``
+        for ``mde()``, which reports both differences (and
+        :attr:`mde_odds_ratio`, :attr:`mde_risk_ratio`).
     power
         Probability of rejecting the null at ``alpha`` when the ITT effect is ``mde``.
     std_error
@@ -115,6 +117,21 @@ class PowerResult(ResultMixin):
     unrounded: float | None = None
     scale: str | None = None
     comparisons: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def mde_odds_ratio(self) -> float | None:
+        """Binary outcomes: the ITT odds ratio of ``baseline_rate + mde`` to ``baseline_rate``."""
+        if self.baseline_rate is None:
+            return None
+        p0, p1 = self.baseline_rate, self.baseline_rate + self.mde
+        return (p1 / (1.0 - p1)) / (p0 / (1.0 - p0))
+
+    @property
+    def mde_risk_ratio(self) -> float | None:
+        """Binary outcomes: the ITT risk ratio ``(baseline_rate + mde) / baseline_rate``."""
+        if self.baseline_rate is None:
+            return None
+        return (self.baseline_rate + self.mde) / self.baseline_rate
 
     @property
     def binary(self) -> bool:
@@ -186,7 +203,9 @@ class PowerResult(ResultMixin):
             f"  ITT             {self._fmt(self.mde)} (SE {self._fmt(self.std_error)}); "
             f"CACE {self._fmt(self.mde_cace)}"
         )
-        if self.effect is not None and self.scale is not None and diluted:
+        if self.effect is not None and self.scale in ("odds_ratio", "risk_ratio"):
+            lines.append(f"  effect given    {self.effect:.4g} ({self.scale.replace('_', ' ')})")
+        elif self.effect is not None and self.scale is not None and diluted:
             lines.append(f"  effect given    {self._fmt(self.effect)} ({self.scale.upper()} scale)")
         lines.append(
             f"  multiplier      {self.multiplier:.4f} ({self.method}; df {self.df:,.6g}; "
