@@ -85,7 +85,9 @@ def fit_binary_glm(
     if np.allclose(X[:, 0], 1.0):
         beta[0] = beta_start
     scores, info, p, ll = _score_and_info(X, y, ww, beta, model)
+    n_iter = 0
     for it in range(1, max_iter + 1):
+        n_iter = it
         g = scores.sum(axis=0)
         try:
             step = np.linalg.solve(info, g)
@@ -102,6 +104,7 @@ def fit_binary_glm(
         if abs(ll - ll_old) < tol * (abs(ll) + 0.1) and np.max(np.abs(t * step)) < 1e-7 * (1 + np.max(np.abs(beta))):
             break
     else:
+        _check_separation(p, beta, outcome=outcome, model=model, func=func)
         raise ConvergenceError(
             f"{func}: the {model} model of {outcome!r} did not converge in {max_iter} Newton "
             "steps. Fix: drop or merge sparse covariate levels, rescale large covariates, or "
@@ -116,7 +119,7 @@ def fit_binary_glm(
             "(collinear covariates or a covariate constant within an arm). Fix: drop the "
             "redundant covariates.", outcome=outcome, reason="singular information",
         ) from exc
-    return GLMFit(beta=beta, bread=bread, scores=scores, iterations=it)
+    return GLMFit(beta=beta, bread=bread, scores=scores, iterations=n_iter)
 
 
 def _check_separation(p: np.ndarray, beta: np.ndarray, *, outcome: str, model: str, func: str) -> None:

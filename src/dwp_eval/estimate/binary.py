@@ -104,7 +104,7 @@ def binary_effect(
     prep, _ = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
-        func=func,
+        func=func, variance_cluster=True,
     )
     _check_outcome(prep, func=func)
     X, names = _design(prep)
@@ -128,7 +128,7 @@ def binary_effect(
         covariates=tuple(str(c) for c in covs),
         n_clusters=None if prep.cluster is None else len(np.unique(prep.cluster)),
         n_strata=None if prep.strata is None else len(np.unique(prep.strata)),
-        coefficients=dict(zip(names, map(float, fit.beta))), dropped=prep.dropped,
+        coefficients=dict(zip(names, map(float, fit.beta), strict=True)), dropped=prep.dropped,
     )
 
 
@@ -212,6 +212,7 @@ def _effects(
         risks.append(p)
     phi = np.column_stack(infl)  # n x 2, (p0, p1)
     if se_type in ("CR0", "CR1"):
+        assert prep.cluster is not None
         _, inv = np.unique(prep.cluster, return_inverse=True)
         G = int(inv.max()) + 1
         sums = np.zeros((G, 2))
