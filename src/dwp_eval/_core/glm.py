@@ -47,26 +47,35 @@ class GLMFit:
     iterations: int
 
 
-def _score_and_info(
-    X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray, model: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    eta = X @ beta
+def _row_terms(
+    eta: np.ndarray, y: np.ndarray, model: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: fitted probability, score weight ``d l_i / d eta_i`` and the
+    (expected) information weight."""
     if model == "logit":
         p = special.expit(eta)
-        resid = y - p  # canonical link: score weight is y - p, information p(1-p)
-        info_w = p * (1.0 - p)
-        ll = float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))))
-        srow = resid
+        return p, y - p, p * (1.0 - p)  # canonical link
+    p = np.clip(special.ndtr(eta), 1e-300, 1 - 1e-16)
+    f = stats.norm.pdf(eta)
+    pq = p * (1.0 - p)
+    return p, f * (y - p) / pq, f * f / pq  # Fisher scoring
+
+
+def _loglik(eta: np.ndarray, y: np.ndarray, w: np.ndarray | None, model: str) -> float:
+    if model == "logit":
+        terms = y * eta - np.logaddexp(0.0, eta)
     else:
-        p = np.clip(special.ndtr(eta), 1e-300, 1 - 1e-16)
-        f = stats.norm.pdf(eta)
-        q = 1.0 - p
-        srow = f * (y - p) / (p * q)
-        info_w = f * f / (p * q)  # expected information (Fisher scoring)
-        ll = float(np.sum(w * (y * special.log_ndtr(eta) + (1 - y) * special.log_ndtr(-eta))))
-    scores = X * (w * srow)[:, None]
-    info = (X * (w * info_w)[:, None]).T @ X
-    return scores, info, p, ll
+        terms = np.where(y > 0, special.log_ndtr(eta), special.log_ndtr(-eta))
+    return float(terms.sum() if w is None else w @ terms)
+
+
+def _grad_info(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, eta: np.ndarray, model: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p, sw, iw = _row_terms(eta, y, model)
+    if w is not None:
+        sw, iw = w * sw, w * iw
+    return X.T @ sw, X.T @ (X * iw[:, None]), p
 
 
 def fit_binary_glm(
@@ -76,19 +85,19 @@ def fit_binary_glm(
     """Maximum likelihood by Newton-Raphson (Fisher scoring for probit) with step
     halving. Raises :class:`NotEstimableError` on (quasi-)complete separation and
     :class:`ConvergenceError` when ``max_iter`` steps do not converge."""
-    n, k = X.shape
-    ww = np.ones(n) if w is None else np.asarray(w, float)
+    k = X.shape[1]
     beta = np.zeros(k)
-    ybar = float(np.average(y, weights=ww))
-    beta_start = special.logit(ybar) if model == "logit" else special.ndtri(ybar)
+    ybar = float(np.average(y, weights=w))
     # start from the intercept-only fit when the first column is the intercept
     if np.allclose(X[:, 0], 1.0):
-        beta[0] = beta_start
-    scores, info, p, ll = _score_and_info(X, y, ww, beta, model)
+        beta[0] = special.logit(ybar) if model == "logit" else special.ndtri(ybar)
+    eta = X @ beta
+    ll = _loglik(eta, y, w, model)
+    g, info, p = _grad_info(X, y, w, eta, model)
     n_iter = 0
+    converged = False
     for it in range(1, max_iter + 1):
         n_iter = it
-        g = scores.sum(axis=0)
         try:
             step = np.linalg.solve(info, g)
         except np.linalg.LinAlgError:
@@ -96,14 +105,18 @@ def fit_binary_glm(
         t = 1.0
         while True:
             cand = beta + t * step
-            s2, i2, p2, ll2 = _score_and_info(X, y, ww, cand, model)
-            if ll2 >= ll - 1e-12 * (1 + abs(ll)) or t < 1e-8:
+            eta = X @ cand
+            ll_new = _loglik(eta, y, w, model)
+            if ll_new >= ll - 1e-12 * (1 + abs(ll)) or t < 1e-8:
                 break
             t /= 2
-        beta, scores, info, p, ll_old, ll = cand, s2, i2, p2, ll, ll2
-        if abs(ll - ll_old) < tol * (abs(ll) + 0.1) and np.max(np.abs(t * step)) < 1e-7 * (1 + np.max(np.abs(beta))):
+        beta, ll_old, ll = cand, ll, ll_new
+        g, info, p = _grad_info(X, y, w, eta, model)
+        small = np.max(np.abs(t * step)) < 1e-7 * (1 + np.max(np.abs(beta)))
+        if abs(ll - ll_old) < tol * (abs(ll) + 0.1) and small:
+            converged = True
             break
-    else:
+    if not converged:
         _check_separation(p, beta, outcome=outcome, model=model, func=func)
         raise ConvergenceError(
             f"{func}: the {model} model of {outcome!r} did not converge in {max_iter} Newton "
@@ -119,6 +132,8 @@ def fit_binary_glm(
             "(collinear covariates or a covariate constant within an arm). Fix: drop the "
             "redundant covariates.", outcome=outcome, reason="singular information",
         ) from exc
+    _, sw, _ = _row_terms(eta, y, model)
+    scores = X * (sw if w is None else w * sw)[:, None]
     return GLMFit(beta=beta, bread=bread, scores=scores, iterations=n_iter)
 
 
