@@ -92,8 +92,8 @@ def binary_effect(
     >>> df = pd.DataFrame({"arm": ["control", "treatment"] * 4,
     ...                    "y": [0, 1, 1, 1, 0, 0, 1, 1]})
     >>> res = binary_effect(df, outcome="y", assigned="arm")
-    >>> round(res.estimate("risk_difference"), 3)
-    0.5
+    >>> round(res.estimate("risk_difference"), 3)  # 3/4 - 2/4
+    0.25
     """
     func = "binary_effect"
     alpha = check_alpha(alpha, func=func)
