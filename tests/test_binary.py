@@ -177,3 +177,36 @@ def test_coverage_monte_carlo() -> None:
     for s, h in hits.items():
         print(f"coverage {s}: {h / sims:.3f} (MC SE {mcse:.4f})")
         assert abs(h / sims - 0.95) < 3 * mcse, (s, h / sims)
+
+
+# ----------------------------------------------------------------- site model (glmer)
+
+GLMM = pd.read_csv(REF / "glmm_data.csv")
+GLMER = pd.read_csv(REF / "glmer_reference.csv").set_index("term")
+
+
+def _site_fit(**kw: object) -> de.BinaryEffect:
+    return de.binary_effect(GLMM, outcome="y", assigned="arm", covariates=["x1"],
+                            site="site", **kw)  # type: ignore[arg-type]
+
+
+def test_site_model_matches_glmer() -> None:
+    res = _site_fit()
+    c = res.coefficients
+    for ours, theirs in (("(intercept)", "(Intercept)"), ("assigned", "z"), ("x1", "x1")):
+        assert _rel(c[ours], GLMER.loc[theirs, "estimate"]) < 1e-6
+    assert _rel(res.log_std_errors["odds_ratio"], GLMER.loc["z", "std_error"]) < 1e-5
+    assert abs(c["site_sd"] - GLMER.loc["site_sd", "estimate"]) < 1e-4
+    assert res.n_clusters == GLMM["site"].nunique()
+
+
+def test_site_model_bad_input() -> None:
+    assert _site_fit(n_agq=9).coefficients["site_sd"] == pytest.approx(
+        GLMER.loc["site_sd", "estimate"], abs=1e-3)
+    one = pd.concat([GLMM, GLMM.iloc[:1].assign(site="lonely")], ignore_index=True)
+    with pytest.raises(DwpEvalError, match="'site'.*one person"):
+        de.binary_effect(one, outcome="y", assigned="arm", site="site")
+    with pytest.raises(OptionError, match=r"cluster= cannot be combined with site="):
+        _site_fit(cluster="site")
+    with pytest.raises(OptionError, match="n_agq"):
+        _site_fit(n_agq=1)

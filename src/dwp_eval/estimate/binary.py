@@ -37,6 +37,8 @@ def binary_effect(
     se_type: str | None = None,
     model: Literal["logit", "probit"] = "logit",
     scale: str | Sequence[str] = SCALES,
+    site: Hashable | None = None,
+    n_agq: int = 15,
     alpha: float = 0.05,
     missing: Literal["raise", "drop"] = "raise",
 ) -> BinaryEffect:
@@ -60,6 +62,16 @@ def binary_effect(
         the logit only.
     scale
         Which of ``"risk_difference"``, ``"risk_ratio"``, ``"odds_ratio"`` to report.
+    site
+        Column of sites: fit a random-intercept logit (a normal site effect on the
+        logit scale) by maximum likelihood with ``n_agq``-point adaptive
+        Gauss-Hermite quadrature, as ``lme4::glmer(y ~ z + x + (1 | site),
+        nAGQ = n_agq)``; see :mod:`dwp_eval._core.glmm`. The variance is then the
+        inverse observed information (``se_type`` must be ``None``); the logit
+        only, no ``weights`` or ``cluster``. Every site needs two people or more.
+    n_agq
+        Quadrature points per site for ``site=``, 8 to 50 (the Laplace
+        approximation, 1 point, is not offered).
     alpha
         Significance level of the intervals and tests.
 
@@ -99,15 +111,22 @@ def binary_effect(
     alpha = check_alpha(alpha, func=func)
     model = check_option(model, _MODELS, param="model", func=func)  # type: ignore[assignment]
     scales = _check_scales(scale, model, func=func)
-    se = _check_se_type(se_type, clustered=cluster is not None, func=func)
     covs = as_column_list(covariates)
+    if site is not None:
+        from dwp_eval.estimate.binary_site import site_effect  # imports this module
+
+        return site_effect(data, outcome=outcome, assigned=assigned, control=control,
+                           treatment=treatment, covariates=covs, strata=strata, cluster=cluster,
+                           weights=weights, se_type=se_type, model=model, scales=scales,
+                           site=site, n_agq=n_agq, alpha=alpha, missing=missing)
+    se = _check_se_type(se_type, clustered=cluster is not None, func=func)
     prep, _ = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
         func=func, variance_cluster=True,
     )
-    _check_outcome(prep, func=func)
-    X, names = _design(prep)
+    check_outcome(prep, func=func)
+    X, names = design_matrix(prep)
     fit = fit_binary_glm(X, prep.y, prep.weights, model=model, outcome=prep.outcome, func=func)
     V = glm_vcov(fit, prep.cluster, se)
     est, ses, lses, p0, p1 = _effects(X, fit, V, prep, se, model)
@@ -158,7 +177,7 @@ def _check_se_type(se_type: Any, *, clustered: bool, func: str) -> str:
     return str(name)
 
 
-def _check_outcome(prep: Prepared, *, func: str) -> None:
+def check_outcome(prep: Prepared, *, func: str) -> None:
     y = prep.y
     bad = ~np.isin(y, (0.0, 1.0))
     if bad.any():
@@ -179,7 +198,7 @@ def _check_outcome(prep: Prepared, *, func: str) -> None:
             )
 
 
-def _design(prep: Prepared) -> tuple[np.ndarray, list[str]]:
+def design_matrix(prep: Prepared) -> tuple[np.ndarray, list[str]]:
     n = len(prep.y)
     cols = [np.ones(n), prep.z.astype(float)]
     names = ["(intercept)", "assigned"]
