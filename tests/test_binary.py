@@ -204,7 +204,7 @@ def test_site_model_bad_input() -> None:
     assert _site_fit(n_agq=9).coefficients["site_sd"] == pytest.approx(
         GLMER.loc["site_sd", "estimate"], abs=1e-3)
     one = pd.concat([GLMM, GLMM.iloc[:1].assign(site="lonely")], ignore_index=True)
-    with pytest.raises(DwpEvalError, match="'site'.*one person"):
+    with pytest.raises(DwpEvalError, match=r"'site'.*one person"):
         de.binary_effect(one, outcome="y", assigned="arm", site="site")
     with pytest.raises(OptionError, match=r"cluster= cannot be combined with site="):
         _site_fit(cluster="site")

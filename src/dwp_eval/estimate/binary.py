@@ -13,7 +13,8 @@ import pandas as pd
 from dwp_eval._core.glm import fit_binary_glm, glm_vcov, inverse_link, link_density
 from dwp_eval._core.sample import Prepared, prepare_sample
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
-from dwp_eval.errors import ColumnError, NotEstimableError, OptionError
+from dwp_eval.errors import OptionError
+from dwp_eval.estimate.binary_site import check_outcome, design_matrix, site_effect
 from dwp_eval.results.binary import BinaryEffect
 
 __all__ = ["SCALES", "binary_effect"]
@@ -113,8 +114,6 @@ def binary_effect(
     scales = _check_scales(scale, model, func=func)
     covs = as_column_list(covariates)
     if site is not None:
-        from dwp_eval.estimate.binary_site import site_effect  # imports this module
-
         return site_effect(data, outcome=outcome, assigned=assigned, control=control,
                            treatment=treatment, covariates=covs, strata=strata, cluster=cluster,
                            weights=weights, se_type=se_type, model=model, scales=scales,
@@ -175,42 +174,6 @@ def _check_se_type(se_type: Any, *, clustered: bool, func: str) -> str:
             f"{'with' if clustered else 'without'} clusters. Fix: use one of {_fmt_list(valid)}."
         )
     return str(name)
-
-
-def check_outcome(prep: Prepared, *, func: str) -> None:
-    y = prep.y
-    bad = ~np.isin(y, (0.0, 1.0))
-    if bad.any():
-        vals = _fmt_list(sorted({float(v) for v in y[bad]})[:5], 5)
-        raise ColumnError(
-            f"{func}: column {prep.outcome!r} (outcome) must hold only 0 and 1, but holds "
-            f"{int(bad.sum()):,} other value(s) ({vals}). Fix: recode it to 0/1, or use "
-            "itt() for a numeric outcome."
-        )
-    for arm, z in ((prep.control, 0), (prep.treatment, 1)):
-        ya = y[prep.z == z]
-        if ya.min() == ya.max():
-            raise NotEstimableError(
-                f"{func}: every person in arm {arm!r} has {prep.outcome!r} = {int(ya[0])}, so "
-                "the log odds and the risk ratio are infinite (the model is separated). Fix: "
-                "report the difference in proportions with itt(), or an exact method.",
-                outcome=prep.outcome, reason="all-zero or all-one arm",
-            )
-
-
-def design_matrix(prep: Prepared) -> tuple[np.ndarray, list[str]]:
-    n = len(prep.y)
-    cols = [np.ones(n), prep.z.astype(float)]
-    names = ["(intercept)", "assigned"]
-    if prep.strata is not None:
-        k = int(prep.strata.max()) + 1
-        for s in range(1, k):
-            cols.append((prep.strata == s).astype(float))
-            names.append(f"stratum[{prep.strata_levels[s] if s < len(prep.strata_levels) else s}]")
-    for c in prep.covariates.columns:
-        cols.append(prep.covariates[c].to_numpy(dtype=float))
-        names.append(str(c))
-    return np.column_stack(cols), names
 
 
 def _effects(

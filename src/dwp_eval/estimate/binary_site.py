@@ -11,13 +11,12 @@ import pandas as pd
 
 from dwp_eval._core.glm import fit_binary_glm
 from dwp_eval._core.glmm import fit_random_intercept, marginal_risks
-from dwp_eval._core.sample import prepare_sample
+from dwp_eval._core.sample import Prepared, prepare_sample
 from dwp_eval._validation import _fmt_list
-from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.estimate.binary import check_outcome, design_matrix
+from dwp_eval.errors import ColumnError, DesignError, NotEstimableError, OptionError
 from dwp_eval.results.binary import BinaryEffect
 
-__all__ = ["site_effect"]
+__all__ = ["check_outcome", "design_matrix", "site_effect"]
 
 SE_LABEL = "model-based (observed information)"
 
@@ -104,3 +103,39 @@ def _check_site_options(cluster: Any, weights: Any, se_type: Any, model: str, n_
     if isinstance(n_agq, bool) or not isinstance(n_agq, int | np.integer) or not 8 <= n_agq <= 50:
         raise OptionError(f"{func}: n_agq={n_agq!r} must be an integer from 8 to 50 (the nodes are re-centred between maximisations, which finds the quadrature's maximum only when it is accurate; the Laplace approximation, n_agq=1, is not offered). Fix: "
                           "use the default 15.")
+
+
+def check_outcome(prep: Prepared, *, func: str) -> None:
+    y = prep.y
+    bad = ~np.isin(y, (0.0, 1.0))
+    if bad.any():
+        vals = _fmt_list(sorted({float(v) for v in y[bad]})[:5], 5)
+        raise ColumnError(
+            f"{func}: column {prep.outcome!r} (outcome) must hold only 0 and 1, but holds "
+            f"{int(bad.sum()):,} other value(s) ({vals}). Fix: recode it to 0/1, or use "
+            "itt() for a numeric outcome."
+        )
+    for arm, z in ((prep.control, 0), (prep.treatment, 1)):
+        ya = y[prep.z == z]
+        if ya.min() == ya.max():
+            raise NotEstimableError(
+                f"{func}: every person in arm {arm!r} has {prep.outcome!r} = {int(ya[0])}, so "
+                "the log odds and the risk ratio are infinite (the model is separated). Fix: "
+                "report the difference in proportions with itt(), or an exact method.",
+                outcome=prep.outcome, reason="all-zero or all-one arm",
+            )
+
+
+def design_matrix(prep: Prepared) -> tuple[np.ndarray, list[str]]:
+    n = len(prep.y)
+    cols = [np.ones(n), prep.z.astype(float)]
+    names = ["(intercept)", "assigned"]
+    if prep.strata is not None:
+        k = int(prep.strata.max()) + 1
+        for s in range(1, k):
+            cols.append((prep.strata == s).astype(float))
+            names.append(f"stratum[{prep.strata_levels[s] if s < len(prep.strata_levels) else s}]")
+    for c in prep.covariates.columns:
+        cols.append(prep.covariates[c].to_numpy(dtype=float))
+        names.append(str(c))
+    return np.column_stack(cols), names
