@@ -128,7 +128,7 @@ def _site_job(quick: bool) -> h.Comparison:
     rng = np.random.default_rng(DATA_SEED + 2)
     site = rng.integers(0, n_sites, n)
     u = rng.normal(scale=0.5, size=n_sites)
-    y, X = design(frame)
+    _, X = design(frame)
     eta = X @ np.r_[-0.6, 0.3, np.arange(1, K + 1) / (2 * K)] + u[site]
     frame["y"] = (rng.random(n) < special.expit(eta)).astype(np.int8)
     frame["site"] = site

@@ -9,8 +9,8 @@ Site ``j``'s likelihood ``int prod_i p(y_ij | u) phi(u) du`` is approximated by
 ``lme4::glmer(nAGQ = n_agq)`` does (Bates et al. 2015, *J. Stat. Softw.* 67(1)).
 The nodes are re-centred between L-BFGS-B maximisations over ``(b, sigma)``
 (scipy) until the estimates stop moving; the variance of the estimates is the
-inverse of the observed information (central differences of the analytic
-gradient), as lme4's ``vcov`` (``use.hessian = TRUE``).
+inverse of the observed information (analytic, with the nodes held at the
+optimum), as lme4's ``vcov`` (``use.hessian = TRUE``).
 """
 
 from __future__ import annotations
@@ -64,20 +64,57 @@ class _Objective:
     def __init__(self, X: np.ndarray, y: np.ndarray, site: np.ndarray, starts: np.ndarray,
                  nodes: np.ndarray, logw: np.ndarray) -> None:
         self.X, self.y, self.site, self.starts = X, y, site, starts
-        self.nodes, self.logw = nodes, logw  # G x K each
+        self.logw = logw  # G x K
+        self.U = nodes[site]  # n x K, fixed while the nodes are
+        self.yc = y[:, None]
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         beta, sigma = theta[:-1], theta[-1]
-        U = self.nodes[self.site]  # n x K
-        E = (self.X @ beta)[:, None] + sigma * U
-        rows = self.y[:, None] * E - np.logaddexp(0.0, E)
-        S = _site_sums(rows, self.starts) + self.logw  # G x K
+        E = self.U * sigma
+        E += (self.X @ beta)[:, None]
+        L = np.logaddexp(0.0, E)
+        rows = self.yc * E
+        rows -= L
+        S = _site_sums(rows, self.starts)
+        S += self.logw  # G x K
         ll_j = special.logsumexp(S, axis=1)
-        pi = np.exp(S - ll_j[:, None])[self.site]  # n x K
-        R = (self.y[:, None] - special.expit(E)) * pi
-        g_beta = self.X.T @ R.sum(axis=1)
-        g_sigma = float(np.sum(R * U))
+        S -= ll_j[:, None]
+        pi = np.exp(S)[self.site]  # n x K
+        # residual y - p with p = exp(E - L), in place
+        E -= L
+        np.exp(E, out=E)
+        np.subtract(self.yc, E, out=E)
+        E *= pi
+        g_beta = self.X.T @ E.sum(axis=1)
+        g_sigma = float(np.vdot(E, self.U))
         return -float(ll_j.sum()), -np.append(g_beta, g_sigma)
+
+    def information(self, theta: np.ndarray) -> np.ndarray:
+        """Minus the Hessian of the fixed-node log-likelihood, analytically: for
+        ``l_j = log sum_k exp(S_jk)``, ``d2 l_j = sum_k pi_jk (d2 S_jk + dS_jk dS_jk')
+        - m_j m_j'`` with ``m_j = sum_k pi_jk dS_jk``."""
+        beta, sigma = theta[:-1], theta[-1]
+        X, U = self.X, self.U
+        E = U * sigma + (X @ beta)[:, None]
+        P = special.expit(E)
+        S = _site_sums(self.yc * E - np.logaddexp(0.0, E), self.starts) + self.logw
+        pj = np.exp(S - special.logsumexp(S, axis=1)[:, None])  # G x K
+        pi = pj[self.site]
+        Wt = pi * P * (1 - P)
+        k = X.shape[1]
+        H = np.zeros((k + 1, k + 1))
+        H[:k, :k] = -(X.T @ (X * Wt.sum(axis=1)[:, None]))
+        H[:k, k] = H[k, :k] = -(X.T @ (Wt * U).sum(axis=1))
+        H[k, k] = -float(np.sum(Wt * U * U))
+        R = self.yc - P
+        G, K = pj.shape
+        D = np.empty((G, K, k + 1))
+        for q in range(K):
+            D[:, q, :k] = _site_sums(X * R[:, q, None], self.starts)
+            D[:, q, k] = _site_sums(R[:, q] * U[:, q], self.starts)
+        m = np.einsum("gk,gkp->gp", pj, D)
+        H += np.einsum("gk,gkp,gkq->pq", pj, D, D) - m.T @ m
+        return -H
 
 
 def _fixed_nodes(X: np.ndarray, y: np.ndarray, site: np.ndarray, starts: np.ndarray, G: int,
@@ -119,16 +156,8 @@ def fit_random_intercept(
             "cluster-robust SEs instead)."
         )
     ll, _ = obj(theta)
-    k = len(theta)
-    H = np.zeros((k, k))
-    for a in range(k):
-        hstep = 1e-5 * max(1.0, abs(theta[a]))
-        up, dn = theta.copy(), theta.copy()
-        up[a] += hstep
-        dn[a] -= hstep
-        H[:, a] = (obj(up)[1] - obj(dn)[1]) / (2 * hstep)
-    H = (H + H.T) / 2
-    return GLMMFit(beta=theta[:-1], sigma=float(theta[-1]), vcov=np.linalg.inv(H),
+    info = obj.information(theta)
+    return GLMMFit(beta=theta[:-1], sigma=float(theta[-1]), vcov=np.linalg.inv(info),
                    loglik=-ll, rounds=rounds)
 
 
