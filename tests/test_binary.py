@@ -210,3 +210,12 @@ def test_site_model_bad_input() -> None:
         _site_fit(cluster="site")
     with pytest.raises(OptionError, match="n_agq"):
         _site_fit(n_agq=1)
+
+
+def test_site_model_row_order_free() -> None:
+    res = _site_fit()
+    again = de.binary_effect(GLMM.sample(frac=1.0, random_state=3), outcome="y", assigned="arm",
+                             covariates=["x1"], site="site")
+    for s in res.scales:
+        assert again.estimate(s) == pytest.approx(res.estimate(s), rel=1e-6)
+        assert again.std_errors[s] == pytest.approx(res.std_errors[s], rel=1e-5)

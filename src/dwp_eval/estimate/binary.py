@@ -183,13 +183,14 @@ def _effects(
     w = np.ones(n) if prep.weights is None else prep.weights
     W = w.sum()
     infl, risks = [], []
+    eta0 = X @ fit.beta - X[:, 1] * fit.beta[1]  # everyone in control
     for a in (0.0, 1.0):
-        Xa = X.copy()
-        Xa[:, 1] = a
-        eta = Xa @ fit.beta
+        eta = eta0 + a * fit.beta[1]  # x_i(a)' b
         F = inverse_link(eta, model)
         p = float(w @ F / W)
-        D = (Xa * (w * link_density(eta, model))[:, None]).sum(axis=0) / W
+        wf = w * link_density(eta, model)
+        D = X.T @ wf / W  # sum_i w_i f_i x_i(a) / W: column 1 of x_i(a) is a
+        D[1] = a * wf.sum() / W
         infl.append(w * (F - p) / W + fit.scores @ (fit.bread @ D))
         risks.append(p)
     phi = np.column_stack(infl)  # n x 2, (p0, p1)
