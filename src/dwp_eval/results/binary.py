@@ -109,7 +109,8 @@ class BinaryEffect(ArmCounts, ResultMixin):
             f"Effect of {self.treatment} vs {self.control} on {self.outcome} (binary outcome)",
             f"  method          {self.method}",
             f"  variance        {self.se_type}"
-            + (f", {self.n_clusters:,} clusters" if self.n_clusters else ""),
+            + (f", {self.n_clusters:,} {'sites' if self.se_type.startswith('model') else 'clusters'}"
+               if self.n_clusters else ""),
             f"  n               {self.n_obs:,} ({self.control}: {self.n_control:,}, "
             f"{self.treatment}: {self.n_treatment:,})",
             f"  risks           {self.control}: {self.control_risk:.4f}, "
