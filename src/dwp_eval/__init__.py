@@ -17,6 +17,7 @@ from dwp_eval.errors import (
     RecordProblemsWarning,
     RerandomisationWarning,
 )
+from dwp_eval.estimate.binary import binary_effect
 from dwp_eval.estimate.bootstrap import wild_cluster_bootstrap
 from dwp_eval.estimate.cace import cace
 from dwp_eval.estimate.compliance import complier_profile, contamination_sensitivity
@@ -65,6 +66,7 @@ from dwp_eval.results import (
     StaggeredDid,
     WaldTest,
 )
+from dwp_eval.results.binary import BinaryEffect
 from dwp_eval.results.impact import EffectTable
 from dwp_eval.results.table import Table, compare
 from dwp_eval.trial import Trial
@@ -78,6 +80,7 @@ __all__ = [
     "BalanceRule",
     "BalanceTable",
     "BalanceTest",
+    "BinaryEffect",
     "BootstrapTest",
     "ContaminationSummary",
     "ConvergenceError",
@@ -113,6 +116,7 @@ __all__ = [
     "attrition",
     "bacon_decomposition",
     "balance",
+    "binary_effect",
     "cace",
     "compare",
     "complier_profile",
