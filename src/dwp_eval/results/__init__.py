@@ -29,6 +29,12 @@ from dwp_eval.results.effect import (
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy
 from dwp_eval.results.flow import FLOW_COLUMNS, FLOW_STAGES, Flow
 from dwp_eval.results.impact import HETEROGENEITY_COLUMNS, IMPACT_COLUMNS, EffectTable
+from dwp_eval.results.imputation import (
+    IMPUTATION_COLUMNS,
+    POOLED_COLUMNS,
+    MultipleImputation,
+    PooledEffect,
+)
 from dwp_eval.results.multiplicity import ROMANO_WOLF_COLUMNS, RomanoWolf
 from dwp_eval.results.power import POWER_COLUMNS, PowerCurve, PowerResult
 from dwp_eval.results.randomisation import (
@@ -37,6 +43,7 @@ from dwp_eval.results.randomisation import (
     BootstrapTest,
     RandomisationTest,
 )
+from dwp_eval.results.tipping import TIPPING_COLUMNS, TippingPoint
 
 __all__ = [
     "ATTRITION_COLUMNS",
@@ -52,13 +59,16 @@ __all__ = [
     "FLOW_STAGES",
     "HETEROGENEITY_COLUMNS",
     "IMPACT_COLUMNS",
+    "IMPUTATION_COLUMNS",
     "LEE_COLUMNS",
     "OMNIBUS_COLUMNS",
+    "POOLED_COLUMNS",
     "POWER_COLUMNS",
     "RI_COLUMNS",
     "ROMANO_WOLF_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "SUMMARY_COLUMNS",
+    "TIPPING_COLUMNS",
     "WALD_COLUMNS",
     "ARInterval",
     "Attrition",
@@ -75,6 +85,8 @@ __all__ = [
     "FirstStage",
     "Flow",
     "LeeBounds",
+    "MultipleImputation",
+    "PooledEffect",
     "PowerCurve",
     "PowerResult",
     "RandomisationTest",
@@ -82,5 +94,6 @@ __all__ = [
     "RomanoWolf",
     "SensitivityTable",
     "StaggeredDid",
+    "TippingPoint",
     "WaldTest",
 ]
