@@ -85,9 +85,10 @@ def rubin_pool(
     m = int(q.size)
     if m < 2 or u.size != m:
         raise ValueError("rubin_pool needs m >= 2 estimates and one variance each")
-    qbar = float(q.mean())
-    ubar = float(u.mean())
-    b = float(np.sum((q - qbar) ** 2) / (m - 1))
+    same = bool(np.all(q == q[0]))  # no between-imputation variance: keep Q exactly
+    qbar = float(q[0]) if same else float(q.mean())
+    ubar = float(u[0]) if bool(np.all(u == u[0])) else float(u.mean())
+    b = 0.0 if same else float(np.sum((q - qbar) ** 2) / (m - 1))
     t = ubar + (1 + 1 / m) * b
     riv = (1 + 1 / m) * b / ubar if ubar > 0 else math.inf
     lam = (1 + 1 / m) * b / t if t > 0 else 0.0

@@ -157,7 +157,7 @@ def multiple_imputation(
                     hint=" (Rubin's rules need a between-imputation variance; 20 is usual)")
     iterations = check_draws(iterations, name="iterations", func=FUNC)
     donors = check_draws(donors, name="donors", func=FUNC)
-    method = check_option(method, METHODS, param="method", func=FUNC)
+    method = check_option(method, METHODS, param="method", func=FUNC)  # type: ignore[assignment]
     if not isinstance(by_arm, bool):
         raise OptionError(f"The 'by_arm' parameter of {FUNC} must be True or False. "
                           f"Got {by_arm!r} instead.")
@@ -360,4 +360,4 @@ def _logreg(
     info = x1.T @ (x1 * (p * (1 - p))[:, None])
     chol = np.linalg.cholesky(np.linalg.inv(info))
     beta_star = beta + chol @ rng.standard_normal(len(beta))
-    return x0 @ beta_star, rng.random(x0.shape[0])
+    return x0 @ beta_star, rng.random(size=(x0.shape[0],))
