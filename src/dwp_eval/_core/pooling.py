@@ -10,7 +10,7 @@ With ``Q_i`` and ``U_i`` the estimate and its squared standard error from the
 * ``riv = (1 + 1/m) B / Ubar``: the relative increase in variance due to
   nonresponse (eq. 3.1.7);
 * ``lambda = (1 + 1/m) B / T``: the proportion of the variance due to the
-  missing data (van Buuren 2018, eq. 2.24);
+  missing data (van Buuren 2018, sec. 2.3.5);
 * degrees of freedom by Barnard & Rubin (1999, eq. 3 and 4):
   ``nu_old = (m - 1) / lambda^2``,
   ``nu_obs = (nu_com + 1) / (nu_com + 3) * nu_com * (1 - lambda)``,

@@ -56,7 +56,7 @@ def tipping_point(
 
     Notes
     -----
-    Delta adjustment (Rubin 1987, sec. 6.4; van Buuren 2018, sec. 9.2; Carpenter &
+    Delta adjustment (Rubin 1987, ch. 6; van Buuren 2018, sec. 3.8; Carpenter &
     Kenward 2013, ch. 10; Ratitch, O'Kelly & Tosiello 2013): the imputed values of
     non-responders in one arm are assumed to differ by ``delta`` from those of
     responders like them, every completed dataset is re-analysed and pooled by

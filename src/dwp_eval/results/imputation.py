@@ -340,7 +340,7 @@ class MultipleImputation(ResultMixin):
 
         For ``method="pmm"`` or ``"norm"`` ``delta`` is added to the imputed values; for
         ``"logreg"`` it is added to the imputation model's log-odds, so an imputed 0/1 is
-        ``u < expit(x' beta* + delta)`` with the same draw ``u`` (van Buuren 2018, sec. 9.2;
+        ``u < expit(x' beta* + delta)`` with the same draw ``u`` (van Buuren 2018, sec. 3.8;
         Carpenter & Kenward 2013, ch. 10). ``column`` may be left out when one column
         is imputed. Shifts do not add up: ``shift`` replaces any earlier one.
         """
