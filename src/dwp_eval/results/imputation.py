@@ -40,7 +40,7 @@ POOLED_COLUMNS = [
     "total_variance", "riv", "lambda", "fmi", "df_complete", "method", "se_type", "delta",
 ]
 
-_NEEDED = ("estimate", "std_error", "df")
+_NEEDED = ("estimate", "std_error")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -133,12 +133,15 @@ class PooledEffect(IntervalEnds, ResultMixin):
     def _fmt(self, v: float) -> str:
         return f"{100 * v:.2f} pp" if self.binary_outcome else number(v)
 
+    def _of(self) -> str:
+        arms = f" of {self.treatment} vs {self.control}" if self.treatment else ""
+        return arms + (f" on {self.outcome}" if self.outcome else "")
+
     def summary(self) -> str:
         lo, hi = self.interval()
         level = f"{100 * (1 - self.alpha):g}%"
         lines = [
-            f"{self.estimand} of {self.treatment} vs {self.control} on {self.outcome}, "
-            f"pooled over m = {self.m} imputations (Rubin's rules)",
+            f"{self.estimand}{self._of()}, pooled over m = {self.m} imputations (Rubin's rules)",
             f"  estimate        {self._fmt(self.estimate)}  (SE {self._fmt(self.std_error)})",
             f"  {level + ' CI':<16}[{self._fmt(lo)}, {self._fmt(hi)}]",
             f"  t = {self.statistic:.3f}, df = {df_text(self.df)} (Barnard-Rubin; complete-data "
@@ -284,8 +287,11 @@ class MultipleImputation(ResultMixin):
 
         ``estimator`` is any of the library's estimators (:func:`~dwp_eval.itt`,
         :func:`~dwp_eval.cace`, :func:`~dwp_eval.did`, ...) or any callable returning a
-        result with ``estimate``, ``std_error`` and ``df``. When it takes ``assigned``
-        and none is passed, the imputation's ``assigned`` column is passed.
+        result with ``estimate`` and ``std_error`` (and ``df``, its complete-data degrees
+        of freedom; a result without ``df`` is taken as large-sample, ``df = inf``). When
+        it takes ``assigned`` and none is passed, the imputation's ``assigned`` column is
+        passed. Ratios (odds or risk ratios) are best pooled on the log scale: pass an
+        estimator that returns the log ratio and its standard error.
 
         Notes
         -----
@@ -308,15 +314,15 @@ class MultipleImputation(ResultMixin):
             if not all(hasattr(r, attr) for r in results):
                 raise OptionError(
                     f"MultipleImputation.fit: {name} returned a {type(first).__name__}, which has "
-                    f"no {attr!r}. Fix: pass an estimator whose result has estimate, std_error "
-                    "and df (e.g. dwp_eval.itt), or wrap it to return one."
+                    f"no {attr!r}. Fix: pass an estimator whose result has estimate and "
+                    "std_error (and df), e.g. dwp_eval.itt, or wrap it to return one."
                 )
         q = np.array([float(r.estimate) for r in results])
         se = np.array([float(r.std_error) for r in results])
         if not (np.all(np.isfinite(q)) and np.all(np.isfinite(se))):
             raise OptionError(f"MultipleImputation.fit: {name} returned a non-finite estimate or "
                               "standard error on a completed dataset; Rubin's rules need finite ones.")
-        df_complete = min(float(r.df) for r in results)
+        df_complete = min(float(getattr(r, "df", math.inf)) for r in results)
         pool = rubin_pool(q, se**2, df_complete)
         alpha = float(getattr(first, "alpha", kwargs.get("alpha", 0.05)))
         return PooledEffect(
