@@ -281,7 +281,7 @@ def _chain(
 def _independent(x1: np.ndarray, column: str, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pivoted QR of the observed rows' predictors, keeping linearly independent columns:
     ``(keep, Q, R)`` with ``x1[:, keep] = Q R``."""
-    _, r, piv = scipy.linalg.qr(x1, mode="economic", pivoting=True)
+    q, r, piv = scipy.linalg.qr(x1, mode="economic", pivoting=True, check_finite=False)
     d = np.abs(np.diag(r))
     rank = int(np.sum(d > 1e-10 * d[0])) if d.size and d[0] > 0 else 0
     if x1.shape[0] <= rank:
@@ -289,7 +289,8 @@ def _independent(x1: np.ndarray, column: str, where: str) -> tuple[np.ndarray, n
             f"{FUNC}: column {column!r} has {x1.shape[0]} observed value(s){where} for "
             f"{rank} predictor(s) (with the intercept); the imputation model needs more. "
             "Fix: use fewer predictors in using=[...], or by_arm=False.")
-    return np.sort(piv[:rank]), *scipy.linalg.qr(x1[:, np.sort(piv[:rank])], mode="economic")
+    # x1[:, piv[:rank]] = Q[:, :rank] R[:rank, :rank] (the leading pivoted columns)
+    return piv[:rank], q[:, :rank], r[:rank, :rank]
 
 
 def _linear_draw(
