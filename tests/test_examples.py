@@ -52,6 +52,7 @@ DOC_PAGES = [
     "docs/guides/outcomes.md",
     "docs/guides/balance.md",
     "docs/guides/attrition-and-flow.md",
+    "docs/guides/missing-outcomes.md",
     "docs/guides/cost-effectiveness.md",
     "docs/guides/analysis-plan.md",
     "docs/guides/report.md",

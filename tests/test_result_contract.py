@@ -102,6 +102,12 @@ def _report() -> Any:
     return de.analyse(t, plan)
 
 
+@functools.cache
+def _imputation() -> Any:
+    return de.multiple_imputation(trial(), impute="earnings", using=["x"], assigned="arm", m=3,
+                                  seed=1)
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
     "Allocation": lambda: de.randomise(de.datasets.whp_like(n=300, seed=4), strata="site", seed=5),
     "Report": _report,
@@ -151,6 +157,10 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "SelfCheck": lambda: de.selfcheck(["itt_clubsandwich"], verbose=False),
     "Table": lambda: de.compare([de.itt(trial(), outcome="y", assigned="arm"),
                                  de.itt(trial(), outcome="y", assigned="arm", covariates=["x"])]),
+    "MultipleImputation": lambda: _imputation(),
+    "PooledEffect": lambda: _imputation().fit(de.itt, outcome="earnings", covariates=["x"]),
+    "TippingPoint": lambda: de.tipping_point(_imputation(), de.itt, outcome="earnings",
+                                             deltas=[-50.0, 0.0, 50.0]),
 }
 
 

@@ -24,10 +24,12 @@ from dwp_eval.estimate.compliance import complier_profile, contamination_sensiti
 from dwp_eval.estimate.cost import cost_effectiveness
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import event_study
+from dwp_eval.estimate.imputation import multiple_imputation
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
+from dwp_eval.estimate.tipping import tipping_point
 from dwp_eval.monitor import (
     Attrition,
     ContaminationSummary,
@@ -58,12 +60,15 @@ from dwp_eval.results import (
     Effect,
     EventStudy,
     FirstStage,
+    MultipleImputation,
+    PooledEffect,
     PowerCurve,
     PowerResult,
     RandomisationTest,
     RomanoWolf,
     SensitivityTable,
     StaggeredDid,
+    TippingPoint,
     WaldTest,
 )
 from dwp_eval.results.binary import BinaryEffect
@@ -96,7 +101,9 @@ __all__ = [
     "FirstStage",
     "Flow",
     "LeeBounds",
+    "MultipleImputation",
     "PlanError",
+    "PooledEffect",
     "PowerCurve",
     "PowerResult",
     "RandomisationTest",
@@ -108,6 +115,7 @@ __all__ = [
     "SensitivityTable",
     "StaggeredDid",
     "Table",
+    "TippingPoint",
     "Trial",
     "WaldTest",
     "__version__",
@@ -135,6 +143,7 @@ __all__ = [
     "itt",
     "lee_bounds",
     "mde",
+    "multiple_imputation",
     "outcomes",
     "power",
     "power_curve",
@@ -146,6 +155,7 @@ __all__ = [
     "staggered_did",
     "take_up",
     "testing",
+    "tipping_point",
     "whp_population",
     "wild_cluster_bootstrap",
 ]

@@ -29,6 +29,12 @@ from dwp_eval.results.effect import (
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy
 from dwp_eval.results.flow import FLOW_COLUMNS, FLOW_STAGES, Flow
 from dwp_eval.results.impact import HETEROGENEITY_COLUMNS, IMPACT_COLUMNS, EffectTable
+from dwp_eval.results.imputation import (
+    IMPUTATION_COLUMNS,
+    POOLED_COLUMNS,
+    MultipleImputation,
+    PooledEffect,
+)
 from dwp_eval.results.multiplicity import ROMANO_WOLF_COLUMNS, RomanoWolf
 from dwp_eval.results.power import POWER_COLUMNS, PowerCurve, PowerResult
 from dwp_eval.results.randomisation import (
@@ -38,6 +44,7 @@ from dwp_eval.results.randomisation import (
     RandomisationTest,
 )
 from dwp_eval.results.table import COMPARE_COLUMNS, Table, compare
+from dwp_eval.results.tipping import TIPPING_COLUMNS, TippingPoint
 
 __all__ = [
     "ATTRITION_COLUMNS",
@@ -54,13 +61,16 @@ __all__ = [
     "FLOW_STAGES",
     "HETEROGENEITY_COLUMNS",
     "IMPACT_COLUMNS",
+    "IMPUTATION_COLUMNS",
     "LEE_COLUMNS",
     "OMNIBUS_COLUMNS",
+    "POOLED_COLUMNS",
     "POWER_COLUMNS",
     "RI_COLUMNS",
     "ROMANO_WOLF_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "SUMMARY_COLUMNS",
+    "TIPPING_COLUMNS",
     "WALD_COLUMNS",
     "ARInterval",
     "Attrition",
@@ -77,6 +87,8 @@ __all__ = [
     "FirstStage",
     "Flow",
     "LeeBounds",
+    "MultipleImputation",
+    "PooledEffect",
     "PowerCurve",
     "PowerResult",
     "RandomisationTest",
@@ -85,6 +97,7 @@ __all__ = [
     "SensitivityTable",
     "StaggeredDid",
     "Table",
+    "TippingPoint",
     "WaldTest",
     "compare",
 ]
