@@ -208,9 +208,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     # 1. CONSORT flow
     primary = plan.primary[0]
     fl = flow(
-        data, assigned=assigned, control=control, excluded=excluded, received=d["received"],
+        data, assigned=assigned, control=control, received=d["received"],
         followed_up=d["followed_up"], outcome=primary, id=d["id"],
-        received_in_control="programme",
+        received_in_control="programme", **plan.flow_options,
     )
     results["flow"] = fl
     flow_table = _protect(fl.to_frame(), rules, "flow", **_checked.flow(fl.to_frame()))
