@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["BLUE", "GREY", "OKABE_ITO", "ORANGE", "SERIES", "SKY_BLUE", "VERMILLION",
-           "alt_text_of", "set_alt_text"]
+           "alt_text_of", "fit_tick_labels", "set_alt_text"]
 
 #: The eight colours of Okabe & Ito (2008), in their order: black, orange, sky
 #: blue, bluish green, yellow, blue, vermillion, reddish purple.
@@ -45,3 +45,12 @@ def set_alt_text(ax: Any, text: str) -> None:
 def alt_text_of(fig: Any) -> str:
     """The alternative text a plot method left on ``fig`` ("" if none)."""
     return str(getattr(fig, "alt_text", ""))
+
+
+def fit_tick_labels(ax: Any, n: int, *, largest: float = 9.0, smallest: float = 5.0) -> None:
+    """Shrink the ``n`` y tick labels of ``ax`` so that each fits the height its row has
+    (at most ``largest`` points, at least ``smallest``): labels never overlap on a
+    short figure. A figure too short even for ``smallest`` should be made taller."""
+    height_pt = ax.get_position().height * ax.figure.get_figheight() * 72.0
+    size = max(smallest, min(largest, 0.8 * height_pt / max(n, 1)))
+    ax.tick_params(axis="y", labelsize=size)
