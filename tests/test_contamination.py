@@ -510,7 +510,8 @@ def test_summary_plot_draws_lines_by_site(tmp_path) -> None:
     with pytest.raises(OptionError, match=re.escape(
         "The 'x' parameter of ContaminationSummary.plot must be one of the by columns 'site'. Got 'month' instead."
     )):
-        contamination_summary(f, by="site").plot()
+        contamination_summary(f, by="site").plot(x="month")
+    assert contamination_summary(f, by="site").plot().get_xlabel() == "site"  # default x
 
 
 def test_summary_bad_input() -> None:

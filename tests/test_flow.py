@@ -91,7 +91,7 @@ def test_hand_tally_in_consort_order() -> None:
     assert str(f["count"].dtype) == "int64"
     assert f["arm"].iloc[:5].isna().all() and f["arm"].iloc[5:].notna().all()
     stages = list(dict.fromkeys(f["stage"]))
-    assert stages == [s for s in FLOW_STAGES if s in stages] == list(FLOW_STAGES)
+    assert stages == [s for s in FLOW_STAGES if s in stages] == [s for s in FLOW_STAGES if s != "not_due"]
 
 
 def test_fields_and_counts_mapping() -> None:
@@ -133,13 +133,14 @@ def test_summary_and_repr() -> None:
 def test_stages_not_recorded_have_no_rows() -> None:
     d = _hand().dropna(subset=["arm"])
     fl = flow(d, assigned="arm")
-    assert _rows(fl) == [
-        ("assessed", None, None, 9), ("excluded", None, None, 0), ("randomised", None, None, 9),
+    assert _rows(fl) == [  # no assessed / excluded rows: they were not given
+        ("randomised", None, None, 9),
         ("allocated", "control", None, 5), ("allocated", "treatment", None, 4),
         ("analysed", "control", None, 5), ("analysed", "treatment", None, 4),
     ]
     assert fl.received is None and fl.lost_to_follow_up is None
     assert fl.excluded_from_analysis is None and not fl.recorded_exclusions
+    assert fl.n_assessed is None and fl.n_excluded is None and fl.not_due is None
 
 
 def test_outcome_without_follow_up_column() -> None:
@@ -276,7 +277,8 @@ def test_plot_with_a_disclosure_controlled_frame() -> None:
     out = fl.plot(ax, frame=f)
     assert out is ax
     text = _texts(ax)
-    assert "Assessed for eligibility (n = 2,000)" in text
+    # no excluded= and no assessed=: no eligibility boxes (never a count invented)
+    assert "Assessed for eligibility" not in text and "Randomised (n = 2,000)" in text
     assert "Excluded" not in text  # no excluded= column: no exclusion box
     assert "Lost to follow-up (n <10)" in text
     assert "Lost to follow-up (n = \u2013)" in text

@@ -520,20 +520,23 @@ def test_table_is_read_only(table):
 
 
 def test_forest_plot_has_one_marker_per_row(table):
-    fig, ax0 = plt.subplots()
-    ax = table.plot(ax=ax0)
-    assert ax is ax0
-    (container,) = ax.containers
-    x = container.lines[0].get_xdata()
+    # outcomes in different units (pp, earnings, days): one panel per unit, never one axis
+    ax = table.plot()
+    panels = ax.figure.axes
+    assert len(panels) == 3 and ax is panels[0]
+    x = np.concatenate([p.containers[0].lines[0].get_xdata() for p in panels])
     assert len(x) == len(table) == 12
     scale = np.array([100.0 if e.binary_outcome else 1.0 for e in table.effects])
     np.testing.assert_allclose(x, table.to_frame()["estimate"] * scale)
     assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["employed (pp)", "    condition=mental_health"]
     assert any(list(line.get_xdata()) == [0.0, 0.0] for line in ax.get_lines())  # zero line
-    plt.close(fig)
-    ax = table.plot()  # makes its own figure
-    assert ax.figure is not None
     plt.close(ax.figure)
+    fig, ax0 = plt.subplots()
+    with pytest.raises(OptionError, match=r"different units on separate panels \('pp', "
+                       r"'earnings', 'days'\), which one 'ax' cannot hold"):
+        table.plot(ax=ax0)
+    assert table.plot(ax=ax0, outcome="employed") is ax0
+    plt.close(fig)
 
 
 def test_forest_plot_of_one_outcome(table):

@@ -165,8 +165,9 @@ def _missing(v: Any) -> bool:
 
 def flow(frame: pd.DataFrame) -> dict[str, Any]:
     """The CONSORT counts: the stages that add up to another published stage (excluded
-    and randomised to assessed; the arms to randomised; received and not received to
-    each arm), for secondary suppression."""
+    and randomised to assessed; the reasons to excluded; the arms to randomised; received
+    and not received, and not due, lost, excluded from analysis and analysed, to each arm;
+    the reasons for loss to the arm's lost), for secondary suppression."""
     if not {"stage", "arm"} <= set(frame.columns):
         return {}
     stage = frame["stage"].astype(str).to_numpy()
@@ -179,8 +180,14 @@ def flow(frame: pd.DataFrame) -> dict[str, Any]:
                 and (any_arm or arm[i] == a)]
 
     groups = [rows(("excluded", "randomised")), rows(("allocated",), any_arm=True)]
+    reason = ~plain
+    groups.append([i for i in range(len(frame)) if reason[i] and stage[i] == "excluded"])
     for a in {x for x in arm if x is not None}:
         groups.append(rows(("received", "not_received"), a))
+        groups.append(rows(("not_due", "lost_to_follow_up", "excluded_from_analysis",
+                            "analysed"), a))
+        groups.append([i for i in range(len(frame)) if reason[i] and arm[i] == a
+                       and stage[i] == "lost_to_follow_up"])
     return {"margins": [g for g in groups if len(g) > 1]}
 
 

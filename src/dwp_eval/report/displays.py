@@ -17,6 +17,7 @@ from dwp_eval._core.format import p_cell
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.document import _display, _num
 from dwp_eval.results import Effect
+from dwp_eval.results.palette import BLUE, GREY, SERIES, alt_text_of, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,8 +33,15 @@ def _png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.0, 4.0)) 
     ax = fig.add_subplot()
     draw(ax)
     fig.tight_layout()
+    return _save(fig)
+
+
+def _save(fig: Figure) -> bytes:
+    """The figure as PNG bytes, its alt text (``figure.alt_text``) in the PNG's
+    Description field."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    alt = alt_text_of(fig)
+    fig.savefig(buf, format="png", dpi=110, metadata={"Description": alt} if alt else None)
     return buf.getvalue()
 
 
@@ -109,9 +117,8 @@ def _forest_png(table: Any) -> bytes:
     if not effects:  # nothing estimable to draw: an empty panel saying so
         fig = Figure(figsize=(7.0, 1.5))
         fig.text(0.5, 0.5, "no impact could be estimated", ha="center", va="center")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        return buf.getvalue()
+        fig.alt_text = "No impact could be estimated."  # type: ignore[attr-defined]
+        return _save(fig)
     fig = Figure(figsize=(7.0, 0.9 * len(effects) + 0.8))
     axes = fig.subplots(len(effects), 1, squeeze=False)[:, 0]
     for ax, e in zip(axes, effects, strict=True):
@@ -119,17 +126,17 @@ def _forest_png(table: Any) -> bytes:
         lo, hi = e.interval()
         # an interval never gives a negative bar (matplotlib refuses one), whatever rounding did
         ax.errorbar([scale * e.estimate], [0], xerr=[[max(scale * (e.estimate - lo), 0.0)],
-                    [max(scale * (hi - e.estimate), 0.0)]], fmt="o", color="#1d70b8", capsize=3)
-        ax.axvline(0, color="grey", lw=0.8)
+                    [max(scale * (hi - e.estimate), 0.0)]], fmt="o", color=BLUE, capsize=3)
+        ax.axvline(0, color=GREY, lw=0.8)
         ax.set_yticks([0], [e.outcome])
         ax.set_xlabel("impact (pp)" if e.binary_outcome else "impact", fontsize=8)
         ax.tick_params(labelsize=8)
         half = max(abs(scale * lo), abs(scale * hi)) * 1.15 or 1.0
         ax.set_xlim(-half, half)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
+    set_alt_text(axes[0], "Forest plot of the impacts, one panel per outcome: " + "; ".join(
+        f"{e.outcome} {_effect_text(e)}" for e in effects) + ".")
+    return _save(fig)
 
 
 def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -> None:
@@ -139,21 +146,53 @@ def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -
     lo = f["conf_low_rate"].astype(float).to_numpy()
     hi = f["conf_high_rate"].astype(float).to_numpy()
     bars = np.clip([100 * (rate - lo), 100 * (hi - rate)], 0.0, None)  # never a negative bar
-    ax.errorbar(100 * rate, y, xerr=bars, fmt="o")
+    ax.errorbar(100 * rate, y, xerr=bars, fmt="o", color=BLUE, capsize=3)
     ax.set_yticks(y, [str(v) for v in f[by]])
     ax.invert_yaxis()
     ax.set_xlabel("control-arm contamination rate (%)")
     hidden = len(frame) - len(f)
     if hidden:
         ax.set_title(f"{hidden} group(s) suppressed ({rules.suppressed})", fontsize=9)
+    set_alt_text(ax, f"Control-arm contamination rate by {by} with Wilson intervals, as "
+                 f"published: {len(f)} group(s) drawn" + (f", {hidden} suppressed" if hidden
+                                                         else "") + ".")
 
 
-def _plot_mde(ax: Any, frame: pd.DataFrame) -> None:
+def _mde_png(frame: pd.DataFrame, table: Any) -> bytes:
+    """The MDE achieved beside the |ITT estimate|, in the table's units: percentage points
+    for 0/1 outcomes (one panel), each other outcome in its own units (a panel each)."""
+    from matplotlib.figure import Figure
+
+    binary = {e.outcome: e.binary_outcome for e in table.effects}
+    panels: dict[str, list[int]] = {}
+    for i, outcome in enumerate(frame["outcome"]):
+        panels.setdefault("pp" if binary.get(outcome, False) else str(outcome), []).append(i)
+    if not panels:
+        panels = {"pp": []}
+    sizes = [0.5 * max(len(rows), 1) + 1.0 for rows in panels.values()]
+    fig = Figure(figsize=(7.0, sum(sizes) + 0.3))
+    axes = fig.subplots(len(panels), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": sizes})[:, 0]
+    for ax, (unit, rows) in zip(axes, panels.items(), strict=True):
+        _plot_mde(ax, frame.iloc[rows], pp=unit == "pp", unit=unit)
+    fig.tight_layout()
+    return _save(fig)
+
+
+def _plot_mde(ax: Any, frame: pd.DataFrame, *, pp: bool = False, unit: str = "") -> None:
+    """One panel of the MDE chart: ``pp`` draws proportions as percentage points."""
+    k = 100.0 if pp else 1.0
     y = np.arange(len(frame))
-    ax.barh(y - 0.2, frame["mde"], height=0.35, label="ITT MDE achieved", color="#b1b4b6")
-    ax.barh(y + 0.2, frame["estimate"].abs(), height=0.35, label="|ITT estimate|",
-            color="#1d70b8")
+    mde = k * frame["mde"].astype(float).to_numpy()
+    est = k * frame["estimate"].astype(float).abs().to_numpy()
+    ax.barh(y - 0.2, mde, height=0.35, label="ITT MDE achieved", color=SERIES[5],
+            edgecolor="black", lw=0.5)
+    ax.barh(y + 0.2, est, height=0.35, label="|ITT estimate|", color=BLUE, hatch="//",
+            edgecolor="white", lw=0.5)
     ax.set_yticks(y, list(frame["outcome"]))
     ax.invert_yaxis()
-    ax.set_xlabel("effect (outcome units; 0/1 outcomes as proportions)")
-    ax.legend(loc="best")
+    ax.set_xlabel("effect, percentage points" if pp else f"effect ({unit} units)")
+    ax.legend(loc="best", fontsize="small")
+    set_alt_text(ax, "Minimum detectable effect achieved beside the absolute ITT estimate: " + "; ".join(
+        f"{o}: MDE {m:.3g}{' pp' if pp else ''}, |estimate| {e:.3g}{' pp' if pp else ''}"
+        for o, m, e in zip(frame["outcome"], mde, est, strict=True)) + ".")

@@ -56,6 +56,13 @@ SCHEMA: dict[str, dict[str, str]] = {
         "site": "column of sites, for contamination by site",
         "excluded": "column of exclusion reasons (people assessed but not randomised)",
         "followed_up": "0/1 column: outcome data were collected",
+        "not_due": "0/1 column: randomised too recently to be due for follow-up (not lost)",
+        "lost_reason": "column of the reason each person lost to follow-up was lost",
+    },
+    "flow": {
+        "assessed": "number of people assessed for eligibility (data hold those randomised)",
+        "excluded": "table of people excluded before randomisation by reason, e.g. "
+                    "{ \"did not meet criteria\" = 40 }",
     },
     "outcomes": {
         "primary": "the primary outcome columns",
@@ -112,6 +119,8 @@ _TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
     ("disclosure", "nk_n"): int,
     ("disclosure", "nk_k"): (int, float),
     ("disclosure", "secondary"): bool,
+    ("flow", "assessed"): int,
+    ("flow", "excluded"): Mapping,
 }
 _LISTS = {("outcomes", "primary"), ("outcomes", "secondary"), ("analysis", "covariates"),
           ("subgroups", "by"), ("subgroups", "outcomes"), ("balance", "covariates")}
@@ -150,7 +159,8 @@ class AnalysisPlan:
     design
         Column roles and arm labels (``[design]``): ``id``, ``assigned``,
         ``control``, ``treatment``, ``strata``, ``cluster``, ``received``,
-        ``contaminated``, ``site``, ``excluded``, ``followed_up``.
+        ``contaminated``, ``site``, ``excluded``, ``followed_up``, ``not_due``,
+        ``lost_reason``; with the ``[flow]`` counts they make :attr:`flow_options`.
     primary, secondary
         Outcome columns (``[outcomes]``); each outcome appears once.
     covariates, adjustment, se_type, alpha, cace, missing
@@ -342,6 +352,11 @@ class AnalysisPlan:
                 f"Analysis plan [subgroups] outcomes names {_fmt_list(unknown)}, which the plan "
                 "does not list under [outcomes]. Fix: analyse subgroups of pre-specified outcomes."
             )
+        if design["excluded"] and get("flow", "excluded") is not None:
+            raise PlanError(
+                "Analysis plan gives the exclusions twice: [design] excluded (a column of "
+                "reasons) and [flow] excluded (counts by reason). Fix: keep one of them."
+            )
         balance = _as_names(get("balance", "covariates", list(covariates)), section="balance",
                             key="covariates")
         try:
@@ -391,6 +406,15 @@ class AnalysisPlan:
     def outcomes(self) -> tuple[str, ...]:
         """Primary then secondary outcomes."""
         return self.primary + self.secondary
+
+    @property
+    def flow_options(self) -> dict[str, Any]:
+        """The :func:`dwp_eval.flow` options beyond the column roles: ``excluded`` (the
+        [design] column or the [flow] counts), ``assessed``, ``not_due``, ``lost_reason``."""
+        counts = self.raw.get("flow", {})
+        return {"excluded": self.design["excluded"] or counts.get("excluded"),
+                "assessed": counts.get("assessed"), "not_due": self.design["not_due"],
+                "lost_reason": self.design["lost_reason"]}
 
     def family_map(self) -> dict[str, list[Hashable]]:
         """Multiplicity families for :func:`dwp_eval.impact_table`."""

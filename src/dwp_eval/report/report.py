@@ -48,7 +48,7 @@ from dwp_eval.report.displays import (
     _effect_text,
     _forest_png,
     _mde_display,
-    _plot_mde,
+    _mde_png,
     _plot_rates,
     _png,
     _rates_display,
@@ -208,9 +208,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     # 1. CONSORT flow
     primary = plan.primary[0]
     fl = flow(
-        data, assigned=assigned, control=control, excluded=excluded, received=d["received"],
+        data, assigned=assigned, control=control, received=d["received"],
         followed_up=d["followed_up"], outcome=primary, id=d["id"],
-        received_in_control="programme",
+        received_in_control="programme", **plan.flow_options,
     )
     results["flow"] = fl
     flow_table = _protect(fl.to_frame(), rules, "flow", **_checked.flow(fl.to_frame()))
@@ -247,8 +247,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
             text.append(omnibus_note)
         bal_pub = _protect(bal.to_frame(), rules, "balance", **_checked.balance(
             bal.to_frame(), randomised, assigned=assigned, control=control))
-        add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot),
-            published=bal_pub)
+        rows_drawn = bal.to_frame()["covariate"].nunique()  # a row of height per covariate
+        add("balance", "Baseline balance", text, bal.to_frame(),
+            figure=_png(bal.plot, size=(7.0, 1.6 + 0.3 * rows_drawn)), published=bal_pub)
 
     # 3. impact table
     lone_notes: list[str] = []
@@ -450,7 +451,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
          f"alpha = {plan.alpha:g} (two-sided), beside the estimate; for the CACE, the ITT MDE "
          "divided by the difference in receipt between the arms."],
         mde_frame, display=_mde_display(mde_pub, table),
-        figure=_png(lambda ax: _plot_mde(ax, mde_frame)), published=mde_pub)
+        figure=_mde_png(mde_frame, table), published=mde_pub)
 
     # 8. the disclosure log: every cell withheld, by which rule and why
     log = pd.concat(logs, ignore_index=True)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from dwp_eval._core.contract import ResultMixin
 from dwp_eval._core.format import df_text
+from dwp_eval.results.palette import GREY, SERIES, VERMILLION, fit_tick_labels, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -245,21 +246,49 @@ class BalanceTable(ResultMixin):
         return f"<BalanceTable {len(self.covariates)} covariates, max |std diff| {self.max_abs_std_diff:.3f}>"
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Love plot: standardised difference per covariate, one marker per arm."""
+        """Love plot: standardised difference per covariate, one marker per arm.
+
+        Covariates with ``|std diff| >= threshold`` are circled (and listed in
+        the figure's ``alt_text``); the dashed lines are the threshold. The new
+        figure (``ax=None``) is sized for the number of covariates, and the tick
+        labels shrink to fit a given ``ax``, so they never overlap. Arms take the
+        Okabe-Ito colours and distinct marker shapes. ``**kwargs`` go to
+        :meth:`matplotlib.axes.Axes.scatter`.
+        """
         import matplotlib.pyplot as plt
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.35 * len(self._frame["covariate"].unique()) + 1.5))
         f = self._frame
         labels = list(dict.fromkeys(f["covariate"]))
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 0.3 * len(labels) + 1.6))
         ypos = {c: i for i, c in enumerate(labels)}
-        for arm, g in f.groupby("arm", sort=False, observed=True):
-            ax.scatter(g["std_diff"], [ypos[c] for c in g["covariate"]], label=str(arm), **kwargs)
-        ax.axvline(0, color="grey", lw=0.8)
+        markers = "osD^v<>P"
+        for i, (arm, g) in enumerate(f.groupby("arm", sort=False, observed=True)):
+            opts = {"color": SERIES[i % len(SERIES)], "marker": markers[i % len(markers)],
+                    "zorder": 3, **kwargs}
+            ax.scatter(g["std_diff"], [ypos[c] for c in g["covariate"]], label=str(arm), **opts)
+        flagged = f[f["std_diff"].abs() >= self.threshold]
+        if len(flagged):
+            ax.scatter(flagged["std_diff"], [ypos[c] for c in flagged["covariate"]], s=240,
+                       facecolors="none", edgecolors=VERMILLION, linewidths=1.4, zorder=4,
+                       label=f"|std diff| \u2265 {self.threshold:g}")
+        ax.axvline(0, color=GREY, lw=0.8)
         for x in (-self.threshold, self.threshold):
-            ax.axvline(x, color="grey", lw=0.8, ls="--")
+            ax.axvline(x, color=GREY, lw=0.8, ls="--")
         ax.set_yticks(range(len(labels)), labels)
-        ax.invert_yaxis()
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        fit_tick_labels(ax, len(labels))
         ax.set_xlabel("standardised difference (arm - control)")
-        ax.legend(title="arm vs control", loc="best")
+        ax.legend(title="arm vs control", loc="best", fontsize="small")
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """One sentence describing :meth:`plot` (for screen readers)."""
+        f = self._frame
+        flagged = list(dict.fromkeys(f.loc[f["std_diff"].abs() >= self.threshold, "covariate"]))
+        marked = (f"{len(flagged)} circled at or beyond the threshold: "
+                  f"{', '.join(map(str, flagged))}" if flagged else "none beyond the threshold")
+        return (f"Balance plot: standardised differences (arm minus control) of "
+                f"{len(dict.fromkeys(f['covariate']))} baseline covariates, largest absolute "
+                f"{self.max_abs_std_diff:.3f}; threshold \u00b1{self.threshold:g}; {marked}.")

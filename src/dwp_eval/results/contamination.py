@@ -14,6 +14,7 @@ from dwp_eval._core.contract import ResultMixin, interval_frame
 from dwp_eval._core.proportion import wilson_interval
 from dwp_eval._validation import _fmt_list, check_alpha
 from dwp_eval.errors import OptionError
+from dwp_eval.results.palette import GREY, SERIES, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -132,44 +133,58 @@ class ContaminationSummary(ResultMixin):
             index=False, float_format=lambda v: f"{v:.4g}"
         )
 
-    def plot(self, ax: Axes | None = None, *, x: str = "month", band: bool = True, **kwargs: Any) -> Axes:
-        """Rate over time (``x="month"``), one line per group of the other ``by`` columns.
+    def plot(self, ax: Axes | None = None, *, x: str | None = None, band: bool = True,
+             **kwargs: Any) -> Axes:
+        """Rates in % with Wilson intervals: over time (``x="month"``, one line per group
+        of the other ``by`` columns) or by group (any other ``x`` among ``by``).
 
-        Needs ``"month"`` among the ``by`` columns (e.g. ``by=("site", "month")``);
-        Wilson intervals are drawn as bands (``band=False`` to omit) and the
-        threshold as a dashed line. Any other ``x`` among ``by`` gives points
-        with interval bars.
+        ``x`` defaults to ``"month"`` when it is among the ``by`` columns, else to
+        the last ``by`` column (a single point without ``by``). Over months the
+        intervals are bands (``band=False`` to omit); by group, interval bars.
+        The threshold is a dashed line. Groups take the Okabe-Ito colours and
+        distinct marker shapes; the figure's ``alt_text`` (:meth:`alt_text`)
+        describes the plot.
         """
         import matplotlib.pyplot as plt
 
-        if x not in self.by:
+        if x is None:
+            x = "month" if "month" in self.by else (self.by[-1] if self.by else None)
+        elif x not in self.by:
             raise OptionError(
                 f"The 'x' parameter of ContaminationSummary.plot must be one of the by columns "
                 f"{_fmt_list(self.by)}. Got {x!r} instead. Fix: summarise with by=(..., {x!r})."
             )
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
-        f = self._frame
+        f = self._frame.copy()
+        if x is None:  # no by columns: the overall rate
+            f["group"] = self.label
+            x = "group"
+        for col in ("rate", "conf_low", "conf_high"):
+            f[col] = 100 * f[col].astype(float)
         others = [c for c in self.by if c != x]
         groups = f.groupby(others, sort=True, observed=True) if others else [((), f)]
-        for key, g in groups:
+        for i, (key, g) in enumerate(groups):
             g = g.sort_values(x)
             xs = g[x]
             if isinstance(xs.dtype, pd.PeriodDtype):
                 xs = xs.dt.to_timestamp()
             name = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,))) or self.label
+            opts = {"color": SERIES[i % len(SERIES)], "marker": "osD^v<>P"[i % 8], **kwargs}
             if x == "month":
-                (line,) = ax.plot(xs, g["rate"], marker="o", label=name, **kwargs)
+                (line,) = ax.plot(xs, g["rate"], label=name, **opts)
                 if band:
                     ax.fill_between(xs, g["conf_low"], g["conf_high"], color=line.get_color(), alpha=0.15)
             else:
                 err = np.clip(np.vstack([g["rate"] - g["conf_low"], g["conf_high"] - g["rate"]]),
                               0.0, None)  # never a negative bar
-                ax.errorbar(xs.astype(str), g["rate"], yerr=err, fmt="o", capsize=3, label=name, **kwargs)
+                opts["fmt"] = opts.pop("marker")
+                ax.errorbar(xs.astype(str), g["rate"], yerr=err, capsize=3, label=name, **opts)
         if self.threshold is not None:
-            ax.axhline(self.threshold, color="grey", ls="--", lw=1, label=f"threshold {100 * self.threshold:g}%")
+            ax.axhline(100 * self.threshold, color=GREY, ls="--", lw=1,
+                       label=f"threshold {100 * self.threshold:g}%")
         ax.set_xlabel("month of randomisation" if x == "month" else str(x))
-        ax.set_ylabel(f"{self.label} (rate)")
+        ax.set_ylabel(f"{self.label} (%)")
         ax.set_ylim(bottom=0)
         for tick in ax.get_xticklabels():
             tick.set_rotation(30)
@@ -180,4 +195,15 @@ class ContaminationSummary(ResultMixin):
         fig = ax.get_figure()
         if isinstance(fig, Figure):
             fig.tight_layout()
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """One sentence describing :meth:`plot` (for screen readers)."""
+        f = self._frame
+        by = ", ".join(map(str, self.by)) or "overall"
+        lo, hi = 100 * float(f["rate"].min()), 100 * float(f["rate"].max())
+        limit = "" if self.threshold is None else f"; threshold {100 * self.threshold:g}%"
+        return (f"Plot of the {self.label} rate by {by} with Wilson intervals: "
+                f"{len(f):,} group(s), rates from {lo:.1f}% to {hi:.1f}%, overall "
+                f"{100 * self.rate:.1f}%{limit}.")

@@ -17,6 +17,7 @@ from dwp_eval._core.format import p_cell
 from dwp_eval._validation import _fmt_list, check_alpha
 from dwp_eval.errors import OptionError
 from dwp_eval.results.effect import Effect
+from dwp_eval.results.palette import BLUE, GREY, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -387,26 +388,36 @@ class EffectTable(ResultMixin):
         )
 
     def plot(self, ax: Axes | None = None, *, outcome: str | None = None, **kwargs: Any) -> Axes:
-        """Forest plot: the estimate and confidence interval of each row, and a zero line.
+        """Forest plot: the estimate and confidence interval of each row, and a zero line,
+        one panel per unit.
 
         Parameters
         ----------
         ax
-            Axes to draw on (default: a new figure).
+            Axes to draw on, when the rows drawn share one unit (one outcome,
+            or only 0/1 outcomes); default: a new figure with one panel per unit.
         outcome
-            Plot only this outcome's rows. Outcomes in different units (pounds,
-            days, percentage points) share one axis otherwise.
+            Plot only this outcome's rows.
         **kwargs
             Passed to :meth:`matplotlib.axes.Axes.errorbar`.
 
         Returns
         -------
         matplotlib.axes.Axes
+            The (first) panel; every panel is in ``ax.figure.axes``, and the
+            figure's ``alt_text`` (:meth:`alt_text`) describes the plot.
+
+        Raises
+        ------
+        OptionError
+            If ``ax`` is given and the rows are in several units.
 
         Notes
         -----
-        0/1 outcomes are drawn in percentage points, others in their own units;
-        a thin line separates outcomes.
+        0/1 outcomes are drawn in percentage points and share a panel; every
+        other outcome (pounds, days, ...) has a panel of its own, in its units,
+        since outcomes in different units cannot share an axis. A thin line
+        separates outcomes within a panel.
         """
         import matplotlib.pyplot as plt
 
@@ -419,20 +430,43 @@ class EffectTable(ResultMixin):
                 f"The 'outcome' parameter of EffectTable.plot must be one of {_fmt_list(names)}. "
                 f"Got {outcome!r} instead."
             )
+        panels: dict[str, list[int]] = {}
+        for i in pick:
+            e = self.effects[i]
+            panels.setdefault("pp" if e.binary_outcome else e.outcome, []).append(i)
+        if ax is not None and len(panels) > 1:
+            raise OptionError(
+                f"EffectTable.plot draws outcomes in different units on separate panels "
+                f"({_fmt_list(list(panels))}), which one 'ax' cannot hold. Fix: pass ax=None "
+                "(a new figure, one panel per unit) or outcome= to draw one outcome on ax."
+            )
+        if ax is None:
+            sizes = [0.35 * len(rows) + 0.9 for rows in panels.values()]
+            fig, axes = plt.subplots(len(panels), 1, squeeze=False, figsize=(6.5, sum(sizes) + 0.4),
+                                     gridspec_kw={"height_ratios": sizes})
+            panel_axes = list(axes[:, 0])
+        else:
+            panel_axes = [ax]
+        for unit, rows, panel in zip(panels, panels.values(), panel_axes, strict=True):
+            self._panel(panel, rows, unit, **kwargs)
+        if ax is None:
+            fig.tight_layout()
+        set_alt_text(panel_axes[0], self.alt_text(outcome))
+        return panel_axes[0]
+
+    def _panel(self, ax: Axes, pick: list[int], unit: str, **kwargs: Any) -> None:
         effects = [self.effects[i] for i in pick]
         subgroups = [self.subgroups[i] for i in pick]
         why = [self.reasons()[i] for i in pick]
         n = len(effects)
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 0.35 * n + 1.5))
         scale = np.array([100.0 if e.binary_outcome else 1.0 for e in effects])
         est = np.array([e.estimate for e in effects]) * scale
         ci = np.array([e.interval() for e in effects]) * scale[:, None]
         ypos = np.arange(n)
-        opts: dict[str, Any] = {"fmt": "o", "capsize": 3, "color": "C0"}
+        opts: dict[str, Any] = {"fmt": "o", "capsize": 3, "color": BLUE}
         opts.update(kwargs)
         ax.errorbar(est, ypos, xerr=[est - ci[:, 0], ci[:, 1] - est], **opts)
-        ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+        ax.axvline(0.0, color=GREY, lw=0.8, ls="--")
         for i in range(1, n):
             if effects[i].outcome != effects[i - 1].outcome:
                 ax.axhline(i - 0.5, color="lightgrey", lw=0.8)
@@ -443,9 +477,29 @@ class EffectTable(ResultMixin):
         ]
         ax.set_yticks(ypos, labels)
         ax.set_ylim(n - 0.5, -0.5)
-        what = effects[0].outcome if outcome is not None else "impact"
-        ax.set_xlabel(f"{what} ({100 * (1 - self.alpha):g}% CI)")
-        return ax
+        level = f"{100 * (1 - self.alpha):g}% CI"
+        if unit == "pp":
+            what = effects[0].outcome if len({e.outcome for e in effects}) == 1 else "impact"
+            ax.set_xlabel(f"{what}, percentage points ({level})")
+        else:
+            ax.set_xlabel(f"{unit} ({level})")
+
+    def alt_text(self, outcome: str | None = None) -> str:
+        """One sentence describing :meth:`plot` (for screen readers)."""
+        parts = []
+        for e, sub, why in zip(self.effects, self.subgroups, self.reasons(), strict=True):
+            if outcome is not None and e.outcome != str(outcome):
+                continue
+            name = e.outcome if sub == ALL else f"{e.outcome}, {sub}"
+            if why:
+                parts.append(f"{name}: {NOT_ESTIMABLE}")
+                continue
+            lo, hi = e.interval()
+            k = 100.0 if e.binary_outcome else 1.0
+            unit = " pp" if e.binary_outcome else ""
+            parts.append(f"{name}: {k * e.estimate:+.3g}{unit} ({k * lo:.3g} to {k * hi:.3g})")
+        return (f"Forest plot of impacts with {100 * (1 - self.alpha):g}% confidence intervals, "
+                f"one panel per unit: {'; '.join(parts)}.")
 
 
 def _decimals(std_error: float) -> int:
