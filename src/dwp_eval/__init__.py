@@ -24,6 +24,7 @@ from dwp_eval.estimate.cost import cost_effectiveness
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import event_study
 from dwp_eval.estimate.itt import itt
+from dwp_eval.estimate.profile import impact_profile
 from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
@@ -66,6 +67,7 @@ from dwp_eval.results import (
     WaldTest,
 )
 from dwp_eval.results.impact import EffectTable
+from dwp_eval.results.profile import ImpactProfile
 from dwp_eval.trial import Trial
 
 __all__ = [
@@ -91,6 +93,7 @@ __all__ = [
     "EventStudy",
     "FirstStage",
     "Flow",
+    "ImpactProfile",
     "LeeBounds",
     "PlanError",
     "PowerCurve",
@@ -124,6 +127,7 @@ __all__ = [
     "event_study",
     "flag_contamination",
     "flow",
+    "impact_profile",
     "impact_table",
     "itt",
     "lee_bounds",
