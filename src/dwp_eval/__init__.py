@@ -24,8 +24,8 @@ from dwp_eval.estimate.cost import cost_effectiveness
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import event_study
 from dwp_eval.estimate.itt import itt
-from dwp_eval.estimate.profile import impact_profile
 from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
+from dwp_eval.estimate.profile import impact_profile
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.monitor import (

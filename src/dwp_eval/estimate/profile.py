@@ -205,10 +205,12 @@ def impact_profile(
     Y = np.hstack([rec.employed if m == "employed" else rec.earnings for m in chosen])[keep]
     if st_cols:
         block = people.loc[keep, st_cols].astype(str).agg("\x1f".join, axis=1).to_numpy()
-        _, b = np.unique(block, return_inverse=True)
+        names, b = np.unique(block, return_inverse=True)
+        names = np.char.replace(names.astype(str), "\x1f", "/")
     else:
         b = np.zeros(int(keep.sum()), dtype=np.int64)
-    est, V, df, means = _blocked_difference(Y, z, b, strata=bool(st_cols))
+        names = np.array([""])
+    est, V, df, means = _blocked_difference(Y, z, b, names if st_cols else None)
     notes = []
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     for j, m in enumerate(chosen):
@@ -246,17 +248,18 @@ def _measures(measures: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _blocked_difference(
-    Y: np.ndarray, z: np.ndarray, b: np.ndarray, *, strata: bool
+    Y: np.ndarray, z: np.ndarray, b: np.ndarray, names: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Per column of ``Y``: the (blocked) difference in means, its joint covariance
     (stacked Neyman/HC2, see :func:`impact_profile` Notes), df and the arm means."""
     n = len(z)
+    strata = names is not None
     B = int(b.max()) + 1
     cell = 2 * b + z.astype(np.int64)
     count = np.bincount(cell, minlength=2 * B)
     if (count < 2).any():
         bad = int(np.flatnonzero(count < 2)[0])
-        where = " in one stratum" if strata else ""
+        where = f" in stratum {str(names[bad // 2])!r}" if names is not None else ""
         raise DesignError(
             f"{_FUNC}: the {'treatment' if bad % 2 else 'control'} arm{where} holds "
             f"{int(count[bad])} person(s); a variance needs at least two in each arm"

@@ -140,9 +140,11 @@ def monthly_records(
         _, idx, counts = np.unique(cell, return_index=True, return_counts=True)
         dup = idx[counts > 1][0]
         row = np.flatnonzero(keep)[dup]
+        who = emp[id].iloc[row]
+        who = who.item() if isinstance(who, np.generic) else who
         raise ColumnError(
             f"{func}: employment has more than one record for a person and month, e.g. id "
-            f"{emp[id].iloc[row]!r} in {emp[month_col].iloc[row]!r}. Fix: add up each person's "
+            f"{who!r} in {emp[month_col].iloc[row]!r}. Fix: add up each person's "
             "records within a month first (one row per person and month)."
         )
     n = len(people)
