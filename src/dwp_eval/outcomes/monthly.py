@@ -85,7 +85,8 @@ def monthly_records(
             f"of randomisation). Got {months!r} instead."
         )
     n_months = int(months)
-    roles = {"month": "month", "earnings": "earnings", "weeks_employed": "weeks_employed"}
+    roles: dict[str, Hashable | None] = {
+        "month": "month", "earnings": "earnings", "weeks_employed": "weeks_employed"}
     if employment_columns is not None:
         unknown = sorted(set(map(str, employment_columns)) - set(roles))
         if unknown:
@@ -93,7 +94,7 @@ def monthly_records(
                 f"The 'employment_columns' parameter of {func} has unknown role(s) "
                 f"{_fmt_list(unknown)}; the roles are {_fmt_list(list(roles))}."
             )
-        roles.update(employment_columns)  # type: ignore[arg-type]
+        roles.update(employment_columns)
     check_columns(people, [id, randomised], role="id / randomised", func=func, param="people")
     no_missing(people[id].isna().to_numpy(), people, id, role="id", func=func, param="people")
     check_unique(people, id, role="id", func=func)
