@@ -15,7 +15,7 @@ month. Checks:
 
 With ``SIMS = 1000`` the MC SE of a 95% coverage is 0.0069; the exact binomial band at
 significance 1% is [0.931, 0.967]. Measured (seed 20261207): sup-t band coverage of the
-whole 6-month profile 0.947 (employment) and 0.950 (earnings); pointwise coverage by month
+whole 6-month profile 0.947 (employment) and 0.952 (earnings); pointwise coverage by month
 0.949-0.955 and 0.935-0.960; the pointwise intervals alone cover the whole profile only
 0.74 of the time. Largest bias 2.66 MC SEs (month 1, employment rate); a 3,000-simulation
 run with another seed puts the same month at 0.22 MC SEs, and the estimates equal a direct

@@ -221,8 +221,19 @@ def band_critical_value(
     value, so the band always contains every pointwise interval."""
     from scipy import stats
 
-    c = sup_t_critical_value(np.asarray(vcov, dtype=float), draws=draws,
-                             rng=np.random.default_rng(seed), alpha=alpha)
+    V = np.asarray(vcov, dtype=float)
+    sd = np.sqrt(np.clip(np.diag(V), 0, None))
+    ok = sd > 0
+    corr = V[np.ix_(ok, ok)] / np.outer(sd[ok], sd[ok])
+    try:
+        # Cholesky is continuous in the matrix, so the same data in another row order
+        # (a covariance equal up to rounding) gives the same critical value up to rounding
+        root = np.linalg.cholesky((corr + corr.T) / 2)
+    except np.linalg.LinAlgError:  # singular (months that move together): the eigen root
+        c = sup_t_critical_value(V, draws=draws, rng=np.random.default_rng(seed), alpha=alpha)
+    else:
+        z = np.random.default_rng(seed).standard_normal((draws, root.shape[0])) @ root.T
+        c = float(np.quantile(np.max(np.abs(z), axis=1), 1 - alpha)) if z.size else 0.0
     d = np.asarray(df, dtype=float)
     point = float(np.max(stats.t.ppf(1 - alpha / 2, np.where(np.isfinite(d), d, np.inf))))
     return max(c, point)
