@@ -137,7 +137,7 @@ def impact_profile(
     :math:`\max_k |Z_k|`, :math:`Z \sim N(0, \hat\Omega)` and :math:`\hat\Omega`
     the correlation matrix of the estimates (the sup-t band of Montiel Olea &
     Plagborg-Moller 2019, *J. Applied Econometrics* 34(1), eq. 7; Freyberger
-    & Rai 2018, *Econometrics J.* 21(2)), found from ``draws`` normal draws
+    & Rai 2018, *J. Econometrics* 204(1)), found from ``draws`` normal draws
     with ``seed``; it covers the whole true profile with probability
     :math:`1-\alpha` asymptotically. :math:`c` is never below the largest
     pointwise t critical value, so the band contains every pointwise interval.
