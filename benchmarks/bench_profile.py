@@ -54,9 +54,8 @@ def ours(people: pd.DataFrame, emp: pd.DataFrame) -> Any:
 def statsmodels_loop(people: pd.DataFrame, emp: pd.DataFrame) -> pd.DataFrame:
     import statsmodels.api as sm
 
-    first = people.set_index("id")["randomised_on"].dt.to_period("M")
-    k = (emp["month"].dt.to_period("M").to_numpy() - first.loc[emp["id"]].to_numpy())
-    k = np.array([v.n for v in k])
+    first = people.set_index("id")["randomised_on"].dt.to_period("M").array.asi8
+    k = emp["month"].dt.to_period("M").array.asi8 - first[emp["id"].to_numpy()]
     keep = (k >= 1) & (k <= MONTHS)
     rec = emp[keep].assign(k=k[keep])
     pay = rec.pivot(index="id", columns="k", values="earnings").reindex(

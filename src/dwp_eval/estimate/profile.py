@@ -266,8 +266,8 @@ def _blocked_difference(
             f"{' of every stratum' if strata else ''}. Fix: "
             + ("merge small strata, or leave strata out." if strata else "check the arms.")
         )
-    sums = np.zeros((2 * B, Y.shape[1]))
-    np.add.at(sums, cell, Y)
+    sums = np.column_stack([np.bincount(cell, weights=Y[:, j], minlength=2 * B)
+                            for j in range(Y.shape[1])])
     cm = sums / count[:, None]
     C = Y - cm[cell]
     n_b = count.reshape(B, 2).sum(axis=1)
