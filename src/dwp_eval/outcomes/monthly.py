@@ -137,9 +137,10 @@ def monthly_records(
     keep = (k >= 1) & (k <= n_months) & (month <= end_month)
     p, kk = pos[keep], k[keep] - 1
     cell = p * n_months + kk
-    if len(np.unique(cell)) < len(cell):
-        _, idx, counts = np.unique(cell, return_index=True, return_counts=True)
-        dup = idx[counts > 1][0]
+    n = len(people)
+    per_cell = np.bincount(cell, minlength=n * n_months)
+    if (per_cell > 1).any():
+        dup = int(np.flatnonzero(per_cell[cell] > 1)[0])
         row = np.flatnonzero(keep)[dup]
         who = emp[id].iloc[row]
         who = who.item() if isinstance(who, np.generic) else who
@@ -148,7 +149,6 @@ def monthly_records(
             f"{who!r} in {emp[month_col].iloc[row]!r}. Fix: add up each person's "
             "records within a month first (one row per person and month)."
         )
-    n = len(people)
     y = np.zeros(n * n_months)
     y[cell] = earnings[keep]
     worked = np.zeros(n * n_months)
