@@ -332,3 +332,55 @@ def test_interval_band_and_p_value_agree(seed, alpha):
     assert ((g["p_value"] < alpha) == outside).all()
     assert (g["band_low"] <= g["conf_low"] + 1e-12).all()
     assert (g["band_high"] >= g["conf_high"] - 1e-12).all()
+
+
+# ------------------------------------------------------------------ covariates (Lin 2013)
+
+
+@pytest.fixture(scope="module")
+def lin_ref() -> pd.DataFrame:
+    return pd.read_csv(REF / "estimatr_profile_lin.csv", skipinitialspace=True)
+
+
+@pytest.mark.parametrize(("strata", "prefix"), [(None, "lin"), ("stratum", "fe")])
+def test_lin_adjusted_profile_matches_estimatr(data, lin_ref, strata, prefix):
+    # lm_lin(y ~ z, covariates = ~ age + benefit) and, with strata, lm_robust on the same
+    # centred and interacted design with fixed_effects = ~ stratum; HC2, n - k df
+    people, emp = data
+    prof = de.impact_profile(people, employment=emp, assigned="arm", months=K, strata=strata,
+                             covariates=["age", "benefit"])
+    f = prof.to_frame()
+    close(f["estimate"], lin_ref[f"{prefix}_estimate"])
+    close(f["std_error"], lin_ref[f"{prefix}_std_error"])
+    close(f["df"], lin_ref[f"{prefix}_df"])
+    assert set(f["se_type"]) == {"HC2"} and prof.adjusted == ("age", "benefit")
+    assert "Lin-adjusted for age, benefit" in prof.summary()
+    if strata is None:
+        for m in ("employed", "earnings"):
+            V = pd.read_csv(REF / f"sandwich_vcov_lin_{m}.csv", skipinitialspace=True).to_numpy()
+            close(prof.vcov(m), V)
+
+
+@pytest.mark.parametrize("strata", [None, "stratum"])
+def test_lin_adjusted_month_is_the_itt_with_covariates(data, strata):
+    people, emp = data
+    prof = de.impact_profile(people, employment=emp, assigned="arm", months=K, strata=strata,
+                             covariates=["age", "benefit"])
+    trial = people.join(monthly_outcomes(people, employment=emp, months=K).drop(columns="id"))
+    f = prof.to_frame().set_index("term")
+    for col in ("employed_3", "earnings_7"):
+        e = de.itt(trial.astype({col: float}), outcome=col, assigned="arm", strata=strata,
+                   covariates=["age", "benefit"])
+        m, k = col.split("_")
+        row = f.loc[f"{m} month {k}"]
+        assert row["estimate"] == pytest.approx(e.estimate, rel=1e-10, abs=1e-12)
+        assert row["std_error"] == pytest.approx(e.std_error, rel=1e-10)
+        assert row["df"] == e.df
+
+
+def test_covariate_errors_are_named():
+    people, emp = _small()
+    with pytest.raises(ColumnError, match=r"column 'agee' \(covariates\) is not in people"):
+        run(people, emp, covariates=["agee"])
+    with pytest.raises(MissingDataError, match=r"column 'age' \(covariates\) has 1 missing"):
+        run(people.assign(age=[30.0, None, 40, 50, 60, 20, 25, 35]), emp, covariates=["age"])

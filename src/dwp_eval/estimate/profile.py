@@ -12,7 +12,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.linalg import demean, fit_ols
 from dwp_eval._core.records import date_text
+from dwp_eval._core.sample import expand_covariates
+from dwp_eval._core.variance import hc_weights
 from dwp_eval._validation import (
     _fmt_list,
     as_column_list,
@@ -49,6 +52,7 @@ def impact_profile(
     data_end: str | _dt.date | np.datetime64 | None = None,
     measures: str | Sequence[str] = MEASURES,
     strata: Hashable | Sequence[Hashable] | None = None,
+    covariates: Sequence[Hashable] | None = None,
     employment_columns: Mapping[str, Hashable | None] | None = None,
     alpha: float = 0.05,
     draws: int = 100_000,
@@ -82,6 +86,12 @@ def impact_profile(
         ``"earnings"`` (pounds a month).
     strata
         The randomisation strata (blocks), one column or several.
+    covariates
+        Baseline covariates: each month's effect is then the Lin (2013)
+        regression estimate that :func:`~dwp_eval.itt` gives with
+        ``covariates`` (centred covariates interacted with assignment, strata
+        as absorbed fixed effects, HC2, ``n - k`` df). Text or categorical
+        columns become dummies.
     employment_columns
         Other names for the columns of ``employment`` by role.
     alpha
@@ -142,6 +152,13 @@ def impact_profile(
     :math:`1-\alpha` asymptotically. :math:`c` is never below the largest
     pointwise t critical value, so the band contains every pointwise interval.
 
+    With ``covariates``, month :math:`k`'s estimate is the assignment
+    coefficient :math:`\hat\tau_k = \sum_i a_i Y_{ik}` of the Lin
+    regression on the design :math:`X` (one for every month), with
+    :math:`a_i = ((X'X)^{-1} x_i)_z`, and the joint HC2 covariance is
+    :math:`\sum_i a_i^2 e_{ij} e_{ik} / (1 - h_{ii})` (the :math:`z` block
+    of the stacked sandwich; MacKinnon & White 1985 for HC2).
+
     Examples
     --------
     >>> import pandas as pd, dwp_eval as de
@@ -200,6 +217,11 @@ def impact_profile(
             DroppedRowsWarning, stacklevel=2,
         )
         keep = keep & ~short
+    cov_cols = as_column_list(covariates)
+    if cov_cols:
+        check_columns(people, cov_cols, role="covariates", func=_FUNC, param="people")
+        for c in cov_cols:
+            check_no_missing(people, c, role="covariates", func=_FUNC)
     z = (arms.to_numpy()[keep] == treat).astype(bool)
     ctrl = str(label_key(control))
     Y = np.hstack([rec.employed if m == "employed" else rec.earnings for m in chosen])[keep]
@@ -210,7 +232,12 @@ def impact_profile(
     else:
         b = np.zeros(int(keep.sum()), dtype=np.int64)
         names = np.array([""])
-    est, V, df, means = _blocked_difference(Y, z, b, names if st_cols else None)
+    if cov_cols:
+        cov = expand_covariates(people.loc[keep], cov_cols, _FUNC)
+        est, V, df = _lin_regression(Y, z, cov, b if st_cols else None)
+        means = (Y[~z].mean(axis=0), Y[z].mean(axis=0))
+    else:
+        est, V, df, means = _blocked_difference(Y, z, b, names if st_cols else None)
     notes = []
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     for j, m in enumerate(chosen):
@@ -226,7 +253,8 @@ def impact_profile(
         alpha=a, draws=n_draws, seed=int(seed), treatment=treat, control=ctrl,
         n_by_arm={ctrl: int((~z).sum()), treat: int(z.sum())}, data_end=date_text(rec.data_end),
         design="blocked" if st_cols else "standard",
-        se_type="neyman (blocked)" if st_cols else "HC2", notes=tuple(notes),
+        se_type="neyman (blocked)" if st_cols and not cov_cols else "HC2", notes=tuple(notes),
+        adjusted=tuple(map(str, cov_cols)),
     )
 
 
@@ -287,3 +315,33 @@ def _blocked_difference(
         df = np.where(np.isfinite(df), df, float(n - 2))
     means = (Y[~z].mean(axis=0), Y[z].mean(axis=0))
     return est, V, df, means
+
+
+def _lin_regression(
+    Y: np.ndarray, z: np.ndarray, cov: pd.DataFrame, strata: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``Y``: the assignment coefficient of the Lin (2013) regression (the
+    design :func:`dwp_eval._core.regression.assignment_regression` builds), the joint HC2
+    covariance of the coefficients over the columns, and the ``n - k`` df."""
+    n, p = len(z), cov.shape[1]
+    first = 1 if strata is None else 0
+    zf = z.astype(float)
+    X = np.empty((n, first + 1 + 2 * p), order="F")
+    if first:
+        X[:, 0] = 1.0
+    X[:, first] = zf
+    for j, c in enumerate(cov.columns):
+        col = cov[c].to_numpy(dtype=float)
+        X[:, first + 1 + j] = col - col.mean()  # centred (Lin 2013)
+        X[:, first + 1 + p + j] = X[:, first + 1 + j] * zf
+    names = (["(Intercept)"] if first else []) + ["assigned"] + [str(c) for c in cov.columns] \
+        + [f"assigned:{c}" for c in cov.columns]
+    codes = None if strata is None else np.asarray(strata, dtype=np.int64)
+    fit = fit_ols(X, Y[:, 0], names, fe_codes=codes, func=_FUNC)
+    Yw = Y if codes is None else demean(Y, codes, int(codes.max()) + 1, None)
+    coef = fit.bread @ (fit.X.T @ Yw)
+    E = Yw - fit.X @ coef
+    a = fit.X @ fit.bread[:, first]
+    w = a**2 * hc_weights("HC2", fit.leverage())
+    V = (E * w[:, None]).T @ E
+    return coef[first], V, np.full(Y.shape[1], float(fit.n - fit.rank))

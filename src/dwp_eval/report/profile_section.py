@@ -52,6 +52,7 @@ def add_profile(
             randomised, employment=records, assigned=d["assigned"], control=d["control"],
             treatment=treatment, id=d["id"], randomised=RANDOMISED_COLUMN,
             months=_months(randomised, records, d["id"]), strata=d["strata"],
+            covariates=list(plan.covariates) if plan.adjustment == "lin" else None,
             alpha=plan.alpha, seed=plan.seed if isinstance(plan.seed, int) else 20191,
             missing="drop",
         )
@@ -70,7 +71,9 @@ def add_profile(
         f"monthly employment records to {prof.data_end}: {level} pointwise intervals for each "
         f"month, and a {level} simultaneous (sup-t) band that covers the whole profile "
         f"(Montiel Olea & Plagborg-Moller 2019). Each month is the ITT of that month's "
-        f"outcome ({prof.se_type} standard errors, no covariate adjustment).",
+        f"outcome ({prof.se_type} standard errors, "
+        + (f"Lin-adjusted for {', '.join(prof.adjusted)})." if prof.adjusted
+           else "no covariate adjustment).")
         f"Figure: {prof.alt_text('employed')}",
     ]
     arms = arm_keys(randomised[d["assigned"]])

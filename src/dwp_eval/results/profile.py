@@ -61,6 +61,8 @@ class ImpactProfile(ResultMixin):
         The normal draws and the seed the critical values were simulated with.
     notes
         Plain-language notes (e.g. months with no variation in either arm).
+    adjusted
+        The covariates each month's estimate is adjusted for (Lin 2013), if any.
     """
 
     _table: pd.DataFrame
@@ -79,6 +81,7 @@ class ImpactProfile(ResultMixin):
     design: str
     se_type: str
     notes: tuple[str, ...] = ()
+    adjusted: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per measure and month, columns :data:`PROFILE_COLUMNS`."""
@@ -133,6 +136,8 @@ class ImpactProfile(ResultMixin):
             f"  {self.design} design, {self.se_type} standard errors; n = {n_c + n_t:,} "
             f"({self.control} {n_c:,}, {self.treatment} {n_t:,}); records to {self.data_end}",
         ]
+        if self.adjusted:
+            lines.append(f"  Lin-adjusted for {', '.join(self.adjusted)}")
         for m in self.measures:
             f = self._table[self._table["measure"] == m]
             scale, unit = (100.0, " pp") if self.outcome_unit[m] == "pp" else (1.0, "")
@@ -244,7 +249,7 @@ def build_profile(
     vcov: Mapping[str, np.ndarray], df: Mapping[str, np.ndarray], n_obs: int,
     means: Mapping[str, tuple[np.ndarray, np.ndarray]], alpha: float, draws: int, seed: int,
     treatment: str, control: str, n_by_arm: Mapping[str, int], data_end: str, design: str,
-    se_type: str, notes: tuple[str, ...] = (),
+    se_type: str, notes: tuple[str, ...] = (), adjusted: tuple[str, ...] = (),
 ) -> ImpactProfile:
     """Assemble an :class:`ImpactProfile` (pointwise t intervals, sup-t band)."""
     from scipy import stats
@@ -276,6 +281,6 @@ def build_profile(
         critical_values=crit, alpha=alpha, draws=draws, seed=seed,
         outcome_unit={m: ("pp" if m == "employed" else "pounds") for m in measures},
         treatment=treatment, control=control, n_by_arm=dict(n_by_arm), data_end=data_end,
-        design=design, se_type=se_type, notes=notes,
+        design=design, se_type=se_type, notes=notes, adjusted=adjusted,
     )
 

@@ -45,3 +45,38 @@ for (meas in names(Y)) {
   print(diag(Vz), digits = 10)
 }
 print(sessionInfo()$otherPkgs$estimatr$Version); print(sessionInfo()$otherPkgs$sandwich$Version)
+
+# ---- Lin-adjusted profile (covariates age and benefit; benefit dummies esa, uc, with jsa
+# as the base level; centred and interacted with z):
+# lm_lin(y ~ z, covariates = ~ age + benefit, se_type = "HC2") without strata, and
+# lm_robust on the same centred design with fixed_effects = ~ stratum with strata;
+# the joint covariance from sandwich::vcovHC(type = "HC2") of the multivariate Lin
+# regression without strata.
+people$benefit <- factor(people$benefit)
+D <- model.matrix(~ age + benefit, data = people)[, -1]
+Dc <- scale(D, center = TRUE, scale = FALSE)
+colnames(Dc) <- c("age_c", paste0(levels(people$benefit)[-1], "_c"))
+lin <- data.frame()
+for (meas in names(Y)) for (k in 1:K) {
+  d <- data.frame(y = Y[[meas]][, k], z = people$z, stratum = people$stratum,
+                  age = people$age, benefit = people$benefit, Dc)
+  a <- lm_lin(y ~ z, covariates = ~ age + benefit, data = d, se_type = "HC2")
+  f <- as.formula(paste("y ~ z +", paste(colnames(Dc), collapse = " + "), "+",
+                        paste0("z:", colnames(Dc), collapse = " + ")))
+  b <- lm_robust(f, data = d, fixed_effects = ~ stratum, se_type = "HC2")
+  lin <- rbind(lin, data.frame(measure = meas, month = k,
+    lin_estimate = unname(coef(a)["z"]), lin_std_error = a$std.error[["z"]], lin_df = a$df[["z"]],
+    fe_estimate = unname(coef(b)["z"]), fe_std_error = b$std.error[["z"]], fe_df = b$df[["z"]]))
+}
+write.csv(format(lin, digits = 17), "estimatr_profile_lin.csv", row.names = FALSE, quote = FALSE)
+print(lin, digits = 10)
+for (meas in names(Y)) {
+  Z <- people$z
+  fit <- lm(Y[[meas]] ~ Z * Dc)
+  V <- vcovHC(fit, type = "HC2")
+  zz <- grep(":Z$", rownames(V))
+  write.csv(format(as.data.frame(unname(V[zz, zz])), digits = 17),
+            sprintf("sandwich_vcov_lin_%s.csv", meas), row.names = FALSE, quote = FALSE)
+  cat(meas, "joint HC2 covariance of the Lin-adjusted monthly effects (diagonal):\n")
+  print(diag(V[zz, zz]), digits = 10)
+}

@@ -1,6 +1,6 @@
 """Seeded synthetic trial with monthly RTI-like records for the impact-profile references.
 
-Writes data/people.csv (id, arm, stratum, randomised_on) and data/employment.csv (id,
+Writes data/people.csv (id, arm, stratum, randomised_on, age, benefit) and data/employment.csv (id,
 month, earnings): 600 people randomised January to March 2019 within 4 strata, 9 months of
 records after the latest randomisation month (to 2019-12), a known monthly effect.
 """
@@ -32,6 +32,11 @@ for i in range(n):
             rows.append((i, str(first[i] + k), pay))
 people = pd.DataFrame({"id": np.arange(n), "arm": arm, "stratum": stratum,
                        "randomised_on": randomised.strftime("%Y-%m-%d")})
+# baseline covariates for the Lin-adjusted profile, from their own stream (so the columns
+# above are those of the first version of this script)
+rng_x = np.random.default_rng(20261207)
+people["age"] = rng_x.integers(18, 65, size=n)
+people["benefit"] = rng_x.choice(["jsa", "esa", "uc"], size=n)
 employment = pd.DataFrame(rows, columns=["id", "month", "earnings"])
 out = Path(__file__).parent / "data"
 people.to_csv(out / "people.csv", index=False)
