@@ -73,7 +73,7 @@ def add_profile(
         f"(Montiel Olea & Plagborg-Moller 2019). Each month is the ITT of that month's "
         f"outcome ({prof.se_type} standard errors, "
         + (f"Lin-adjusted for {', '.join(prof.adjusted)})." if prof.adjusted
-           else "no covariate adjustment).")
+           else "no covariate adjustment)."),
         f"Figure: {prof.alt_text('employed')}",
     ]
     arms = arm_keys(randomised[d["assigned"]])
