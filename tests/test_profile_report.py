@@ -67,3 +67,16 @@ def test_without_records_there_is_no_profile_and_a_bad_profile_never_aborts():
     section = next(s for s in broken.sections if s.key == "profile")
     assert "not estimable" in section.text[0] and "randomised_on" in section.text[0]
     assert broken.results["profile"] is None
+
+
+def test_profile_follows_the_plans_covariates():
+    trial, records = _trial()
+    plan = AnalysisPlan.from_dict({
+        "design": {"id": "id", "assigned": "arm", "strata": "stratum"},
+        "outcomes": {"primary": ["employed_13_weeks"]},
+        "analysis": {"covariates": ["age", "prior_earnings"]},
+    })
+    rep = de.analyse(trial, plan, records=records)
+    assert rep.results["profile"].adjusted == ("age", "prior_earnings")
+    section = next(s for s in rep.sections if s.key == "profile")
+    assert "Lin-adjusted for age, prior_earnings" in section.text[0]
