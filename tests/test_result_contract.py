@@ -141,6 +141,12 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "BaconDecomposition": lambda: de.bacon_decomposition(
         panel(), outcome="employment_rate", unit="area", time="month", cohort="cohort"),
     "WaldTest": lambda: _attrition().covariate_test,
+    "ImpactProfile": lambda: de.impact_profile(
+        pd.DataFrame({"id": range(8), "arm": ["control", "treatment"] * 4,
+                      "randomised_on": "2019-01-10"}),
+        employment=pd.DataFrame({"id": [1, 3, 5, 0, 7, 2, 6], "month": ["2019-02"] * 3 + ["2019-03"] * 4,
+                                 "earnings": [800.0, 900.0, 1000.0, 700.0, 600.0, 500.0, 400.0]}),
+        assigned="arm", months=2, draws=200),
     "Attrition": _attrition,
     "LeeBounds": lambda: de.lee_bounds(
         trial(), outcome="earnings", responded="responded", assigned="arm"),

@@ -27,6 +27,7 @@ from dwp_eval.estimate.event_study import event_study
 from dwp_eval.estimate.imputation import multiple_imputation
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
+from dwp_eval.estimate.profile import impact_profile
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.estimate.tipping import tipping_point
@@ -73,6 +74,7 @@ from dwp_eval.results import (
 )
 from dwp_eval.results.binary import BinaryEffect
 from dwp_eval.results.impact import EffectTable
+from dwp_eval.results.profile import ImpactProfile
 from dwp_eval.results.table import Table, compare
 from dwp_eval.trial import Trial
 
@@ -100,6 +102,7 @@ __all__ = [
     "EventStudy",
     "FirstStage",
     "Flow",
+    "ImpactProfile",
     "LeeBounds",
     "MultipleImputation",
     "PlanError",
@@ -139,6 +142,7 @@ __all__ = [
     "event_study",
     "flag_contamination",
     "flow",
+    "impact_profile",
     "impact_table",
     "itt",
     "lee_bounds",

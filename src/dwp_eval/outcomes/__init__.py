@@ -34,6 +34,7 @@ from dwp_eval.outcomes.measures import (
     MEASURES,
     Measure,
 )
+from dwp_eval.outcomes.monthly import monthly_outcomes
 from dwp_eval.outcomes.wage_rates import NATIONAL_LIVING_WAGE
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "NATIONAL_LIVING_WAGE",
     "Measure",
     "derive_outcomes",
+    "monthly_outcomes",
 ]

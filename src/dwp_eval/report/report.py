@@ -58,6 +58,7 @@ from dwp_eval.report.document import Report, Section, _display, _log_text, _prot
 from dwp_eval.report.impact import impact_table
 from dwp_eval.report.impact_rows import not_estimable_reason
 from dwp_eval.report.plan import AnalysisPlan
+from dwp_eval.report.profile_section import add_profile
 from dwp_eval.results import Effect
 from dwp_eval.results.impact import NOT_ESTIMABLE
 
@@ -67,7 +68,8 @@ __all__ = ["Report", "Section", "analyse"]
 # ---------------------------------------------------------------------------- analyse
 
 
-def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
+def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
+            records: pd.DataFrame | None = None) -> Report:
     """Run a pre-specified analysis plan on the trial data and return the report.
 
     Parameters
@@ -79,6 +81,8 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
     plan
         An :class:`~dwp_eval.report.plan.AnalysisPlan` or the path of its
         TOML file.
+    records
+        Monthly employment records: adds :func:`dwp_eval.impact_profile` (needs ``randomised_on``).
 
     Returns
     -------
@@ -132,7 +136,7 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
     # so one warning sums them up
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DroppedRowsWarning)
-        report = _analyse(data, plan)
+        report = _analyse(data, plan, records)
     for w in caught:
         if not issubclass(w.category, DroppedRowsWarning):
             warnings.warn(w.message, w.category, stacklevel=2)
@@ -149,7 +153,7 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
     return report
 
 
-def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
+def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | None = None) -> Report:
     func = "analyse"
     data = check_data(data, func=func)
     plan.check_data(data)
@@ -452,6 +456,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
          "divided by the difference in receipt between the arms."],
         mde_frame, display=_mde_display(mde_pub, table),
         figure=_mde_png(mde_frame, table), published=mde_pub)
+
+    if records is not None:  # 7b. month by month (profile_section.py), with monthly records
+        add_profile(add, results, randomised, records, plan, treatment=treatment)
 
     # 8. the disclosure log: every cell withheld, by which rule and why
     log = pd.concat(logs, ignore_index=True)
