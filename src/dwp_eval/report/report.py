@@ -42,7 +42,7 @@ from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
-from dwp_eval.report import _checked
+from dwp_eval.report import _across, _checked
 from dwp_eval.report.displays import (
     _cace_display,
     _effect_text,
@@ -416,6 +416,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
             })
         results["cace"] = MappingProxyType(effects)
         cace_frame = pd.DataFrame(rows)
+        cace_pub, cace_shown = _across.receipt(_protect(cace_frame, rules, "cace"), _cace_display(
+            cace_frame, effects), shown_rates, rules)  # the first stage beside take-up
         first = effects.get(plan.primary[0])
         add("cace", "Complier average causal effect (CACE)",
             ["Effect of receiving the programme for those who receive it because they were "
@@ -425,7 +427,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
              f"{plan.primary[0]}: "
              + (f"{_effect_text(first)}." if first is not None else f"{NOT_ESTIMABLE}."),
              *cace_notes],
-            cace_frame, display=_cace_display(cace_frame, effects))
+            cace_frame, display=cace_shown, published=cace_pub)
 
     # 7. minimum detectable effect achieved
     rows = []
@@ -445,11 +447,12 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     mde_pub = _protect(mde_frame.assign(  # the rates as the take-up table publishes them
         take_up=shown_rates.get(treatment, take_up),
         contamination=shown_rates.get(control, contamination_rate)), rules, "mde")
+    mde_pub, mde_shown = _across.receipt(mde_pub, _mde_display(mde_pub, table), shown_rates, rules)
     add("mde", "Minimum detectable effect achieved",
         [f"The smallest true effect the trial as analysed had {100 * 0.8:g}% power to detect at "
          f"alpha = {plan.alpha:g} (two-sided), beside the estimate; for the CACE, the ITT MDE "
          "divided by the difference in receipt between the arms."],
-        mde_frame, display=_mde_display(mde_pub, table),
+        mde_frame, display=mde_shown,
         figure=_png(lambda ax: _plot_mde(ax, mde_frame)), published=mde_pub)
 
     # 8. the disclosure log: every cell withheld, by which rule and why

@@ -1,0 +1,76 @@
+"""Disclosure control across the report's tables: cells of one table that, beside another
+published table, would give back a cell that table withholds.
+
+Within a table, and where rows add up to a total published in another table (subgroups
+to the overall impact counts, sites to the control arm), :class:`DisclosureRules` does
+the work (primary, proportion, dominance and secondary suppression). What is left are
+statistics computed from two published rates: the first stage of the CACE is the
+difference between the arms' receipt rates, and the minimum detectable CACE divides the
+ITT MDE by it. Beside the take-up table's published rate for one arm, either gives back
+the other arm's rate to more decimals than the take-up table shows, and with the
+published group size a count the take-up table withholds. So wherever the take-up table
+withholds an arm's rate, these columns are withheld too, in the published table and in
+its display, and the disclosure log says why (the same complementary reasoning as
+secondary suppression: Hundepool et al. 2012, *Statistical Disclosure Control*, Wiley,
+section 4.3, applied to linked tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from dwp_eval.report.disclosure import DisclosureRules
+
+__all__: list[str] = []
+
+#: Columns computed from the difference of the arms' receipt rates: published column ->
+#: the column of its display.
+RECEIPT_COLUMNS = {"first_stage": "first stage", "mde_cace": "MDE (CACE)"}
+
+
+def receipt(
+    published: pd.DataFrame, display: pd.DataFrame, rates: Mapping[Any, Any],
+    rules: DisclosureRules,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``published`` and ``display`` (copies) with the :data:`RECEIPT_COLUMNS` withheld
+    in every row when the take-up table withholds an arm's receipt rate (``rates``: arm ->
+    published rate); the log entries join ``published.attrs["log"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pub = pd.DataFrame({"outcome": ["y"], "first_stage": [0.8]})
+    >>> shown = pd.DataFrame({"outcome": ["y"], "first stage": ["80.0 pp"]})
+    >>> out, view = receipt(pub, shown, {"control": "[c]", "treatment": 0.82},
+    ...                     DisclosureRules())
+    >>> out["first_stage"].tolist(), view["first stage"].tolist()
+    (['[c]'], ['[c]'])
+    >>> out.attrs["log"][0]["rule"]
+    'secondary'
+    """
+    withheld = [str(arm) for arm, v in rates.items() if v == rules.suppressed]
+    out, view = published.copy(), display.copy()
+    out.attrs = dict(published.attrs)
+    if not withheld or len(out) == 0:
+        return out, view
+    log = list(out.attrs.get("log", []))
+    labels = [str(v) for v in out[out.columns[0]]]
+    for col, shown in RECEIPT_COLUMNS.items():
+        if col not in out.columns:
+            continue
+        out[col] = out[col].astype(object)
+        for i in range(len(out)):
+            v = out[col].iloc[i]
+            if v is None or (isinstance(v, float) and v != v) or v == rules.suppressed:
+                continue
+            out.iloc[i, out.columns.get_loc(col)] = rules.suppressed
+            if shown in view.columns:
+                view.iloc[i, view.columns.get_loc(shown)] = rules.suppressed
+            log.append({"table": "", "row": labels[i], "column": col, "rule": "secondary",
+                        "reason": f"it is the difference of the arms' receipt rates, so with "
+                                  f"the published rate of one arm it would give back the "
+                                  f"withheld receipt rate of {', '.join(withheld)}"})
+    out.attrs["log"] = log
+    return out, view
