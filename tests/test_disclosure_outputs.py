@@ -57,12 +57,16 @@ def outputs_trial() -> pd.DataFrame:
     ctrl = data.index[data["arm"] == "control"]
     data.loc[ctrl, "received"] = 0
     data.loc[ctrl[:4], "received"] = 1  # 4 control people receive the programme
+    data["rare"] = 0  # a baseline condition of 3 control and 12 treatment people
+    data.loc[ctrl[-3:], "rare"] = 1
+    data.loc[data.index[data["arm"] == "treatment"][:12], "rare"] = 1
     return data
 
 
 def outputs_plan() -> AnalysisPlan:
     raw = small_cell_plan(suppress_zero=True).to_dict()
     raw["analysis"].update({"covariates": COVARIATES, "cace": True})
+    raw["balance"]["covariates"] = ["age", "rare"]
     return AnalysisPlan.from_dict(raw)
 
 
@@ -93,8 +97,9 @@ def _plot_data(fig: Any) -> PlotData:
                     out.values += [float(v) for v in np.ravel(np.asarray(xy, dtype=float))]
             elif isinstance(art, Rectangle):
                 out.values += [art.get_x() + art.get_width(), art.get_y() + art.get_height()]
-            elif isinstance(art, Collection) and hasattr(art, "get_segments"):
-                for seg in art.get_segments():
+            elif isinstance(art, Collection):  # scatter markers, error-bar segments
+                out.values += [float(v) for v in np.ravel(np.asarray(art.get_offsets()))]
+                for seg in getattr(art, "get_segments", list)():
                     out.values += [float(v) for v in np.ravel(seg)]
     return out
 
@@ -249,6 +254,9 @@ def _secret_pairs(out: Outputs) -> Iterator[tuple[str, dict[str, str], list[str]
         yield ("contamination_by_site", {"site": str(site)},
                ["rate", "conf_low_rate", "conf_high_rate"], int(rows["contaminated"].sum()),
                len(rows))
+    y = data.loc[data["arm"] == "control", "rare"]
+    yield ("balance", {"covariate": "rare"},
+           ["mean_control", "sd_control", "std_diff", "variance_ratio"], int(y.sum()), len(y))
     # the difference of the arms' receipt rates (the first stage, and the CACE MDE that
     # divides by it) gives the control rate back beside the published take-up
     for arm in arms:
@@ -492,6 +500,10 @@ def test_the_plots_draw_controlled_numbers_only(outputs: Outputs) -> None:
         if key in ("contamination_by_site", "take_up") and (0 < k < T or 0 < n - k < T):
             for scale in (1.0, 100.0):
                 assert not np.isclose(values, scale * k / n, rtol=0, atol=1e-9).any(), keys
+    # nor the standardised difference of the rare baseline condition (3 control people)
+    raw = outputs.report.results["balance"].to_frame().set_index("covariate")
+    assert rep.tables["balance"].set_index("covariate").loc["rare", "std_diff"] == C
+    assert not np.isclose(values, float(raw.loc["rare", "std_diff"]), rtol=0, atol=1e-9).any()
     # the site plot draws the published rates only; its withheld sites are not drawn
     site = rep.tables["contamination_by_site"]
     shown = [100 * float(v) for v in site["rate"] if v != C]

@@ -74,3 +74,32 @@ def receipt(
                                   f"withheld receipt rate of {', '.join(withheld)}"})
     out.attrs["log"] = log
     return out, view
+
+
+def drawn(result: Any, published: pd.DataFrame, columns: tuple[str, ...],
+          rules: DisclosureRules) -> Any:
+    """A copy of a result whose table (``_frame``) has NaN wherever the published table
+    withholds the cell, so that its ``plot`` draws the disclosure-controlled numbers
+    only (the balance plot's standardised difference of a 0/1 covariate gives back its
+    arm means, which the published table withholds beside small counts).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> import pandas as pd
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class R:
+    ...     _frame: pd.DataFrame
+    >>> r = R(pd.DataFrame({"std_diff": [0.1, 0.4]}))
+    >>> drawn(r, pd.DataFrame({"std_diff": [0.1, "[c]"]}), ("std_diff",),
+    ...       DisclosureRules())._frame["std_diff"].tolist()
+    [0.1, nan]
+    """
+    import dataclasses
+
+    frame = result._frame.copy()
+    for col in columns:
+        if col in published.columns and col in frame.columns:
+            withheld = (published[col].astype(object) == rules.suppressed).to_numpy()
+            frame[col] = frame[col].astype(float).where(~withheld)
+    return dataclasses.replace(result, _frame=frame)

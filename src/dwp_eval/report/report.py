@@ -247,8 +247,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
             text.append(omnibus_note)
         bal_pub = _protect(bal.to_frame(), rules, "balance", **_checked.balance(
             bal.to_frame(), randomised, assigned=assigned, control=control))
-        add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot),
-            published=bal_pub)
+        add("balance", "Baseline balance", text, bal.to_frame(), published=bal_pub, figure=_png(
+            _across.drawn(bal, bal_pub, ("std_diff",), rules).plot))
 
     # 3. impact table
     lone_notes: list[str] = []
