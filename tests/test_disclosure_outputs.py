@@ -35,6 +35,8 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from dwp_eval.report.document import COUNT_COLUMNS
@@ -545,3 +547,41 @@ def test_acro_leaves_no_flag_unresolved(outputs: Outputs, tmp_path: Path) -> Non
     flags = acro_check(out["record"], outputs.data)
     assert len(flags) >= 10  # ACRO flags the small cells ...
     assert flags["resolved"].all(), flags[~flags["resolved"]].to_string()  # ... all withheld
+
+
+def test_every_withheld_cell_has_its_reason_in_the_log(outputs: Outputs) -> None:
+    rep = outputs.report
+    log = rep.tables["disclosure"]
+    for key, table in rep.tables.items():
+        if key == "disclosure":
+            continue
+        withheld = int((table.astype(object) == C).to_numpy().sum())
+        rows = log[(log["table"] == key) & (log["rule"] != "total") & (log["column"] != "text")]
+        assert withheld == len(rows), key
+    across = log[log["table"].isin(["cace", "mde"])]
+    assert set(across["column"]) == {"first_stage", "mde_cace", "contamination"}
+    rates = across[across["column"] != "contamination"]
+    assert rates["reason"].str.contains("withheld receipt rate of control").all()
+
+
+@given(st.dictionaries(st.sampled_from(["control", "treatment", "other"]),
+                       st.one_of(st.just(C), st.floats(0, 1)), min_size=1),
+       st.lists(st.one_of(st.floats(-1, 1), st.just(float("nan"))), min_size=1, max_size=4))
+def test_receipt_columns_are_withheld_exactly_when_a_receipt_rate_is(
+    rates: dict[str, Any], first_stage: list[float],
+) -> None:
+    from dwp_eval.report._across import receipt
+    from dwp_eval.report.disclosure import DisclosureRules
+
+    pub = pd.DataFrame({"outcome": [f"y{i}" for i in range(len(first_stage))],
+                        "first_stage": first_stage, "estimate": 1.0})
+    shown = pd.DataFrame({"outcome": pub["outcome"], "first stage": "x"})
+    out, view = receipt(pub, shown, rates, DisclosureRules())
+    withheld = C in rates.values()
+    for i, v in enumerate(first_stage):
+        expect = withheld and not np.isnan(v)
+        assert (out["first_stage"].iloc[i] == C) == expect
+        assert (view["first stage"].iloc[i] == C) == expect
+    assert len(out.attrs.get("log", [])) == sum(
+        withheld and not np.isnan(v) for v in first_stage)
+    assert (out["estimate"] == 1.0).all()  # nothing else changes

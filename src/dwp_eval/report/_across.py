@@ -28,6 +28,10 @@ __all__: list[str] = []
 #: Columns computed from the difference of the arms' receipt rates: published column ->
 #: the column of its display.
 RECEIPT_COLUMNS = {"first_stage": "first stage", "mde_cace": "MDE (CACE)"}
+_HOW = {"first_stage": "it is the difference of the arms' receipt rates",
+        "mde_cace": "it is the ITT MDE divided by the difference of the arms' receipt rates"}
+#: Columns that copy the take-up table's published rates (withheld where it withholds them).
+COPIED = ("take_up", "contamination")
 
 
 def receipt(
@@ -69,9 +73,15 @@ def receipt(
             if shown in view.columns:
                 view.iloc[i, view.columns.get_loc(shown)] = rules.suppressed
             log.append({"table": "", "row": labels[i], "column": col, "rule": "secondary",
-                        "reason": f"it is the difference of the arms' receipt rates, so with "
-                                  f"the published rate of one arm it would give back the "
-                                  f"withheld receipt rate of {', '.join(withheld)}"})
+                        "reason": f"{_HOW[col]}, so with the published rate of one arm it "
+                                  f"would give back the withheld receipt rate of "
+                                  f"{', '.join(withheld)}"})
+    for col in COPIED:  # withheld in the take-up table, so here
+        for i in range(len(out)) if col in out.columns else ():
+            if out[col].iloc[i] == rules.suppressed:
+                log.append({"table": "", "row": labels[i], "column": col, "rule": "secondary",
+                            "reason": "the receipt rate as the take-up table publishes it "
+                                      "(withheld there)"})
     out.attrs["log"] = log
     return out, view
 
