@@ -585,3 +585,43 @@ def test_receipt_columns_are_withheld_exactly_when_a_receipt_rate_is(
     assert len(out.attrs.get("log", [])) == sum(
         withheld and not np.isnan(v) for v in first_stage)
     assert (out["estimate"] == 1.0).all()  # nothing else changes
+
+
+def test_the_forest_plot_leaves_out_an_estimate_the_table_withholds(outputs: Outputs) -> None:
+    from matplotlib.figure import Figure
+
+    from dwp_eval.report._across import Published
+    from dwp_eval.report.displays import _forest_png
+
+    rep = outputs.report
+    pub = rep.tables["impact"].astype(object)
+    pub.loc[pub["outcome"] == "employed", "estimate"] = C  # as the df rule would withhold it
+    plots: list[PlotData] = []
+    save = Figure.savefig
+
+    def savefig(fig: Any, *args: Any, **kwargs: Any) -> Any:
+        plots.append(_plot_data(fig))
+        return save(fig, *args, **kwargs)
+
+    with mock.patch.object(Figure, "savefig", savefig):
+        _forest_png(Published(rep.results["impact"], pub, rep.plan.disclosure))
+        _forest_png(Published(rep.results["impact"], rep.tables["impact"], rep.plan.disclosure))
+    assert "employed" not in plots[0].texts and "earnings" in plots[0].texts
+    assert {"employed", "earnings"} <= set(plots[1].texts)
+
+
+def test_impact_table_marks_a_subgroup_the_covariates_fit_exactly() -> None:
+    import dwp_eval as de
+
+    data = outputs_trial()
+    args: dict[str, Any] = dict(assigned="arm", control="control", treatment="treatment",
+                                covariates=COVARIATES, adjustment="lin", se_type="HC2")
+    alone = de.itt(data[data["group"] == "tiny"], outcome="employed", **args)
+    assert alone.df == 0 and np.isnan(alone.p_value)  # 12 people, 12 parameters
+    tab = de.impact_table(data, outcomes=["employed"], by="group", **args)
+    f = tab.to_frame().set_index("subgroup")
+    assert f.loc["group=tiny", "not_estimable"] == (
+        "no residual degrees of freedom (the covariates fit the subgroup exactly)")
+    tiny = tab.effects[list(tab.subgroups).index("group=tiny")]
+    assert "Fix: use fewer covariates" in tiny.notes[0]
+    assert f.loc["group=main", "not_estimable"] == "" and np.isfinite(f.loc["group=main", "p_value"])

@@ -113,3 +113,27 @@ def drawn(result: Any, published: pd.DataFrame, columns: tuple[str, ...],
             withheld = (published[col].astype(object) == rules.suppressed).to_numpy()
             frame[col] = frame[col].astype(float).where(~withheld)
     return dataclasses.replace(result, _frame=frame)
+
+
+class Published:
+    """An effect table as its published table shows it, for the forest plot: a row whose
+    estimate the published table withholds (too few residual degrees of freedom) is left
+    out of the plot as a row that is not estimable is.
+
+    Examples
+    --------
+    >>> import types
+    >>> t = types.SimpleNamespace(effects=("a", "b"), reasons=lambda: ["", ""])
+    >>> pub = pd.DataFrame({"estimate": [0.1, "[c]"]})
+    >>> Published(t, pub, DisclosureRules()).reasons()
+    ['', 'withheld (disclosure control)']
+    """
+
+    def __init__(self, table: Any, published: pd.DataFrame, rules: DisclosureRules) -> None:
+        self._table = table
+        self._withheld = [v == rules.suppressed for v in published["estimate"]]
+        self.effects = table.effects
+
+    def reasons(self) -> list[str]:
+        return [why or ("withheld (disclosure control)" if hidden else "")
+                for why, hidden in zip(self._table.reasons(), self._withheld, strict=True)]

@@ -285,7 +285,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
          *table._footnotes(), *lone_notes],
-        impact_frame, display=cells, figure=_forest_png(table), published=impact_pub)
+        impact_frame, display=cells, published=impact_pub,
+        figure=_forest_png(_across.Published(table, impact_pub, rules)))
 
     # 4. subgroups
     if plan.subgroups:
