@@ -165,8 +165,9 @@ def _missing(v: Any) -> bool:
 
 def flow(frame: pd.DataFrame) -> dict[str, Any]:
     """The CONSORT counts: the stages that add up to another published stage (excluded
-    and randomised to assessed; the arms to randomised; received and not received to
-    each arm), for secondary suppression."""
+    and randomised to assessed; the arms to randomised; received and not received, and
+    lost to follow-up, analysed and excluded from the analysis, to each arm), for
+    secondary suppression."""
     if not {"stage", "arm"} <= set(frame.columns):
         return {}
     stage = frame["stage"].astype(str).to_numpy()
@@ -181,6 +182,8 @@ def flow(frame: pd.DataFrame) -> dict[str, Any]:
     groups = [rows(("excluded", "randomised")), rows(("allocated",), any_arm=True)]
     for a in {x for x in arm if x is not None}:
         groups.append(rows(("received", "not_received"), a))
+        # lost to follow-up, analysed and excluded from the analysis make up the arm
+        groups.append(rows(("lost_to_follow_up", "analysed", "excluded_from_analysis"), a))
     return {"margins": [g for g in groups if len(g) > 1]}
 
 
