@@ -20,7 +20,7 @@ from dwp_eval.report.document import _num
 __all__: list[str] = []
 
 ESTIMATES = ["estimate", "std_error", "statistic", "p_value", "p_value_adjusted", "conf_low",
-             "conf_high"]
+             "conf_high", "p_value_arms"]
 RATES: dict[str, Any] = {
     "proportions": {"rate": ("n", "n_flagged")},
     "intervals": {"conf_low_rate": "rate", "conf_high_rate": "rate"},

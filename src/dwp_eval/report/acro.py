@@ -40,7 +40,12 @@ def _spec(table: str, method: str, index: list[str], columns: list[str] | None,
 
 
 def _hidden(table: pd.DataFrame, row: int, col: str, symbol: str) -> bool:
-    return col in table.columns and table[col].iloc[row] == symbol
+    """Whether the published cell shows nothing: withheld, or not published at all (the
+    means of a row that is not estimable are blank)."""
+    if col not in table.columns:
+        return False
+    v = table[col].iloc[row]
+    return v == symbol or v is None or v == "" or (isinstance(v, float) and np.isnan(v))
 
 
 def checking_record(report: Report) -> dict[str, Any]:

@@ -445,7 +445,14 @@ def _itt(
                     f"{counts[str(common['control'])]:,} control people with the outcome, and a "
                     "variance needs at least two in each", func="impact_table",
                 )
-        return itt(data, outcome=outcome, **common), ""
+        eff = itt(data, outcome=outcome, **common)
+        if cell_error is DesignError and not (np.isfinite(eff.p_value) and eff.std_error > 0):
+            raise DesignError(  # the covariates use up a small subgroup: an exact fit
+                "impact_table: no residual degrees of freedom (the covariates fit the "
+                "subgroup exactly). Fix: use fewer covariates, or merge the subgroup "
+                "with another."
+            )
+        return eff, ""
     except cell_error as err:
         return not_estimable_effect(data, outcome, common, err), not_estimable_reason(err)
     except DwpEvalError as err:

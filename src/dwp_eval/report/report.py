@@ -42,7 +42,7 @@ from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
-from dwp_eval.report import _checked
+from dwp_eval.report import _across, _checked
 from dwp_eval.report.displays import (
     _cace_display,
     _effect_text,
@@ -252,8 +252,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         bal_pub = _protect(bal.to_frame(), rules, "balance", **_checked.balance(
             bal.to_frame(), randomised, assigned=assigned, control=control))
         rows_drawn = bal.to_frame()["covariate"].nunique()  # a row of height per covariate
-        add("balance", "Baseline balance", text, bal.to_frame(),
-            figure=_png(bal.plot, size=(7.0, 1.6 + 0.3 * rows_drawn)), published=bal_pub)
+        add("balance", "Baseline balance", text, bal.to_frame(), published=bal_pub, figure=_png(
+            _across.drawn(bal, bal_pub, ("std_diff",), rules).plot,
+            size=(7.0, 1.6 + 0.3 * rows_drawn)))
 
     # 3. impact table
     lone_notes: list[str] = []
@@ -290,7 +291,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
          *table._footnotes(), *lone_notes],
-        impact_frame, display=cells, figure=_forest_png(table), published=impact_pub)
+        impact_frame, display=cells, published=impact_pub,
+        figure=_forest_png(_across.Published(table, impact_pub, rules)))
 
     # 4. subgroups
     if plan.subgroups:
@@ -421,6 +423,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
             })
         results["cace"] = MappingProxyType(effects)
         cace_frame = pd.DataFrame(rows)
+        cace_pub, cace_shown = _across.receipt(_protect(cace_frame, rules, "cace"), _cace_display(
+            cace_frame, effects), shown_rates, rules)  # the first stage beside take-up
         first = effects.get(plan.primary[0])
         add("cace", "Complier average causal effect (CACE)",
             ["Effect of receiving the programme for those who receive it because they were "
@@ -430,7 +434,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
              f"{plan.primary[0]}: "
              + (f"{_effect_text(first)}." if first is not None else f"{NOT_ESTIMABLE}."),
              *cace_notes],
-            cace_frame, display=_cace_display(cace_frame, effects))
+            cace_frame, display=cace_shown, published=cace_pub)
 
     # 7. minimum detectable effect achieved
     rows = []
@@ -450,11 +454,12 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
     mde_pub = _protect(mde_frame.assign(  # the rates as the take-up table publishes them
         take_up=shown_rates.get(treatment, take_up),
         contamination=shown_rates.get(control, contamination_rate)), rules, "mde")
+    mde_pub, mde_shown = _across.receipt(mde_pub, _mde_display(mde_pub, table), shown_rates, rules)
     add("mde", "Minimum detectable effect achieved",
         [f"The smallest true effect the trial as analysed had {100 * 0.8:g}% power to detect at "
          f"alpha = {plan.alpha:g} (two-sided), beside the estimate; for the CACE, the ITT MDE "
          "divided by the difference in receipt between the arms."],
-        mde_frame, display=_mde_display(mde_pub, table),
+        mde_frame, display=mde_shown,
         figure=_mde_png(mde_frame, table), published=mde_pub)
 
     if records is not None:  # 7b. month by month (profile_section.py), with monthly records
