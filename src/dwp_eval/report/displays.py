@@ -16,7 +16,9 @@ import pandas as pd
 from dwp_eval._core.format import p_cell
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.document import _display, _num
+from dwp_eval.report.numbers import CURRENCY, interval_rates, is_currency, value_text
 from dwp_eval.results import Effect
+from dwp_eval.results.palette import OKABE_ITO
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,23 +42,37 @@ def _png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.0, 4.0)) 
 def _effect_text(e: Effect) -> str:
     lo, hi = e.interval()
     level = f"{100 * (1 - e.alpha):g}%"
-    if e.binary_outcome:
-        return f"{100 * e.estimate:+.1f} pp ({level} CI {100 * lo:+.1f} to {100 * hi:+.1f})"
-    return f"{_num(e.estimate)} ({level} CI {_num(lo)} to {_num(hi)})"
+    return f"{_scaled(e, e.estimate)} ({level} CI {_scaled(e, lo)} to {_scaled(e, hi)})"
 
 
-def _rates_display(frame: pd.DataFrame, by: Hashable) -> pd.DataFrame:
+def _rates_display(frame: pd.DataFrame, by: Hashable,
+                   rules: DisclosureRules | None = None) -> pd.DataFrame:
+    """The readable rates table: shares in %, at the precision their size calls for and
+    never finer than the disclosure rules publish them (see :mod:`.numbers`)."""
     cols = [c for c in frame.columns if c not in ("alpha", "threshold", "above_threshold",
                                                   "significantly_above")]
     if frame["above_threshold"].notna().any():
         cols.append("above_threshold")
-    return _display(frame, columns=cols, percent=("rate", "conf_low_rate", "conf_high_rate"))
+    rate_cols = ("rate", "conf_low_rate", "conf_high_rate")
+    out = _display(frame, columns=[c for c in cols if c not in rate_cols] or None)
+    out = out[[c for c in cols if c not in rate_cols]]
+    rules = rules or DisclosureRules(min_count=0, round_to=1)
+    texts = [interval_rates(r, lo, hi, rules, nonzero=_positive(k)) for r, lo, hi, k in zip(
+        frame["rate"], frame["conf_low_rate"], frame["conf_high_rate"],
+        frame.get("n_flagged", pd.Series([None] * len(frame))), strict=True)]
+    at = cols.index("rate") if "rate" in cols else len(out.columns)
+    for j, col in enumerate(rate_cols):
+        out.insert(min(at + j, len(out.columns)), col, [t[j] for t in texts])
+    return out.reset_index(drop=True)
+
+
+def _positive(count: Any) -> bool:
+    return not isinstance(count, str) and count is not None and not pd.isna(count) and count > 0
 
 
 def _scaled(e: Effect, v: float) -> str:
-    if not np.isfinite(v):
-        return _num(v)
-    return f"{100 * v:+.1f} pp" if e.binary_outcome else _num(v)
+    """An effect in its unit: pp for 0/1 outcomes, pounds for money (see :mod:`.numbers`)."""
+    return value_text(v, binary=e.binary_outcome, outcome=e.outcome)
 
 
 def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.DataFrame:
@@ -69,7 +85,7 @@ def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.Data
         rows.append({
             "outcome": rec.outcome,
             "ITT": _scaled(e, rec.itt),
-            "first stage": f"{100 * rec.first_stage:.1f} pp",
+            "first stage": f"{100 * rec.first_stage:.1f} pp",  # a difference in receipt
             "CACE": _scaled(e, rec.estimate),
             f"{100 * (1 - e.alpha):g}% CI": f"[{_scaled(e, rec.conf_low)}, {_scaled(e, rec.conf_high)}]",
             "Anderson-Rubin set": (e.ar_interval.text(functools.partial(_scaled, e))
@@ -119,10 +135,10 @@ def _forest_png(table: Any) -> bytes:
         lo, hi = e.interval()
         # an interval never gives a negative bar (matplotlib refuses one), whatever rounding did
         ax.errorbar([scale * e.estimate], [0], xerr=[[max(scale * (e.estimate - lo), 0.0)],
-                    [max(scale * (hi - e.estimate), 0.0)]], fmt="o", color="#1d70b8", capsize=3)
+                    [max(scale * (hi - e.estimate), 0.0)]], fmt="o", color=OKABE_ITO["blue"], capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks([0], [e.outcome])
-        ax.set_xlabel("impact (pp)" if e.binary_outcome else "impact", fontsize=8)
+        ax.set_xlabel(_unit_label("impact", e), fontsize=8)
         ax.tick_params(labelsize=8)
         half = max(abs(scale * lo), abs(scale * hi)) * 1.15 or 1.0
         ax.set_xlim(-half, half)
@@ -139,7 +155,7 @@ def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -
     lo = f["conf_low_rate"].astype(float).to_numpy()
     hi = f["conf_high_rate"].astype(float).to_numpy()
     bars = np.clip([100 * (rate - lo), 100 * (hi - rate)], 0.0, None)  # never a negative bar
-    ax.errorbar(100 * rate, y, xerr=bars, fmt="o")
+    ax.errorbar(100 * rate, y, xerr=bars, fmt="o", color=OKABE_ITO["blue"], capsize=3)
     ax.set_yticks(y, [str(v) for v in f[by]])
     ax.invert_yaxis()
     ax.set_xlabel("control-arm contamination rate (%)")
@@ -148,12 +164,36 @@ def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -
         ax.set_title(f"{hidden} group(s) suppressed ({rules.suppressed})", fontsize=9)
 
 
-def _plot_mde(ax: Any, frame: pd.DataFrame) -> None:
-    y = np.arange(len(frame))
-    ax.barh(y - 0.2, frame["mde"], height=0.35, label="ITT MDE achieved", color="#b1b4b6")
-    ax.barh(y + 0.2, frame["estimate"].abs(), height=0.35, label="|ITT estimate|",
-            color="#1d70b8")
-    ax.set_yticks(y, list(frame["outcome"]))
-    ax.invert_yaxis()
-    ax.set_xlabel("effect (outcome units; 0/1 outcomes as proportions)")
-    ax.legend(loc="best")
+def _unit_label(what: str, e: Effect) -> str:
+    if e.binary_outcome:
+        return f"{what} (percentage points)"
+    return f"{what} ({CURRENCY})" if is_currency(e.outcome) else f"{what} (outcome units)"
+
+
+def _mde_png(frame: pd.DataFrame, table: Any) -> bytes:
+    """The MDE achieved beside the |ITT estimate|, one panel per outcome in its own unit
+    (pp for 0/1 outcomes, as the MDE table shows them)."""
+    from matplotlib.figure import Figure
+
+    effects = {e.outcome: e for e in table.effects}
+    shown = frame[np.isfinite(frame["mde"].astype(float).to_numpy())]
+    if not len(shown):
+        return _png(lambda ax: ax.text(0.5, 0.5, "no MDE could be computed", ha="center"),
+                    size=(7.0, 1.5))
+    fig = Figure(figsize=(7.0, 1.1 * len(shown) + 0.9))
+    axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
+    for ax, rec in zip(axes, shown.itertuples(index=False), strict=True):
+        e = effects[rec.outcome]
+        scale = 100.0 if e.binary_outcome else 1.0
+        ax.barh([0.2], [scale * rec.mde], height=0.35, label="MDE achieved (ITT)",
+                color=OKABE_ITO["orange"])
+        ax.barh([-0.2], [scale * abs(rec.estimate)], height=0.35, label="|ITT estimate|",
+                color=OKABE_ITO["blue"], hatch="//")
+        ax.set_yticks([0], [str(rec.outcome)])
+        ax.set_xlabel(_unit_label("effect size", e), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()

@@ -35,28 +35,29 @@ from dwp_eval.errors import (
     ConvergenceError,
     DesignError,
     DroppedRowsWarning,
-    NotEstimableError,
     OptionError,
 )
-from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
 from dwp_eval.report import _checked
+from dwp_eval.report.cace_rows import CACE_NOTE, cace_rows
 from dwp_eval.report.displays import (
     _cace_display,
     _effect_text,
     _forest_png,
     _mde_display,
-    _plot_mde,
+    _mde_png,
     _plot_rates,
     _png,
     _rates_display,
     _rename_rates,
 )
 from dwp_eval.report.document import Report, Section, _display, _log_text, _protect
+from dwp_eval.report.headline import arrange, headline
 from dwp_eval.report.impact import impact_table
-from dwp_eval.report.impact_rows import not_estimable_reason
+from dwp_eval.report.methods import methods
+from dwp_eval.report.numbers import in_units
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.results import Effect
 from dwp_eval.results.impact import NOT_ESTIMABLE
@@ -124,7 +125,7 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path) -> Report:
     ... })
     >>> report = analyse(trial, plan)
     >>> [s.key for s in report.sections]
-    ['flow', 'balance', 'impact', 'mde', 'disclosure']
+    ['headline', 'flow', 'balance', 'impact', 'mde', 'methods', 'disclosure']
     """
     if not isinstance(plan, AnalysisPlan):
         plan = AnalysisPlan.read(plan)
@@ -285,7 +286,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
          *table._footnotes(), *lone_notes],
-        impact_frame, display=cells, figure=_forest_png(table), published=impact_pub)
+        impact_frame, display=in_units(cells), figure=_forest_png(table), published=impact_pub)
 
     # 4. subgroups
     if plan.subgroups:
@@ -338,7 +339,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         add("subgroups", "Pre-specified subgroups",
             ["ITT impacts within pre-specified subgroups (p-values not adjusted; the test of "
              "heterogeneity is the pre-specified comparison).", *notes],
-            sub_frame, display=sub_shown, published=sub_pub)
+            sub_frame, display=in_units(sub_shown), published=sub_pub)
 
     # 5. take-up and contamination
     take_up = contamination_rate = None
@@ -354,7 +355,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         add("take_up", "Receipt of the programme by arm",
             [f"Share receiving the programme (treatment arm: take-up) or similar provision "
              f"(control arm), with Wilson {100 * (1 - plan.alpha):g}% intervals."],
-            _rename_rates(f), display=_rates_display(tu_pub, assigned), published=tu_pub)
+            _rename_rates(f), display=_rates_display(tu_pub, assigned, rules), published=tu_pub)
     if d["contaminated"]:
         ctrl = randomised[arm_keys(randomised[assigned]) == control]
         cs = contamination_summary(ctrl, by=(assigned,), flag=d["contaminated"], alpha=plan.alpha)
@@ -363,7 +364,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         cs_pub = _protect(cs_frame, rules, "contamination", **_checked.rates(cs_frame))
         add("contamination", "Control-group contamination",
             ["Control-arm members who received provision similar to the programme under test."],
-            cs_frame, display=_rates_display(cs_pub, assigned), published=cs_pub)
+            cs_frame, display=_rates_display(cs_pub, assigned, rules), published=cs_pub)
         if d["site"]:
             by_site = contamination_summary(ctrl, by=(d["site"],), flag=d["contaminated"],
                                             alpha=plan.alpha)
@@ -374,48 +375,15 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
                                 **_checked.rates(site_frame, margin=True))
             add("contamination_by_site", "Control-group contamination by site",
                 ["Contamination rate in the control arm of each site, with Wilson intervals."],
-                site_frame, display=_rates_display(site_pub, d["site"] or ""),
+                site_frame, display=_rates_display(site_pub, d["site"] or "", rules),
                 figure=_png(lambda ax: _plot_rates(ax, site_pub, d["site"] or "", rules)),
                 published=site_pub)
 
     # 6. CACE
     if plan.cace:
-        effects: dict[str, Effect] = {}
-        rows: list[dict[str, Any]] = []
-        cace_notes: list[str] = []
-        itt_reasons = {e.outcome: why for e, why in zip(table.effects, table.reasons(), strict=True)}
-        for outcome in plan.outcomes:
-            if itt_reasons.get(outcome):  # the CACE is the ITT's ratio: one verdict per outcome
-                why = f"ITT {NOT_ESTIMABLE}: {itt_reasons[outcome]}"
-                rows.append({"outcome": outcome, "not_estimable": why})
-                cace_notes.append(f"{outcome}: {NOT_ESTIMABLE} ({why}); see the impacts.")
-                continue
-            try:
-                e = cace(randomised, outcome=outcome, received=d["received"] or "",
-                         covariates=list(plan.covariates) or None, se_type=plan.se_type,
-                         alpha=plan.alpha, missing=plan.missing, **common)  # type: ignore[arg-type]
-            except NotEstimableError as err:  # this outcome's cell only; the report goes on
-                why = not_estimable_reason(err)
-                rows.append({"outcome": outcome, "not_estimable": why})
-                cace_notes.append(f"{outcome}: {NOT_ESTIMABLE} ({why}). {err}")
-                continue
-            effects[outcome] = e
-            fs = e.first_stage
-            ar = e.ar_interval
-            rows.append({
-                "outcome": outcome,
-                "itt": e.itt.estimate if e.itt is not None else np.nan,
-                "first_stage": fs.difference if fs is not None else np.nan,
-                "estimate": e.estimate, "std_error": e.std_error,
-                "conf_low": e.conf_low, "conf_high": e.conf_high,
-                "ar_interval": ar.text() if ar is not None else "",
-                "p_value": e.p_value, "df": e.df, "n_obs": e.n_obs,
-                "robust_f": fs.f_statistic if fs is not None else np.nan,
-                "effective_f": fs.effective_f if fs is not None else np.nan,
-                "not_estimable": "",
-            })
+        effects, cace_frame, cace_notes = cace_rows(randomised, plan, table, common,
+                                                    d["received"] or "")
         results["cace"] = MappingProxyType(effects)
-        cace_frame = pd.DataFrame(rows)
         first = effects.get(plan.primary[0])
         add("cace", "Complier average causal effect (CACE)",
             ["Effect of receiving the programme for those who receive it because they were "
@@ -424,11 +392,11 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
              "Anderson-Rubin interval stays valid however weak the first stage.",
              f"{plan.primary[0]}: "
              + (f"{_effect_text(first)}." if first is not None else f"{NOT_ESTIMABLE}."),
-             *cace_notes],
+             CACE_NOTE, *cace_notes],
             cace_frame, display=_cace_display(cace_frame, effects))
 
     # 7. minimum detectable effect achieved
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e, why in zip(table.effects, table.reasons(), strict=True):
         if e.outcome not in plan.primary:
             continue
@@ -450,15 +418,18 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
          f"alpha = {plan.alpha:g} (two-sided), beside the estimate; for the CACE, the ITT MDE "
          "divided by the difference in receipt between the arms."],
         mde_frame, display=_mde_display(mde_pub, table),
-        figure=_png(lambda ax: _plot_mde(ax, mde_frame)), published=mde_pub)
+        figure=_mde_png(mde_frame, table), published=mde_pub)
 
+    versions = {"dwp_eval": __version__, "python": platform.python_version(),
+                "numpy": np.__version__, "pandas": pd.__version__}
+    add("methods", *methods(plan, results, versions))
+    add("headline", *headline(plan, sections, results, treatment=treatment, control=control))
+    sections[:] = arrange(sections)  # headline first, then the order of an impact report
     # 8. the disclosure log: every cell withheld, by which rule and why
     log = pd.concat(logs, ignore_index=True)
     sections.append(Section("disclosure", "Disclosure log", tuple(_log_text(log, rules)), log,
                             _display(log)))
 
-    versions = {"dwp_eval": __version__, "python": platform.python_version(),
-                "numpy": np.__version__, "pandas": pd.__version__}
     created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     return Report(plan, plan.fingerprint, tuple(sections), results, created, versions)
 
