@@ -353,8 +353,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         tu_pub = _protect(_rename_rates(f), rules, "take_up", **_checked.rates(f))
         shown_rates = dict(zip(arm_keys(f[assigned]), tu_pub["rate"], strict=True))
         add("take_up", "Receipt of the programme by arm",
-            [f"Share receiving the programme (treatment arm: take-up) or similar provision "
-             f"(control arm), with Wilson {100 * (1 - plan.alpha):g}% intervals."],
+            [f"Share receiving the programme (treatment arm: take-up) or it or similar provision "
+             f"(control arm: control-arm receipt), Wilson {100 * (1 - plan.alpha):g}% intervals."],
             _rename_rates(f), display=_rates_display(tu_pub, assigned, rules), published=tu_pub)
     if d["contaminated"]:
         ctrl = randomised[arm_keys(randomised[assigned]) == control]
@@ -363,7 +363,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         cs_frame = _rename_rates(cs.to_frame())
         cs_pub = _protect(cs_frame, rules, "contamination", **_checked.rates(cs_frame))
         add("contamination", "Control-group contamination",
-            ["Control-arm members who received provision similar to the programme under test."],
+            ["Control-arm members flagged as receiving provision similar to the programme."],
             cs_frame, display=_rates_display(cs_pub, assigned, rules), published=cs_pub)
         if d["site"]:
             by_site = contamination_summary(ctrl, by=(d["site"],), flag=d["contaminated"],
@@ -403,7 +403,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
         if why:  # no effect and no outcome variance to size a design by
             rows.append({"outcome": e.outcome, "n_obs": e.n_obs, "estimate": np.nan,
                          "mde": np.nan, "mde_cace": np.nan, "power": np.nan, "r2": np.nan,
-                         "icc": None, "take_up": take_up, "contamination": contamination_rate,
+                         "icc": None, "take_up": take_up, "control_receipt": contamination_rate,
                          "note": f"{NOT_ESTIMABLE} ({why})", "_result": None})
             continue
         rows.append(_mde_row(randomised, e, plan, assigned, control, treatment,
@@ -412,7 +412,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
     mde_frame = pd.DataFrame(rows)
     mde_pub = _protect(mde_frame.assign(  # the rates as the take-up table publishes them
         take_up=shown_rates.get(treatment, take_up),
-        contamination=shown_rates.get(control, contamination_rate)), rules, "mde")
+        control_receipt=shown_rates.get(control, contamination_rate)), rules, "mde")
     add("mde", "Minimum detectable effect achieved",
         [f"The smallest true effect the trial as analysed had {100 * 0.8:g}% power to detect at "
          f"alpha = {plan.alpha:g} (two-sided), beside the estimate; for the CACE, the ITT MDE "
@@ -529,7 +529,7 @@ def _mde_row(
     return {
         "outcome": e.outcome, "n_obs": n, "estimate": e.estimate, "mde": mde_itt,
         "mde_cace": mde_cace, "power": power_, "r2": r2, "icc": icc,
-        "take_up": take_up, "contamination": contamination, "note": note, "_result": res,
+        "take_up": take_up, "control_receipt": contamination, "note": note, "_result": res,
     }
 
 
