@@ -105,7 +105,7 @@ def _report() -> Any:
 FACTORIES: dict[str, Callable[[], Any]] = {
     "Allocation": lambda: de.randomise(de.datasets.whp_like(n=300, seed=4), strata="site", seed=5),
     "Report": _report,
-    "Section": lambda: _report().sections[0],
+    "Section": lambda: _report().section("flow"),  # a table without intervals
     "Effect": lambda: de.itt(trial(), outcome="y", assigned="arm", covariates=["x"]),
     "FirstStage": lambda: _cace().first_stage,
     "ARInterval": lambda: _cace().ar_interval,
