@@ -19,7 +19,7 @@ from dwp_eval.report.headline import ORDER, arrange
 from dwp_eval.report.numbers import interval_rates, is_currency, rate_text, value_text
 from dwp_eval.report.page import numeric_form
 from dwp_eval.report.report import Report, Section, analyse
-from test_report import _Tables, _plan, _trial
+from test_report import _plan, _Tables, _trial
 
 pytestmark = pytest.mark.filterwarnings("ignore::dwp_eval.errors.DroppedRowsWarning")
 
