@@ -175,3 +175,13 @@ def test_a_primary_outcome_that_is_not_estimable_still_gets_a_headline(
     text = " ".join(rep.section("headline").text)
     assert "employed_13_weeks: not estimable (" in text
     assert rep.sections[0].key == "headline"
+
+
+def test_balance_shows_shares_in_percent_and_earnings_in_pounds(report: Report) -> None:
+    shown = report.section("balance").display.set_index("covariate")
+    published = report.tables["balance"].set_index("covariate")
+    assert shown.loc["female", "mean_control"] == rate_text(
+        published.loc["female", "mean_control"], ROUNDED)
+    assert re.fullmatch(r"\d+%", shown.loc["female", "mean_arm"])
+    assert shown.loc["prior_earnings", "mean_control"].startswith("£")
+    assert "%" not in shown.loc["age", "mean_control"]

@@ -22,7 +22,10 @@ import pandas as pd
 from dwp_eval._core.format import number
 from dwp_eval.report.disclosure import DisclosureRules
 
-__all__ = ["CURRENCY", "effect_words", "is_currency", "rate_decimals", "rate_text", "value_text"]
+__all__ = [
+    "CURRENCY", "balance_display", "effect_words", "in_units", "interval_rates", "is_currency",
+    "rate_decimals", "rate_text", "value_text",
+]
 
 #: The currency symbol of earnings-like outcomes (the report is for DWP trials).
 CURRENCY = "£"
@@ -140,4 +143,24 @@ def in_units(display: pd.DataFrame) -> pd.DataFrame:
             v = out.iloc[i, out.columns.get_loc(c)]
             if isinstance(v, str) and v and not v.endswith(("%", "pp", "pp]")) and "[c]" not in v:
                 out.iloc[i, out.columns.get_loc(c)] = in_currency(v)
+    return out
+
+
+def balance_display(published: pd.DataFrame, shown: pd.DataFrame, binary: list[bool],
+                    rules: DisclosureRules) -> pd.DataFrame:
+    """The balance display with the arm means of 0/1 covariates (and dummies of
+    categorical ones) as shares in % at the published precision, money (prior earnings)
+    in pounds; other means, standard deviations and standardised differences stay
+    numbers."""
+    out = shown.copy()
+    for col in ("mean_control", "mean_arm"):
+        if col not in out.columns or col not in published.columns:
+            continue
+        out[col] = [rate_text(v, rules) if b else s
+                    for v, s, b in zip(published[col], out[col], binary, strict=True)]
+    money = [not b and is_currency(c) for c, b in zip(out["covariate"], binary, strict=True)]
+    for col in ("mean_control", "mean_arm", "sd_control", "sd_arm"):
+        if col in out.columns:
+            out[col] = [in_currency(s) if m and isinstance(s, str) else s
+                        for s, m in zip(out[col], money, strict=True)]
     return out

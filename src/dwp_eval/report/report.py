@@ -57,7 +57,7 @@ from dwp_eval.report.document import Report, Section, _display, _log_text, _prot
 from dwp_eval.report.headline import arrange, headline
 from dwp_eval.report.impact import impact_table
 from dwp_eval.report.methods import methods
-from dwp_eval.report.numbers import in_units
+from dwp_eval.report.numbers import balance_display, in_units
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.results import Effect
 from dwp_eval.results.impact import NOT_ESTIMABLE
@@ -246,10 +246,11 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan) -> Report:
             )
         if omnibus_note:
             text.append(omnibus_note)
-        bal_pub = _protect(bal.to_frame(), rules, "balance", **_checked.balance(
-            bal.to_frame(), randomised, assigned=assigned, control=control))
+        checks = _checked.balance(bal.to_frame(), randomised, assigned=assigned, control=control)
+        bal_pub = _protect(bal.to_frame(), rules, "balance", **checks)
         add("balance", "Baseline balance", text, bal.to_frame(), figure=_png(bal.plot),
-            published=bal_pub)
+            published=bal_pub, display=balance_display(bal_pub, _display(bal_pub),
+                                                       checks["binary"], rules))
 
     # 3. impact table
     lone_notes: list[str] = []
