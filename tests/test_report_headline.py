@@ -185,3 +185,22 @@ def test_balance_shows_shares_in_percent_and_earnings_in_pounds(report: Report) 
     assert re.fullmatch(r"\d+%", shown.loc["female", "mean_arm"])
     assert shown.loc["prior_earnings", "mean_control"].startswith("£")
     assert "%" not in shown.loc["age", "mean_control"]
+
+
+def test_the_headline_withholds_what_the_tables_withhold(trial: pd.DataFrame) -> None:
+    df = trial.copy()
+    control = (df["arm"] == "control").to_numpy()
+    df.loc[control, "received"] = 0
+    df.loc[df.index[control][:4], "received"] = 1  # 4 controls: a count below 10
+    df.loc[control, "contaminated"] = df.loc[control, "received"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = analyse(df, _plan(subgroups={"by": []}, analysis={"cace": False}))
+    assert rep.tables["take_up"].set_index("arm").loc["control", "rate"] == "[c]"
+    row = _row(rep, "control-arm receipt")
+    assert np.isnan(row["estimate"]) and "estimate" in row["withheld"]
+    text = " ".join(rep.section("headline").text)
+    assert "[c] of the control arm received it" in text
+    assert "Contamination: [c] of the control arm" in text
+    shown = rep.section("headline").display.set_index("finding")
+    assert shown.loc["control-arm receipt", "value"] == "[c]"

@@ -192,7 +192,8 @@ def headline(
         if rate is None:
             continue
         shown = interval_rates(rate, lo, hi, rules, nonzero=_positive(k))
-        parts.append(f"{shown[0]} {words}")
+        why = " (withheld under disclosure control)" if isinstance(rate, str) else ""
+        parts.append(f"{shown[0]} {words}{why}")
         rows.append(_rate_row(measure, rate, lo, hi))
     if parts:
         text.append(f"Receipt: {'; '.join(parts)}.")
@@ -200,10 +201,10 @@ def headline(
     rate, lo, hi, k = _rate_of(cont, str(assigned), control)
     if rate is not None:
         shown = interval_rates(rate, lo, hi, rules, nonzero=_positive(k))
-        text.append(
-            f"Contamination: {shown[0]} of the control arm were flagged as receiving provision "
-            f"similar to the programme ({level} CI {shown[1]} to {shown[2]})."
-        )
+        ci = f" ({level} CI {shown[1]} to {shown[2]})" if not isinstance(rate, str) else (
+            " (withheld under disclosure control; see the disclosure log)")
+        text.append(f"Contamination: {shown[0]} of the control arm were flagged as receiving "
+                    f"provision similar to the programme{ci}.")
         rows.append(_rate_row("contamination", rate, lo, hi))
     mde = _table(sections, "mde")
     if mde is not None and len(mde) and table is not None:
