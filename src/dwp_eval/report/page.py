@@ -57,6 +57,7 @@ CSS = (
     "caption{text-align:left;font-weight:600;padding:.2rem 0;color:#1b1b1b}"
     "th,td{border:1px solid #b1b4b6;padding:.2rem .5rem;text-align:right;vertical-align:top}"
     "th{background:#f3f2f1}th:first-child,td:first-child{text-align:left}"
+    "#methods td,#methods th,#disclosure td,#disclosure th{text-align:left}"
     "figure{margin:1rem 0}figcaption{font-size:.9rem;color:#383f43;margin-top:.3rem}"
     "img{max-width:100%;height:auto}"
     ".exploratory{border-left:4px solid #D55E00;padding-left:1rem}"
