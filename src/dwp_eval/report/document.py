@@ -376,7 +376,7 @@ def _cell_text(value: Any) -> str:
 
 def _html_table(frame: pd.DataFrame, table_id: str, cls: str) -> str:
     columns = [html.escape(str(c)) for c in frame.columns]
-    head = "".join(f"<th>{c}</th>" for c in columns)
+    head = "".join(f"<th scope=\"col\">{c}</th>" for c in columns)
     rows = []
     for rec in frame.itertuples(index=False):
         cells = "".join(
