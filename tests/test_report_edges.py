@@ -337,7 +337,7 @@ def test_a_tiny_subgroup_is_reported_not_estimable_and_the_report_goes_on(
     df["group"] = np.where(np.arange(len(df)) < 12, "tiny", "large")  # 12 people, 4 covariates
     plan = _plan(subgroups={"by": ["health_condition", "group"]}, analysis={"cace": False})
     rep = analyse(df, plan)
-    assert [s.key for s in rep.sections][2:4] == ["impact", "subgroups"]
+    assert [s.key for s in rep.sections][3:5] == ["impact", "subgroups"]
     table = rep.tables["subgroups"]
     tiny = table[table["subgroup"] == "group=tiny"].iloc[0]
     # the few left after the one-arm strata are set aside all have prior_earnings 0

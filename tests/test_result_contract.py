@@ -111,7 +111,7 @@ def _imputation() -> Any:
 FACTORIES: dict[str, Callable[[], Any]] = {
     "Allocation": lambda: de.randomise(de.datasets.whp_like(n=300, seed=4), strata="site", seed=5),
     "Report": _report,
-    "Section": lambda: _report().sections[0],
+    "Section": lambda: _report().section("flow"),  # a table without intervals
     "BinaryEffect": lambda: de.binary_effect(
         trial(), outcome="employed", assigned="arm", covariates=["x"], cluster="office"),
     "Effect": lambda: de.itt(trial(), outcome="y", assigned="arm", covariates=["x"]),

@@ -31,7 +31,7 @@ RECEIPT_COLUMNS = {"first_stage": "first stage", "mde_cace": "MDE (CACE)"}
 _HOW = {"first_stage": "it is the difference of the arms' receipt rates",
         "mde_cace": "it is the ITT MDE divided by the difference of the arms' receipt rates"}
 #: Columns that copy the take-up table's published rates (withheld where it withholds them).
-COPIED = ("take_up", "contamination")
+COPIED = ("take_up", "contamination", "control_receipt")
 
 
 def receipt(

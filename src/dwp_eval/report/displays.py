@@ -16,6 +16,7 @@ import pandas as pd
 from dwp_eval._core.format import p_cell
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.document import _display, _num
+from dwp_eval.report.numbers import CURRENCY, interval_rates, is_currency, value_text
 from dwp_eval.results import Effect
 from dwp_eval.results.palette import BLUE, GREY, SERIES, alt_text_of, set_alt_text
 
@@ -48,23 +49,37 @@ def _save(fig: Figure) -> bytes:
 def _effect_text(e: Effect) -> str:
     lo, hi = e.interval()
     level = f"{100 * (1 - e.alpha):g}%"
-    if e.binary_outcome:
-        return f"{100 * e.estimate:+.1f} pp ({level} CI {100 * lo:+.1f} to {100 * hi:+.1f})"
-    return f"{_num(e.estimate)} ({level} CI {_num(lo)} to {_num(hi)})"
+    return f"{_scaled(e, e.estimate)} ({level} CI {_scaled(e, lo)} to {_scaled(e, hi)})"
 
 
-def _rates_display(frame: pd.DataFrame, by: Hashable) -> pd.DataFrame:
+def _rates_display(frame: pd.DataFrame, by: Hashable,
+                   rules: DisclosureRules | None = None) -> pd.DataFrame:
+    """The readable rates table: shares in %, at the precision their size calls for and
+    never finer than the disclosure rules publish them (see :mod:`.numbers`)."""
     cols = [c for c in frame.columns if c not in ("alpha", "threshold", "above_threshold",
                                                   "significantly_above")]
     if frame["above_threshold"].notna().any():
         cols.append("above_threshold")
-    return _display(frame, columns=cols, percent=("rate", "conf_low_rate", "conf_high_rate"))
+    rate_cols = ("rate", "conf_low_rate", "conf_high_rate")
+    out = _display(frame, columns=[c for c in cols if c not in rate_cols] or None)
+    out = out[[c for c in cols if c not in rate_cols]]
+    rules = rules or DisclosureRules(min_count=0, round_to=1)
+    texts = [interval_rates(r, lo, hi, rules, nonzero=_positive(k)) for r, lo, hi, k in zip(
+        frame["rate"], frame["conf_low_rate"], frame["conf_high_rate"],
+        frame.get("n_flagged", pd.Series([None] * len(frame))), strict=True)]
+    at = cols.index("rate") if "rate" in cols else len(out.columns)
+    for j, col in enumerate(rate_cols):
+        out.insert(min(at + j, len(out.columns)), col, [t[j] for t in texts])
+    return out.reset_index(drop=True)
+
+
+def _positive(count: Any) -> bool:
+    return not isinstance(count, str) and count is not None and not pd.isna(count) and count > 0
 
 
 def _scaled(e: Effect, v: float) -> str:
-    if not np.isfinite(v):
-        return _num(v)
-    return f"{100 * v:+.1f} pp" if e.binary_outcome else _num(v)
+    """An effect in its unit: pp for 0/1 outcomes, pounds for money (see :mod:`.numbers`)."""
+    return value_text(v, binary=e.binary_outcome, outcome=e.outcome)
 
 
 def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.DataFrame:
@@ -77,7 +92,7 @@ def _cace_display(frame: pd.DataFrame, effects: Mapping[str, Effect]) -> pd.Data
         rows.append({
             "outcome": rec.outcome,
             "ITT": _scaled(e, rec.itt),
-            "first stage": f"{100 * rec.first_stage:.1f} pp",
+            "first stage": f"{100 * rec.first_stage:.1f} pp",  # a difference in receipt
             "CACE": _scaled(e, rec.estimate),
             f"{100 * (1 - e.alpha):g}% CI": f"[{_scaled(e, rec.conf_low)}, {_scaled(e, rec.conf_high)}]",
             "Anderson-Rubin set": (e.ar_interval.text(functools.partial(_scaled, e))
@@ -129,7 +144,7 @@ def _forest_png(table: Any) -> bytes:
                     [max(scale * (hi - e.estimate), 0.0)]], fmt="o", color=BLUE, capsize=3)
         ax.axvline(0, color=GREY, lw=0.8)
         ax.set_yticks([0], [e.outcome])
-        ax.set_xlabel("impact (pp)" if e.binary_outcome else "impact", fontsize=8)
+        ax.set_xlabel(_unit_label("impact", e), fontsize=8)
         ax.tick_params(labelsize=8)
         half = max(abs(scale * lo), abs(scale * hi)) * 1.15 or 1.0
         ax.set_xlim(-half, half)
@@ -156,6 +171,12 @@ def _plot_rates(ax: Any, frame: pd.DataFrame, by: str, rules: DisclosureRules) -
     set_alt_text(ax, f"Control-arm contamination rate by {by} with Wilson intervals, as "
                  f"published: {len(f)} group(s) drawn" + (f", {hidden} suppressed" if hidden
                                                          else "") + ".")
+
+
+def _unit_label(what: str, e: Effect) -> str:
+    if e.binary_outcome:
+        return f"{what} (percentage points)"
+    return f"{what} ({CURRENCY})" if is_currency(e.outcome) else f"{what} (outcome units)"
 
 
 def _mde_png(frame: pd.DataFrame, table: Any) -> bytes:

@@ -5,7 +5,6 @@ self-contained HTML file, Markdown, CSV files, an Excel workbook)."""
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import re
@@ -20,6 +19,7 @@ import pandas as pd
 from dwp_eval._core.contract import ResultMixin
 from dwp_eval._core.files import publish_files, refuse_duplicates, target_problem
 from dwp_eval.errors import DwpEvalError, OptionError, OutputExistsError, OutputPathError
+from dwp_eval.report import page
 from dwp_eval.report.acro import write_record
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.plan import AnalysisPlan
@@ -339,36 +339,11 @@ class Report(ResultMixin):
         ]
 
     def _html_document(self) -> str:
-        return (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(self.title)}</title>"
-            f"<meta name=\"dwp-eval-plan-sha256\" content=\"{self.fingerprint}\">"
-            f"<style>{_CSS}</style></head><body>{self._html_body()}</body></html>\n"
-        )
+        meta = f"<meta name=\"dwp-eval-plan-sha256\" content=\"{self.fingerprint}\">"
+        return page.html_document(self, self._html_body(), [meta])
 
     def _html_body(self) -> str:
-        parts = [f"<h1>{html.escape(self.title)}</h1>"]
-        parts += [f"<p class=\"provenance\">{_inline(t)}</p>" for t in self._provenance() if t]
-        toc = "".join(
-            f"<li><a href=\"#{s.key}\">{html.escape(s.title)}</a></li>" for s in self.sections
-        )
-        parts.append(f"<nav><ol>{toc}</ol></nav>")
-        for s in self.sections:
-            cls = "section exploratory" if s.exploratory else "section"
-            parts.append(f"<section class=\"{cls}\" id=\"{s.key}\"><h2>{html.escape(s.title)}</h2>")
-            parts += [f"<p>{html.escape(t)}</p>" for t in s.text]
-            if s.figure is not None:
-                b64 = base64.b64encode(s.figure).decode("ascii")
-                parts.append(
-                    f"<figure><img src=\"data:image/png;base64,{b64}\" "
-                    f"alt=\"{html.escape(s.title)}\"></figure>"
-                )
-            parts.append(_html_table(s.display, f"display-{s.key}", "display"))
-            parts.append(
-                "<details><summary>Full-precision table (as in Report.tables and the CSV "
-                f"files)</summary>{_html_table(s.table, s.key, 'data')}</details></section>"
-            )
-        return "\n".join(parts)
+        return page.html_body(self, _html_table, _inline)
 
 
 # ---------------------------------------------------------------------------- files
@@ -403,16 +378,6 @@ def _check_targets(targets: list[tuple[str | Path, str]], *, overwrite: bool) ->
 
 # ---------------------------------------------------------------------------- formatting
 
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
-    "color:#1b1b1b}table{border-collapse:collapse;margin:0.5rem 0 1rem;font-size:0.9rem}"
-    "th,td{border:1px solid #ccc;padding:0.2rem 0.5rem;text-align:right}"
-    "th:first-child,td:first-child{text-align:left}img{max-width:100%}"
-    ".exploratory{border-left:4px solid #d4351c;padding-left:1rem}"
-    ".provenance{color:#505a5f;font-size:0.9rem}code{font-size:0.85rem}"
-)
-
-
 def _inline(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
@@ -427,7 +392,7 @@ def _cell_text(value: Any) -> str:
 
 def _html_table(frame: pd.DataFrame, table_id: str, cls: str) -> str:
     columns = [html.escape(str(c)) for c in frame.columns]
-    head = "".join(f"<th>{c}</th>" for c in columns)
+    head = "".join(f"<th scope=\"col\">{c}</th>" for c in columns)
     rows = []
     for rec in frame.itertuples(index=False):
         cells = "".join(

@@ -35,14 +35,13 @@ from dwp_eval.errors import (
     ConvergenceError,
     DesignError,
     DroppedRowsWarning,
-    NotEstimableError,
     OptionError,
 )
-from dwp_eval.estimate.cace import cace
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
 from dwp_eval.report import _across, _checked
+from dwp_eval.report.cace_rows import CACE_NOTE, cace_rows
 from dwp_eval.report.displays import (
     _cace_display,
     _effect_text,
@@ -55,8 +54,10 @@ from dwp_eval.report.displays import (
     _rename_rates,
 )
 from dwp_eval.report.document import Report, Section, _display, _log_text, _protect
+from dwp_eval.report.headline import arrange, headline
 from dwp_eval.report.impact import impact_table
-from dwp_eval.report.impact_rows import not_estimable_reason
+from dwp_eval.report.methods import methods
+from dwp_eval.report.numbers import balance_display, in_units
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.report.profile_section import add_profile
 from dwp_eval.results import Effect
@@ -128,7 +129,7 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
     ... })
     >>> report = analyse(trial, plan)
     >>> [s.key for s in report.sections]
-    ['flow', 'balance', 'impact', 'mde', 'disclosure']
+    ['headline', 'flow', 'balance', 'impact', 'mde', 'methods', 'disclosure']
     """
     if not isinstance(plan, AnalysisPlan):
         plan = AnalysisPlan.read(plan)
@@ -249,12 +250,13 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
             )
         if omnibus_note:
             text.append(omnibus_note)
-        bal_pub = _protect(bal.to_frame(), rules, "balance", **_checked.balance(
-            bal.to_frame(), randomised, assigned=assigned, control=control))
+        checks = _checked.balance(bal.to_frame(), randomised, assigned=assigned, control=control)
+        bal_pub = _protect(bal.to_frame(), rules, "balance", **checks)
         rows_drawn = bal.to_frame()["covariate"].nunique()  # a row of height per covariate
         add("balance", "Baseline balance", text, bal.to_frame(), published=bal_pub, figure=_png(
             _across.drawn(bal, bal_pub, ("std_diff",), rules).plot,
-            size=(7.0, 1.6 + 0.3 * rows_drawn)))
+            size=(7.0, 1.6 + 0.3 * rows_drawn)),
+            display=balance_display(bal_pub, _display(bal_pub), checks["binary"], rules))
 
     # 3. impact table
     lone_notes: list[str] = []
@@ -291,7 +293,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
          *table._footnotes(), *lone_notes],
-        impact_frame, display=cells, published=impact_pub,
+        impact_frame, display=in_units(cells), published=impact_pub,
         figure=_forest_png(_across.Published(table, impact_pub, rules)))
 
     # 4. subgroups
@@ -345,7 +347,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         add("subgroups", "Pre-specified subgroups",
             ["ITT impacts within pre-specified subgroups (p-values not adjusted; the test of "
              "heterogeneity is the pre-specified comparison).", *notes],
-            sub_frame, display=sub_shown, published=sub_pub)
+            sub_frame, display=in_units(sub_shown), published=sub_pub)
 
     # 5. take-up and contamination
     take_up = contamination_rate = None
@@ -359,9 +361,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         tu_pub = _protect(_rename_rates(f), rules, "take_up", **_checked.rates(f))
         shown_rates = dict(zip(arm_keys(f[assigned]), tu_pub["rate"], strict=True))
         add("take_up", "Receipt of the programme by arm",
-            [f"Share receiving the programme (treatment arm: take-up) or similar provision "
-             f"(control arm), with Wilson {100 * (1 - plan.alpha):g}% intervals."],
-            _rename_rates(f), display=_rates_display(tu_pub, assigned), published=tu_pub)
+            [f"Share receiving the programme (treatment arm: take-up) or it or similar provision "
+             f"(control arm: control-arm receipt), Wilson {100 * (1 - plan.alpha):g}% intervals."],
+            _rename_rates(f), display=_rates_display(tu_pub, assigned, rules), published=tu_pub)
     if d["contaminated"]:
         ctrl = randomised[arm_keys(randomised[assigned]) == control]
         cs = contamination_summary(ctrl, by=(assigned,), flag=d["contaminated"], alpha=plan.alpha)
@@ -369,8 +371,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         cs_frame = _rename_rates(cs.to_frame())
         cs_pub = _protect(cs_frame, rules, "contamination", **_checked.rates(cs_frame))
         add("contamination", "Control-group contamination",
-            ["Control-arm members who received provision similar to the programme under test."],
-            cs_frame, display=_rates_display(cs_pub, assigned), published=cs_pub)
+            ["Control-arm members flagged as receiving provision similar to the programme."],
+            cs_frame, display=_rates_display(cs_pub, assigned, rules), published=cs_pub)
         if d["site"]:
             by_site = contamination_summary(ctrl, by=(d["site"],), flag=d["contaminated"],
                                             alpha=plan.alpha)
@@ -381,48 +383,15 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
                                 **_checked.rates(site_frame, margin=True))
             add("contamination_by_site", "Control-group contamination by site",
                 ["Contamination rate in the control arm of each site, with Wilson intervals."],
-                site_frame, display=_rates_display(site_pub, d["site"] or ""),
+                site_frame, display=_rates_display(site_pub, d["site"] or "", rules),
                 figure=_png(lambda ax: _plot_rates(ax, site_pub, d["site"] or "", rules)),
                 published=site_pub)
 
     # 6. CACE
     if plan.cace:
-        effects: dict[str, Effect] = {}
-        rows: list[dict[str, Any]] = []
-        cace_notes: list[str] = []
-        itt_reasons = {e.outcome: why for e, why in zip(table.effects, table.reasons(), strict=True)}
-        for outcome in plan.outcomes:
-            if itt_reasons.get(outcome):  # the CACE is the ITT's ratio: one verdict per outcome
-                why = f"ITT {NOT_ESTIMABLE}: {itt_reasons[outcome]}"
-                rows.append({"outcome": outcome, "not_estimable": why})
-                cace_notes.append(f"{outcome}: {NOT_ESTIMABLE} ({why}); see the impacts.")
-                continue
-            try:
-                e = cace(randomised, outcome=outcome, received=d["received"] or "",
-                         covariates=list(plan.covariates) or None, se_type=plan.se_type,
-                         alpha=plan.alpha, missing=plan.missing, **common)  # type: ignore[arg-type]
-            except NotEstimableError as err:  # this outcome's cell only; the report goes on
-                why = not_estimable_reason(err)
-                rows.append({"outcome": outcome, "not_estimable": why})
-                cace_notes.append(f"{outcome}: {NOT_ESTIMABLE} ({why}). {err}")
-                continue
-            effects[outcome] = e
-            fs = e.first_stage
-            ar = e.ar_interval
-            rows.append({
-                "outcome": outcome,
-                "itt": e.itt.estimate if e.itt is not None else np.nan,
-                "first_stage": fs.difference if fs is not None else np.nan,
-                "estimate": e.estimate, "std_error": e.std_error,
-                "conf_low": e.conf_low, "conf_high": e.conf_high,
-                "ar_interval": ar.text() if ar is not None else "",
-                "p_value": e.p_value, "df": e.df, "n_obs": e.n_obs,
-                "robust_f": fs.f_statistic if fs is not None else np.nan,
-                "effective_f": fs.effective_f if fs is not None else np.nan,
-                "not_estimable": "",
-            })
+        effects, cace_frame, cace_notes = cace_rows(randomised, plan, table, common,
+                                                    d["received"] or "")
         results["cace"] = MappingProxyType(effects)
-        cace_frame = pd.DataFrame(rows)
         cace_pub, cace_shown = _across.receipt(_protect(cace_frame, rules, "cace"), _cace_display(
             cace_frame, effects), shown_rates, rules)  # the first stage beside take-up
         first = effects.get(plan.primary[0])
@@ -433,18 +402,18 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
              "Anderson-Rubin interval stays valid however weak the first stage.",
              f"{plan.primary[0]}: "
              + (f"{_effect_text(first)}." if first is not None else f"{NOT_ESTIMABLE}."),
-             *cace_notes],
+             CACE_NOTE, *cace_notes],
             cace_frame, display=cace_shown, published=cace_pub)
 
     # 7. minimum detectable effect achieved
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e, why in zip(table.effects, table.reasons(), strict=True):
         if e.outcome not in plan.primary:
             continue
         if why:  # no effect and no outcome variance to size a design by
             rows.append({"outcome": e.outcome, "n_obs": e.n_obs, "estimate": np.nan,
                          "mde": np.nan, "mde_cace": np.nan, "power": np.nan, "r2": np.nan,
-                         "icc": None, "take_up": take_up, "contamination": contamination_rate,
+                         "icc": None, "take_up": take_up, "control_receipt": contamination_rate,
                          "note": f"{NOT_ESTIMABLE} ({why})", "_result": None})
             continue
         rows.append(_mde_row(randomised, e, plan, assigned, control, treatment,
@@ -453,7 +422,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
     mde_frame = pd.DataFrame(rows)
     mde_pub = _protect(mde_frame.assign(  # the rates as the take-up table publishes them
         take_up=shown_rates.get(treatment, take_up),
-        contamination=shown_rates.get(control, contamination_rate)), rules, "mde")
+        control_receipt=shown_rates.get(control, contamination_rate)), rules, "mde")
     mde_pub, mde_shown = _across.receipt(mde_pub, _mde_display(mde_pub, table), shown_rates, rules)
     add("mde", "Minimum detectable effect achieved",
         [f"The smallest true effect the trial as analysed had {100 * 0.8:g}% power to detect at "
@@ -465,13 +434,16 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
     if records is not None:  # 7b. month by month (profile_section.py), with monthly records
         add_profile(add, results, randomised, records, plan, treatment=treatment)
 
+    versions = {"dwp_eval": __version__, "python": platform.python_version(),
+                "numpy": np.__version__, "pandas": pd.__version__}
+    add("methods", *methods(plan, results, versions))
+    add("headline", *headline(plan, sections, results, treatment=treatment, control=control))
+    sections[:] = arrange(sections)  # headline first, then the order of an impact report
     # 8. the disclosure log: every cell withheld, by which rule and why
     log = pd.concat(logs, ignore_index=True)
     sections.append(Section("disclosure", "Disclosure log", tuple(_log_text(log, rules)), log,
                             _display(log)))
 
-    versions = {"dwp_eval": __version__, "python": platform.python_version(),
-                "numpy": np.__version__, "pandas": pd.__version__}
     created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     return Report(plan, plan.fingerprint, tuple(sections), results, created, versions)
 
@@ -571,7 +543,7 @@ def _mde_row(
     return {
         "outcome": e.outcome, "n_obs": n, "estimate": e.estimate, "mde": mde_itt,
         "mde_cace": mde_cace, "power": power_, "r2": r2, "icc": icc,
-        "take_up": take_up, "contamination": contamination, "note": note, "_result": res,
+        "take_up": take_up, "control_receipt": contamination, "note": note, "_result": res,
     }
 
 

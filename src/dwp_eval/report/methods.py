@@ -1,0 +1,113 @@
+"""The report's Methods section: how every number was made, in words a reviewer
+checks against the analysis plan (estimator, variance, multiplicity, the CACE,
+rates, the MDE, missing data, disclosure rules, software), and the same as a
+table of settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from dwp_eval.report.plan import AnalysisPlan
+
+__all__ = ["methods"]
+
+_CORRECTIONS = {
+    "holm": "Holm's step-down method (Holm 1979), controlling the family-wise error rate",
+    "bonferroni": "the Bonferroni correction, controlling the family-wise error rate",
+    "bh": "the Benjamini-Hochberg step-up method (1995), controlling the false discovery rate",
+    "romano_wolf": "the Romano-Wolf step-down bootstrap (Romano & Wolf 2005), controlling the "
+                   "family-wise error rate",
+    "none": "no adjustment",
+}
+
+_SE = {
+    "HC0": "White's heteroskedasticity-robust (HC0) standard errors (White 1980)",
+    "HC1": "heteroskedasticity-robust HC1 standard errors (MacKinnon & White 1985)",
+    "HC2": "heteroskedasticity-robust HC2 standard errors (MacKinnon & White 1985), "
+           "equal to the Neyman variance for a difference in means",
+    "HC3": "heteroskedasticity-robust HC3 standard errors (MacKinnon & White 1985)",
+    "CR2": "cluster-robust CR2 standard errors with Bell-McCaffrey degrees of freedom "
+           "(Bell & McCaffrey 2002; Pustejovsky & Tipton 2018)",
+}
+
+
+def methods(plan: AnalysisPlan, results: Mapping[str, Any],
+            versions: Mapping[str, str]) -> tuple[str, list[str], pd.DataFrame]:
+    """The Methods section's title, paragraphs and table of settings (``item, setting``)."""
+    d = plan.design
+    table = results.get("impact")
+    effects = list(getattr(table, "effects", ()))
+    design = effects[0].design if effects else ""
+    se = effects[0].se_type if effects else (plan.se_type or "HC2")
+    level = f"{100 * (1 - plan.alpha):g}%"
+    covs = ", ".join(plan.covariates)
+    if not covs:
+        adjust = "without covariate adjustment"
+    elif plan.adjustment == "lin":
+        adjust = (f"adjusted for {covs} as Lin (2013) recommends: the covariates, centred at "
+                  "their means, and their interactions with assignment enter the regression")
+    else:
+        adjust = f"adjusted for {covs} additively (ANCOVA)"
+    strata = (f" Randomisation strata ({d['strata']}) enter as fixed effects."
+              if d["strata"] else "")
+    text = [
+        f"Estimand and estimator: the intention-to-treat (ITT) effect of assignment, the "
+        f"coefficient on assignment in an ordinary least squares regression of each outcome "
+        f"({design} design), {adjust}.{strata} Effects on 0/1 outcomes are differences in "
+        "proportions, shown in percentage points (pp); shares are shown in %; earnings in "
+        "pounds.",
+        f"Variance: {_SE.get(str(se).split(' ')[0], str(se) + ' standard errors')}; "
+        f"{level} confidence intervals and two-sided p-values use the t distribution with the "
+        "degrees of freedom shown in the full-precision tables.",
+        f"Multiplicity: {_CORRECTIONS.get(plan.correction, plan.correction)}, "
+        + ("within the primary outcomes and within the secondary outcomes separately."
+           if plan.families == "by_role" else "across all outcomes as one family.")
+        + " Subgroup estimates are not adjusted; the pre-specified comparison is the test of "
+        "heterogeneity (a robust Wald test of the interactions).",
+    ]
+    if plan.cace:
+        text.append(
+            "Complier average causal effect (CACE): two-stage least squares with assignment "
+            f"instrumenting receipt ({d['received']}), the same covariates and variance "
+            "(Angrist, Imbens & Rubin 1996); the Anderson-Rubin set (Anderson & Rubin 1949) "
+            "and the effective first-stage F (Montiel Olea & Pflueger 2013) guard against a "
+            "weak first stage."
+        )
+    if d["received"] or d["contaminated"]:
+        text.append(
+            "Take-up (treatment arm), control-arm receipt and contamination are shares with "
+            "Wilson score intervals (Wilson 1927), computed from the published counts when "
+            "counts are rounded."
+        )
+    text += [
+        "Minimum detectable effect achieved: the smallest true ITT with 80% power at "
+        f"alpha = {plan.alpha:g} (two-sided) for the sample analysed, the control arm's mean "
+        "or standard deviation and the covariates' R-squared (Bloom 1995; 2005, ch. 5); for "
+        "the CACE, divided by the difference in receipt between the arms.",
+        f"Missing outcomes: {'dropped and counted in each section' if plan.missing == 'drop' else 'not allowed (the analysis stops)'}"
+        "; nobody randomised is left out of the participant flow.",
+        plan.disclosure.describe(),
+        "Software: " + ", ".join(f"{k} {v}" for k, v in versions.items())
+        + f". Analysis plan SHA-256 {plan.fingerprint}.",
+    ]
+    rows = [
+        ("estimand", "ITT (and CACE)" if plan.cace else "ITT"),
+        ("estimator", f"OLS, {design} design"),
+        ("covariate adjustment", plan.adjustment if covs else "none"),
+        ("covariates", covs or "none"),
+        ("strata", str(d["strata"] or "none")),
+        ("cluster", str(d["cluster"] or "none")),
+        ("standard errors", str(se)),
+        ("alpha", f"{plan.alpha:g}"),
+        ("multiplicity correction", plan.correction),
+        ("multiplicity families", plan.families),
+        ("missing outcomes", plan.missing),
+        ("disclosure: minimum count", str(plan.disclosure.min_count)),
+        ("disclosure: rounding base", str(plan.disclosure.round_to)),
+        *[(f"software: {k}", str(v)) for k, v in versions.items()],
+        ("analysis plan SHA-256", plan.fingerprint),
+    ]
+    return "Methods", text, pd.DataFrame(rows, columns=["item", "setting"])
