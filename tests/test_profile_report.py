@@ -33,10 +33,10 @@ def report() -> de.Report:
     return de.analyse(trial, PLAN, records=records)
 
 
-def test_profile_section_sits_before_the_disclosure_log(report, tmp_path):
+def test_profile_section_sits_after_the_impacts(report, tmp_path):
     keys = [s.key for s in report.sections]
-    assert keys[-2:] == ["profile", "disclosure"]
-    section = report.sections[-2]
+    assert keys.index("profile") == keys.index("impact") + 1 and keys[-1] == "disclosure"
+    section = report.sections[keys.index("profile")]
     prof = report.results["profile"]
     assert isinstance(prof, de.ImpactProfile)
     assert section.figure is not None and section.figure[:4] == b"\x89PNG"

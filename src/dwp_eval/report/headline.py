@@ -37,7 +37,7 @@ HEADLINE_COLUMNS = ["measure", "outcome", "estimate", "conf_low", "conf_high", "
 
 #: The order of the report's sections (a key not listed keeps its place after the
 #: section it followed when it was made).
-ORDER = ("headline", "flow", "balance", "impact", "subgroups", "cace", "take_up",
+ORDER = ("headline", "flow", "balance", "impact", "profile", "subgroups", "cace", "take_up",
          "contamination", "contamination_by_site", "mde", "methods", "disclosure")
 
 
