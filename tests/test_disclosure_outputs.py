@@ -211,6 +211,8 @@ def _from_csv(rep: Report, folder: Path) -> dict[str, pd.DataFrame]:
 
 
 def _from_excel(rep: Report, folder: Path) -> dict[str, pd.DataFrame]:
+    # the dependency matrix installs only the test extra; make test's main run requires it
+    pytest.importorskip("openpyxl", reason="openpyxl is not installed (pip install 'dwp_eval[export]')")
     path = rep.write(excel=folder / "report.xlsx")["excel"]
     sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
     return {key: sheets[key[:31]] for key in rep.tables}
