@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from dwp_eval._core.format import number, percent
 from dwp_eval.errors import (
     ColumnError,
     DegenerateDrawsWarning,
@@ -54,6 +55,7 @@ from dwp_eval.results.attrition import (
     LeeBounds,
     _imbens_manski_c,
 )
+from dwp_eval.results.palette import alt_text_of
 from dwp_eval.testing import binomial_band
 
 matplotlib.use("Agg")
@@ -411,6 +413,9 @@ def test_result_table_summary_intervals() -> None:
         lb.lower = 0.0  # type: ignore[misc]
     ax = lb.plot()
     assert ax.get_xlabel() == "effect on y (treatment vs control)"
+    assert alt_text_of(ax.figure) == lb.alt_text()
+    assert lb.alt_text().startswith("Lee bounds on the effect on y (treatment vs control)")
+    assert number(lb.lower) in lb.alt_text() and number(lb.upper) in lb.alt_text()
 
 
 def test_imbens_manski_critical_value() -> None:
@@ -875,6 +880,9 @@ def test_summary_says_whether_attrition_is_differential() -> None:
     assert "<table" in same._repr_html_()
     ax = same.plot()
     assert ax.get_yticklabels()[0].get_text() == "control"
+    assert alt_text_of(ax.figure) == same.alt_text()
+    assert same.alt_text().startswith("Response rate (responded) by arm with Wilson 95% intervals: ")
+    assert f"control {percent(same.response_rate['control'])} [" in same.alt_text()
     with pytest.raises(AttributeError):
         same.alpha = 0.1  # type: ignore[misc]
     w = same.weights

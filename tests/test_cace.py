@@ -22,6 +22,7 @@ from dwp_eval.estimate.cace import anderson_rubin, cace
 from dwp_eval.estimate.compliance import complier_profile, contamination_sensitivity
 from dwp_eval.estimate.itt import itt
 from dwp_eval.results import ARInterval, Effect, FirstStage, SensitivityTable
+from dwp_eval.results.palette import alt_text_of
 
 
 def trial(n: int = 400, seed: int = 1, *, p_c: float = 0.15, p_t: float = 0.7, effect: float = 2.0,
@@ -296,6 +297,8 @@ def test_contamination_sensitivity_formula():
     assert "theta" in tab.summary() and "Contamination sensitivity" in tab.summary()
     ax = tab.plot()
     assert ax.get_xlabel().startswith("theta")
+    assert alt_text_of(ax.figure) == tab.alt_text()
+    assert "11 values of theta" in tab.alt_text() and "at theta = 0, " in tab.alt_text()
 
 
 def test_contamination_sensitivity_bad_theta():

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dwp_eval._core.format import number
 from dwp_eval.datasets.rollout import area_rollout
 from dwp_eval.errors import (
     ColumnError,
@@ -22,6 +23,7 @@ from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import event_study
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.results import ATT_GT_COLUMNS, EFFECT_COLUMNS, Effect, EventStudy, StaggeredDid
+from dwp_eval.results.palette import alt_text_of
 
 matplotlib.use("Agg")
 
@@ -197,6 +199,8 @@ def test_event_study(panel: pd.DataFrame, estimator: str) -> None:
     assert np.all(f["band_high"] >= f["conf_high"] - 1e-12)
     ax = es.plot()
     assert ax.get_xlabel() == "periods since treatment"
+    assert alt_text_of(ax.figure) == es.alt_text()
+    assert es.alt_text().count("[") == len(f) and "95% uniform band" in es.alt_text()
     assert "pre-trends" in es.summary()
     windowed = event_study(panel, **COMMON, cohort="cohort", estimator=estimator, window=(-2, 3), bootstrap=0)  # type: ignore[arg-type]
     assert windowed.to_frame()["event_time"].tolist() == [-2, 0, 1, 2, 3]
@@ -223,7 +227,9 @@ def test_bacon_weights_sum_to_one_and_reproduce_twfe(panel: pd.DataFrame) -> Non
     assert set(bd.by_type()["comparison"]) == {
         "treated vs never treated", "earlier vs later treated", "later vs earlier treated"}
     assert "already-treated units as controls" in bd.summary()
-    bd.plot()
+    ax = bd.plot()
+    assert alt_text_of(ax.figure) == bd.alt_text()
+    assert "treated vs never treated: " in bd.alt_text() and number(bd.twfe_estimate) in bd.alt_text()
 
 
 # ------------------------------------------------------------------ dataset

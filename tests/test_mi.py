@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import dwp_eval as de
 from dwp_eval._core.pooling import barnard_rubin_df, rubin_pool
 from dwp_eval.errors import ColumnError, DesignError, DwpEvalError, MissingDataError, OptionError
+from dwp_eval.results.palette import alt_text_of
 
 # pooling the same numbers in another order: sums in another order, rounding only
 RTOL_ORDER = 1e-12
@@ -168,6 +169,8 @@ def test_tipping_point_finds_where_the_interval_reaches_zero() -> None:
     assert "tipping point" in tp.summary()
     ax = tp.plot()
     assert ax.get_xlabel().startswith("delta added to imputed y in treatment")
+    assert alt_text_of(ax.figure) == tp.alt_text()
+    assert f"tips at delta = {tp.tipping_deltas[0]:g}" in tp.alt_text()
     import matplotlib.pyplot as plt
 
     plt.close("all")

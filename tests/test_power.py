@@ -12,6 +12,7 @@ import dwp_eval.design.power as pw
 from dwp_eval.design._power_variance import dunnett_critical
 from dwp_eval.errors import ConvergenceError, OptionError
 from dwp_eval.results import PowerCurve, PowerResult
+from dwp_eval.results.palette import alt_text_of
 
 matplotlib.use("Agg")
 
@@ -125,6 +126,8 @@ def test_power_curve() -> None:
     assert curve.x == "n"
     ax = curve.plot()
     assert ax.get_xlabel() == "n"
+    assert alt_text_of(ax.figure) == curve.alt_text()
+    assert curve.alt_text().startswith("Power against n from 500 to 2000 (6 points)")
     assert pw.power_curve(effect=[0.1, 0.2, 0.3], n=400).x == "effect"
 
 

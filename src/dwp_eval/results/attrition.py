@@ -19,6 +19,7 @@ from dwp_eval._core.proportion import wilson_interval
 from dwp_eval._core.wald import WaldTest
 from dwp_eval._validation import check_alpha
 from dwp_eval.results.effect import Effect
+from dwp_eval.results.palette import BLUE, GREY, VERMILLION, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -216,12 +217,25 @@ class Attrition(ResultMixin):
         rate = 100 * f["response_rate"].to_numpy(dtype=float)
         err = np.vstack([rate - 100 * f["conf_low"].to_numpy(dtype=float),
                          100 * f["conf_high"].to_numpy(dtype=float) - rate])
+        kwargs.setdefault("color", BLUE)
         ax.errorbar(rate, y, xerr=err, fmt="o", capsize=4, **kwargs)
         ax.set_yticks(y, [str(a) for a in f["arm"]])
         ax.set_ylim(-0.6, len(f) - 0.4)
         ax.set_xlabel(f"response rate (%), Wilson {100 * (1 - self.alpha):g}% CI")
         ax.set_title(f"{self.responded}: p = {self.differential.p_value:.3g} for a difference")
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """The sentence a screen reader reads for :meth:`plot`."""
+        f = self._frame
+        arms = "; ".join(
+            f"{a} {percent(r)} [{percent(lo)}, {percent(hi)}]"
+            for a, r, lo, hi in zip(f["arm"], f["response_rate"], f["conf_low"], f["conf_high"],
+                                    strict=True))
+        return (f"Response rate ({self.responded}) by arm with Wilson "
+                f"{100 * (1 - self.alpha):g}% intervals: {arms}; "
+                f"p = {self.differential.p_value:.3g} for a difference between arms.")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -393,16 +407,28 @@ class LeeBounds(IntervalEnds, ResultMixin):
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 2))
         lo, hi = self.interval()
-        ax.hlines(0, lo, hi, lw=1.2, color="grey",
+        ax.hlines(0, lo, hi, lw=1.2, color=GREY,
                   label=f"{100 * (1 - self.alpha):g}% CI (Imbens-Manski)")
-        ax.hlines(0, self.lower, self.upper, lw=6, color="C0", label="Lee bounds", **kwargs)
-        ax.plot([self.responders_difference], [0], "o", color="C3", label="responders' difference")
+        kwargs.setdefault("color", BLUE)
+        ax.hlines(0, self.lower, self.upper, lw=6, label="Lee bounds", **kwargs)
+        ax.plot([self.responders_difference], [0], "D", color=VERMILLION,
+                label="responders' difference")
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks([])
         ax.set_xlabel(f"effect on {self.outcome} ({self.treatment} vs {self.control})")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize=8,
                   frameon=False)
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """The sentence a screen reader reads for :meth:`plot`."""
+        lo, hi = self.interval()
+        return (f"Lee bounds on the effect on {self.outcome} ({self.treatment} vs {self.control}) "
+                f"for people who would respond in either arm: [{number(self.lower)}, "
+                f"{number(self.upper)}], with the {100 * (1 - self.alpha):g}% Imbens-Manski "
+                f"interval [{number(lo)}, {number(hi)}] and the difference among responders, "
+                f"{number(self.responders_difference)}, marked.")
 
 
 def _imbens_manski_c(width: float, se_lower: float, se_upper: float, alpha: float) -> float:

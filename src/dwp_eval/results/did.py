@@ -18,6 +18,7 @@ from dwp_eval._validation import Seed, check_alpha, check_option, check_seed
 from dwp_eval.errors import DesignError
 from dwp_eval.results.effect import Effect
 from dwp_eval.results.event_study import EventStudy, build_event_study
+from dwp_eval.results.palette import GREY, SERIES, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -344,10 +345,23 @@ class BaconDecomposition(ResultMixin):
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
-        for kind, g in self._table.groupby("comparison", sort=False):
-            ax.scatter(g["weight"], g["estimate"], label=str(kind), **kwargs)
-        ax.axhline(self.twfe_estimate, color="grey", lw=0.8, ls="--", label="TWFE estimate")
+        markers = "osD^v<>P"
+        groups = self._table.groupby("comparison", sort=False)
+        for i, (kind, g) in enumerate(groups):
+            ax.scatter(g["weight"], g["estimate"], label=str(kind),
+                       **{"color": SERIES[i % len(SERIES)], "marker": markers[i % 8], **kwargs})
+        ax.axhline(self.twfe_estimate, color=GREY, lw=0.8, ls="--", label="TWFE estimate")
         ax.set_xlabel("weight")
         ax.set_ylabel("2x2 estimate")
         ax.legend(loc="best")
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """The sentence a screen reader reads for :meth:`plot`."""
+        kinds = "; ".join(
+            f"{kind}: {len(g)} estimate(s) carrying {100 * float(g['weight'].sum()):.1f}% of the weight"
+            for kind, g in self._table.groupby("comparison", sort=False))
+        return (f"Goodman-Bacon decomposition of the two-way fixed effects estimate on "
+                f"{self.outcome} ({number(self.twfe_estimate)}, dashed line): each 2x2 estimate "
+                f"against its weight, by kind of comparison ({kinds}).")

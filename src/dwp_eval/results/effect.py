@@ -22,6 +22,7 @@ from dwp_eval._core.format import df_text, number
 from dwp_eval._core.wald import t_interval, t_p_value
 from dwp_eval._validation import arm_phrase, check_alpha
 from dwp_eval.errors import OptionError
+from dwp_eval.results.palette import BLUE, GREY, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -525,13 +526,25 @@ class SensitivityTable(ResultMixin):
         f = self._frame
         scale = 100.0 if self.binary_outcome else 1.0
         ax.fill_between(f["theta"], scale * f["conf_low"], scale * f["conf_high"], alpha=0.25,
-                        label=f"{100 * (1 - self.alpha):g}% CI")
+                        color=BLUE, label=f"{100 * (1 - self.alpha):g}% CI")
+        kwargs.setdefault("color", BLUE)
         ax.plot(f["theta"], scale * f["estimate"], marker="o", ms=3, label="CACE", **kwargs)
-        ax.axhline(0, color="grey", lw=0.8)
+        ax.axhline(0, color=GREY, lw=0.8)
         ax.set_xlabel("theta: effect of similar provision relative to the programme")
         ax.set_ylabel(f"effect on {self.outcome}" + (" (pp)" if self.binary_outcome else ""))
         ax.legend(loc="best")
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """The sentence a screen reader reads for :meth:`plot`."""
+        f = self._frame
+        ends = [f.iloc[0], f.iloc[-1]] if len(f) > 1 else [f.iloc[0]]
+        said = "; ".join(f"at theta = {r['theta']:g}, {self._fmt(r['estimate'])} "
+                         f"[{self._fmt(r['conf_low'])}, {self._fmt(r['conf_high'])}]" for r in ends)
+        return (f"CACE on {self.outcome} against theta, the effect of controls' similar provision "
+                f"relative to the programme, with its {100 * (1 - self.alpha):g}% interval as a "
+                f"band ({len(f)} values of theta): {said}.")
 
 
 # --- power, MDE and sample size (dwp_eval.design.power) ------------------------------

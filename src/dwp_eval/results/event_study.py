@@ -17,6 +17,7 @@ from dwp_eval._core.format import number
 from dwp_eval._core.wald import WaldTest, t_interval, wald_test
 from dwp_eval._validation import check_alpha
 from dwp_eval.results.effect import Effect
+from dwp_eval.results.palette import BLUE, GREY, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -164,15 +165,16 @@ class EventStudy(ResultMixin):
         f = self._table
         x = f[self.by].to_numpy()
         xs = x.astype(float) if self.by == "event_time" else np.arange(len(x))
-        ax.vlines(xs, f["band_low"], f["band_high"], color="C0", alpha=0.25, lw=7,
+        ax.vlines(xs, f["band_low"], f["band_high"], color=BLUE, alpha=0.25, lw=7,
                   label=f"{100 * (1 - self.alpha):g}% uniform band")
         ax.errorbar(xs, f["estimate"], yerr=[f["estimate"] - f["conf_low"], f["conf_high"] - f["estimate"]],
-                    fmt="o", color="C0", capsize=2, label="estimate, pointwise interval", **kwargs)
+                    fmt="o", capsize=2, label="estimate, pointwise interval",
+                    **{"color": BLUE, **kwargs})
         if self.ref is not None:
-            ax.plot([self.ref], [0.0], marker="o", mfc="white", color="C0", ls="none", label="reference")
-        ax.axhline(0, color="grey", lw=0.8)
+            ax.plot([self.ref], [0.0], marker="o", mfc="white", color=BLUE, ls="none", label="reference")
+        ax.axhline(0, color=GREY, lw=0.8)
         if self.by == "event_time":
-            ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
+            ax.axvline(-0.5, color=GREY, lw=0.8, ls="--")
             from matplotlib.ticker import MaxNLocator
 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -182,7 +184,19 @@ class EventStudy(ResultMixin):
             ax.set_xlabel(self.by)
         ax.set_ylabel(f"effect on {self.outcome}")
         ax.legend(loc="best")
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """The sentence a screen reader reads for :meth:`plot`."""
+        f = self._table
+        label = "periods since treatment" if self.by == "event_time" else self.by
+        points = "; ".join(f"{k}: {number(e)} [{number(lo)}, {number(hi)}]"
+                           for k, e, lo, hi in zip(f[self.by], f["estimate"], f["conf_low"],
+                                                   f["conf_high"], strict=True))
+        return (f"Event study of the effect on {self.outcome} by {label} ({self.estimator}), "
+                f"each estimate with its pointwise interval and the "
+                f"{100 * (1 - self.alpha):g}% uniform band shaded: {points}.")
 
 
 def build_event_study(

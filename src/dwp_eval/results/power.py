@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from dwp_eval._core.contract import ResultMixin
+from dwp_eval.results.palette import GREY, SERIES, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -266,9 +267,11 @@ class PowerCurve(ResultMixin):
             _, ax = plt.subplots(figsize=(6, 4))
         f = self._frame
         other = "effect" if self.x != "effect" else ("n_clusters" if f["n_clusters"].notna().any() else "n")
-        for value, g in f.groupby(other, sort=True, dropna=False):
-            ax.plot(g[self.x], g["power"], marker="o", ms=3, label=f"{other} = {value:g}", **kwargs)
-        ax.axhline(self.target_power, color="grey", lw=0.8, ls="--")
+        markers = "osD^v<>P"
+        for i, (value, g) in enumerate(f.groupby(other, sort=True, dropna=False)):
+            ax.plot(g[self.x], g["power"], ms=3, label=f"{other} = {value:g}",
+                    **{"color": SERIES[i % len(SERIES)], "marker": markers[i % 8], **kwargs})
+        ax.axhline(self.target_power, color=GREY, lw=0.8, ls="--")
         ax.set_ylim(0, 1)
         ax.set_xlabel(self.x if self.x != "effect" else f"effect ({self.scale.upper()} scale)")
         ax.set_ylabel(f"power (alpha = {self.alpha:g})")
@@ -276,4 +279,16 @@ class PowerCurve(ResultMixin):
             ax.legend(loc="lower right")
         if self.outcome:
             ax.set_title(self.outcome)
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """The sentence a screen reader reads for :meth:`plot`."""
+        f = self._frame
+        x = self.x if self.x != "effect" else f"the effect ({self.scale.upper()} scale)"
+        lo, hi = f[self.x].min(), f[self.x].max()
+        return (f"Power against {x} from {lo:g} to {hi:g} ({len(f)} points"
+                + (f", {self.outcome}" if self.outcome else "")
+                + f"), at alpha = {self.alpha:g}: power runs from {f['power'].min():.0%} to "
+                f"{f['power'].max():.0%}; the dashed line marks the target of "
+                f"{self.target_power:.0%}.")

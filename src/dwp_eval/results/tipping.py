@@ -14,6 +14,7 @@ from dwp_eval._core.contract import ResultMixin, interval_frame
 from dwp_eval._core.format import number
 from dwp_eval._validation import check_alpha
 from dwp_eval.errors import OptionError
+from dwp_eval.results.palette import BLUE, GREY, VERMILLION, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -115,17 +116,31 @@ class TippingPoint(ResultMixin):
         f = self._frame
         scale = 100.0 if self.binary_outcome else 1.0
         ax.fill_between(f["delta"], scale * f["conf_low"], scale * f["conf_high"], alpha=0.25,
-                        label=f"{100 * (1 - self.alpha):g}% CI")
+                        color=BLUE, label=f"{100 * (1 - self.alpha):g}% CI")
+        kwargs.setdefault("color", BLUE)
         ax.plot(f["delta"], scale * f["estimate"], marker="o", ms=3, label=self.estimand, **kwargs)
-        ax.axhline(0, color="grey", lw=0.8)
+        ax.axhline(0, color=GREY, lw=0.8)
         for d in self.tipping_deltas:
-            ax.axvline(d, color="firebrick", ls="--", lw=1,
+            ax.axvline(d, color=VERMILLION, ls="--", lw=1,
                        label="tipping point" if d == self.tipping_deltas[0] else None)
         unit = "" if self.scale == "outcome" else " (log-odds)"
         ax.set_xlabel(f"delta added to imputed {self.column} in {self.arm}{unit}")
         ax.set_ylabel(f"effect on {self.outcome}" + (" (pp)" if self.binary_outcome else ""))
         ax.legend(loc="best")
+        set_alt_text(ax, self.alt_text())
         return ax
+
+    def alt_text(self) -> str:
+        """The sentence a screen reader reads for :meth:`plot`."""
+        f = self._frame
+        unit = "" if self.scale == "outcome" else " on the log-odds scale"
+        tip = (f"the conclusion tips at delta = {', '.join(f'{d:g}' for d in self.tipping_deltas)} "
+               "(dashed)" if self.tipping_deltas else "no delta in the range tips the conclusion")
+        return (f"Tipping-point analysis: the pooled {self.estimand} on {self.outcome} "
+                f"({self.m} imputations) against delta, the shift added to imputed "
+                f"{self.column} in {self.arm}{unit}, from {f['delta'].min():g} to "
+                f"{f['delta'].max():g}, with its {100 * (1 - self.alpha):g}% interval as a band; "
+                f"{tip}.")
 
 
 def tipping_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
