@@ -5,7 +5,7 @@ people who receive the programme, a 40-person subgroup with 5 of 16 and 3 of 24
 employed, a 12-person pre-specified subgroup the covariates fit exactly, one person
 whose earnings dominate a subgroup's arm) goes through ``analyse``. Then, over every
 output format in :data:`FORMATS` (the report's tables, the HTML, the Markdown, the CSV
-files, the Excel workbook; one line adds another) and over the data of every figure the
+files, the Excel workbook, the LaTeX and the Word document; one line adds another) and over the data of every figure the
 report drew:
 
 - no count from 1 to 9 is shown, and every count shown is rounded;
@@ -218,14 +218,58 @@ def _from_excel(rep: Report, folder: Path) -> dict[str, pd.DataFrame]:
     return {key: sheets[key[:31]] for key in rep.tables}
 
 
+_TEX = {r"\%": "%", r"\$": "$", r"\&": "&", r"\_": "_", r"\#": "#", r"\{": "{", r"\}": "}",
+        r"\textasciitilde{}": "~", r"\textasciicircum{}": "^", r"\textbackslash{}": "\\"}
+
+
+def _untex(text: str) -> str:
+    return re.sub("|".join(re.escape(k) for k in _TEX), lambda m: _TEX[m.group(0)], text).strip()
+
+
+def _from_latex(rep: Report, _: Path) -> dict[str, pd.DataFrame]:
+    """The LaTeX report read back: each section's booktabs table (header between
+    toprule and midrule, rows up to bottomrule) and its sentences."""
+    chunks = re.split(r"^\\subsection\*\{.*\}$", rep.to_latex(), flags=re.M)[1:]
+    out = {}
+    for section, chunk in zip(rep.sections, chunks, strict=True):
+        found = re.search(r"\\toprule\n(.*?)\\midrule[^\n]*\n(.*?)\\bottomrule", chunk, re.S)
+        if found is not None:
+            head, body = found.groups()
+
+            def cells(line: str) -> list[str]:
+                return [_untex(c) for c in re.split(r"(?<!\\)&", line.strip().rstrip("\\").rstrip())]
+
+            rows = [cells(ln) for ln in body.strip().splitlines() if ln.strip()]
+            out[f"display-{section.key}"] = pd.DataFrame(rows, columns=cells(head))
+        text = [_untex(ln) for ln in chunk.splitlines()
+                if ln.strip() and not ln.startswith(("\\", "%", "}")) and "&" not in ln]
+        out[f"text-{section.key}"] = pd.DataFrame({"text": text})
+    return out
+
+
+def _from_docx(rep: Report, folder: Path) -> dict[str, pd.DataFrame]:
+    """The Word report read back with python-docx: each section's table and its text."""
+    docx = pytest.importorskip("docx", reason="python-docx is not installed "
+                                              "(pip install 'dwp_eval[export]')")
+    doc = docx.Document(str(rep.to_docx(folder / "report.docx")))
+    shown = [s for s in rep.sections if len(s.display.columns)]
+    assert len(doc.tables) == len(shown)
+    out = {}
+    for section, table in zip(shown, doc.tables, strict=True):
+        rows = [[c.text for c in r.cells] for r in table.rows]
+        out[f"display-{section.key}"] = pd.DataFrame(rows[1:], columns=rows[0])
+    out["text"] = pd.DataFrame({"text": [p.text for p in doc.paragraphs if p.text]})
+    return out
+
+
 FORMATS: dict[str, Callable[[Report, Path], dict[str, pd.DataFrame]]] = {
     "tables": _from_tables,
     "html": _from_html,
     "markdown": _from_markdown,
     "csv": _from_csv,
     "excel": _from_excel,
-    # "latex": lambda rep, folder: ...,  (read each exported table back the same way)
-    # "docx": lambda rep, folder: ...,
+    "latex": _from_latex,
+    "docx": _from_docx,
 }
 
 
