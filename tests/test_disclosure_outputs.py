@@ -207,7 +207,8 @@ def _from_markdown(rep: Report, _: Path) -> dict[str, pd.DataFrame]:
 
 def _from_csv(rep: Report, folder: Path) -> dict[str, pd.DataFrame]:
     paths = rep.write(tables=folder / "tables")["tables"]
-    return {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths}
+    return {p.stem: _marks_restored(pd.read_csv(p, dtype=str, keep_default_na=False),
+                                    rep.tables.get(p.stem)) for p in paths}
 
 
 def _from_excel(rep: Report, folder: Path) -> dict[str, pd.DataFrame]:
@@ -215,7 +216,7 @@ def _from_excel(rep: Report, folder: Path) -> dict[str, pd.DataFrame]:
     pytest.importorskip("openpyxl", reason="openpyxl is not installed (pip install 'dwp_eval[export]')")
     path = rep.write(excel=folder / "report.xlsx")["excel"]
     sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
-    return {key: sheets[key[:31]] for key in rep.tables}
+    return {key: _marks_restored(sheets[key[:31]], rep.tables.get(key)) for key in rep.tables}
 
 
 _TEX = {r"\%": "%", r"\$": "$", r"\&": "&", r"\_": "_", r"\#": "#", r"\{": "{", r"\}": "}",

@@ -169,8 +169,14 @@ def test_the_exports_carry_the_controlled_numbers(report: Report, tmp_path: Path
     page = Path(out["html"]).read_text()
     assert "Disclosure log" in page
     site = pd.read_csv(tmp_path / "tables" / "contamination_by_site.csv")
-    assert site["n_flagged"].astype(str).tolist() == [
-        str(v) for v in report.tables["contamination_by_site"]["n_flagged"]]
+    published = report.tables["contamination_by_site"]["n_flagged"]
+    # a column of numbers holds numbers only: a withheld cell is empty and named in the
+    # row's withheld column
+    assert pd.api.types.is_numeric_dtype(site["n_flagged"])
+    hidden = (published == C).to_numpy()
+    assert hidden.any() and site["n_flagged"].isna().to_numpy().tolist() == hidden.tolist()
+    assert site.loc[~hidden, "n_flagged"].tolist() == [float(v) for v in published[~hidden]]
+    assert all("n_flagged" in str(w) for w in site.loc[hidden, "withheld"])
     log = pd.read_csv(tmp_path / "tables" / "disclosure.csv")
     assert len(log) == len(report.tables["disclosure"])
 

@@ -215,7 +215,10 @@ class Report(ResultMixin):
     def to_csv(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:  # type: ignore[override]
         """Write each published table as ``<folder>/<key>.csv``; returns the paths.
 
-        Every file is checked before any is written: all the tables or none."""
+        Columns of numbers hold numbers only, as in the HTML page's full-precision
+        tables: a cell withheld under disclosure control is empty and the row's
+        ``withheld`` column names it. Every file is checked before any is written:
+        all the tables or none."""
         return self.write(tables=folder, overwrite=overwrite)["tables"]
 
     def to_docx(self, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -231,7 +234,8 @@ class Report(ResultMixin):
         return export_report(self, path, overwrite=overwrite)
 
     def to_excel(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write each published table to a sheet of one workbook (needs ``openpyxl``)."""
+        """Write each published table to a sheet of one workbook (needs ``openpyxl``);
+        columns of numbers hold numbers only, as :meth:`to_csv` writes them."""
         return self.write(excel=path, overwrite=overwrite)["excel"]
 
     def write(
@@ -300,13 +304,15 @@ class Report(ResultMixin):
             files.append((_record_path(html), write_record(self)))
         if markdown is not None:
             files.append((Path(markdown), self.to_markdown().encode("utf-8")))
+        mark = self.plan.disclosure.suppressed
+        numeric = {key: page.numeric_form(t, mark) for key, t in published.items()}
         if excel is not None:
-            files.append((Path(excel), _workbook(published)))
+            files.append((Path(excel), _workbook(numeric)))
         if tables is not None:
             files += [
                 (Path(tables) / f"{key}.csv",
                  _spreadsheet_safe(t).to_csv(index=False).encode("utf-8"))
-                for key, t in published.items()
+                for key, t in numeric.items()
             ]
         what = {Path(p): w for p, w in targets}
         publish_files(files, overwrite=overwrite, func="Report.write",
