@@ -58,3 +58,32 @@ def test_acro_finds_nothing_unresolved_in_the_demo_report(tmp_path: Path) -> Non
     data = _trial()
     flags = _flags(data, _plan(disclosure={"suppress_zero": True}), tmp_path)
     assert flags["resolved"].all(), flags[~flags["resolved"]].to_string()
+
+
+def test_acro_re_checks_the_flow_and_balance_tables(tmp_path: Path) -> None:
+    # the small-cell trial of the disclosure attacker: 4 control people receive the
+    # programme, a rare baseline condition (3 control people), small follow-up losses
+    from test_disclosure_outputs import outputs_plan, outputs_trial
+
+    data = outputs_trial()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = analyse(data, outputs_plan())
+    out = report.write(html=tmp_path / "report.html")
+    record = json.loads(out["record"].read_text(encoding="utf-8"))
+    tables = {c["table"] for c in record["calls"]}
+    assert {"flow", "balance"} <= tables
+    # every flow cell a call maps is the count the flow table reports (before control)
+    truth = report.results["flow"].to_frame()
+    for call in (c for c in record["calls"] if c["table"] == "flow"):
+        column = call["columns"][0]
+        for cell in call["cells"]:
+            arm = cell["index"][0]
+            n = int((data.loc[data["arm"].astype(str) == arm, column].astype(int).astype(str)
+                     == cell["column"]).sum())
+            assert n == int(truth["count"].iloc[cell["row"]]), (column, cell)
+    flags = acro_check(out["record"], data)
+    for table in ("flow", "balance"):
+        mine = flags[flags["table"] == table]
+        assert len(mine) >= 1, table  # ACRO does flag their small cells ...
+        assert mine["resolved"].all(), mine.to_string()  # ... and they are withheld

@@ -87,6 +87,8 @@ def checking_record(report: Report) -> dict[str, Any]:
             cells.append({"index": [str(label)], "column": "0", "row": i,
                           "withheld": [["n_flagged", "n"], ["rate", "n"]]})
         calls.append(_spec(key, "crosstab", [by], [flag], None, where, cells))
+    calls += _flow_calls(tables, d, assigned, control)
+    calls += _balance_calls(tables, assigned, control)
     for key in ("impact", "subgroups"):
         if key not in tables:
             continue
@@ -117,6 +119,49 @@ def checking_record(report: Report) -> dict[str, Any]:
         "calls": calls,
         "published": {k: json.loads(v.to_json(orient="records")) for k, v in tables.items()},
     }
+
+
+def _flow_calls(tables: Mapping[str, pd.DataFrame], d: Mapping[str, Any], assigned: str,
+                control: str) -> list[dict[str, Any]]:
+    """The CONSORT flow's counts as crosstabs of the arm by the 0/1 columns they count:
+    receipt (in the control arm the flow counts *not* receiving the programme as receiving
+    the allocated condition) and, without a not-due column, loss to follow-up."""
+    if "flow" not in tables:
+        return []
+    t = tables["flow"]
+    row = {(str(s), str(a)): i for i, (s, a) in enumerate(zip(t["stage"], t["arm"], strict=True))}
+    arms = [str(a) for a in t.loc[t["stage"] == "allocated", "arm"]]
+    calls = []
+    if d["received"]:
+        cells = []
+        for arm in arms:
+            took = "0" if arm == control else "1"
+            for column, stage in ((took, "received"), ("1" if took == "0" else "0", "not_received")):
+                if (stage, arm) in row:
+                    cells.append({"index": [arm], "column": column, "row": row[(stage, arm)],
+                                  "withheld": [["count"]]})
+        calls.append(_spec("flow", "crosstab", [assigned], [str(d["received"])], None, {}, cells))
+    if d["followed_up"] and not d["not_due"]:
+        cells = [{"index": [arm], "column": "0", "row": row[("lost_to_follow_up", arm)],
+                  "withheld": [["count"]]} for arm in arms if ("lost_to_follow_up", arm) in row]
+        calls.append(_spec("flow", "crosstab", [assigned], [str(d["followed_up"])], None, {},
+                            cells))
+    return calls
+
+
+def _balance_calls(tables: Mapping[str, pd.DataFrame], assigned: str,
+                   control: str) -> list[dict[str, Any]]:
+    """The balance table's means by arm (a 0/1 characteristic's mean is re-checked as its
+    crosstab, as for outcomes)."""
+    if "balance" not in tables:
+        return []
+    t = tables["balance"]
+    calls = []
+    for i, (covariate, arm) in enumerate(zip(t["covariate"], t["arm"], strict=True)):
+        cells = [{"index": [control], "column": None, "row": i, "withheld": [["mean_control"]]},
+                 {"index": [str(arm)], "column": None, "row": i, "withheld": [["mean_arm"]]}]
+        calls.append(_spec("balance", "means", [assigned], None, str(covariate), {}, cells))
+    return calls
 
 
 def write_record(report: Report) -> bytes:
@@ -182,7 +227,7 @@ def acro_check(record: Mapping[str, Any] | str | Path, data: pd.DataFrame) -> pd
                                                                  name="all")), checker)
             column_of = lambda cell: "n"  # noqa: E731
         elif method == "means":
-            y = sub[call["values"]]
+            y = _values(sub, call["values"])
             ok = y.notna()
             sub, y = sub[ok], y[ok]
             index = [i[ok] for i in index]
@@ -218,6 +263,16 @@ def acro_check(record: Mapping[str, Any] | str | Path, data: pd.DataFrame) -> pd
                              "resolved": resolved,
                              "note": "" if resolved else _note(flag)})
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
+
+
+def _values(data: pd.DataFrame, name: str) -> pd.Series:
+    """The column ``name``, or for a category's indicator (``"column=level"``, as the
+    balance table names an expanded categorical characteristic) the 0/1 indicator."""
+    if name in data.columns or "=" not in name:
+        return data[name]
+    column, level = name.split("=", 1)
+    col = data[column]
+    return (col.astype(str) == level).astype(float).where(col.notna())
 
 
 def _outcome(_: Any, checker: Any) -> pd.DataFrame:
