@@ -157,6 +157,31 @@ def test_fit_pools_binary_effect_on_one_scale_ratios_on_the_log_scale() -> None:
         mi.fit(de.binary_effect, **kw)
 
 
+def test_pool_gives_what_fit_gives_from_results_computed_once() -> None:
+    """pool(results) is fit without the fitting: one binary_effect per completed
+    dataset, pooled on each of its scales."""
+    mi = imputed("logreg")
+    kw = {"outcome": "employed", "covariates": ["x"]}
+    fits = [de.binary_effect(d, assigned="arm", **kw) for d in mi]
+    for scale in ("odds_ratio", "risk_ratio", "risk_difference"):
+        pooled, fitted = mi.pool(fits, scale=scale), mi.fit(de.binary_effect, scale=scale, **kw)
+        pd.testing.assert_frame_equal(pooled.to_frame(), fitted.to_frame())
+        assert pooled.summary() == fitted.summary()
+    itts = [de.itt(d, outcome="employed", assigned="arm") for d in mi]
+    pd.testing.assert_frame_equal(mi.pool(itts).to_frame(),
+                                  mi.fit(de.itt, outcome="employed").to_frame())
+    with pytest.raises(OptionError, match=r"MultipleImputation\.pool: BinaryEffect reported 3 "
+                       r"scales .* Fix: pass scale='odds_ratio' \(or 'risk_difference' or "
+                       r"'risk_ratio'\); got scale=None"):
+        mi.pool(fits)
+    with pytest.raises(OptionError, match=r"results must be a list of the m = 5 results, one "
+                       r"per completed dataset\. Got list of 4 instead"):
+        mi.pool(fits[:4], scale="odds_ratio")
+    with pytest.raises(OptionError, match=r"scale='odds_ratio' is for results with several "
+                       r"scales \(binary_effect\); Effect results have one"):
+        mi.pool(itts, scale="odds_ratio")
+
+
 def test_several_columns_by_chained_equations() -> None:
     data = trial()
     data.loc[data.index[::9], "x"] = np.nan

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -337,15 +337,41 @@ class MultipleImputation(ResultMixin):
             kwargs = {**kwargs, "assigned": self.assigned}
         results = [estimator(self.completed(i), **kwargs) for i in range(self.m)]
         name = getattr(estimator, "__name__", type(estimator).__name__)
+        scale = kwargs.get("scale")
+        return self._pool(results, name, scale if isinstance(scale, str) else None,
+                          float(kwargs.get("alpha", 0.05)), str(kwargs.get("outcome", "")),
+                          func="MultipleImputation.fit")
+
+    def pool(self, results: Sequence[Any], *, scale: str | None = None) -> PooledEffect:
+        """Pool results already computed on each completed dataset, in order
+        (``results[i]`` from ``completed(i)``), by Rubin's rules.
+
+        ``fit(estimator, **kwargs)`` is ``pool([estimator(d, **kwargs) for d in self])``.
+        Pooling saves re-fitting a slow model: fit :func:`~dwp_eval.binary_effect` once per
+        dataset, then pool each of its scales (``scale="odds_ratio"``, ``"risk_ratio"``,
+        ``"risk_difference"``) and read anything else the results hold.
+        """
+        func = "MultipleImputation.pool"
+        items = list(results) if isinstance(results, Sequence) else []
+        if len(items) != self.m:
+            raise OptionError(f"{func}: results must be a list of the m = {self.m} results, one "
+                              f"per completed dataset. Got {type(results).__name__} of "
+                              f"{len(items) if items else 0} instead.")
+        first = items[0]
+        return self._pool(items, type(first).__name__, scale, float(getattr(first, "alpha", 0.05)),
+                          "", func=func)
+
+    def _pool(self, results: list[Any], name: str, asked: str | None, alpha: float,
+              outcome: str, *, func: str) -> PooledEffect:
         first = results[0]
         for attr in () if _scales(first) else _NEEDED:
             if not all(hasattr(r, attr) for r in results):
                 raise OptionError(
-                    f"MultipleImputation.fit: {name} returned a {type(first).__name__}, which has "
+                    f"{func}: {name} returned a {type(first).__name__}, which has "
                     f"no {attr!r}. Fix: pass an estimator whose result has estimate and "
                     "std_error (and df), e.g. dwp_eval.itt, or wrap it to return one."
                 )
-        scale = _one_scale(results[0], kwargs.get("scale"), name)
+        scale = _one_scale(first, asked, name, func=func)
         log = scale in _LOG_SCALES
         if scale:  # a multi-scale result (binary_effect): pool the one scale asked for
             q = np.array([float(r.estimates[scale]) for r in results])
@@ -357,18 +383,18 @@ class MultipleImputation(ResultMixin):
             q = np.array([float(r.estimate) for r in results])
             se = np.array([float(r.std_error) for r in results])
         if not (np.all(np.isfinite(q)) and np.all(np.isfinite(se))):
-            raise OptionError(f"MultipleImputation.fit: {name} returned a non-finite estimate or "
+            raise OptionError(f"{func}: {name} returned a non-finite estimate or "
                               "standard error on a completed dataset; Rubin's rules need finite ones.")
         df_complete = min(float(getattr(r, "df", math.inf)) for r in results)
         pool = rubin_pool(q, se**2, df_complete)
-        alpha = float(getattr(first, "alpha", kwargs.get("alpha", 0.05)))
+        alpha = float(getattr(first, "alpha", alpha))
         estimate, std_error = pool.estimate, pool.std_error
         if log:
             estimate = math.exp(pool.estimate)
             std_error = estimate * pool.std_error
         return PooledEffect(
             estimand=scale.replace("_", " ") if scale else str(getattr(first, "estimand", name)),
-            outcome=str(getattr(first, "outcome", kwargs.get("outcome", ""))),
+            outcome=str(getattr(first, "outcome", outcome)),
             treatment=str(getattr(first, "treatment", "")),
             control=str(getattr(first, "control", "")),
             estimate=estimate, std_error=std_error, df=pool.df, alpha=alpha, m=self.m,
@@ -460,15 +486,22 @@ def _scales(result: Any) -> tuple[str, ...]:
     return ()
 
 
-def _one_scale(result: Any, asked: Any, name: str) -> str:
-    """The scale of a multi-scale result to pool: the only one it reports; ``""`` for a
-    result with one estimate."""
+def _one_scale(result: Any, asked: str | None, name: str, *, func: str) -> str:
+    """The scale of a multi-scale result to pool: ``asked``, or the only one it reports;
+    ``""`` for a result with one estimate."""
     scales = _scales(result)
     if not scales:
+        if asked is not None and func == "MultipleImputation.pool":
+            raise OptionError(f"{func}: scale={asked!r} is for results with several scales "
+                              f"(binary_effect); {name} results have one. Fix: leave scale out.")
         return ""
-    if len(scales) > 1:
-        raise OptionError(
-            f"MultipleImputation.fit: {name} reported {len(scales)} scales ({', '.join(scales)}) "
-            f"and Rubin's rules pool one at a time. Fix: pass scale={scales[-1]!r} (or "
-            f"{' or '.join(map(repr, scales[:-1]))}); got scale={asked!r}.")
-    return scales[0]
+    if asked is None and len(scales) == 1:
+        return scales[0]
+    if asked in scales:
+        return str(asked)
+    choices = f"scale={scales[-1]!r}" + (
+        f" (or {' or '.join(map(repr, scales[:-1]))})" if len(scales) > 1 else "")
+    raise OptionError(
+        f"{func}: {name} reported {len(scales)} scale{'s' if len(scales) > 1 else ''} "
+        f"({', '.join(scales)}) and Rubin's rules pool one at a time. Fix: pass {choices}; "
+        f"got scale={asked!r}.")
