@@ -127,8 +127,9 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)  # IPython's tracebacks are coloured
 
 
-# notebooks that take more than about 5 s (measured: 05 runs 200 simulations, 7-8 s)
-SLOW = {"05_design_a_trial.py"}
+# notebooks that take more than about 5 s (measured: 05 runs 200 simulations, 7-8 s;
+# 08 fits 20 mixed-effects logits, 15-45 s on a shared 2-core machine)
+SLOW = {"05_design_a_trial.py", "08_ips_primary_analysis.py"}
 
 
 @pytest.mark.parametrize("script", [

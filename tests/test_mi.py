@@ -124,6 +124,65 @@ def test_a_binary_outcome_by_logreg_is_reported_in_points() -> None:
     assert pooled.binary_outcome and " pp" in pooled.summary()
 
 
+def test_fit_pools_binary_effect_on_one_scale_ratios_on_the_log_scale() -> None:
+    """binary_effect reports three scales: fit pools the one asked for, a ratio as its
+    log (Rubin's rules by hand on each completed dataset's log odds ratio and its SE),
+    with the site (random-intercept) model too."""
+    mi = imputed("logreg")
+    kw = {"outcome": "employed", "covariates": ["x"]}
+    pooled = mi.fit(de.binary_effect, scale="odds_ratio", **kw)
+    each = [de.binary_effect(d, assigned="arm", scale="odds_ratio", **kw) for d in mi]
+    q = np.log([r.estimate("odds_ratio") for r in each])
+    u = np.array([r.log_std_errors["odds_ratio"] for r in each]) ** 2
+    ref = rubin_pool(q, u, math.inf)
+    assert pooled.estimand == "odds ratio" and pooled.scale == "odds_ratio"
+    assert pooled.estimate == pytest.approx(math.exp(ref.estimate), rel=RTOL_ORDER)
+    assert pooled.log_std_error == pytest.approx(ref.std_error, rel=RTOL_ORDER)
+    assert pooled.std_error == pytest.approx(pooled.estimate * ref.std_error, rel=RTOL_ORDER)
+    assert pooled.fmi == pytest.approx(ref.fmi, rel=RTOL_ORDER)
+    lo, hi = pooled.interval()
+    assert lo < pooled.estimate < hi
+    assert math.log(lo) + math.log(hi) == pytest.approx(2 * ref.estimate, rel=1e-9)
+    assert pooled.statistic == pytest.approx(ref.estimate / ref.std_error, rel=RTOL_ORDER)
+    assert "on the log scale" in pooled.summary() and not pooled.binary_outcome
+    rd = mi.fit(de.binary_effect, scale="risk_difference", **kw)
+    assert rd.log_std_error is None and rd.binary_outcome and " pp" in rd.summary()
+    assert rd.estimate == pytest.approx(np.mean([de.binary_effect(
+        d, assigned="arm", scale="risk_difference", **kw).estimate("risk_difference")
+        for d in mi]), rel=RTOL_ORDER)
+    site = mi.fit(de.binary_effect, scale="odds_ratio", site="region", **kw)
+    assert math.isfinite(site.estimate) and 0 < site.fmi < 1
+    with pytest.raises(OptionError, match=r"binary_effect reported 3 scales \(risk_difference, "
+                       r"risk_ratio, odds_ratio\) and Rubin's rules pool one at a time\. Fix: "
+                       r"pass scale='odds_ratio'"):
+        mi.fit(de.binary_effect, **kw)
+
+
+def test_pool_gives_what_fit_gives_from_results_computed_once() -> None:
+    """pool(results) is fit without the fitting: one binary_effect per completed
+    dataset, pooled on each of its scales."""
+    mi = imputed("logreg")
+    kw = {"outcome": "employed", "covariates": ["x"]}
+    fits = [de.binary_effect(d, assigned="arm", **kw) for d in mi]
+    for scale in ("odds_ratio", "risk_ratio", "risk_difference"):
+        pooled, fitted = mi.pool(fits, scale=scale), mi.fit(de.binary_effect, scale=scale, **kw)
+        pd.testing.assert_frame_equal(pooled.to_frame(), fitted.to_frame())
+        assert pooled.summary() == fitted.summary()
+    itts = [de.itt(d, outcome="employed", assigned="arm") for d in mi]
+    pd.testing.assert_frame_equal(mi.pool(itts).to_frame(),
+                                  mi.fit(de.itt, outcome="employed").to_frame())
+    with pytest.raises(OptionError, match=r"MultipleImputation\.pool: BinaryEffect reported 3 "
+                       r"scales .* Fix: pass scale='odds_ratio' \(or 'risk_difference' or "
+                       r"'risk_ratio'\); got scale=None"):
+        mi.pool(fits)
+    with pytest.raises(OptionError, match=r"results must be a list of the m = 5 results, one "
+                       r"per completed dataset\. Got list of 4 instead"):
+        mi.pool(fits[:4], scale="odds_ratio")
+    with pytest.raises(OptionError, match=r"scale='odds_ratio' is for results with several "
+                       r"scales \(binary_effect\); Effect results have one"):
+        mi.pool(itts, scale="odds_ratio")
+
+
 def test_several_columns_by_chained_equations() -> None:
     data = trial()
     data.loc[data.index[::9], "x"] = np.nan

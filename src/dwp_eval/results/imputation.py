@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +41,9 @@ POOLED_COLUMNS = [
 ]
 
 _NEEDED = ("estimate", "std_error")
+#: Scales of a multi-scale result (:class:`~dwp_eval.results.binary.BinaryEffect`)
+#: pooled on the log scale.
+_LOG_SCALES = ("risk_ratio", "odds_ratio")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -68,6 +71,14 @@ class PooledEffect(IntervalEnds, ResultMixin):
         For a delta-adjusted (tipping-point) analysis: the shift added to the
         imputed values of ``shifted_column`` in ``shifted_arm``; ``0.0`` and
         ``None`` otherwise.
+    scale, log_std_error
+        For a result with several scales (:func:`~dwp_eval.binary_effect`): the
+        scale pooled. A ratio (``risk_ratio``, ``odds_ratio``) is pooled on the log
+        scale: ``estimates``, ``std_errors``, the variances, ``fmi`` and ``df``
+        refer to the log ratio, ``log_std_error`` is ``sqrt(T)``, ``estimate`` is
+        ``exp(Qbar)`` with the delta-method ``std_error`` ``exp(Qbar) sqrt(T)``,
+        and the test and interval are ``exp(Qbar -/+ t sqrt(T))`` (as
+        :class:`~dwp_eval.results.binary.BinaryEffect`).
     """
 
     estimand: str
@@ -96,9 +107,14 @@ class PooledEffect(IntervalEnds, ResultMixin):
     shifted_arm: str | None = None
     shifted_column: str | None = None
     binary_outcome: bool = False
+    scale: str = ""
+    log_std_error: float | None = None
 
     @property
     def statistic(self) -> float:
+        if self.log_std_error is not None:
+            return (math.log(self.estimate) / self.log_std_error if self.log_std_error > 0
+                    else float("nan"))
         return self.estimate / self.std_error if self.std_error > 0 else float("nan")
 
     @property
@@ -108,6 +124,9 @@ class PooledEffect(IntervalEnds, ResultMixin):
     def interval(self, alpha: float | None = None) -> tuple[float, float]:
         """``(low, high)``: ``Qbar -/+ t_{1 - alpha/2, df} sqrt(T)`` (default: the result's alpha)."""
         a = self.alpha if alpha is None else check_alpha(alpha, func="PooledEffect.conf_int")
+        if self.log_std_error is not None:
+            lo, hi = t_interval(math.log(self.estimate), self.log_std_error, self.df, a)
+            return math.exp(lo), math.exp(hi)
         return t_interval(self.estimate, self.std_error, self.df, a)
 
     def imputations_frame(self) -> pd.DataFrame:
@@ -137,12 +156,18 @@ class PooledEffect(IntervalEnds, ResultMixin):
         arms = f" of {self.treatment} vs {self.control}" if self.treatment else ""
         return arms + (f" on {self.outcome}" if self.outcome else "")
 
+    def _se_text(self) -> str:
+        if self.log_std_error is None:
+            return f"(SE {self._fmt(self.std_error)})"
+        return f"(SE {number(self.std_error)}; SE of log {number(self.log_std_error)})"
+
     def summary(self) -> str:
         lo, hi = self.interval()
         level = f"{100 * (1 - self.alpha):g}%"
         lines = [
-            f"{self.estimand}{self._of()}, pooled over m = {self.m} imputations (Rubin's rules)",
-            f"  estimate        {self._fmt(self.estimate)}  (SE {self._fmt(self.std_error)})",
+            f"{self.estimand}{self._of()}, pooled over m = {self.m} imputations (Rubin's rules"
+            + (", on the log scale)" if self.log_std_error is not None else ")"),
+            f"  estimate        {self._fmt(self.estimate)}  {self._se_text()}",
             f"  {level + ' CI':<16}[{self._fmt(lo)}, {self._fmt(hi)}]",
             f"  t = {self.statistic:.3f}, df = {df_text(self.df)} (Barnard-Rubin; complete-data "
             f"df {df_text(self.df_complete)}), p = {self.p_value:.4g}",
@@ -290,8 +315,11 @@ class MultipleImputation(ResultMixin):
         result with ``estimate`` and ``std_error`` (and ``df``, its complete-data degrees
         of freedom; a result without ``df`` is taken as large-sample, ``df = inf``). When
         it takes ``assigned`` and none is passed, the imputation's ``assigned`` column is
-        passed. Ratios (odds or risk ratios) are best pooled on the log scale: pass an
-        estimator that returns the log ratio and its standard error.
+        passed. For :func:`~dwp_eval.binary_effect`, which reports several scales, pass
+        one: ``scale="odds_ratio"``, ``"risk_ratio"`` (both pooled on the log scale and
+        shown back on the ratio scale) or ``"risk_difference"``. Other ratios are best
+        pooled on the log scale too: pass an estimator that returns the log ratio and
+        its standard error.
 
         Notes
         -----
@@ -309,35 +337,75 @@ class MultipleImputation(ResultMixin):
             kwargs = {**kwargs, "assigned": self.assigned}
         results = [estimator(self.completed(i), **kwargs) for i in range(self.m)]
         name = getattr(estimator, "__name__", type(estimator).__name__)
+        scale = kwargs.get("scale")
+        return self._pool(results, name, scale if isinstance(scale, str) else None,
+                          float(kwargs.get("alpha", 0.05)), str(kwargs.get("outcome", "")),
+                          func="MultipleImputation.fit")
+
+    def pool(self, results: Sequence[Any], *, scale: str | None = None) -> PooledEffect:
+        """Pool results already computed on each completed dataset, in order
+        (``results[i]`` from ``completed(i)``), by Rubin's rules.
+
+        ``fit(estimator, **kwargs)`` is ``pool([estimator(d, **kwargs) for d in self])``.
+        Pooling saves re-fitting a slow model: fit :func:`~dwp_eval.binary_effect` once per
+        dataset, then pool each of its scales (``scale="odds_ratio"``, ``"risk_ratio"``,
+        ``"risk_difference"``) and read anything else the results hold.
+        """
+        func = "MultipleImputation.pool"
+        items = list(results) if isinstance(results, Sequence) else []
+        if len(items) != self.m:
+            raise OptionError(f"{func}: results must be a list of the m = {self.m} results, one "
+                              f"per completed dataset. Got {type(results).__name__} of "
+                              f"{len(items) if items else 0} instead.")
+        first = items[0]
+        return self._pool(items, type(first).__name__, scale, float(getattr(first, "alpha", 0.05)),
+                          "", func=func)
+
+    def _pool(self, results: list[Any], name: str, asked: str | None, alpha: float,
+              outcome: str, *, func: str) -> PooledEffect:
         first = results[0]
-        for attr in _NEEDED:
+        for attr in () if _scales(first) else _NEEDED:
             if not all(hasattr(r, attr) for r in results):
                 raise OptionError(
-                    f"MultipleImputation.fit: {name} returned a {type(first).__name__}, which has "
+                    f"{func}: {name} returned a {type(first).__name__}, which has "
                     f"no {attr!r}. Fix: pass an estimator whose result has estimate and "
                     "std_error (and df), e.g. dwp_eval.itt, or wrap it to return one."
                 )
-        q = np.array([float(r.estimate) for r in results])
-        se = np.array([float(r.std_error) for r in results])
+        scale = _one_scale(first, asked, name, func=func)
+        log = scale in _LOG_SCALES
+        if scale:  # a multi-scale result (binary_effect): pool the one scale asked for
+            q = np.array([float(r.estimates[scale]) for r in results])
+            se = np.array([float((r.log_std_errors if log else r.std_errors)[scale])
+                           for r in results])
+            if log:
+                q = np.log(q)
+        else:
+            q = np.array([float(r.estimate) for r in results])
+            se = np.array([float(r.std_error) for r in results])
         if not (np.all(np.isfinite(q)) and np.all(np.isfinite(se))):
-            raise OptionError(f"MultipleImputation.fit: {name} returned a non-finite estimate or "
+            raise OptionError(f"{func}: {name} returned a non-finite estimate or "
                               "standard error on a completed dataset; Rubin's rules need finite ones.")
         df_complete = min(float(getattr(r, "df", math.inf)) for r in results)
         pool = rubin_pool(q, se**2, df_complete)
-        alpha = float(getattr(first, "alpha", kwargs.get("alpha", 0.05)))
+        alpha = float(getattr(first, "alpha", alpha))
+        estimate, std_error = pool.estimate, pool.std_error
+        if log:
+            estimate = math.exp(pool.estimate)
+            std_error = estimate * pool.std_error
         return PooledEffect(
-            estimand=str(getattr(first, "estimand", name)),
-            outcome=str(getattr(first, "outcome", kwargs.get("outcome", ""))),
+            estimand=scale.replace("_", " ") if scale else str(getattr(first, "estimand", name)),
+            outcome=str(getattr(first, "outcome", outcome)),
             treatment=str(getattr(first, "treatment", "")),
             control=str(getattr(first, "control", "")),
-            estimate=pool.estimate, std_error=pool.std_error, df=pool.df, alpha=alpha, m=self.m,
+            estimate=estimate, std_error=std_error, df=pool.df, alpha=alpha, m=self.m,
             within_variance=pool.within_variance, between_variance=pool.between_variance,
             total_variance=pool.total_variance, riv=pool.riv, lambda_=pool.lambda_, fmi=pool.fmi,
             df_complete=pool.df_complete, n_obs=int(getattr(first, "n_obs", self.n_obs)),
             estimates=tuple(q.tolist()), std_errors=tuple(se.tolist()), method=self.method,
             se_type=str(getattr(first, "se_type", "")), imputed=self.impute, delta=self.delta,
             shifted_arm=self.shifted_arm, shifted_column=self.shifted_column,
-            binary_outcome=bool(getattr(first, "binary_outcome", False)),
+            binary_outcome=bool(getattr(first, "binary_outcome", scale == "risk_difference")),
+            scale=scale, log_std_error=pool.std_error if log else None,
         )
 
     def shift(self, delta: float, *, arm: Any, column: Hashable | None = None) -> MultipleImputation:
@@ -408,3 +476,32 @@ class MultipleImputation(ResultMixin):
     def __repr__(self) -> str:
         return (f"<MultipleImputation m = {self.m}, {self.method}, "
                 f"{', '.join(self.impute)} ({self.n_obs:,} rows)>")
+
+
+def _scales(result: Any) -> tuple[str, ...]:
+    """The scales of a result that reports several (``BinaryEffect``), else ``()``."""
+    scales = getattr(result, "scales", None)
+    if isinstance(scales, tuple) and isinstance(getattr(result, "estimates", None), Mapping):
+        return tuple(map(str, scales))
+    return ()
+
+
+def _one_scale(result: Any, asked: str | None, name: str, *, func: str) -> str:
+    """The scale of a multi-scale result to pool: ``asked``, or the only one it reports;
+    ``""`` for a result with one estimate."""
+    scales = _scales(result)
+    if not scales:
+        if asked is not None and func == "MultipleImputation.pool":
+            raise OptionError(f"{func}: scale={asked!r} is for results with several scales "
+                              f"(binary_effect); {name} results have one. Fix: leave scale out.")
+        return ""
+    if asked is None and len(scales) == 1:
+        return scales[0]
+    if asked in scales:
+        return str(asked)
+    choices = f"scale={scales[-1]!r}" + (
+        f" (or {' or '.join(map(repr, scales[:-1]))})" if len(scales) > 1 else "")
+    raise OptionError(
+        f"{func}: {name} reported {len(scales)} scale{'s' if len(scales) > 1 else ''} "
+        f"({', '.join(scales)}) and Rubin's rules pool one at a time. Fix: pass {choices}; "
+        f"got scale={asked!r}.")
