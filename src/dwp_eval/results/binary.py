@@ -103,6 +103,22 @@ class BinaryEffect(ArmCounts, ResultMixin):
                               f"the result holds {list(self.scales)}. Fix: pass one of those.")
         return float(self.estimates[scale])
 
+    def for_pooling(self) -> tuple[float, float, float, str]:
+        """What Rubin's rules pool (:meth:`dwp_eval.MultipleImputation.fit`): the
+        estimate and standard error of the result's one scale, on the log scale for a
+        ratio, the degrees of freedom (``inf``: large-sample) and the scale's label
+        (``"log odds_ratio"``, ``"risk_difference"``)."""
+        if len(self.scales) != 1:
+            raise OptionError(
+                f"BinaryEffect: Rubin's rules pool one scale at a time, and this result holds "
+                f"{list(self.scales)}. Fix: pass scale=\"odds_ratio\" (or another one scale) "
+                "to binary_effect through MultipleImputation.fit."
+            )
+        s = self.scales[0]
+        if s in _LOG_SCALES:
+            return float(np.log(self.estimates[s])), float(self.log_std_errors[s]), np.inf, f"log {s}"
+        return float(self.estimates[s]), float(self.std_errors[s]), np.inf, s
+
     def summary(self) -> str:
         level = f"{100 * (1 - self.alpha):g}%"
         lines = [

@@ -15,7 +15,7 @@ import inspect
 import math
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,14 @@ POOLED_COLUMNS = [
 _NEEDED = ("estimate", "std_error")
 
 
+class _Parts(NamedTuple):
+    """An estimate, its standard error and df on the scale Rubin's rules pool."""
+
+    estimate: float
+    std_error: float
+    df: float
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class PooledEffect(IntervalEnds, ResultMixin):
     """An effect estimated on each of ``m`` completed datasets and pooled by Rubin's
@@ -64,6 +72,12 @@ class PooledEffect(IntervalEnds, ResultMixin):
         reported over the completed datasets).
     estimates, std_errors
         The estimate and standard error from each completed dataset.
+    scale
+        For an estimator with several scales (:func:`~dwp_eval.binary_effect` with one
+        ``scale=``): the scale pooled, ``"log odds_ratio"`` or ``"log risk_ratio"``
+        for a ratio (pooled, tested and given its interval on the log scale: take
+        ``exp`` of the estimate and of the interval's ends for the ratio) or
+        ``"risk_difference"``; ``""`` otherwise.
     delta, shifted_arm, shifted_column
         For a delta-adjusted (tipping-point) analysis: the shift added to the
         imputed values of ``shifted_column`` in ``shifted_arm``; ``0.0`` and
@@ -96,6 +110,7 @@ class PooledEffect(IntervalEnds, ResultMixin):
     shifted_arm: str | None = None
     shifted_column: str | None = None
     binary_outcome: bool = False
+    scale: str = ""
 
     @property
     def statistic(self) -> float:
@@ -141,7 +156,8 @@ class PooledEffect(IntervalEnds, ResultMixin):
         lo, hi = self.interval()
         level = f"{100 * (1 - self.alpha):g}%"
         lines = [
-            f"{self.estimand}{self._of()}, pooled over m = {self.m} imputations (Rubin's rules)",
+            f"{self.estimand}{self._of()}, pooled over m = {self.m} imputations (Rubin's rules)"
+            + (f"; scale {self.scale}" if self.scale else ""),
             f"  estimate        {self._fmt(self.estimate)}  (SE {self._fmt(self.std_error)})",
             f"  {level + ' CI':<16}[{self._fmt(lo)}, {self._fmt(hi)}]",
             f"  t = {self.statistic:.3f}, df = {df_text(self.df)} (Barnard-Rubin; complete-data "
@@ -290,8 +306,11 @@ class MultipleImputation(ResultMixin):
         result with ``estimate`` and ``std_error`` (and ``df``, its complete-data degrees
         of freedom; a result without ``df`` is taken as large-sample, ``df = inf``). When
         it takes ``assigned`` and none is passed, the imputation's ``assigned`` column is
-        passed. Ratios (odds or risk ratios) are best pooled on the log scale: pass an
-        estimator that returns the log ratio and its standard error.
+        passed. Ratios (odds or risk ratios) are pooled on the log scale: with
+        :func:`~dwp_eval.binary_effect` pass one ``scale=`` (``fit(binary_effect,
+        outcome="y", scale="odds_ratio")``) and the log ratio is pooled
+        (:attr:`PooledEffect.scale`); any other estimator returning a log ratio and its
+        standard error is pooled as it is.
 
         Notes
         -----
@@ -310,6 +329,11 @@ class MultipleImputation(ResultMixin):
         results = [estimator(self.completed(i), **kwargs) for i in range(self.m)]
         name = getattr(estimator, "__name__", type(estimator).__name__)
         first = results[0]
+        scale = ""
+        if callable(getattr(first, "for_pooling", None)):  # e.g. a BinaryEffect: one scale
+            parts = [r.for_pooling() for r in results]
+            results = [_Parts(*p[:3]) for p in parts]
+            scale = parts[0][3]
         for attr in _NEEDED:
             if not all(hasattr(r, attr) for r in results):
                 raise OptionError(
@@ -337,7 +361,7 @@ class MultipleImputation(ResultMixin):
             estimates=tuple(q.tolist()), std_errors=tuple(se.tolist()), method=self.method,
             se_type=str(getattr(first, "se_type", "")), imputed=self.impute, delta=self.delta,
             shifted_arm=self.shifted_arm, shifted_column=self.shifted_column,
-            binary_outcome=bool(getattr(first, "binary_outcome", False)),
+            binary_outcome=bool(getattr(first, "binary_outcome", False)), scale=scale,
         )
 
     def shift(self, delta: float, *, arm: Any, column: Hashable | None = None) -> MultipleImputation:
