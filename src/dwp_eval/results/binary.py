@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -102,6 +102,13 @@ class BinaryEffect(ArmCounts, ResultMixin):
             raise OptionError(f"BinaryEffect.estimate: scale {scale!r} was not estimated; "
                               f"the result holds {list(self.scales)}. Fix: pass one of those.")
         return float(self.estimates[scale])
+
+    def on_scale(self, scale: str) -> BinaryEffect:
+        """The same result holding ``scale`` only (e.g. to pool it over imputations)."""
+        s = check_option(scale, self.scales, param="scale", func="BinaryEffect.on_scale")
+        return replace(self, scales=(s,), estimates={s: self.estimates[s]},
+                       std_errors={s: self.std_errors[s]},
+                       log_std_errors={k: v for k, v in self.log_std_errors.items() if k == s})
 
     def for_pooling(self) -> tuple[float, float, float, str]:
         """What Rubin's rules pool (:meth:`dwp_eval.MultipleImputation.fit`): the

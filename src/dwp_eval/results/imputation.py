@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -328,6 +328,22 @@ class MultipleImputation(ResultMixin):
             kwargs = {**kwargs, "assigned": self.assigned}
         results = [estimator(self.completed(i), **kwargs) for i in range(self.m)]
         name = getattr(estimator, "__name__", type(estimator).__name__)
+        return self.pool(results, name=name, alpha=kwargs.get("alpha", 0.05),
+                         outcome=kwargs.get("outcome", ""))
+
+    def pool(self, results: Sequence[Any], *, name: str = "estimator", alpha: float = 0.05,
+             outcome: Any = "") -> PooledEffect:
+        """Pool results already computed on the completed datasets (``results[i]`` on
+        ``completed(i)``, one per imputation) by Rubin's rules, as :meth:`fit` does.
+
+        Useful when one fit gives several quantities: fit
+        :func:`~dwp_eval.binary_effect` once per dataset with every scale, then pool
+        each scale (``pool([r.on_scale("odds_ratio") for r in fits])``). ``name``,
+        ``alpha`` and ``outcome`` stand in for what a result does not say."""
+        if len(results) != self.m:
+            raise OptionError(f"MultipleImputation.pool: pass one result per imputation "
+                              f"({self.m}). Got {len(results)}.")
+        results = list(results)
         first = results[0]
         scale = ""
         if callable(getattr(first, "for_pooling", None)):  # e.g. a BinaryEffect: one scale
@@ -348,10 +364,10 @@ class MultipleImputation(ResultMixin):
                               "standard error on a completed dataset; Rubin's rules need finite ones.")
         df_complete = min(float(getattr(r, "df", math.inf)) for r in results)
         pool = rubin_pool(q, se**2, df_complete)
-        alpha = float(getattr(first, "alpha", kwargs.get("alpha", 0.05)))
+        alpha = float(getattr(first, "alpha", alpha))
         return PooledEffect(
             estimand=str(getattr(first, "estimand", name)),
-            outcome=str(getattr(first, "outcome", kwargs.get("outcome", ""))),
+            outcome=str(getattr(first, "outcome", outcome)),
             treatment=str(getattr(first, "treatment", "")),
             control=str(getattr(first, "control", "")),
             estimate=pool.estimate, std_error=pool.std_error, df=pool.df, alpha=alpha, m=self.m,
