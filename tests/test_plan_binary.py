@@ -231,3 +231,11 @@ def test_without_mi_the_binary_rows_are_binary_effect_itself() -> None:
     table = rep.section("binary").table
     assert table["estimate"].iloc[0] == pytest.approx(res.estimate("risk_ratio"), rel=EXACT)
     assert table["scale"].iloc[0] == "risk_ratio"
+
+
+def test_every_output_of_the_report_is_written(mi_report: Any, tmp_path: Any) -> None:
+    out = mi_report.write(html=tmp_path / "r.html", markdown=tmp_path / "r.md",
+                          tables=tmp_path / "tables")
+    page = out["html"].read_text(encoding="utf-8")
+    assert "Impacts on 0/1 outcomes: the pre-specified scale first" in page
+    assert (tmp_path / "tables" / "binary.csv").is_file()

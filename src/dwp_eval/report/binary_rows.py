@@ -97,8 +97,8 @@ def _fit_one(data: pd.DataFrame, outcome: str, a: OutcomeAnalysis, plan: Analysi
                                       float(f(lo)), float(f(hi)), float(pooled.p_value),
                                       float(pooled.df), pooled))
             return rows
-        missing = "drop" if plan.missing == "drop" else "raise"
-        res = binary_effect(data, scale=scales, missing=missing, **kwargs)
+        res = binary_effect(data, scale=scales, **kwargs,
+                            missing="drop" if plan.missing == "drop" else "raise")
     except (DesignError, ConvergenceError) as err:  # separation, no events in an arm, ...
         why = not_estimable_reason(err) if isinstance(err, DesignError) else "did not converge"
         return [_nan_row(outcome, s, k == 0, why) for k, s in enumerate(scales)]
