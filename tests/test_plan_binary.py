@@ -239,3 +239,18 @@ def test_every_output_of_the_report_is_written(mi_report: Any, tmp_path: Any) ->
     page = out["html"].read_text(encoding="utf-8")
     assert "Impacts on 0/1 outcomes: the pre-specified scale first" in page
     assert (tmp_path / "tables" / "binary.csv").is_file()
+
+
+def test_pooling_binary_effect_needs_one_scale_and_one_result_per_imputation() -> None:
+    mi = de.multiple_imputation(DATA, impute="employed", assigned="arm", using=["age"], m=2,
+                                method="logreg", seed=1)
+    with pytest.raises(de.errors.OptionError, match=r"one scale at a time.*Fix: pass scale="):
+        mi.fit(de.binary_effect, outcome="employed")
+    fits = [de.binary_effect(d, outcome="employed", assigned="arm") for d in mi]
+    with pytest.raises(de.errors.OptionError, match=r"one result per imputation \(2\). Got 1"):
+        mi.pool(fits[:1])
+    rd = mi.pool([f.on_scale("risk_difference") for f in fits], name="binary_effect")
+    direct = mi.fit(de.binary_effect, outcome="employed", scale="risk_difference")
+    assert rd.scale == "risk_difference"
+    assert rd.estimate == pytest.approx(direct.estimate, rel=EXACT)
+    assert rd.std_error == pytest.approx(direct.std_error, rel=EXACT)

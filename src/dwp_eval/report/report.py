@@ -291,7 +291,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         impact_frame, randomised, assigned=assigned, control=control, treatment=treatment))
     _checked.published_cells(cells, impact_pub, rules)
     binary = binary_analyses(observed if plan.missing == "mi" else randomised, plan, common)
-    results["binary"] = MappingProxyType(binary)
+    if binary:
+        results["binary"] = MappingProxyType(binary)
     binary_notes = [
         f"{o}: the pre-specified analysis is the {SCALE_NAMES[plan.analysis_of(o).scale]} "
         "(binary_effect, in the next section); the ITT in this table, a difference in "
