@@ -254,3 +254,19 @@ def test_pooling_binary_effect_needs_one_scale_and_one_result_per_imputation() -
     assert rd.scale == "risk_difference"
     assert rd.estimate == pytest.approx(direct.estimate, rel=EXACT)
     assert rd.std_error == pytest.approx(direct.std_error, rel=EXACT)
+
+
+def test_the_prespecified_p_value_is_adjusted_within_its_family() -> None:
+    df = DATA.dropna(subset=["employed"])
+    plan = AnalysisPlan.from_dict({
+        "design": {"assigned": "arm", "strata": "stratum"},
+        "outcomes": {"primary": ["employed", "earnings"]},
+        "analysis": {"covariates": ["age"],
+                     "employed": {"estimator": "binary_effect", "scale": "odds_ratio"}},
+    })
+    rep = analyse(df, plan)
+    table = rep.section("binary").table
+    itt_p = rep.results["impact"].effects[1].p_value  # earnings, the other primary outcome
+    want = de.adjust_p_values([table["p_value"].iloc[0], itt_p], method="holm")[0]
+    assert table["p_value_adjusted"].iloc[0] == pytest.approx(want, rel=EXACT)
+    assert table["p_value_adjusted"].iloc[1:].isna().all()  # supporting rows are not adjusted

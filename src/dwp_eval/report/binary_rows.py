@@ -22,6 +22,7 @@ from dwp_eval._core.format import p_cell
 from dwp_eval.errors import ConvergenceError, DesignError
 from dwp_eval.estimate.binary import binary_effect
 from dwp_eval.estimate.imputation import multiple_imputation
+from dwp_eval.estimate.multiplicity import adjust_p_values
 from dwp_eval.report.impact_rows import not_estimable_reason
 from dwp_eval.report.numbers import value_text
 from dwp_eval.report.plan import AnalysisPlan
@@ -29,8 +30,8 @@ from dwp_eval.report.plan_estimators import OutcomeAnalysis
 from dwp_eval.results.impact import NOT_ESTIMABLE
 from dwp_eval.results.imputation import PooledEffect
 
-__all__ = ["BINARY_ROW_COLUMNS", "SCALE_NAMES", "BinaryRow", "binary_analyses", "binary_section",
-           "scale_text"]
+__all__ = ["BINARY_ROW_COLUMNS", "SCALE_NAMES", "BinaryRow", "adjusted_p_values",
+           "binary_analyses", "binary_section", "scale_text"]
 
 #: How the report names each scale.
 SCALE_NAMES = {"risk_difference": "risk difference", "risk_ratio": "risk ratio",
@@ -38,7 +39,7 @@ SCALE_NAMES = {"risk_difference": "risk difference", "risk_ratio": "risk ratio",
 
 #: The columns of the section's full-precision table.
 BINARY_ROW_COLUMNS = ["outcome", "role", "analysis", "scale", "estimate", "conf_low",
-                      "conf_high", "p_value", "df", "model", "site", "m", "note"]
+                      "conf_high", "p_value", "p_value_adjusted", "df", "model", "site", "m", "note"]
 
 
 @dataclass(frozen=True)
@@ -132,16 +133,47 @@ def scale_text(row: BinaryRow, outcome: str = "") -> tuple[str, str]:
     return f"{row.estimate:.2f}", f"[{row.conf_low:.2f}, {row.conf_high:.2f}]"
 
 
-def binary_section(analyses: Mapping[str, tuple[BinaryRow, ...]], plan: AnalysisPlan
-                   ) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
-    """The section's paragraphs, full-precision table and display."""
+def adjusted_p_values(analyses: Mapping[str, tuple[BinaryRow, ...]], plan: AnalysisPlan,
+                      table: Any) -> dict[str, float]:
+    """The pre-specified rows' p-values adjusted within the plan's families, each
+    binary_effect outcome's pre-specified p-value standing in for its ITT p-value among
+    the impact table's (rows of everyone). Not estimable rows are left out of the
+    adjustment; with Romano-Wolf (a bootstrap of the ITT rows) none is given."""
+    if plan.correction == "romano_wolf":
+        return {o: float("nan") for o in analyses}
+    p_of: dict[str, float] = {}
+    for e, sub, why in zip(table.effects, table.subgroups, table.reasons(), strict=True):
+        if sub == "all" and not why:
+            p_of[e.outcome] = float(e.p_value)
+    for o, rs in analyses.items():
+        p_of.pop(o, None)
+        if rs and not rs[0].reason:
+            p_of[o] = rs[0].p_value
+    out: dict[str, float] = {o: float("nan") for o in analyses}
+    for members in plan.family_map().values():
+        fam = [str(o) for o in members if str(o) in p_of]
+        if not fam:
+            continue
+        adj = adjust_p_values([p_of[o] for o in fam], method=plan.correction)  # type: ignore[arg-type]
+        out.update({o: float(v) for o, v in zip(fam, adj, strict=True) if o in analyses})
+    return out
+
+
+def binary_section(analyses: Mapping[str, tuple[BinaryRow, ...]], plan: AnalysisPlan,
+                   table: Any) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
+    """The section's paragraphs, full-precision table and display (``table``: the
+    impact table, whose other rows share the multiplicity families)."""
+    adjusted = adjusted_p_values(analyses, plan, table)
     level = f"{100 * (1 - plan.alpha):g}% CI"
     rows, shown = [], []
     text = ["Effects on 0/1 outcomes that the plan analyses by logistic (or probit) "
             "regression: the pre-specified scale first, the other scales as supporting "
             "analyses. Risk differences are in percentage points (pp); risk and odds ratios "
             "have no unit (1 is no effect). Ratios are tested and given intervals on the log "
-            "scale."]
+            "scale. The adjusted p-value of a pre-specified row is adjusted within its family "
+            "with the other outcomes' pre-specified p-values (the ITT for the others)."
+            + (" With the Romano-Wolf correction (a bootstrap of the ITT rows) no adjusted "
+               "p-value is given here." if plan.correction == "romano_wolf" else "")]
     for o, rs in analyses.items():
         a = plan.analysis_of(o)
         role = "primary" if o in plan.primary else "secondary"
@@ -153,16 +185,19 @@ def binary_section(analyses: Mapping[str, tuple[BinaryRow, ...]], plan: Analysis
             rows.append({
                 "outcome": o, "role": role, "analysis": analysis, "scale": r.scale,
                 "estimate": r.estimate, "conf_low": r.conf_low, "conf_high": r.conf_high,
-                "p_value": r.p_value, "df": r.df, "model": a.model, "site": a.site or "",
+                "p_value": r.p_value,
+                "p_value_adjusted": adjusted[o] if r.prespecified else float("nan"), "df": r.df, "model": a.model, "site": a.site or "",
                 "m": r.result.m if isinstance(r.result, PooledEffect) else None, "note": f"{NOT_ESTIMABLE}: {r.reason}" if r.reason else "",
             })
             value, ci = scale_text(r)
             shown.append({"outcome": o, "analysis": analysis,
                           "scale": SCALE_NAMES[r.scale], "estimate": value, level: ci,
-                          "p-value": "" if r.reason else p_cell(r.p_value)})
+                          "p-value": "" if r.reason else p_cell(r.p_value),
+                          "adjusted p-value": p_cell(adjusted[o])
+                          if r.prespecified and np.isfinite(adjusted[o]) else ""})
     frame = pd.DataFrame(rows, columns=BINARY_ROW_COLUMNS)
     frame["m"] = frame["m"].astype("Int64")
     display = pd.DataFrame(shown, columns=["outcome", "analysis", "scale", "estimate", level,
-                                           "p-value"])
+                                           "p-value", "adjusted p-value"])
     return text, frame, display
 

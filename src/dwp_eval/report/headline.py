@@ -130,7 +130,12 @@ def headline(
     impact_pub = _table(sections, "impact")
     prespecified = results.get("binary", {}).get(primary)
     if prespecified:
-        _binary_headline(prespecified, plan, text, rows, treatment=treatment, control=control)
+        shown = _table(sections, "binary")
+        adjusted = np.nan if shown is None else float(shown.loc[
+            (shown["outcome"] == primary) & (shown["analysis"] == "pre-specified"),
+            "p_value_adjusted"].iloc[0])
+        _binary_headline(prespecified, plan, text, rows, treatment=treatment, control=control,
+                         adjusted=adjusted)
     elif table is not None and impact_pub is not None:
         pos = next(i for i, e in enumerate(table.effects) if e.outcome == primary)
         e, why = table.effects[pos], table.reasons()[pos]
@@ -229,7 +234,8 @@ def headline(
 
 
 def _binary_headline(rows_of: Sequence[BinaryRow], plan: AnalysisPlan, text: list[str],
-                     rows: list[dict[str, Any]], *, treatment: Any, control: Any) -> None:
+                     rows: list[dict[str, Any]], *, treatment: Any, control: Any,
+                     adjusted: float) -> None:
     """The primary outcome's headline on its pre-specified scale, the others supporting."""
     primary = plan.primary[0]
     a = plan.analysis_of(primary)
@@ -250,16 +256,19 @@ def _binary_headline(rows_of: Sequence[BinaryRow], plan: AnalysisPlan, text: lis
         f"{100 * plan.alpha:g}% level." if first.conf_low > null or first.conf_high < null else
         f"The interval includes {null:g}: the data are consistent with no effect."
     )
-    how = f"{a.model} regression" + (f" with a random intercept for {a.site}" if a.site else "")
+    how = ("logistic" if a.model == "logit" else "probit") + " regression" + (f" with a random intercept for {a.site}" if a.site else "")
     if plan.mi is not None and hasattr(first.result, "m"):
         how += f", pooled over {first.result.m} imputations"
     low, high = ci.strip("[]").split(", ")
     if first.scale == "risk_difference":
         low, high = (value_text(v, binary=True) for v in (first.conf_low, first.conf_high))
     text.append(
-        f"Primary outcome, {primary}: assignment to {treatment} rather than {control} gave a "
-        f"{name} of {value} ({level} confidence interval {low} to {high}; p = "
-        f"{first.p_value:.3f}), the pre-specified scale ({how}). {verdict}"
+        f"Primary outcome, {primary}: assignment to {treatment} rather than {control} gave "
+        f"{'an' if name[0] in 'aeiou' else 'a'} {name} of {value} ({level} confidence interval {low} to {high}; p = "
+        f"{first.p_value:.3f}"
+        + (f"; adjusted for multiple outcomes p = {adjusted:.3f}" if np.isfinite(adjusted)
+           and plan.correction != "none" else "")
+        + f"), the pre-specified scale ({how}). {verdict}"
     )
     rows.append({"measure": name, "outcome": primary, "estimate": first.estimate,
                  "conf_low": first.conf_low, "conf_high": first.conf_high, "unit": unit,

@@ -315,7 +315,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         figure=_forest_png(_across.Published(table, impact_pub, rules)))
     if binary:
         add("binary", "Impacts on 0/1 outcomes: the pre-specified scale first",
-            *binary_section(binary, plan))
+            *binary_section(binary, plan, table))
 
     # 4. subgroups
     if plan.subgroups:
