@@ -156,7 +156,7 @@ def mi_report() -> Any:
 
 
 def test_the_report_shows_the_prespecified_odds_ratio_first(mi_report: Any) -> None:
-    sec = mi_report.section("binary")
+    sec = mi_report.section("prespecified")
     assert list(sec.table["scale"]) == ["odds_ratio", "risk_difference", "risk_ratio"]
     assert list(sec.table["analysis"]) == ["pre-specified", "supporting", "supporting"]
     assert list(sec.display["scale"]) == ["odds ratio", "risk difference", "risk ratio"]
@@ -164,7 +164,7 @@ def test_the_report_shows_the_prespecified_odds_ratio_first(mi_report: Any) -> N
     assert not sec.display["estimate"][0].endswith(("pp", "%"))  # a ratio has no unit
     assert set(sec.table["m"]) == {5}
     keys = [s.key for s in mi_report.sections]
-    assert keys.index("binary") == keys.index("impact") + 1
+    assert keys.index("prespecified") == keys.index("impact") + 1
     assert any("pre-specified analysis is the odds ratio" in t
                for t in mi_report.section("impact").text)
 
@@ -176,7 +176,7 @@ def test_the_reported_odds_ratio_is_the_pooled_binary_effect(mi_report: Any) -> 
                     treatment="treatment", covariates=["age"], strata="stratum",
                     site="office", scale="odds_ratio")
     assert pooled.scale == "log odds_ratio"
-    row = mi_report.section("binary").table.iloc[0]
+    row = mi_report.section("prespecified").table.iloc[0]
     assert row["estimate"] == pytest.approx(np.exp(pooled.estimate), rel=EXACT, abs=0)
     lo, hi = pooled.interval()
     assert (row["conf_low"], row["conf_high"]) == pytest.approx((np.exp(lo), np.exp(hi)),
@@ -187,7 +187,7 @@ def test_the_reported_odds_ratio_is_the_pooled_binary_effect(mi_report: Any) -> 
 
 def test_the_headline_names_the_odds_ratio(mi_report: Any) -> None:
     head = mi_report.section("headline")
-    or_ = mi_report.section("binary").table["estimate"].iloc[0]
+    or_ = mi_report.section("prespecified").table["estimate"].iloc[0]
     assert any(f"odds ratio of {or_:.2f}" in t and "pre-specified" in t for t in head.text)
     assert any(t.startswith("Supporting scales for employed: risk difference") for t in head.text)
     assert head.table["measure"].tolist()[1] == "odds ratio"
@@ -204,7 +204,7 @@ def test_methods_state_the_estimator_site_and_imputation(mi_report: Any) -> None
 
 
 def test_the_report_publishes_no_counts_in_the_binary_rows(mi_report: Any) -> None:
-    cols = set(mi_report.section("binary").table.columns)
+    cols = set(mi_report.section("prespecified").table.columns)
     assert not cols & {"n", "n_obs", "n_control", "n_treatment"}
     mi_report.to_markdown()  # renders
 
@@ -214,7 +214,7 @@ def test_a_model_that_fails_is_marked_not_estimable_and_the_report_goes_on() -> 
     df.loc[df["arm"] == "treatment", "employed"] = 1.0  # everyone treated employed: no logit
     plan = _plan({"employed": {"estimator": "binary_effect", "scale": "odds_ratio"}})
     rep = analyse(df, plan)
-    sec = rep.section("binary")
+    sec = rep.section("prespecified")
     assert sec.display["estimate"].str.startswith("not estimable").all()
     assert sec.table["estimate"].isna().all()
     assert any("not estimable" in t for t in rep.section("headline").text)
@@ -228,7 +228,7 @@ def test_without_mi_the_binary_rows_are_binary_effect_itself() -> None:
     res = de.binary_effect(df, outcome="employed", assigned="arm", covariates=["age"],
                            strata="stratum", scale=["risk_ratio", "risk_difference",
                                                     "odds_ratio"])
-    table = rep.section("binary").table
+    table = rep.section("prespecified").table
     assert table["estimate"].iloc[0] == pytest.approx(res.estimate("risk_ratio"), rel=EXACT)
     assert table["scale"].iloc[0] == "risk_ratio"
 
@@ -237,8 +237,8 @@ def test_every_output_of_the_report_is_written(mi_report: Any, tmp_path: Any) ->
     out = mi_report.write(html=tmp_path / "r.html", markdown=tmp_path / "r.md",
                           tables=tmp_path / "tables")
     page = out["html"].read_text(encoding="utf-8")
-    assert "Impacts on 0/1 outcomes: the pre-specified scale first" in page
-    assert (tmp_path / "tables" / "binary.csv").is_file()
+    assert "Pre-specified estimates: the plan&#x27;s scale and imputation first" in page
+    assert (tmp_path / "tables" / "prespecified.csv").is_file()
 
 
 def test_pooling_binary_effect_needs_one_scale_and_one_result_per_imputation() -> None:
@@ -265,8 +265,32 @@ def test_the_prespecified_p_value_is_adjusted_within_its_family() -> None:
                      "employed": {"estimator": "binary_effect", "scale": "odds_ratio"}},
     })
     rep = analyse(df, plan)
-    table = rep.section("binary").table
+    table = rep.section("prespecified").table
     itt_p = rep.results["impact"].effects[1].p_value  # earnings, the other primary outcome
     want = de.adjust_p_values([table["p_value"].iloc[0], itt_p], method="holm")[0]
     assert table["p_value_adjusted"].iloc[0] == pytest.approx(want, rel=EXACT)
     assert table["p_value_adjusted"].iloc[1:].isna().all()  # supporting rows are not adjusted
+
+
+def test_with_mi_an_itt_outcome_is_pooled_over_the_imputations() -> None:
+    df = DATA.copy()
+    df.loc[df.index % 9 == 0, "earnings"] = np.nan
+    plan = AnalysisPlan.from_dict({
+        "design": {"assigned": "arm", "strata": "stratum"},
+        "outcomes": {"primary": ["earnings"]},
+        "analysis": {"covariates": ["age"], "missing": "mi", "m": 3, "mi_seed": 4},
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DroppedRowsWarning)
+        rep = analyse(df, plan)
+    mi = de.multiple_imputation(df, impute="earnings", assigned="arm", using=["age"], m=3,
+                                method="pmm", seed=4)
+    pooled = mi.fit(de.itt, outcome="earnings", control="control", treatment="treatment",
+                    covariates=["age"], strata="stratum")
+    row = rep.section("prespecified").table.iloc[0]
+    assert (row["scale"], row["analysis"], row["m"]) == ("itt", "pre-specified", 3)
+    assert row["estimate"] == pytest.approx(pooled.estimate, rel=EXACT)
+    assert row["p_value"] == pytest.approx(pooled.p_value, rel=EXACT)
+    head = " ".join(rep.section("headline").text)
+    assert "gave an ITT effect of +£" in head and "pooled over 3 imputations" in head
+    assert rep.section("headline").table["measure"].tolist()[1] == "ITT"

@@ -22,11 +22,12 @@ from dwp_eval._core.format import p_cell
 from dwp_eval.errors import ConvergenceError, DesignError
 from dwp_eval.estimate.binary import binary_effect
 from dwp_eval.estimate.imputation import multiple_imputation
+from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import adjust_p_values
 from dwp_eval.report.impact_rows import not_estimable_reason
 from dwp_eval.report.numbers import value_text
 from dwp_eval.report.plan import AnalysisPlan
-from dwp_eval.report.plan_estimators import OutcomeAnalysis
+from dwp_eval.report.plan_estimators import MiSettings, OutcomeAnalysis
 from dwp_eval.results.impact import NOT_ESTIMABLE
 from dwp_eval.results.imputation import PooledEffect
 
@@ -35,7 +36,7 @@ __all__ = ["BINARY_ROW_COLUMNS", "SCALE_NAMES", "BinaryRow", "adjusted_p_values"
 
 #: How the report names each scale.
 SCALE_NAMES = {"risk_difference": "risk difference", "risk_ratio": "risk ratio",
-               "odds_ratio": "odds ratio"}
+               "odds_ratio": "odds ratio", "itt": "ITT effect"}
 
 #: The columns of the section's full-precision table.
 BINARY_ROW_COLUMNS = ["outcome", "role", "analysis", "scale", "estimate", "conf_low",
@@ -110,14 +111,45 @@ def _fit_one(data: pd.DataFrame, outcome: str, a: OutcomeAnalysis, plan: Analysi
     return rows
 
 
+def _itt_mi(data: pd.DataFrame, outcome: str, plan: AnalysisPlan, mi: MiSettings,
+            args: dict[str, Any]) -> list[BinaryRow]:
+    """The ITT of an outcome with missing values pooled over the plan's imputations."""
+    values = pd.to_numeric(data[outcome], errors="coerce").dropna()
+    binary = bool(len(values) and values.isin([0, 1]).all())
+    try:
+        using = list(mi.using if mi.using is not None else plan.covariates)
+        imputed = multiple_imputation(
+            data, impute=outcome, assigned=args["assigned"], using=using or None, m=mi.m,
+            method=mi.method or ("logreg" if binary else "pmm"), seed=mi.seed,  # type: ignore[arg-type]
+        )
+        pooled = imputed.fit(itt, outcome=outcome, control=args["control"],
+                             treatment=args["treatment"],
+                             covariates=list(plan.covariates) or None,
+                             adjustment=plan.adjustment, strata=args["strata"],
+                             cluster=args["cluster"], se_type=plan.se_type, alpha=plan.alpha)
+    except DesignError as err:
+        return [_nan_row(outcome, "itt", True, not_estimable_reason(err))]
+    lo, hi = pooled.interval()
+    return [BinaryRow(outcome, "itt", True, float(pooled.estimate), float(lo), float(hi),
+                      float(pooled.p_value), float(pooled.df), pooled)]
+
+
 def binary_analyses(data: pd.DataFrame, plan: AnalysisPlan,
                     args: Mapping[str, Any]) -> dict[str, tuple[BinaryRow, ...]]:
-    """Every outcome the plan analyses with binary_effect: its rows, pre-specified first.
+    """The pre-specified rows of every outcome the plan analyses beyond the ITT table:
+    with binary_effect (every scale, the pre-specified one first), and with
+    ``missing = "mi"`` the ITT of an outcome with missing values, pooled over the
+    imputations (scale ``"itt"``).
 
     ``args`` holds the report's ``assigned``, ``control``, ``treatment``, ``strata``
     and ``cluster``."""
-    return {o: tuple(_fit_one(data, o, plan.analysis_of(o), plan, dict(args)))
-            for o in plan.outcomes if plan.analysis_of(o).binary}
+    out: dict[str, tuple[BinaryRow, ...]] = {}
+    for o in plan.outcomes:
+        if plan.analysis_of(o).binary:
+            out[o] = tuple(_fit_one(data, o, plan.analysis_of(o), plan, dict(args)))
+        elif plan.mi is not None and data[o].isna().any():
+            out[o] = tuple(_itt_mi(data, o, plan, plan.mi, dict(args)))
+    return out
 
 
 def scale_text(row: BinaryRow, outcome: str = "") -> tuple[str, str]:
@@ -126,6 +158,11 @@ def scale_text(row: BinaryRow, outcome: str = "") -> tuple[str, str]:
     ``[1.10, 1.91]``)."""
     if row.reason:
         return f"{NOT_ESTIMABLE} ({row.reason})", ""
+    if row.scale == "itt":
+        binary = bool(getattr(row.result, "binary_outcome", False))
+        ends = [value_text(v, binary=binary, outcome=outcome).replace(" pp", "")
+                for v in (row.conf_low, row.conf_high)]
+        return value_text(row.estimate, binary=binary, outcome=outcome), f"[{ends[0]}, {ends[1]}]"
     if row.scale == "risk_difference":
         lo = value_text(row.conf_low, binary=True).replace(" pp", "")
         hi = value_text(row.conf_high, binary=True).replace(" pp", "")
@@ -166,30 +203,42 @@ def binary_section(analyses: Mapping[str, tuple[BinaryRow, ...]], plan: Analysis
     adjusted = adjusted_p_values(analyses, plan, table)
     level = f"{100 * (1 - plan.alpha):g}% CI"
     rows, shown = [], []
-    text = ["Effects on 0/1 outcomes that the plan analyses by logistic (or probit) "
+    text = []
+    if any(plan.analysis_of(o).binary for o in analyses):
+        text.append(
+            "Effects on 0/1 outcomes that the plan analyses by logistic (or probit) "
             "regression: the pre-specified scale first, the other scales as supporting "
             "analyses. Risk differences are in percentage points (pp); risk and odds ratios "
             "have no unit (1 is no effect). Ratios are tested and given intervals on the log "
-            "scale. The adjusted p-value of a pre-specified row is adjusted within its family "
+            "scale.")
+    if plan.mi is not None:
+        text.append(
+            f"Missing outcomes are multiply imputed (m = {plan.mi.m}) and each estimate is "
+            "pooled over the completed datasets by Rubin's rules (Barnard-Rubin df): for the "
+            "ITT effects here, the impact table's complete-case ITT is supporting.")
+    text.append(
+            "The adjusted p-value of a pre-specified row is adjusted within its family "
             "with the other outcomes' pre-specified p-values (the ITT for the others)."
             + (" With the Romano-Wolf correction (a bootstrap of the ITT rows) no adjusted "
-               "p-value is given here." if plan.correction == "romano_wolf" else "")]
+               "p-value is given here." if plan.correction == "romano_wolf" else ""))
     for o, rs in analyses.items():
         a = plan.analysis_of(o)
         role = "primary" if o in plan.primary else "secondary"
         if rs and rs[0].reason:
-            text.append(f"{o}: {NOT_ESTIMABLE} ({rs[0].reason}); the ITT in the impact table "
-                        "is the difference in proportions.")
+            text.append(f"{o}: {NOT_ESTIMABLE} ({rs[0].reason}); the impact table's ITT is "
+                        "a supporting analysis.")
         for r in rs:
             analysis = "pre-specified" if r.prespecified else "supporting"
             rows.append({
                 "outcome": o, "role": role, "analysis": analysis, "scale": r.scale,
                 "estimate": r.estimate, "conf_low": r.conf_low, "conf_high": r.conf_high,
                 "p_value": r.p_value,
-                "p_value_adjusted": adjusted[o] if r.prespecified else float("nan"), "df": r.df, "model": a.model, "site": a.site or "",
-                "m": r.result.m if isinstance(r.result, PooledEffect) else None, "note": f"{NOT_ESTIMABLE}: {r.reason}" if r.reason else "",
+                "p_value_adjusted": adjusted[o] if r.prespecified else float("nan"),
+                "df": r.df, "model": a.model if a.binary else "ols", "site": a.site or "",
+                "m": r.result.m if isinstance(r.result, PooledEffect) else None,
+                "note": f"{NOT_ESTIMABLE}: {r.reason}" if r.reason else "",
             })
-            value, ci = scale_text(r)
+            value, ci = scale_text(r, o)
             shown.append({"outcome": o, "analysis": analysis,
                           "scale": SCALE_NAMES[r.scale], "estimate": value, level: ci,
                           "p-value": "" if r.reason else p_cell(r.p_value),

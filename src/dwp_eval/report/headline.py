@@ -38,7 +38,7 @@ HEADLINE_COLUMNS = ["measure", "outcome", "estimate", "conf_low", "conf_high", "
 
 #: The order of the report's sections (a key not listed keeps its place after the
 #: section it followed when it was made).
-ORDER = ("headline", "flow", "balance", "impact", "binary", "profile", "subgroups", "cace", "take_up",
+ORDER = ("headline", "flow", "balance", "impact", "prespecified", "profile", "subgroups", "cace", "take_up",
          "contamination", "contamination_by_site", "mde", "methods", "disclosure")
 
 
@@ -130,7 +130,7 @@ def headline(
     impact_pub = _table(sections, "impact")
     prespecified = results.get("binary", {}).get(primary)
     if prespecified:
-        shown = _table(sections, "binary")
+        shown = _table(sections, "prespecified")
         adjusted = np.nan if shown is None else float(shown.loc[
             (shown["outcome"] == primary) & (shown["analysis"] == "pre-specified"),
             "p_value_adjusted"].iloc[0])
@@ -241,36 +241,45 @@ def _binary_headline(rows_of: Sequence[BinaryRow], plan: AnalysisPlan, text: lis
     a = plan.analysis_of(primary)
     first, rest = rows_of[0], rows_of[1:]
     name = SCALE_NAMES[first.scale]
-    unit = "proportion" if first.scale == "risk_difference" else "ratio"
+    unit = "ratio" if first.scale in ("odds_ratio", "risk_ratio") else (
+        "proportion" if first.scale == "risk_difference"
+        or getattr(first.result, "binary_outcome", False) else "outcome units")
+    measure = "ITT" if first.scale == "itt" else name
     if first.reason:
         text.append(f"Primary outcome, {primary} (pre-specified: {name}): {NOT_ESTIMABLE} "
                     f"({first.reason}).")
-        rows.append({"measure": name, "outcome": primary, "unit": unit,
+        rows.append({"measure": measure, "outcome": primary, "unit": unit,
                      "withheld": f"{NOT_ESTIMABLE}: {first.reason}"})
         return
     level = f"{100 * (1 - plan.alpha):g}%"
-    value, ci = scale_text(first)
-    null = 0.0 if first.scale == "risk_difference" else 1.0
+    value, ci = scale_text(first, primary)
+    null = 1.0 if unit == "ratio" else 0.0
     verdict = (
         f"The interval excludes {null:g}: the effect is statistically significant at the "
         f"{100 * plan.alpha:g}% level." if first.conf_low > null or first.conf_high < null else
         f"The interval includes {null:g}: the data are consistent with no effect."
     )
-    how = ("logistic" if a.model == "logit" else "probit") + " regression" + (f" with a random intercept for {a.site}" if a.site else "")
+    if first.scale == "itt":
+        how = "the pre-specified analysis (the ITT"
+    else:
+        how = (f"the pre-specified scale ({'logistic' if a.model == 'logit' else 'probit'} "
+               "regression" + (f" with a random intercept for {a.site}" if a.site else ""))
     if plan.mi is not None and hasattr(first.result, "m"):
         how += f", pooled over {first.result.m} imputations"
+    how += ")"
     low, high = ci.strip("[]").split(", ")
-    if first.scale == "risk_difference":
-        low, high = (value_text(v, binary=True) for v in (first.conf_low, first.conf_high))
+    if unit != "ratio":
+        low, high = (value_text(v, binary=unit == "proportion", outcome=primary)
+                     for v in (first.conf_low, first.conf_high))
     text.append(
         f"Primary outcome, {primary}: assignment to {treatment} rather than {control} gave "
-        f"{'an' if name[0] in 'aeiou' else 'a'} {name} of {value} ({level} confidence interval {low} to {high}; p = "
-        f"{first.p_value:.3f}"
+        f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name} of {value} ({level} confidence "
+        f"interval {low} to {high}; p = {first.p_value:.3f}"
         + (f"; adjusted for multiple outcomes p = {adjusted:.3f}" if np.isfinite(adjusted)
            and plan.correction != "none" else "")
-        + f"), the pre-specified scale ({how}). {verdict}"
+        + f"), {how}. {verdict}"
     )
-    rows.append({"measure": name, "outcome": primary, "estimate": first.estimate,
+    rows.append({"measure": measure, "outcome": primary, "estimate": first.estimate,
                  "conf_low": first.conf_low, "conf_high": first.conf_high, "unit": unit,
                  "withheld": ""})
     support = [f"{SCALE_NAMES[r.scale]} {scale_text(r)[0]} {scale_text(r)[1]}" for r in rest

@@ -37,8 +37,9 @@ _SE = {
 _MISSING = {
     "drop": "dropped and counted in each section",
     "raise": "not allowed (the analysis stops)",
-    "mi": "multiply imputed for the binary_effect analyses (see above); the ITT table "
-          "analyses the people with the outcome observed, counted in its notes",
+    "mi": "multiply imputed (see above) for the pre-specified estimates; the ITT table "
+          "analyses the people with the outcome observed, as a supporting analysis, and "
+          "counts the others in its notes",
 }
 _SCALES = {"risk_difference": "risk difference", "risk_ratio": "risk ratio",
            "odds_ratio": "odds ratio"}
@@ -68,13 +69,14 @@ def _binary_methods(plan: AnalysisPlan) -> list[str]:
     mi = plan.mi
     if mi is not None:
         using = ", ".join(mi.using if mi.using is not None else plan.covariates) or "none"
+        method = mi.method or "logreg for 0/1 outcomes, predictive mean matching otherwise"
         out.append(
-            f"Multiple imputation: missing values of the binary_effect outcomes are imputed "
-            f"m = {mi.m} times within each arm by chained equations "
-            f"({mi.method or 'logreg'}; predictors: {using}; seed {mi.seed}); each scale is "
-            "estimated on every completed dataset and pooled by Rubin's rules (Rubin 1987), "
-            "ratios on the log scale, with Barnard-Rubin degrees of freedom (Barnard & Rubin "
-            "1999)."
+            f"Multiple imputation: the missing values of each outcome are imputed m = {mi.m} "
+            f"times within each arm by chained equations ({method}; predictors: {using}; "
+            f"seed {mi.seed}); each binary_effect scale, and the ITT of each other outcome "
+            "with missing values, is estimated on every completed dataset and pooled by "
+            "Rubin's rules (Rubin 1987), ratios on the log scale, with Barnard-Rubin degrees "
+            "of freedom (Barnard & Rubin 1999)."
         )
     return out
 
@@ -87,7 +89,8 @@ def _binary_settings(plan: AnalysisPlan) -> list[tuple[str, str]]:
                      + (f", random intercept for {a.site}" if a.site else "")))
     mi = plan.mi
     if mi is not None:
-        rows += [("imputations (m)", str(mi.m)), ("imputation method", mi.method or "logreg"),
+        rows += [("imputations (m)", str(mi.m)),
+                 ("imputation method", mi.method or "logreg (0/1 outcomes), pmm (others)"),
                  ("imputation seed", str(mi.seed)),
                  ("pooling", "Rubin's rules, Barnard-Rubin df")]
     return rows

@@ -147,8 +147,8 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
     if len(dropped):
         per = ", ".join(f"{r.outcome} {r.n_dropped:,}" for r in dropped.itertuples(index=False))
         how = ("as the plan says (missing = \"drop\")" if report.plan.missing == "drop" else
-               "by the ITT table (the plan's multiple imputation is used by its binary_effect "
-               "analyses)")
+               "by the ITT table (the plan's multiple imputation is in the pre-specified "
+               "estimates)")
         warnings.warn(
             f"analyse: rows with missing values were left out of the estimates, {how}: {per}. "
             "The report counts them in its notes.",
@@ -296,12 +296,14 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
     binary_notes = [
         f"{o}: the pre-specified analysis is the {SCALE_NAMES[plan.analysis_of(o).scale]} "
         "(binary_effect, in the next section); the ITT in this table, a difference in "
-        "proportions, is supporting." for o in binary
+        "proportions, is supporting." if plan.analysis_of(o).binary else
+        f"{o}: the pre-specified analysis is the ITT pooled over the imputations (in the "
+        "next section); the complete-case ITT in this table is supporting." for o in binary
     ]
     if plan.missing == "mi":
         binary_notes.append(
             "Missing outcomes: this table analyses the people with the outcome observed; the "
-            "pre-specified multiple imputation is used by the binary_effect analyses.")
+            "pre-specified multiple imputation is in the next section.")
     reasons = dict(zip(table.effects, table.reasons(), strict=True))
     head = next((e for e in table.effects if not reasons[e]), table.effects[0])
     add("impact", "Impacts (intention to treat)",
@@ -314,7 +316,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         impact_frame, display=in_units(cells), published=impact_pub,
         figure=_forest_png(_across.Published(table, impact_pub, rules)))
     if binary:
-        add("binary", "Impacts on 0/1 outcomes: the pre-specified scale first",
+        add("prespecified", "Pre-specified estimates: the plan's scale and imputation first",
             *binary_section(binary, plan, table))
 
     # 4. subgroups
