@@ -294,3 +294,52 @@ def test_with_mi_an_itt_outcome_is_pooled_over_the_imputations() -> None:
     head = " ".join(rep.section("headline").text)
     assert "gave an ITT effect of +£" in head and "pooled over 3 imputations" in head
     assert rep.section("headline").table["measure"].tolist()[1] == "ITT"
+
+
+def test_the_prespecified_rows_change_no_other_published_table() -> None:
+    from small_cells import small_cell_plan, small_cell_trial
+
+    data = small_cell_trial()
+    raw = small_cell_plan().to_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = analyse(data, AnalysisPlan.from_dict(raw))
+        raw["analysis"]["employed"] = {"estimator": "binary_effect", "scale": "risk_ratio"}
+        after = analyse(data, AnalysisPlan.from_dict(raw))
+    old, new = before.tables, after.tables
+    assert set(new) - set(old) == {"prespecified"}
+    for key in old:
+        if key not in ("headline", "methods", "disclosure"):
+            pd.testing.assert_frame_equal(new[key], old[key])
+    pd.testing.assert_frame_equal(new["disclosure"], old["disclosure"])  # nothing new withheld
+    published = new["prespecified"]
+    assert not set(published.columns) & {"n", "n_obs", "n_control", "n_treatment", "count"}
+    assert published["scale"].tolist()[0] == "risk_ratio"
+
+
+def test_a_toml_file_with_an_outcome_table_reads(tmp_path: Any) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text("""
+[design]
+assigned = "arm"
+
+[outcomes]
+primary = ["employed_13_weeks"]
+secondary = ["cumulative_earnings"]
+
+[analysis]
+covariates = ["age", "prior_earnings"]
+missing = "mi"
+m = 20
+mi_seed = 20240101
+
+[analysis.employed_13_weeks]
+estimator = "binary_effect"
+scale = "odds_ratio"
+site = "office"
+""", encoding="utf-8")
+    plan = AnalysisPlan.read(path)
+    assert plan.analysis_of("employed_13_weeks").site == "office"
+    assert plan.analysis_of("cumulative_earnings").estimator == "itt"
+    assert plan.mi is not None and plan.mi.seed == 20240101
+    assert plan.to_dict()["analysis"]["employed_13_weeks"]["scale"] == "odds_ratio"
