@@ -49,7 +49,7 @@ def _plan(analysis: dict[str, Any] | None = None, **design: Any) -> AnalysisPlan
     })
 
 
-MI_PLAN = {"missing": "mi", "m": 5, "mi_seed": 11,
+MI_PLAN = {"missing": "mi", "m": 3, "mi_seed": 11,
            "employed": {"estimator": "binary_effect", "scale": "odds_ratio", "site": "office"}}
 
 
@@ -69,8 +69,8 @@ def test_an_outcome_table_sets_binary_effect_scale_and_site() -> None:
                                                       "office")
     assert a.scales() == ("odds_ratio", "risk_difference", "risk_ratio")
     assert plan.analysis_of("earnings").estimator == "itt"
-    assert plan.mi is not None and (plan.mi.m, plan.mi.seed, plan.mi.method) == (5, 11, None)
-    assert "binary_effect" in plan.summary() and "m=5" in plan.summary()
+    assert plan.mi is not None and (plan.mi.m, plan.mi.seed, plan.mi.method) == (3, 11, None)
+    assert "binary_effect" in plan.summary() and "m=3" in plan.summary()
     assert plan.columns()["[analysis] site"] == ["office"]
 
 
@@ -162,7 +162,7 @@ def test_the_report_shows_the_prespecified_odds_ratio_first(mi_report: Any) -> N
     assert list(sec.display["scale"]) == ["odds ratio", "risk difference", "risk ratio"]
     assert sec.display["estimate"][1].endswith(" pp")  # risk difference in pp
     assert not sec.display["estimate"][0].endswith(("pp", "%"))  # a ratio has no unit
-    assert set(sec.table["m"]) == {5}
+    assert set(sec.table["m"]) == {3}
     keys = [s.key for s in mi_report.sections]
     assert keys.index("prespecified") == keys.index("impact") + 1
     assert any("pre-specified analysis is the odds ratio" in t
@@ -170,7 +170,7 @@ def test_the_report_shows_the_prespecified_odds_ratio_first(mi_report: Any) -> N
 
 
 def test_the_reported_odds_ratio_is_the_pooled_binary_effect(mi_report: Any) -> None:
-    mi = de.multiple_imputation(DATA, impute="employed", assigned="arm", using=["age"], m=5,
+    mi = de.multiple_imputation(DATA, impute="employed", assigned="arm", using=["age"], m=3,
                                 method="logreg", seed=11)
     pooled = mi.fit(de.binary_effect, outcome="employed", control="control",
                     treatment="treatment", covariates=["age"], strata="stratum",
@@ -197,10 +197,10 @@ def test_the_headline_names_the_odds_ratio(mi_report: Any) -> None:
 def test_methods_state_the_estimator_site_and_imputation(mi_report: Any) -> None:
     text = " ".join(mi_report.section("methods").text)
     assert "random intercept for each office" in text
-    assert "odds ratio" in text and "m = 5" in text and "seed 11" in text
+    assert "odds ratio" in text and "m = 3" in text and "seed 11" in text
     assert "Rubin's rules" in text and "Barnard-Rubin" in text
     settings = dict(mi_report.section("methods").table.to_numpy())
-    assert settings["imputations (m)"] == "5" and settings["imputation seed"] == "11"
+    assert settings["imputations (m)"] == "3" and settings["imputation seed"] == "11"
 
 
 def test_the_report_publishes_no_counts_in_the_binary_rows(mi_report: Any) -> None:
