@@ -91,7 +91,9 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
     Report
         Sections ``flow`` (CONSORT counts), ``balance``, ``impact`` (ITT on
         every outcome, p-values adjusted within the plan's families),
-        ``subgroups`` (when the plan has any), ``take_up`` and
+        ``prespecified`` (when the plan pre-specifies ``binary_effect`` for an
+        outcome, or ``missing = "mi"``: the pre-specified scale or the pooled
+        ITT first, the other scales as supporting), ``subgroups`` (when the plan has any), ``take_up`` and
         ``contamination`` (when the plan names ``received`` /
         ``contaminated``), ``contamination_by_site`` (with ``site``),
         ``cace`` (when the plan asks for it) and ``mde`` (the minimum
