@@ -343,3 +343,8 @@ site = "office"
     assert plan.analysis_of("cumulative_earnings").estimator == "itt"
     assert plan.mi is not None and plan.mi.seed == 20240101
     assert plan.to_dict()["analysis"]["employed_13_weeks"]["scale"] == "odds_ratio"
+
+
+def test_a_bad_default_is_named_in_analysis_not_in_the_outcome_table() -> None:
+    with pytest.raises(PlanError, match=r"Analysis plan \[analysis\] scale must be one of"):
+        _plan({"scale": "odds", "employed": {"estimator": "binary_effect"}})

@@ -95,11 +95,11 @@ def _choice(value: Any, options: Sequence[str], *, where: str, key: str,
 def _one(body: Mapping[str, Any], *, where: str, error: type[Exception]) -> OutcomeAnalysis:
     est = _choice(body.get("estimator", "itt"), ESTIMATORS, where=where, key="estimator",
                   error=error)
-    if est != "binary_effect":
-        return OutcomeAnalysis(estimator=est)
     model = _choice(body.get("model", "logit"), _MODELS, where=where, key="model", error=error)
     scale = _choice(body.get("scale", "risk_difference"), SCALES, where=where, key="scale",
                     error=error)
+    if est != "binary_effect":
+        return OutcomeAnalysis(estimator=est)
     site = body.get("site")
     if site is not None and (not isinstance(site, str) or not site):
         raise _fail(error, where, "site", f"must be a column name; got {site!r}",
