@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dwp_eval.report.binary_rows import SCALE_NAMES, BinaryRow, scale_text
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.document import Section, _num
 from dwp_eval.report.numbers import effect_words, interval_rates, rate_text, value_text
@@ -37,7 +38,7 @@ HEADLINE_COLUMNS = ["measure", "outcome", "estimate", "conf_low", "conf_high", "
 
 #: The order of the report's sections (a key not listed keeps its place after the
 #: section it followed when it was made).
-ORDER = ("headline", "flow", "balance", "impact", "profile", "subgroups", "cace", "take_up",
+ORDER = ("headline", "flow", "balance", "impact", "prespecified", "profile", "subgroups", "cace", "take_up",
          "contamination", "contamination_by_site", "mde", "methods", "disclosure")
 
 
@@ -127,7 +128,15 @@ def headline(
     primary = plan.primary[0]
     table = results.get("impact")
     impact_pub = _table(sections, "impact")
-    if table is not None and impact_pub is not None:
+    prespecified = results.get("binary", {}).get(primary)
+    if prespecified:
+        shown = _table(sections, "prespecified")
+        adjusted = np.nan if shown is None else float(shown.loc[
+            (shown["outcome"] == primary) & (shown["analysis"] == "pre-specified"),
+            "p_value_adjusted"].iloc[0])
+        _binary_headline(prespecified, plan, text, rows, treatment=treatment, control=control,
+                         adjusted=adjusted)
+    elif table is not None and impact_pub is not None:
         pos = next(i for i, e in enumerate(table.effects) if e.outcome == primary)
         e, why = table.effects[pos], table.reasons()[pos]
         pub = impact_pub.iloc[pos]
@@ -167,6 +176,9 @@ def headline(
             rows.append({"measure": "ITT", "outcome": primary, "estimate": e.estimate,
                          "conf_low": lo, "conf_high": hi, "n": _value(pub.get("n_obs"))[0],
                          "unit": unit, "withheld": ""})
+    if table is not None and impact_pub is not None:
+        pos = next(i for i, e in enumerate(table.effects) if e.outcome == primary)
+        why = table.reasons()[pos]
         cace_e = results.get("cace", {}).get(primary)
         if cace_e is not None and not why:
             lo, hi = cace_e.interval()
@@ -221,6 +233,61 @@ def headline(
     return "Headline findings", text, frame, _display(frame, rules, treatment)
 
 
+def _binary_headline(rows_of: Sequence[BinaryRow], plan: AnalysisPlan, text: list[str],
+                     rows: list[dict[str, Any]], *, treatment: Any, control: Any,
+                     adjusted: float) -> None:
+    """The primary outcome's headline on its pre-specified scale, the others supporting."""
+    primary = plan.primary[0]
+    a = plan.analysis_of(primary)
+    first, rest = rows_of[0], rows_of[1:]
+    name = SCALE_NAMES[first.scale]
+    unit = "ratio" if first.scale in ("odds_ratio", "risk_ratio") else (
+        "proportion" if first.scale == "risk_difference"
+        or getattr(first.result, "binary_outcome", False) else "outcome units")
+    measure = "ITT" if first.scale == "itt" else name
+    if first.reason:
+        text.append(f"Primary outcome, {primary} (pre-specified: {name}): {NOT_ESTIMABLE} "
+                    f"({first.reason}).")
+        rows.append({"measure": measure, "outcome": primary, "unit": unit,
+                     "withheld": f"{NOT_ESTIMABLE}: {first.reason}"})
+        return
+    level = f"{100 * (1 - plan.alpha):g}%"
+    value, ci = scale_text(first, primary)
+    null = 1.0 if unit == "ratio" else 0.0
+    verdict = (
+        f"The interval excludes {null:g}: the effect is statistically significant at the "
+        f"{100 * plan.alpha:g}% level." if first.conf_low > null or first.conf_high < null else
+        f"The interval includes {null:g}: the data are consistent with no effect."
+    )
+    if first.scale == "itt":
+        how = "the pre-specified analysis (the ITT"
+    else:
+        how = (f"the pre-specified scale ({'logistic' if a.model == 'logit' else 'probit'} "
+               "regression" + (f" with a random intercept for {a.site}" if a.site else ""))
+    if plan.mi is not None and hasattr(first.result, "m"):
+        how += f", pooled over {first.result.m} imputations"
+    how += ")"
+    low, high = ci.strip("[]").split(", ")
+    if unit != "ratio":
+        low, high = (value_text(v, binary=unit == "proportion", outcome=primary)
+                     for v in (first.conf_low, first.conf_high))
+    text.append(
+        f"Primary outcome, {primary}: assignment to {treatment} rather than {control} gave "
+        f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name} of {value} ({level} confidence "
+        f"interval {low} to {high}; p = {first.p_value:.3f}"
+        + (f"; adjusted for multiple outcomes p = {adjusted:.3f}" if np.isfinite(adjusted)
+           and plan.correction != "none" else "")
+        + f"), {how}. {verdict}"
+    )
+    rows.append({"measure": measure, "outcome": primary, "estimate": first.estimate,
+                 "conf_low": first.conf_low, "conf_high": first.conf_high, "unit": unit,
+                 "withheld": ""})
+    support = [f"{SCALE_NAMES[r.scale]} {scale_text(r)[0]} {scale_text(r)[1]}" for r in rest
+               if not r.reason]
+    if support:
+        text.append(f"Supporting scales for {primary}: {'; '.join(support)}.")
+
+
 def _positive(count: Any) -> bool:
     return not isinstance(count, str) and count is not None and not pd.isna(count) and count > 0
 
@@ -241,7 +308,9 @@ def _display(frame: pd.DataFrame, rules: DisclosureRules, treatment: Any) -> pd.
             value, ci = _num(rec.n) if np.isfinite(rec.n) else rules.suppressed, ""
         elif rec.withheld and not np.isfinite(est):
             value, ci = (rules.suppressed if "estimate" in rec.withheld else rec.withheld), ""
-        elif rec.measure in ("ITT", "CACE"):
+        elif rec.unit == "ratio":
+            value, ci = f"{est:.2f}", f"{lo:.2f} to {hi:.2f}"
+        elif rec.measure in ("ITT", "CACE", "risk difference"):
             binary = rec.unit == "proportion"
             value = value_text(est, binary=binary, outcome=rec.outcome)
             ci = (f"{value_text(lo, binary=binary, outcome=rec.outcome)} to "

@@ -34,6 +34,68 @@ _SE = {
 }
 
 
+_MISSING = {
+    "drop": "dropped and counted in each section",
+    "raise": "not allowed (the analysis stops)",
+    "mi": "multiply imputed (see above) for the pre-specified estimates; the ITT table "
+          "analyses the people with the outcome observed, as a supporting analysis, and "
+          "counts the others in its notes",
+}
+_SCALES = {"risk_difference": "risk difference", "risk_ratio": "risk ratio",
+           "odds_ratio": "odds ratio"}
+
+
+def _binary_outcomes(plan: AnalysisPlan) -> list[str]:
+    return [o for o in plan.outcomes if plan.analysis_of(o).binary]
+
+
+def _binary_methods(plan: AnalysisPlan) -> list[str]:
+    """The paragraphs on the binary_effect analyses and multiple imputation."""
+    out = []
+    for o in _binary_outcomes(plan):
+        a = plan.analysis_of(o)
+        model = "logistic" if a.model == "logit" else "probit"
+        site = (f" with a normal random intercept for each {a.site} (maximum likelihood by "
+                "adaptive Gauss-Hermite quadrature; model-based standard errors)" if a.site
+                else " with sandwich standard errors")
+        out.append(
+            f"Pre-specified analysis of {o}: {model} regression of the outcome on assignment, "
+            f"the strata and the covariates (additively){site} (binary_effect). The "
+            f"pre-specified scale is the {_SCALES[a.scale]}; the other scales are supporting. "
+            "Risk differences and ratios are marginal (standardisation over the sample, "
+            "g-computation); the odds ratio is conditional on the covariates; ratios are "
+            "tested and given intervals on the log scale."
+        )
+    mi = plan.mi
+    if mi is not None:
+        using = ", ".join(mi.using if mi.using is not None else plan.covariates) or "none"
+        method = mi.method or "logreg for 0/1 outcomes, predictive mean matching otherwise"
+        out.append(
+            f"Multiple imputation: the missing values of each outcome are imputed m = {mi.m} "
+            f"times within each arm by chained equations ({method}; predictors: {using}; "
+            f"seed {mi.seed}); each binary_effect scale, and the ITT of each other outcome "
+            "with missing values, is estimated on every completed dataset and pooled by "
+            "Rubin's rules (Rubin 1987), ratios on the log scale, with Barnard-Rubin degrees "
+            "of freedom (Barnard & Rubin 1999)."
+        )
+    return out
+
+
+def _binary_settings(plan: AnalysisPlan) -> list[tuple[str, str]]:
+    rows = []
+    for o in _binary_outcomes(plan):
+        a = plan.analysis_of(o)
+        rows.append((f"estimator: {o}", f"binary_effect ({a.model}), {a.scale} pre-specified"
+                     + (f", random intercept for {a.site}" if a.site else "")))
+    mi = plan.mi
+    if mi is not None:
+        rows += [("imputations (m)", str(mi.m)),
+                 ("imputation method", mi.method or "logreg (0/1 outcomes), pmm (others)"),
+                 ("imputation seed", str(mi.seed)),
+                 ("pooling", "Rubin's rules, Barnard-Rubin df")]
+    return rows
+
+
 def methods(plan: AnalysisPlan, results: Mapping[str, Any],
             versions: Mapping[str, str]) -> tuple[str, list[str], pd.DataFrame]:
     """The Methods section's title, paragraphs and table of settings (``item, setting``)."""
@@ -68,6 +130,7 @@ def methods(plan: AnalysisPlan, results: Mapping[str, Any],
         + " Subgroup estimates are not adjusted; the pre-specified comparison is the test of "
         "heterogeneity (a robust Wald test of the interactions).",
     ]
+    text += _binary_methods(plan)
     if plan.cace:
         text.append(
             "Complier average causal effect (CACE): two-stage least squares with assignment "
@@ -87,7 +150,7 @@ def methods(plan: AnalysisPlan, results: Mapping[str, Any],
         f"alpha = {plan.alpha:g} (two-sided) for the sample analysed, the control arm's mean "
         "or standard deviation and the covariates' R-squared (Bloom 1995; 2005, ch. 5); for "
         "the CACE, divided by the difference in receipt between the arms.",
-        f"Missing outcomes: {'dropped and counted in each section' if plan.missing == 'drop' else 'not allowed (the analysis stops)'}"
+        f"Missing outcomes: {_MISSING[plan.missing]}"
         "; nobody randomised is left out of the participant flow.",
         plan.disclosure.describe(),
         "Software: " + ", ".join(f"{k} {v}" for k, v in versions.items())
@@ -105,6 +168,7 @@ def methods(plan: AnalysisPlan, results: Mapping[str, Any],
         ("multiplicity correction", plan.correction),
         ("multiplicity families", plan.families),
         ("missing outcomes", plan.missing),
+        *_binary_settings(plan),
         ("disclosure: minimum count", str(plan.disclosure.min_count)),
         ("disclosure: rounding base", str(plan.disclosure.round_to)),
         *[(f"software: {k}", str(v)) for k, v in versions.items()],

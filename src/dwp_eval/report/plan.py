@@ -28,6 +28,14 @@ from dwp_eval._validation import _fmt_list, check_option, closest, label_key
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.estimate.multiplicity import MAX_DRAWS
 from dwp_eval.report.disclosure import DisclosureRules
+from dwp_eval.report.plan_estimators import (
+    MI_KEYS,
+    OUTCOME_KEYS,
+    MiSettings,
+    OutcomeAnalysis,
+    check_binary_data,
+    read_estimators,
+)
 from dwp_eval.results.impact import CORRECTIONS
 
 __all__ = ["AnalysisPlan", "PlanError"]
@@ -74,7 +82,9 @@ SCHEMA: dict[str, dict[str, str]] = {
         "se_type": "variance estimator (default HC2, or CR2 when clustered)",
         "alpha": "significance level",
         "cace": "also estimate the CACE (needs design.received)",
-        "missing": "'raise' or 'drop' for missing outcome or covariate values",
+        "missing": "'raise', 'drop' or 'mi' (multiple imputation) for missing outcome values",
+        **OUTCOME_KEYS,
+        **MI_KEYS,
     },
     "multiplicity": {
         "correction": "holm, bonferroni, bh, romano_wolf or none",
@@ -165,6 +175,13 @@ class AnalysisPlan:
         Outcome columns (``[outcomes]``); each outcome appears once.
     covariates, adjustment, se_type, alpha, cace, missing
         The estimator's settings (``[analysis]``).
+    analyses
+        Each outcome's pre-specified :class:`~dwp_eval.report.plan_estimators.OutcomeAnalysis`
+        (``[analysis]`` ``estimator``, ``scale``, ``model``, ``site``, overridden for
+        one outcome by an ``[analysis.<outcome>]`` table); use :meth:`analysis_of`.
+    mi
+        The :class:`~dwp_eval.report.plan_estimators.MiSettings` with
+        ``missing = "mi"`` (``m``, ``mi_method``, ``mi_using``, ``mi_seed``), else ``None``.
     correction, families, draws, seed
         Multiplicity (``[multiplicity]``): ``families = "by_role"`` adjusts the
         primary and the secondary outcomes as separate families, ``"all"`` as one.
@@ -199,6 +216,8 @@ class AnalysisPlan:
     alpha: float = 0.05
     cace: bool = False
     missing: str = "raise"
+    analyses: Mapping[str, OutcomeAnalysis] = field(default_factory=dict)
+    mi: MiSettings | None = None
     correction: str = "holm"
     families: str = "by_role"
     draws: int = 1000
@@ -218,6 +237,7 @@ class AnalysisPlan:
         # read-only all the way down (the raw plan's sections too), and picklable
         object.__setattr__(self, "design", freeze(self.design))
         object.__setattr__(self, "raw", freeze(self.raw))
+        object.__setattr__(self, "analyses", freeze(self.analyses))
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
@@ -260,6 +280,8 @@ class AnalysisPlan:
                     f"Analysis plan [{section}] must be a table of keys. Got {body!r} instead."
                 )
             for key, value in body.items():
+                if section == "analysis" and isinstance(value, dict):
+                    continue  # an [analysis.<outcome>] table (plan_estimators checks it)
                 if key not in SCHEMA[section]:
                     guess = closest(key, SCHEMA[section])
                     hint = f" Did you mean {guess!r}?" if guess else ""
@@ -312,8 +334,11 @@ class AnalysisPlan:
         where = "analysis plan [analysis]"
         adjustment = check_option(get("analysis", "adjustment", "lin"), ("lin", "additive"),
                                   param="adjustment", func=where)
-        missing = check_option(get("analysis", "missing", "raise"), ("raise", "drop"),
+        missing = check_option(get("analysis", "missing", "raise"), ("raise", "drop", "mi"),
                                param="missing", func=where)
+        analyses, mi = read_estimators(raw.get("analysis", {}), primary + secondary,
+                                       cluster=design["cluster"], missing=missing,
+                                       error=PlanError)
         se_type = get("analysis", "se_type")
         if se_type is not None:
             se_type = resolve_se_type(se_type, clustered=bool(design["cluster"]), func=where)
@@ -385,6 +410,8 @@ class AnalysisPlan:
             alpha=alpha,
             cace=cace,
             missing=missing,
+            analyses=analyses,
+            mi=mi,
             correction=correction,
             families=families,
             draws=draws,
@@ -435,7 +462,16 @@ class AnalysisPlan:
             roles["[subgroups] by"] = list(self.subgroups)
         if self.balance_covariates:
             roles["[balance] covariates"] = list(self.balance_covariates)
+        sites = sorted({a.site for a in self.analyses.values() if a.site})
+        if sites:
+            roles["[analysis] site"] = sites
+        if self.mi is not None and self.mi.using:
+            roles["[analysis] mi_using"] = list(self.mi.using)
         return roles
+
+    def analysis_of(self, outcome: str) -> OutcomeAnalysis:
+        """The pre-specified analysis of ``outcome`` (``itt`` unless the plan says otherwise)."""
+        return self.analyses.get(outcome, OutcomeAnalysis())
 
     def check_data(self, data: pd.DataFrame) -> None:
         """Raise, before any computation, if the data lack a column the plan names."""
@@ -450,6 +486,7 @@ class AnalysisPlan:
                     f"have; the data's columns are {_fmt_list(cols, limit=30)}.{hint} Fix: correct "
                     "the plan (and its fingerprint changes) or the data."
                 )
+        check_binary_data(data, self.analyses, PlanError)
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as read (sections of keys)."""
@@ -475,6 +512,13 @@ class AnalysisPlan:
             f"alpha={self.alpha:g}, covariates: {', '.join(self.covariates) or 'none'}"
         )
         lines.append(f"  multiplicity {self.correction}, families {self.families}")
+        for o in self.outcomes:
+            a = self.analysis_of(o)
+            if a.binary:
+                lines.append(f"  {o:<12} binary_effect ({a.model}), {a.scale} first"
+                             + (f", site {a.site}" if a.site else ""))
+        if self.mi is not None:
+            lines.append(f"  missing      multiple imputation, m={self.mi.m}, seed={self.mi.seed}")
         if self.cace:
             lines.append(f"  CACE         received={d['received']}")
         if self.subgroups:

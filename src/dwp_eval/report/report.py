@@ -41,6 +41,7 @@ from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
 from dwp_eval.report import _across, _checked
+from dwp_eval.report.binary_rows import SCALE_NAMES, binary_analyses, binary_section
 from dwp_eval.report.cace_rows import CACE_NOTE, cace_rows
 from dwp_eval.report.displays import (
     _cace_display,
@@ -90,7 +91,9 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
     Report
         Sections ``flow`` (CONSORT counts), ``balance``, ``impact`` (ITT on
         every outcome, p-values adjusted within the plan's families),
-        ``subgroups`` (when the plan has any), ``take_up`` and
+        ``prespecified`` (when the plan pre-specifies ``binary_effect`` for an
+        outcome, or ``missing = "mi"``: the pre-specified scale or the pooled
+        ITT first, the other scales as supporting), ``subgroups`` (when the plan has any), ``take_up`` and
         ``contamination`` (when the plan names ``received`` /
         ``contaminated``), ``contamination_by_site`` (with ``site``),
         ``cace`` (when the plan asks for it) and ``mde`` (the minimum
@@ -145,9 +148,12 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
     dropped = dropped[dropped["subgroup"] == "all"]
     if len(dropped):
         per = ", ".join(f"{r.outcome} {r.n_dropped:,}" for r in dropped.itertuples(index=False))
+        how = ("as the plan says (missing = \"drop\")" if report.plan.missing == "drop" else
+               "by the ITT table (the plan's multiple imputation is in the pre-specified "
+               "estimates)")
         warnings.warn(
-            f"analyse: rows with missing values were left out of the estimates, as the plan says "
-            f"(missing = \"drop\"): {per}. The report counts them in its notes.",
+            f"analyse: rows with missing values were left out of the estimates, {how}: {per}. "
+            "The report counts them in its notes.",
             DroppedRowsWarning,
             stacklevel=2,
         )
@@ -260,7 +266,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
 
     # 3. impact table
     lone_notes: list[str] = []
-    if plan.missing == "drop":
+    observed = randomised  # as collected: what multiple imputation starts from
+    if plan.missing in ("drop", "mi"):
         randomised, lone = _without_lone_strata(randomised, plan.outcomes, d["strata"],
                                                 assigned, (control, treatment))
         lone_notes = [
@@ -272,7 +279,8 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
     table = impact_table(
         randomised, outcomes=list(plan.outcomes), covariates=list(plan.covariates) or None,
         adjustment=plan.adjustment, se_type=plan.se_type, correction=plan.correction,  # type: ignore[arg-type]
-        family=family, alpha=plan.alpha, missing=plan.missing, draws=plan.draws,  # type: ignore[arg-type]
+        family=family, alpha=plan.alpha, draws=plan.draws,
+        missing="raise" if plan.missing == "raise" else "drop",  # mi: see the binary rows
         seed=plan.seed, **common,
     )
     results["impact"] = table
@@ -284,6 +292,20 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
     impact_pub = _protect(impact_frame, rules, "impact", **_checked.impact(
         impact_frame, randomised, assigned=assigned, control=control, treatment=treatment))
     _checked.published_cells(cells, impact_pub, rules)
+    binary = binary_analyses(observed if plan.missing == "mi" else randomised, plan, common)
+    if binary:
+        results["binary"] = MappingProxyType(binary)
+    binary_notes = [
+        f"{o}: the pre-specified analysis is the {SCALE_NAMES[plan.analysis_of(o).scale]} "
+        "(binary_effect, in the next section); the ITT in this table, a difference in "
+        "proportions, is supporting." if plan.analysis_of(o).binary else
+        f"{o}: the pre-specified analysis is the ITT pooled over the imputations (in the "
+        "next section); the complete-case ITT in this table is supporting." for o in binary
+    ]
+    if plan.missing == "mi":
+        binary_notes.append(
+            "Missing outcomes: this table analyses the people with the outcome observed; the "
+            "pre-specified multiple imputation is in the next section.")
     reasons = dict(zip(table.effects, table.reasons(), strict=True))
     head = next((e for e in table.effects if not reasons[e]), table.effects[0])
     add("impact", "Impacts (intention to treat)",
@@ -292,9 +314,12 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
          f"outcome: {head.design} design, {head.se_type} standard errors, "
          f"{'Lin-adjusted' if plan.adjustment == 'lin' else 'adjusted'} for "
          f"{', '.join(plan.covariates) or 'no covariates'}.",
-         *table._footnotes(), *lone_notes],
+         *table._footnotes(), *lone_notes, *binary_notes],
         impact_frame, display=in_units(cells), published=impact_pub,
         figure=_forest_png(_across.Published(table, impact_pub, rules)))
+    if binary:
+        add("prespecified", "Pre-specified estimates: the plan's scale and imputation first",
+            *binary_section(binary, plan, table))
 
     # 4. subgroups
     if plan.subgroups:
@@ -310,7 +335,7 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
                 )
             options: dict[str, Any] = {
                 "adjustment": plan.adjustment, "se_type": plan.se_type, "correction": "none",
-                "alpha": plan.alpha, "missing": "drop" if left else plan.missing,
+                "alpha": plan.alpha, "missing": "drop" if left or plan.missing == "mi" else plan.missing,
             }
             sub = impact_table(sample, outcomes=list(plan.subgroup_outcomes),
                                covariates=list(plan.covariates) or None, by=by,
