@@ -230,6 +230,8 @@ def _untex(text: str) -> str:
 def _from_latex(rep: Report, _: Path) -> dict[str, pd.DataFrame]:
     """The LaTeX report read back: each section's booktabs table (header between
     toprule and midrule, rows up to bottomrule) and its sentences."""
+    pytest.importorskip("great_tables", reason="great-tables is not installed "
+                                               "(pip install 'dwp_eval[export]')")
     chunks = re.split(r"^\\subsection\*\{.*\}$", rep.to_latex(), flags=re.M)[1:]
     out = {}
     for section, chunk in zip(rep.sections, chunks, strict=True):
