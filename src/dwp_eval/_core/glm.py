@@ -41,13 +41,14 @@ class GLMFit:
     """A fitted binary GLM: coefficients, the inverse information (bread, not
     divided by n) and, per row, the score weight ``d loglik_i / d eta_i`` (times the
     prior weight), so that row ``i``'s score is ``score_weights[i] * X[i]``; ``X``
-    is the design the model was fitted on (not copied)."""
+    is the design the model was fitted on (not copied), ``eta`` the linear predictor."""
 
     beta: np.ndarray
     bread: np.ndarray
     score_weights: np.ndarray
     X: np.ndarray
     iterations: int
+    eta: np.ndarray  # the linear predictor X @ beta
 
     @property
     def scores(self) -> np.ndarray:
@@ -68,7 +69,7 @@ _BLOCK = 8192
 #: Above this many rows the Newton steps start from a fit to an evenly spaced
 #: subsample (``_START_ROWS`` rows): a start close to the maximum saves full passes.
 _SUBSAMPLE_ABOVE = 200_000
-_START_ROWS = 50_000
+_START_ROWS = 25_000
 
 
 def _row_terms(
@@ -231,7 +232,8 @@ def fit_binary_glm(
             "(collinear covariates or a covariate constant within an arm). Fix: drop the "
             "redundant covariates.", outcome=outcome, reason="singular information",
         ) from exc
-    return GLMFit(beta=beta, bread=bread, score_weights=cur.sw, X=X, iterations=n_iter)
+    return GLMFit(beta=beta, bread=bread, score_weights=cur.sw, X=X, iterations=n_iter,
+                  eta=cur.eta)
 
 
 def _check_separation(p: np.ndarray, beta: np.ndarray, *, outcome: str, model: str, func: str) -> None:

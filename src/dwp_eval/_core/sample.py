@@ -209,6 +209,8 @@ def check_finite(s: pd.Series, column: Hashable, *, role: str, func: str) -> Non
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return
     v = s.to_numpy(dtype=float, na_value=np.nan)
+    if np.max(np.abs(v), initial=0.0) <= LARGEST_VALUE:  # NaN compares False: checked below
+        return
     inf = np.isinf(v)
     if inf.any():
         rows = s.index[inf][:5].tolist()

@@ -183,10 +183,11 @@ def _effects(
     w = prep.weights
     W = float(n) if w is None else float(w.sum())
     b_z = fit.beta[1]
-    eta0 = X @ fit.beta - X[:, 1] * b_z  # everyone in control
-    eta = np.column_stack((eta0, eta0 + b_z))  # x_i(a)' b, a = 0, 1
+    eta = np.empty((n, 2))  # x_i(a)' b, a = 0, 1
+    np.subtract(fit.eta, X[:, 1] * b_z, out=eta[:, 0])  # everyone in control
+    np.add(eta[:, 0], b_z, out=eta[:, 1])
     F = inverse_link(eta, model)
-    wf = link_density(eta, model)
+    wf = F * (1.0 - F) if model == "logit" else link_density(eta, model)
     if w is not None:
         F_dev = w[:, None] * F
         wf *= w[:, None]
