@@ -183,32 +183,36 @@ def _effects(
     w = prep.weights
     W = float(n) if w is None else float(w.sum())
     b_z = fit.beta[1]
-    eta = np.empty((n, 2))  # x_i(a)' b, a = 0, 1
-    np.subtract(fit.eta, X[:, 1] * b_z, out=eta[:, 0])  # everyone in control
-    np.add(eta[:, 0], b_z, out=eta[:, 1])
+    # rows a = 0, 1 (everyone in control, everyone in treatment), each contiguous
+    eta = np.empty((2, n))  # x_i(a)' b
+    np.subtract(fit.eta, X[:, 1] * b_z, out=eta[0])
+    np.add(eta[0], b_z, out=eta[1])
     F = inverse_link(eta, model)
-    wf = F * (1.0 - F) if model == "logit" else link_density(eta, model)
-    if w is not None:
-        F_dev = w[:, None] * F
-        wf *= w[:, None]
-        mean_risk = F_dev.sum(axis=0) / W
-        F_dev -= w[:, None] * mean_risk
+    if model == "logit":
+        wf = 1.0 - F
+        wf *= F
     else:
-        mean_risk = F.sum(axis=0) / W
-        F_dev = F - mean_risk
-    D = X.T @ wf / W  # sum_i w_i f_i x_i(a) / W: column 1 of x_i(a) is a
-    D[1] = (0.0, wf[:, 1].sum() / W)
-    # influence functions, n x 2 (p0, p1)
-    phi = F_dev / W + fit.scores_times(fit.bread @ D)
+        wf = link_density(eta, model)
+    if w is not None:
+        F *= w
+        wf *= w
+    mean_risk = F.sum(axis=1) / W
+    D = (wf @ X).T / W  # sum_i w_i f_i x_i(a) / W: column 1 of x_i(a) is a
+    D[1] = (0.0, wf[1].sum() / W)
+    # influence functions (p0, p1), 2 x n
+    F -= mean_risk[:, None] if w is None else w * mean_risk[:, None]
+    F /= W
+    phi = fit.scores_times(fit.bread @ D).T
+    phi += F
     risks = [float(r) for r in mean_risk]
     if se_type in ("CR0", "CR1"):
         assert prep.cluster is not None
         _, inv = np.unique(prep.cluster, return_inverse=True)
         G = int(inv.max()) + 1
-        sums = np.column_stack([np.bincount(inv, weights=phi[:, j], minlength=G) for j in (0, 1)])
+        sums = np.column_stack([np.bincount(inv, weights=phi[j], minlength=G) for j in (0, 1)])
         Vp = sums.T @ sums * (G / (G - 1)) * ((n - 1) / (n - k) if se_type == "CR1" else 1.0)
     else:
-        Vp = phi.T @ phi * (n / (n - k) if se_type == "HC1" else 1.0)
+        Vp = phi @ phi.T * (n / (n - k) if se_type == "HC1" else 1.0)
     p0, p1 = risks
     rd = p1 - p0
     var_rd = Vp[0, 0] + Vp[1, 1] - 2 * Vp[0, 1]
