@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -330,12 +330,40 @@ def compared_arms(
     or the named treatment arm is absent. ``purpose`` completes "... needs a treatment arm
     too" in the message. Rows with no arm are in neither compared arm.
     """
+    arms = compared_arm_codes(data, assigned, control, treatment, func=func, purpose=purpose)
+    table = np.asarray([*arms.keys, None], dtype=object)
+    arm_text = pd.Series(table[arms.codes], index=data.index, dtype="string")
+    return arm_text, arms.keep, arms.treatment
+
+
+class ArmCodes(NamedTuple):
+    """The compared arms as codes: ``codes`` (one per row, -1 for a missing arm) index
+    ``keys`` (the :func:`label_key` of each distinct value; several values can share a
+    key); ``keep`` marks the rows in control or treatment, ``in_treatment`` those in
+    treatment, ``no_arm`` those with no arm."""
+
+    codes: np.ndarray
+    keys: tuple[str | None, ...]
+    keep: np.ndarray
+    in_treatment: np.ndarray
+    no_arm: np.ndarray
+    treatment: str
+
+
+def compared_arm_codes(
+    data: pd.DataFrame, assigned: Hashable, control: Any, treatment: Any | None, *, func: str,
+    purpose: str = "an effect",
+) -> ArmCodes:
+    """:func:`compared_arms` as integer codes of the arm column's distinct values (one
+    pass over the rows; the checks and messages are those of :func:`compared_arms`)."""
     check_label(control, param="control", func=func)
     if treatment is not None:
         check_label(treatment, param="treatment", func=func)
     check_columns(data, [assigned], role="assigned", func=func)
-    arm_text = arm_keys(data[assigned])
-    arms = sorted(arm_text.dropna().unique().tolist(), key=label_order)
+    found, uniques = pd.factorize(data[assigned], sort=False)
+    keys = tuple(label_key(u) for u in uniques)
+    # distinct keys in order of first appearance, as Series.unique() gives them
+    arms = sorted(dict.fromkeys(k for k in keys if k is not None), key=label_order)
     ctrl = label_key(control)
     if ctrl not in arms:
         raise DesignError(
@@ -362,8 +390,14 @@ def compared_arms(
                 f"{func}: the treatment arm {treatment!r} is not in column {assigned!r}, which "
                 f"holds {_fmt_list(arms)}."
             )
-    keep = arm_text.isin([ctrl, treat]).fillna(False).to_numpy(dtype=bool)
-    return arm_text, keep, treat
+
+    def rows(wanted: Any) -> np.ndarray:
+        # a lookup table with one more entry, for the code -1 of a missing value
+        table = np.asarray([wanted(k) for k in keys] + [wanted(None)], dtype=bool)
+        return table[found]
+
+    return ArmCodes(found, keys, rows(lambda k: k in (ctrl, treat)), rows(lambda k: k == treat),
+                    rows(lambda k: k is None), treat)
 
 
 def label_order(label: str) -> tuple[int, float, str]:

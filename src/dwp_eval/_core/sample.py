@@ -20,7 +20,7 @@ from dwp_eval._validation import (
     check_no_missing,
     check_option,
     check_unique_columns,
-    compared_arms,
+    compared_arm_codes,
     label_key,
 )
 from dwp_eval.errors import (
@@ -209,6 +209,8 @@ def check_finite(s: pd.Series, column: Hashable, *, role: str, func: str) -> Non
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return
     v = s.to_numpy(dtype=float, na_value=np.nan)
+    if np.max(np.abs(v), initial=0.0) <= LARGEST_VALUE:  # NaN compares False: checked below
+        return
     inf = np.isinf(v)
     if inf.any():
         rows = s.index[inf][:5].tolist()
@@ -284,13 +286,15 @@ def prepare_sample(
     if weights is not None:
         check_columns(data, [weights], role="weights", func=func)
 
-    arm_text, keep, treatment = compared_arms(data, assigned, control, treatment, func=func)
+    arms = compared_arm_codes(data, assigned, control, treatment, func=func)
+    treatment, keep = arms.treatment, arms.keep
     ctrl = str(label_key(control))
-    frame = data.loc[keep]
-    arm_kept = arm_text.to_numpy(dtype=object, na_value=None)[keep]
+    # every row in a compared arm: the caller's frame itself (only read, never changed)
+    frame = data if keep.all() else data.loc[keep]
+    z = (arms.in_treatment if frame is data else arms.in_treatment[keep]).astype(float)
     dropped: dict[str, int] = {}
     # people with no arm are in neither compared arm: never lost silently
-    n_no_arm = int(arm_text.isna().sum())
+    n_no_arm = int(arms.no_arm.sum())
     if n_no_arm:
         if missing == "raise":
             raise MissingDataError(
@@ -340,7 +344,7 @@ def prepare_sample(
             bad |= isna
     if bad.any():
         frame = frame.loc[~bad]
-        arm_kept = arm_kept[~bad]
+        z = z[~bad]
     if dropped:
         warnings.warn(
             f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
@@ -350,10 +354,9 @@ def prepare_sample(
             stacklevel=3,
         )
 
-    z = (arm_kept == treatment).astype(float)
     y = frame[outcome].to_numpy(dtype=float)
-    uniq = np.unique(y)
-    binary = bool(len(uniq) <= 2 and np.all(np.isin(uniq, [0.0, 1.0])))
+    # no missing or infinite value is left: 0/1 throughout is a binary outcome
+    binary = bool(np.all((y == 0.0) | (y == 1.0)))
 
     w = None
     if weights is not None:

@@ -180,29 +180,39 @@ def _effects(
     X: np.ndarray, fit: Any, V: np.ndarray, prep: Prepared, se_type: str, model: str,
 ) -> tuple[dict[str, float], dict[str, float], dict[str, float], float, float]:
     n, k = X.shape
-    w = np.ones(n) if prep.weights is None else prep.weights
-    W = w.sum()
-    infl, risks = [], []
-    eta0 = X @ fit.beta - X[:, 1] * fit.beta[1]  # everyone in control
-    for a in (0.0, 1.0):
-        eta = eta0 + a * fit.beta[1]  # x_i(a)' b
-        F = inverse_link(eta, model)
-        p = float(w @ F / W)
-        wf = w * link_density(eta, model)
-        D = X.T @ wf / W  # sum_i w_i f_i x_i(a) / W: column 1 of x_i(a) is a
-        D[1] = a * wf.sum() / W
-        infl.append(w * (F - p) / W + fit.scores @ (fit.bread @ D))
-        risks.append(p)
-    phi = np.column_stack(infl)  # n x 2, (p0, p1)
+    w = prep.weights
+    W = float(n) if w is None else float(w.sum())
+    b_z = fit.beta[1]
+    # rows a = 0, 1 (everyone in control, everyone in treatment), each contiguous
+    eta = np.empty((2, n))  # x_i(a)' b
+    np.subtract(fit.eta, X[:, 1] * b_z, out=eta[0])
+    np.add(eta[0], b_z, out=eta[1])
+    F = inverse_link(eta, model)
+    if model == "logit":
+        wf = 1.0 - F
+        wf *= F
+    else:
+        wf = link_density(eta, model)
+    if w is not None:
+        F *= w
+        wf *= w
+    mean_risk = F.sum(axis=1) / W
+    D = (wf @ X).T / W  # sum_i w_i f_i x_i(a) / W: column 1 of x_i(a) is a
+    D[1] = (0.0, wf[1].sum() / W)
+    # influence functions (p0, p1), 2 x n
+    F -= mean_risk[:, None] if w is None else w * mean_risk[:, None]
+    F /= W
+    phi = fit.scores_times(fit.bread @ D).T
+    phi += F
+    risks = [float(r) for r in mean_risk]
     if se_type in ("CR0", "CR1"):
         assert prep.cluster is not None
         _, inv = np.unique(prep.cluster, return_inverse=True)
         G = int(inv.max()) + 1
-        sums = np.zeros((G, 2))
-        np.add.at(sums, inv, phi)
+        sums = np.column_stack([np.bincount(inv, weights=phi[j], minlength=G) for j in (0, 1)])
         Vp = sums.T @ sums * (G / (G - 1)) * ((n - 1) / (n - k) if se_type == "CR1" else 1.0)
     else:
-        Vp = phi.T @ phi * (n / (n - k) if se_type == "HC1" else 1.0)
+        Vp = phi @ phi.T * (n / (n - k) if se_type == "HC1" else 1.0)
     p0, p1 = risks
     rd = p1 - p0
     var_rd = Vp[0, 0] + Vp[1, 1] - 2 * Vp[0, 1]

@@ -127,15 +127,21 @@ def check_outcome(prep: Prepared, *, func: str) -> None:
 
 
 def design_matrix(prep: Prepared) -> tuple[np.ndarray, list[str]]:
+    """The model matrix: intercept, assignment, stratum dummies (first stratum
+    dropped) and the expanded covariates, filled column by column into one
+    Fortran-ordered float64 array (each column contiguous, as BLAS takes it)."""
     n = len(prep.y)
-    cols = [np.ones(n), prep.z.astype(float)]
     names = ["(intercept)", "assigned"]
+    n_strata = 0 if prep.strata is None else int(prep.strata.max()) + 1
+    for s in range(1, n_strata):
+        names.append(f"stratum[{prep.strata_levels[s] if s < len(prep.strata_levels) else s}]")
+    covs = prep.covariates.to_numpy(dtype=float)
+    names += [str(c) for c in prep.covariates.columns]
+    X = np.empty((n, len(names)), order="F")
+    X[:, 0] = 1.0
+    X[:, 1] = prep.z
     if prep.strata is not None:
-        k = int(prep.strata.max()) + 1
-        for s in range(1, k):
-            cols.append((prep.strata == s).astype(float))
-            names.append(f"stratum[{prep.strata_levels[s] if s < len(prep.strata_levels) else s}]")
-    for c in prep.covariates.columns:
-        cols.append(prep.covariates[c].to_numpy(dtype=float))
-        names.append(str(c))
-    return np.column_stack(cols), names
+        for s in range(1, n_strata):
+            np.equal(prep.strata, s, out=X[:, 1 + s], casting="unsafe")
+    X[:, 1 + max(n_strata, 1):] = covs
+    return X, names
