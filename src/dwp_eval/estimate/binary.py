@@ -197,22 +197,34 @@ def _effects(
         F *= w
         wf *= w
     mean_risk = F.sum(axis=1) / W
-    D = (wf @ X).T / W  # sum_i w_i f_i x_i(a) / W: column 1 of x_i(a) is a
-    D[1] = (0.0, wf[1].sum() / W)
-    # influence functions (p0, p1), 2 x n
+    # influence functions of (p0, p1): phi_i = D' B s_i + a_i, with s_i row i's score
+    # and a_i = (w_i F_i(a) - w_i p_a) / W (2 x n, in F)
     F -= mean_risk[:, None] if w is None else w * mean_risk[:, None]
     F /= W
-    phi = fit.scores_times(fit.bread @ D).T
-    phi += F
+    hc = se_type not in ("CR0", "CR1")
+    # one pass over X for wf' X and, for the HC variances, (a * score weights)' X
+    rows = np.concatenate([wf, F * fit.score_weights]) if hc else wf
+    products = rows @ X
+    D = products[:2].T / W  # sum_i w_i f_i x_i(a) / W: column 1 of x_i(a) is a
+    D[1] = (0.0, wf[1].sum() / W)
+    BD = fit.bread @ D
     risks = [float(r) for r in mean_risk]
     if se_type in ("CR0", "CR1"):
         assert prep.cluster is not None
+        phi = fit.scores_times(BD).T
+        phi += F
         _, inv = np.unique(prep.cluster, return_inverse=True)
         G = int(inv.max()) + 1
         sums = np.column_stack([np.bincount(inv, weights=phi[j], minlength=G) for j in (0, 1)])
         Vp = sums.T @ sums * (G / (G - 1)) * ((n - 1) / (n - k) if se_type == "CR1" else 1.0)
     else:
-        Vp = phi @ phi.T * (n / (n - k) if se_type == "HC1" else 1.0)
+        # sum_i phi_i phi_i' without the n x 2 phi: D' B M B D (= D' V D, V = B M B
+        # with M the HC meat and its factor) + C' B D + D' B C + sum_i a_i a_i', where
+        # C = sum_i s_i a_i' = X' diag(score weights) a'
+        factor = n / (n - k) if se_type == "HC1" else 1.0
+        C = products[2:]  # 2 x k: (sum_i a_i s_i')
+        cross = C @ BD
+        Vp = D.T @ V @ D + factor * (cross + cross.T + F @ F.T)
     p0, p1 = risks
     rd = p1 - p0
     var_rd = Vp[0, 0] + Vp[1, 1] - 2 * Vp[0, 1]
