@@ -200,6 +200,44 @@ def test_site_model_matches_glmer() -> None:
     assert res.n_clusters == GLMM["site"].nunique()
 
 
+SITE_SD = pd.read_csv(REF / "glmer_site_sd_reference.csv").set_index("quantity")["value"]
+
+
+def test_site_sd_intervals_match_lme4() -> None:
+    # lme4's SE of sigma comes from its finite-difference Hessian of the deviance, and its
+    # profile interval from a spline through the profiled points: agreement to about 1e-6
+    wald, prof = _site_fit(), _site_fit(site_interval="profile")
+    c, p = wald.coefficients, prof.coefficients
+    assert _rel(c["site_sd_se"], SITE_SD["site_sd_se"]) < 1e-5
+    assert _rel(p["site_sd_conf_low"], SITE_SD["profile_conf_low"]) < 2e-6
+    assert _rel(p["site_sd_conf_high"], SITE_SD["profile_conf_high"]) < 2e-6
+    # the Wald interval is symmetric on the log scale about sigma
+    z = 1.959963984540054
+    assert c["site_sd_conf_low"] * c["site_sd_conf_high"] == pytest.approx(c["site_sd"] ** 2)
+    assert c["site_sd_conf_high"] == pytest.approx(
+        c["site_sd"] * np.exp(z * c["site_sd_se"] / c["site_sd"]), rel=1e-12)
+    # the rest of the fit does not depend on the interval asked for
+    assert p["site_sd"] == c["site_sd"] and prof.estimate("odds_ratio") == wald.estimate(
+        "odds_ratio")
+    assert "profile likelihood" in prof.summary() and "Wald, log scale" in wald.summary()
+    with pytest.raises(OptionError, match=r"'site_interval' parameter of binary_effect must "
+                                          r"be one of 'wald', 'profile'"):
+        _site_fit(site_interval="bootstrap")
+
+
+def test_site_sd_profile_lower_end_is_zero_without_site_variation() -> None:
+    # no site effect at all: sigma = 0 is not rejected, so the profile interval starts at 0
+    rng = np.random.default_rng(3)
+    n = 600
+    df = pd.DataFrame({"arm": np.tile(["control", "treatment"], n // 2),
+                       "site": rng.integers(0, 12, n)})
+    df["y"] = (rng.random(n) < 0.4).astype(int)
+    res = de.binary_effect(df, outcome="y", assigned="arm", site="site",
+                           site_interval="profile")
+    c = res.coefficients
+    assert c["site_sd_conf_low"] == 0.0 and c["site_sd_conf_high"] > c["site_sd"]
+
+
 def test_site_model_bad_input() -> None:
     assert _site_fit(n_agq=9).coefficients["site_sd"] == pytest.approx(
         GLMER.loc["site_sd", "estimate"], abs=1e-3)

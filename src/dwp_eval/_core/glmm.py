@@ -22,7 +22,7 @@ from scipy import optimize, special
 
 from dwp_eval.errors import ConvergenceError
 
-__all__ = ["GLMMFit", "fit_random_intercept", "marginal_risks"]
+__all__ = ["GLMMFit", "fit_random_intercept", "marginal_risks", "profile_sigma_interval"]
 
 
 @dataclass(frozen=True)
@@ -129,17 +129,20 @@ def _fixed_nodes(X: np.ndarray, y: np.ndarray, site: np.ndarray, starts: np.ndar
 
 def fit_random_intercept(
     X: np.ndarray, y: np.ndarray, site: np.ndarray, beta0: np.ndarray, *, n_agq: int,
-    outcome: str, func: str, max_rounds: int = 50,
+    outcome: str, func: str, max_rounds: int = 50, sigma: float | None = None,
+    sigma0: float = 0.5,
 ) -> GLMMFit:
     """ML fit; ``site`` are codes ``0..G-1`` (any order); ``beta0`` the starting
-    coefficients (the ordinary logit's)."""
+    coefficients (the ordinary logit's). With ``sigma`` the site SD is held at that
+    value and only ``b`` is fitted (for the profile likelihood; ``vcov`` is then
+    not computed)."""
     order = np.argsort(site, kind="stable")
     X, y, site = X[order], y[order], site[order]
     G = int(site.max()) + 1
     starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
     t, w = np.polynomial.hermite_e.hermegauss(n_agq)
-    theta = np.append(beta0, 0.5)
-    bounds = [(None, None)] * len(beta0) + [(0.0, None)]
+    theta = np.append(beta0, sigma0 if sigma is None else sigma)
+    bounds = [(None, None)] * len(beta0) + [(0.0, None) if sigma is None else (sigma, sigma)]
     obj = _fixed_nodes(X, y, site, starts, G, theta, t, w)
     for rounds in range(1, max_rounds + 1):
         res = optimize.minimize(obj, theta, jac=True, method="L-BFGS-B", bounds=bounds,
@@ -156,9 +159,43 @@ def fit_random_intercept(
             "cluster-robust SEs instead)."
         )
     ll, _ = obj(theta)
-    info = obj.information(theta)
-    return GLMMFit(beta=theta[:-1], sigma=float(theta[-1]), vcov=np.linalg.inv(info),
-                   loglik=-ll, rounds=rounds)
+    vcov = np.full((len(theta), len(theta)), np.nan)
+    if sigma is None:
+        vcov = np.linalg.inv(obj.information(theta))
+    return GLMMFit(beta=theta[:-1], sigma=float(theta[-1]), vcov=vcov, loglik=-ll,
+                   rounds=rounds)
+
+
+def profile_sigma_interval(
+    X: np.ndarray, y: np.ndarray, site: np.ndarray, fit: GLMMFit, *, n_agq: int, alpha: float,
+    outcome: str, func: str,
+) -> tuple[float, float]:
+    """Profile-likelihood interval for the site SD: the values ``s`` with
+    ``2 (l(b_hat, sigma_hat) - max_b l(b, s)) <= chi2_{1, 1 - alpha}`` (the likelihood-
+    ratio test inverted, as ``confint(glmer_fit, method = "profile")`` in lme4, Bates et
+    al. 2015, sec. 5.1). The lower end is 0 when ``sigma = 0`` is not rejected."""
+    from scipy import stats
+
+    cut = 0.5 * float(stats.chi2.ppf(1 - alpha, 1))
+
+    def gap(s: float) -> float:
+        held = fit_random_intercept(X, y, site, fit.beta, n_agq=n_agq, outcome=outcome,
+                                    func=func, sigma=s)
+        return fit.loglik - held.loglik - cut
+
+    s_hat = fit.sigma
+    lo = 0.0
+    if s_hat > 0 and gap(0.0) > 0:
+        lo = float(optimize.brentq(gap, 0.0, s_hat, xtol=1e-10, rtol=1e-10))
+    hi_end = max(2.0 * s_hat, 0.5)
+    for _ in range(60):
+        if gap(hi_end) > 0:
+            break
+        hi_end *= 2.0
+    else:  # pragma: no cover - a likelihood that never falls
+        return lo, float("inf")
+    hi = float(optimize.brentq(gap, s_hat, hi_end, xtol=1e-10, rtol=1e-10))
+    return lo, hi
 
 
 def marginal_risks(X: np.ndarray, fit: GLMMFit, *, n_nodes: int = 30) -> tuple[np.ndarray, np.ndarray]:

@@ -40,6 +40,7 @@ def binary_effect(
     scale: str | Sequence[str] = SCALES,
     site: Hashable | None = None,
     n_agq: int = 15,
+    site_interval: Literal["wald", "profile"] = "wald",
     alpha: float = 0.05,
     missing: Literal["raise", "drop"] = "raise",
 ) -> BinaryEffect:
@@ -73,6 +74,15 @@ def binary_effect(
     n_agq
         Quadrature points per site for ``site=``, 8 to 50 (the Laplace
         approximation, 1 point, is not offered).
+    site_interval
+        The interval for the site SD ``sigma`` (``coefficients["site_sd_conf_low"]``,
+        ``["site_sd_conf_high"]``): ``"wald"`` (default), ``sigma exp(-/+ z se/sigma)``
+        with ``se`` from the inverse observed information (Wald on the log scale,
+        as Stata's ``melogit`` shows variance components); ``"profile"``, the
+        likelihood-ratio test inverted, as ``confint(fit, method = "profile")`` in
+        lme4 (Bates et al. 2015), with 0 as the lower end when ``sigma = 0`` is not
+        rejected (used for "wald" too when the estimate is 0, where the log scale has
+        no interval). The profile refits the model some 20 times.
     alpha
         Significance level of the intervals and tests.
 
@@ -117,7 +127,9 @@ def binary_effect(
         return site_effect(data, outcome=outcome, assigned=assigned, control=control,
                            treatment=treatment, covariates=covs, strata=strata, cluster=cluster,
                            weights=weights, se_type=se_type, model=model, scales=scales,
-                           site=site, n_agq=n_agq, alpha=alpha, missing=missing)
+                           site=site, n_agq=n_agq, alpha=alpha, missing=missing,
+                           site_interval=check_option(site_interval, ("wald", "profile"),
+                                                      param="site_interval", func=func))
     se = _check_se_type(se_type, clustered=cluster is not None, func=func)
     prep, _ = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,

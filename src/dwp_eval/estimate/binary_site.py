@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from dwp_eval._core.glm import fit_binary_glm
-from dwp_eval._core.glmm import fit_random_intercept, marginal_risks
+from dwp_eval._core.glmm import fit_random_intercept, marginal_risks, profile_sigma_interval
 from dwp_eval._core.sample import Prepared, prepare_sample
 from dwp_eval._validation import _fmt_list
 from dwp_eval.errors import ColumnError, DesignError, NotEstimableError, OptionError
@@ -26,7 +27,7 @@ def site_effect(
     treatment: Any | None, covariates: Sequence[Hashable],
     strata: Hashable | Sequence[Hashable] | None, cluster: Hashable | None,
     weights: Hashable | None, se_type: str | None, model: str, scales: tuple[str, ...],
-    site: Hashable, n_agq: int, alpha: float, missing: str,
+    site: Hashable, n_agq: int, alpha: float, missing: str, site_interval: str = "wald",
 ) -> BinaryEffect:
     """The random-intercept fit behind ``binary_effect(site=...)``.
 
@@ -56,6 +57,17 @@ def site_effect(
     glm = fit_binary_glm(X, prep.y, None, model="logit", outcome=prep.outcome, func=func)
     fit = fit_random_intercept(X, prep.y, prep.cluster, glm.beta, n_agq=n_agq,
                                outcome=prep.outcome, func=func)
+    sd_se = float(np.sqrt(fit.vcov[-1, -1]))
+    if site_interval == "profile":
+        sd_lo, sd_hi = profile_sigma_interval(X, prep.y, prep.cluster, fit, n_agq=n_agq,
+                                              alpha=alpha, outcome=prep.outcome, func=func)
+    elif fit.sigma > 0:  # Wald on the log scale
+        half = float(stats.norm.ppf(1 - alpha / 2)) * sd_se / fit.sigma
+        sd_lo, sd_hi = fit.sigma * np.exp(-half), fit.sigma * np.exp(half)
+    else:  # at the boundary the log scale has no Wald interval: the profile has one
+        sd_lo, sd_hi = profile_sigma_interval(X, prep.y, prep.cluster, fit, n_agq=n_agq,
+                                              alpha=alpha, outcome=prep.outcome, func=func)
+        site_interval = "profile"
     (p0, p1), grad = marginal_risks(X, fit)
     Vp = grad @ fit.vcov @ grad.T
     g = np.array([-1 / p0, 1 / p1])
@@ -67,8 +79,10 @@ def site_effect(
            "risk_ratio": rr * lse_rr, "odds_ratio": orr * lse_or}
     lses = {"risk_ratio": lse_rr, "odds_ratio": lse_or}
     n_sites = len(sizes)
+    how = "profile likelihood" if site_interval == "profile" else "Wald, log scale"
     method = (f"random-intercept logit ({n_sites:,} sites, site SD {fit.sigma:.4g} on the logit "
-              f"scale) by adaptive Gauss-Hermite quadrature, nAGQ={n_agq}")
+              f"scale, {100 * (1 - alpha):g}% CI [{sd_lo:.4g}, {sd_hi:.4g}], {how}) by adaptive "
+              f"Gauss-Hermite quadrature, nAGQ={n_agq}")
     if prep.strata is not None:
         method += ", strata dummies"
     if covariates:
@@ -83,7 +97,8 @@ def site_effect(
         covariates=tuple(str(c) for c in covariates), n_clusters=n_sites,
         n_strata=None if prep.strata is None else len(np.unique(prep.strata)),
         coefficients={**dict(zip(names, map(float, fit.beta), strict=True)),
-                      "site_sd": fit.sigma},
+                      "site_sd": fit.sigma, "site_sd_se": sd_se,
+                      "site_sd_conf_low": float(sd_lo), "site_sd_conf_high": float(sd_hi)},
         dropped=prep.dropped,
     )
 
