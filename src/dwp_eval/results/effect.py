@@ -22,7 +22,7 @@ from dwp_eval._core.format import df_text, number
 from dwp_eval._core.wald import t_interval, t_p_value
 from dwp_eval._validation import arm_phrase, check_alpha
 from dwp_eval.errors import OptionError
-from dwp_eval.results.palette import BLUE, GREY, set_alt_text
+from dwp_eval.results.palette import band_plot, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -525,11 +525,7 @@ class SensitivityTable(ResultMixin):
             _, ax = plt.subplots(figsize=(6, 4))
         f = self._frame
         scale = 100.0 if self.binary_outcome else 1.0
-        ax.fill_between(f["theta"], scale * f["conf_low"], scale * f["conf_high"], alpha=0.25,
-                        color=BLUE, label=f"{100 * (1 - self.alpha):g}% CI")
-        kwargs.setdefault("color", BLUE)
-        ax.plot(f["theta"], scale * f["estimate"], marker="o", ms=3, label="CACE", **kwargs)
-        ax.axhline(0, color=GREY, lw=0.8)
+        band_plot(ax, f["theta"], f, scale=scale, alpha=self.alpha, label="CACE", **kwargs)
         ax.set_xlabel("theta: effect of similar provision relative to the programme")
         ax.set_ylabel(f"effect on {self.outcome}" + (" (pp)" if self.binary_outcome else ""))
         ax.legend(loc="best")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["BLUE", "GREY", "OKABE_ITO", "ORANGE", "SERIES", "SKY_BLUE", "VERMILLION",
-           "alt_text_of", "fit_tick_labels", "set_alt_text"]
+           "alt_text_of", "band_plot", "fit_tick_labels", "set_alt_text"]
 
 #: The eight colours of Okabe & Ito (2008), in their order: black, orange, sky
 #: blue, bluish green, yellow, blue, vermillion, reddish purple.
@@ -54,3 +54,15 @@ def fit_tick_labels(ax: Any, n: int, *, largest: float = 9.0, smallest: float = 
     height_pt = ax.get_position().height * ax.figure.get_figheight() * 72.0
     size = max(smallest, min(largest, 0.8 * height_pt / max(n, 1)))
     ax.tick_params(axis="y", labelsize=size)
+
+
+def band_plot(ax: Any, x: Any, frame: Any, *, scale: float, alpha: float, label: str,
+              **kwargs: Any) -> None:
+    """An estimate against ``x`` (a line with markers) over its ``1 - alpha`` interval
+    as a band, with the zero line: ``frame`` holds ``estimate``, ``conf_low`` and
+    ``conf_high``, drawn times ``scale`` (100 for percentage points)."""
+    ax.fill_between(x, scale * frame["conf_low"], scale * frame["conf_high"], alpha=0.25,
+                    color=BLUE, label=f"{100 * (1 - alpha):g}% CI")
+    kwargs.setdefault("color", BLUE)
+    ax.plot(x, scale * frame["estimate"], marker="o", ms=3, label=label, **kwargs)
+    ax.axhline(0, color=GREY, lw=0.8)

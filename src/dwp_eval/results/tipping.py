@@ -14,7 +14,7 @@ from dwp_eval._core.contract import ResultMixin, interval_frame
 from dwp_eval._core.format import number
 from dwp_eval._validation import check_alpha
 from dwp_eval.errors import OptionError
-from dwp_eval.results.palette import BLUE, GREY, VERMILLION, set_alt_text
+from dwp_eval.results.palette import VERMILLION, band_plot, set_alt_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -115,11 +115,8 @@ class TippingPoint(ResultMixin):
             _, ax = plt.subplots(figsize=(6, 4))
         f = self._frame
         scale = 100.0 if self.binary_outcome else 1.0
-        ax.fill_between(f["delta"], scale * f["conf_low"], scale * f["conf_high"], alpha=0.25,
-                        color=BLUE, label=f"{100 * (1 - self.alpha):g}% CI")
-        kwargs.setdefault("color", BLUE)
-        ax.plot(f["delta"], scale * f["estimate"], marker="o", ms=3, label=self.estimand, **kwargs)
-        ax.axhline(0, color=GREY, lw=0.8)
+        band_plot(ax, f["delta"], f, scale=scale, alpha=self.alpha, label=self.estimand,
+                  **kwargs)
         for d in self.tipping_deltas:
             ax.axvline(d, color=VERMILLION, ls="--", lw=1,
                        label="tipping point" if d == self.tipping_deltas[0] else None)
