@@ -269,6 +269,7 @@ def test_concurrent_report_writers_with_overwrite_never_leave_a_mixed_set(
 
     monkeypatch.setattr(files.os, "replace", slow_replace)
     html, md = tmp_path / "r.html", tmp_path / "md" / "r.md"
+    md.parent.mkdir()  # the reader below locks this folder, possibly before a writer made it
     errors: list[BaseException] = []
 
     def writer(tag: bytes) -> None:
