@@ -28,6 +28,14 @@ from dwp_eval._validation import _fmt_list, check_option, closest, label_key
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.estimate.multiplicity import MAX_DRAWS
 from dwp_eval.report.disclosure import DisclosureRules
+from dwp_eval.report.plan_distributions import (
+    DISTRIBUTION_KEYS,
+    SURVIVAL_KEYS,
+    QuantileSettings,
+    SurvivalOutcome,
+    read_distribution,
+    read_survival,
+)
 from dwp_eval.report.plan_estimators import (
     MI_KEYS,
     OUTCOME_KEYS,
@@ -110,6 +118,9 @@ SCHEMA: dict[str, dict[str, str]] = {
         "nk_k": "(n, k) dominance rule: their largest share of the total, in % (0: off)",
         "secondary": "complementary suppression against differencing from totals",
     },
+    # one [survival.<name>] table per time-to-event outcome (plan_distributions checks them)
+    "survival": SURVIVAL_KEYS,
+    "distribution": DISTRIBUTION_KEYS,
 }
 
 _TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
@@ -187,6 +198,13 @@ class AnalysisPlan:
         primary and the secondary outcomes as separate families, ``"all"`` as one.
     subgroups, subgroup_outcomes
         Pre-specified subgroup analyses (``[subgroups]``).
+    survival
+        Time-to-event outcomes (``[survival.<name>]``: duration and event columns,
+        the restricted mean's horizon in days), each a
+        :class:`~dwp_eval.report.plan_distributions.SurvivalOutcome`.
+    distribution
+        Quantile treatment effects (``[distribution]``), a
+        :class:`~dwp_eval.report.plan_distributions.QuantileSettings`, or ``None``.
     balance_covariates
         Baseline characteristics in the balance table (``[balance]``).
     disclosure
@@ -225,6 +243,8 @@ class AnalysisPlan:
     subgroups: tuple[str, ...] = ()
     subgroup_outcomes: tuple[str, ...] = ()
     balance_covariates: tuple[str, ...] = ()
+    survival: tuple[SurvivalOutcome, ...] = ()
+    distribution: QuantileSettings | None = None
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
     title: str = "Impact report"
     version: str = ""
@@ -280,8 +300,8 @@ class AnalysisPlan:
                     f"Analysis plan [{section}] must be a table of keys. Got {body!r} instead."
                 )
             for key, value in body.items():
-                if section == "analysis" and isinstance(value, dict):
-                    continue  # an [analysis.<outcome>] table (plan_estimators checks it)
+                if section == "survival" or (section == "analysis" and isinstance(value, dict)):
+                    continue  # [survival.<name>] and [analysis.<outcome>] tables: checked apart
                 if key not in SCHEMA[section]:
                     guess = closest(key, SCHEMA[section])
                     hint = f" Did you mean {guess!r}?" if guess else ""
@@ -419,6 +439,8 @@ class AnalysisPlan:
             subgroups=subgroups,
             subgroup_outcomes=sub_outcomes if subgroups else (),
             balance_covariates=balance,
+            survival=read_survival(raw.get("survival", {}), PlanError),
+            distribution=read_distribution(raw.get("distribution", {}), PlanError),
             disclosure=rules,
             title=str(get("plan", "title", "Impact report")),
             version=str(get("plan", "version", "")),
@@ -467,6 +489,10 @@ class AnalysisPlan:
             roles["[analysis] site"] = sites
         if self.mi is not None and self.mi.using:
             roles["[analysis] mi_using"] = list(self.mi.using)
+        for s in self.survival:
+            roles[f"[survival.{s.name}]"] = [s.duration, s.event]
+        if self.distribution is not None:
+            roles["[distribution] outcomes"] = list(self.distribution.outcomes)
         return roles
 
     def analysis_of(self, outcome: str) -> OutcomeAnalysis:
@@ -523,6 +549,13 @@ class AnalysisPlan:
             lines.append(f"  CACE         received={d['received']}")
         if self.subgroups:
             lines.append(f"  subgroups    {', '.join(self.subgroups)}")
+        for sv in self.survival:
+            lines.append(f"  survival     {sv.name}: {sv.duration} / {sv.event}, RMST to "
+                         f"{sv.horizon:g} days")
+        if self.distribution is not None:
+            q = self.distribution
+            lines.append(f"  distribution {', '.join(q.outcomes)} at quantiles "
+                         f"{', '.join(f'{x:g}' for x in q.quantiles)}")
         lines.append(f"  disclosure   {self.disclosure.describe()}")
         return "\n".join(lines)
 
