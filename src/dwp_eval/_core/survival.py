@@ -69,22 +69,19 @@ def loglog_interval(km: KaplanMeier, alpha: float) -> tuple[np.ndarray, np.ndarr
 
 
 def hall_wellner_band(km: KaplanMeier, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Simultaneous ``1 - alpha`` band of Hall & Wellner (1980) on the log(-log) scale
-    (Klein & Moeschberger 2003, eq. 4.4.3): ``S^(1/theta), S^theta`` with
-    ``theta = exp(c (1 + n sigma^2) / (sqrt(n) log S))``, ``sigma^2`` the Greenwood sum and
-    ``c`` the ``1 - alpha`` quantile of sup |Brownian bridge| on [0, 1] (Kolmogorov's
-    distribution: 1.3581 at 95%), so the band holds over the whole follow-up (conservative
-    over a shorter range). statsmodels' ``SurvfuncRight.simultaneous_cb`` has the same form
-    with the risk set in place of ``n``."""
+    """Simultaneous ``1 - alpha`` band of Hall & Wellner (1980), in its original linear
+    form (Klein & Moeschberger 2003, eq. 4.4.2): ``S(t) (1 +/- c (1 + n sigma^2(t)) / sqrt(n))``
+    cut to [0, 1], with ``sigma^2`` the Greenwood sum, ``n`` the arm's size and ``c`` the
+    ``1 - alpha`` quantile of sup |Brownian bridge| on [0, 1] (Kolmogorov's distribution,
+    1.3581 at 95%), so that the band holds over the whole follow-up (conservative over a
+    shorter range, where Klein & Moeschberger's table gives a smaller ``c``). The linear
+    form is used because the log(-log) form widens without bound near ``t = 0``."""
     c = float(stats.kstwobign.ppf(1 - alpha))
-    s = km.survival
     n = float(km.n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        theta = np.exp(c * (1 + n * km.greenwood) / (np.sqrt(n) * np.log(s)))
-        lo = s ** (1 / theta)
-        hi = s**theta
-    inside = (s > 0) & (s < 1)
-    return np.where(inside, lo, s), np.where(inside, hi, s)
+    with np.errstate(invalid="ignore"):
+        half = c * (1 + n * km.greenwood) * km.survival / np.sqrt(n)
+    half = np.where(km.survival > 0, half, 0.0)
+    return np.clip(km.survival - half, 0.0, 1.0), np.clip(km.survival + half, 0.0, 1.0)
 
 
 def rmst_influence(time: np.ndarray, event: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
