@@ -65,6 +65,15 @@ for (ds in datasets) {
       put(ds, paste0("n_clusters_", a), nrow(fc$influence.surv))
     }
   }
+  # per stratum (the stratified RMST is their stratum-size-weighted mean)
+  if (ds == "individual") {
+    for (st in sort(unique(d$stratum))) for (a in c("control", "treatment")) {
+      fs <- survfit(Surv(duration, event) ~ 1, data = d[d$stratum == st & d$arm == a, ])
+      put(ds, paste0("rmst_", st, "_", a), rmst_step(fs$time, fs$surv, tau))
+      put(ds, paste0("rmst_var_", st, "_", a), rmst_greenwood(fs, tau))
+      put(ds, paste0("n_", st), sum(d$stratum == st))
+    }
+  }
   # log-rank
   lr <- survdiff(Surv(duration, event) ~ z, data = d)
   put(ds, "logrank_chisq", lr$chisq)
