@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from dwp_eval._core.sample import Prepared, codes, prepare_sample
 from dwp_eval._core.survival import (
@@ -302,15 +303,19 @@ def _cox(
     cov = prep.covariates
     X = np.column_stack([z, cov.to_numpy(dtype=float)]) if cov.shape[1] else z[:, None]
     names = ["assigned", *(str(c) for c in cov.columns)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         fit = PHReg(time, X, status=ev, ties="efron", strata=st).fit()
     beta = np.asarray(fit.params, dtype=float)
     naive_v = np.asarray(fit.cov_params(), dtype=float)
-    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(naive_v))):
+    failed = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    if failed or not (np.all(np.isfinite(beta)) and np.all(np.isfinite(naive_v))):
         raise NotEstimableError(
-            f"{func}: the Cox model did not converge to finite estimates (collinear covariates, "
-            "or a covariate that separates events from censorings). Fix: drop or merge covariates.",
+            f"{func}: the Cox model has no finite estimate (its likelihood keeps rising as a "
+            "coefficient goes to +/- infinity: e.g. every event in a risk set shared by both arms "
+            "falls in one arm, or a covariate separates events from censorings, or covariates "
+            "are collinear), so the hazard ratio is 0 or infinite. Fix: drop or merge "
+            "covariates; with so few events, read the RMST difference instead.",
             outcome=prep.outcome, reason="Cox model not estimable")
     D = cox_score_residuals(time, ev, X, beta, strata=st) @ naive_v
     if cl is not None:
