@@ -36,7 +36,7 @@ for ds in ("individual", "cluster", "nested"):
         scalar.append((ds, f"rmst_{arm}", restricted_mean_survival_time(kmf, t=TAU)))
     a, b = d[d["z"] == 0], d[d["z"] == 1]
     lr = logrank_test(a["duration"], b["duration"], a["event"], b["event"])
-    scalar += [(ds, "logrank_chisq", lr.test_statistic), (ds, "logrank_p", lr.p_value)]
+    scalar.extend([(ds, "logrank_chisq", lr.test_statistic), (ds, "logrank_p", lr.p_value)])
 
     def cox(tag, cols, ds=ds, d=d, **kw):
         f = CoxPHFitter().fit(d[["duration", "event", *cols]], "duration", "event", **kw)
