@@ -23,7 +23,7 @@ import dwp_eval as de
 from dwp_eval._core.survival import rmst_influence
 from dwp_eval.testing import binomial_band
 
-SIMS = 400  # ~0.08 s a fit: about 35 s per design on one core
+SIMS = 1000  # ~0.02 s a fit: about 20-30 s per design on one core
 LAM0 = 1 / 200  # control hazard per day
 HR = 0.7
 TAU = 300.0

@@ -1,7 +1,7 @@
 """Right-censored survival statistics shared by the survival estimators: the
 Kaplan-Meier curve with Greenwood's variance, the restricted mean survival time
-(RMST) with each person's influence on it, and the Cox model's score residuals
-for Efron's ties (the robust, dfbeta-based variance of Lin & Wei 1989).
+(RMST) with each person's influence on it (the Cox model is in
+:mod:`dwp_eval._core.cox`).
 
 Conventions, as R's ``survival`` package: a person whose time is ``t`` is at
 risk at ``t`` (censored people too); deaths at ``t`` come before censorings at ``t``.
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["KaplanMeier", "cox_score_residuals", "hall_wellner_band", "kaplan_meier",
-           "loglog_interval", "rmst_influence"]
+__all__ = ["KaplanMeier", "hall_wellner_band", "kaplan_meier", "loglog_interval",
+           "rmst_influence"]
 
 
 @dataclass(frozen=True)
@@ -118,79 +118,3 @@ def rmst_influence(time: np.ndarray, event: np.ndarray, tau: float) -> tuple[flo
     idx = np.searchsorted(t, time[died], side="left")
     phi[died] -= own[idx]
     return mu, phi
-
-
-def cox_score_residuals(
-    time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray,
-    strata: np.ndarray | None = None,
-) -> np.ndarray:
-    """Score residuals of a Cox model with Efron's ties (Therneau & Grambsch 2000, sec. 3.7.2;
-    as R's ``residuals(fit, type = "score")``): for person ``i``
-
-    ``U_i = sum_t [ dN_i(t) (x_i - mean_j xbar_j) - Y_i(t) r_i sum_j c_ij (x_i - xbar_j) / S0_j ]``
-
-    over the event times ``t`` of ``i``'s stratum, ``j = 0..d-1`` the tied deaths,
-    ``S0_j = S0 - (j/d) D0``, ``xbar_j = (S1 - (j/d) D1) / S0_j`` (``D`` sums over the deaths),
-    ``c_ij = 1 - j/d`` for the deaths at ``t`` and 1 for the others at risk. The dfbeta
-    residuals are ``U I^{-1}`` and the robust variance ``sum_g (sum_{i in g} U_i I^{-1})^2``
-    (Lin & Wei 1989)."""
-    n, p = X.shape
-    out = np.zeros((n, p))
-    groups = [np.arange(n)] if strata is None else [np.flatnonzero(strata == s)
-                                                   for s in np.unique(strata)]
-    for rows in groups:
-        out[rows] = _score_stratum(time[rows], event[rows], X[rows], beta)
-    return out
-
-
-def _score_stratum(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    n, p = X.shape
-    order = np.argsort(time, kind="stable")
-    t, e, x = time[order], event[order] > 0, X[order]
-    eta = x @ beta
-    r = np.exp(eta - eta.max())  # the scale cancels in every ratio below
-    ut, first, inv = np.unique(t, return_index=True, return_inverse=True)
-    # risk-set sums at each distinct time (everyone with time >= t)
-    S0 = np.cumsum(r[::-1])[::-1][first]
-    S1 = np.cumsum((r[:, None] * x)[::-1], axis=0)[::-1][first]
-    d = np.bincount(inv, weights=e, minlength=len(ut))
-    D0 = np.bincount(inv, weights=r * e, minlength=len(ut))
-    D1 = np.stack([np.bincount(inv, weights=r * e * x[:, k], minlength=len(ut)) for k in range(p)],
-                  axis=1) if p else np.zeros((len(ut), 0))
-    ev = np.flatnonzero(d > 0)
-    dk = d[ev].astype(int)
-    # expand each event time into its d tied deaths j = 0..d-1
-    rep = np.repeat(np.arange(len(ev)), dk)
-    j = np.arange(dk.sum()) - np.repeat(np.cumsum(dk) - dk, dk)
-    frac = j / np.repeat(dk, dk)
-    s0j = S0[ev][rep] - frac * D0[ev][rep]
-    xbj = (S1[ev][rep] - frac[:, None] * D1[ev][rep]) / s0j[:, None]
-    starts = np.cumsum(dk) - dk
-    a = np.add.reduceat(1.0 / s0j, starts)  # hazard increment, others at risk
-    b = np.add.reduceat(xbj / s0j[:, None], starts, axis=0)
-    a_d = np.add.reduceat((1 - frac) / s0j, starts)  # the tied deaths' own share
-    b_d = np.add.reduceat((1 - frac)[:, None] * xbj / s0j[:, None], starts, axis=0)
-    m = np.add.reduceat(xbj, starts, axis=0) / dk[:, None]  # mean_j xbar_j
-    # cumulative sums over event times strictly before each distinct time
-    A_full = np.zeros(len(ut))
-    B_full = np.zeros((len(ut), p))
-    A_full[ev] = a
-    B_full[ev] = b
-    A_before = np.concatenate([[0.0], np.cumsum(A_full)])[:-1]
-    B_before = np.vstack([np.zeros((1, p)), np.cumsum(B_full, axis=0)])[:-1]
-    A_at = A_full.copy()
-    B_at = B_full.copy()
-    Ad_at = np.zeros(len(ut))
-    Bd_at = np.zeros((len(ut), p))
-    M_at = np.zeros((len(ut), p))
-    Ad_at[ev] = a_d
-    Bd_at[ev] = b_d
-    M_at[ev] = m
-    # each person: at risk at every event time up to and including their own time
-    Ai = A_before[inv] + np.where(e, Ad_at[inv], A_at[inv])
-    Bi = B_before[inv] + np.where(e[:, None], Bd_at[inv], B_at[inv])
-    resid = -r[:, None] * (x * Ai[:, None] - Bi)
-    resid[e] += x[e] - M_at[inv[e]]
-    out = np.empty((n, p))
-    out[order] = resid
-    return out

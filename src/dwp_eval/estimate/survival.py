@@ -4,19 +4,16 @@ robust variance and the log-rank test."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
+from dwp_eval._core.cox import cox_score_residuals, fit_cox
 from dwp_eval._core.sample import Prepared, codes, prepare_sample
 from dwp_eval._core.survival import (
-    cox_score_residuals,
     hall_wellner_band,
     kaplan_meier,
     loglog_interval,
@@ -108,7 +105,9 @@ def survival_effect(
     ``w_s = n_s / n``, and ``phi_i`` is scaled by ``w_s``. The difference's variance is
     the sum of the arms' (the arms are independent).
 
-    *Cox* hazard ratio with Efron's ties, fitted by statsmodels ``PHReg``; its variance
+    *Cox* hazard ratio with Efron's (1977) ties by Newton-Raphson
+    (:mod:`dwp_eval._core.cox`; statsmodels' ``PHReg`` gives the same fit but is
+    about 100 times slower on 10,000 people, and its robust variance is not R's); its variance
     is the robust sandwich of Lin & Wei (1989), ``D'D`` with ``D`` the dfbeta residuals
     ``U I^{-1}`` (Efron score residuals, Therneau & Grambsch 2000 sec. 3.7), summed
     within clusters when clustered: exactly R's ``coxph(..., robust = TRUE)`` /
@@ -303,13 +302,9 @@ def _cox(
     cov = prep.covariates
     X = np.column_stack([z, cov.to_numpy(dtype=float)]) if cov.shape[1] else z[:, None]
     names = ["assigned", *(str(c) for c in cov.columns)]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = PHReg(time, X, status=ev, ties="efron", strata=st).fit()
-    beta = np.asarray(fit.params, dtype=float)
-    naive_v = np.asarray(fit.cov_params(), dtype=float)
-    failed = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    if failed or not (np.all(np.isfinite(beta)) and np.all(np.isfinite(naive_v))):
+    fit = fit_cox(time, ev, X, st)
+    beta, naive_v = fit.beta, fit.inverse_information
+    if not fit.converged or not (np.all(np.isfinite(beta)) and np.all(np.isfinite(naive_v))):
         raise NotEstimableError(
             f"{func}: the Cox model has no finite estimate (its likelihood keeps rising as a "
             "coefficient goes to +/- infinity: e.g. every event in a risk set shared by both arms "
