@@ -7,11 +7,11 @@ printed for the guide and the report.
 
 import numpy as np
 from scipy import stats
-from test_survival_monte_carlo import HR, SIMS, TAU, TRUE_DIFF, individual, nested
 
 import dwp_eval as de
 from dwp_eval._core.survival import rmst_influence
 from dwp_eval.testing import binomial_band
+from test_survival_monte_carlo import HR, SIMS, TAU, TRUE_DIFF, individual, nested
 
 z = stats.norm.ppf(0.975)
 print(f"sims {SIMS}; 0.999 binomial band for 0.95: {binomial_band(0.95, SIMS)}")
