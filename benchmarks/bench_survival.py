@@ -101,7 +101,8 @@ def run(quick: bool) -> list[h.Comparison]:
         "statsmodels SurvfuncRight + PHReg + survdiff": h.Case("sm", sm_job, check=sm_check),
     }
     if ll is None:
-        peers["lifelines"] = h.missing("lifelines", extra="reference")
+        peers["lifelines"] = h.Missing("lifelines not installed (pip install lifelines; it is "
+                                       "not a dependency of dwp_eval)")
     else:
         def ll_job() -> float:
             from lifelines.statistics import logrank_test
@@ -122,7 +123,7 @@ def run(quick: bool) -> list[h.Comparison]:
         peers,
         repeat=2 if quick else 3,
         quick=quick,
-        info="dwp_eval's Cox fit is statsmodels PHReg; it adds the Efron dfbeta sandwich as R",
+        info="dwp_eval fits the Efron Cox model itself and adds R's dfbeta sandwich",
         show=False,
     )
     print(cmp.table(), "", sep="\n", flush=True)

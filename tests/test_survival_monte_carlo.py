@@ -118,3 +118,27 @@ def test_partially_nested_coverage_and_ignoring_the_nesting_undercovers() -> Non
     diffs_a = np.asarray(diffs)
     mc_se = diffs_a.std(ddof=1) / np.sqrt(SIMS)
     assert abs(diffs_a.mean() - TRUE_DIFF) < 4 * mc_se, (diffs_a.mean(), TRUE_DIFF, mc_se)
+
+
+@pytest.mark.slow
+def test_kaplan_meier_band_and_pointwise_interval_cover() -> None:
+    """The Hall-Wellner band (Kolmogorov constant: conservative) holds the true curve at
+    every observed time at least 95% of the time; the log-log pointwise interval at
+    150 days covers at the nominal rate."""
+    sims = 1000
+    rng = np.random.default_rng(20261208)
+    band_hits = point_hits = 0
+    for _ in range(sims):
+        df = individual(rng, n=200)
+        curves = de.survival_effect(df, duration="days", event="event", assigned="arm",
+                                    horizon=TAU).curves()
+        c = curves[curves["arm"] == "control"]
+        truth = np.exp(-LAM0 * c["time"].to_numpy())
+        band_hits += bool(np.all((c["band_low"] <= truth) & (truth <= c["band_high"])))
+        at = c[c["time"] <= 150].iloc[-1]
+        s150 = np.exp(-LAM0 * 150)
+        point_hits += bool(at["conf_low"] <= s150 <= at["conf_high"])
+    lo, _ = binomial_band(0.95, sims, alternative="less")
+    assert band_hits / sims >= lo, band_hits / sims
+    band = binomial_band(0.95, sims)
+    assert band[0] <= point_hits / sims <= band[1], point_hits / sims
