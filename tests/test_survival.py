@@ -55,7 +55,7 @@ def test_missing_values_raise_by_default_and_drop_warns() -> None:
     with pytest.raises(MissingDataError, match=r"column 'event' \(event\) has 1 missing"):
         fit(bad)
     bad_d = DATA.assign(duration=DATA["duration"].where(DATA.index != 8))
-    with pytest.raises(MissingDataError, match=r"column 'duration' \(outcome\) has 1 missing"):
+    with pytest.raises(MissingDataError, match=r"column 'duration' \(duration\) has 1 missing"):
         fit(bad_d)
     with pytest.warns(DroppedRowsWarning, match="1 row"):
         res = fit(bad, missing="drop")
@@ -89,8 +89,10 @@ def test_an_arm_with_no_events_is_not_estimable() -> None:
 def test_unknown_columns_and_options() -> None:
     with pytest.raises(ColumnError, match=r"column 'evnt' \(event\) is not in the data. Did you mean 'event'"):
         fit(event="evnt")
-    with pytest.raises(ColumnError, match=r"column 'dur' \(outcome\) is not in the data"):
+    with pytest.raises(ColumnError, match=r"column 'dur' \(duration\) is not in the data"):
         fit(duration="dur")
+    with pytest.raises(ColumnError, match=r"column 'stratum' \(duration\) must be a number of days"):
+        fit(duration="stratum")
     with pytest.raises(ColumnError, match=r"column 'office' \(cluster\) is not in the data"):
         fit(cluster="office", nested_in="treatment")
     with pytest.raises(OptionError, match="'nested_in' parameter of survival_effect must be one of"):

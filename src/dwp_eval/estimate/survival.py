@@ -140,12 +140,21 @@ def survival_effect(
                               f"{nested_in} arm's specialists). Fix: pass cluster=.")
     tau = _check_horizon(horizon, func=func)
     if isinstance(data, pd.DataFrame):
+        check_columns(data, [duration], role="duration", func=func)
         check_columns(data, [event], role="event", func=func)
-        if missing == "raise" and data[event].isna().any():
-            raise MissingDataError(
-                f"{func}: column {event!r} (event) has {int(data[event].isna().sum()):,} missing "
-                "value(s). Fix: fill them (1 = event observed, 0 = censored), or pass "
-                "missing='drop' to analyse complete cases (the count dropped is recorded).")
+        if not pd.api.types.is_numeric_dtype(data[duration]) or pd.api.types.is_bool_dtype(
+                data[duration]):
+            raise ColumnError(
+                f"{func}: column {duration!r} (duration) must be a number of days; it has dtype "
+                f"{data[duration].dtype}. Fix: compute it, e.g. (df['end'] - df['randomised'])"
+                ".dt.days.")
+        for col, role, fill in ((duration, "duration", "the days to the event or censoring"),
+                                (event, "event", "1 = event observed, 0 = censored")):
+            if missing == "raise" and data[col].isna().any():
+                raise MissingDataError(
+                    f"{func}: column {col!r} ({role}) has {int(data[col].isna().sum()):,} missing "
+                    f"value(s). Fix: fill them ({fill}), or pass missing='drop' to analyse "
+                    "complete cases (the count dropped is recorded).")
         if nested_in is not None:
             check_columns(data, [cluster], role="cluster", func=func)
     prep, frame = prepare_sample(
