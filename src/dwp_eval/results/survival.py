@@ -135,7 +135,8 @@ class SurvivalEffect(ArmCounts, ResultMixin):
         ``arm, time, n_risk, n_event, n_censor, survival, std_error`` (Greenwood),
         ``conf_low, conf_high`` (pointwise, log-log, as R's ``conf.type = "log-log"``) and
         ``band_low, band_high`` (Hall-Wellner simultaneous band), at the result's alpha.
-        With strata the curves pool the strata (they describe; the RMST is stratified)."""
+        With strata the curves pool the strata (they describe; the RMST is stratified);
+        the intervals and band treat people as independent (Greenwood), also with clusters."""
         return self.curve_table.copy()
 
     def interval(self, alpha: float | None = None, *, term: str = "rmst_difference") -> tuple[float, float]:
