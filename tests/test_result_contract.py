@@ -115,6 +115,10 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "BinaryEffect": lambda: de.binary_effect(
         trial(), outcome="employed", assigned="arm", covariates=["x"], cluster="office"),
     "Effect": lambda: de.itt(trial(), outcome="y", assigned="arm", covariates=["x"]),
+    "SurvivalEffect": lambda: de.survival_effect(
+        trial().assign(days=lambda d: 1.0 + d["age"], event=lambda d: d["employed"]),
+        duration="days", event="event", assigned="arm", horizon=40, cluster="office",
+        covariates=["x"]),
     "FirstStage": lambda: _cace().first_stage,
     "ARInterval": lambda: _cace().ar_interval,
     "SensitivityTable": lambda: de.contamination_sensitivity(

@@ -30,6 +30,7 @@ from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
 from dwp_eval.estimate.profile import impact_profile
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
+from dwp_eval.estimate.survival import survival_effect
 from dwp_eval.estimate.tipping import tipping_point
 from dwp_eval.monitor import (
     Attrition,
@@ -75,6 +76,7 @@ from dwp_eval.results import (
 from dwp_eval.results.binary import BinaryEffect
 from dwp_eval.results.impact import EffectTable
 from dwp_eval.results.profile import ImpactProfile
+from dwp_eval.results.survival import SurvivalEffect
 from dwp_eval.results.table import Table, compare
 from dwp_eval.trial import Trial
 
@@ -117,6 +119,7 @@ __all__ = [
     "SelfCheck",
     "SensitivityTable",
     "StaggeredDid",
+    "SurvivalEffect",
     "Table",
     "TippingPoint",
     "Trial",
@@ -157,6 +160,7 @@ __all__ = [
     "sample_size",
     "selfcheck",
     "staggered_did",
+    "survival_effect",
     "take_up",
     "testing",
     "tipping_point",

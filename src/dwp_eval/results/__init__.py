@@ -43,6 +43,7 @@ from dwp_eval.results.randomisation import (
     BootstrapTest,
     RandomisationTest,
 )
+from dwp_eval.results.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, SurvivalEffect
 from dwp_eval.results.table import COMPARE_COLUMNS, Table, compare
 from dwp_eval.results.tipping import TIPPING_COLUMNS, TippingPoint
 
@@ -54,6 +55,7 @@ __all__ = [
     "BOOTSTRAP_COLUMNS",
     "COMPARE_COLUMNS",
     "COST_COLUMNS",
+    "CURVE_COLUMNS",
     "DIAGNOSIS_COLUMNS",
     "EFFECT_COLUMNS",
     "EVENT_STUDY_COLUMNS",
@@ -70,6 +72,7 @@ __all__ = [
     "ROMANO_WOLF_COLUMNS",
     "SENSITIVITY_COLUMNS",
     "SUMMARY_COLUMNS",
+    "SURVIVAL_COLUMNS",
     "TIPPING_COLUMNS",
     "WALD_COLUMNS",
     "ARInterval",
@@ -96,6 +99,7 @@ __all__ = [
     "RomanoWolf",
     "SensitivityTable",
     "StaggeredDid",
+    "SurvivalEffect",
     "Table",
     "TippingPoint",
     "WaldTest",
