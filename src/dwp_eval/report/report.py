@@ -61,6 +61,7 @@ from dwp_eval.report.methods import methods
 from dwp_eval.report.numbers import balance_display, in_units
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.report.profile_section import add_profile
+from dwp_eval.report.survival_section import add_survival
 from dwp_eval.results import Effect
 from dwp_eval.results.impact import NOT_ESTIMABLE
 
@@ -458,6 +459,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
 
     if records is not None:  # 7b. month by month (profile_section.py), with monthly records
         add_profile(add, results, randomised, records, plan, treatment=treatment)
+    if plan.survival:  # 7c. time to the event (survival_section.py)
+        add_survival(add, lambda f, key: _protect(f, rules, key), results, randomised, plan,
+                     treatment=treatment)
 
     versions = {"dwp_eval": __version__, "python": platform.python_version(),
                 "numpy": np.__version__, "pandas": pd.__version__}
