@@ -445,7 +445,9 @@ def test_matches_day_by_day_and_invariants(case, event) -> None:  # type: ignore
         e_day = np.datetime64(end, "D")
         if event == "job_start":
             extra = pd.DataFrame({"id": people["id"],
-                                  "month": str(e_day.astype("datetime64[M]") + 1),
+                                  # after data_end and after every drawn month
+                                  "month": str(max(e_day.astype("datetime64[M]") + 1,
+                                                   np.datetime64("2020-02", "M"))),
                                   "earnings": 100.0})
             more = {"employment": pd.concat([emp, extra], ignore_index=True) if len(emp) else extra}
         else:
