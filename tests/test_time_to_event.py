@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dwp_eval import time_to_event
-from dwp_eval.datasets import whp_like, whp_monthly_records
+from dwp_eval.datasets import whp_job_starts, whp_like, whp_monthly_records
+from dwp_eval.datasets.job_starts import TRUE_RMST_HORIZONS
 from dwp_eval.errors import (
     ColumnError,
     DesignError,
@@ -509,3 +510,108 @@ def test_benefit_exit_on_whp_monthly_records() -> None:
     first_year = (derived["follow_up_end"] - p["randomised_on"]).dt.days + 1
     capped = np.minimum(out.loc[on, "duration"].astype(int), first_year[on])
     assert (derived.loc[on, "days_on_benefit"].astype(int) >= capped).all()
+
+
+# ----------------------------------------------------------------------------- whp_job_starts
+
+def _trial(n: int, seed: int, **kw):  # type: ignore[no-untyped-def]
+    people = whp_like(n=n, seed=seed)
+    arm = np.where(np.arange(n) % 2 == 0, "treatment", "control")
+    rec = whp_job_starts(people, arm, seed=seed + 1, **kw)
+    p = people[["id", "referred_on"]].rename(columns={"referred_on": "randomised_on"})
+    return people, p, rec
+
+
+def test_whp_job_starts_derived_job_start_is_the_true_one_to_the_month() -> None:
+    _, p, rec = _trial(4000, 31, data_end="2019-09-30")
+    assert rec.truth.attrs["data_end"] == "2019-09-30"
+    out = time_to_event(p, event="job_start", employment=rec.employment, data_end="2019-09-30")
+    true = rec.truth["job_start"]
+    seen = true.notna()
+    assert (out["event"].astype(bool) == seen).all()
+    # the event is dated to the first day of the true start's month, or the day of randomisation
+    dated = np.maximum(p["randomised_on"], true.dt.to_period("M").dt.start_time)
+    assert (out.loc[seen, "end_date"] == dated[seen]).all()
+    assert (out.loc[seen, "end_date"] <= true[seen]).all()
+    assert (out.loc[~seen, "censored_by"] == "data_end").all()
+    assert 0.2 < seen.mean() < 0.8
+    # someone had a job that ended just before the month of randomisation: it is not a start
+    before = rec.employment.merge(p, on="id")
+    assert (before["month"] < before["randomised_on"].dt.to_period("M").dt.start_time).any()
+
+
+def test_whp_job_starts_benefit_exit_is_the_true_one() -> None:
+    people, p, rec = _trial(4000, 41, data_end="2019-09-30")
+    out = time_to_event(p, event="benefit_exit", benefits=rec.benefits, data_end="2019-09-30")
+    t = rec.truth
+    on = t["on_benefit"] == 1
+    assert ((out["reason"] == "") == on).all()
+    assert (on == (people["benefit"] != "none")).all()
+    ended = t["benefit_exit"] < pd.Timestamp("2019-09-30")  # an exit on data_end is censored
+    assert (out.loc[ended, "event"] == 1).all()
+    assert (out.loc[ended, "end_date"] == t.loc[ended, "benefit_exit"]).all()
+    assert (out.loc[on & ~ended, "event"] == 0).all()
+    assert (t.loc[on & ~ended, "benefit_exit"].isna() | (t["benefit_exit"] == pd.Timestamp(
+        "2019-09-30"))[on & ~ended]).all()
+
+
+def test_whp_job_starts_true_rmst() -> None:
+    # without covariate effects the truth is a plain sum of the Weibull survival
+    _, _p, rec = _trial(200, 51, covariate_effects=False, hazard_ratio=1.5, scale_days=700.0,
+                       shape=0.9)
+    rmst = rec.truth.attrs["true"]["rmst"]
+    for tau in TRUE_RMST_HORIZONS:
+        j = np.arange(tau)
+        c = sum(np.exp(-((j / 700.0) ** 0.9)))
+        t = sum(np.exp(-1.5 * (j / 700.0) ** 0.9))
+        assert rmst[tau]["control"] == pytest.approx(c, rel=1e-12)
+        assert rmst[tau]["treatment"] == pytest.approx(t, rel=1e-12)
+        assert rmst[tau]["difference"] == pytest.approx(t - c, rel=1e-12)
+
+
+def test_whp_job_starts_true_rmst_matches_simulated_durations() -> None:
+    # with covariate effects, the truth averages over people: the mean of the true
+    # durations min(floor(T) + 1, tau) in each arm lies within 4 standard errors of it
+    _people, p, rec = _trial(30000, 61, months=36)
+    start = rec.truth["job_start"]
+    dur = ((start - p["randomised_on"]).dt.days + 1).to_numpy(dtype=float)
+    for tau in TRUE_RMST_HORIZONS:
+        capped = np.where(np.isnan(dur), tau, np.minimum(dur, tau))
+        for arm in ("control", "treatment"):
+            m = rec.truth["arm"].to_numpy() == arm
+            x = capped[m]
+            se = x.std(ddof=1) / np.sqrt(x.size)
+            assert abs(x.mean() - rec.truth.attrs["true"]["rmst"][tau][arm]) < 4 * se
+
+
+def test_whp_job_starts_hazard_ratio_recovered() -> None:
+    # without covariate effects, a Cox model (statsmodels PHReg) on the true durations
+    # recovers the hazard ratio; on the monthly durations (ties within months) nearly
+    from statsmodels.duration.hazard_regression import PHReg
+
+    _, p, rec = _trial(10000, 71, covariate_effects=False, hazard_ratio=1.3)
+    treated = (rec.truth["arm"] == "treatment").to_numpy(dtype=float)[:, None]
+    true = time_to_event(p.assign(job=rec.truth["job_start"]), event_date="job",
+                         data_end=rec.truth.attrs["data_end"])
+    monthly = time_to_event(p, event="job_start", employment=rec.employment,
+                            data_end=rec.truth.attrs["data_end"])
+    for out, tol in ((true, 4.0), (monthly, 4.0)):
+        fit = PHReg(out["duration"].to_numpy(dtype=float), treated,
+                    status=out["event"].to_numpy(dtype=float), ties="efron").fit()
+        assert abs(fit.params[0] - np.log(1.3)) < tol * fit.bse[0]
+
+
+def test_whp_job_starts_deterministic_and_checked() -> None:
+    people = whp_like(n=300, seed=3)
+    arm = ["treatment", "control"] * 150
+    a = whp_job_starts(people, arm, seed=9)
+    b = whp_job_starts(people, arm, seed=9)
+    for x, y in zip(a, b, strict=True):
+        pd.testing.assert_frame_equal(x, y)
+    with pytest.raises(OptionError, match=r"'hazard_ratio' parameter of whp_job_starts must be a "
+                       "positive number"):
+        whp_job_starts(people, arm, seed=1, hazard_ratio=0)
+    with pytest.raises(OptionError, match=r"Missing: 'prior_earnings'"):
+        whp_job_starts(people.drop(columns="prior_earnings"), arm, seed=1)
+    with pytest.raises(OptionError, match="one arm per person"):
+        whp_job_starts(people, arm[:10], seed=1)
