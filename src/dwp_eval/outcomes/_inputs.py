@@ -1,6 +1,7 @@
 """Checks of the options and input columns of :func:`derive_outcomes`, in its message shapes.
 
-Every message names ``derive_outcomes`` (``_FUNC``); the column checks name
+Every message names ``derive_outcomes`` (``_FUNC``), or the function passed as
+``func`` (``time_to_event`` reads the same records); the column checks name
 the frame (``param``: ``"people"``, ``"employment"``, ``"benefits"``,
 ``"wage_rates"``) and the column's role.
 """
