@@ -92,7 +92,8 @@ def whp_job_starts(
         The Weibull baseline: :math:`S_0(t) = \exp\{-(t/\lambda)^k\}` with
         :math:`\lambda` = ``scale_days`` and :math:`k` = ``shape`` (0.85: a
         falling hazard, as the longer out of work find work more slowly).
-        The defaults put about 35% of the control arm in work within a year.
+        The defaults put about 38% of the control arm in work within a year
+        (45% of the programme arm with the default hazard ratio).
     covariate_effects
         If True, each person's hazard is multiplied by :math:`\exp(\eta_i)`
         from months out of work, prior earnings and health condition (centred
