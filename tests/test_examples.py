@@ -50,6 +50,7 @@ DOC_PAGES = [
     "docs/guides/simulation.md",
     "docs/guides/did.md",
     "docs/guides/outcomes.md",
+    "docs/guides/time-to-event.md",
     "docs/guides/balance.md",
     "docs/guides/attrition-and-flow.md",
     "docs/guides/missing-outcomes.md",

@@ -45,7 +45,7 @@ from dwp_eval.monitor import (
     lee_bounds,
     take_up,
 )
-from dwp_eval.outcomes import derive_outcomes
+from dwp_eval.outcomes import derive_outcomes, time_to_event
 from dwp_eval.references import SelfCheck, selfcheck
 from dwp_eval.report.disclosure import DisclosureRules
 from dwp_eval.report.impact import impact_table
@@ -163,6 +163,7 @@ __all__ = [
     "survival_effect",
     "take_up",
     "testing",
+    "time_to_event",
     "tipping_point",
     "whp_population",
     "wild_cluster_bootstrap",

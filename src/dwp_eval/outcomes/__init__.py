@@ -25,8 +25,10 @@ conventions.
 # National Living Wage and regional rates), derive (derive_outcomes and its
 # result); privately, _inputs (option and column checks), _records (reading the
 # employment records and benefit spells), _windows (follow-up windows and the
-# sums over them) and _problems (records left out, and the warning).
+# sums over them) and _problems (records left out, and the warning); durations
+# (time_to_event: days to a first job or off benefit, censored).
 from dwp_eval.outcomes.derive import derive_outcomes
+from dwp_eval.outcomes.durations import EVENTS, TIME_TO_EVENT_COLUMNS, Event, time_to_event
 from dwp_eval.outcomes.measures import (
     BENEFIT_COLUMNS,
     EMPLOYMENT_COLUMNS,
@@ -40,10 +42,14 @@ from dwp_eval.outcomes.wage_rates import NATIONAL_LIVING_WAGE
 __all__ = [
     "BENEFIT_COLUMNS",
     "EMPLOYMENT_COLUMNS",
+    "EVENTS",
     "FOLLOW_UP_COLUMNS",
     "MEASURES",
     "NATIONAL_LIVING_WAGE",
+    "TIME_TO_EVENT_COLUMNS",
+    "Event",
     "Measure",
     "derive_outcomes",
     "monthly_outcomes",
+    "time_to_event",
 ]

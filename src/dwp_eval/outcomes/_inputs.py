@@ -1,6 +1,7 @@
 """Checks of the options and input columns of :func:`derive_outcomes`, in its message shapes.
 
-Every message names ``derive_outcomes`` (``_FUNC``); the column checks name
+Every message names ``derive_outcomes`` (``_FUNC``), or the function passed as
+``func`` (``time_to_event`` reads the same records); the column checks name
 the frame (``param``: ``"people"``, ``"employment"``, ``"benefits"``,
 ``"wage_rates"``) and the column's role.
 """
@@ -21,31 +22,36 @@ from dwp_eval.outcomes.measures import MEASURES
 _FUNC = "derive_outcomes"
 
 
-def _need(data: pd.DataFrame, column: Hashable, *, role: str, param: str, fix: str) -> None:
-    check_columns(data, [column], role=role, func=_FUNC, param=param, fix=fix)
+def _need(
+    data: pd.DataFrame, column: Hashable, *, role: str, param: str, fix: str, func: str = _FUNC
+) -> None:
+    check_columns(data, [column], role=role, func=func, param=param, fix=fix)
 
 
 def _no_missing(
-    data: pd.DataFrame, missing: np.ndarray, column: Hashable, *, role: str, param: str
+    data: pd.DataFrame, missing: np.ndarray, column: Hashable, *, role: str, param: str,
+    func: str = _FUNC,
 ) -> None:
-    no_missing(missing, data, column, role=role, func=_FUNC, param=param)
+    no_missing(missing, data, column, role=role, func=func, param=param)
 
 
-def _no_missing_ids(data: pd.DataFrame, id: Hashable, *, param: str) -> None:
-    _no_missing(data, data[id].isna().to_numpy(), id, role="id", param=param)
+def _no_missing_ids(data: pd.DataFrame, id: Hashable, *, param: str, func: str = _FUNC) -> None:
+    _no_missing(data, data[id].isna().to_numpy(), id, role="id", param=param, func=func)
 
 
 def _day_numbers(
-    data: pd.DataFrame, column: Hashable, *, role: str, param: str
+    data: pd.DataFrame, column: Hashable, *, role: str, param: str, func: str = _FUNC
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calendar days since 1970-01-01 (int64; times of day dropped) and a missing mask."""
-    return day_numbers(parse_dates(data, column, role=role, func=_FUNC, param=param))
+    return day_numbers(parse_dates(data, column, role=role, func=func, param=param))
 
 
-def _dates(data: pd.DataFrame, column: Hashable, *, role: str, param: str) -> np.ndarray:
+def _dates(
+    data: pd.DataFrame, column: Hashable, *, role: str, param: str, func: str = _FUNC
+) -> np.ndarray:
     """Calendar days of a date column that must have no missing values."""
-    days, missing = _day_numbers(data, column, role=role, param=param)
-    _no_missing(data, missing, column, role=role, param=param)
+    days, missing = _day_numbers(data, column, role=role, param=param, func=func)
+    _no_missing(data, missing, column, role=role, param=param, func=func)
     return days
 
 
@@ -91,16 +97,18 @@ def _measures(measures: Any, has_benefits: bool) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _roles(value: Any, defaults: Mapping[str, str], *, param: str) -> dict[str, Hashable | None]:
+def _roles(
+    value: Any, defaults: Mapping[str, str], *, param: str, func: str = _FUNC
+) -> dict[str, Hashable | None]:
     roles: dict[str, Hashable | None] = dict(defaults)
     if value is None:
         return roles
     if not isinstance(value, Mapping):
         raise OptionError(
-            f"The '{param}' parameter of {_FUNC} must be a dict from role to column name, e.g. "
+            f"The '{param}' parameter of {func} must be a dict from role to column name, e.g. "
             f"{{{next(iter(defaults))!r}: 'my_column'}}. Got {value!r} instead."
         )
     for key, column in value.items():
-        check_option(key, list(defaults), param=f"{param} key", func=_FUNC)
+        check_option(key, list(defaults), param=f"{param} key", func=func)
         roles[key] = column
     return roles

@@ -47,7 +47,7 @@ def _after_end(record_ids: pd.Series, month: np.ndarray, data_end: int) -> dict[
 
 def _warn_problems(
     problems: dict[str, dict[str, Any]], *, n_emp: int, n_ben: int | None, n_known: int,
-    data_end: int, inferred: bool,
+    data_end: int, inferred: bool, func: str = _FUNC,
 ) -> None:
     """Warn once about every problem in ``problems``; call from ``derive_outcomes`` itself
     (the warning points at its caller)."""
@@ -87,7 +87,7 @@ def _warn_problems(
         )
     if parts:
         warnings.warn(
-            f"{_FUNC}: " + "; ".join(parts) + ". They were left out; counts in "
+            f"{func}: " + "; ".join(parts) + ". They were left out; counts in "
             "result.attrs['data_problems'].",
             RecordProblemsWarning,
             stacklevel=3,

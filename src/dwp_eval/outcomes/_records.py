@@ -56,19 +56,25 @@ def _record_table(
     what: str,
     columns_param: str,
     require_names: bool,
+    func: str = _FUNC,
 ) -> pd.DataFrame:
     """``data`` checked as a DataFrame of records (it may be empty) with the id column and
     the column of each role in ``columns``; with ``require_names``, a role given no column
     (None) raises :class:`OptionError` naming ``columns_param``."""
-    table = check_data(data, func=_FUNC, param=param, allow_empty=True)
-    _need(table, id, role="id", param=param, fix=f"name the id column of the {what} as in people")
+    table = check_data(data, func=func, param=param, allow_empty=True)
+    _need(
+        table, id, role="id", param=param, fix=f"name the id column of the {what} as in people",
+        func=func,
+    )
     for role, column in columns.items():
         if require_names and column is None:
             raise OptionError(
-                f"The '{columns_param}' parameter of {_FUNC} must name a column for "
+                f"The '{columns_param}' parameter of {func} must name a column for "
                 f"{role!r}. Got None instead."
             )
-        _need(table, column, role=role, param=param, fix=_column_fix(columns_param, role))
+        _need(
+            table, column, role=role, param=param, fix=_column_fix(columns_param, role), func=func
+        )
     return table
 
 
@@ -82,6 +88,7 @@ def _employment(
     roles: Mapping[str, Hashable | None],
     *,
     explicit_weeks: bool,
+    func: str = _FUNC,
 ) -> _Employment:
     """The checked employment records. A ``weeks_employed`` column that is absent is
     ignored unless it was named explicitly (``explicit_weeks``)."""
@@ -94,6 +101,7 @@ def _employment(
         what="records",
         columns_param="employment_columns",
         require_names=True,
+        func=func,
     )
     weeks_col = roles["weeks_employed"]
     if weeks_col is not None and weeks_col not in emp.columns:
@@ -104,33 +112,34 @@ def _employment(
                 role="weeks_employed",
                 param="employment",
                 fix=_column_fix("employment_columns", "weeks_employed"),
+                func=func,
             )
         weeks_col = None
-    _no_missing_ids(emp, id, param="employment")
-    month, month_missing = month_numbers(emp, month_col, role="month", func=_FUNC, param="employment")
-    _no_missing(emp, month_missing, month_col, role="month", param="employment")
-    earnings = _amounts(emp, earn_col, role="earnings")
+    _no_missing_ids(emp, id, param="employment", func=func)
+    month, month_missing = month_numbers(emp, month_col, role="month", func=func, param="employment")
+    _no_missing(emp, month_missing, month_col, role="month", param="employment", func=func)
+    earnings = _amounts(emp, earn_col, role="earnings", func=func)
     weeks: np.ndarray | None = None
     if weeks_col is not None:
-        weeks = _amounts(emp, weeks_col, role="weeks_employed")
-        _check_weeks(weeks, month, weeks_col)
+        weeks = _amounts(emp, weeks_col, role="weeks_employed", func=func)
+        _check_weeks(weeks, month, weeks_col, func=func)
     return _Employment(emp, month_col, month, earnings, weeks)
 
 
-def _amounts(emp: pd.DataFrame, column: Hashable, *, role: str) -> np.ndarray:
+def _amounts(emp: pd.DataFrame, column: Hashable, *, role: str, func: str = _FUNC) -> np.ndarray:
     """A non-negative, finite, complete numeric column of ``employment`` as float64."""
     s = emp[column]
     if len(s) == 0:
         return np.zeros(0)
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
         raise ColumnError(
-            f"{_FUNC}: column {column!r} ({role}) of employment must hold numbers. Got dtype "
+            f"{func}: column {column!r} ({role}) of employment must hold numbers. Got dtype "
             f"{s.dtype} instead. Fix: convert it, e.g. pd.to_numeric(employment[{column!r}])."
         )
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~(values >= 0)  # NaN or negative
     if bad.any():
-        _no_missing(emp, np.isnan(values), column, role=role, param="employment")
+        _no_missing(emp, np.isnan(values), column, role=role, param="employment", func=func)
     bad |= values == np.inf
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -141,14 +150,16 @@ def _amounts(emp: pd.DataFrame, column: Hashable, *, role: str) -> np.ndarray:
             else "correct those values (weeks in work that month, from 0)"
         )
         raise ColumnError(
-            f"{_FUNC}: column {column!r} ({role}) of employment has {int(bad.sum()):,} negative "
+            f"{func}: column {column!r} ({role}) of employment has {int(bad.sum()):,} negative "
             f"or infinite value(s) (e.g. {values[i]:g} at row {_plain(emp.index[i])!r}). "
             f"Fix: {fix}."
         )
     return values
 
 
-def _check_weeks(weeks: np.ndarray, month: np.ndarray, weeks_col: Hashable) -> None:
+def _check_weeks(
+    weeks: np.ndarray, month: np.ndarray, weeks_col: Hashable, *, func: str = _FUNC
+) -> None:
     """Raise ColumnError if a month's ``weeks_employed`` exceeds the weeks in the month."""
     # only values above the weeks of the shortest month need the month's length
     over = np.zeros(len(weeks), dtype=bool)
@@ -162,7 +173,7 @@ def _check_weeks(weeks: np.ndarray, month: np.ndarray, weeks_col: Hashable) -> N
     if over.any():
         i = int(np.flatnonzero(over)[0])
         raise ColumnError(
-            f"{_FUNC}: column {weeks_col!r} (weeks_employed) of employment has "
+            f"{func}: column {weeks_col!r} (weeks_employed) of employment has "
             f"{int(over.sum()):,} value(s) above the weeks in their month (e.g. "
             f"{weeks[i]:g} in {np.datetime64(int(month[i]), 'M')!s}, which has "
             f"{cap[i] - _WEEKS_SLACK:.4g} weeks). Fix: cap weeks_employed at the month's "
@@ -171,7 +182,7 @@ def _check_weeks(weeks: np.ndarray, month: np.ndarray, weeks_col: Hashable) -> N
 
 
 def _benefit_spells(
-    benefits: Any, id: Hashable, roles: Mapping[str, Hashable | None]
+    benefits: Any, id: Hashable, roles: Mapping[str, Hashable | None], *, func: str = _FUNC
 ) -> _Spells:
     """The checked benefit spells: complete starts, ends not before their starts."""
     start_col, stop_col = roles["start"], roles["end"]
@@ -183,15 +194,16 @@ def _benefit_spells(
         what="spells",
         columns_param="benefit_columns",
         require_names=False,
+        func=func,
     )
-    _no_missing_ids(ben, id, param="benefits")
-    start = _dates(ben, start_col, role="start", param="benefits")
-    stop, still_open = _day_numbers(ben, stop_col, role="end", param="benefits")
+    _no_missing_ids(ben, id, param="benefits", func=func)
+    start = _dates(ben, start_col, role="start", param="benefits", func=func)
+    stop, still_open = _day_numbers(ben, stop_col, role="end", param="benefits", func=func)
     backwards = ~still_open & (stop < start)
     if backwards.any():
         i = int(np.flatnonzero(backwards)[0])
         raise ColumnError(
-            f"{_FUNC}: benefits has {int(backwards.sum()):,} spell(s) whose {stop_col!r} (end) "
+            f"{func}: benefits has {int(backwards.sum()):,} spell(s) whose {stop_col!r} (end) "
             f"is before their {start_col!r} (start), e.g. row {_plain(ben.index[i])!r}: "
             f"{date_text(start[i])} to {date_text(stop[i])}. Fix: correct or swap those "
             f"dates (a missing end means the spell is still open)."
@@ -222,7 +234,8 @@ def _positions(people_ids: pd.Series, record_ids: pd.Series) -> np.ndarray:
 
 
 def _check_duplicates(
-    emp: _Employment, id: Hashable, pos: np.ndarray, known: np.ndarray, people_ids: pd.Series
+    emp: _Employment, id: Hashable, pos: np.ndarray, known: np.ndarray, people_ids: pd.Series,
+    *, func: str = _FUNC,
 ) -> None:
     """Raise ColumnError if a person in ``people`` has two records for one month
     (``pos``: each record's row in ``people``; ``known``: ``pos >= 0``)."""
@@ -249,7 +262,7 @@ def _check_duplicates(
     who = _plain(people_ids.iloc[first // span])
     when = str(np.datetime64(first % span + lo, "M"))
     raise ColumnError(
-        f"{_FUNC}: employment has {n_rows:,} duplicated person-month record(s): "
+        f"{func}: employment has {n_rows:,} duplicated person-month record(s): "
         f"{n_cells:,} person-month(s) appear more than once (e.g. id {who!r} in {when}). "
         f"Fix: aggregate to one row per person and month first, e.g. "
         f"employment.groupby([{id!r}, employment[{emp.month_col!r}].dt.to_period('M')]).sum() "

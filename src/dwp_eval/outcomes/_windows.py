@@ -54,7 +54,7 @@ def _records_end(month: np.ndarray) -> int:
     return int(bulk[jumps[0]] if len(jumps) else bulk[-1])
 
 
-def _data_end_day(data_end: str | _dt.date | np.datetime64) -> int:
+def _data_end_day(data_end: str | _dt.date | np.datetime64, *, func: str = _FUNC) -> int:
     """``data_end`` as a day number; a month (``"2020-03"``, a monthly Period or a
     ``datetime64[M]``) means its last day."""
     month: int | None = None
@@ -69,7 +69,7 @@ def _data_end_day(data_end: str | _dt.date | np.datetime64) -> int:
         month = int(data_end.astype(np.int64))
     if month is not None:
         return int(month_start(np.array([month + 1]))[0]) - 1
-    return scalar_date(data_end, param="data_end", func=_FUNC)
+    return scalar_date(data_end, param="data_end", func=func)
 
 
 def _follow_up(
