@@ -65,6 +65,11 @@ def outputs_trial() -> pd.DataFrame:
     data["rare"] = 0  # a baseline condition of 3 control and 12 treatment people
     data.loc[ctrl[-3:], "rare"] = 1
     data.loc[data.index[data["arm"] == "treatment"][:12], "rare"] = 1
+    # days to a first job (exponential, censored at 100-400 days): the survival sections
+    t = rng.exponential(np.where(data["arm"] == "treatment", 250.0, 320.0))
+    c = rng.uniform(100, 400, len(data))
+    data["days_to_job"] = np.ceil(np.minimum(t, c))
+    data["found_job"] = (t <= c).astype(int)
     return data
 
 
@@ -74,6 +79,8 @@ def outputs_plan() -> AnalysisPlan:
     raw["balance"]["covariates"] = ["age", "rare"]
     raw["design"]["followed_up"] = "followed_up"
     raw["analysis"]["missing"] = "drop"
+    raw["survival"] = {"time_to_job": {"duration": "days_to_job", "event": "found_job",
+                                       "horizon": 300}}
     return AnalysisPlan.from_dict(raw)
 
 
