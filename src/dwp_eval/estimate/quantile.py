@@ -149,8 +149,17 @@ def quantile_effects(
                 "drop the extreme quantiles, or analyse a larger sample."
             )
     stratum = np.zeros(len(y), dtype=np.int64) if prep.strata is None else prep.strata
-    unit = np.arange(len(y), dtype=np.int64) if prep.cluster is None else prep.cluster
-    cells = unit_cells(unit, stratum, z, cell=stratum * 2 + z.astype(np.int64))
+    cell = stratum * 2 + z.astype(np.int64)
+    if prep.cluster is None:
+        # people, numbered in outcome order within each stratum x arm: the draws then do
+        # not depend on the rows' order, and an arm's counts are already in sorted order
+        perm = np.lexsort((y, z, stratum))
+        cells = unit_cells(np.arange(len(y), dtype=np.int64), stratum[perm], z[perm], cell=cell[perm])
+        unit_of_row = np.empty(len(y), dtype=np.int64)
+        unit_of_row[perm] = cells.unit_of_row
+    else:
+        cells = unit_cells(prep.cluster, stratum, z, cell=cell)
+        unit_of_row = cells.unit_of_row
     lo = cells.cells.lo
     runs = [(int(a), int(a + m)) for a, m in zip(lo, cells.cells.n, strict=True)]
     short = [e - a for a, e in runs if e - a < 2]
@@ -160,7 +169,7 @@ def quantile_effects(
             f"{func}: {len(short):,} stratum x arm cell(s) hold a single one of the {what} the "
             "bootstrap resamples, so the draws could not vary there. Fix: merge those strata."
         )
-    engine = QuantileEngine(y, z, cells.unit_of_row, cells.cells.n_units, taus)
+    engine = QuantileEngine(y, z, unit_of_row, cells.cells.n_units, taus)
     observed = engine.statistics(np.ones((1, cells.cells.n_units), dtype=np.int64))[0]
     boot = np.vstack([engine.statistics(c) for c in resample_counts(
         runs, cells.cells.n_units, rng, draws,
@@ -223,43 +232,53 @@ class QuantileEngine:
     resampled unit (person or cluster), i.e. integer weights per row. The weighted
     type-1 quantile is the first sorted row whose cumulative weight reaches
     ``ceil(tau W - 1e-9)`` (``W``: the draw's total weight in the arm; weights are
-    integers, so the offset only absorbs rounding in ``tau W``)."""
+    integers, so the offset only absorbs rounding in ``tau W``). When the arm's units
+    are its people numbered in outcome order (no clusters, no strata) the counts are
+    used in place; otherwise they are gathered per row."""
 
     def __init__(self, y: np.ndarray, z: np.ndarray, unit_of_row: np.ndarray, n_units: int,
                  taus: Sequence[float]) -> None:
         self.taus = np.asarray(taus, dtype=float)
         self.n_units = n_units
-        self.arms = []
+        self.arms: list[tuple[np.ndarray, np.ndarray | slice, int, int]] = []
         for arm in (0.0, 1.0):
             rows = np.flatnonzero(z == arm)
             order = rows[np.argsort(y[rows], kind="stable")]
-            self.arms.append((y[order], unit_of_row[order]))
+            units = unit_of_row[order]
+            ys = y[order]
+            a = int(units[0])
+            contiguous = bool(np.array_equal(units, np.arange(a, a + len(units))))
+            zeros = np.flatnonzero(ys == 0.0)  # a contiguous run of the sorted outcomes
+            z0, z1 = (int(zeros[0]), int(zeros[-1]) + 1) if len(zeros) else (0, 0)
+            self.arms.append((ys, slice(a, a + len(units)) if contiguous else units, z0, z1))
 
     def statistics(self, counts: np.ndarray) -> np.ndarray:
         """``draws x (3 Q + 3)``: the control quantiles, treatment quantiles, their
         differences, then the control and treatment zero shares and their difference."""
         parts = []
         shares = []
-        for ys, units in self.arms:
-            parts.append(weighted_quantiles(ys, counts[:, units], self.taus))
-            w = counts[:, units]
-            total = w.sum(axis=1)
-            shares.append((w * (ys == 0.0)).sum(axis=1) / total)
+        for ys, units, z0, z1 in self.arms:
+            cum = np.cumsum(counts[:, units], axis=1)
+            parts.append(weighted_quantiles(ys, cum, self.taus, cumulative=True))
+            total = cum[:, -1].astype(float)
+            if z1 > z0:
+                inside = cum[:, z1 - 1] - (cum[:, z0 - 1] if z0 > 0 else 0)
+                shares.append(inside / total)
+            else:
+                shares.append(np.zeros(len(cum)))
         qc, qt = parts
         return np.column_stack([qc, qt, qt - qc, shares[0], shares[1], shares[1] - shares[0]])
 
 
-def weighted_quantiles(sorted_y: np.ndarray, weights: np.ndarray, taus: np.ndarray) -> np.ndarray:
+def weighted_quantiles(sorted_y: np.ndarray, weights: np.ndarray, taus: np.ndarray, *,
+                       cumulative: bool = False) -> np.ndarray:
     """Type-1 quantiles of ``sorted_y`` (ascending) under each row of integer
-    ``weights`` (draws x n): ``draws x len(taus)``. One cumulative sum per draw and a
-    single :func:`numpy.searchsorted` over all draws (rows offset so they stay apart)."""
-    cum = np.cumsum(weights, axis=1)
-    total = cum[:, -1]
-    need = np.ceil(np.outer(total, taus) - 1e-9)  # draws x Q, in 1..total
-    span = float(total.max()) + 1.0
-    offset = span * np.arange(len(cum))
-    flat = (cum + offset[:, None]).ravel()
-    pos = np.searchsorted(flat, (need + offset[:, None]).ravel(), side="left")
-    idx = pos.reshape(need.shape) - (np.arange(len(cum)) * cum.shape[1])[:, None]
+    ``weights`` (draws x n; ``cumulative=True``: their running sums along the rows):
+    ``draws x len(taus)``. One cumulative sum per draw, then a binary search of each
+    row for the ``len(taus)`` ranks."""
+    cum = weights if cumulative else np.cumsum(weights, axis=1)
+    need = np.ceil(np.outer(cum[:, -1], taus) - 1e-9)  # draws x Q, in 1..total
+    idx = np.empty(need.shape, dtype=np.int64)
+    for b in range(len(cum)):
+        idx[b] = np.searchsorted(cum[b], need[b], side="left")
     return sorted_y[idx]
-
