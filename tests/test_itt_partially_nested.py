@@ -135,3 +135,17 @@ def test_monte_carlo_coverage_and_ignoring_the_nesting_undercovers() -> None:
     assert cov_ignored < lo_band  # the Neyman SE ignores the specialist effect
     # unbiased: mean estimate within 4 Monte Carlo SEs of the truth
     assert abs(np.mean(est) - 0.3) < 4 * np.std(est) / np.sqrt(MC_SIMS)
+
+
+CLUB = pd.read_csv(REF / "clubsandwich_results.csv").set_index("case")
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_matches_clubsandwich(kind: str) -> None:
+    """clubSandwich 0.5.8 (Debian r-cran-clubsandwich) coef_test(vcov = "CR2",
+    test = "Satterthwaite") with singleton control clusters."""
+    res = de.itt(DATA, **ARGS, **KINDS[kind])
+    ref = CLUB.loc[f"{kind}_CR2"]
+    assert res.estimate == pytest.approx(ref["estimate"], rel=RTOL)
+    assert res.std_error == pytest.approx(ref["std_error"], rel=RTOL)
+    assert res.df == pytest.approx(ref["df"], rel=RTOL)
