@@ -221,3 +221,39 @@ def test_row_order_changes_nothing(seed: int) -> None:
     a = de.quantile_effects(DATA, strata="stratum", **ARGS)
     b = de.quantile_effects(DATA.sample(frac=1.0, random_state=seed), strata="stratum", **ARGS)
     pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+
+
+def test_cluster_draws_resample_whole_clusters() -> None:
+    """The batched engine on cluster counts equals np.quantile(inverted_cdf) of the
+    outcomes repeated by their cluster's count, draw by draw, and every draw keeps the
+    number of clusters per arm."""
+    from dwp_eval._core.assignments import unit_cells
+    from dwp_eval.estimate.quantile import QuantileEngine
+    from dwp_eval.estimate.resampling import resample_counts
+
+    rng = np.random.default_rng(5)
+    n = 300
+    cl = rng.integers(0, 30, n)
+    z = (cl % 2).astype(float)
+    y = np.where(rng.random(n) < 0.3, 0.0, rng.lognormal(6, 1, n).round(2))
+    st_ = np.zeros(n, dtype=np.int64)
+    cells = unit_cells(cl, st_, z, cell=z.astype(np.int64))
+    runs = [(int(a), int(a + m)) for a, m in zip(cells.cells.lo, cells.cells.n, strict=True)]
+    taus = np.array([0.25, 0.5, 0.9])
+    eng = QuantileEngine(y, z, cells.unit_of_row, cells.cells.n_units, taus)
+    C = next(resample_counts(runs, cells.cells.n_units, np.random.default_rng(1), 40))
+    got = eng.statistics(C)
+    for b in range(40):
+        w = C[b, cells.unit_of_row]
+        for arm, off in ((0.0, 0), (1.0, 3)):
+            rep = np.repeat(y[z == arm], w[z == arm])
+            np.testing.assert_array_equal(got[b, off:off + 3], np.quantile(rep, taus, method="inverted_cdf"))
+        assert got[b, 10] == pytest.approx(np.mean(np.repeat(y[z == 1], w[z == 1]) == 0))
+        assert C[b, : cells.cells.n[0]].sum() == cells.cells.n[0]
+
+
+def test_clusters_spanning_strata_are_refused() -> None:
+    d = DATA.sort_values("arm", kind="stable").reset_index(drop=True)
+    d["office"] = np.arange(len(d)) // 20 + 100 * (d["arm"] == "treatment")
+    with pytest.raises(DesignError, match="span several strata of 'stratum'"):
+        de.quantile_effects(d, cluster="office", strata="stratum", **ARGS)

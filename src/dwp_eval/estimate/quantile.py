@@ -158,6 +158,13 @@ def quantile_effects(
         unit_of_row = np.empty(len(y), dtype=np.int64)
         unit_of_row[perm] = cells.unit_of_row
     else:
+        spans = pd.Series(stratum).groupby(prep.cluster).nunique().to_numpy()
+        if np.any(spans > 1):
+            raise DesignError(
+                f"{func}: {int(np.sum(spans > 1)):,} cluster(s) in column {cluster!r} span several "
+                f"strata of {strata!r}, so whole clusters cannot be resampled within strata. Fix: "
+                "pass the strata whole clusters were randomised in (each cluster in one stratum)."
+            )
         cells = unit_cells(prep.cluster, stratum, z, cell=cell)
         unit_of_row = cells.unit_of_row
     lo = cells.cells.lo

@@ -252,7 +252,8 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
         or ``CR2 (blocked)``, the combination of within-stratum variances; for
         pairs ``matched-pair``) and the design label (``standard``,
         ``blocked``, ``clustered``, ``block-clustered``, ``matched-pair``,
-        ``matched-pair clustered``).
+        ``matched-pair clustered``, ``partially nested``, ``blocked partially
+        nested``).
     cluster_role
         ``"design"`` when whole clusters were randomised; ``"variance"`` when
         people were randomised and the clusters (villages, providers,
