@@ -149,3 +149,12 @@ def test_matches_clubsandwich(kind: str) -> None:
     assert res.estimate == pytest.approx(ref["estimate"], rel=RTOL)
     assert res.std_error == pytest.approx(ref["std_error"], rel=RTOL)
     assert res.df == pytest.approx(ref["df"], rel=RTOL)
+
+
+def test_with_se_keeps_the_nesting_unless_new_clusters_are_given() -> None:
+    res = de.itt(DATA, **ARGS)
+    cr0 = res.with_se("CR0")
+    assert cr0.design == "partially nested" and cr0.std_error == pytest.approx(
+        RESULTS.loc["dim_CR0", "std_error"], rel=RTOL)
+    regrouped = res.with_se("CR2", cluster=DATA["stratum"])
+    assert regrouped.design != "partially nested" and regrouped.cluster_role == "variance"

@@ -366,6 +366,8 @@ def refit(prep: Prepared, options: Mapping[str, Any], *, se_type: str, cluster: 
     func = "Effect.with_se"
     if cluster is not None:
         prep = prep.regroup(cluster, func=func)
+        # new clusters replace the partially nested ones (and their label)
+        options = {**options, "nested": None}
     elif prep.cluster_role == "variance" and unclustered_se_type(se_type, func=func):
         # people were randomised, so an HC variance is valid: drop the clusters that
         # grouped the errors only (estimatr: lm_robust(..., se_type = "HC2"), no clusters)
