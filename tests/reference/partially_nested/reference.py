@@ -10,8 +10,8 @@ dwp_eval:
 * CR0 and CR1 ("stata": CR0 x G/(G-1) x (n-1)/(n-k)) from statsmodels' OLS
   ``cov_type="cluster"`` (df G - 1), as an independent check of the cluster sums.
 
-clubSandwich (the library's usual CR2 reference, tests/reference/itt/) is not in Debian
-and its Imports (sandwich) were not installed here, so the CR2 is re-derived in numpy.
+The CR2 is re-derived in numpy here (written before clubSandwich was installed);
+clubsandwich_reference.R checks the same cases with clubSandwich 0.5.8.
 Rerun: python reference.py > reference.out  (writes reference_results.csv)."""
 
 from pathlib import Path
