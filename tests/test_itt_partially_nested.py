@@ -102,7 +102,7 @@ def test_shift_scale_and_row_order(shift: float, scale: float, seed: int) -> Non
 MC_SIMS = 1000
 
 
-def _mc_trial(rng: np.random.Generator, *, n: int = 240, specialists: int = 10, icc: float = 0.2) -> pd.DataFrame:
+def _mc_trial(rng: np.random.Generator, *, n: int = 240, specialists: int = 12, icc: float = 0.2) -> pd.DataFrame:
     """Individually randomised; in the treatment arm people share a specialist effect
     (ICC ``icc`` in that arm); control people are unclustered. True ITT 0.3."""
     z = rng.permutation(np.arange(n) % 2)
