@@ -169,6 +169,8 @@ FACTORIES: dict[str, Callable[[], Any]] = {
                                  de.itt(trial(), outcome="y", assigned="arm", covariates=["x"])]),
     "MultipleImputation": lambda: _imputation(),
     "PooledEffect": lambda: _imputation().fit(de.itt, outcome="earnings", covariates=["x"]),
+    "QuantileEffects": lambda: de.quantile_effects(
+        trial(), outcome="y", assigned="arm", quantiles=[0.25, 0.5, 0.75], draws=49, seed=3),
     "TippingPoint": lambda: de.tipping_point(_imputation(), de.itt, outcome="earnings",
                                              deltas=[-50.0, 0.0, 50.0]),
 }

@@ -28,6 +28,7 @@ from dwp_eval.estimate.imputation import multiple_imputation
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
 from dwp_eval.estimate.profile import impact_profile
+from dwp_eval.estimate.quantile import quantile_effects
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.estimate.survival import survival_effect
@@ -66,6 +67,7 @@ from dwp_eval.results import (
     PooledEffect,
     PowerCurve,
     PowerResult,
+    QuantileEffects,
     RandomisationTest,
     RomanoWolf,
     SensitivityTable,
@@ -111,6 +113,7 @@ __all__ = [
     "PooledEffect",
     "PowerCurve",
     "PowerResult",
+    "QuantileEffects",
     "RandomisationTest",
     "RecordProblemsWarning",
     "Report",
@@ -154,6 +157,7 @@ __all__ = [
     "outcomes",
     "power",
     "power_curve",
+    "quantile_effects",
     "randomisation_test",
     "randomise",
     "romano_wolf",

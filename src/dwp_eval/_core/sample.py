@@ -17,6 +17,7 @@ from dwp_eval._validation import (
     _fmt_list,
     check_columns,
     check_data,
+    check_label,
     check_no_missing,
     check_option,
     check_unique_columns,
@@ -41,6 +42,7 @@ __all__ = [
     "expand_covariates_sourced",
     "joined_strata",
     "prepare_sample",
+    "singleton_clusters",
     "wmean",
 ]
 
@@ -173,6 +175,66 @@ def check_clusters(
             f"{treatment!r}. Cluster-robust inference is impossible."
         )
     return "design"
+
+
+def singleton_clusters(
+    data: pd.DataFrame, *, cluster: Hashable | None, assigned: Hashable, control: Any,
+    treatment: Any | None, nested_in: Any, func: str,
+) -> tuple[pd.DataFrame, str, str]:
+    """A partially nested design's clusters: ``cluster`` in the arm ``nested_in`` and one
+    singleton cluster per person of every other arm (whose ``cluster`` values are
+    ignored and may be missing), in a new column of a copy of ``data``.
+
+    Returns the copy, the new column's name and a sentence for the result's method.
+    Raises :class:`OptionError` when ``cluster`` is missing or ``nested_in`` names
+    neither compared arm, :class:`MissingDataError` when a nested-arm person has no
+    cluster and :class:`DesignError` when the nested arm holds fewer than two clusters.
+    """
+    data = check_data(data, func=func)
+    if cluster is None:
+        raise OptionError(
+            f"The 'nested_in' parameter of {func} is {nested_in!r}, but cluster= is not given. "
+            "Fix: pass cluster= with the column that groups the nested arm's people (e.g. "
+            "cluster='specialist'), or drop nested_in=."
+        )
+    check_label(nested_in, param="nested_in", func=func)
+    check_columns(data, [cluster], role="cluster", func=func)
+    arms = compared_arm_codes(data, assigned, control, treatment, func=func)
+    ctrl, treat = label_key(control), arms.treatment
+    key = label_key(nested_in)
+    if key not in (ctrl, treat):
+        raise OptionError(
+            f"The 'nested_in' parameter of {func} must be the label of one compared arm "
+            f"({_fmt_list([ctrl, treat])}). Got {nested_in!r} instead. Fix: pass the arm whose "
+            "people share a cluster (the one the specialists served), e.g. "
+            f"nested_in={treat!r}."
+        )
+    in_nested = arms.in_treatment if key == treat else (arms.keep & ~arms.in_treatment)
+    values = data[cluster]
+    absent = in_nested & values.isna().to_numpy()
+    if absent.any():
+        raise MissingDataError(
+            f"{func}: column {cluster!r} (cluster) has {int(absent.sum()):,} missing value(s) "
+            f"among the {int(in_nested.sum()):,} people of the nested arm {key!r}. Fix: fill "
+            "them in (every nested-arm person has a cluster), or remove those rows; design "
+            "columns cannot be dropped silently."
+        )
+    found, _ = pd.factorize(values, sort=True)
+    n_groups = len(np.unique(found[in_nested]))
+    if n_groups < 2:
+        raise DesignError(
+            f"{func}: the nested arm {key!r} holds {n_groups} cluster(s) in column {cluster!r}; "
+            "cluster-robust inference needs at least 2. Fix: check cluster= and nested_in=."
+        )
+    # clusters first (codes 0..K-1), then one new code per person outside the nested arm
+    labels = np.where(in_nested, found, len(found) + np.arange(len(found)))
+    name = f"{cluster} (partially nested)"
+    while name in data.columns:
+        name += "_"
+    other = treat if key == ctrl else ctrl
+    note = (f"partially nested: clustered by {cluster!r} in {key!r} ({n_groups:,} clusters), "
+            f"each {other!r} person their own cluster")
+    return data.assign(**{name: labels}), name, note
 
 
 def joined_strata(

@@ -20,7 +20,7 @@ from dwp_eval._core.difference_in_means import (
     same_estimate_regression,
 )
 from dwp_eval._core.regression import assignment_regression
-from dwp_eval._core.sample import Prepared, prepare_sample, wmean
+from dwp_eval._core.sample import Prepared, prepare_sample, singleton_clusters, wmean
 from dwp_eval._core.variance import resolve_se_type, unclustered_se_type
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
 from dwp_eval.errors import DroppedRowsWarning, NotEstimableError, OptionError
@@ -46,6 +46,7 @@ def itt(
     adjustment: Literal["lin", "additive"] = "lin",
     strata: Hashable | Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
+    nested_in: Any | None = None,
     se_type: str | None = None,
     weights: Hashable | None = None,
     alpha: float = 0.05,
@@ -89,6 +90,14 @@ def itt(
         regression whose coefficient it is, as estimatr's
         ``lm_robust(y ~ z, clusters = village)`` (``lm_lin`` with centred
         stratum dummies for a blocked difference in means).
+    nested_in
+        A *partially nested* design (see Notes): the label of the one arm whose
+        people are clustered by ``cluster`` (IPS employment specialists, who
+        serve the treatment arm only), e.g. ``nested_in="treatment"``. The
+        other arm's people are unclustered: their ``cluster`` value is
+        ignored and may be missing; each is their own (singleton) cluster.
+        The nested arm needs ``cluster`` for every person and at least two
+        clusters. ``None`` (default): ``cluster`` is as described above.
     se_type
         The variance only, never the estimate. ``None`` (default): the design's
         own variance for the difference in means (see Notes), ``HC2`` for a
@@ -154,6 +163,22 @@ def itt(
     With covariates, OLS with Lin's (2013) interacted adjustment (or
     additive adjustment); strata enter as absorbed fixed effects.
 
+    *Partially nested* (``nested_in=``): people were randomised individually,
+    but in one arm the outcomes are clustered by whoever delivered the
+    programme (Bauer, Sterba & Hallfors 2008; Candlish et al. 2018). The
+    estimate is the one the design gives without clusters; the variance is
+    the cluster-robust (CR2, Bell-McCaffrey/Pustejovsky-Tipton df) variance
+    of the same regression with every person of the other arm as their own
+    cluster. For the difference in means it is
+    ``sum_g E_g^2 / (1 - n_g/n_T) / n_T^2 + s_C^2 / n_C``
+    (``E_g``: cluster ``g``'s residual total in the nested arm): the nested
+    arm's CR2 term plus the control arm's Neyman term, the design-based
+    counterpart of Bauer et al.'s (2008, eq. 3-4) model variance
+    ``sigma_T^2 (1 + (m - 1) rho) / n_T + sigma_C^2 / n_C``. The design label
+    is ``"partially nested"`` (``"blocked partially nested"`` with strata,
+    which need ``estimator="ols"``: strata fixed effects, because the blocked
+    difference in means' ``G - 2B`` df would count every singleton).
+
     Examples
     --------
     >>> import pandas as pd
@@ -171,14 +196,29 @@ def itt(
     if se_type is not None and not _is_design_label(se_type, chosen):
         # an unknown name fails before the data are read
         resolve_se_type(se_type, clustered=cluster is not None, func=func)
+    nested = None
+    if nested_in is not None:
+        if strata is not None and chosen == DIFFERENCE_IN_MEANS:
+            # the blocked combination's df (clusters - 2 x strata) would count every
+            # singleton: far too many for a handful of specialists
+            raise OptionError(
+                f"The 'nested_in' parameter of {func} with strata= needs estimator='ols' (strata "
+                "fixed effects, CR2 with Bell-McCaffrey df): the blocked difference in means "
+                "takes clusters - 2 x strata df, which would count each unclustered person as a "
+                "cluster. Fix: pass estimator='ols'."
+            )
+        data, cluster, nested = singleton_clusters(
+            data, cluster=cluster, assigned=assigned, control=control, treatment=treatment,
+            nested_in=nested_in, func=func,
+        )
     prep, _ = prepare_sample(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         covariates=covs, strata=strata, cluster=cluster, weights=weights, missing=missing,
-        func=func, variance_cluster=True,
+        func=func, variance_cluster=nested is None,
     )
     options = {
         "outcome": str(outcome), "assigned": str(assigned), "estimator": chosen, "adjustment": adjustment, "alpha": alpha,
-        "covariates": tuple(str(c) for c in covs),
+        "covariates": tuple(str(c) for c in covs), "nested": nested,
     }
     return _fit(prep, options, se_type=se_type, func=func)
 
@@ -287,6 +327,11 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
             method += ", weighted"
     if for_variance:
         method += ", SEs clustered for the variance only (people were randomised)"
+    role = prep.cluster_role
+    if options.get("nested") is not None and prep.cluster is not None:
+        design = "blocked partially nested" if prep.strata is not None else "partially nested"
+        method += f"; {options['nested']}"
+        role = "partially nested"
     return Effect(
         estimand="ITT",
         outcome=options["outcome"],
@@ -308,7 +353,7 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         n_strata=None if prep.strata is None else len(np.unique(prep.strata)),
         binary_outcome=prep.binary,
         dropped=prep.dropped,
-        cluster_role=prep.cluster_role,
+        cluster_role=role,
         assigned=options.get("assigned"),
         _refit=Refit(refit, prep, options),
     )
@@ -321,6 +366,8 @@ def refit(prep: Prepared, options: Mapping[str, Any], *, se_type: str, cluster: 
     func = "Effect.with_se"
     if cluster is not None:
         prep = prep.regroup(cluster, func=func)
+        # new clusters replace the partially nested ones (and their label)
+        options = {**options, "nested": None}
     elif prep.cluster_role == "variance" and unclustered_se_type(se_type, func=func):
         # people were randomised, so an HC variance is valid: drop the clusters that
         # grouped the errors only (estimatr: lm_robust(..., se_type = "HC2"), no clusters)

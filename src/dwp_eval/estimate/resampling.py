@@ -25,7 +25,7 @@ from dwp_eval._validation import arm_keys
 from dwp_eval.errors import DesignError, MissingDataError
 from dwp_eval.results import Effect
 
-__all__ = ["DesignBootstrap", "Hypothesis"]
+__all__ = ["DesignBootstrap", "Hypothesis", "resample_counts"]
 
 #: ``itt`` designs whose variance comes from the spread of pair differences:
 #: Romano-Wolf resamples whole pairs (strata) for them.
@@ -214,17 +214,7 @@ class DesignBootstrap:
 
     def counts(self, rng: np.random.Generator, draws: int) -> Iterator[np.ndarray]:
         """Batches of resampling counts (draws x units): how often each unit is drawn."""
-        U = self.n_units
-        batch = max(1, min(draws, _BATCH_ELEMENTS // max(U, 1)))
-        done = 0
-        while done < draws:
-            b = min(batch, draws - done)
-            drawn = np.empty((b, U), dtype=np.int64)
-            for a, e in self.cells:
-                drawn[:, a:e] = a + rng.integers(0, e - a, size=(b, e - a))
-            flat = drawn + (np.arange(b, dtype=np.int64) * U)[:, None]
-            yield np.bincount(flat.ravel(), minlength=b * U).reshape(b, U)
-            done += b
+        return resample_counts(self.cells, self.n_units, rng, draws)
 
     def run(self, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         """The ``draws x H`` studentised statistics and the number of degenerate draws."""
@@ -417,6 +407,29 @@ class DesignBootstrap:
             se_type=h.effect.se_type, func=self.func,
         )
         return est, se_
+
+
+def resample_counts(
+    cells: Sequence[tuple[int, int]], n_units: int, rng: np.random.Generator, draws: int,
+    *, batch_elements: int = _BATCH_ELEMENTS,
+) -> Iterator[np.ndarray]:
+    """Batches of bootstrap resampling counts (draws x units): units are numbered cell
+    by cell (``cells``: the ``[start, end)`` range of each cell), and each draw takes
+    ``end - start`` units with replacement within every cell (a stratum x arm, so the
+    arms' and strata's sizes in units stay as designed). Row ``b`` of a batch says how
+    often each unit was drawn in draw ``b``; batches hold at most ``batch_elements``
+    draws x units."""
+    U = n_units
+    batch = max(1, min(draws, batch_elements // max(U, 1)))
+    done = 0
+    while done < draws:
+        b = min(batch, draws - done)
+        drawn = np.empty((b, U), dtype=np.int64)
+        for a, e in cells:
+            drawn[:, a:e] = a + rng.integers(0, e - a, size=(b, e - a))
+        flat = drawn + (np.arange(b, dtype=np.int64) * U)[:, None]
+        yield np.bincount(flat.ravel(), minlength=b * U).reshape(b, U)
+        done += b
 
 
 def _runs(sorted_codes: np.ndarray) -> list[tuple[int, int]]:

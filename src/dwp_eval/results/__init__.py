@@ -37,6 +37,7 @@ from dwp_eval.results.imputation import (
 )
 from dwp_eval.results.multiplicity import ROMANO_WOLF_COLUMNS, RomanoWolf
 from dwp_eval.results.power import POWER_COLUMNS, PowerCurve, PowerResult
+from dwp_eval.results.quantile import QUANTILE_COLUMNS, QuantileEffects
 from dwp_eval.results.randomisation import (
     BOOTSTRAP_COLUMNS,
     RI_COLUMNS,
@@ -68,6 +69,7 @@ __all__ = [
     "OMNIBUS_COLUMNS",
     "POOLED_COLUMNS",
     "POWER_COLUMNS",
+    "QUANTILE_COLUMNS",
     "RI_COLUMNS",
     "ROMANO_WOLF_COLUMNS",
     "SENSITIVITY_COLUMNS",
@@ -94,6 +96,7 @@ __all__ = [
     "PooledEffect",
     "PowerCurve",
     "PowerResult",
+    "QuantileEffects",
     "RandomisationTest",
     "ResultMixin",
     "RomanoWolf",

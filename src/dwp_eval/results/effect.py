@@ -252,12 +252,15 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
         or ``CR2 (blocked)``, the combination of within-stratum variances; for
         pairs ``matched-pair``) and the design label (``standard``,
         ``blocked``, ``clustered``, ``block-clustered``, ``matched-pair``,
-        ``matched-pair clustered``).
+        ``matched-pair clustered``, ``partially nested``, ``blocked partially
+        nested``).
     cluster_role
         ``"design"`` when whole clusters were randomised; ``"variance"`` when
         people were randomised and the clusters (villages, providers,
         caseloads) only group the errors for a cluster-robust variance (the
-        estimate is the unclustered design's own); ``None`` without clusters.
+        estimate is the unclustered design's own); ``"partially nested"`` when
+        one arm's people are clustered and each of the other arm's is their
+        own cluster (``itt(..., nested_in=)``); ``None`` without clusters.
     dropped
         Rows dropped for missing values, by column (``missing="drop"``; a
         read-only mapping).
@@ -405,6 +408,7 @@ class Effect(IntervalEnds, ArmCounts, ResultMixin):
             role = {
                 "design": " (whole clusters randomised)",
                 "variance": " (for the variance only: people were randomised)",
+                "partially nested": " (partially nested: each unclustered person their own)",
             }.get(self.cluster_role or "", "")
             lines.append(f"  clusters        {self.n_clusters:,}{role}")
         if self.n_strata is not None:
