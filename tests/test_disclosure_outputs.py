@@ -81,6 +81,8 @@ def outputs_plan() -> AnalysisPlan:
     raw["analysis"]["missing"] = "drop"
     raw["survival"] = {"time_to_job": {"duration": "days_to_job", "event": "found_job",
                                        "horizon": 300}}
+    raw["distribution"] = {"outcomes": ["earnings"], "quantiles": [0.5, 0.75, 0.9], "draws": 199,
+                           "seed": 3}
     return AnalysisPlan.from_dict(raw)
 
 

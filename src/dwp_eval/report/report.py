@@ -31,12 +31,7 @@ import pandas as pd
 from dwp_eval._validation import arm_keys, arm_phrase, check_data, check_no_missing, check_unique
 from dwp_eval._version import __version__
 from dwp_eval.design.power import mde
-from dwp_eval.errors import (
-    ConvergenceError,
-    DesignError,
-    DroppedRowsWarning,
-    OptionError,
-)
+from dwp_eval.errors import ConvergenceError, DesignError, DroppedRowsWarning, OptionError
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
@@ -54,6 +49,7 @@ from dwp_eval.report.displays import (
     _rates_display,
     _rename_rates,
 )
+from dwp_eval.report.distribution_section import add_distribution
 from dwp_eval.report.document import Report, Section, _display, _log_text, _protect
 from dwp_eval.report.headline import arrange, headline
 from dwp_eval.report.impact import impact_table
@@ -98,7 +94,12 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
         ``contamination`` (when the plan names ``received`` /
         ``contaminated``), ``contamination_by_site`` (with ``site``),
         ``cace`` (when the plan asks for it) and ``mde`` (the minimum
-        detectable effect achieved), then ``disclosure``: the disclosure log
+        detectable effect achieved), ``profile`` (with ``records``), ``survival``
+        and ``survival_curves`` (the plan's ``[survival.<name>]`` outcomes:
+        restricted mean times, hazard ratio, log-rank test, and Kaplan-Meier curves
+        coarsened for disclosure control), ``distribution`` (the plan's
+        ``[distribution]``: quantile effects and the shares with a zero outcome),
+        then ``disclosure``: the disclosure log
         (every cell withheld, the rule and why). Published tables follow the
         plan's disclosure rules; the result objects are in ``Report.results``.
 
@@ -459,9 +460,11 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
 
     if records is not None:  # 7b. month by month (profile_section.py), with monthly records
         add_profile(add, results, randomised, records, plan, treatment=treatment)
+    guard = lambda f, key, **o: _protect(f, rules, key, **o)  # noqa: E731
     if plan.survival:  # 7c. time to the event (survival_section.py)
-        add_survival(add, lambda f, key: _protect(f, rules, key), results, randomised, plan,
-                     treatment=treatment)
+        add_survival(add, guard, results, randomised, plan, treatment=treatment)
+    if plan.distribution is not None:  # 7d. quantile effects (distribution_section.py)
+        add_distribution(add, guard, results, randomised, plan, treatment=treatment)
 
     versions = {"dwp_eval": __version__, "python": platform.python_version(),
                 "numpy": np.__version__, "pandas": pd.__version__}
