@@ -71,8 +71,9 @@ __all__ = ["DesignOptions", "Scale", "mde", "power", "power_curve", "sample_size
 #: The scale of an effect given to :func:`sample_size`, :func:`power` and
 #: :func:`power_curve`: the ITT effect, or the CACE (effect on those who take
 #: the programme up), or, for binary outcomes (``baseline_rate=``), the ITT odds
-#: ratio or risk ratio of the treatment arm against control.
-Scale = Literal["itt", "cace", "odds_ratio", "risk_ratio"]
+#: ratio or risk ratio of the treatment arm against control, or, for
+#: time-to-event outcomes (``control_median=``), the hazard ratio.
+Scale = Literal["itt", "cace", "odds_ratio", "risk_ratio", "hazard_ratio"]
 
 
 @shares_design_options

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,13 @@ class PowerResult(ResultMixin):
     comparisons
         One row per treatment arm compared with control (the fields above are
         those of the least powered comparison).
+    events
+        Time-to-event designs: the expected number of events (both arms of the
+        least powered comparison) at ``mde``; ``mde`` is then the log hazard
+        ratio (:attr:`mde_hazard_ratio` its exponential).
+    structure
+        The partially nested, three-level, moderator or time-to-event options
+        (``None`` for the basic designs).
     """
 
     solved_for: str
@@ -118,6 +126,15 @@ class PowerResult(ResultMixin):
     unrounded: float | None = None
     scale: str | None = None
     comparisons: tuple[dict[str, Any], ...] = ()
+    events: float | None = None
+    structure: dict[str, Any] | None = None
+
+    @property
+    def mde_hazard_ratio(self) -> float | None:
+        """Time-to-event designs: the hazard ratio ``exp(mde)`` (``mde`` is its log)."""
+        if self.events is None:
+            return None
+        return math.exp(self.mde)
 
     @property
     def mde_odds_ratio(self) -> float | None:
@@ -140,6 +157,8 @@ class PowerResult(ResultMixin):
         return self.baseline_rate is not None
 
     def _fmt(self, v: float) -> str:
+        if self.events is not None:
+            return f"log HR {v:.4g} (HR {math.exp(v):.4g})"
         if self.binary:
             return f"{100 * v:.3g} pp"
         if self.sd is None:
@@ -200,6 +219,8 @@ class PowerResult(ResultMixin):
                 f"ICC {self.icc:g}, CV of sizes {self.cluster_size_cv:g}"
             )
         lines.append(f"  design          {self.design}")
+        if self.events is not None:
+            lines.append(f"  events          {self.events:,.1f} expected (log-rank test)")
         lines.append(
             f"  ITT             {self._fmt(self.mde)} (SE {self._fmt(self.std_error)}); "
             f"CACE {self._fmt(self.mde_cace)}"
