@@ -38,6 +38,7 @@ __all__ = [
     "check_scale",
     "check_target",
     "evaluate",
+    "events_at",
     "given_units",
     "power_result",
     "solve_mde",
@@ -169,6 +170,12 @@ def units_from_total(d: PowerDesign, total: float) -> dict[str, float]:
     return {a: total * s for a, s in d.arms.items()}
 
 
+def events_at(d: PowerDesign, total: float, effect_itt: float) -> float:
+    """Time-to-event designs: expected events (largest over comparisons) with ``total`` units in exact shares."""
+    units = units_from_total(d, total)
+    return max(log_rank(d, units, arm, effect_itt)[1] for arm in d.treatments)
+
+
 def solve_units(d: PowerDesign, effect_itt: float, target: float, func: str) -> float:
     """Continuous total (people or clusters) at which the least powered comparison reaches target."""
     lo = min_units(d) * (1 + 1e-9)
@@ -267,6 +274,8 @@ def power_result(
     comp = []
     for r in point.rows:
         mult = r["mde"] / r["se"] if r["se"] > 0 else 0.0
+        if d.survival:  # a hazard ratio below 1 is as detectable as above
+            mult = abs(mult)
         comp.append(
             {
                 "term": f"{r['arm']} vs {d.control}",

@@ -235,6 +235,8 @@ def power_at(d: PowerDesign, lam: float, crit: float, df: float) -> float:
         return float(stats.t.cdf(lam - crit, df))
     if d.method == "normal":
         p = float(stats.norm.cdf(lam - crit))
+        if d.survival:  # Schoenfeld (1983) / Freedman (1982): the tail of the effect only
+            return p
         return p + float(stats.norm.cdf(-lam - crit)) if d.two_sided else p
     p = float(stats.nct.sf(crit, df, lam))  # exact under normal errors: pwr, statsmodels
     if not d.two_sided:

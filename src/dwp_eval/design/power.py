@@ -50,6 +50,7 @@ function, so they are inverses:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal, Unpack
 
 import numpy as np
@@ -235,9 +236,12 @@ def sample_size(
     total = solve.solve_whole(d, itt, target, exact, func)
     whole = {a: float(v) for a, v in solve.allocate(total, d.arms).items()}
     point = solve.evaluate(d, whole, itt, func)
-    return solve.power_result(
+    res = solve.power_result(
         d, point, solved_for="n", target=target, effect=effect, unrounded=exact, scale=how
     )
+    if d.survival:  # the events the continuous solution needs (Schoenfeld's / Freedman's D)
+        res = replace(res, events_needed=solve.events_at(d, exact, itt))
+    return res
 
 
 @shares_design_options

@@ -83,6 +83,10 @@ class PowerResult(ResultMixin):
         Time-to-event designs: the expected number of events (both arms of the
         least powered comparison) at ``mde``; ``mde`` is then the log hazard
         ratio (:attr:`mde_hazard_ratio` its exponential).
+    events_needed
+        ``sample_size`` in time-to-event designs: the events the continuous
+        solution needs (Schoenfeld's or Freedman's :math:`D`, times the
+        cluster design effect), before rounding people up.
     structure
         The partially nested, three-level, moderator or time-to-event options
         (``None`` for the basic designs).
@@ -127,6 +131,7 @@ class PowerResult(ResultMixin):
     scale: str | None = None
     comparisons: tuple[dict[str, Any], ...] = ()
     events: float | None = None
+    events_needed: float | None = None
     structure: dict[str, Any] | None = None
 
     @property
@@ -220,11 +225,16 @@ class PowerResult(ResultMixin):
             )
         lines.append(f"  design          {self.design}")
         if self.events is not None:
-            lines.append(f"  events          {self.events:,.1f} expected (log-rank test)")
-        lines.append(
-            f"  ITT             {self._fmt(self.mde)} (SE {self._fmt(self.std_error)}); "
-            f"CACE {self._fmt(self.mde_cace)}"
-        )
+            need = f"; {self.events_needed:,.2f} needed" if self.events_needed is not None else ""
+            lines.append(f"  events          {self.events:,.1f} expected (log-rank test){need}")
+        if self.events is not None:
+            lines.append(f"  log HR          {self.mde:.4g} (SE {self.std_error:.4g}); hazard ratio "
+                         f"{math.exp(self.mde):.4g}")
+        else:
+            lines.append(
+                f"  ITT             {self._fmt(self.mde)} (SE {self._fmt(self.std_error)}); "
+                f"CACE {self._fmt(self.mde_cace)}"
+            )
         if self.effect is not None and self.scale in ("odds_ratio", "risk_ratio"):
             lines.append(f"  effect given    {self.effect:.4g} ({self.scale.replace('_', ' ')})")
         elif self.effect is not None and self.scale is not None and diluted:
