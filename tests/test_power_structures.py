@@ -117,3 +117,48 @@ def test_round_trip(design: dict[str, Any]) -> None:
     assert pw.power(effect=m.mde, **{key: size}, **design).power == pytest.approx(0.8, abs=1e-9)
     s = pw.sample_size(mde=m.mde, **design)
     assert (s.n_clusters if key == "n_clusters" else s.n) == size
+
+
+# ------------------------------------------------------------- properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _designs() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    nested = st.builds(
+        lambda m, icc, r2: ("n", dict(nested_in="treatment", cluster_size=m, icc=icc, r2=r2)),
+        st.integers(2, 15), st.floats(0.0, 0.4), st.floats(0.0, 0.5),
+    )
+    three = st.builds(
+        lambda m, j, i2, i3, r3: ("n_clusters", dict(cluster_size=m, icc=i2, level3_size=j, icc_level3=i3,
+                                                   r2_level3=r3)),
+        st.integers(2, 40), st.integers(1, 8), st.floats(0.0, 0.3), st.floats(0.0, 0.3), st.floats(0.0, 0.6),
+    )
+    moderator = st.builds(
+        lambda q, clustered: ("n_clusters", dict(moderator_share=q, cluster_size=10, icc=0.1)) if clustered
+        else ("n", dict(moderator_share=q)),
+        st.floats(0.05, 0.95), st.booleans(),
+    )
+    return st.one_of(nested, three, moderator)
+
+
+@settings(max_examples=60, deadline=None)
+@given(design=_designs(), size=st.integers(30, 300), ratio=st.sampled_from([0.5, 0.6]))
+def test_properties(design: tuple[str, dict[str, Any]], size: int, ratio: float) -> None:
+    key, d = design
+    d = {**d, "ratio": ratio}
+    units = size * 10 if key == "n" else size
+    m = pw.mde(**{key: units}, **d)
+    # power(mde) is the target and power rises with the effect and with the sample
+    assert pw.power(effect=m.mde, **{key: units}, **d).power == pytest.approx(0.8, abs=1e-8)
+    assert pw.power(effect=m.mde * 1.1, **{key: units}, **d).power > 0.8
+    assert pw.mde(**{key: units * 2}, **d).mde < m.mde
+    # a larger ICC never helps, except for a person-level moderator in a cluster design, whose
+    # contrast is within clusters: there it leaves less (1 - icc) person-level variance (PowerUpR mod221)
+    if "icc" in d and d["icc"] < 0.25 and "moderator_share" not in d:
+        worse = pw.mde(**{key: units}, **{**d, "icc": d["icc"] + 0.05}).mde
+        assert worse >= m.mde * (1 - 1e-12)
+    # the round trip mde -> sample_size lands back on the sample (whole units)
+    s = pw.sample_size(mde=m.mde, **d)
+    assert (s.n if key == "n" else s.n_clusters) == units
+    assert s.power >= 0.8 - 1e-9
