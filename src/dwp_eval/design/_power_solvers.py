@@ -260,7 +260,8 @@ def power_result(
         from_rows = [log_rank(d, units, r["arm"], r["mde"])[1] for r in point.rows]
         events = max(from_rows)
     if d.clustered:
-        size = cast(float, d.cluster_size)  # set in every cluster design (checked on input)
+        # people per randomised unit (a level-3 unit holds level3_size clusters)
+        size = cast(float, d.cluster_size) * (d.structure.level3_size or 1.0)
         clusters = {a: round(units[a]) for a in d.arms}
         per_arm = {a: round(clusters[a] * size) for a in d.arms}
         n_clusters: int | None = sum(clusters.values())
@@ -370,11 +371,13 @@ def given_units(d: PowerDesign, n: Any, n_clusters: Any, func: str) -> dict[str,
         )
     people = whole_units(n, "n", func)
     if d.clustered:
-        jf = people / cast(float, d.cluster_size)  # set in every cluster design
+        per_unit = cast(float, d.cluster_size) * (d.structure.level3_size or 1.0)
+        jf = people / per_unit  # cluster_size is set in every cluster design
         if abs(jf - round(jf)) > 1e-9:
+            unit = (f"level-3 units of {per_unit:g} people" if d.structure.three_level
+                    else f"clusters of size {d.cluster_size:g}")
             raise OptionError(
-                f"{func}: n={people:,} is not a whole number of clusters of size "
-                f"{d.cluster_size:g}. Fix: pass n_clusters= instead."
+                f"{func}: n={people:,} is not a whole number of {unit}. Fix: pass n_clusters= instead."
             )
         return _nonempty(
             {a: float(v) for a, v in allocate(round(jf), d.arms).items()}, f"n={people:,}", func

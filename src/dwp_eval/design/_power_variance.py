@@ -98,7 +98,8 @@ def unit_variance(d: PowerDesign, arm: str, effect_itt: float) -> float:
     """Per-person outcome variance in an arm (at the alternative for binary outcomes)."""
     if d.baseline_rate is not None:
         p = d.baseline_rate
-        if arm != d.control and d.binary_variance == "unpooled":
+        # a moderator effect is a difference of differences: p0(1 - p0) in every cell
+        if arm != d.control and d.binary_variance == "unpooled" and d.structure.moderator_share is None:
             p = p + effect_itt
         return p * (1 - p)
     return 1.0 if d.sd is None else d.sd**2

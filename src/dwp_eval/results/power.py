@@ -186,25 +186,15 @@ class PowerResult(ResultMixin):
         test = f"{_pct(self.alpha)} {'two' if self.two_sided else 'one'}-sided test"
         people = f"{self.n:,} people"
         if self.n_clusters is not None:
-            people += f" in {self.n_clusters:,} clusters"
+            unit = "level-3 units" if (self.structure or {}).get("level3_size") else "clusters"
+            people += f" in {self.n_clusters:,} {unit}"
         head = f"With {people}, {self._ratio_text()}, {_pct(self.power)} power and a {test}"
         on = f" on {self.outcome}" if self.outcome else ""
         if self.binary:
             on = on or " on the outcome"
             on += f" (base {_pct(self.baseline_rate or 0.0)})"
         diluted = self.take_up != 1.0 or self.contamination != 0.0
-        if self.solved_for == "power":
-            first = (
-                f"With {people}, {self._ratio_text()}, and a {test}, the power to detect an ITT "
-                f"effect of {self._fmt(self.mde)}{on} is {_pct(self.power)}"
-            )
-        elif self.solved_for == "n":
-            first = (
-                f"To detect an ITT effect of {self._fmt(self.mde)}{on} with {_pct(self.power)} "
-                f"power and a {test} you need {people}, {self._ratio_text()}"
-            )
-        else:
-            first = f"{head}, the smallest ITT effect you can detect{on} is {self._fmt(self.mde)}"
+        first = self._first_line(people, test, head, on)
         if diluted:
             cont = (
                 f" and allowing for {_pct(self.contamination)} contamination"
@@ -217,7 +207,15 @@ class PowerResult(ResultMixin):
         lines = [first + "."]
         arms = ", ".join(f"{a} {k:,}" for a, k in self.n_per_arm.items())
         lines.append(f"  people          {self.n:,} ({arms}); {self.n_analysed:,.1f} analysed")
-        if self.n_clusters_per_arm is not None:
+        level3 = (self.structure or {}).get("level3_size")
+        if self.n_clusters_per_arm is not None and level3:
+            cl = ", ".join(f"{a} {k:,}" for a, k in self.n_clusters_per_arm.items())
+            lines.append(
+                f"  level-3 units   {self.n_clusters:,} randomised ({cl}), each of {level3:g} clusters "
+                f"of {self.cluster_size:g}; ICC {self.icc:g} (clusters), "
+                f"{(self.structure or {}).get('icc_level3'):g} (level 3)"
+            )
+        elif self.n_clusters_per_arm is not None:
             cl = ", ".join(f"{a} {k:,}" for a, k in self.n_clusters_per_arm.items())
             lines.append(
                 f"  clusters        {self.n_clusters:,} ({cl}); mean size {self.cluster_size:g}, "
@@ -252,6 +250,24 @@ class PowerResult(ResultMixin):
             unit = "clusters" if self.n_clusters is not None else "people"
             lines.append(f"  unrounded       {self.unrounded:,.2f} {unit} before rounding to whole {unit}")
         return "\n".join(lines)
+
+    def _first_line(self, people: str, test: str, head: str, on: str) -> str:
+        what = "ITT effect"
+        if (self.structure or {}).get("moderator_share") is not None:
+            what = "difference in ITT effects between the moderator's subgroups"
+        elif self.events is not None:
+            what = "effect"
+        if self.solved_for == "power":
+            return (
+                f"With {people}, {self._ratio_text()}, and a {test}, the power to detect a{'n' if what[0] in 'aeiouI' else ''} "
+                f"{what} of {self._fmt(self.mde)}{on} is {_pct(self.power)}"
+            )
+        if self.solved_for == "n":
+            return (
+                f"To detect a{'n' if what[0] in 'aeiouI' else ''} {what} of {self._fmt(self.mde)}{on} with "
+                f"{_pct(self.power)} power and a {test} you need {people}, {self._ratio_text()}"
+            )
+        return f"{head}, the smallest {what} you can detect{on} is {self._fmt(self.mde)}"
 
     def __repr__(self) -> str:
         return (
