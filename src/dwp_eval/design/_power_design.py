@@ -170,8 +170,8 @@ class DesignOptions(TypedDict, total=False):
     moderator_share : float, optional
         ``None``. Moderator (subgroup-difference) effect: the effect solved is
         the difference between the ITT effects of people with and without a
-        binary person-level moderator, held by this share of people (Dong,
-        Kelcey & Spybrook 2018; PowerUpR ``mod221``).
+        binary person-level moderator, held by this share of people (Spybrook,
+        Kelcey & Dong 2016; PowerUpR ``mod221``).
     control_median : float, optional
         ``None``. Time-to-event outcome (log-rank test): the control arm's
         median time to the event (exponential survival); effects are hazard

@@ -33,8 +33,9 @@ estimated contrast (and, for the partially nested design, its df):
   held by a share :math:`q`: the variance of the difference between the two
   subgroups' ITT effects is the person-level part of the main-effect variance
   over :math:`q(1-q)`; in cluster designs the cluster effects cancel within
-  clusters (Dong, Kelcey & Spybrook 2018, *J. Exp. Educ.* 86:?; PowerUpR
-  ``mod221`` with a non-randomly varying moderator effect):
+  clusters (Spybrook, Kelcey & Dong 2016, *JEBS* 41:605; Dong, Spybrook, Kelcey
+  & Bulus 2021, *Methodology* 17:92; PowerUpR ``mod221`` with a non-randomly
+  varying moderator effect):
 
   .. math:: V = \\sum_g \\frac{\\sigma^2(1-\\rho)(1-R^2)}{J_g m_g\\,q(1-q)}
      \\quad(\\rho = 0,\\ J_g m_g = n_g \\text{ for individual randomisation}),
