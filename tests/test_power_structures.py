@@ -96,6 +96,11 @@ def test_bad_input(kw: dict[str, Any], match: str) -> None:
         pw.mde(**n, **kw)
 
 
+def test_nested_too_small() -> None:
+    with pytest.raises(DwpEvalError, match="0.6667 caseloads of 15 in the treatment arm"):
+        pw.mde(n=20, nested_in="treatment", cluster_size=15, icc=0.1)
+
+
 def test_nested_refuses_n_clusters() -> None:
     with pytest.raises(OptionError, match="people, not clusters, are randomised"):
         pw.mde(n_clusters=20, nested_in="treatment", cluster_size=5, icc=0.1)

@@ -74,6 +74,13 @@ class Point:
 
 def check_df(d: PowerDesign, units: Mapping[str, float], func: str) -> float:
     df = residual_df(d, units)
+    if df < 1 and d.structure.nested_in is not None:
+        caseloads = units[d.treatments[0]] / cast(float, d.cluster_size)
+        raise ConvergenceError(
+            f"{func}: the design is too small: {caseloads:,.4g} caseloads of {d.cluster_size:g} in the "
+            f"treatment arm and {units[d.control]:,.4g} people in control leave {df:,.4g} "
+            f"(Satterthwaite) degrees of freedom; at least 1 is needed. Fix: increase n."
+        )
     if df < 1:
         what = "clusters" if d.clustered else "people analysed"
         total = sum(units.values()) if d.clustered else sum(units[a] * d.response[a] for a in units)
