@@ -97,7 +97,7 @@ def test_bad_input(kw: dict[str, Any], match: str) -> None:
 
 
 def test_nested_too_small() -> None:
-    with pytest.raises(DwpEvalError, match="0.6667 caseloads of 15 in the treatment arm"):
+    with pytest.raises(DwpEvalError, match=r"0\.6667 caseloads of 15 in the treatment arm"):
         pw.mde(n=20, nested_in="treatment", cluster_size=15, icc=0.1)
 
 
