@@ -164,3 +164,22 @@ def test_hazard_ratio_scale_errors() -> None:
         pw.sample_size(mde=1.25, scale="hazard_ratio")
     with pytest.raises(DwpEvalError, match="is a hazard ratio"):
         pw.sample_size(mde=1.25, scale="itt", control_median=200, follow_up=100)
+
+
+def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from dwp_eval.cli import main
+
+    assert main(["power", "--mde", "1.2", "--control-median", "240", "--accrual", "365",
+                 "--follow-up", "365"]) == 0
+    out = capsys.readouterr().out
+    assert "you need 1,163 people" in out and "944.48 needed" in out
+    assert main(["power", "--n", "1200", "--nested-in", "treatment", "--cluster-size", "20",
+                 "--icc", "0.05", "--baseline-rate", "0.3"]) == 0
+    assert "is 9.73 pp" in capsys.readouterr().out
+    assert main(["power", "--n-clusters", "24", "--cluster-size", "100", "--icc", "0.02",
+                 "--level3-size", "5", "--icc-level3", "0.01", "--baseline-rate", "0.3"]) == 0
+    assert "24 level-3 units" in capsys.readouterr().out
+    assert main(["power", "--n", "4000", "--moderator-share", "0.3", "--sd", "1"]) == 0
+    assert "between the moderator's subgroups you can detect is 0.193" in capsys.readouterr().out
+    assert main(["power", "--mde", "1.2", "--control-median", "240"]) == 2
+    assert "needs follow_up=" in capsys.readouterr().err
