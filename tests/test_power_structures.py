@@ -18,30 +18,11 @@ import pytest
 
 import dwp_eval.design.power as pw
 from dwp_eval.errors import DwpEvalError, OptionError
+from dwp_eval.references.power_runs import structure_design
 
 REF = Path(__file__).parent / "reference" / "power"
 RTOL = 1e-8
 PUP = pd.read_csv(REF / "powerup_structures.csv")
-
-
-def design_of(r: Any) -> dict[str, Any]:
-    """The dwp_eval design of a PowerUpR call (a row of powerup_structures.csv)."""
-    d: dict[str, Any] = dict(alpha=float(r["alpha"]), two_sided=str(r["two_tailed"]).upper() == "TRUE",
-                             ratio=float(r["p"]))
-    kind = r["design"]
-    if kind == "ira_pn":  # PowerUpR applies r21 to both variance components
-        d.update(n=int(r["n"]), nested_in="treatment", cluster_size=float(r["ic_size"]),
-                 icc=float(r["rho2"]), r2=float(r["r21"]), r2_cluster=float(r["r21"]))
-    elif kind == "cra3r3":
-        d.update(n_clusters=int(r["K"]), cluster_size=float(r["n"]), icc=float(r["rho2"]),
-                 level3_size=float(r["J"]), icc_level3=float(r["rho3"]), r2=float(r["r21"]),
-                 r2_cluster=float(r["r22"]), r2_level3=float(r["r23"]), n_covariates=int(r["g"]))
-    elif kind == "mod221":
-        d.update(n_clusters=int(r["J"]), cluster_size=float(r["n"]), icc=float(r["rho2"]),
-                 r2=float(r["r21"]), moderator_share=float(r["q"]))
-    else:  # mod_ira
-        d.update(n=int(r["n"]), r2=float(r["r21"]), moderator_share=float(r["q"]))
-    return d
 
 
 def _rel(a: float, b: float) -> float:
@@ -51,7 +32,7 @@ def _rel(a: float, b: float) -> float:
 @pytest.mark.parametrize("i", range(len(PUP)), ids=list(PUP["call"]))
 def test_powerupr_structures(i: int) -> None:
     r = PUP.iloc[i]
-    d = design_of(r)
+    d = structure_design(r)
     if r["solved"] == "mdes":
         res = pw.mde(power=float(r["power"]), method="t", **d)
         assert _rel(res.mde, r["value"]) < RTOL
@@ -60,6 +41,13 @@ def test_powerupr_structures(i: int) -> None:
         assert _rel(res.power, r["value"]) < RTOL
     assert _rel(res.std_error, r["sse"]) < RTOL
     assert _rel(res.df, r["df"]) < RTOL
+
+
+def test_selfcheck_runs_them() -> None:
+    from dwp_eval.references import selfcheck
+
+    res = selfcheck(["power_structures_powerupr", "power_log_rank"], verbose=False)
+    assert res.passed, res.summary()
 
 
 def test_every_design_is_covered() -> None:

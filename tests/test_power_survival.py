@@ -29,24 +29,12 @@ from hypothesis import strategies as st
 import dwp_eval.design.power as pw
 from dwp_eval.design._power_structure import event_probability
 from dwp_eval.errors import DwpEvalError
+from dwp_eval.references.power_runs import log_rank_design
 
 REF = Path(__file__).parent / "reference" / "power"
 RTOL = 1e-8
 LR = pd.read_csv(REF / "log_rank.csv")
 PUB = pd.read_csv(REF / "log_rank_published.csv")
-
-
-def design_of(r: Any, formula: str) -> dict[str, Any]:
-    d: dict[str, Any] = dict(
-        alpha=float(r["alpha"]), two_sided=bool(r["two_sided"]), ratio=float(r["ratio"]),
-        control_median=float(r["control_median"]), follow_up=float(r["follow_up"]),
-        events_formula=formula,
-    )
-    if r["accrual"] > 0:
-        d["accrual"] = float(r["accrual"])
-    if r["cluster_size"] > 1:
-        d.update(cluster_size=float(r["cluster_size"]), icc=float(r["icc"]))
-    return d
 
 
 def _rel(a: float, b: float) -> float:
@@ -57,7 +45,7 @@ def _rel(a: float, b: float) -> float:
 @pytest.mark.parametrize("i", range(len(LR)))
 def test_against_r(i: int, formula: str) -> None:
     r = LR.iloc[i]
-    d = design_of(r, formula)
+    d = log_rank_design(r, formula)
     s = pw.sample_size(mde=float(r["hazard_ratio"]), power=float(r["power"]), **d)
     m = float(r["cluster_size"])
     assert _rel(s.unrounded * m, r[f"n_{formula}"]) < RTOL
