@@ -91,8 +91,8 @@ def run_log_rank(root: Path) -> list[Row]:
                 rows.append(Row(case, "n", float(s.unrounded or 0.0) * m, float(r[f"n_{formula}"]), RTOL))
                 rows.append(Row(case, "events", float(s.events_needed or 0.0),
                                 float(r[f"events_{formula}"]) * de, RTOL))
-                units = dict(n_clusters=1200) if m > 1 else dict(n=1200)
-                p = pw.power(effect=float(r["hazard_ratio"]), **units, **d)
+                d.update(n_clusters=1200) if m > 1 else d.update(n=1200)
+                p = pw.power(effect=float(r["hazard_ratio"]), **d)
                 rows.append(Row(case, "power", p.power, float(r[f"power_{formula}"]), RTOL))
             except Exception as exc:
                 rows.append(_failed(case, exc))
