@@ -91,7 +91,7 @@ def run_log_rank(root: Path) -> list[Row]:
                 rows.append(Row(case, "n", float(s.unrounded or 0.0) * m, float(r[f"n_{formula}"]), RTOL))
                 rows.append(Row(case, "events", float(s.events_needed or 0.0),
                                 float(r[f"events_{formula}"]) * de, RTOL))
-                d.update(n_clusters=1200) if m > 1 else d.update(n=1200)
+                d["n_clusters" if m > 1 else "n"] = 1200  # people, or clusters of m
                 p = pw.power(effect=float(r["hazard_ratio"]), **d)
                 rows.append(Row(case, "power", p.power, float(r[f"power_{formula}"]), RTOL))
             except Exception as exc:
