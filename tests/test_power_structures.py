@@ -69,6 +69,8 @@ def test_lohr_example() -> None:
         (dict(nested_in="control", cluster_size=5, icc=0.1), "'nested_in' parameter of mde must be one of"),
         (dict(nested_in="treatment", cluster_size=5, icc=1.0), "'icc' parameter of mde must be a float in \\[0, 1\\)"),
         (dict(nested_in="treatment", cluster_size=5, icc=0.1, arms=3), "for two arms"),
+        (dict(nested_in="treatment", cluster_size=5, icc=0.1, strata=4), "no place for strata"),
+        (dict(nested_in="treatment", cluster_size=5, icc=0.1, n_covariates=2), "no place for strata"),
         (dict(cluster_size=20, icc=0.1, level3_size=4), "needs both 'level3_size'"),
         (dict(cluster_size=20, icc=0.1, level3_size=4, icc_level3=-0.1), "'icc_level3' parameter of mde"),
         (dict(cluster_size=20, icc=0.6, level3_size=4, icc_level3=0.5), "must be below 1"),

@@ -172,6 +172,12 @@ def parse_structure(func: str, kw: Mapping[str, Any], *, icc: float | None, n_ar
             )
         if n_arms != 2:
             raise OptionError(f"{func}: nested_in='treatment' is for two arms; got {n_arms}. Fix: use ratio=.")
+        if kw["strata"] is not None or kw["n_covariates"]:
+            raise OptionError(
+                f"{func}: nested_in='treatment' takes its df from Satterthwaite's formula for the two "
+                f"arms (PowerUpR ira_pn), which has no place for strata or n_covariates. Fix: leave them "
+                f"out and put the precision covariates bring in r2 and r2_cluster."
+            )
         _refuse(func, "nested_in", flags, ("level3_size", "moderator_share", "control_median"),
                 "plan these designs separately.")
     if (size3 is None) != (icc3 is None):
