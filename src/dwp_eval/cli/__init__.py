@@ -178,7 +178,16 @@ def _cmd_power(args: argparse.Namespace) -> int:
         "contamination": args.contamination,
         "attrition": args.attrition,
         "outcome": args.outcome,
+        "nested_in": args.nested_in,
+        "level3_size": args.level3_size,
+        "icc_level3": args.icc_level3,
+        "moderator_share": args.moderator_share,
+        "control_median": args.control_median,
+        "accrual": args.accrual,
+        "follow_up": args.follow_up,
     }
+    if args.events_formula is not None:
+        design["events_formula"] = args.events_formula
     size = {"n": args.n, "n_clusters": args.n_clusters}
     if args.mde is not None and args.effect is not None:
         raise DwpEvalError("give --mde (solve for the sample size) or --effect (solve for power), not both.")
@@ -305,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--n-clusters", type=int, dest="n_clusters", help="clusters randomised")
     w.add_argument("--mde", type=float, help="effect to detect: solve for the sample size")
     w.add_argument("--effect", type=float, help="effect: solve for the power")
-    w.add_argument("--scale", choices=["itt", "cace", "odds_ratio", "risk_ratio"], help="scale of --mde/--effect (needed with take-up)")
+    w.add_argument("--scale", choices=["itt", "cace", "odds_ratio", "risk_ratio", "hazard_ratio"], help="scale of --mde/--effect (needed with take-up)")
     w.add_argument("--sd", type=float, help="outcome SD (continuous outcome)")
     w.add_argument("--baseline-rate", type=float, dest="baseline_rate", help="control-arm rate (binary)")
     w.add_argument("--cluster-size", type=float, dest="cluster_size", help="mean people per cluster")
@@ -322,6 +331,19 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--alpha", type=float, default=0.05, help="two-sided test level (default 0.05)")
     w.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
     w.add_argument("--outcome", help="outcome name for the summary")
+    w.add_argument("--nested-in", choices=["treatment"], dest="nested_in",
+                   help="partially nested: clusters (--cluster-size, --icc) in the treatment arm only")
+    w.add_argument("--level3-size", type=float, dest="level3_size",
+                   help="three-level: clusters per level-3 unit (--n-clusters counts level-3 units)")
+    w.add_argument("--icc-level3", type=float, dest="icc_level3", help="three-level: level-3 ICC")
+    w.add_argument("--moderator-share", type=float, dest="moderator_share",
+                   help="solve for the difference between the effects of a binary moderator's subgroups")
+    w.add_argument("--control-median", type=float, dest="control_median",
+                   help="time to event: control median time (effects are hazard ratios)")
+    w.add_argument("--accrual", type=float, help="time to event: uniform recruitment period")
+    w.add_argument("--follow-up", type=float, dest="follow_up", help="time to event: follow-up after recruitment")
+    w.add_argument("--events-formula", choices=["schoenfeld", "freedman"], dest="events_formula",
+                   help="time to event: events formula (default schoenfeld)")
     w.set_defaults(func=_cmd_power)
 
     a = sub.add_parser(

@@ -23,6 +23,7 @@ from typing import Any, ForwardRef, Literal, TypedDict, TypeVar
 import numpy as np
 
 from dwp_eval._validation import check_option, closest
+from dwp_eval.design._power_structure import NO_STRUCTURE, Structure, parse_structure
 from dwp_eval.errors import ConvergenceError, OptionError
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "BinaryVariance",
     "Correction",
     "DesignOptions",
+    "EventsFormula",
     "Method",
     "PowerDesign",
     "number",
@@ -45,6 +47,7 @@ __all__ = [
 Method = Literal["t", "noncentral_t", "normal"]
 Correction = Literal["bonferroni", "holm", "dunnett"]
 BinaryVariance = Literal["unpooled", "baseline"]
+EventsFormula = Literal["schoenfeld", "freedman"]
 
 METHODS = ("t", "noncentral_t", "normal")
 CORRECTIONS = ("bonferroni", "holm", "dunnett")
@@ -147,6 +150,41 @@ class DesignOptions(TypedDict, total=False):
         variance does not depend on the effect.
     outcome : str, optional
         ``None``. Name of the outcome, for the summary.
+    nested_in : {"treatment"}, optional
+        ``None``. Partially nested design (IPS: the treatment arm is served in
+        caseloads of ``cluster_size`` people per employment specialist, the
+        control arm is not clustered): ``icc`` is the specialist ICC in the
+        treatment arm, ``n`` counts people randomised (Lohr, Schochet & Sanders
+        2014; PowerUpR ``ira_pn``). See :mod:`dwp_eval.design._power_structure`.
+    level3_size : float, optional
+        ``None``. Three-level cluster randomisation (people in offices in
+        districts, districts randomised; PowerUp CRA3): offices per district,
+        with ``cluster_size`` people per office, ``icc`` the office (level 2)
+        ICC and ``icc_level3`` the district ICC; ``n_clusters`` counts
+        districts.
+    icc_level3 : float, optional
+        ``None``. Three-level designs: the district (level 3) ICC.
+    r2_level3 : float
+        ``0.0``. Three-level designs: share of the district-level variance
+        explained by district covariates (``r2_cluster`` is the office level's).
+    moderator_share : float, optional
+        ``None``. Moderator (subgroup-difference) effect: the effect solved is
+        the difference between the ITT effects of people with and without a
+        binary person-level moderator, held by this share of people (Spybrook,
+        Kelcey & Dong 2016; PowerUpR ``mod221``).
+    control_median : float, optional
+        ``None``. Time-to-event outcome (log-rank test): the control arm's
+        median time to the event (exponential survival); effects are hazard
+        ratios (``scale="hazard_ratio"``); ``accrual`` and ``follow_up`` in
+        the same time unit.
+    accrual : float, optional
+        ``None``. Time-to-event: length of uniform recruitment (``None``: all
+        start together).
+    follow_up : float, optional
+        ``None``. Time-to-event: follow-up after recruitment ends (required).
+    events_formula : {"schoenfeld", "freedman"}
+        ``"schoenfeld"``. Time-to-event: the events formula, Schoenfeld (1983)
+        or Freedman (1982).
     """
 
     alpha: float
@@ -170,6 +208,15 @@ class DesignOptions(TypedDict, total=False):
     method: Method
     binary_variance: BinaryVariance
     outcome: str | None
+    nested_in: Literal["treatment"] | None
+    level3_size: float | None
+    icc_level3: float | None
+    r2_level3: float
+    moderator_share: float | None
+    control_median: float | None
+    accrual: float | None
+    follow_up: float | None
+    events_formula: EventsFormula
 
 
 #: The default of every option of :class:`DesignOptions`, in its order (a test
@@ -197,6 +244,15 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "method": "t",
         "binary_variance": "unpooled",
         "outcome": None,
+        "nested_in": None,
+        "level3_size": None,
+        "icc_level3": None,
+        "r2_level3": 0.0,
+        "moderator_share": None,
+        "control_median": None,
+        "accrual": None,
+        "follow_up": None,
+        "events_formula": "schoenfeld",
     }
 )
 
@@ -294,10 +350,16 @@ class PowerDesign:
     method: str
     binary_variance: str
     outcome: str | None
+    structure: Structure = NO_STRUCTURE
 
     @property
     def clustered(self) -> bool:
-        return self.cluster_size is not None
+        """Whether clusters are the units randomised (not in a partially nested design)."""
+        return self.cluster_size is not None and self.structure.nested_in is None
+
+    @property
+    def survival(self) -> bool:
+        return self.structure.control_median is not None
 
     @property
     def treatments(self) -> list[str]:
@@ -321,6 +383,7 @@ class PowerDesign:
             extra.append("response " + ", ".join(f"{a} {r:g}" for a, r in self.response.items()))
         if self.baseline_rate is not None:
             extra.append(f"binary outcome, {self.binary_variance} variance")
+        kind, extra = self.structure.describe(kind, extra)
         return kind + ("; " + "; ".join(extra) if extra else "")
 
 
@@ -445,6 +508,7 @@ def parse_design(func: str, options: Mapping[str, Any], *, own: Sequence[str] = 
             f"{func}: 'r2_cluster' and 'cluster_size_cv' apply to cluster designs only; "
             f"pass cluster_size= and icc= as well."
         )
+
     strata = None if kw["strata"] is None else _count(kw["strata"], "strata", func)
     n_cov = _count(kw["n_covariates"], "n_covariates", func, minimum=0)
     take_up = number(kw["take_up"], "take_up", func, "a float in (0, 1]", lambda v: 0 < v <= 1)
@@ -462,7 +526,16 @@ def parse_design(func: str, options: Mapping[str, Any], *, own: Sequence[str] = 
     outcome = kw["outcome"]
     if outcome is not None and not isinstance(outcome, str):
         raise OptionError(f"The 'outcome' parameter of {func} must be a str or None. Got {outcome!r} instead.")
+    structure = parse_structure(func, kw, icc=icc, n_arms=len(arms))
+    if structure.control_median is not None:
+        if "method" in options and method != "normal":
+            raise OptionError(
+                f"{func}: the log-rank test's power uses its normal approximation: pass "
+                f"method='normal' or leave method out. Got method={method!r}."
+            )
+        method = "normal"
     return PowerDesign(
+        structure=structure,
         func=func,
         alpha=alpha,
         two_sided=bool(kw["two_sided"]),

@@ -15,9 +15,11 @@ from scipy import optimize
 from dwp_eval._validation import check_option
 from dwp_eval.design._power_binary import RATIO_SCALES, difference_from_ratio
 from dwp_eval.design._power_design import PowerDesign, number, open01, whole_units
+from dwp_eval.design._power_structure import NO_STRUCTURE
 from dwp_eval.design._power_variance import (
     critical,
     dunnett_lambdas,
+    log_rank,
     multiplier,
     power_at,
     residual_df,
@@ -36,6 +38,7 @@ __all__ = [
     "check_scale",
     "check_target",
     "evaluate",
+    "events_at",
     "given_units",
     "power_result",
     "solve_mde",
@@ -71,6 +74,13 @@ class Point:
 
 def check_df(d: PowerDesign, units: Mapping[str, float], func: str) -> float:
     df = residual_df(d, units)
+    if df < 1 and d.structure.nested_in is not None:
+        caseloads = units[d.treatments[0]] / cast(float, d.cluster_size)
+        raise ConvergenceError(
+            f"{func}: the design is too small: {caseloads:,.4g} caseloads of {d.cluster_size:g} in the "
+            f"treatment arm and {units[d.control]:,.4g} people in control leave {df:,.4g} "
+            f"(Satterthwaite) degrees of freedom; at least 1 is needed. Fix: increase n."
+        )
     if df < 1:
         what = "clusters" if d.clustered else "people analysed"
         total = sum(units.values()) if d.clustered else sum(units[a] * d.response[a] for a in units)
@@ -101,7 +111,9 @@ def solve_mde(d: PowerDesign, units: Mapping[str, float], target: float, func: s
     mult = multiplier(d, crit, df, target, func)
     rows = []
     for arm in d.treatments:
-        if d.baseline_rate is None or d.binary_variance == "baseline":
+        if d.survival:
+            delta = _solve_log_hr(d, units, arm, mult, func)
+        elif d.baseline_rate is None or d.binary_variance == "baseline":
             delta = mult * math.sqrt(variance(d, units, arm, 0.0))
             if d.baseline_rate is not None and delta >= 1 - d.baseline_rate:
                 raise ConvergenceError(
@@ -127,9 +139,34 @@ def solve_mde(d: PowerDesign, units: Mapping[str, float], target: float, func: s
     return Point(dict(units), df, rows)
 
 
+def _solve_log_hr(d: PowerDesign, units: Mapping[str, float], arm: str, mult: float, func: str) -> float:
+    """The log hazard ratio (> 0) at ``mult`` standard errors (the variance depends on it)."""
+    hi = math.log(MAX_HAZARD_RATIO)
+
+    def gap(x: float) -> float:
+        return x - mult * math.sqrt(variance(d, units, arm, x))
+
+    if gap(hi) < 0:
+        raise ConvergenceError(
+            f"{func}: no detectable hazard ratio: searched hazard ratios in (1, {MAX_HAZARD_RATIO:g}). "
+            f"Fix: increase n or n_clusters, or follow_up."
+        )
+    return float(optimize.brentq(gap, 0.0, hi, xtol=1e-14, rtol=1e-14))
+
+
+# Largest hazard ratio the time-to-event MDE solver searches.
+MAX_HAZARD_RATIO = 1e4
+
+
 def min_units(d: PowerDesign) -> float:
     """Smallest total (people or clusters) with at least one residual df."""
     need = len(d.arms) * (d.strata or 1) + d.n_covariates + 1
+    if d.structure.moderator_share is not None:
+        need += len(d.arms) * (d.strata or 1)
+    if d.structure.nested_in is not None:
+        size = cast(float, d.cluster_size)
+        share_t = d.arms[d.treatments[0]]
+        return max(float(need), 2 * size / share_t, 2 / (d.arms[d.control] * d.response[d.control]))
     if d.clustered:
         return float(need)
     mean_response = sum(s * d.response[a] for a, s in d.arms.items())
@@ -138,6 +175,12 @@ def min_units(d: PowerDesign) -> float:
 
 def units_from_total(d: PowerDesign, total: float) -> dict[str, float]:
     return {a: total * s for a, s in d.arms.items()}
+
+
+def events_at(d: PowerDesign, total: float, effect_itt: float) -> float:
+    """Time-to-event designs: expected events (largest over comparisons) with ``total`` units in exact shares."""
+    units = units_from_total(d, total)
+    return max(log_rank(d, units, arm, effect_itt)[1] for arm in d.treatments)
 
 
 def solve_units(d: PowerDesign, effect_itt: float, target: float, func: str) -> float:
@@ -219,8 +262,13 @@ def power_result(
     scale: str | None = None,
 ) -> PowerResult:
     units = point.units
+    events = None
+    if d.survival:
+        from_rows = [log_rank(d, units, r["arm"], r["mde"])[1] for r in point.rows]
+        events = max(from_rows)
     if d.clustered:
-        size = cast(float, d.cluster_size)  # set in every cluster design (checked on input)
+        # people per randomised unit (a level-3 unit holds level3_size clusters)
+        size = cast(float, d.cluster_size) * (d.structure.level3_size or 1.0)
         clusters = {a: round(units[a]) for a in d.arms}
         per_arm = {a: round(clusters[a] * size) for a in d.arms}
         n_clusters: int | None = sum(clusters.values())
@@ -234,6 +282,8 @@ def power_result(
     comp = []
     for r in point.rows:
         mult = r["mde"] / r["se"] if r["se"] > 0 else 0.0
+        if d.survival:  # a hazard ratio below 1 is as detectable as above
+            mult = abs(mult)
         comp.append(
             {
                 "term": f"{r['arm']} vs {d.control}",
@@ -294,6 +344,8 @@ def power_result(
         unrounded=unrounded,
         scale=scale,
         comparisons=tuple(comp),
+        events=events,
+        structure=d.structure.__dict__.copy() if d.structure != NO_STRUCTURE else None,
     )
 
 
@@ -310,6 +362,11 @@ def given_units(d: PowerDesign, n: Any, n_clusters: Any, func: str) -> dict[str,
             f"design, n_clusters=."
         )
     if n_clusters is not None:
+        if d.structure.nested_in is not None:
+            raise OptionError(
+                f"{func}: in a partially nested design people, not clusters, are randomised: pass n= "
+                f"(people randomised); cluster_size= is the treatment arm's caseload size."
+            )
         if not d.clustered:
             raise OptionError(
                 f"{func}: 'n_clusters' needs a cluster design; pass cluster_size= and icc= too, "
@@ -321,11 +378,13 @@ def given_units(d: PowerDesign, n: Any, n_clusters: Any, func: str) -> dict[str,
         )
     people = whole_units(n, "n", func)
     if d.clustered:
-        jf = people / cast(float, d.cluster_size)  # set in every cluster design
+        per_unit = cast(float, d.cluster_size) * (d.structure.level3_size or 1.0)
+        jf = people / per_unit  # cluster_size is set in every cluster design
         if abs(jf - round(jf)) > 1e-9:
+            unit = (f"level-3 units of {per_unit:g} people" if d.structure.three_level
+                    else f"clusters of size {d.cluster_size:g}")
             raise OptionError(
-                f"{func}: n={people:,} is not a whole number of clusters of size "
-                f"{d.cluster_size:g}. Fix: pass n_clusters= instead."
+                f"{func}: n={people:,} is not a whole number of {unit}. Fix: pass n_clusters= instead."
             )
         return _nonempty(
             {a: float(v) for a, v in allocate(round(jf), d.arms).items()}, f"n={people:,}", func
@@ -356,11 +415,23 @@ def check_target(value: Any, d: PowerDesign, func: str) -> float:
     return p
 
 
-SCALES = ("itt", "cace", *RATIO_SCALES)
+SCALES = ("itt", "cace", *RATIO_SCALES, "hazard_ratio")
 
 
 def check_scale(d: PowerDesign, scale: Any, name: str, func: str) -> str:
     """The scale of ``name``: required (``"itt"`` or ``"cace"``) when take-up or contamination dilute the effect."""
+    if d.survival:
+        if scale not in (None, "hazard_ratio"):
+            raise OptionError(
+                f"{func}: in a time-to-event design (control_median=) '{name}' is a hazard ratio: pass "
+                f"scale='hazard_ratio' or leave scale out. Got scale={scale!r}."
+            )
+        return "hazard_ratio"
+    if scale == "hazard_ratio":
+        raise OptionError(
+            f"{func}: scale='hazard_ratio' needs a time-to-event design: pass control_median= and "
+            f"follow_up= (and accrual= if recruitment is spread out)."
+        )
     if scale is None:
         if d.compliance != 1.0:
             raise OptionError(
@@ -386,6 +457,10 @@ def check_effect(
 ) -> tuple[float, float]:
     """The effect as given and its ITT value (``effect`` on ``scale``)."""
     what = "a number" if allow_zero else "a non-zero number"
+    if scale == "hazard_ratio":
+        hr = number(effect, name, func, "a hazard ratio: a positive number" + ("" if allow_zero else " other than 1"),
+                    lambda v: 0 < v < MAX_HAZARD_RATIO and 1 / v < MAX_HAZARD_RATIO and (allow_zero or v != 1))
+        return hr, math.log(hr)
     if scale in RATIO_SCALES:
         positive = "a positive number" + ("" if allow_zero else " other than 1")
         e = number(effect, name, func, positive, lambda v: v > 0 and (allow_zero or v != 1))

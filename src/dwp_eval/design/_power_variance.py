@@ -22,13 +22,16 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from dwp_eval.design._power_design import PowerDesign
+from dwp_eval.design._power_structure import log_rank_variance, satterthwaite_df
 from dwp_eval.errors import ConvergenceError
 
 __all__ = [
     "critical",
+    "design_effect",
     "dunnett_critical",
     "dunnett_lambdas",
     "dunnett_probability",
+    "log_rank",
     "multiplier",
     "power_at",
     "residual_df",
@@ -38,9 +41,26 @@ __all__ = [
 
 
 def residual_df(d: PowerDesign, units: Mapping[str, float]) -> float:
-    """Residual df: units analysed - arms x strata - covariates (PowerUp's convention)."""
+    """Residual df: units analysed - arms x strata - covariates (PowerUp's convention).
+
+    Partially nested designs: Satterthwaite's df of the two arms' variances
+    (PowerUpR ``ira_pn``); moderator effects: as in
+    :mod:`~dwp_eval.design._power_structure`.
+    """
     n_arms = len(d.arms)
     blocks = d.strata or 1
+    s = d.structure
+    if s.nested_in is not None:
+        treat = d.treatments[0]
+        v_t, v_c = _nested_parts(d, units, treat, 0.0)
+        m = cast(float, d.cluster_size)
+        return satterthwaite_df(v_t, units[treat] / m - 1, v_c, units[d.control] * d.response[d.control] - 1)
+    per_unit = cast(float, d.cluster_size) if d.clustered else 1.0
+    people = sum(units[a] * d.response[a] * per_unit for a in units)
+    if s.moderator_share is not None:
+        if d.clustered:
+            return people - sum(units.values()) - n_arms * blocks - d.n_covariates
+        return people - 2 * n_arms * blocks - d.n_covariates
     if d.clustered:
         total = sum(units.values())
     else:
@@ -48,22 +68,67 @@ def residual_df(d: PowerDesign, units: Mapping[str, float]) -> float:
     return total - n_arms * blocks - d.n_covariates
 
 
+def _nested_parts(d: PowerDesign, units: Mapping[str, float], arm: str, effect_itt: float) -> tuple[float, float]:
+    """Partially nested design: the treatment arm's and the control arm's variance terms."""
+    size, icc = cast(float, d.cluster_size), cast(float, d.icc)
+    s2_t, s2_c = unit_variance(d, arm, effect_itt), unit_variance(d, d.control, effect_itt)
+    caseloads = units[arm] / size
+    tau2 = s2_t * icc / (1 - icc)
+    v_t = (tau2 * (1 - d.r2_cluster) * (1 + d.cluster_size_cv**2)
+           + s2_t * (1 - d.r2) / (size * d.response[arm])) / caseloads
+    v_c = s2_c * (1 - d.r2) / (units[d.control] * d.response[d.control])
+    return v_t, v_c
+
+
+def design_effect(d: PowerDesign) -> float:
+    """Cluster design effect ``1 + ((1 + CV^2) m - 1) rho`` (1 without clusters)."""
+    if not d.clustered:
+        return 1.0
+    m, icc = cast(float, d.cluster_size), cast(float, d.icc)
+    return 1.0 + ((1.0 + d.cluster_size_cv**2) * m - 1.0) * icc
+
+
+def log_rank(d: PowerDesign, units: Mapping[str, float], arm: str, log_hr: float) -> tuple[float, float]:
+    """Variance of the log hazard ratio and the expected events of ``arm`` vs control."""
+    scale = cast(float, d.cluster_size) if d.clustered else 1.0
+    return log_rank_variance(d.structure, units[arm] * scale, units[d.control] * scale, log_hr, design_effect(d))
+
+
 def unit_variance(d: PowerDesign, arm: str, effect_itt: float) -> float:
     """Per-person outcome variance in an arm (at the alternative for binary outcomes)."""
     if d.baseline_rate is not None:
         p = d.baseline_rate
-        if arm != d.control and d.binary_variance == "unpooled":
+        # a moderator effect is a difference of differences: p0(1 - p0) in every cell
+        if arm != d.control and d.binary_variance == "unpooled" and d.structure.moderator_share is None:
             p = p + effect_itt
         return p * (1 - p)
     return 1.0 if d.sd is None else d.sd**2
 
 
 def variance(d: PowerDesign, units: Mapping[str, float], arm: str, effect_itt: float) -> float:
-    """Variance of the ITT contrast ``arm - control`` (the equations of :mod:`dwp_eval.design.power`)."""
+    """Variance of the ITT contrast ``arm - control`` (the equations of :mod:`dwp_eval.design.power`
+    and :mod:`dwp_eval.design._power_structure`)."""
+    s = d.structure
+    if s.control_median is not None:
+        return log_rank(d, units, arm, effect_itt)[0]
+    if s.nested_in is not None:
+        return sum(_nested_parts(d, units, arm, effect_itt))
+    q = s.moderator_share
     total = 0.0
     for g in (arm, d.control):
         v = unit_variance(d, g, effect_itt)
-        if d.clustered:
+        if q is not None:
+            icc = cast(float, d.icc) if d.clustered else 0.0
+            people = units[g] * (cast(float, d.cluster_size) if d.clustered else 1.0) * d.response[g]
+            total += v * (1 - icc) * (1 - d.r2) / (people * q * (1 - q))
+        elif s.three_level:
+            size, icc = cast(float, d.cluster_size), cast(float, d.icc)
+            j, icc3 = cast(float, s.level3_size), cast(float, s.icc_level3)
+            m = size * d.response[g]
+            per = (icc3 * (1 - s.r2_level3) + icc * (1 - d.r2_cluster) / j
+                   + (1 - icc - icc3) * (1 - d.r2) / (j * m))
+            total += v * per / units[g]
+        elif d.clustered:
             # cluster_size and icc are both set in every cluster design (checked on input)
             size, icc = cast(float, d.cluster_size), cast(float, d.icc)
             m = size * d.response[g]
@@ -171,6 +236,8 @@ def power_at(d: PowerDesign, lam: float, crit: float, df: float) -> float:
         return float(stats.t.cdf(lam - crit, df))
     if d.method == "normal":
         p = float(stats.norm.cdf(lam - crit))
+        if d.survival:  # Schoenfeld (1983) / Freedman (1982): the tail of the effect only
+            return p
         return p + float(stats.norm.cdf(-lam - crit)) if d.two_sided else p
     p = float(stats.nct.sf(crit, df, lam))  # exact under normal errors: pwr, statsmodels
     if not d.two_sided:

@@ -14,7 +14,15 @@ One design description is shared by :func:`mde`, :func:`sample_size`,
   fixed effects), ``n_covariates=`` (for the df);
 * clusters: ``cluster_size=``, ``icc=``, ``r2_cluster=``, ``cluster_size_cv=``;
 * dilution: ``take_up=1.0``, ``contamination=0.0``; loss: ``attrition=0.0``
-  or ``response_rate=`` (a number or one per arm).
+  or ``response_rate=`` (a number or one per arm);
+* structure: ``nested_in="treatment"`` (partially nested: clusters of
+  ``cluster_size`` in the treatment arm only, as IPS caseloads),
+  ``level3_size=``, ``icc_level3=``, ``r2_level3=`` (three-level cluster
+  randomisation), ``moderator_share=`` (a subgroup-difference effect);
+* time to event (log-rank test): ``control_median=``, ``accrual=``,
+  ``follow_up=``, ``events_formula="schoenfeld" | "freedman"``; effects are
+  hazard ratios. Formulas and sources in
+  :mod:`dwp_eval.design._power_structure`.
 
 The variance of the ITT contrast between arm :math:`a` and control :math:`c`
 with :math:`n_a, n_c` people analysed is (Bloom 1995; Dong & Maynard 2013,
@@ -50,6 +58,7 @@ function, so they are inverses:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal, Unpack
 
 import numpy as np
@@ -71,8 +80,9 @@ __all__ = ["DesignOptions", "Scale", "mde", "power", "power_curve", "sample_size
 #: The scale of an effect given to :func:`sample_size`, :func:`power` and
 #: :func:`power_curve`: the ITT effect, or the CACE (effect on those who take
 #: the programme up), or, for binary outcomes (``baseline_rate=``), the ITT odds
-#: ratio or risk ratio of the treatment arm against control.
-Scale = Literal["itt", "cace", "odds_ratio", "risk_ratio"]
+#: ratio or risk ratio of the treatment arm against control, or, for
+#: time-to-event outcomes (``control_median=``), the hazard ratio.
+Scale = Literal["itt", "cace", "odds_ratio", "risk_ratio", "hazard_ratio"]
 
 
 @shares_design_options
@@ -98,8 +108,11 @@ def mde(
         ``sd`` or ``baseline_rate``, ``r2``, ``cluster_size``, ``icc``,
         ``r2_cluster``, ``cluster_size_cv``, ``strata``, ``n_covariates``,
         ``take_up``, ``contamination``, ``attrition`` or ``response_rate``,
-        ``correction``, ``method``, ``binary_variance``, ``outcome``), each
-        documented with its default in :class:`DesignOptions`.
+        ``correction``, ``method``, ``binary_variance``, ``outcome``,
+        ``nested_in``, ``level3_size``, ``icc_level3``, ``r2_level3``,
+        ``moderator_share``, ``control_median``, ``accrual``, ``follow_up``,
+        ``events_formula``), each documented with its default in
+        :class:`DesignOptions`.
 
     Returns
     -------
@@ -137,6 +150,21 @@ def mde(
     0.4991
     >>> round(mde(n_clusters=20, cluster_size=15, icc=0.17).mde, 3)  # PowerUpR: 0.629
     0.629
+
+    A partially nested design (Lohr, Schochet & Sanders 2014, example 3.3, as
+    in PowerUpR's ``mdes.ira_pn(n=250, rho_ic=.1, ic_size=5, df=Inf)``: 0.401),
+    districts randomised with offices inside (PowerUp CRA3), a subgroup
+    difference, and a time-to-event outcome:
+
+    >>> round(mde(n=250, nested_in="treatment", cluster_size=5, icc=0.1, method="normal").mde, 3)
+    0.401
+    >>> round(mde(n_clusters=40, cluster_size=30, icc=0.05, level3_size=4, icc_level3=0.02).mde, 3)
+    0.182
+    >>> round(mde(n=2000, moderator_share=0.3).mde, 3)
+    0.274
+    >>> m = mde(n=2000, control_median=240, accrual=365, follow_up=365)
+    >>> round(m.mde_hazard_ratio, 3), round(m.events)
+    (1.15, 1612)
     """
     func = "mde"
     d = parse_design(func, design, own=("n", "n_clusters", "power"))
@@ -224,6 +252,13 @@ def sample_size(
     >>> m = mde(n=2000, baseline_rate=0.2, take_up=0.6)
     >>> sample_size(mde=m.mde, baseline_rate=0.2, take_up=0.6, scale="itt").n
     2000
+
+    Time to event: Schoenfeld's events for a hazard ratio of 1.2 and the
+    people needed to see them (``events_needed``):
+
+    >>> r = sample_size(mde=1.2, control_median=240, accrual=365, follow_up=365)
+    >>> r.n, round(r.events_needed, 1)
+    (1163, 944.5)
     """
     func = "sample_size"
     d = parse_design(func, design, own=("mde", "power", "scale"))
@@ -234,9 +269,12 @@ def sample_size(
     total = solve.solve_whole(d, itt, target, exact, func)
     whole = {a: float(v) for a, v in solve.allocate(total, d.arms).items()}
     point = solve.evaluate(d, whole, itt, func)
-    return solve.power_result(
+    res = solve.power_result(
         d, point, solved_for="n", target=target, effect=effect, unrounded=exact, scale=how
     )
+    if d.survival:  # the events the continuous solution needs (Schoenfeld's / Freedman's D)
+        res = replace(res, events_needed=solve.events_at(d, exact, itt))
+    return res
 
 
 @shares_design_options

@@ -36,6 +36,7 @@ from dwp_eval._validation import _fmt_list, closest
 from dwp_eval._version import __version__
 from dwp_eval.errors import OptionError
 from dwp_eval.references.did_runs import run_staggered_no_never, run_twfe_cr1
+from dwp_eval.references.power_runs import run_log_rank, run_power_structures
 from dwp_eval.references.runs import (
     Row,
     _run_cace_estimatr,
@@ -62,6 +63,9 @@ PACKAGE_FILES: tuple[str, ...] = (
     "power/statsmodels_results.csv",
     "power/powerup_results.csv",
     "power/published_examples.csv",
+    "power/powerup_structures.csv",
+    "power/log_rank.csv",
+    "power/log_rank_published.csv",
     "cace/estimatr_results.csv",
     "cace/linearmodels_results.csv",
     "cace/data/*.csv",
@@ -187,6 +191,22 @@ REFERENCES: tuple[Reference, ...] = (
         "varying and universal base periods",
         "absolute 1e-10 (estimate), relative 1e-8 (SE)",
         run_staggered_no_never,
+    ),
+    Reference(
+        "power_structures_powerupr",
+        "R PowerUpR 1.1.0 (ira_pn, cra3r3, mod221; mod211's SE for the individual moderator)",
+        "dwp_eval.mde and power for partially nested, three-level and moderator designs",
+        "relative 1e-8 (MDE, power, SE, df)",
+        run_power_structures,
+    ),
+    Reference(
+        "power_log_rank",
+        "Schoenfeld (1983) and Freedman (1982) written out in base R; Phadnis, Wetmore & Mayo "
+        "(2017, Stat Med 36:4121) Table 3",
+        "dwp_eval.sample_size and power for the log-rank test: events, people, power; "
+        "accrual, follow-up, clusters",
+        "relative 1e-8; printed events exactly",
+        run_log_rank,
     ),
 )
 

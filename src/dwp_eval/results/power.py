@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,17 @@ class PowerResult(ResultMixin):
     comparisons
         One row per treatment arm compared with control (the fields above are
         those of the least powered comparison).
+    events
+        Time-to-event designs: the expected number of events (both arms of the
+        least powered comparison) at ``mde``; ``mde`` is then the log hazard
+        ratio (:attr:`mde_hazard_ratio` its exponential).
+    events_needed
+        ``sample_size`` in time-to-event designs: the events the continuous
+        solution needs (Schoenfeld's or Freedman's :math:`D`, times the
+        cluster design effect), before rounding people up.
+    structure
+        The partially nested, three-level, moderator or time-to-event options
+        (``None`` for the basic designs).
     """
 
     solved_for: str
@@ -118,6 +130,16 @@ class PowerResult(ResultMixin):
     unrounded: float | None = None
     scale: str | None = None
     comparisons: tuple[dict[str, Any], ...] = ()
+    events: float | None = None
+    events_needed: float | None = None
+    structure: dict[str, Any] | None = None
+
+    @property
+    def mde_hazard_ratio(self) -> float | None:
+        """Time-to-event designs: the hazard ratio ``exp(mde)`` (``mde`` is its log)."""
+        if self.events is None:
+            return None
+        return math.exp(self.mde)
 
     @property
     def mde_odds_ratio(self) -> float | None:
@@ -140,6 +162,8 @@ class PowerResult(ResultMixin):
         return self.baseline_rate is not None
 
     def _fmt(self, v: float) -> str:
+        if self.events is not None:
+            return f"log HR {v:.4g} (HR {math.exp(v):.4g})"
         if self.binary:
             return f"{100 * v:.3g} pp"
         if self.sd is None:
@@ -162,25 +186,15 @@ class PowerResult(ResultMixin):
         test = f"{_pct(self.alpha)} {'two' if self.two_sided else 'one'}-sided test"
         people = f"{self.n:,} people"
         if self.n_clusters is not None:
-            people += f" in {self.n_clusters:,} clusters"
+            unit = "level-3 units" if (self.structure or {}).get("level3_size") else "clusters"
+            people += f" in {self.n_clusters:,} {unit}"
         head = f"With {people}, {self._ratio_text()}, {_pct(self.power)} power and a {test}"
         on = f" on {self.outcome}" if self.outcome else ""
         if self.binary:
             on = on or " on the outcome"
             on += f" (base {_pct(self.baseline_rate or 0.0)})"
         diluted = self.take_up != 1.0 or self.contamination != 0.0
-        if self.solved_for == "power":
-            first = (
-                f"With {people}, {self._ratio_text()}, and a {test}, the power to detect an ITT "
-                f"effect of {self._fmt(self.mde)}{on} is {_pct(self.power)}"
-            )
-        elif self.solved_for == "n":
-            first = (
-                f"To detect an ITT effect of {self._fmt(self.mde)}{on} with {_pct(self.power)} "
-                f"power and a {test} you need {people}, {self._ratio_text()}"
-            )
-        else:
-            first = f"{head}, the smallest ITT effect you can detect{on} is {self._fmt(self.mde)}"
+        first = self._first_line(people, test, head, on)
         if diluted:
             cont = (
                 f" and allowing for {_pct(self.contamination)} contamination"
@@ -193,17 +207,32 @@ class PowerResult(ResultMixin):
         lines = [first + "."]
         arms = ", ".join(f"{a} {k:,}" for a, k in self.n_per_arm.items())
         lines.append(f"  people          {self.n:,} ({arms}); {self.n_analysed:,.1f} analysed")
-        if self.n_clusters_per_arm is not None:
+        level3 = (self.structure or {}).get("level3_size")
+        if self.n_clusters_per_arm is not None and level3:
+            cl = ", ".join(f"{a} {k:,}" for a, k in self.n_clusters_per_arm.items())
+            lines.append(
+                f"  level-3 units   {self.n_clusters:,} randomised ({cl}), each of {level3:g} clusters "
+                f"of {self.cluster_size:g}; ICC {self.icc:g} (clusters), "
+                f"{(self.structure or {}).get('icc_level3'):g} (level 3)"
+            )
+        elif self.n_clusters_per_arm is not None:
             cl = ", ".join(f"{a} {k:,}" for a, k in self.n_clusters_per_arm.items())
             lines.append(
                 f"  clusters        {self.n_clusters:,} ({cl}); mean size {self.cluster_size:g}, "
                 f"ICC {self.icc:g}, CV of sizes {self.cluster_size_cv:g}"
             )
         lines.append(f"  design          {self.design}")
-        lines.append(
-            f"  ITT             {self._fmt(self.mde)} (SE {self._fmt(self.std_error)}); "
-            f"CACE {self._fmt(self.mde_cace)}"
-        )
+        if self.events is not None:
+            need = f"; {self.events_needed:,.2f} needed" if self.events_needed is not None else ""
+            lines.append(f"  events          {self.events:,.1f} expected (log-rank test){need}")
+        if self.events is not None:
+            lines.append(f"  log HR          {self.mde:.4g} (SE {self.std_error:.4g}); hazard ratio "
+                         f"{math.exp(self.mde):.4g}")
+        else:
+            lines.append(
+                f"  ITT             {self._fmt(self.mde)} (SE {self._fmt(self.std_error)}); "
+                f"CACE {self._fmt(self.mde_cace)}"
+            )
         if self.effect is not None and self.scale in ("odds_ratio", "risk_ratio"):
             lines.append(f"  effect given    {self.effect:.4g} ({self.scale.replace('_', ' ')})")
         elif self.effect is not None and self.scale is not None and diluted:
@@ -221,6 +250,24 @@ class PowerResult(ResultMixin):
             unit = "clusters" if self.n_clusters is not None else "people"
             lines.append(f"  unrounded       {self.unrounded:,.2f} {unit} before rounding to whole {unit}")
         return "\n".join(lines)
+
+    def _first_line(self, people: str, test: str, head: str, on: str) -> str:
+        what = "ITT effect"
+        if (self.structure or {}).get("moderator_share") is not None:
+            what = "difference in ITT effects between the moderator's subgroups"
+        elif self.events is not None:
+            what = "effect"
+        if self.solved_for == "power":
+            return (
+                f"With {people}, {self._ratio_text()}, and a {test}, the power to detect a{'n' if what[0] in 'aeiouI' else ''} "
+                f"{what} of {self._fmt(self.mde)}{on} is {_pct(self.power)}"
+            )
+        if self.solved_for == "n":
+            return (
+                f"To detect a{'n' if what[0] in 'aeiouI' else ''} {what} of {self._fmt(self.mde)}{on} with "
+                f"{_pct(self.power)} power and a {test} you need {people}, {self._ratio_text()}"
+            )
+        return f"{head}, the smallest {what} you can detect{on} is {self._fmt(self.mde)}"
 
     def __repr__(self) -> str:
         return (
