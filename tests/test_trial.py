@@ -106,3 +106,24 @@ def test_bad_roles_are_refused(df: pd.DataFrame) -> None:
     with pytest.raises(OptionError, match="This Trial names no 'received' column"):
         bare.cace(outcome="employed_13_weeks")
     assert "1,500 people" in repr(bare)
+
+
+def test_binary_survival_and_quantile_effects_equal_the_functions(
+    trial: de.Trial, df: pd.DataFrame,
+) -> None:
+    a = trial.binary_effect(outcome="employed_13_weeks", covariates=["age"])
+    b = de.binary_effect(df, outcome="employed_13_weeks", assigned="arm", strata="stratum",
+                         covariates=["age"])
+    assert a.to_frame().equals(b.to_frame())
+    rng = np.random.default_rng(3)
+    timed = df.assign(days=np.ceil(rng.exponential(300, len(df))).clip(1, 400),
+                      seen=(rng.random(len(df)) < 0.7).astype(int))
+    t = de.Trial(timed, id="id", assigned="arm", strata="stratum")
+    s1 = t.survival_effect(duration="days", event="seen", horizon=365)
+    s2 = de.survival_effect(timed, duration="days", event="seen", assigned="arm",
+                            strata="stratum", horizon=365)
+    assert s1.to_frame().equals(s2.to_frame())
+    q1 = trial.quantile_effects(outcome="earnings_12m", quantiles=[0.7, 0.9], draws=99, seed=1)
+    q2 = de.quantile_effects(df, outcome="earnings_12m", assigned="arm", strata="stratum",
+                             quantiles=[0.7, 0.9], draws=99, seed=1)
+    assert q1.to_frame().equals(q2.to_frame())

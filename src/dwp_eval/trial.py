@@ -20,10 +20,13 @@ import pandas as pd
 
 from dwp_eval._validation import check_columns, check_data, check_unique
 from dwp_eval.errors import OptionError
+from dwp_eval.estimate.binary import binary_effect
 from dwp_eval.estimate.cace import cace
 from dwp_eval.estimate.compliance import complier_profile, contamination_sensitivity
 from dwp_eval.estimate.itt import itt
+from dwp_eval.estimate.quantile import quantile_effects
 from dwp_eval.estimate.ri import RandomisationTest, randomisation_test
+from dwp_eval.estimate.survival import survival_effect
 from dwp_eval.monitor.attrition import attrition
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
@@ -41,7 +44,10 @@ from dwp_eval.results import (
     LeeBounds,
     SensitivityTable,
 )
+from dwp_eval.results.binary import BinaryEffect
 from dwp_eval.results.impact import EffectTable
+from dwp_eval.results.quantile import QuantileEffects
+from dwp_eval.results.survival import SurvivalEffect
 
 __all__ = ["Trial"]
 
@@ -129,6 +135,20 @@ class Trial:
         """:func:`dwp_eval.cace` with the trial's roles (needs ``received``)."""
         return cace(self.data, outcome=outcome, received=self._needs("received"),
                     **self._design(), **options)
+
+    def binary_effect(self, *, outcome: Hashable, **options: Any) -> BinaryEffect:
+        """:func:`dwp_eval.binary_effect` with the trial's roles."""
+        return binary_effect(self.data, outcome=outcome, **self._design(), **options)
+
+    def survival_effect(self, *, duration: Hashable, event: Hashable, horizon: float,
+                        **options: Any) -> SurvivalEffect:
+        """:func:`dwp_eval.survival_effect` with the trial's roles."""
+        return survival_effect(self.data, duration=duration, event=event, horizon=horizon,
+                               **self._design(), **options)
+
+    def quantile_effects(self, *, outcome: Hashable, **options: Any) -> QuantileEffects:
+        """:func:`dwp_eval.quantile_effects` with the trial's roles."""
+        return quantile_effects(self.data, outcome=outcome, **self._design(), **options)
 
     def impact_table(self, *, outcomes: Sequence[Hashable], **options: Any) -> EffectTable:
         """:func:`dwp_eval.impact_table` with the trial's roles."""
