@@ -8,6 +8,25 @@ import pandas as pd
 from dwp_eval.errors import OptionError
 
 
+def _whp_people(people: pd.DataFrame, needed: tuple[str, ...], *, func: str) -> None:
+    """Raise unless ``people`` is a non-empty DataFrame with the ``needed`` columns of
+    :func:`~dwp_eval.datasets.whp_like`."""
+    if not isinstance(people, pd.DataFrame) or len(people) == 0:
+        got = "an empty DataFrame" if isinstance(people, pd.DataFrame) else type(people).__name__
+        raise OptionError(
+            f"The 'people' parameter of {func} must be a non-empty pandas DataFrame (e.g. from "
+            f"whp_like). Got {got} instead."
+        )
+    absent = [c for c in needed if c not in people.columns]
+    if absent:
+        raise OptionError(
+            f"The 'people' parameter of {func} must have the columns of whp_like "
+            f"({', '.join(repr(c) for c in needed)}). Missing: "
+            f"{', '.join(repr(c) for c in absent)}; columns present: "
+            f"{', '.join(repr(c) for c in people.columns)}."
+        )
+
+
 def _arms(assigned: pd.Series | np.ndarray, n: int, *, func: str) -> np.ndarray:
     """Each person's arm as text; anything but one arm per person raises OptionError."""
     arm = np.asarray(assigned).astype(str)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from dwp_eval._core.records import add_months, month_of, month_start, scalar_date
 from dwp_eval._validation import check_seed
-from dwp_eval.datasets._common import _arms, _binary_array, _chance_of_13_weeks
+from dwp_eval.datasets._common import _arms, _binary_array, _chance_of_13_weeks, _whp_people
 from dwp_eval.errors import OptionError
 from dwp_eval.outcomes import NATIONAL_LIVING_WAGE
 
@@ -203,20 +203,7 @@ def whp_monthly_records(
     {'employed_13_weeks': 0.04}
     """
     rng = check_seed(seed, func=_FUNC)
-    if not isinstance(people, pd.DataFrame) or len(people) == 0:
-        got = "an empty DataFrame" if isinstance(people, pd.DataFrame) else type(people).__name__
-        raise OptionError(
-            f"The 'people' parameter of {_FUNC} must be a non-empty pandas DataFrame (e.g. from "
-            f"whp_like). Got {got} instead."
-        )
-    absent = [c for c in _NEEDED if c not in people.columns]
-    if absent:
-        raise OptionError(
-            f"The 'people' parameter of {_FUNC} must have the columns of whp_like "
-            f"({', '.join(repr(c) for c in _NEEDED)}). Missing: "
-            f"{', '.join(repr(c) for c in absent)}; columns present: "
-            f"{', '.join(repr(c) for c in people.columns)}."
-        )
+    _whp_people(people, _NEEDED, func=_FUNC)
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
         raise OptionError(
             f"The 'months' parameter of {_FUNC} must be a positive int. Got {months!r} instead."

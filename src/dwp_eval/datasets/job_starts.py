@@ -18,7 +18,7 @@ import pandas as pd
 
 from dwp_eval._core.records import add_months, month_of, month_start, scalar_date
 from dwp_eval._validation import check_seed
-from dwp_eval.datasets._common import _arms
+from dwp_eval.datasets._common import _arms, _whp_people
 from dwp_eval.datasets.admin import AdminRecords
 from dwp_eval.errors import OptionError
 
@@ -183,19 +183,7 @@ def whp_job_starts(
     1.25
     """
     rng = check_seed(seed, func=_FUNC)
-    if not isinstance(people, pd.DataFrame) or len(people) == 0:
-        got = "an empty DataFrame" if isinstance(people, pd.DataFrame) else type(people).__name__
-        raise OptionError(
-            f"The 'people' parameter of {_FUNC} must be a non-empty pandas DataFrame (e.g. from "
-            f"whp_like). Got {got} instead."
-        )
-    absent = [c for c in _NEEDED if c not in people.columns]
-    if absent:
-        raise OptionError(
-            f"The 'people' parameter of {_FUNC} must have the columns of whp_like "
-            f"({', '.join(repr(c) for c in _NEEDED)}). Missing: "
-            f"{', '.join(repr(c) for c in absent)}."
-        )
+    _whp_people(people, _NEEDED, func=_FUNC)
     theta = _positive(hazard_ratio, "hazard_ratio", "the hazard ratio, e.g. 1.25")
     lam = _positive(scale_days, "scale_days", "the Weibull scale in days")
     k = _positive(shape, "shape", "the Weibull shape")
