@@ -63,6 +63,10 @@ def test_survival_sections_publish_the_effects_and_controlled_curves(trial):
     assert all(int(v) % 5 == 0 for v in curves["n"])
     fig = next(s.figure for s in rep.sections if s.key == "survival_curves")
     assert fig is not None and fig[:4] == b"\x89PNG"
+    settings = rep.tables["methods"].set_index("item")["setting"]
+    assert settings["time to event: time_to_job"] == "days_to_job / found_job, RMST horizon 365 days"
+    methods = next(s for s in rep.sections if s.key == "methods")
+    assert any("restricted mean survival time" in t for t in methods.text)
 
 
 def test_each_published_step_holds_at_least_min_count_events_and_the_tail_is_cut(trial):

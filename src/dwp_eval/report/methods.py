@@ -81,6 +81,27 @@ def _binary_methods(plan: AnalysisPlan) -> list[str]:
     return out
 
 
+def _distribution_methods(plan: AnalysisPlan) -> list[str]:
+    out = []
+    if plan.survival:
+        out.append(
+            "Time to the event: Kaplan-Meier curves by arm (Kaplan & Meier 1958); the "
+            "restricted mean survival time to each outcome's horizon, the area under the "
+            "curve, and its difference between the arms with a design-based standard error "
+            "from the estimator's influence function (Royston & Parmar 2013); the Cox hazard "
+            "ratio with a robust variance (Lin & Wei 1989) and, with strata, a stratified "
+            "baseline hazard; the log-rank test, stratified with strata. Censored people are "
+            "kept at risk until censored. Published curves are read at 30-day points that each "
+            "follow enough events to meet the minimum count.")
+    if plan.distribution is not None:
+        out.append(
+            "Quantile effects: the difference between the arms' quantiles (inverse empirical "
+            "distribution functions; Firpo 2007), with percentile intervals from a bootstrap "
+            "that resamples people (or randomised clusters) within stratum and arm; a quantile "
+            "inside both arms' mass at zero is an effect of exactly zero.")
+    return out
+
+
 def _binary_settings(plan: AnalysisPlan) -> list[tuple[str, str]]:
     rows = []
     for o in _binary_outcomes(plan):
@@ -139,6 +160,7 @@ def methods(plan: AnalysisPlan, results: Mapping[str, Any],
             "and the effective first-stage F (Montiel Olea & Pflueger 2013) guard against a "
             "weak first stage."
         )
+    text += _distribution_methods(plan)
     if d["received"] or d["contaminated"]:
         text.append(
             "Take-up (treatment arm), control-arm receipt and contamination are shares with "
@@ -169,6 +191,12 @@ def methods(plan: AnalysisPlan, results: Mapping[str, Any],
         ("multiplicity families", plan.families),
         ("missing outcomes", plan.missing),
         *_binary_settings(plan),
+        *[(f"time to event: {v.name}", f"{v.duration} / {v.event}, RMST horizon "
+           f"{v.horizon:g} days") for v in plan.survival],
+        *([("quantile effects", f"{', '.join(plan.distribution.outcomes)} at "
+            f"{', '.join(f'{q:g}' for q in plan.distribution.quantiles)}; "
+            f"{plan.distribution.draws} draws, seed {plan.distribution.seed}")]
+          if plan.distribution is not None else []),
         ("disclosure: minimum count", str(plan.disclosure.min_count)),
         ("disclosure: rounding base", str(plan.disclosure.round_to)),
         *[(f"software: {k}", str(v)) for k, v in versions.items()],
