@@ -260,3 +260,28 @@ def test_rmst_is_the_mean_time_when_nobody_is_censored(d: pd.DataFrame) -> None:
         t = d.loc[d["arm"] == arm, "duration"].to_numpy()
         assert res.rmst_std_error[arm] == pytest.approx(
             np.sqrt(np.sum((t - t.mean()) ** 2)) / len(t), rel=1e-9)
+
+
+def test_one_person_clusters_give_greenwood_times_the_small_sample_factor() -> None:
+    plain = fit()
+    own = fit(DATA.assign(person=np.arange(len(DATA))), cluster="person")
+    for arm in ("control", "treatment"):
+        n = own.n_by_arm[arm]
+        assert own.n_clusters[arm] == n
+        assert own.rmst_std_error[arm] == pytest.approx(
+            np.sqrt(n / (n - 1)) * plain.rmst_std_error[arm], rel=1e-12)
+    assert own.rmst_df == len(DATA) - 2
+    # the Cox cluster-robust SE with one person per cluster is the robust SE
+    assert own.log_hazard_ratio_se == pytest.approx(plain.log_hazard_ratio_se, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(samples(), st.sampled_from([0.01, 0.05, 0.2]))
+def test_intervals_and_p_values_agree(d: pd.DataFrame, alpha: float) -> None:
+    res = fit(d, horizon=_horizon(d), alpha=alpha)
+    rows = res.to_frame().set_index("term")
+    for term, null in (("rmst_difference", 0.0), ("hazard_ratio", 1.0)):
+        r = rows.loc[term]
+        if abs(r["p_value"] - alpha) < 1e-9:
+            continue
+        assert (r["p_value"] < alpha) == (not r["conf_low"] <= null <= r["conf_high"])

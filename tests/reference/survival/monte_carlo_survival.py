@@ -11,7 +11,7 @@ from scipy import stats
 import dwp_eval as de
 from dwp_eval._core.survival import rmst_influence
 from dwp_eval.testing import binomial_band
-from test_survival_monte_carlo import HR, LAM0, SIMS, TAU, TRUE_DIFF, individual, nested
+from test_survival_monte_carlo import HR, LAM0, SIMS, TAU, TRUE_DIFF, clustered, individual, nested
 
 z = stats.norm.ppf(0.975)
 print(f"sims {SIMS}; 0.999 binomial band for 0.95: {binomial_band(0.95, SIMS)}")
@@ -59,3 +59,19 @@ for _ in range(1000):
     point_hits += bool(at["conf_low"] <= np.exp(-LAM0 * 150) <= at["conf_high"])
 print(f"KM control arm, 200 people: Hall-Wellner band holds the whole true curve {band_hits / 1000:.3f}; "
       f"log-log pointwise interval at 150 days covers {point_hits / 1000:.3f}")
+
+# whole offices randomised (30 offices of 14)
+rng = np.random.default_rng(20261209)
+hits = {"rmst": 0, "hr": 0}
+diffs = []
+for _ in range(SIMS):
+    res = de.survival_effect(clustered(rng), duration="days", event="event", assigned="arm",
+                             horizon=TAU, cluster="office")
+    lo, hi = res.interval(term="rmst_difference")
+    hits["rmst"] += lo <= TRUE_DIFF <= hi
+    lo, hi = res.interval(term="hazard_ratio")
+    hits["hr"] += lo <= HR <= hi
+    diffs.append(res.rmst_difference)
+print("cluster randomised (30 offices): coverage " + ", ".join(f"{k} {v / SIMS:.3f}" for k, v in hits.items())
+      + f"; RMST diff mean {np.mean(diffs):.3f} vs truth {TRUE_DIFF:.3f} "
+      f"(MC SE {np.std(diffs, ddof=1) / np.sqrt(SIMS):.3f})")
