@@ -206,6 +206,20 @@ def test_a_monotone_likelihood_is_not_estimable() -> None:
     assert err.value.reason == "Cox model not estimable"
 
 
+def test_a_monotone_likelihood_is_refused_whichever_arm_is_treatment() -> None:
+    # every treatment event has control people at risk; the one control event has no treatment
+    # person at risk: the log HR runs to +infinity. Newton's steps stall near 36 (the
+    # information underflows), which must not pass for convergence in either direction.
+    d = pd.DataFrame({"arm": ["control", "treatment", "control", "treatment", "treatment",
+                              "treatment", "control", "control", "control", "treatment",
+                              "control", "treatment"],
+                      "duration": [253, 60, 10, 3, 128, 63, 27, 28, 89, 23, 10, 85],
+                      "event": [1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1]})
+    for arms in ({}, {"control": "treatment", "treatment": "control"}):
+        with pytest.raises(NotEstimableError, match="the Cox model has no finite estimate"):
+            fit(d, horizon=85, **arms)
+
+
 @settings(max_examples=30, deadline=None)
 @given(samples())
 def test_swapping_arms_negates_the_rmst_difference_and_inverts_the_hr(d: pd.DataFrame) -> None:

@@ -137,6 +137,8 @@ def fit_cox(time: np.ndarray, event: np.ndarray, X: np.ndarray, strata: np.ndarr
             new = beta + step
             ll_new, sc_new, inf_new = total(new)
             halvings += 1
+        if halvings == 30:  # no step raises the likelihood any more, yet the score is not 0:
+            break           # a likelihood still rising towards infinity, not a maximum
         beta, ll, score, info = new, ll_new, sc_new, inf_new
         if np.max(np.abs(step)) < tol:
             converged = True
@@ -146,7 +148,11 @@ def fit_cox(time: np.ndarray, event: np.ndarray, X: np.ndarray, strata: np.ndarr
     except np.linalg.LinAlgError:
         inv = np.full((p, p), np.nan)
         converged = False
-    return CoxFit(beta, inv, ll, converged and bool(np.all(np.isfinite(inv))), it)
+    # Newton's steps can also stall on the way to infinity: the information, and with it the
+    # step, underflows (e.g. log HR 36, information 1e-15). A model-based variance above 1e8
+    # (a standard error of a log hazard ratio over 10,000) is that, not an estimate.
+    finite = bool(np.all(np.isfinite(inv))) and bool(np.all(np.diag(inv) < 1e8))
+    return CoxFit(beta, inv, ll, converged and finite, it)
 
 
 def cox_score_residuals(

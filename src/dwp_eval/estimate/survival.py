@@ -183,6 +183,8 @@ def survival_effect(
     cl, design, clustered_arms = _clusters(prep, frame, cluster, nested_in, func=func)
     z = prep.z
     st = prep.strata
+    if st is not None:  # randomised within strata: say so (the RMST and log-rank use them)
+        design = "stratified" if cluster is None else f"stratified, {design}"
     arms = {prep.control: z == 0, prep.treatment: z == 1}
     events_by_arm = {a: int(ev[m].sum()) for a, m in arms.items()}
     for a, n_ev in events_by_arm.items():
