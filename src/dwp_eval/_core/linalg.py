@@ -14,10 +14,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
 
 from dwp_eval.errors import DesignError
 
-__all__ = ["OLSFit", "Term", "check_full_rank", "demean", "fit_ols", "with_residuals"]
+__all__ = [
+    "FixedPart",
+    "OLSFit",
+    "PartialFits",
+    "Term",
+    "check_full_rank",
+    "demean",
+    "fit_ols",
+    "fixed_part",
+    "partial_fits",
+    "with_residuals",
+]
 
 #: Rows per block in passes over the data (leverages, HC meat): a block of
 #: ``X R^{-1}`` stays in cache and no n x k temporary is allocated.
@@ -265,3 +277,121 @@ def with_residuals(fit: OLSFit, resid: np.ndarray) -> OLSFit:
             f"with_residuals: resid must have shape {fit.resid.shape}; got {resid.shape}."
         )
     return replace(fit, resid=resid)
+
+
+# ------------------------------------------------- batched: many fits, one fixed part
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPart:
+    """The columns of a regression that every fit in a batch shares, factorised once.
+
+    ``Q`` (n x m) is an orthonormal basis of the fixed columns after the absorbed
+    strata were projected out (Householder QR of the demeaned columns), so that
+    ``M v = v - D (D'D)^{-1} D'v - Q Q'v`` residualises any column ``v`` on the
+    whole fixed part (``D``: the stratum indicators, orthogonal to ``Q``).
+    ``leverage`` is the fixed part's hat-matrix diagonal ``1/n_s + |Q_i|^2`` and
+    ``rank`` its number of parameters (absorbed strata included).
+    """
+
+    Q: np.ndarray
+    fe_codes: np.ndarray | None
+    fe_t: sp.csr_matrix | None  # B x n stratum indicator (transposed)
+    fe_size: np.ndarray | None
+    leverage: np.ndarray
+    rank: int
+
+    @property
+    def n(self) -> int:
+        return int(self.Q.shape[0])
+
+    def residualise(self, V: np.ndarray) -> np.ndarray:
+        """``M V`` for the columns of ``V`` (n x c)."""
+        V = np.asarray(V, dtype=float)
+        if self.fe_t is not None and self.fe_codes is not None and self.fe_size is not None:
+            means = np.asarray(self.fe_t @ V) / self.fe_size[:, None]
+            V = V - means[self.fe_codes]
+        if self.Q.shape[1]:
+            V = V - self.Q @ (self.Q.T @ V)
+        return V
+
+
+def fixed_part(F: np.ndarray, *, fe_codes: np.ndarray | None = None, func: str) -> FixedPart:
+    """Factorise the fixed columns ``F`` (n x m; with ``fe_codes`` they are first
+    demeaned within the absorbed strata, so ``F`` then holds no intercept)."""
+    F = np.asarray(F, dtype=float)
+    n = F.shape[0]
+    fe_t = fe_size = codes = None
+    lev = np.zeros(n)
+    n_fe = 0
+    if fe_codes is not None:
+        codes = np.asarray(fe_codes, dtype=np.int64)
+        n_groups = int(codes.max()) + 1
+        fe_t = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(n_groups, n))
+        fe_size = np.bincount(codes, minlength=n_groups).astype(float)
+        n_fe = int(np.sum(fe_size > 0))
+        lev += 1.0 / fe_size[codes]
+        if F.shape[1]:
+            F = demean(F, codes, n_groups, None)
+    if F.shape[1]:
+        Q, R = np.linalg.qr(F)
+        d = np.abs(np.diag(R))
+        if np.min(d) <= 1e-10 * max(1.0, float(np.max(np.linalg.norm(F, axis=0)))):
+            raise DesignError(f"{func}: the fixed columns of the design are collinear.")
+    else:
+        Q = np.zeros((n, 0))
+    lev += np.einsum("ij,ij->i", Q, Q)
+    return FixedPart(Q=Q, fe_codes=codes, fe_t=fe_t, fe_size=fe_size, leverage=lev, rank=Q.shape[1] + n_fe)
+
+
+@dataclass(frozen=True, eq=False)
+class PartialFits:
+    """Many least-squares fits sharing a :class:`FixedPart`, for the coefficients of
+    their varying columns only (Frisch-Waugh-Lovell).
+
+    For fit ``s`` with varying columns ``V_s`` (n x q) and outcome ``y_s``:
+    ``W_s = M V_s`` (n x q), ``bread_s = (W_s'W_s)^{-1}``, ``beta_s = bread_s W_s'y_s``,
+    residuals ``e_s = M y_s - W_s beta_s`` (those of the full regression) and
+    leverages ``h_s = h_fixed + diag(W_s bread_s W_s')``: the column space of
+    ``[F, V_s]`` is that of ``F`` plus the orthogonal ``M V_s``, so its hat matrix
+    is ``P_F + P_{M V_s}`` (Davidson & MacKinnon 2004, *Econometric Theory and
+    Methods*, sec. 2.4, the FWL theorem and ``P_X = P_1 + P_{M_1 X_2}``; with one
+    varying column, ``h_ii = h_ii(F) + w_i^2 / sum_j w_j^2``).
+    """
+
+    W: np.ndarray  # S x n x q
+    beta: np.ndarray  # S x q
+    resid: np.ndarray  # S x n
+    bread: np.ndarray  # S x q x q
+    leverage: np.ndarray  # S x n
+    rank: int  # parameters of each fit, fixed part included
+    ok: np.ndarray  # S: the varying columns are of full rank given the fixed part
+
+    @property
+    def n(self) -> int:
+        return int(self.W.shape[1])
+
+
+def partial_fits(fixed: FixedPart, V: np.ndarray, y: np.ndarray) -> PartialFits:
+    """Fit ``y_s`` on ``[fixed, V_s]`` for every ``s`` (``V``: S x n x q, ``y``: S x n);
+    the fixed part's factorisation is reused, so each fit costs ``O(n q^2)``."""
+    V = np.asarray(V, dtype=float)
+    S, n, q = V.shape
+    stacked = np.concatenate([V, np.asarray(y, dtype=float)[:, :, None]], axis=2)  # S x n x (q+1)
+    flat = stacked.transpose(1, 0, 2).reshape(n, S * (q + 1))
+    res = fixed.residualise(flat).reshape(n, S, q + 1).transpose(1, 0, 2)
+    W, my = res[:, :, :q], res[:, :, q]
+    Wt = W.transpose(0, 2, 1)
+    A = Wt @ W  # S x q x q
+    # a varying column with (almost) nothing left after the fixed part: rank deficient
+    # (the smallest eigenvalue of W'W scaled by the raw columns' norms, against the
+    # same 1e-14 floor as check_full_rank's Cholesky pivots)
+    scale = np.sqrt(np.maximum(np.einsum("snj,snj->sj", V, V), 1e-300))
+    ok = np.linalg.eigvalsh(A / (scale[:, :, None] * scale[:, None, :]))[:, 0] > 1e-14
+    A_safe = np.where(ok[:, None, None], A, np.eye(q)[None])
+    bread = np.linalg.inv(A_safe)
+    beta = (bread @ (Wt @ my[:, :, None]))[:, :, 0]
+    resid = my - (W @ beta[:, :, None])[:, :, 0]
+    lev = fixed.leverage[None, :] + np.einsum("snj,snj->sn", W @ bread, W)
+    return PartialFits(W=W, beta=beta, resid=resid, bread=bread, leverage=lev,
+                       rank=fixed.rank + q, ok=ok)

@@ -45,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dwp_eval._core.degeneracy import check_residuals
-from dwp_eval._core.linalg import BLOCK_ROWS, OLSFit
+from dwp_eval._core.linalg import BLOCK_ROWS, OLSFit, PartialFits
 from dwp_eval._validation import closest
 from dwp_eval.errors import DesignError, OptionError
 
@@ -53,6 +53,7 @@ __all__ = [
     "SE_TYPES",
     "BatchedWald",
     "VcovResult",
+    "batched_vcov",
     "cluster_sums",
     "hc_weights",
     "resolve_se_type",
@@ -587,3 +588,31 @@ def _quadratic(meat: np.ndarray, g: np.ndarray) -> np.ndarray:
             except np.linalg.LinAlgError:
                 out[b] = np.inf
         return out
+
+
+# ------------------------------------------------ batched: many fits, one fixed part
+
+
+def batched_vcov(fits: PartialFits, se_type: str) -> tuple[np.ndarray, float]:
+    """Covariance (S x q x q) of the varying coefficients of each of many
+    :class:`~dwp_eval._core.linalg.PartialFits` and their df ``n - p``, for the
+    classical and HC types of the table above (the same formulas as :func:`vcov`).
+
+    By Frisch-Waugh-Lovell the rows of ``(X'X)^{-1} X'`` for the varying columns are
+    ``(W'W)^{-1} W'`` with ``W = M V`` (Davidson & MacKinnon 2004, sec. 2.4), so the
+    HC sandwich of those coefficients is ``(W'W)^{-1} W' diag(w_i e_i^2) W (W'W)^{-1}``
+    with the full design's residuals and leverages (``hc_weights``).
+    """
+    entry = SE_TYPES[se_type]
+    if entry.clustered:
+        raise DesignError(f"batched_vcov: se_type {se_type!r} is cluster-robust; use vcov per fit.")
+    dof = float(fits.n - fits.rank)
+    if se_type == "classical":
+        s2 = np.einsum("sn,sn->s", fits.resid, fits.resid) / dof
+        return fits.bread * s2[:, None, None], dof
+    omega = fits.resid**2 * hc_weights(se_type, fits.leverage)
+    meat = fits.W.transpose(0, 2, 1) @ (fits.W * omega[:, :, None])
+    v = fits.bread @ meat @ fits.bread
+    if se_type == "HC1":
+        v = v * fits.n / dof
+    return v, dof

@@ -29,6 +29,7 @@ from dwp_eval.design._simulation import (
     Spec,
     batched_ok,
     check_population,
+    regression_ok,
     run_chunk,
 )
 from dwp_eval.errors import OptionError
@@ -214,6 +215,7 @@ def diagnose(
     batched = (estimator == "itt" and not covs and cluster is None and se_type is None)
     spec = Spec(None, None, estimator, None if effect is None else float(effect), id, arm_map,
                 control, treatment, strata_list, cluster, covs, adjustment, se_type, alpha, batched)
+    spec = replace(spec, regression=regression_ok(spec))
     if isinstance(design, pd.DataFrame):
         pop = check_population(design, spec, func)
         prepared = FixedPopulation(pop, spec, func)  # validates the design once, here
@@ -221,7 +223,7 @@ def diagnose(
                                     arm_map, control)
         spec = replace(spec, population=pop.reset_index(drop=True), batched=ok)
     elif callable(design):
-        spec = replace(spec, dgp=design)
+        spec = replace(spec, dgp=design, regression=False)  # a new population each time
     else:
         raise OptionError(
             f"The 'design' parameter of {func} must be a pandas DataFrame (a population with "

@@ -13,6 +13,7 @@ import pandas as pd
 
 from dwp_eval._core.contract import interval_of
 from dwp_eval._core.difference_in_means import BLOCKED_NEYMAN
+from dwp_eval.design._simulation.adjusted import AdjustedRegression
 from dwp_eval.design._simulation.batched import (
     FixedPopulation,
     batched_ok,
@@ -111,6 +112,8 @@ def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence]) -> Out:
             label = BLOCKED_NEYMAN if spec.strata else "HC2"
             return Out(e, s_, lo_, hi_, p_, truth, n, design, label, True)
         stratum = prepared.stratum_rows if spec.strata else None
+        if spec.regression:
+            return _run_regression(spec, prepared, seqs, y0, y1, truth, n)
         for i in range(S):
             z = prepared.assign(np.random.default_rng(seqs[i]))
             res = estimate_one(spec, reveal(pop, z, spec, stratum))
@@ -152,3 +155,33 @@ def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence]) -> Out:
         p[i] = res.p_value
         design, se_type = res.design, res.se_type
     return Out(est, se, lo, hi, p, truth, n, design, se_type, fast)
+
+
+def _run_regression(spec: Spec, prepared: FixedPopulation, seqs: list[np.random.SeedSequence],
+                    y0: np.ndarray, y1: np.ndarray, truth: np.ndarray, n: np.ndarray) -> Out:
+    """A chunk of a fixed population analysed by itt's covariate-adjusted regression,
+    batched (:mod:`.adjusted`): ``itt`` itself runs on the chunk's first assignment
+    (its checks and labels), the batched fit gives every simulation's numbers."""
+    pop = cast(pd.DataFrame, spec.population)
+    stratum = prepared.stratum_rows if spec.strata else None
+
+    def assignments(part: list[np.random.SeedSequence]) -> np.ndarray:
+        Z = np.empty((len(part), len(pop)))
+        Z[:, prepared.row_of] = prepared.treated_matrix(part)
+        return Z
+
+    first_z = assignments(seqs[:1])[0]
+    first = estimate_one(spec, reveal(pop, first_z, spec, stratum))
+    reg = AdjustedRegression(reveal(pop, first_z, spec, stratum), spec)
+    parts = []
+    for lo in range(0, len(seqs), reg.step):
+        Z = assignments(seqs[lo : lo + reg.step])
+
+        def one(i: int, Z: np.ndarray = Z) -> tuple[float, float, float]:
+            res = estimate_one(spec, reveal(pop, Z[i], spec, stratum))
+            return float(res.estimate), float(res.std_error), float(res.df)
+
+        parts.append(reg.estimate(Z, y0, y1, one))
+    e, s_, df = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    lo_, hi_, p_ = t_stats(e, s_, df, spec.alpha)
+    return Out(e, s_, lo_, hi_, p_, truth, n, first.design, first.se_type, True)

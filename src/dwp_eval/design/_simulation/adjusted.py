@@ -1,0 +1,98 @@
+"""The batched covariate-adjusted path of :func:`~dwp_eval.diagnose`: a fixed
+population re-randomised many times, analysed by :func:`~dwp_eval.itt`'s
+regression (additive or Lin (2013) covariates, strata as absorbed fixed effects,
+an HC variance) for a whole batch of assignments at once.
+
+Only assignment changes between simulations: the intercept (or the strata), the
+centred covariates and so the leverages of that fixed part are the same in every
+simulated trial. They are factorised once (:func:`~dwp_eval._core.linalg.fixed_part`);
+each simulation's assignment column (with Lin, also its interactions with the
+centred covariates) and outcome are residualised on them and the assignment
+coefficient, its HC variance and df follow from small ``q x q`` systems
+(:func:`~dwp_eval._core.linalg.partial_fits`, :func:`~dwp_eval._core.variance.batched_vcov`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._core.degeneracy import residuals_vanish
+from dwp_eval._core.linalg import fixed_part, partial_fits
+from dwp_eval._core.sample import prepare_sample
+from dwp_eval._core.variance import batched_vcov, resolve_se_type
+from dwp_eval.design._simulation.population import ARM, OBSERVED, Spec
+
+__all__ = ["AdjustedRegression", "regression_ok"]
+
+#: Elements (sims x people x columns) of one sub-batch's largest array: bounds the
+#: memory of a batch (about 8 bytes each, a few arrays of this size at once).
+BUDGET = 4_000_000
+
+
+def regression_ok(spec: Spec) -> bool:
+    """Whether :func:`~dwp_eval.itt` fits a regression that the batched path reproduces:
+    covariates, no clusters, and a classical or HC variance."""
+    if spec.estimator != "itt" or not spec.covariates or spec.cluster is not None:
+        return False
+    return resolve_se_type(spec.se_type, clustered=False, func="diagnose") in (
+        "classical", "HC0", "HC1", "HC2", "HC3")
+
+
+class AdjustedRegression:
+    """:func:`~dwp_eval.itt`'s covariate-adjusted regression of one fixed population,
+    prepared once and evaluated for many assignments.
+
+    ``data`` is the population revealed under one assignment (any: only the covariates
+    and strata are read); it is prepared by the same
+    :func:`~dwp_eval._core.sample.prepare_sample` as ``itt``, so the covariates are
+    expanded (dummies) and centred exactly as ``itt`` does.
+    """
+
+    def __init__(self, data: pd.DataFrame, spec: Spec):
+        prep, _ = prepare_sample(
+            data, outcome=OBSERVED, assigned=ARM, control=spec.control, treatment=spec.treatment,
+            covariates=spec.covariates, strata="_stratum" if spec.strata else None, cluster=None,
+            weights=None, missing="raise", func="itt", variance_cluster=True,
+        )
+        if len(prep.y) != len(data):  # pragma: no cover - missing values raise above
+            raise RuntimeError("diagnose: the prepared sample lost rows")
+        x = prep.covariates.to_numpy(dtype=float)
+        x = x - x.mean(axis=0)  # centred (Lin 2013), as assignment_regression does
+        fixed = x if prep.strata is not None else np.column_stack([np.ones(len(x)), x])
+        self.fixed = fixed_part(fixed, fe_codes=prep.strata, func="diagnose")
+        lin = spec.adjustment == "lin" and x.shape[1] > 0
+        # the varying columns are z times these: [1] (additive) or [1, x_c] (Lin)
+        self.loadings = np.column_stack([np.ones(len(x)), x]) if lin else np.ones((len(x), 1))
+        self.se_type = resolve_se_type(spec.se_type, clustered=False, func="diagnose")
+        #: simulations per sub-batch, so that its arrays stay within ``BUDGET`` elements
+        self.step = max(1, BUDGET // (len(x) * (self.loadings.shape[1] + 1)))
+
+    def estimate(
+        self, Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, one: Callable[[int], tuple[float, float, float]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Estimate, SE and df of the assignment coefficient for each row of ``Z``
+        (S x n, 0/1, population row order). ``one(s)`` runs ``itt`` on simulation
+        ``s`` itself: used where the batched fit cannot decide (a rank-deficient
+        design or vanishing residuals), so that ``itt``'s own error is raised."""
+        S, n = Z.shape
+        est, se, df = np.empty(S), np.empty(S), np.empty(S)
+        tau = y1 - y0
+        step = self.step
+        for lo in range(0, S, step):
+            z = Z[lo : lo + step]
+            V = z[:, :, None] * self.loadings[None, :, :]
+            y = y0[None, :] + z * tau[None, :]
+            fits = partial_fits(self.fixed, V, y)
+            v, dof = batched_vcov(fits, self.se_type)
+            est[lo : lo + len(z)] = fits.beta[:, 0]
+            se[lo : lo + len(z)] = np.sqrt(np.clip(v[:, 0, 0], 0.0, None))
+            df[lo : lo + len(z)] = dof
+            rss = np.einsum("sn,sn->s", fits.resid, fits.resid)
+            scale = np.max(np.abs(y), axis=1)
+            for i in range(len(z)):
+                if not fits.ok[i] or residuals_vanish(float(rss[i]), n, float(scale[i])):
+                    est[lo + i], se[lo + i], df[lo + i] = one(lo + i)
+        return est, se, df
