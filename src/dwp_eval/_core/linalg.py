@@ -286,7 +286,7 @@ def with_residuals(fit: OLSFit, resid: np.ndarray) -> OLSFit:
 class FixedPart:
     """The columns of a regression that every fit in a batch shares, factorised once.
 
-    ``Q`` (n x m) is an orthonormal basis of the fixed columns after the absorbed
+    ``Qt`` (m x n) holds an orthonormal basis of the fixed columns after the absorbed
     strata were projected out (Householder QR of the demeaned columns), so that
     ``M v = v - D (D'D)^{-1} D'v - Q Q'v`` residualises any column ``v`` on the
     whole fixed part (``D``: the stratum indicators, orthogonal to ``Q``).
@@ -294,9 +294,10 @@ class FixedPart:
     ``rank`` its number of parameters (absorbed strata included).
     """
 
-    Q: np.ndarray
+    Q: np.ndarray  # n x m, C-contiguous
+    Qt: np.ndarray  # m x n, C-contiguous (both layouts: BLAS is fastest on each)
     fe_codes: np.ndarray | None
-    fe_t: sp.csr_matrix | None  # B x n stratum indicator (transposed)
+    fe: sp.csc_matrix | None  # n x B stratum indicator
     fe_size: np.ndarray | None
     leverage: np.ndarray
     rank: int
@@ -306,13 +307,13 @@ class FixedPart:
         return int(self.Q.shape[0])
 
     def residualise(self, V: np.ndarray) -> np.ndarray:
-        """``M V`` for the columns of ``V`` (n x c)."""
+        """``M v`` for each row ``v`` of ``V`` (r x n: one column of the design per row)."""
         V = np.asarray(V, dtype=float)
-        if self.fe_t is not None and self.fe_codes is not None and self.fe_size is not None:
-            means = np.asarray(self.fe_t @ V) / self.fe_size[:, None]
-            V = V - means[self.fe_codes]
+        if self.fe is not None and self.fe_codes is not None and self.fe_size is not None:
+            means = np.asarray(V @ self.fe) / self.fe_size[None, :]
+            V = V - means[:, self.fe_codes]
         if self.Q.shape[1]:
-            V = V - self.Q @ (self.Q.T @ V)
+            V = V - (V @ self.Q) @ self.Qt
         return V
 
 
@@ -321,13 +322,13 @@ def fixed_part(F: np.ndarray, *, fe_codes: np.ndarray | None = None, func: str) 
     demeaned within the absorbed strata, so ``F`` then holds no intercept)."""
     F = np.asarray(F, dtype=float)
     n = F.shape[0]
-    fe_t = fe_size = codes = None
+    fe = fe_size = codes = None
     lev = np.zeros(n)
     n_fe = 0
     if fe_codes is not None:
         codes = np.asarray(fe_codes, dtype=np.int64)
         n_groups = int(codes.max()) + 1
-        fe_t = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(n_groups, n))
+        fe = sp.csc_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_groups))
         fe_size = np.bincount(codes, minlength=n_groups).astype(float)
         n_fe = int(np.sum(fe_size > 0))
         lev += 1.0 / fe_size[codes]
@@ -341,7 +342,8 @@ def fixed_part(F: np.ndarray, *, fe_codes: np.ndarray | None = None, func: str) 
     else:
         Q = np.zeros((n, 0))
     lev += np.einsum("ij,ij->i", Q, Q)
-    return FixedPart(Q=Q, fe_codes=codes, fe_t=fe_t, fe_size=fe_size, leverage=lev, rank=Q.shape[1] + n_fe)
+    return FixedPart(Q=np.ascontiguousarray(Q), Qt=np.ascontiguousarray(Q.T), fe_codes=codes,
+                     fe=fe, fe_size=fe_size, leverage=lev, rank=Q.shape[1] + n_fe)
 
 
 @dataclass(frozen=True, eq=False)
@@ -350,16 +352,18 @@ class PartialFits:
     their varying columns only (Frisch-Waugh-Lovell).
 
     For fit ``s`` with varying columns ``V_s`` (n x q) and outcome ``y_s``:
-    ``W_s = M V_s`` (n x q), ``bread_s = (W_s'W_s)^{-1}``, ``beta_s = bread_s W_s'y_s``,
+    ``W_s = M V_s``, ``bread_s = (W_s'W_s)^{-1}``, ``beta_s = bread_s W_s'y_s``,
     residuals ``e_s = M y_s - W_s beta_s`` (those of the full regression) and
     leverages ``h_s = h_fixed + diag(W_s bread_s W_s')``: the column space of
     ``[F, V_s]`` is that of ``F`` plus the orthogonal ``M V_s``, so its hat matrix
     is ``P_F + P_{M V_s}`` (Davidson & MacKinnon 2004, *Econometric Theory and
     Methods*, sec. 2.4, the FWL theorem and ``P_X = P_1 + P_{M_1 X_2}``; with one
     varying column, ``h_ii = h_ii(F) + w_i^2 / sum_j w_j^2``).
+
+    Arrays are laid out fits x people (``W``: q x S x n), each row contiguous.
     """
 
-    W: np.ndarray  # S x n x q
+    W: np.ndarray  # q x S x n
     beta: np.ndarray  # S x q
     resid: np.ndarray  # S x n
     bread: np.ndarray  # S x q x q
@@ -369,29 +373,33 @@ class PartialFits:
 
     @property
     def n(self) -> int:
-        return int(self.W.shape[1])
+        return int(self.W.shape[2])
 
 
 def partial_fits(fixed: FixedPart, V: np.ndarray, y: np.ndarray) -> PartialFits:
-    """Fit ``y_s`` on ``[fixed, V_s]`` for every ``s`` (``V``: S x n x q, ``y``: S x n);
-    the fixed part's factorisation is reused, so each fit costs ``O(n q^2)``."""
+    """Fit ``y_s`` on ``[fixed, V_s]`` for every ``s`` (``V``: q x S x n, ``y``: S x n);
+    the fixed part's factorisation is reused, so each fit costs ``O(n q (q + m))``."""
     V = np.asarray(V, dtype=float)
-    S, n, q = V.shape
-    stacked = np.concatenate([V, np.asarray(y, dtype=float)[:, :, None]], axis=2)  # S x n x (q+1)
-    flat = stacked.transpose(1, 0, 2).reshape(n, S * (q + 1))
-    res = fixed.residualise(flat).reshape(n, S, q + 1).transpose(1, 0, 2)
-    W, my = res[:, :, :q], res[:, :, q]
-    Wt = W.transpose(0, 2, 1)
-    A = Wt @ W  # S x q x q
-    # a varying column with (almost) nothing left after the fixed part: rank deficient
-    # (the smallest eigenvalue of W'W scaled by the raw columns' norms, against the
-    # same 1e-14 floor as check_full_rank's Cholesky pivots)
-    scale = np.sqrt(np.maximum(np.einsum("snj,snj->sj", V, V), 1e-300))
+    q, S, n = V.shape
+    res = fixed.residualise(np.concatenate([V.reshape(q * S, n), np.asarray(y, dtype=float)]))
+    W, my = res[: q * S].reshape(q, S, n), res[q * S :]
+    A = np.empty((S, q, q))
+    raw = np.empty((S, q))
+    for j in range(q):
+        raw[:, j] = np.einsum("sn,sn->s", V[j], V[j])
+        for k in range(j + 1):
+            A[:, j, k] = A[:, k, j] = np.einsum("sn,sn->s", W[j], W[k])
+    # a varying column with (almost) nothing left given the fixed part and the others:
+    # the smallest eigenvalue of W'W scaled by the raw columns' norms, against the
+    # same 1e-14 floor as check_full_rank's Cholesky pivots
+    scale = np.sqrt(np.maximum(raw, 1e-300))
     ok = np.linalg.eigvalsh(A / (scale[:, :, None] * scale[:, None, :]))[:, 0] > 1e-14
-    A_safe = np.where(ok[:, None, None], A, np.eye(q)[None])
-    bread = np.linalg.inv(A_safe)
-    beta = (bread @ (Wt @ my[:, :, None]))[:, :, 0]
-    resid = my - (W @ beta[:, :, None])[:, :, 0]
-    lev = fixed.leverage[None, :] + np.einsum("snj,snj->sn", W @ bread, W)
+    bread = np.linalg.inv(np.where(ok[:, None, None], A, np.eye(q)[None]))
+    Wy = np.stack([np.einsum("sn,sn->s", W[j], my) for j in range(q)], axis=1)
+    beta = np.einsum("sjk,sk->sj", bread, Wy)
+    resid = my - np.einsum("sj,jsn->sn", beta, W)
+    lev = np.broadcast_to(fixed.leverage, (S, n)).copy()
+    for j in range(q):
+        lev += W[j] * np.einsum("sk,ksn->sn", bread[:, j, :], W)
     return PartialFits(W=W, beta=beta, resid=resid, bread=bread, leverage=lev,
                        rank=fixed.rank + q, ok=ok)

@@ -593,15 +593,16 @@ def _quadratic(meat: np.ndarray, g: np.ndarray) -> np.ndarray:
 # ------------------------------------------------ batched: many fits, one fixed part
 
 
-def batched_vcov(fits: PartialFits, se_type: str) -> tuple[np.ndarray, float]:
-    """Covariance (S x q x q) of the varying coefficients of each of many
-    :class:`~dwp_eval._core.linalg.PartialFits` and their df ``n - p``, for the
+def batched_vcov(fits: PartialFits, se_type: str, j: int = 0) -> tuple[np.ndarray, float]:
+    """Variance (length S) of the ``j``-th varying coefficient of each of many
+    :class:`~dwp_eval._core.linalg.PartialFits`, and the df ``n - p``, for the
     classical and HC types of the table above (the same formulas as :func:`vcov`).
 
     By Frisch-Waugh-Lovell the rows of ``(X'X)^{-1} X'`` for the varying columns are
-    ``(W'W)^{-1} W'`` with ``W = M V`` (Davidson & MacKinnon 2004, sec. 2.4), so the
-    HC sandwich of those coefficients is ``(W'W)^{-1} W' diag(w_i e_i^2) W (W'W)^{-1}``
-    with the full design's residuals and leverages (``hc_weights``).
+    ``(W'W)^{-1} W'`` with ``W = M V`` (Davidson & MacKinnon 2004, sec. 2.4), so the HC
+    variance of coefficient ``j`` is ``sum_i w_i e_i^2 c_i^2`` with
+    ``c = W (W'W)^{-1} u_j``, the full design's residuals ``e`` and leverages
+    (``hc_weights``).
     """
     entry = SE_TYPES[se_type]
     if entry.clustered:
@@ -609,10 +610,10 @@ def batched_vcov(fits: PartialFits, se_type: str) -> tuple[np.ndarray, float]:
     dof = float(fits.n - fits.rank)
     if se_type == "classical":
         s2 = np.einsum("sn,sn->s", fits.resid, fits.resid) / dof
-        return fits.bread * s2[:, None, None], dof
+        return fits.bread[:, j, j] * s2, dof
+    c = np.einsum("sk,ksn->sn", fits.bread[:, j, :], fits.W)
     omega = fits.resid**2 * hc_weights(se_type, fits.leverage)
-    meat = fits.W.transpose(0, 2, 1) @ (fits.W * omega[:, :, None])
-    v = fits.bread @ meat @ fits.bread
+    v = np.einsum("sn,sn->s", omega * c, c)
     if se_type == "HC1":
         v = v * fits.n / dof
     return v, dof

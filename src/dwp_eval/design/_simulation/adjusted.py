@@ -64,11 +64,11 @@ class AdjustedRegression:
         fixed = x if prep.strata is not None else np.column_stack([np.ones(len(x)), x])
         self.fixed = fixed_part(fixed, fe_codes=prep.strata, func="diagnose")
         lin = spec.adjustment == "lin" and x.shape[1] > 0
-        # the varying columns are z times these: [1] (additive) or [1, x_c] (Lin)
-        self.loadings = np.column_stack([np.ones(len(x)), x]) if lin else np.ones((len(x), 1))
+        # the varying columns are z times these rows: [1] (additive) or [1, x_c] (Lin)
+        self.loadings = np.vstack([np.ones(len(x)), x.T]) if lin else np.ones((1, len(x)))
         self.se_type = resolve_se_type(spec.se_type, clustered=False, func="diagnose")
         #: simulations per sub-batch, so that its arrays stay within ``BUDGET`` elements
-        self.step = max(1, BUDGET // (len(x) * (self.loadings.shape[1] + 1)))
+        self.step = max(1, BUDGET // (len(x) * (self.loadings.shape[0] + 1)))
 
     def estimate(
         self, Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, one: Callable[[int], tuple[float, float, float]]
@@ -83,12 +83,12 @@ class AdjustedRegression:
         step = self.step
         for lo in range(0, S, step):
             z = Z[lo : lo + step]
-            V = z[:, :, None] * self.loadings[None, :, :]
+            V = z[None, :, :] * self.loadings[:, None, :]
             y = y0[None, :] + z * tau[None, :]
             fits = partial_fits(self.fixed, V, y)
             v, dof = batched_vcov(fits, self.se_type)
             est[lo : lo + len(z)] = fits.beta[:, 0]
-            se[lo : lo + len(z)] = np.sqrt(np.clip(v[:, 0, 0], 0.0, None))
+            se[lo : lo + len(z)] = np.sqrt(np.clip(v, 0.0, None))
             df[lo : lo + len(z)] = dof
             rss = np.einsum("sn,sn->s", fits.resid, fits.resid)
             scale = np.max(np.abs(y), axis=1)
