@@ -297,7 +297,7 @@ class FixedPart:
     Q: np.ndarray  # n x m, C-contiguous
     Qt: np.ndarray  # m x n, C-contiguous (both layouts: BLAS is fastest on each)
     fe_codes: np.ndarray | None
-    fe: sp.csc_matrix | None  # n x B stratum indicator
+    fe: sp.csc_matrix | None  # n x B stratum indicator (None: rows sorted by stratum)
     fe_size: np.ndarray | None
     leverage: np.ndarray
     rank: int
@@ -309,9 +309,14 @@ class FixedPart:
     def residualise(self, V: np.ndarray) -> np.ndarray:
         """``M v`` for each row ``v`` of ``V`` (r x n: one column of the design per row)."""
         V = np.asarray(V, dtype=float)
-        if self.fe is not None and self.fe_codes is not None and self.fe_size is not None:
-            means = np.asarray(V @ self.fe) / self.fe_size[None, :]
-            V = V - means[:, self.fe_codes]
+        if self.fe_codes is not None and self.fe_size is not None:
+            if self.fe is None:  # rows sorted by stratum: sums of contiguous runs
+                starts = np.r_[0, np.cumsum(self.fe_size[:-1])].astype(np.int64)
+                means = np.add.reduceat(V, starts, axis=1) / self.fe_size[None, :]
+                V = V - np.repeat(means, self.fe_size.astype(np.int64), axis=1)
+            else:
+                means = np.asarray(V @ self.fe) / self.fe_size[None, :]
+                V = V - means[:, self.fe_codes]
         if self.Q.shape[1]:
             V = V - (V @ self.Q) @ self.Qt
         return V
@@ -328,8 +333,9 @@ def fixed_part(F: np.ndarray, *, fe_codes: np.ndarray | None = None, func: str) 
     if fe_codes is not None:
         codes = np.asarray(fe_codes, dtype=np.int64)
         n_groups = int(codes.max()) + 1
-        fe = sp.csc_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_groups))
         fe_size = np.bincount(codes, minlength=n_groups).astype(float)
+        if np.any(np.diff(codes) < 0) or np.any(fe_size == 0):  # else: contiguous runs
+            fe = sp.csc_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_groups))
         n_fe = int(np.sum(fe_size > 0))
         lev += 1.0 / fe_size[codes]
         if F.shape[1]:
@@ -376,13 +382,26 @@ class PartialFits:
         return int(self.W.shape[2])
 
 
-def partial_fits(fixed: FixedPart, V: np.ndarray, y: np.ndarray) -> PartialFits:
+def partial_fits(
+    fixed: FixedPart, V: np.ndarray, y: np.ndarray, *, shift: tuple[int, float] | None = None
+) -> PartialFits:
     """Fit ``y_s`` on ``[fixed, V_s]`` for every ``s`` (``V``: q x S x n, ``y``: S x n);
-    the fixed part's factorisation is reused, so each fit costs ``O(n q (q + m))``."""
+    the fixed part's factorisation is reused, so each fit costs ``O(n q (q + m))``.
+
+    ``shift=(j, c)``: ``y`` is one vector (length n) and ``y_s = y + c V_s[j]``
+    (an outcome that moves with a varying column by a constant), so that only
+    ``y`` is residualised, once: ``M y_s = M y + c M V_s[j]``.
+    """
     V = np.asarray(V, dtype=float)
     q, S, n = V.shape
-    res = fixed.residualise(np.concatenate([V.reshape(q * S, n), np.asarray(y, dtype=float)]))
-    W, my = res[: q * S].reshape(q, S, n), res[q * S :]
+    y = np.asarray(y, dtype=float)
+    if shift is None:
+        res = fixed.residualise(np.concatenate([V.reshape(q * S, n), y]))
+        W, my = res[: q * S].reshape(q, S, n), res[q * S :]
+    else:
+        res = fixed.residualise(np.concatenate([V.reshape(q * S, n), y[None, :]]))
+        W = res[: q * S].reshape(q, S, n)
+        my = res[q * S :] + shift[1] * W[shift[0]]
     A = np.empty((S, q, q))
     raw = np.empty((S, q))
     for j in range(q):

@@ -93,10 +93,14 @@ def hc_weights(se_type: str, h: np.ndarray) -> np.ndarray:
     rows, as estimatr does."""
     if se_type in ("HC0", "HC1"):
         return np.ones_like(h)
-    one_minus = 1.0 - h
+    w = 1.0 - h
+    if se_type != "HC2":
+        np.square(w, out=w)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = 1.0 / (one_minus if se_type == "HC2" else one_minus**2)
-    w[~np.isfinite(w)] = 0.0
+        np.reciprocal(w, out=w)
+    bad = ~np.isfinite(w)
+    if bad.any():
+        w[bad] = 0.0
     return w
 
 

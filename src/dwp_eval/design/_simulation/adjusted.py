@@ -51,7 +51,8 @@ class AdjustedRegression:
     expanded (dummies) and centred exactly as ``itt`` does.
     """
 
-    def __init__(self, data: pd.DataFrame, spec: Spec):
+    def __init__(self, data: pd.DataFrame, spec: Spec, rows: np.ndarray, y0: np.ndarray,
+                 y1: np.ndarray):
         prep, _ = prepare_sample(
             data, outcome=OBSERVED, assigned=ARM, control=spec.control, treatment=spec.treatment,
             covariates=spec.covariates, strata="_stratum" if spec.strata else None, cluster=None,
@@ -59,33 +60,49 @@ class AdjustedRegression:
         )
         if len(prep.y) != len(data):  # pragma: no cover - missing values raise above
             raise RuntimeError("diagnose: the prepared sample lost rows")
-        x = prep.covariates.to_numpy(dtype=float)
+        # Work in the assignments' (canonical) order ``rows``, sorted by stratum when
+        # there are strata (their sums are then contiguous runs): ``columns`` picks the
+        # working order's people from an assignment in canonical order.
+        self.columns: np.ndarray | None = None
+        if prep.strata is not None:
+            cols = np.argsort(prep.strata[rows], kind="stable")
+            self.columns = cols
+            rows = rows[cols]
+        x = prep.covariates.to_numpy(dtype=float)[rows]
         x = x - x.mean(axis=0)  # centred (Lin 2013), as assignment_regression does
         fixed = x if prep.strata is not None else np.column_stack([np.ones(len(x)), x])
-        self.fixed = fixed_part(fixed, fe_codes=prep.strata, func="diagnose")
+        self.fixed = fixed_part(fixed, fe_codes=None if prep.strata is None else prep.strata[rows],
+                                func="diagnose")
         lin = spec.adjustment == "lin" and x.shape[1] > 0
         # the varying columns are z times these rows: [1] (additive) or [1, x_c] (Lin)
         self.loadings = np.vstack([np.ones(len(x)), x.T]) if lin else np.ones((1, len(x)))
+        self.y0, tau = y0[rows], y1[rows] - y0[rows]
+        # a constant effect: y = y0 + tau z moves with the assignment column itself
+        self.tau: float | np.ndarray = float(tau[0]) if np.ptp(tau) == 0 else tau
         self.se_type = resolve_se_type(spec.se_type, clustered=False, func="diagnose")
         #: simulations per sub-batch, so that its arrays stay within ``BUDGET`` elements
         self.step = max(1, BUDGET // (len(x) * (self.loadings.shape[0] + 1)))
 
     def estimate(
-        self, Z: np.ndarray, y0: np.ndarray, y1: np.ndarray, one: Callable[[int], tuple[float, float, float]]
+        self, Zc: np.ndarray, one: Callable[[int], tuple[float, float, float]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Estimate, SE and df of the assignment coefficient for each row of ``Z``
-        (S x n, 0/1, population row order). ``one(s)`` runs ``itt`` on simulation
-        ``s`` itself: used where the batched fit cannot decide (a rank-deficient
-        design or vanishing residuals), so that ``itt``'s own error is raised."""
-        S, n = Z.shape
+        """Estimate, SE and df of the assignment coefficient for each row of ``Zc``
+        (S x n, 0/1, canonical order). ``one(s)`` runs ``itt`` on simulation ``s``
+        itself: used where the batched fit cannot decide (a rank-deficient design or
+        vanishing residuals), so that ``itt``'s own error is raised."""
+        S, n = Zc.shape
         est, se, df = np.empty(S), np.empty(S), np.empty(S)
-        tau = y1 - y0
-        step = self.step
-        for lo in range(0, S, step):
-            z = Z[lo : lo + step]
+        for lo in range(0, S, self.step):
+            z = Zc[lo : lo + self.step]
+            if self.columns is not None:
+                z = np.take(z, self.columns, axis=1)
             V = z[None, :, :] * self.loadings[:, None, :]
-            y = y0[None, :] + z * tau[None, :]
-            fits = partial_fits(self.fixed, V, y)
+            if isinstance(self.tau, float):
+                fits = partial_fits(self.fixed, V, self.y0, shift=(0, self.tau))
+                y = self.y0[None, :] + self.tau * z
+            else:
+                y = self.y0[None, :] + z * self.tau[None, :]
+                fits = partial_fits(self.fixed, V, y)
             v, dof = batched_vcov(fits, self.se_type)
             est[lo : lo + len(z)] = fits.beta[:, 0]
             se[lo : lo + len(z)] = np.sqrt(np.clip(v, 0.0, None))

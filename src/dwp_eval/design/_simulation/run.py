@@ -165,23 +165,23 @@ def _run_regression(spec: Spec, prepared: FixedPopulation, seqs: list[np.random.
     pop = cast(pd.DataFrame, spec.population)
     stratum = prepared.stratum_rows if spec.strata else None
 
-    def assignments(part: list[np.random.SeedSequence]) -> np.ndarray:
-        Z = np.empty((len(part), len(pop)))
-        Z[:, prepared.row_of] = prepared.treated_matrix(part)
-        return Z
+    def in_rows(zc: np.ndarray) -> np.ndarray:
+        z = np.empty(len(pop))
+        z[prepared.row_of] = zc
+        return z
 
-    first_z = assignments(seqs[:1])[0]
+    first_z = in_rows(prepared.treated_matrix(seqs[:1])[0])
     first = estimate_one(spec, reveal(pop, first_z, spec, stratum))
-    reg = AdjustedRegression(reveal(pop, first_z, spec, stratum), spec)
+    reg = AdjustedRegression(reveal(pop, first_z, spec, stratum), spec, prepared.row_of, y0, y1)
     parts = []
     for lo in range(0, len(seqs), reg.step):
-        Z = assignments(seqs[lo : lo + reg.step])
+        Zc = prepared.treated_matrix(seqs[lo : lo + reg.step])
 
-        def one(i: int, Z: np.ndarray = Z) -> tuple[float, float, float]:
-            res = estimate_one(spec, reveal(pop, Z[i], spec, stratum))
+        def one(i: int, Zc: np.ndarray = Zc) -> tuple[float, float, float]:
+            res = estimate_one(spec, reveal(pop, in_rows(Zc[i]), spec, stratum))
             return float(res.estimate), float(res.std_error), float(res.df)
 
-        parts.append(reg.estimate(Z, y0, y1, one))
+        parts.append(reg.estimate(Zc, one))
     e, s_, df = (np.concatenate([p[k] for p in parts]) for k in range(3))
     lo_, hi_, p_ = t_stats(e, s_, df, spec.alpha)
     return Out(e, s_, lo_, hi_, p_, truth, n, first.design, first.se_type, True)
