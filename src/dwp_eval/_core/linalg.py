@@ -318,7 +318,8 @@ class FixedPart:
                 means = np.asarray(V @ self.fe) / self.fe_size[None, :]
                 V = V - means[:, self.fe_codes]
         if self.Q.shape[1]:
-            V = V - (V @ self.Q) @ self.Qt
+            P = (V @ self.Q) @ self.Qt
+            V = np.subtract(V, P, out=P)
         return V
 
 
@@ -366,10 +367,10 @@ class PartialFits:
     Methods*, sec. 2.4, the FWL theorem and ``P_X = P_1 + P_{M_1 X_2}``; with one
     varying column, ``h_ii = h_ii(F) + w_i^2 / sum_j w_j^2``).
 
-    Arrays are laid out fits x people (``W``: q x S x n), each row contiguous.
+    Arrays are laid out fit by fit (``W``: S x q x n, each fit's columns as rows).
     """
 
-    W: np.ndarray  # q x S x n
+    W: np.ndarray  # S x q x n
     beta: np.ndarray  # S x q
     resid: np.ndarray  # S x n
     bread: np.ndarray  # S x q x q
@@ -385,7 +386,7 @@ class PartialFits:
 def partial_fits(
     fixed: FixedPart, V: np.ndarray, y: np.ndarray, *, shift: tuple[int, float] | None = None
 ) -> PartialFits:
-    """Fit ``y_s`` on ``[fixed, V_s]`` for every ``s`` (``V``: q x S x n, ``y``: S x n);
+    """Fit ``y_s`` on ``[fixed, V_s]`` for every ``s`` (``V``: S x q x n, ``y``: S x n);
     the fixed part's factorisation is reused, so each fit costs ``O(n q (q + m))``.
 
     ``shift=(j, c)``: ``y`` is one vector (length n) and ``y_s = y + c V_s[j]``
@@ -393,32 +394,28 @@ def partial_fits(
     ``y`` is residualised, once: ``M y_s = M y + c M V_s[j]``.
     """
     V = np.asarray(V, dtype=float)
-    q, S, n = V.shape
+    S, q, n = V.shape
     y = np.asarray(y, dtype=float)
+    W = fixed.residualise(V.reshape(S * q, n)).reshape(S, q, n)
     if shift is None:
-        res = fixed.residualise(np.concatenate([V.reshape(q * S, n), y]))
-        W, my = res[: q * S].reshape(q, S, n), res[q * S :]
+        my = fixed.residualise(y)
     else:
-        res = fixed.residualise(np.concatenate([V.reshape(q * S, n), y[None, :]]))
-        W = res[: q * S].reshape(q, S, n)
-        my = res[q * S :] + shift[1] * W[shift[0]]
-    A = np.empty((S, q, q))
-    raw = np.empty((S, q))
-    for j in range(q):
-        raw[:, j] = np.einsum("sn,sn->s", V[j], V[j])
-        for k in range(j + 1):
-            A[:, j, k] = A[:, k, j] = np.einsum("sn,sn->s", W[j], W[k])
+        my = np.multiply(W[:, shift[0], :], shift[1])
+        my += fixed.residualise(y[None, :])
+    Wt = W.transpose(0, 2, 1)
+    A = W @ Wt  # S x q x q
     # a varying column with (almost) nothing left given the fixed part and the others:
     # the smallest eigenvalue of W'W scaled by the raw columns' norms, against the
     # same 1e-14 floor as check_full_rank's Cholesky pivots
-    scale = np.sqrt(np.maximum(raw, 1e-300))
+    scale = np.sqrt(np.maximum(np.einsum("sjn,sjn->sj", V, V), 1e-300))
     ok = np.linalg.eigvalsh(A / (scale[:, :, None] * scale[:, None, :]))[:, 0] > 1e-14
     bread = np.linalg.inv(np.where(ok[:, None, None], A, np.eye(q)[None]))
-    Wy = np.stack([np.einsum("sn,sn->s", W[j], my) for j in range(q)], axis=1)
-    beta = np.einsum("sjk,sk->sj", bread, Wy)
-    resid = my - np.einsum("sj,jsn->sn", beta, W)
-    lev = np.broadcast_to(fixed.leverage, (S, n)).copy()
-    for j in range(q):
-        lev += W[j] * np.einsum("sk,ksn->sn", bread[:, j, :], W)
+    beta = (bread @ (W @ my[:, :, None]))[:, :, 0]
+    resid = my if shift is not None or my is not y else my.copy()
+    resid -= (beta[:, None, :] @ W)[:, 0, :]
+    BW = bread @ W  # S x q x n
+    BW *= W
+    lev = BW.sum(axis=1)
+    lev += fixed.leverage[None, :]
     return PartialFits(W=W, beta=beta, resid=resid, bread=bread, leverage=lev,
                        rank=fixed.rank + q, ok=ok)

@@ -615,9 +615,11 @@ def batched_vcov(fits: PartialFits, se_type: str, j: int = 0) -> tuple[np.ndarra
     if se_type == "classical":
         s2 = np.einsum("sn,sn->s", fits.resid, fits.resid) / dof
         return fits.bread[:, j, j] * s2, dof
-    c = np.einsum("sk,ksn->sn", fits.bread[:, j, :], fits.W)
-    omega = fits.resid**2 * hc_weights(se_type, fits.leverage)
-    v = np.einsum("sn,sn->s", omega * c, c)
+    c = (fits.bread[:, j : j + 1, :] @ fits.W)[:, 0, :]
+    omega = np.square(fits.resid)
+    omega *= hc_weights(se_type, fits.leverage)
+    omega *= c
+    v = np.einsum("sn,sn->s", omega, c)
     if se_type == "HC1":
         v = v * fits.n / dof
     return v, dof

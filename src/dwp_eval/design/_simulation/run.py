@@ -174,8 +174,8 @@ def _run_regression(spec: Spec, prepared: FixedPopulation, seqs: list[np.random.
     first = estimate_one(spec, reveal(pop, first_z, spec, stratum))
     reg = AdjustedRegression(reveal(pop, first_z, spec, stratum), spec, prepared.row_of, y0, y1)
     parts = []
-    for lo in range(0, len(seqs), reg.step):
-        Zc = prepared.treated_matrix(seqs[lo : lo + reg.step])
+    for lo in range(0, len(seqs), reg.draw_step):
+        Zc = prepared.treated_matrix(seqs[lo : lo + reg.draw_step])
 
         def one(i: int, Zc: np.ndarray = Zc) -> tuple[float, float, float]:
             res = estimate_one(spec, reveal(pop, in_rows(Zc[i]), spec, stratum))
