@@ -29,6 +29,7 @@ from dwp_eval.design._simulation import (
     Spec,
     batched_ok,
     check_population,
+    prepare_fixed,
     regression_ok,
     run_chunk,
 )
@@ -232,13 +233,17 @@ def diagnose(
         )
 
     children = ss.spawn(int(sims))
+    # a fixed population is prepared once for every chunk run here (other processes
+    # prepare their own)
+    state = (prepare_fixed(spec, children[0], prepared)
+             if spec.population is not None and (workers == 1 or len(children) <= CHUNK) else None)
     chunks = [children[i : i + CHUNK] for i in range(0, int(sims), CHUNK)]
     bar = progress_bar(int(sims), progress, desc="diagnose", unit="sim")
     outs: list[Out] = []
     try:
         if workers == 1 or len(chunks) == 1:
             for c in chunks:
-                outs.append(run_chunk(spec, c))
+                outs.append(run_chunk(spec, c, state))
                 bar.update(len(c))
         else:
             try:
