@@ -45,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dwp_eval._core.degeneracy import check_residuals
-from dwp_eval._core.linalg import BLOCK_ROWS, OLSFit, PartialFits
+from dwp_eval._core.linalg import BLOCK_ROWS, OLSFit
 from dwp_eval._validation import closest
 from dwp_eval.errors import DesignError, OptionError
 
@@ -53,7 +53,6 @@ __all__ = [
     "SE_TYPES",
     "BatchedWald",
     "VcovResult",
-    "batched_vcov",
     "cluster_sums",
     "hc_weights",
     "resolve_se_type",
@@ -593,33 +592,3 @@ def _quadratic(meat: np.ndarray, g: np.ndarray) -> np.ndarray:
                 out[b] = np.inf
         return out
 
-
-# ------------------------------------------------ batched: many fits, one fixed part
-
-
-def batched_vcov(fits: PartialFits, se_type: str, j: int = 0) -> tuple[np.ndarray, float]:
-    """Variance (length S) of the ``j``-th varying coefficient of each of many
-    :class:`~dwp_eval._core.linalg.PartialFits`, and the df ``n - p``, for the
-    classical and HC types of the table above (the same formulas as :func:`vcov`).
-
-    By Frisch-Waugh-Lovell the rows of ``(X'X)^{-1} X'`` for the varying columns are
-    ``(W'W)^{-1} W'`` with ``W = M V`` (Davidson & MacKinnon 2004, sec. 2.4), so the HC
-    variance of coefficient ``j`` is ``sum_i w_i e_i^2 c_i^2`` with
-    ``c = W (W'W)^{-1} u_j``, the full design's residuals ``e`` and leverages
-    (``hc_weights``).
-    """
-    entry = SE_TYPES[se_type]
-    if entry.clustered:
-        raise DesignError(f"batched_vcov: se_type {se_type!r} is cluster-robust; use vcov per fit.")
-    dof = float(fits.n - fits.rank)
-    if se_type == "classical":
-        s2 = np.einsum("sn,sn->s", fits.resid, fits.resid) / dof
-        return fits.bread[:, j, j] * s2, dof
-    c = (fits.bread[:, j : j + 1, :] @ fits.W)[:, 0, :]
-    omega = np.square(fits.resid)
-    omega *= hc_weights(se_type, fits.leverage)
-    omega *= c
-    v = np.einsum("sn,sn->s", omega, c)
-    if se_type == "HC1":
-        v = v * fits.n / dof
-    return v, dof

@@ -215,9 +215,9 @@ class Diagnosis(ResultMixin):
         nan = float("nan")
         if why is None:
             rows += [
-                ("type_s", self.type_s, self.type_s_mc_se,
+                ("type_s", float(self.type_s or 0.0), float(self.type_s_mc_se or 0.0),
                  "share of significant estimates with the wrong sign"),
-                ("type_m", self.type_m, self.type_m_mc_se,
+                ("type_m", float(self.type_m or 0.0), float(self.type_m_mc_se or 0.0),
                  "mean |estimate| / |truth| among significant (exaggeration ratio)"),
             ]
         else:

@@ -5,11 +5,12 @@ an HC variance) for a whole batch of assignments at once.
 
 Only assignment changes between simulations: the intercept (or the strata), the
 centred covariates and so the leverages of that fixed part are the same in every
-simulated trial. They are factorised once (:func:`~dwp_eval._core.linalg.fixed_part`);
+simulated trial. They are factorised once (:func:`~dwp_eval._core.batched_fits.fixed_part`);
 each simulation's assignment column (with Lin, also its interactions with the
 centred covariates) and outcome are residualised on them and the assignment
 coefficient, its HC variance and df follow from small ``q x q`` systems
-(:func:`~dwp_eval._core.linalg.partial_fits`, :func:`~dwp_eval._core.variance.batched_vcov`).
+(:func:`~dwp_eval._core.batched_fits.partial_fits`,
+:func:`~dwp_eval._core.batched_fits.batched_vcov`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.batched_fits import batched_vcov, fixed_part, partial_fits
 from dwp_eval._core.degeneracy import residuals_vanish
-from dwp_eval._core.linalg import fixed_part, partial_fits
 from dwp_eval._core.sample import prepare_sample
-from dwp_eval._core.variance import batched_vcov, resolve_se_type
+from dwp_eval._core.variance import resolve_se_type
 from dwp_eval.design._simulation.population import ARM, OBSERVED, Spec
 
 __all__ = ["AdjustedRegression", "regression_ok"]
