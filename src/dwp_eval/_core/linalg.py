@@ -265,4 +265,3 @@ def with_residuals(fit: OLSFit, resid: np.ndarray) -> OLSFit:
             f"with_residuals: resid must have shape {fit.resid.shape}; got {resid.shape}."
         )
     return replace(fit, resid=resid)
-
