@@ -104,10 +104,13 @@ class AdjustedRegression:
             z = Zc[lo : lo + self.step]
             if self.columns is not None:
                 z = np.take(z, self.columns, axis=1)
-            V = np.empty((len(z), len(self.loadings), n))
-            V[:, 0, :] = z  # the assignment column; with Lin, then its interactions
-            for j in range(1, len(self.loadings)):
-                np.multiply(z, self.loadings[j][None, :], out=V[:, j, :])
+            if len(self.loadings) == 1:  # the assignment column alone (a view)
+                V = z[:, None, :]
+            else:  # the assignment column, then its interactions (Lin)
+                V = np.empty((len(z), len(self.loadings), n))
+                V[:, 0, :] = z
+                for j in range(1, len(self.loadings)):
+                    np.multiply(z, self.loadings[j][None, :], out=V[:, j, :])
             if isinstance(self.tau, float):
                 fits = partial_fits(self.fixed, V, self.y0, shift=(0, self.tau))
             else:
