@@ -22,7 +22,6 @@ from dwp_eval.errors import DesignError
 __all__ = ["FixedPart", "PartialFits", "batched_vcov", "fixed_part", "partial_fits"]
 
 
-
 @dataclass(frozen=True, eq=False)
 class FixedPart:
     """The columns of a regression that every fit in a batch shares, factorised once.
@@ -56,7 +55,7 @@ class FixedPart:
                 means = np.add.reduceat(V, starts, axis=1) / self.fe_size[None, :]
                 V = V - np.repeat(means, self.fe_size.astype(np.int64), axis=1)
             else:
-                means = np.asarray(V @ self.fe) / self.fe_size[None, :]
+                means = np.asarray(V @ self.fe) / np.maximum(self.fe_size, 1.0)[None, :]
                 V = V - means[:, self.fe_codes]
         if self.Q.shape[1]:
             P = (V @ self.Q) @ self.Qt
