@@ -28,11 +28,12 @@ from dwp_eval.design._simulation.population import ARM, OBSERVED, Spec
 
 __all__ = ["AdjustedRegression", "regression_ok"]
 
-#: Elements (sims x people) of one sub-batch's working arrays: 64k doubles (512 KB)
-#: keep each in a core's L2 cache, which makes the element-wise passes about three
-#: times faster than on arrays streamed from memory (measured: 100 sims at a time
-#: took 2-3x longer per simulation than 6 at a time for 10,000 people).
-BUDGET = 65_536
+#: Elements (sims x varying columns x people) of one sub-batch's largest working
+#: array: about 640 KB, near a core's L2 cache, which makes the element-wise passes
+#: several times faster than on arrays streamed from memory (measured for 10,000
+#: people: 100 sims at a time took 2-3x longer per simulation than 6 at a time,
+#: additive; Lin's four columns were fastest 2 sims at a time).
+BUDGET = 80_000
 
 #: Elements (sims x people) of the assignments drawn at once.
 DRAW_BUDGET = 2_000_000
@@ -88,7 +89,7 @@ class AdjustedRegression:
         self.tau: float | np.ndarray = float(tau[0]) if np.ptp(tau) == 0 else tau
         self.se_type = resolve_se_type(spec.se_type, clustered=False, func="diagnose")
         #: simulations per sub-batch, so that its arrays stay within ``BUDGET`` elements
-        self.step = max(1, BUDGET // len(x))
+        self.step = max(1, BUDGET // (len(x) * self.loadings.shape[0]))
         self.draw_step = max(1, DRAW_BUDGET // len(x))
 
     def estimate(
