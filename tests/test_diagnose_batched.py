@@ -247,3 +247,27 @@ def test_batched_lin_diagnosis_covers():
     lo, _ = binomial_band(0.95, 2_000)
     assert res.coverage >= lo
     assert abs(res.bias) < 4 * res.bias_mc_se + 0.002
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.lists(st.tuples(st.floats(-5, 5), st.floats(0.001, 0.2)), min_size=3, max_size=40),
+       truth=st.floats(0.05, 3), scale=st.floats(0.1, 10))
+def test_type_s_and_type_m_properties(data, truth, scale):
+    """Property: flipping every sign (estimates and truth) or rescaling both leaves
+    type S and type M unchanged; type S is a proportion and type M is positive."""
+    est = np.array([d[0] for d in data])
+    p = np.array([d[1] for d in data])
+    t = np.full(len(est), truth)
+    base = make(est, t, p)
+    if base.sign_magnitude_undefined is not None:
+        assert base.type_s is None and base.type_m is None
+        return
+    flipped = make(-est, -t, p)
+    scaled = make(scale * est, scale * t, p)
+    assert 0.0 <= base.type_s <= 1.0 and base.type_m >= 0.0
+    assert flipped.type_s == pytest.approx(base.type_s)
+    assert flipped.type_m == pytest.approx(base.type_m)
+    assert scaled.type_s == pytest.approx(base.type_s)
+    assert scaled.type_m == pytest.approx(base.type_m)
+    sig = p < 0.05
+    assert base.type_s == pytest.approx(np.mean(est[sig] <= 0))  # truth > 0: wrong sign is b <= 0
