@@ -86,13 +86,16 @@ class SEType:
     doc: str
 
 
-def hc_weights(se_type: str, h: np.ndarray) -> np.ndarray:
+def hc_weights(se_type: str, h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Per-row weight ``w_i`` of ``e_i^2`` in the HC meat: 1 (HC0, HC1),
     ``1 / (1 - h_ii)`` (HC2) or ``1 / (1 - h_ii)^2`` (HC3); 0 for leverage-one
-    rows, as estimatr does."""
+    rows, as estimatr does. ``out``: an array to write them into."""
     if se_type in ("HC0", "HC1"):
-        return np.ones_like(h)
-    w = 1.0 - h
+        if out is None:
+            return np.ones_like(h)
+        out[...] = 1.0
+        return out
+    w = np.subtract(1.0, h, out=out)
     if se_type != "HC2":
         np.square(w, out=w)
     with np.errstate(divide="ignore", invalid="ignore"):

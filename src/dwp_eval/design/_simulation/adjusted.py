@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.batched_fits import batched_vcov, fixed_part, partial_fits
+from dwp_eval._core.batched_fits import Workspace, batched_vcov, fixed_part, partial_fits
 from dwp_eval._core.degeneracy import residuals_vanish
 from dwp_eval._core.sample import prepare_sample
 from dwp_eval._core.variance import resolve_se_type
@@ -91,6 +91,7 @@ class AdjustedRegression:
         #: simulations per sub-batch, so that its arrays stay within ``BUDGET`` elements
         self.step = max(1, BUDGET // (len(x) * self.loadings.shape[0]))
         self.draw_step = max(1, DRAW_BUDGET // len(x))
+        self.work = Workspace()  # buffers reused from one sub-batch to the next
 
     def estimate(
         self, Zc: np.ndarray, one: Callable[[int], tuple[float, float, float]]
@@ -103,20 +104,23 @@ class AdjustedRegression:
         est, se, df = np.empty(S), np.empty(S), np.empty(S)
         for lo in range(0, S, self.step):
             z = Zc[lo : lo + self.step]
+            b, q, work = len(z), len(self.loadings), self.work
             if self.columns is not None:
-                z = np.take(z, self.columns, axis=1)
-            if len(self.loadings) == 1:  # the assignment column alone (a view)
+                z = np.take(z, self.columns, axis=1, out=work.get("z", (b, n)))
+            if q == 1:  # the assignment column alone (a view)
                 V = z[:, None, :]
             else:  # the assignment column, then its interactions (Lin)
-                V = np.empty((len(z), len(self.loadings), n))
+                V = work.get("V", (b, q, n))
                 V[:, 0, :] = z
-                for j in range(1, len(self.loadings)):
+                for j in range(1, q):
                     np.multiply(z, self.loadings[j][None, :], out=V[:, j, :])
             if isinstance(self.tau, float):
-                fits = partial_fits(self.fixed, V, self.y0, shift=(0, self.tau))
+                fits = partial_fits(self.fixed, V, self.y0, shift=(0, self.tau), work=work)
             else:
-                fits = partial_fits(self.fixed, V, self.y0[None, :] + z * self.tau[None, :])
-            v, dof = batched_vcov(fits, self.se_type)
+                y = np.multiply(z, self.tau[None, :], out=work.get("y", (b, n)))
+                y += self.y0[None, :]
+                fits = partial_fits(self.fixed, V, y, work=work)
+            v, dof = batched_vcov(fits, self.se_type, work=work)
             est[lo : lo + len(z)] = fits.beta[:, 0]
             se[lo : lo + len(z)] = np.sqrt(np.clip(v, 0.0, None))
             df[lo : lo + len(z)] = dof
