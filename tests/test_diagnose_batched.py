@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import dwp_eval as de
-from dwp_eval._core.batched_fits import batched_vcov, fixed_part, partial_fits
+from dwp_eval._core.batched_fits import batched_vcov, fixed_part, one_column_fits, partial_fits
 from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.variance import vcov
 from dwp_eval.design._simulation import FixedPopulation, Spec
@@ -271,3 +271,44 @@ def test_type_s_and_type_m_properties(data, truth, scale):
     assert scaled.type_m == pytest.approx(base.type_m)
     sig = p < 0.05
     assert base.type_s == pytest.approx(np.mean(est[sig] <= 0))  # truth > 0: wrong sign is b <= 0
+
+
+@pytest.mark.parametrize("extra", [
+    {}, {"strata": "s"}, {"se_type": "HC0"}, {"se_type": "HC1"}, {"se_type": "HC3"},
+    {"se_type": "classical"}, {"strata": "s", "covariates": ["x", "g"]},
+])
+def test_additive_constant_effect_fast_path_equals_itt(extra):
+    """Additive covariates with effect= take the one-column path (one_column_fits)."""
+    pop = population().drop(columns="y1")
+    kw = {"covariates": ["x", "w"], "adjustment": "additive", **extra}
+    res = diagnose(pop, effect=0.2, sims=10, seed=4, progress=False, **kw)
+    ref = per_simulation_itt(pop.assign(y1=pop["y0"] + 0.2), 10, 4, **kw)
+    assert res.method == "batched"
+    np.testing.assert_allclose(res.estimates, ref[:, 0], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(res.std_errors, ref[:, 1], rtol=0, atol=ATOL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(16, 60), p=st.integers(1, 3), strata=st.booleans(),
+       shift=st.floats(-2, 2), seed=st.integers(0, 10_000))
+def test_one_column_fits_equal_the_general_path(n, p, strata, shift, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, p))
+    codes = None
+    if strata:
+        codes = np.searchsorted(*(lambda c: (np.unique(c), c))(rng.integers(0, 3, size=n)))
+    F = x if codes is not None else np.column_stack([np.ones(n), x])
+    fx = fixed_part(F, fe_codes=codes, func="test")
+    Z = np.zeros((3, n))
+    for s in range(3):
+        Z[s, rng.permutation(n)[: n // 2]] = 1.0
+    y = rng.normal(size=n)
+    general = partial_fits(fx, Z[:, None, :], y, shift=(0, shift))
+    for se_type in ("classical", "HC0", "HC1", "HC2", "HC3"):
+        b, v, dof, ok, rss = one_column_fits(fx, Z, y, shift, se_type)
+        ref_v, ref_dof = batched_vcov(general, se_type)
+        np.testing.assert_array_equal(ok, general.ok)
+        np.testing.assert_allclose(b[ok], general.beta[ok, 0], atol=1e-10)
+        np.testing.assert_allclose(v[ok], ref_v[ok], rtol=1e-8, atol=1e-14)
+        np.testing.assert_allclose(rss[ok], np.sum(general.resid[ok] ** 2, axis=1), rtol=1e-8, atol=1e-12)
+        assert dof == ref_dof

@@ -20,7 +20,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.batched_fits import Workspace, batched_vcov, fixed_part, partial_fits
+from dwp_eval._core.batched_fits import (
+    Workspace,
+    batched_vcov,
+    fixed_part,
+    one_column_fits,
+    partial_fits,
+)
 from dwp_eval._core.degeneracy import residuals_vanish
 from dwp_eval._core.sample import prepare_sample
 from dwp_eval._core.variance import resolve_se_type
@@ -85,8 +91,12 @@ class AdjustedRegression:
         self.loadings = np.vstack([np.ones(len(x)), x.T]) if lin else np.ones((1, len(x)))
         self.y0, tau = y0[rows], y1[rows] - y0[rows]
         self.y_scale = float(max(np.max(np.abs(y0)), np.max(np.abs(y1))))
-        # a constant effect: y = y0 + tau z moves with the assignment column itself
-        self.tau: float | np.ndarray = float(tau[0]) if np.ptp(tau) == 0 else tau
+        # a constant effect (effect=: y1 = y0 + effect, equal up to the rounding of that
+        # sum): y = y0 + tau z moves with the assignment column itself
+        const = float(np.mean(tau))
+        rounding = 64 * np.finfo(float).eps * max(1.0, self.y_scale)
+        self.tau: float | np.ndarray = (const if float(np.max(np.abs(tau - const))) <= rounding
+                                        else tau)
         self.se_type = resolve_se_type(spec.se_type, clustered=False, func="diagnose")
         #: simulations per sub-batch, so that its arrays stay within ``BUDGET`` elements
         self.step = max(1, BUDGET // (len(x) * self.loadings.shape[0]))
@@ -107,6 +117,11 @@ class AdjustedRegression:
             b, q, work = len(z), len(self.loadings), self.work
             if self.columns is not None:
                 z = np.take(z, self.columns, axis=1, out=work.get("z", (b, n)))
+            if q == 1 and isinstance(self.tau, float):  # additive, constant effect
+                b_, v, dof, ok, rss = one_column_fits(self.fixed, z, self.y0, self.tau,
+                                                      self.se_type, work)
+                self._store(est, se, df, lo, b_, v, dof, ok, rss, n, one)
+                continue
             if q == 1:  # the assignment column alone (a view)
                 V = z[:, None, :]
             else:  # the assignment column, then its interactions (Lin)
@@ -121,12 +136,20 @@ class AdjustedRegression:
                 y += self.y0[None, :]
                 fits = partial_fits(self.fixed, V, y, work=work)
             v, dof = batched_vcov(fits, self.se_type, work=work)
-            est[lo : lo + len(z)] = fits.beta[:, 0]
-            se[lo : lo + len(z)] = np.sqrt(np.clip(v, 0.0, None))
-            df[lo : lo + len(z)] = dof
             rss = np.einsum("sn,sn->s", fits.resid, fits.resid)
-            for i in range(len(z)):
-                # the outcome's scale bounded by the population's (flags more: itt decides)
-                if not fits.ok[i] or residuals_vanish(float(rss[i]), n, self.y_scale):
-                    est[lo + i], se[lo + i], df[lo + i] = one(lo + i)
+            self._store(est, se, df, lo, fits.beta[:, 0], v, dof, fits.ok, rss, n, one)
         return est, se, df
+
+    def _store(self, est: np.ndarray, se: np.ndarray, df: np.ndarray, lo: int, b: np.ndarray,
+               v: np.ndarray, dof: float, ok: np.ndarray, rss: np.ndarray, n: int,
+               one: Callable[[int], tuple[float, float, float]]) -> None:
+        """Write a sub-batch's results from ``lo`` on; ``itt`` decides the fits that are
+        rank deficient or whose residuals may vanish (the outcome's scale bounded by
+        the population's, which flags more, never fewer)."""
+        k = len(b)
+        est[lo : lo + k] = b
+        se[lo : lo + k] = np.sqrt(np.clip(v, 0.0, None))
+        df[lo : lo + k] = dof
+        for i in range(k):
+            if not ok[i] or residuals_vanish(float(rss[i]), n, self.y_scale):
+                est[lo + i], se[lo + i], df[lo + i] = one(lo + i)
