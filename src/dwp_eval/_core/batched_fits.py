@@ -161,7 +161,7 @@ class PartialFits:
 
 def partial_fits(
     fixed: FixedPart, V: np.ndarray, y: np.ndarray, *, shift: tuple[int, float] | None = None,
-    work: Workspace | None = None,
+    work: Workspace | None = None, residualised: bool = False,
 ) -> PartialFits:
     """Fit ``y_s`` on ``[fixed, V_s]`` for every ``s`` (``V``: S x q x n, ``y``: S x n);
     the fixed part's factorisation is reused, so each fit costs ``O(n q (q + m))``.
@@ -170,6 +170,7 @@ def partial_fits(
     (an outcome that moves with a varying column by a constant), so that only
     ``y`` is residualised, once: ``M y_s = M y + c M V_s[j]``. ``work``: a
     :class:`Workspace` whose buffers hold the results (views, valid until its next use).
+    ``residualised``: with ``shift``, ``y`` is already ``M y`` (reused between batches).
     """
     V = np.asarray(V, dtype=float)
     S, q, n = V.shape
@@ -180,7 +181,7 @@ def partial_fits(
     else:
         my = np.empty((S, n)) if work is None else work.get("my", (S, n))
         np.multiply(W[:, shift[0], :], shift[1], out=my)
-        my += fixed.residualise(y[None, :])
+        my += y[None, :] if residualised else fixed.residualise(y[None, :])
     A = W @ W.transpose(0, 2, 1)  # S x q x q
     # a varying column with (almost) nothing left given the fixed part and the others:
     # the smallest eigenvalue of W'W scaled by the raw columns' norms, against the
@@ -241,7 +242,7 @@ def batched_vcov(fits: PartialFits, se_type: str, j: int = 0,
 
 def one_column_fits(
     fixed: FixedPart, v: np.ndarray, y: np.ndarray, shift: float, se_type: str,
-    work: Workspace | None = None,
+    work: Workspace | None = None, residualised: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     """:func:`partial_fits` and :func:`batched_vcov` for one varying column ``v_s``
     (S x n) and outcomes ``y + shift v_s`` (``y``: length n), in fewer passes over
@@ -250,7 +251,7 @@ def one_column_fits(
     variance ``sum_i omega_i e_i^2 w_i^2 / A^2`` (classical: ``e'e/(n-p) / A``).
     Returns the coefficients, their variances, the df, whether each fit is of full
     rank, and the residual sums of squares. The same numbers as the general path
-    (tests compare them)."""
+    (tests compare them). ``residualised``: ``y`` is already ``M y``."""
     entry = SE_TYPES[se_type]
     if entry.clustered:
         raise DesignError(f"one_column_fits: se_type {se_type!r} is cluster-robust.")
@@ -258,7 +259,8 @@ def one_column_fits(
     S, n = v.shape
     get = (lambda name: np.empty((S, n))) if work is None else (lambda name: work.get(name, (S, n)))
     w = fixed.residualise(v, work, "W")
-    u = fixed.residualise(np.asarray(y, dtype=float)[None, :])[0]
+    y = np.asarray(y, dtype=float)
+    u = y if residualised else fixed.residualise(y[None, :])[0]
     A = np.einsum("sn,sn->s", w, w)
     raw = np.einsum("sn,sn->s", v, v)
     ok = A > 1e-14 * np.maximum(raw, 1e-300)  # check_full_rank's floor, one column

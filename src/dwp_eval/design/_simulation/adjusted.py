@@ -35,11 +35,11 @@ from dwp_eval.design._simulation.population import ARM, OBSERVED, Spec
 __all__ = ["AdjustedRegression", "regression_ok"]
 
 #: Elements (sims x varying columns x people) of one sub-batch's largest working
-#: array: about 640 KB, near a core's L2 cache, which makes the element-wise passes
-#: several times faster than on arrays streamed from memory (measured for 10,000
-#: people: 100 sims at a time took 2-3x longer per simulation than 6 at a time,
-#: additive; Lin's four columns were fastest 2 sims at a time).
-BUDGET = 80_000
+#: array: about 1.3 MB, so that a sub-batch's arrays stay in cache. Measured for
+#: 10,000 people: 100 sims at a time took 2-3x longer per simulation than 6 at a
+#: time (additive); 160,000 was as fast as or faster than 80,000 and 320,000 for
+#: both the additive and Lin designs.
+BUDGET = 160_000
 
 #: Elements (sims x people) of the assignments drawn at once.
 DRAW_BUDGET = 2_000_000
@@ -102,6 +102,7 @@ class AdjustedRegression:
         self.step = max(1, BUDGET // (len(x) * self.loadings.shape[0]))
         self.draw_step = max(1, DRAW_BUDGET // len(x))
         self.work = Workspace()  # buffers reused from one sub-batch to the next
+        self.u = self.fixed.residualise(self.y0[None, :])[0]  # M y0, for the constant effect
 
     def estimate(
         self, Zc: np.ndarray, one: Callable[[int], tuple[float, float, float]]
@@ -118,8 +119,8 @@ class AdjustedRegression:
             if self.columns is not None:
                 z = np.take(z, self.columns, axis=1, out=work.get("z", (b, n)))
             if q == 1 and isinstance(self.tau, float):  # additive, constant effect
-                b_, v, dof, ok, rss = one_column_fits(self.fixed, z, self.y0, self.tau,
-                                                      self.se_type, work)
+                b_, v, dof, ok, rss = one_column_fits(self.fixed, z, self.u, self.tau,
+                                                      self.se_type, work, residualised=True)
                 self._store(est, se, df, lo, b_, v, dof, ok, rss, n, one)
                 continue
             if q == 1:  # the assignment column alone (a view)
@@ -130,7 +131,8 @@ class AdjustedRegression:
                 for j in range(1, q):
                     np.multiply(z, self.loadings[j][None, :], out=V[:, j, :])
             if isinstance(self.tau, float):
-                fits = partial_fits(self.fixed, V, self.y0, shift=(0, self.tau), work=work)
+                fits = partial_fits(self.fixed, V, self.u, shift=(0, self.tau), work=work,
+                                    residualised=True)
             else:
                 y = np.multiply(z, self.tau[None, :], out=work.get("y", (b, n)))
                 y += self.y0[None, :]
