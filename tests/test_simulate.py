@@ -95,7 +95,7 @@ def test_assignments_are_randomise_draws():
 def test_covariates_and_clusters_use_the_estimator_per_simulation():
     pop = population()
     lin = diagnose(pop, sims=20, seed=1, covariates=["x"])
-    assert lin.method == "loop" and lin.se_type == "HC2"
+    assert lin.method == "batched" and lin.se_type == "HC2"  # tests/test_diagnose_batched.py
     cl = diagnose(pop, sims=10, seed=1, cluster="office")
     assert cl.method == "loop" and cl.design == "clustered" and cl.se_type == "CR2"
 
@@ -176,7 +176,7 @@ def test_metrics_and_monte_carlo_ses_follow_their_formulas():
     f = d.to_frame()
     assert list(f.columns) == DIAGNOSIS_COLUMNS
     assert list(f["metric"]) == ["estimand", "bias", "rmse", "empirical_se", "mean_se", "coverage",
-                                 "power", "mean_width"]
+                                 "power", "mean_width", "type_s", "type_m"]
     assert "coverage" in d.summary() and "<table" in d._repr_html_() and "Diagnosis" in repr(d)
     assert list(d.draws().columns) == ["sim", "estimate", "std_error", "conf_low", "conf_high",
                                        "p_value", "truth"]

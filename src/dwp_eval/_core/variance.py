@@ -86,16 +86,23 @@ class SEType:
     doc: str
 
 
-def hc_weights(se_type: str, h: np.ndarray) -> np.ndarray:
+def hc_weights(se_type: str, h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Per-row weight ``w_i`` of ``e_i^2`` in the HC meat: 1 (HC0, HC1),
     ``1 / (1 - h_ii)`` (HC2) or ``1 / (1 - h_ii)^2`` (HC3); 0 for leverage-one
-    rows, as estimatr does."""
+    rows, as estimatr does. ``out``: an array to write them into."""
     if se_type in ("HC0", "HC1"):
-        return np.ones_like(h)
-    one_minus = 1.0 - h
+        if out is None:
+            return np.ones_like(h)
+        out[...] = 1.0
+        return out
+    w = np.subtract(1.0, h, out=out)
+    if se_type != "HC2":
+        np.square(w, out=w)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = 1.0 / (one_minus if se_type == "HC2" else one_minus**2)
-    w[~np.isfinite(w)] = 0.0
+        np.reciprocal(w, out=w)
+    bad = ~np.isfinite(w)
+    if bad.any():
+        w[bad] = 0.0
     return w
 
 
@@ -587,3 +594,4 @@ def _quadratic(meat: np.ndarray, g: np.ndarray) -> np.ndarray:
             except np.linalg.LinAlgError:
                 out[b] = np.inf
         return out
+

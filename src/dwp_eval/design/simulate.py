@@ -29,6 +29,8 @@ from dwp_eval.design._simulation import (
     Spec,
     batched_ok,
     check_population,
+    prepare_fixed,
+    regression_ok,
     run_chunk,
 )
 from dwp_eval.errors import OptionError
@@ -175,15 +177,27 @@ def diagnose(
     method, ``sd((b_s - t_s)^2) / (2 RMSE sqrt(S))``; empirical SE with
     ``EmpSE / sqrt(2(S - 1))``; mean interval width with ``sd(width)/sqrt(S)``.
 
-    *Batching.* Without covariates, clusters or ``se_type`` (the
-    design-based difference in means of :func:`dwp_eval.itt`, standard or
-    blocked), the estimate, its Neyman (= HC2) variance and df are computed
-    for a batch of assignments at once from the treated units' sums of
-    ``[y1, y1^2, y0, y0^2]`` (gathered from each simulation's random order
-    when every simulation treats the same number, otherwise the product of
-    the ``S x n`` assignment matrix with them); the results equal
-    :func:`dwp_eval.itt`'s to rounding. Other designs call the
+    *Batching.* For a fixed population (a DataFrame) ``itt``'s estimator is
+    evaluated for many assignments at once (``method="batched"``), with the same
+    estimates, SEs and df as :func:`dwp_eval.itt` on each simulated data set (to
+    rounding). Without covariates or clusters, the design-based difference in
+    means (standard or blocked) and its Neyman (= HC2) variance come from the
+    treated units' sums of ``[y1, y1^2, y0, y0^2]``. With covariates (additive or
+    Lin, strata as fixed effects, a classical or HC ``se_type``) only the
+    assignment column ``z`` (and, for Lin, ``z`` times the centred covariates)
+    changes between simulations: the fixed part (intercept or strata, centred
+    covariates) is factorised once and each simulation's coefficient follows by
+    Frisch-Waugh-Lovell, ``b = (W'W)^{-1} W'My`` with ``W = MV``, its leverages
+    by ``P_[F,V] = P_F + P_W`` (Davidson & MacKinnon 2004, *Econometric Theory
+    and Methods*, sec. 2.4; :mod:`dwp_eval._core.batched_fits`). ``itt`` itself
+    still runs on the first simulated trial (its checks and labels). Clustered
+    designs, a population function (a new population, so a new fixed part, each
+    time), ``estimator="cace"``, a custom estimator and matched pairs call the
     estimator once per simulation (``method="loop"``).
+
+    *Sign and magnitude.* The result also reports Gelman & Carlin's (2014)
+    type S error rate and exaggeration ratio (type M) of the significant
+    estimates: see :class:`~dwp_eval.results.Diagnosis`.
 
     Examples
     --------
@@ -214,6 +228,7 @@ def diagnose(
     batched = (estimator == "itt" and not covs and cluster is None and se_type is None)
     spec = Spec(None, None, estimator, None if effect is None else float(effect), id, arm_map,
                 control, treatment, strata_list, cluster, covs, adjustment, se_type, alpha, batched)
+    spec = replace(spec, regression=regression_ok(spec))
     if isinstance(design, pd.DataFrame):
         pop = check_population(design, spec, func)
         prepared = FixedPopulation(pop, spec, func)  # validates the design once, here
@@ -221,7 +236,7 @@ def diagnose(
                                     arm_map, control)
         spec = replace(spec, population=pop.reset_index(drop=True), batched=ok)
     elif callable(design):
-        spec = replace(spec, dgp=design)
+        spec = replace(spec, dgp=design, regression=False)  # a new population each time
     else:
         raise OptionError(
             f"The 'design' parameter of {func} must be a pandas DataFrame (a population with "
@@ -230,13 +245,17 @@ def diagnose(
         )
 
     children = ss.spawn(int(sims))
+    # a fixed population is prepared once for every chunk run here (other processes
+    # prepare their own)
+    state = (prepare_fixed(spec, children[0], prepared)
+             if spec.population is not None and (workers == 1 or len(children) <= CHUNK) else None)
     chunks = [children[i : i + CHUNK] for i in range(0, int(sims), CHUNK)]
     bar = progress_bar(int(sims), progress, desc="diagnose", unit="sim")
     outs: list[Out] = []
     try:
         if workers == 1 or len(chunks) == 1:
             for c in chunks:
-                outs.append(run_chunk(spec, c))
+                outs.append(run_chunk(spec, c, state))
                 bar.update(len(c))
         else:
             try:

@@ -139,6 +139,61 @@ class Diagnosis(ResultMixin):
         """``sd(width) / sqrt(S)``."""
         return _mean_se(self.conf_high - self.conf_low)
 
+    # -- sign and magnitude among significant results (Gelman & Carlin 2014) ---------
+
+    @property
+    def _significant(self) -> np.ndarray:
+        return np.asarray(self.p_values < self.alpha)
+
+    @property
+    def sign_magnitude_undefined(self) -> str | None:
+        """Why :attr:`type_s` and :attr:`type_m` are not defined (``None`` when they are):
+        a true effect of zero has no sign to get wrong and no size to exaggerate, and
+        both condition on a significant result, so they need at least one."""
+        zero = int(np.sum(self.truths == 0))
+        if zero:
+            return (f"the true effect is zero in {zero:,} of {self.sims:,} simulations, so "
+                    "it has no sign to get wrong or size to exaggerate")
+        if not self._significant.any():
+            return f"no simulation was significant at alpha {self.alpha:g}"
+        return None
+
+    @property
+    def type_s(self) -> float | None:
+        """Type S error rate: the share of significant estimates whose sign differs from
+        the true effect's, ``P(sign(b) != sign(t) | p < alpha)`` (Gelman & Carlin 2014);
+        ``None`` when not defined (:attr:`sign_magnitude_undefined` says why)."""
+        if self.sign_magnitude_undefined is not None:
+            return None
+        sig = self._significant
+        return float(np.mean(np.sign(self.estimates[sig]) != np.sign(self.truths[sig])))
+
+    @property
+    def type_s_mc_se(self) -> float | None:
+        """``sqrt(S_err (1 - S_err) / K)`` with ``K`` significant simulations."""
+        ts = self.type_s
+        return None if ts is None else _prop_se(ts, int(self._significant.sum()))
+
+    @property
+    def type_m(self) -> float | None:
+        """Type M error (exaggeration ratio): the mean of ``|b| / |t|`` over significant
+        simulations, ``E(|b| / |t| | p < alpha)`` (Gelman & Carlin 2014, whose
+        ``retrodesign`` divides ``mean(|b|)`` by the one true effect ``|A|``: the same
+        when the truth is fixed); ``None`` when not defined."""
+        if self.sign_magnitude_undefined is not None:
+            return None
+        sig = self._significant
+        return float(np.mean(np.abs(self.estimates[sig]) / np.abs(self.truths[sig])))
+
+    @property
+    def type_m_mc_se(self) -> float | None:
+        """``sd(|b| / |t|) / sqrt(K)`` over the ``K`` significant simulations (``nan``
+        with one)."""
+        if self.type_m is None:
+            return None
+        sig = self._significant
+        return _mean_se(np.abs(self.estimates[sig]) / np.abs(self.truths[sig]))
+
     # -- display ---------------------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
@@ -156,6 +211,18 @@ class Diagnosis(ResultMixin):
             ("power", self.power, self.power_mc_se, f"share rejecting effect = 0 at alpha {self.alpha:g}"),
             ("mean_width", self.mean_width, self.mean_width_mc_se, f"mean {level} interval length"),
         ]
+        why = self.sign_magnitude_undefined
+        nan = float("nan")
+        if why is None:
+            rows += [
+                ("type_s", float(self.type_s or 0.0), float(self.type_s_mc_se or 0.0),
+                 "share of significant estimates with the wrong sign"),
+                ("type_m", float(self.type_m or 0.0), float(self.type_m_mc_se or 0.0),
+                 "mean |estimate| / |truth| among significant (exaggeration ratio)"),
+            ]
+        else:
+            rows += [("type_s", nan, nan, f"not defined: {why}"),
+                     ("type_m", nan, nan, f"not defined: {why}")]
         return pd.DataFrame(rows, columns=DIAGNOSIS_COLUMNS)
 
     def draws(self) -> pd.DataFrame:
@@ -181,7 +248,10 @@ class Diagnosis(ResultMixin):
             f"  {'metric':<13}{'value':>11}  {'MC SE':>9}",
         ]
         for row in f.itertuples(index=False):
-            lines.append(f"  {row.metric:<13}{row.value:>11.4g}  {row.mc_se:>9.2g}  {row.description}")
+            if str(row.description).startswith("not defined"):
+                lines.append(f"  {row.metric:<13}{'-':>11}  {'-':>9}  {row.description}")
+            else:
+                lines.append(f"  {row.metric:<13}{row.value:>11.4g}  {row.mc_se:>9.2g}  {row.description}")
         lines.append(f"  run           {self.method}; alpha {self.alpha:g}"
                      + (f"; seed {self.seed}" if self.seed is not None else ""))
         return "\n".join(lines)

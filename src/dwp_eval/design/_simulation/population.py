@@ -43,6 +43,8 @@ class Spec:
     se_type: str | None
     alpha: float
     batched: bool
+    # itt's covariate-adjusted regression evaluated for many assignments at once
+    regression: bool = False
 
 
 def check_population(pop: Any, spec: Spec, func: str) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from dwp_eval._core.contract import interval_of
 from dwp_eval._core.difference_in_means import BLOCKED_NEYMAN
+from dwp_eval.design._simulation.adjusted import AdjustedRegression
 from dwp_eval.design._simulation.batched import (
     FixedPopulation,
     batched_ok,
@@ -32,7 +33,7 @@ from dwp_eval.design._simulation.population import (
 from dwp_eval.design.randomise import randomise
 from dwp_eval.results import Effect
 
-__all__ = ["Out", "estimate_one", "run_chunk"]
+__all__ = ["FixedState", "Out", "estimate_one", "prepare_fixed", "run_chunk"]
 
 
 @dataclass
@@ -77,14 +78,50 @@ def estimate_one(spec: Spec, data: pd.DataFrame) -> Effect:
     return itt(data, **itt_kwargs(spec))
 
 
-def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence]) -> Out:
-    """Run the simulations of one chunk (one child SeedSequence each)."""
+@dataclass
+class FixedState:
+    """A fixed population's preparation, made once and shared by the chunks run in one
+    process: the allocation engine and, for the batched regression, the factorised
+    fixed part with ``itt``'s labels (``design``, ``se_type``) from its first run."""
+
+    prepared: FixedPopulation
+    regression: AdjustedRegression | None = None
+    design: str = ""
+    se_type: str = ""
+
+
+def prepare_fixed(spec: Spec, first: np.random.SeedSequence,
+                  prepared: FixedPopulation | None = None) -> FixedState:
+    """The :class:`FixedState` of ``spec``'s population; with the batched regression,
+    ``itt`` itself runs once on the assignment drawn by ``first`` (its checks and
+    labels) and that data set gives the covariates to factorise."""
+    pop = cast(pd.DataFrame, spec.population)
+    if prepared is None:
+        prepared = FixedPopulation(pop, spec, "diagnose")
+    state = FixedState(prepared)
+    if spec.regression:
+        z = np.empty(len(pop))
+        z[prepared.row_of] = prepared.treated_matrix([first])[0]
+        data = reveal(pop, z, spec, prepared.stratum_rows if spec.strata else None)
+        res = estimate_one(spec, data)
+        state.regression = AdjustedRegression(
+            data, spec, prepared.row_of, pop["y0"].to_numpy(dtype=float),
+            pop["y1"].to_numpy(dtype=float))
+        state.design, state.se_type = res.design, res.se_type
+    return state
+
+
+def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence], state: FixedState | None = None) -> Out:
+    """Run the simulations of one chunk (one child SeedSequence each); ``state``: the
+    fixed population's preparation when the caller made it once (else made here)."""
     S = len(seqs)
     est, se, lo, hi, p, truth, n = (np.empty(S) for _ in range(7))
     design, se_type = "", ""
     if spec.population is not None:
         pop = spec.population
-        prepared = FixedPopulation(pop, spec, "diagnose")
+        if state is None:
+            state = prepare_fixed(spec, seqs[0])
+        prepared = state.prepared
         y0 = pop["y0"].to_numpy(dtype=float)
         y1 = pop["y1"].to_numpy(dtype=float)
         truth[:] = true_effect(pop, spec)
@@ -111,6 +148,8 @@ def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence]) -> Out:
             label = BLOCKED_NEYMAN if spec.strata else "HC2"
             return Out(e, s_, lo_, hi_, p_, truth, n, design, label, True)
         stratum = prepared.stratum_rows if spec.strata else None
+        if state.regression is not None:
+            return _run_regression(spec, state, seqs, truth, n)
         for i in range(S):
             z = prepared.assign(np.random.default_rng(seqs[i]))
             res = estimate_one(spec, reveal(pop, z, spec, stratum))
@@ -152,3 +191,27 @@ def run_chunk(spec: Spec, seqs: list[np.random.SeedSequence]) -> Out:
         p[i] = res.p_value
         design, se_type = res.design, res.se_type
     return Out(est, se, lo, hi, p, truth, n, design, se_type, fast)
+
+
+def _run_regression(spec: Spec, state: FixedState, seqs: list[np.random.SeedSequence],
+                    truth: np.ndarray, n: np.ndarray) -> Out:
+    """A chunk of a fixed population analysed by itt's covariate-adjusted regression,
+    batched (:mod:`.adjusted`)."""
+    pop = cast(pd.DataFrame, spec.population)
+    prepared = state.prepared
+    reg = cast(AdjustedRegression, state.regression)
+    stratum = prepared.stratum_rows if spec.strata else None
+    parts = []
+    for lo in range(0, len(seqs), reg.draw_step):
+        Zc = prepared.treated_matrix(seqs[lo : lo + reg.draw_step])
+
+        def one(i: int, Zc: np.ndarray = Zc) -> tuple[float, float, float]:
+            z = np.empty(len(pop))
+            z[prepared.row_of] = Zc[i]
+            res = estimate_one(spec, reveal(pop, z, spec, stratum))
+            return float(res.estimate), float(res.std_error), float(res.df)
+
+        parts.append(reg.estimate(Zc, one))
+    e, s_, df = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    lo_, hi_, p_ = t_stats(e, s_, df, spec.alpha)
+    return Out(e, s_, lo_, hi_, p_, truth, n, state.design, state.se_type, True)
