@@ -133,3 +133,15 @@ def test_a_small_zero_count_is_withheld(trial):
     row = shares[(shares["measure"] == "share with a zero outcome") & (shares["arm"] == "treatment")]
     assert row["count"].iloc[0] == "[c]" and row["share"].iloc[0] == "[c]"
     assert not any(np.isclose(pd.to_numeric(shares["share"], errors="coerce"), 4 / arm.sum()))
+
+
+def test_two_survival_outcomes_get_a_curve_section_each(trial):
+    t = trial.assign(days_off=trial["days_to_job"] + 10, off=trial["found_job"])
+    rep = _analyse(t, survival={**SURV, "off_benefit": {"duration": "days_off", "event": "off",
+                                                        "horizon": 300}})
+    keys = [s.key for s in rep.sections]
+    assert {"survival_curves_time_to_job", "survival_curves_off_benefit"} <= set(keys)
+    assert set(rep.tables["survival"]["outcome"]) == {"time_to_job", "off_benefit"}
+    for k in ("survival_curves_time_to_job", "survival_curves_off_benefit"):
+        sec = next(s for s in rep.sections if s.key == k)
+        assert sec.figure is not None and len(rep.tables[k]) > 2

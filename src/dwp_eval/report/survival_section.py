@@ -21,6 +21,7 @@ with the reason: it never stops the report.
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -189,21 +190,19 @@ def add_survival(
     add("survival", title, text, effect_frame, display=_display(pub), published=pub)
     curve_frame = pd.concat(curves, ignore_index=True)
     curve_pub = protect(curve_frame, "survival_curves")
-    for name, res in fitted.items():
-        if res is None:
+    for name, one in fitted.items():
+        if one is None:
             continue
-        own = curve_pub[curve_pub["outcome"] == name]
-        add(f"survival_curves_{name}" if len(plan.survival) > 1 else "survival_curves",
-            f"Kaplan-Meier curves: {name}",
+        key = f"survival_curves_{name}" if len(plan.survival) > 1 else "survival_curves"
+        own = curve_pub[curve_pub["outcome"] == name].reset_index(drop=True)
+        add(key, f"Kaplan-Meier curves: {name}",
             [f"The proportion without the event ({name}) by days since randomisation, read at "
              f"{CURVE_STEP_DAYS}-day points that each follow at least {max(rules.min_count, 1)} "
              f"events in the arm since the last point shown (and stopping before fewer than "
              f"{max(rules.min_count, 1)} people are at risk), with {level} simultaneous "
              "(Hall-Wellner) bands. Numbers at risk and events between points follow the "
              "disclosure rules."],
-            own.reset_index(drop=True), published=own.reset_index(drop=True),
-            figure=_png(lambda ax, own=own, res=res, name=name:
-                        _draw(own, res, name, rules, ax)))
+            own, published=own, figure=_png(partial(_draw, own, one, name, rules)))
 
 
 def _fit(data: pd.DataFrame, s: SurvivalOutcome, plan: AnalysisPlan,
