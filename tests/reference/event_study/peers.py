@@ -1,0 +1,51 @@
+"""Reference values for event_study(estimator="imputation" | "sun_abraham").
+
+Run from the repository root with a venv holding pyfixest and diff-diff:
+    python tests/reference/event_study/peers.py > tests/reference/event_study/peers.out
+Writes peers.csv: one row per (source, estimator, event_time) with estimate and std_error.
+"""
+import warnings
+from importlib.metadata import version
+
+import numpy as np
+import pandas as pd
+import diff_diff as dd
+import pyfixest as pf
+
+warnings.filterwarnings("ignore")
+d = pd.read_csv("tests/reference/did/staggered_panel.csv")
+d["first_treat"] = d["cohort"]
+print("diff-diff", version("diff-diff"), "pyfixest", version("pyfixest"), "pandas", version("pandas"))
+rows = []
+
+# BJS imputation, conservative variance, aux partition cohort x horizon, clustered by unit
+imp = dd.ImputationDiD(cluster="area", aux_partition="cohort_horizon").fit(
+    d, outcome="employment_rate", unit="area", time="month", first_treat="first_treat",
+    aggregate="event_study")
+for e, v in sorted(imp.event_study_effects.items()):
+    if v.get("n_obs", 1) == 0 or v["se"] == 0:
+        continue  # the reference period
+    rows.append(("diff-diff", "imputation", int(e), v["effect"], v["se"]))
+rows.append(("diff-diff", "imputation", "overall", imp.overall_att, imp.overall_se))
+# Sun & Abraham, never-treated control, cluster by unit
+sa = dd.SunAbraham(cluster="area").fit(d, outcome="employment_rate", unit="area", time="month",
+                                       first_treat="first_treat")
+for e, v in sorted(sa.event_study_effects.items()):
+    if v.get("n_obs", 1) == 0 or v["se"] == 0:
+        continue  # the reference period
+    rows.append(("diff-diff", "sun_abraham", int(e), v["effect"], v["se"]))
+rows.append(("diff-diff", "sun_abraham", "overall", sa.overall_att, sa.overall_se))
+
+# Gardner's two-stage (did2s): point estimates equal BJS's imputation estimates
+d["rel"] = np.where(d["cohort"] > 0, d["month"] - d["cohort"], -1000)
+d["treat"] = ((d["cohort"] > 0) & (d["month"] >= d["cohort"])).astype(int)
+d2 = d.copy()
+d2["rel"] = np.where(d2["treat"] == 1, d2["rel"], -1000)
+fit = pf.did2s(d2, yname="employment_rate", first_stage="~ 0 | area + month",
+               second_stage="~ i(rel, ref=-1000)", treatment="treat", cluster="area")
+for name, b in fit.coef().items():
+    e = int(float(name.split("::")[-1].rstrip("]")))
+    rows.append(("pyfixest did2s", "imputation", e, b, float("nan")))
+out = pd.DataFrame(rows, columns=["source", "estimator", "event_time", "estimate", "std_error"])
+print(out.to_string())
+out.to_csv("tests/reference/event_study/peers.csv", index=False, float_format="%.17g")
