@@ -1,0 +1,147 @@
+"""event_study(estimator="imputation" | "sun_abraham"): references, properties,
+bad input and a seeded Monte Carlo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dwp_eval as de
+from dwp_eval.errors import DesignError
+
+REF = Path(__file__).parent / "reference"
+PANEL = pd.read_csv(REF / "did" / "staggered_panel.csv")
+PEERS = pd.read_csv(REF / "event_study" / "peers.csv", dtype={"event_time": str})
+
+
+def _fit(data: pd.DataFrame, estimator: str, **kw: object) -> de.EventStudy:
+    return de.event_study(data, outcome="employment_rate", unit="area", time="month", cohort="cohort",
+                          estimator=estimator, bootstrap=0, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("estimator", "source"), [("imputation", "diff-diff"), ("sun_abraham", "diff-diff"),
+                                                   ("imputation", "pyfixest did2s")])
+def test_matches_peers(estimator: str, source: str) -> None:
+    res = _fit(PANEL, estimator)
+    ref = PEERS[(PEERS.source == source) & (PEERS.estimator == estimator)]
+    f = res.to_frame().set_index("event_time")
+    for row in ref.itertuples():
+        if row.event_time == "overall":
+            est, se = res.overall.estimate, res.overall.std_error
+        else:
+            est, se = f.loc[int(row.event_time), "estimate"], f.loc[int(row.event_time), "std_error"]
+        # pyfixest demeans by alternating projections to its default tolerance (3e-8 off here)
+        rel = 1e-6 if source == "pyfixest did2s" else 1e-8
+        assert est == pytest.approx(row.estimate, rel=rel, abs=1e-12)
+        if np.isfinite(row.std_error):
+            assert se == pytest.approx(row.std_error, rel=1e-6)
+    assert len(ref) >= 6
+
+
+@pytest.mark.parametrize("estimator", ["imputation", "sun_abraham"])
+def test_result_shape(estimator: str) -> None:
+    res = _fit(PANEL, estimator, window=(-3, 4))
+    f = res.to_frame()
+    assert f["event_time"].min() >= -3 and f["event_time"].max() <= 4
+    assert res.pretrend is not None and 0 <= res.pretrend_p_value <= 1
+    assert estimator.split("_")[0] in res.estimator
+    assert np.all(f["band_low"] <= f["conf_low"] + 1e-15)
+    with_band = de.event_study(PANEL, outcome="employment_rate", unit="area", time="month",
+                               cohort="cohort", estimator=estimator, bootstrap=500, seed=3)  # type: ignore[arg-type]
+    assert with_band.critical_value > 1.96
+
+
+def _always_treated() -> pd.DataFrame:
+    d = PANEL.copy()
+    d.loc[d.area == d.area.iloc[0], "cohort"] = d.month.min()
+    return d
+
+
+def test_always_treated_unit_is_refused() -> None:
+    with pytest.raises(DesignError, match="treated from the first period"):
+        _fit(_always_treated(), "imputation")
+
+
+def test_period_without_untreated_is_refused() -> None:
+    d = PANEL[PANEL.cohort > 0]  # no never treated: the last cohort's periods are all treated
+    with pytest.raises(DesignError, match="untreated .*observations in every period"):
+        _fit(d, "imputation")
+    sa = _fit(d, "sun_abraham")  # the last-treated cohort is the control
+    assert "last-treated" in sa.estimator
+    assert sa.to_frame()["n_obs"].iloc[0] < len(d)
+
+
+def _sim(rng: np.random.Generator, n: int = 60, T: int = 8, homogeneous: float | None = None,
+         sigma: float = 1.0) -> pd.DataFrame:
+    cohorts = rng.choice([0, 4, 6, 7], size=n)
+    unit_fe = rng.normal(size=n)
+    time_fe = rng.normal(size=T) + 0.3 * np.arange(T)
+    rows = []
+    for i in range(n):
+        for t in range(1, T + 1):
+            g = cohorts[i]
+            e = t - g if g > 0 else -99
+            if homogeneous is not None:
+                tau = homogeneous if g > 0 and e >= 0 else 0.0
+            else:  # effects grow with time since treatment and differ by cohort
+                tau = (1.0 + 0.5 * e) * (1 + (g == 4)) if g > 0 and e >= 0 else 0.0
+            rows.append((i, t, g, unit_fe[i] + time_fe[t - 1] + tau + sigma * rng.normal(), tau))
+    return pd.DataFrame(rows, columns=["area", "month", "cohort", "employment_rate", "tau"])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), estimator=st.sampled_from(["imputation", "sun_abraham"]))
+def test_invariant_to_unit_and_period_effects(seed: int, estimator: str) -> None:
+    rng = np.random.default_rng(seed)
+    d = _sim(rng, n=30, T=7)
+    a = rng.normal(size=30) * 10
+    b = rng.normal(size=8) * 10
+    d2 = d.assign(employment_rate=d.employment_rate + a[d.area] + b[d.month])
+    f1, f2 = _fit(d, estimator).to_frame(), _fit(d2, estimator).to_frame()
+    np.testing.assert_allclose(f1["estimate"], f2["estimate"], atol=1e-9)
+    np.testing.assert_allclose(f1["std_error"], f2["std_error"], rtol=1e-7, atol=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), tau=st.floats(-3, 3))
+def test_homogeneous_effect_all_estimators_agree(seed: int, tau: float) -> None:
+    d = _sim(np.random.default_rng(seed), n=30, T=7, homogeneous=tau, sigma=0.0)
+    for est in ("imputation", "sun_abraham", "twfe", "callaway_santanna"):
+        f = _fit(d, est).to_frame()
+        post = f[f.event_time >= 0]["estimate"].to_numpy()
+        pre = f[f.event_time < 0]["estimate"].to_numpy()
+        np.testing.assert_allclose(post, tau, atol=1e-8)
+        np.testing.assert_allclose(pre, 0.0, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_monte_carlo_unbiased_and_covers_where_twfe_is_biased() -> None:
+    rng = np.random.default_rng(20261206)
+    sims = 150
+    keys = [0, 1, 2, 3]
+    hits = {k: [] for k in ("imputation", "sun_abraham")}
+    bias: dict[str, list[np.ndarray]] = {k: [] for k in ("imputation", "sun_abraham", "twfe")}
+    for _ in range(sims):
+        d = _sim(rng, n=80, T=8)
+        treated = d[(d.cohort > 0) & (d.month >= d.cohort)]
+        truth = treated.assign(e=treated.month - treated.cohort).groupby("e")["tau"].mean()
+        for est in bias:
+            f = _fit(d, est).to_frame().set_index("event_time").loc[keys]
+            bias[est].append(f["estimate"].to_numpy() - truth.loc[keys].to_numpy())
+            if est in hits:
+                hits[est].append(((f.conf_low <= truth.loc[keys]) & (truth.loc[keys] <= f.conf_high)).to_numpy())
+    for est in ("imputation", "sun_abraham"):
+        b = np.array(bias[est])
+        se_mc = b.std(axis=0) / np.sqrt(sims)
+        assert np.all(np.abs(b.mean(axis=0)) < 4 * se_mc), (est, b.mean(axis=0), se_mc)
+        cover = np.array(hits[est]).mean(axis=0)
+        # binomial band around 0.95 with 150 draws: 0.95 +- 3 sd (imputation's variance is conservative)
+        assert np.all(cover > 0.95 - 3 * np.sqrt(0.95 * 0.05 / sims)), (est, cover)
+    b = np.array(bias["twfe"])
+    se_mc = b.std(axis=0) / np.sqrt(sims)
+    assert np.max(np.abs(b.mean(axis=0)) / se_mc) > 6, b.mean(axis=0)
