@@ -1,9 +1,10 @@
 """Event studies: effects by time relative to treatment, with pointwise and
 uniform (sup-t) bands and a joint pre-trend test.
 
-Two estimators: ``"callaway_santanna"`` (the dynamic aggregation of
-:func:`dwp_eval.staggered_did` with a universal base period) and ``"twfe"``
-(two-way fixed effects with relative-time indicators).
+Four estimators: ``"callaway_santanna"`` (the dynamic aggregation of
+:func:`dwp_eval.staggered_did` with a universal base period), ``"twfe"``
+(two-way fixed effects with relative-time indicators), ``"imputation"``
+(Borusyak, Jaravel & Spiess 2024) and ``"sun_abraham"`` (Sun & Abraham 2021).
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ def event_study(
         :func:`dwp_eval.did`: fixest's default, Stata's ``xtreg, fe``); its
         coefficients mix effects across cohorts when effects differ (Sun &
         Abraham 2021).
+        ``"imputation"``: Borusyak, Jaravel & Spiess (2024): unit and period
+        effects fitted on untreated observations, untreated outcomes imputed
+        for treated ones, the differences averaged by event time; BJS's
+        conservative clustered variance; pre-period effects from their
+        separate pre-trend regression (``ref`` is not used; see
+        :func:`~dwp_eval.estimate.event_study_imputation.imputation_event_study`).
+        ``"sun_abraham"``: Sun & Abraham (2021) interaction-weighted
+        estimator: cohort x relative-period indicators (``ref`` left out),
+        never-treated (else last-treated) control, cohort-share weights, CR1
+        by unit with the delta method (fixest's ``sunab()``; see
+        :func:`~dwp_eval.estimate.event_study_sunab.sun_abraham_event_study`).
     control_group
         For ``callaway_santanna``: never-treated or not-yet-treated comparisons.
     bootstrap, seed

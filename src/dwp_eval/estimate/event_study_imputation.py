@@ -177,7 +177,7 @@ def imputation_event_study(
     # auxiliary tau-bar by cohort x period, v^2 weighted (equal within a cell for these weights)
     eps = resid_all.copy()
     cell = gu[treated] * T + t[treated]
-    codes, inv = np.unique(cell, return_inverse=True)
+    _, inv = np.unique(cell, return_inverse=True)
     tau1 = resid_all[treated]
     cell_mean = np.bincount(inv, weights=tau1) / np.bincount(inv)
     eps[treated] = tau1 - cell_mean[inv]

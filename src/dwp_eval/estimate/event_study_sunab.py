@@ -13,7 +13,13 @@ import pandas as pd
 from scipy import stats
 
 from dwp_eval._core.influence import sup_t_critical_value
-from dwp_eval._core.panel import absorbed_parameters, fit_within, post_means, prepare_cohorts, twoway
+from dwp_eval._core.panel import (
+    absorbed_parameters,
+    fit_within,
+    post_means,
+    prepare_cohorts,
+    twoway,
+)
 from dwp_eval._core.variance import vcov as vcov_of
 from dwp_eval._validation import Seed, check_seed
 from dwp_eval.errors import DesignError

@@ -7,9 +7,9 @@ Writes peers.csv: one row per (source, estimator, event_time) with estimate and 
 import warnings
 from importlib.metadata import version
 
+import diff_diff as dd
 import numpy as np
 import pandas as pd
-import diff_diff as dd
 import pyfixest as pf
 
 warnings.filterwarnings("ignore")
