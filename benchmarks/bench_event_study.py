@@ -46,7 +46,7 @@ def _agree(label: str, ours: dict[int, float], theirs: dict[int, float], rtol: f
 
 
 def _one(estimator: str, quick: bool) -> h.Comparison:
-    n = 2_000 if quick else 50_000
+    n = 2_000 if quick else 20_000
     panel = make_panel(n)
     first: dict[int, float] = {}
 
