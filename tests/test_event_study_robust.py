@@ -162,3 +162,24 @@ def test_monte_carlo_unbiased_and_covers_where_twfe_is_biased() -> None:
     b = np.array(bias["twfe"])
     se_mc = b.std(axis=0) / np.sqrt(sims)
     assert np.max(np.abs(b.mean(axis=0)) / se_mc) > 6, b.mean(axis=0)
+
+
+@pytest.mark.parametrize("estimator", ["imputation", "sun_abraham"])
+def test_cluster_column_changes_only_the_standard_errors(estimator: str) -> None:
+    by_unit = _fit(PANEL, estimator)
+    by_region = _fit(PANEL, estimator, cluster="region")
+    np.testing.assert_allclose(by_unit.to_frame()["estimate"], by_region.to_frame()["estimate"], rtol=1e-12)
+    assert by_region.n_clusters == PANEL.region.nunique() < by_unit.n_clusters == PANEL.area.nunique()
+    assert not np.allclose(by_unit.to_frame()["std_error"], by_region.to_frame()["std_error"])
+
+
+def test_imputation_window_and_overall() -> None:
+    full = _fit(PANEL, "imputation")
+    cut = _fit(PANEL, "imputation", window=(-2, 2))
+    f, c = full.to_frame().set_index("event_time"), cut.to_frame().set_index("event_time")
+    assert list(c.index) == [-2, -1, 0, 1, 2]
+    np.testing.assert_allclose(c.loc[[0, 1, 2], "estimate"], f.loc[[0, 1, 2], "estimate"], rtol=1e-12)
+    # the overall effect averages the treated observations inside the window
+    d = PANEL.assign(e=PANEL.month - PANEL.cohort)
+    n = d[(PANEL.cohort > 0) & d.e.between(0, 2)].groupby("e").size()
+    assert cut.overall.estimate == pytest.approx(float((c.loc[[0, 1, 2], "estimate"] * n).sum() / n.sum()))

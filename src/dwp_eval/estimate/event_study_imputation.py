@@ -84,6 +84,18 @@ def imputation_event_study(
     as above (fixest's default). These come from a separate regression, so
     their covariance with the post-treatment effects is set to zero in
     ``vcov``; the uniform band treats the two blocks as independent.
+
+    Examples
+    --------
+    Called through :func:`dwp_eval.event_study`:
+
+    >>> from dwp_eval import event_study
+    >>> from dwp_eval.datasets.rollout import area_rollout
+    >>> panel = area_rollout(n_areas=40, periods=8, cohorts=(4, 6), seed=1)
+    >>> es = event_study(panel, outcome="employment_rate", unit="area", time="month",
+    ...                  cohort="cohort", estimator="imputation", bootstrap=0)
+    >>> bool(es.overall.estimate > 0)
+    True
     """
     prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
                            covariates=covariates, cluster=cluster, func=func)

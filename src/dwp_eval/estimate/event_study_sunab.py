@@ -52,6 +52,18 @@ def sun_abraham_event_study(
     the delta method with the shares held fixed, as fixest's ``sunab()``
     aggregation does (Sun & Abraham's eq. 31 adds the shares' sampling
     variance; fixest and pyfixest omit it).
+
+    Examples
+    --------
+    Called through :func:`dwp_eval.event_study`:
+
+    >>> from dwp_eval import event_study
+    >>> from dwp_eval.datasets.rollout import area_rollout
+    >>> panel = area_rollout(n_areas=40, periods=8, cohorts=(4, 6), seed=1)
+    >>> es = event_study(panel, outcome="employment_rate", unit="area", time="month",
+    ...                  cohort="cohort", estimator="sun_abraham", bootstrap=0)
+    >>> bool(es.overall.estimate > 0)
+    True
     """
     prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
                            covariates=covariates, cluster=cluster, func=func)
