@@ -183,3 +183,10 @@ def test_imputation_window_and_overall() -> None:
     d = PANEL.assign(e=PANEL.month - PANEL.cohort)
     n = d[(PANEL.cohort > 0) & d.e.between(0, 2)].groupby("e").size()
     assert cut.overall.estimate == pytest.approx(float((c.loc[[0, 1, 2], "estimate"] * n).sum() / n.sum()))
+
+
+def test_imputation_refuses_a_reference_period() -> None:
+    from dwp_eval.errors import OptionError
+
+    with pytest.raises(OptionError, match="'ref' parameter of event_study is not used"):
+        _fit(PANEL, "imputation", ref=-2)

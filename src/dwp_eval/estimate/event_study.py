@@ -138,6 +138,12 @@ def event_study(
         )
     covs = as_column_list(covariates)
     if estimator == "imputation":
+        if ref != -1:
+            raise OptionError(
+                f"The 'ref' parameter of {func} is not used with estimator='imputation' (its effects "
+                "compare with imputed untreated outcomes; pre-period effects are relative to the "
+                f"earliest pre-period). Got {ref!r} instead. Fix: leave ref at -1."
+            )
         return imputation_event_study(
             data, outcome=outcome, unit=unit, time=time, cohort=cohort, window=window, covariates=covs,
             cluster=cluster, bootstrap=int(bootstrap), seed=seed, alpha=alpha, func=func)
