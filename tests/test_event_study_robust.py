@@ -78,9 +78,10 @@ def _always_treated() -> pd.DataFrame:
     return d
 
 
-def test_always_treated_unit_is_refused() -> None:
-    with pytest.raises(DesignError, match="treated from the first period"):
-        _fit(_always_treated(), "imputation")
+@pytest.mark.parametrize("estimator", ["imputation", "sun_abraham"])
+def test_always_treated_unit_is_refused(estimator: str) -> None:
+    with pytest.raises(DesignError, match=r"1 unit\(s\) of 'area' are treated from the first period"):
+        _fit(_always_treated(), estimator)
 
 
 def test_period_without_untreated_is_refused() -> None:

@@ -72,6 +72,15 @@ def sun_abraham_event_study(
     u = np.repeat(np.arange(N), T)
     t = np.tile(np.arange(T), N)
     gu = g[u]
+    always = g == 0
+    if always.any():
+        raise DesignError(
+            f"{func}: estimator='sun_abraham' needs a pre-treatment period of every treated unit, but "
+            f"{int(always.sum()):,} unit(s) of {unit!r} are treated from the first period "
+            f"(e.g. {', '.join(repr(x) for x in prep['units'][always][:5].tolist())}): their effects "
+            f"cannot be told apart from their unit effects relative to event time {ref}. Fix: drop "
+            "those units (always treated)."
+        )
     if (g < 0).any():
         control, keep = "never treated", np.ones(N * T, dtype=bool)
         ctrl_cohort = -1
@@ -80,8 +89,6 @@ def sun_abraham_event_study(
         if (g == ctrl_cohort).all():
             raise DesignError(f"{func}: estimator='sun_abraham' needs two or more cohorts or never-treated units.")
         control, keep = "last-treated cohort", t < ctrl_cohort
-    if not (keep & (gu == ctrl_cohort)).any() or (ctrl_cohort == 0):
-        raise DesignError(f"{func}: the control cohort of estimator='sun_abraham' has no untreated periods.")
     kept_t = np.unique(t[keep])
     u_k, t_k, g_k = u[keep], t[keep], gu[keep]
     e_k = t_k - g_k
@@ -94,7 +101,7 @@ def sun_abraham_event_study(
     D = np.column_stack([((g_k == c) & (e_k == ev)).astype(float) for c, ev in cells])
     n_cell = D.sum(axis=0)
     X = D if Xs is None else np.column_stack([D, Xs.reshape(N * T, -1)[keep]])
-    names = [f"cohort {c} x event_time {ev}" for c, ev in cells] + [str(c) for c in covariates]
+    names = [f"cohort {prep['times'][c]!r} x event_time {ev}" for c, ev in cells] + [str(c) for c in covariates]
     tcode = np.full(T, -1, dtype=np.int64)
     tcode[kept_t] = np.arange(len(kept_t))
     tw = twoway(u_k, tcode[t_k], N, len(kept_t))
