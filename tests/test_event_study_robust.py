@@ -35,12 +35,15 @@ CASES = [
     ("imputation", "imputation_pretrend", "pyfixest feols", False),
     ("sun_abraham", "sun_abraham", "diff-diff", False),
     ("sun_abraham", "sun_abraham_z", "diff-diff", True),
+    ("sun_abraham", "sun_abraham_last", "diff-diff", None),  # no never treated: last cohort as control
 ]
 
 
 @pytest.mark.parametrize(("estimator", "label", "source", "with_z"), CASES)
-def test_matches_peers(estimator: str, label: str, source: str, with_z: bool) -> None:
-    if with_z:
+def test_matches_peers(estimator: str, label: str, source: str, with_z: bool | None) -> None:
+    if with_z is None:
+        res = _fit(PANEL[PANEL.cohort > 0], estimator)
+    elif with_z:
         res = _fit(PANEL_Z, estimator, outcome="y_z", covariates=["z"])
     else:
         res = _fit(PANEL, estimator)

@@ -58,6 +58,20 @@ for e, v in sorted(sa.event_study_effects.items()):
     rows.append(("diff-diff", "sun_abraham", int(e), v["effect"], v["se"]))
 rows.append(("diff-diff", "sun_abraham", "overall", sa.overall_att, sa.overall_se))
 
+# Sun & Abraham with the last-treated cohort as control (no never-treated units):
+# the panel without its never-treated units, cut to the periods before the last
+# cohort starts, the last cohort coded never treated (Sun & Abraham 2021, Section 4.2)
+nn = d[d["cohort"] > 0]
+last = nn["cohort"].max()
+nn = nn[nn["month"] < last].assign(first_treat=lambda x: np.where(x["cohort"] == last, 0, x["cohort"]))
+sal = dd.SunAbraham(cluster="area").fit(nn, outcome="employment_rate", unit="area", time="month",
+                                        first_treat="first_treat")
+for e, v in sorted(sal.event_study_effects.items()):
+    if v.get("n_obs", 1) == 0 or v["se"] == 0:
+        continue
+    rows.append(("diff-diff", "sun_abraham_last", int(e), v["effect"], v["se"]))
+rows.append(("diff-diff", "sun_abraham_last", "overall", sal.overall_att, sal.overall_se))
+
 # Gardner's two-stage (did2s): point estimates equal BJS's imputation estimates
 d["rel"] = np.where(d["cohort"] > 0, d["month"] - d["cohort"], -1000)
 d["treat"] = ((d["cohort"] > 0) & (d["month"] >= d["cohort"])).astype(int)
