@@ -143,7 +143,7 @@ def test_homogeneous_effect_all_estimators_agree(seed: int, tau: float) -> None:
 @pytest.mark.slow
 def test_monte_carlo_unbiased_and_covers_where_twfe_is_biased() -> None:
     rng = np.random.default_rng(20261206)
-    sims = 150
+    sims = 300
     keys = [0, 1, 2, 3]
     hits = {k: [] for k in ("imputation", "sun_abraham")}
     bias: dict[str, list[np.ndarray]] = {k: [] for k in ("imputation", "sun_abraham", "twfe")}
@@ -161,7 +161,7 @@ def test_monte_carlo_unbiased_and_covers_where_twfe_is_biased() -> None:
         se_mc = b.std(axis=0) / np.sqrt(sims)
         assert np.all(np.abs(b.mean(axis=0)) < 4 * se_mc), (est, b.mean(axis=0), se_mc)
         cover = np.array(hits[est]).mean(axis=0)
-        # binomial band around 0.95 with 150 draws: 0.95 +- 3 sd (imputation's variance is conservative)
+        # binomial band around 0.95 with 300 draws: 0.95 +- 3 sd (imputation's variance is conservative)
         assert np.all(cover > 0.95 - 3 * np.sqrt(0.95 * 0.05 / sims)), (est, cover)
     b = np.array(bias["twfe"])
     se_mc = b.std(axis=0) / np.sqrt(sims)
