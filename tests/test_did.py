@@ -212,7 +212,7 @@ def test_event_study_errors(panel: pd.DataFrame) -> None:
     with pytest.raises(OptionError, match="'window' parameter of event_study must be a pair"):
         event_study(panel, **COMMON, cohort="cohort", window=(3, -2), bootstrap=0)
     with pytest.raises(OptionError, match="'estimator' parameter of event_study must be one of"):
-        event_study(panel, **COMMON, cohort="cohort", estimator="sun_abraham", bootstrap=0)  # type: ignore[arg-type]
+        event_study(panel, **COMMON, cohort="cohort", estimator="stacked", bootstrap=0)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ bacon

@@ -1,9 +1,10 @@
 """Event studies: effects by time relative to treatment, with pointwise and
 uniform (sup-t) bands and a joint pre-trend test.
 
-Two estimators: ``"callaway_santanna"`` (the dynamic aggregation of
-:func:`dwp_eval.staggered_did` with a universal base period) and ``"twfe"``
-(two-way fixed effects with relative-time indicators).
+Four estimators: ``"callaway_santanna"`` (the dynamic aggregation of
+:func:`dwp_eval.staggered_did` with a universal base period), ``"twfe"``
+(two-way fixed effects with relative-time indicators), ``"imputation"``
+(Borusyak, Jaravel & Spiess 2024) and ``"sun_abraham"`` (Sun & Abraham 2021).
 """
 
 from __future__ import annotations
@@ -26,10 +27,15 @@ from dwp_eval._core.panel import (
 from dwp_eval._core.variance import vcov as vcov_of
 from dwp_eval._validation import Seed, as_column_list, check_alpha, check_option, check_seed
 from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.estimate.event_study_imputation import imputation_event_study
+from dwp_eval.estimate.event_study_sunab import sun_abraham_event_study
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy, build_event_study
 
-__all__ = ["EVENT_STUDY_COLUMNS", "EventStudy", "event_study"]
+__all__ = ["ESTIMATORS", "EVENT_STUDY_COLUMNS", "EventStudy", "event_study"]
+
+#: The estimators :func:`event_study` offers.
+ESTIMATORS = ("callaway_santanna", "twfe", "imputation", "sun_abraham")
 
 
 def event_study(
@@ -43,7 +49,7 @@ def event_study(
     window: tuple[int, int] | None = None,
     covariates: Sequence[Hashable] | None = None,
     cluster: Hashable | None = None,
-    estimator: Literal["callaway_santanna", "twfe"] = "callaway_santanna",
+    estimator: Literal["callaway_santanna", "twfe", "imputation", "sun_abraham"] = "callaway_santanna",
     control_group: Literal["never_treated", "not_yet_treated"] = "never_treated",
     bootstrap: int = 1000,
     seed: Seed | None = None,
@@ -77,6 +83,17 @@ def event_study(
         :func:`dwp_eval.did`: fixest's default, Stata's ``xtreg, fe``); its
         coefficients mix effects across cohorts when effects differ (Sun &
         Abraham 2021).
+        ``"imputation"``: Borusyak, Jaravel & Spiess (2024): unit and period
+        effects fitted on untreated observations, untreated outcomes imputed
+        for treated ones, the differences averaged by event time; BJS's
+        conservative clustered variance; pre-period effects from their
+        separate pre-trend regression (``ref`` is not used; see
+        :func:`~dwp_eval.estimate.event_study_imputation.imputation_event_study`).
+        ``"sun_abraham"``: Sun & Abraham (2021) interaction-weighted
+        estimator: cohort x relative-period indicators (``ref`` left out),
+        never-treated (else last-treated) control, cohort-share weights, CR1
+        by unit with the delta method (fixest's ``sunab()``; see
+        :func:`~dwp_eval.estimate.event_study_sunab.sun_abraham_event_study`).
     control_group
         For ``callaway_santanna``: never-treated or not-yet-treated comparisons.
     bootstrap, seed
@@ -101,7 +118,7 @@ def event_study(
     """
     func = "event_study"
     alpha = check_alpha(alpha, func=func)
-    estimator = check_option(estimator, ("callaway_santanna", "twfe"), param="estimator", func=func)  # type: ignore[assignment]
+    estimator = check_option(estimator, ESTIMATORS, param="estimator", func=func)  # type: ignore[assignment]
     if isinstance(ref, bool) or not isinstance(ref, (int, np.integer)):
         raise OptionError(f"The 'ref' parameter of {func} must be an int (an event time). Got {ref!r} instead.")
     if window is not None:
@@ -120,6 +137,20 @@ def event_study(
             "Fix: pass a recorded integer, e.g. seed=20240501, or bootstrap=0 for pointwise intervals only."
         )
     covs = as_column_list(covariates)
+    if estimator == "imputation":
+        if ref != -1:
+            raise OptionError(
+                f"The 'ref' parameter of {func} is not used with estimator='imputation' (its effects "
+                "compare with imputed untreated outcomes; pre-period effects are relative to the "
+                f"earliest pre-period). Got {ref!r} instead. Fix: leave ref at -1."
+            )
+        return imputation_event_study(
+            data, outcome=outcome, unit=unit, time=time, cohort=cohort, window=window, covariates=covs,
+            cluster=cluster, bootstrap=int(bootstrap), seed=seed, alpha=alpha, func=func)
+    if estimator == "sun_abraham":
+        return sun_abraham_event_study(
+            data, outcome=outcome, unit=unit, time=time, cohort=cohort, ref=int(ref), window=window,
+            covariates=covs, cluster=cluster, bootstrap=int(bootstrap), seed=seed, alpha=alpha, func=func)
     if estimator == "callaway_santanna":
         if ref != -1:
             raise OptionError(
