@@ -33,6 +33,7 @@ from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.estimate.survival import survival_effect
 from dwp_eval.estimate.tipping import tipping_point
+from dwp_eval.estimate.honest import honest_did, pretrend_power
 from dwp_eval.monitor import (
     Attrition,
     ContaminationSummary,
@@ -169,6 +170,8 @@ __all__ = [
     "testing",
     "time_to_event",
     "tipping_point",
+    "honest_did",
+    "pretrend_power",
     "whp_population",
     "wild_cluster_bootstrap",
 ]

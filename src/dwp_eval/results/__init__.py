@@ -47,6 +47,7 @@ from dwp_eval.results.randomisation import (
 from dwp_eval.results.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, SurvivalEffect
 from dwp_eval.results.table import COMPARE_COLUMNS, Table, compare
 from dwp_eval.results.tipping import TIPPING_COLUMNS, TippingPoint
+from dwp_eval.results.honest import HONEST_COLUMNS, HonestDid, PretrendPower
 
 __all__ = [
     "ATTRITION_COLUMNS",
@@ -105,6 +106,9 @@ __all__ = [
     "SurvivalEffect",
     "Table",
     "TippingPoint",
+    "HonestDid",
+    "PretrendPower",
+    "HONEST_COLUMNS",
     "WaldTest",
     "compare",
 ]
