@@ -24,6 +24,7 @@ from dwp_eval.estimate.compliance import complier_profile, contamination_sensiti
 from dwp_eval.estimate.cost import cost_effectiveness
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import event_study
+from dwp_eval.estimate.honest import honest_did, pretrend_power
 from dwp_eval.estimate.imputation import multiple_imputation
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
@@ -33,7 +34,6 @@ from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.estimate.survival import survival_effect
 from dwp_eval.estimate.tipping import tipping_point
-from dwp_eval.estimate.honest import honest_did, pretrend_power
 from dwp_eval.monitor import (
     Attrition,
     ContaminationSummary,
@@ -149,6 +149,7 @@ __all__ = [
     "event_study",
     "flag_contamination",
     "flow",
+    "honest_did",
     "impact_profile",
     "impact_table",
     "itt",
@@ -158,6 +159,7 @@ __all__ = [
     "outcomes",
     "power",
     "power_curve",
+    "pretrend_power",
     "quantile_effects",
     "randomisation_test",
     "randomise",
@@ -170,8 +172,6 @@ __all__ = [
     "testing",
     "time_to_event",
     "tipping_point",
-    "honest_did",
-    "pretrend_power",
     "whp_population",
     "wild_cluster_bootstrap",
 ]

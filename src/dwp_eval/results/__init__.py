@@ -28,6 +28,7 @@ from dwp_eval.results.effect import (
 )
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy
 from dwp_eval.results.flow import FLOW_COLUMNS, FLOW_STAGES, Flow
+from dwp_eval.results.honest import HONEST_COLUMNS, HonestDid, PretrendPower
 from dwp_eval.results.impact import HETEROGENEITY_COLUMNS, IMPACT_COLUMNS, EffectTable
 from dwp_eval.results.imputation import (
     IMPUTATION_COLUMNS,
@@ -47,7 +48,6 @@ from dwp_eval.results.randomisation import (
 from dwp_eval.results.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, SurvivalEffect
 from dwp_eval.results.table import COMPARE_COLUMNS, Table, compare
 from dwp_eval.results.tipping import TIPPING_COLUMNS, TippingPoint
-from dwp_eval.results.honest import HONEST_COLUMNS, HonestDid, PretrendPower
 
 __all__ = [
     "ATTRITION_COLUMNS",
@@ -64,6 +64,7 @@ __all__ = [
     "FLOW_COLUMNS",
     "FLOW_STAGES",
     "HETEROGENEITY_COLUMNS",
+    "HONEST_COLUMNS",
     "IMPACT_COLUMNS",
     "IMPUTATION_COLUMNS",
     "LEE_COLUMNS",
@@ -92,11 +93,13 @@ __all__ = [
     "EventStudy",
     "FirstStage",
     "Flow",
+    "HonestDid",
     "LeeBounds",
     "MultipleImputation",
     "PooledEffect",
     "PowerCurve",
     "PowerResult",
+    "PretrendPower",
     "QuantileEffects",
     "RandomisationTest",
     "ResultMixin",
@@ -106,9 +109,6 @@ __all__ = [
     "SurvivalEffect",
     "Table",
     "TippingPoint",
-    "HonestDid",
-    "PretrendPower",
-    "HONEST_COLUMNS",
     "WaldTest",
     "compare",
 ]
