@@ -109,7 +109,8 @@ def test_breakdown_is_where_the_interval_reaches_zero(controls_result: de.Honest
         ({"num_pre": 0}, "'num_pre' parameter"),
         ({"sigma": -np.eye(3)}, "not positive semi-definite"),
         ({"sigma": np.ones((2, 2))}, "must be 3 x 3"),
-        ({"method": "relative_magnitudes"}, "'method' parameter"),
+        ({"method": "relative_magnitude"}, "not implemented"),
+        ({"method": "smooth"}, "'method' parameter"),
         ({"l_vec": [1.0, 2.0]}, "'l_vec' parameter"),
         ({"betahat": np.array([np.nan, 0, 0])}, "finite"),
     ],
@@ -125,6 +126,20 @@ def test_bad_input_pretrend_power() -> None:
         de.pretrend_power(betahat=np.zeros(3), sigma=np.eye(3), num_pre=2, num_post=1)
     with pytest.raises(DwpEvalError, match="'power' parameter"):
         de.pretrend_power(betahat=np.zeros(3), sigma=np.eye(3), num_pre=2, num_post=1, power=0.01)
+    with pytest.raises(DwpEvalError, match="'draws' parameter"):
+        de.pretrend_power(betahat=np.zeros(3), sigma=np.eye(3), num_pre=2, num_post=1, slope=0.1,
+                          draws=10)
+
+
+def test_one_pre_period() -> None:
+    """With one pre-period the only estimator unbiased under linear trends is
+    b_0 + b_{-2} (the linear extrapolation through the reference -1); its bias is
+    the second difference at -1, so the worst case under Delta^SD(M) is M."""
+    b = np.array([0.02, 0.1])
+    s = np.array([[1e-4, 2e-5], [2e-5, 1e-4]])
+    f = de.honest_did(betahat=b, sigma=s, num_pre=1, num_post=1, m=[0.0, 0.01]).to_frame()
+    np.testing.assert_allclose(f["estimate"], 0.1 + 0.02, rtol=1e-12)
+    np.testing.assert_allclose(f["worst_bias"], [0.0, 0.01], atol=1e-15)
 
 
 def _random_case(seed: int, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +149,7 @@ def _random_case(seed: int, n_pre: int, n_post: int) -> tuple[np.ndarray, np.nda
     return rng.normal(size=n_pre + n_post) * 0.1, s
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(st.integers(0, 10_000), st.integers(2, 4), st.integers(1, 3))
 def test_length_nondecreasing_in_m_and_trend_invariant(seed: int, n_pre: int, n_post: int) -> None:
     """The FLCI's length never falls as M grows (each estimator's length rises in M),

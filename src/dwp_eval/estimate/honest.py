@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize, stats
 
-from dwp_eval._validation import check_alpha, check_option, check_seed
+from dwp_eval._validation import check_alpha, check_draws, check_option, check_seed
 from dwp_eval.errors import ConvergenceError, DesignError, OptionError
 from dwp_eval.results.event_study import EventStudy
 from dwp_eval.results.honest import HonestDid, PretrendPower, honest_frame
@@ -256,6 +256,10 @@ def honest_did(
     [0.0, 0.01]
     """
     func = "honest_did"
+    if method in ("relative_magnitude", "relative_magnitudes"):
+        raise OptionError(f"{func}: method='relative_magnitude' (Delta^RM with the conditional/hybrid "
+                          "test of Andrews, Roth & Pakes) is not implemented in this version. Fix: "
+                          "method='smoothness'.")
     method = check_option(method, _METHODS, param="method", func=func)  # type: ignore[assignment]
     a = check_alpha(alpha, func=func)
     b, v, n_pre, n_post, outcome = _event_inputs(event_study_result, betahat, sigma, num_pre,
@@ -309,7 +313,7 @@ def pretrend_power(
     sigma: Any = None,
     num_pre: int | None = None,
     num_post: int | None = None,
-    draws: int = 200_000,
+    draws: int = 100_000,
     seed: int | np.random.Generator = 0,
 ) -> PretrendPower:
     r"""Power of the pre-trend test against a linear violation of parallel trends,
@@ -383,7 +387,7 @@ def pretrend_power(
         g = float(slope)  # type: ignore[arg-type]
         if not math.isfinite(g):
             raise OptionError(f"The 'slope' parameter of {func} must be finite. Got {slope!r} instead.")
-    n_draws = int(draws)
+    n_draws = check_draws(draws, func=func, minimum=1000)
     mu = np.concatenate([g * t_pre, g * t_post])
     x = rng.multivariate_normal(np.zeros(v.shape[0]), v, size=n_draws, method="eigh") + mu
     passed = np.all(np.abs(x[:, :n_pre]) <= z * sd, axis=1)
