@@ -72,6 +72,17 @@ def test_readme_gap_is_honestdid_simulated_quantile() -> None:
         assert abs((c - sd * float(q_r)) - float(printed)) <= _half_unit(printed)
 
 
+def test_readme_main_example_full_precision() -> None:
+    """HonestDiD's cached FLCI results of the README main example (full precision),
+    with betahat/sigma rebuilt in R from the cached data (main_twfe.R)."""
+    b = pd.read_csv(REF / "main_betahat.csv")["betahat"].to_numpy(float)
+    s = pd.read_csv(REF / "main_sigma.csv").to_numpy(float)
+    ref = pd.read_csv(REF / "readme_delta_sd_results.csv")
+    f = de.honest_did(betahat=b, sigma=s, num_pre=5, num_post=2, m=ref["M"].to_numpy()).to_frame()
+    np.testing.assert_allclose(f["conf_low"], ref["lb"], atol=MC_ALLOWANCE, rtol=0)
+    np.testing.assert_allclose(f["conf_high"], ref["ub"], atol=MC_ALLOWANCE, rtol=0)
+
+
 def test_accepts_event_study_result() -> None:
     rng = np.random.default_rng(1)
     units, periods = 60, 8
