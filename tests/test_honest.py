@@ -262,3 +262,24 @@ def test_flci_optimum_not_beaten_by_a_derivative_free_search() -> None:
                                  options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 5000}).fun
                for _ in range(5))
     assert h <= best + 1e-12
+
+
+def test_bias_given_pass_matches_roth_projection_formula() -> None:
+    """E[l'b_post | pass] = l'delta_post + l'S_po,pr S_pr^-1 (E[b_pre | pass] - delta_pre)
+    (Roth 2022, section III), with E[b_pre | pass] from an independent simulation of
+    the pre-period block alone; the two agree within Monte Carlo error."""
+    b, s = _random_case(5, 3, 1)
+    s = s * 0.1
+    g = 0.04
+    p = de.pretrend_power(betahat=b, sigma=s, num_pre=3, num_post=1, slope=g, draws=100_000, seed=2)
+    t_pre = np.arange(-4, -1) + 1.0
+    rng = np.random.default_rng(99)
+    x = rng.multivariate_normal(g * t_pre, s[:3, :3], size=100_000)
+    keep = np.all(np.abs(x) <= 1.959963984540054 * np.sqrt(np.diag(s)[:3]), axis=1)
+    coef = s[3, :3] @ np.linalg.inv(s[:3, :3])
+    formula = g * 1.0 + coef @ (x[keep].mean(axis=0) - g * t_pre)
+    resid_sd = math.sqrt(s[3, 3] - coef @ s[:3, 3])
+    se = math.sqrt((resid_sd**2 + float(coef @ np.cov(x[keep].T) @ coef)) / keep.sum()) * math.sqrt(2)
+    assert p.bias == pytest.approx(g)
+    assert abs(p.bias_given_pass - formula) < 4 * se
+    assert p.bias_given_pass != pytest.approx(p.bias, abs=4 * se)  # conditioning moves it here
