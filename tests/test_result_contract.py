@@ -173,6 +173,10 @@ FACTORIES: dict[str, Callable[[], Any]] = {
         trial(), outcome="y", assigned="arm", quantiles=[0.25, 0.5, 0.75], draws=49, seed=3),
     "TippingPoint": lambda: de.tipping_point(_imputation(), de.itt, outcome="earnings",
                                              deltas=[-50.0, 0.0, 50.0]),
+    "HonestDid": lambda: de.honest_did(betahat=np.array([0.01, -0.01, 0.05, 0.06]),
+                                       sigma=np.eye(4) * 1e-4, num_pre=2, num_post=2, m=[0.0, 0.01]),
+    "PretrendPower": lambda: de.pretrend_power(betahat=np.zeros(3), sigma=np.eye(3) * 1e-4,
+                                               num_pre=2, num_post=1, slope=0.01, draws=5_000),
 }
 
 

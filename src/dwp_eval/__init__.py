@@ -24,6 +24,7 @@ from dwp_eval.estimate.compliance import complier_profile, contamination_sensiti
 from dwp_eval.estimate.cost import cost_effectiveness
 from dwp_eval.estimate.did import bacon_decomposition, did
 from dwp_eval.estimate.event_study import event_study
+from dwp_eval.estimate.honest import honest_did, pretrend_power
 from dwp_eval.estimate.imputation import multiple_imputation
 from dwp_eval.estimate.itt import itt
 from dwp_eval.estimate.multiplicity import adjust_p_values, romano_wolf
@@ -63,10 +64,12 @@ from dwp_eval.results import (
     Effect,
     EventStudy,
     FirstStage,
+    HonestDid,
     MultipleImputation,
     PooledEffect,
     PowerCurve,
     PowerResult,
+    PretrendPower,
     QuantileEffects,
     RandomisationTest,
     RomanoWolf,
@@ -106,6 +109,7 @@ __all__ = [
     "EventStudy",
     "FirstStage",
     "Flow",
+    "HonestDid",
     "ImpactProfile",
     "LeeBounds",
     "MultipleImputation",
@@ -113,6 +117,7 @@ __all__ = [
     "PooledEffect",
     "PowerCurve",
     "PowerResult",
+    "PretrendPower",
     "QuantileEffects",
     "RandomisationTest",
     "RecordProblemsWarning",
@@ -148,6 +153,7 @@ __all__ = [
     "event_study",
     "flag_contamination",
     "flow",
+    "honest_did",
     "impact_profile",
     "impact_table",
     "itt",
@@ -157,6 +163,7 @@ __all__ = [
     "outcomes",
     "power",
     "power_curve",
+    "pretrend_power",
     "quantile_effects",
     "randomisation_test",
     "randomise",

@@ -28,6 +28,7 @@ from dwp_eval.results.effect import (
 )
 from dwp_eval.results.event_study import EVENT_STUDY_COLUMNS, EventStudy
 from dwp_eval.results.flow import FLOW_COLUMNS, FLOW_STAGES, Flow
+from dwp_eval.results.honest import HONEST_COLUMNS, HonestDid, PretrendPower
 from dwp_eval.results.impact import HETEROGENEITY_COLUMNS, IMPACT_COLUMNS, EffectTable
 from dwp_eval.results.imputation import (
     IMPUTATION_COLUMNS,
@@ -63,6 +64,7 @@ __all__ = [
     "FLOW_COLUMNS",
     "FLOW_STAGES",
     "HETEROGENEITY_COLUMNS",
+    "HONEST_COLUMNS",
     "IMPACT_COLUMNS",
     "IMPUTATION_COLUMNS",
     "LEE_COLUMNS",
@@ -91,11 +93,13 @@ __all__ = [
     "EventStudy",
     "FirstStage",
     "Flow",
+    "HonestDid",
     "LeeBounds",
     "MultipleImputation",
     "PooledEffect",
     "PowerCurve",
     "PowerResult",
+    "PretrendPower",
     "QuantileEffects",
     "RandomisationTest",
     "ResultMixin",
