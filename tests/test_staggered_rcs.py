@@ -32,6 +32,7 @@ RTOL_SE = 1e-6
 RCS = pd.read_csv(REF / "staggered_rcs.csv")
 RCS["rid"] = np.arange(len(RCS))
 UNB = pd.read_csv(REF / "staggered_unbalanced.csv")
+MPDTA = pd.read_csv(REF / "mpdta.csv") if (REF / "mpdta.csv").exists() else None
 PEER_GT = pd.read_csv(REF / "staggered_rcs_peers_att_gt.csv")
 PEER_AG = pd.read_csv(REF / "staggered_rcs_peers_aggte.csv")
 CONTROL = {"nevertreated": "never_treated", "notyettreated": "not_yet_treated"}
@@ -44,6 +45,7 @@ def _fit(spec: str, *, unit: str | None = None, bootstrap: int = 0, seed: int | 
     elif kind == "unbalanced":
         data, kw = UNB, {"unit": "id", "time": "period", "allow_unbalanced": True}
     else:
+        assert MPDTA is not None
         data, kw = MPDTA, {"unit": "countyreal", "time": "year", "panel": False}
     return staggered_did(
         data, outcome="y" if kind != "mpdta" else "lemp", cohort="cohort" if kind != "mpdta" else "first.treat",

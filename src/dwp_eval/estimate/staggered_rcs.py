@@ -372,8 +372,8 @@ def staggered_did_rc(
             used[np.unique(u[idx][d == 0])] = True
             rows.append({"_g": gg, "_t": tt, "cohort": tlev[gg], "time": tlev[tt], "event_time": tt - gg,
                          "base_period": tlev[b], "estimate": att,
-                         "n_treated": int(len(np.unique(u[idx][d == 1]))),
-                         "n_control": int(len(np.unique(u[idx][d == 0]))), "post": bool(tt >= gg)})
+                         "n_treated": len(np.unique(u[idx][d == 1])),
+                         "n_control": len(np.unique(u[idx][d == 0])), "post": bool(tt >= gg)})
     if skipped:
         notes.append(f"{skipped} ATT(g, t) without treated or comparison rows in one of their periods left out")
     if not rows:

@@ -33,7 +33,7 @@ for kind, data, t in (("rcs", rcs, "quarter"), ("unbalanced", unb, "period")):
                     try:
                         res = att_gt(data, yname="y", tname=t, gname="cohort", xformla=xf, weightsname=wt,
                                      est_method=m, control_group=cg, boot=False, cband=False, **kw)
-                    except Exception as exc:  # noqa: BLE001 - record which specs the peer cannot run
+                    except Exception as exc:
                         print(f"{spec}: moderndid failed: {type(exc).__name__}: {exc}")
                         continue
                     for g, tt, a, s in zip(res.groups, res.times, res.att_gt, res.se_gt, strict=True):
