@@ -9,12 +9,15 @@ are compared with R did (``did_rcs.R``). Writes ``staggered_rcs_peers_att_gt.csv
 and ``staggered_rcs_peers_aggte.csv``.
 """
 
+import contextlib
+import io
 import warnings
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from csdid.att_gt import ATTgt
 from moderndid import aggte, att_gt
 
 warnings.simplefilter("ignore")
@@ -44,6 +47,20 @@ for kind, data, t in (("rcs", rcs, "quarter"), ("unbalanced", unb, "period")):
                         if typ != "simple":
                             for k, a, s in zip(agg.event_times, agg.att_by_event, agg.se_by_event, strict=True):
                                 ag_rows.append((spec, typ, k, a, s))
+# moderndid 0.2.0 fails on unbalanced panels (the TypeError above); csdid 0.4.3 runs them
+# (ATT(g, t) and analytic SEs; its aggregations need the bootstrap for SEs)
+for cg in ("nevertreated", "notyettreated"):
+    for m in ("dr", "ipw", "reg"):
+        for xf in (None, "~x"):
+            spec = f"unbalanced-csdid|{cg}|{m}|{'x' if xf else '1'}|varying|w"
+            with contextlib.redirect_stdout(io.StringIO()):
+                cs = ATTgt(yname="y", tname="period", idname="id", gname="cohort", data=unb.copy(),
+                           allow_unbalanced_panel=True, weights_name="w", xformla=f"y{xf}" if xf else None,
+                           control_group=cg)
+                cs.fit(est_method=m, bstrap=False)
+            r = cs.results
+            for g, tt, a, s in zip(r["group"], r["year"], r["att"], r["se"], strict=True):
+                gt_rows.append((spec, g, tt, a, s))
 gt = pd.DataFrame(gt_rows, columns=["spec", "cohort", "time", "estimate", "std_error"])
 ag = pd.DataFrame(ag_rows, columns=["spec", "type", "key", "estimate", "std_error"])
 gt.to_csv(HERE / "staggered_rcs_peers_att_gt.csv", index=False, float_format="%.17g")
