@@ -259,3 +259,12 @@ def test_bootstrap_band_is_reproducible_and_wider() -> None:
     assert a.critical_value == b.critical_value
     assert 1.96 < a.critical_value < 4.5
     assert "repeated cross-sections" in a.summary()
+
+
+def test_areas_treated_from_the_first_period_are_dropped_with_a_warning() -> None:
+    d = RCS.copy()
+    d.loc[d["area"] <= 5, "cohort"] = 1
+    with pytest.warns(UserWarning, match=r"5 unit\(s\) \([0-9,]+ rows\) first treated in the first period"):
+        res = _call(d)
+    assert res.n_units == 55
+    assert any("treated from the first period dropped" in n for n in res.notes)
