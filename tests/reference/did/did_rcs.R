@@ -43,8 +43,8 @@ for (cg in c("nevertreated", "notyettreated")) for (m in c("dr", "ipw", "reg")) 
 for (m in c("dr", "ipw", "reg")) for (xf in c("1", "lpop")) {
   spec <- paste("mpdta", "nevertreated", m, xf, "varying", "none", sep = "|")
   run(spec, mpdta, list(yname = "lemp", tname = "year", gname = "first.treat", panel = FALSE,
-                        xformla = as.formula(paste("~", xf)), est_method = m, clustervars = "countyreal",
-                        idname = "countyreal"))
+                        xformla = as.formula(paste("~", xf)), est_method = m, clustervars = "countyreal"
+                        ))
 }
 gt <- do.call(rbind, gt_rows); ag <- do.call(rbind, ag_rows)
 write.csv(gt, file.path(dir, "did_rcs_att_gt.csv"), row.names = FALSE)
