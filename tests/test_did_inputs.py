@@ -105,7 +105,7 @@ def test_staggered_missing_drop_with_everything_missing(panel: pd.DataFrame) -> 
 
 def test_staggered_unit_none_names_the_argument(panel: pd.DataFrame) -> None:
     with pytest.raises(OptionError, match=r"The 'unit' parameter of staggered_did must name a column of "
-                       r"data; got None\. Fix: pass the column holding the unit identifiers.*did\(unit=None"):
+                       r"data; got None\. Fix: pass the column holding the unit identifiers.*panel=False with unit= the area"):
         staggered_did(panel, **{**STAG, "unit": None})
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "absorbed_parameters",
     "check_complete",
     "fit_within",
+    "is_balanced",
     "post_means",
     "prepare_cohorts",
     "require_columns",
@@ -152,8 +153,11 @@ def require_columns(func: str, **columns: Hashable | None) -> None:
         if value is None:
             extra = (
                 " For repeated cross-sections (no unit followed over time) use did(unit=None, "
-                "post=...)." if param == "unit" and func != "did" else ""
+                "post=...)." if param == "unit" and func not in ("did", "staggered_did") else ""
             )
+            if param == "unit" and func == "staggered_did":
+                extra = (" For repeated cross-sections (survey respondents each observed once) pass "
+                         "panel=False with unit= the area (cluster) column that the cohort belongs to.")
             raise OptionError(
                 f"The '{param}' parameter of {func} must name a column of data; got None. "
                 f"Fix: pass the column holding the {ROLE_TEXT.get(param, param)}, e.g. "
@@ -404,6 +408,21 @@ def check_no_switch_off(
 
 
 # ---------------------------------------------------------------- cohorts
+
+
+def is_balanced(
+    data: pd.DataFrame, *, unit: Hashable, time: Hashable, columns: Sequence[Hashable], missing: str,
+    func: str,
+) -> bool:
+    """Whether the rows (those complete in ``columns`` when ``missing="drop"``) are a
+    balanced panel: every unit observed once in every period (R did's test)."""
+    require_columns(func, unit=unit, time=time)
+    frame = check_data(data, func=func)
+    check_columns(frame, [unit, time, *columns], role="column", func=func)
+    if missing == "drop":
+        frame = frame.loc[~frame[list(columns)].isna().any(axis=1)]
+    n_units, n_times = frame[unit].nunique(), frame[time].nunique()
+    return bool(len(frame) == n_units * n_times and not frame.duplicated([unit, time]).any())
 
 
 def post_means(Y: np.ndarray, g: np.ndarray) -> tuple[float, float]:

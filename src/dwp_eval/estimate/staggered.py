@@ -23,6 +23,7 @@ from scipy import stats
 
 from dwp_eval._core.influence import influence_std_error, multiplier_bootstrap
 from dwp_eval._core.panel import (
+    is_balanced,
     post_means,
     prepare_cohorts,
     warn_dropped,
@@ -35,6 +36,7 @@ from dwp_eval._validation import (
     check_seed,
 )
 from dwp_eval.errors import DesignError, DroppedRowsWarning, DwpEvalWarning, OptionError
+from dwp_eval.estimate.staggered_rcs import staggered_did_rc
 from dwp_eval.results.did import ATT_GT_COLUMNS, StaggeredDid
 
 __all__ = ["staggered_did"]
@@ -166,6 +168,9 @@ def staggered_did(
     seed: Seed | None = None,
     alpha: float = 0.05,
     missing: Literal["raise", "drop"] = "raise",
+    panel: bool = True,
+    allow_unbalanced: bool = False,
+    weights: Hashable | None = None,
 ) -> StaggeredDid:
     """Callaway & Sant'Anna (2021) group-time average treatment effects.
 
@@ -222,6 +227,23 @@ def staggered_did(
         the other periods of those units are dropped too (as R did's
         balancing). A :class:`~dwp_eval.errors.DroppedRowsWarning` gives the
         counts, which are kept on the result's ``dropped``.
+    panel
+        ``True`` (default): ``data`` is a panel of units followed over time.
+        ``False``: repeated cross-sections (e.g. Labour Force Survey
+        respondents, each observed once): ``unit`` is then the area (or other
+        cluster) that the cohort belongs to, each ATT(g, t) is the
+        repeated-cross-section estimator of Sant'Anna & Zhao (2020) on the rows of
+        periods ``b`` and ``t`` (R did's ``panel = FALSE``), and inference is
+        clustered by ``unit`` (or ``cluster``, which must contain the units).
+    allow_unbalanced
+        With ``panel=True``: an unbalanced panel is analysed as repeated
+        cross-sections whose influence functions are summed within units (R
+        did's ``allow_unbalanced_panel = TRUE``); a balanced panel still uses the
+        panel estimator.
+    weights
+        Column of sampling (survey) weights, > 0, normalised to mean 1 (as R did
+        and DRDID; only the relative weights matter). With ``panel=False`` or
+        an unbalanced panel.
 
     Returns
     -------
@@ -265,6 +287,24 @@ def staggered_did(
         )
     rng = check_seed(seed, func=func) if bootstrap else None
     covs = as_column_list(covariates)
+    for name, flag in (("panel", panel), ("allow_unbalanced", allow_unbalanced)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise OptionError(f"The '{name}' parameter of {func} must be True or False. Got {flag!r} instead.")
+    unbalanced = bool(panel) and bool(allow_unbalanced) and not is_balanced(
+        data, unit=unit, time=time, columns=[outcome, *covs], missing=missing, func=func)
+    if not panel or unbalanced:
+        return staggered_did_rc(
+            data, outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=covs, weights=weights,
+            control_group=control_group, method=method, anticipation=int(anticipation),
+            base_period=base_period, last_cohort=last_cohort, cluster=cluster, bootstrap=int(bootstrap),
+            rng=rng, alpha=alpha, missing=missing, unbalanced=unbalanced, func=func,
+        )
+    if weights is not None:
+        raise OptionError(
+            f"{func}: weights={weights!r} with a balanced panel is not supported: the balanced-panel "
+            "estimator is unweighted. Fix: pass panel=False to use the weighted repeated-cross-section "
+            "estimator, or drop weights."
+        )
     prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
                            covariates=covs, cluster=cluster, func=func, missing=missing)
     warn_dropped(prep["dropped"], func=func, stacklevel=2)

@@ -83,6 +83,16 @@ class StaggeredDid(ResultMixin):
     _clusters: np.ndarray | None = None
     _time_levels: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _seed: int | None = None
+    #: ``"balanced panel"``, ``"repeated cross-sections"`` or ``"unbalanced panel"``
+    data_kind: str = "balanced panel"
+    #: the survey-weight column, if any
+    weights: str | None = None
+    # repeated cross-sections / unbalanced panels: the rows of ``_inf`` are areas or people;
+    # their summed (normalised) weights, row counts, the n that SEs divide by, and the rows used
+    _row_weight: np.ndarray | None = None
+    _row_count: np.ndarray | None = None
+    _n_total: int | None = None
+    _n_obs: int | None = None
 
     @property
     def att_gt(self) -> pd.DataFrame:
@@ -107,7 +117,10 @@ class StaggeredDid(ResultMixin):
             f"Group-time ATT(g, t) on {self.outcome} (Callaway & Sant'Anna 2021)",
             f"  method          {self.method}; comparison {self.control_group.replace('_', '-')}; "
             f"base period {self.base_period}; anticipation {self.anticipation}",
-            f"  units           {self.n_units:,} in {len(self.cohort_sizes)} cohort(s) "
+            (f"  data            {self.data_kind}, {self._n_obs:,} rows"
+             + (f", survey weights {self.weights!r}" if self.weights else "") + "\n"
+             if self._n_obs is not None else "")
+            + f"  units           {self.n_units:,} in {len(self.cohort_sizes)} cohort(s) "
             f"({', '.join(f'{g}: {n:,}' for g, n in self.cohort_sizes.items())}); "
             f"{self.n_periods} periods",
             "  inference       analytic influence-function SEs"
@@ -170,9 +183,16 @@ class StaggeredDid(ResultMixin):
         n = self._inf.shape[0]
         ucoh = self._unit_cohort
         cohorts = np.unique(gi)
-        pg = np.array([np.mean(ucoh == g) for g in cohorts])
+        # cohort shares P(G = g) = sum_i w_i 1{G_i = g} / n over the rows of the data (weights
+        # w_i; R did's compute.aggte), the rows of _inf holding sums within areas
+        rw = np.ones(n) if self._row_weight is None else self._row_weight
+        rc = np.ones(n) if self._row_count is None else self._row_count
+        n_tot = n if self._n_total is None else self._n_total
+        scale = n / n_tot  # influence_std_error / influence_vcov divide by the rows of _inf
+        n_obs = n * self.n_periods if self._n_obs is None else self._n_obs
+        pg = np.array([np.sum(rw * (ucoh == g)) / n_tot for g in cohorts])
         pg_of = dict(zip(cohorts.tolist(), pg.tolist(), strict=True))
-        ind = {g: (ucoh == g).astype(float) for g in cohorts.tolist()}
+        ind = {g: rw * (ucoh == g) for g in cohorts.tolist()}
 
         def combine(keep: np.ndarray, weights: np.ndarray, estimated: bool) -> tuple[float, np.ndarray]:
             """Weighted sum of cells ``keep`` and its influence function; with
@@ -183,7 +203,7 @@ class StaggeredDid(ResultMixin):
             if estimated:
                 S = weights.sum()
                 gk = gi[keep]
-                dev = np.column_stack([ind[g] - pg_of[g] for g in gk.tolist()])  # n x K
+                dev = np.column_stack([ind[g] - rc * pg_of[g] for g in gk.tolist()])  # n x K
                 wif = dev / S - np.outer(dev.sum(axis=1), weights / S**2)
                 inf = inf + wif @ est[keep]
             return theta, inf
@@ -194,10 +214,10 @@ class StaggeredDid(ResultMixin):
             if keep.size == 0:
                 raise DesignError("StaggeredDid.aggregate: no post-treatment ATT(g, t) to aggregate.")
             theta, inf = combine(keep, np.array([pg_of[g] for g in gi[keep].tolist()]), True)
-            se = float(influence_std_error(inf[:, None], self._clusters)[0])
+            se = float(influence_std_error(inf[:, None], self._clusters)[0]) * scale
             return Effect(
                 estimand="ATT", outcome=self.outcome, treatment="treated", control=self.control_group.replace("_", " "),
-                estimate=theta, std_error=se, df=float("inf"), alpha=a, n_obs=n * self.n_periods,
+                estimate=theta, std_error=se, df=float("inf"), alpha=a, n_obs=n_obs,
                 n_by_arm=self._arms(),
                 control_mean=self.comparison_mean, treatment_mean=self.treated_mean,
                 se_type="influence function" + (" (clustered)" if self._clusters is not None else ""),
@@ -249,26 +269,26 @@ class StaggeredDid(ResultMixin):
             wts = np.array([pg_of[g] for g in gsel])
             S = wts.sum()
             overall = float(np.sum(wts / S * thetas[sel]))
-            dev = np.column_stack([ind[g] - pg_of[g] for g in gsel])
+            dev = np.column_stack([ind[g] - rc * pg_of[g] for g in gsel])
             wif = dev / S - np.outer(dev.sum(axis=1), wts / S**2)
             overall_inf = infs[:, sel] @ (wts / S) + wif @ thetas[sel]
         else:
             overall = float(np.mean(thetas[sel]))
             overall_inf = infs[:, sel].mean(axis=1)
-        overall_se = float(influence_std_error(overall_inf[:, None], self._clusters)[0])
-        ses = influence_std_error(infs, self._clusters)
+        overall_se = float(influence_std_error(overall_inf[:, None], self._clusters)[0]) * scale
+        ses = influence_std_error(infs, self._clusters) * scale
         crit = float(stats.norm.ppf(1 - a / 2))
         if draws and rng is not None:
             _, crit = multiplier_bootstrap(infs, draws=draws, rng=rng, clusters=self._clusters, alpha=a)
         pre = np.array([k < 0 for k in keys]) if kind == "dynamic" else np.zeros(len(keys), bool)
         return build_event_study(
-            by=by, keys=keys, estimates=thetas, std_errors=ses, vcov=influence_vcov(infs, self._clusters),
+            by=by, keys=keys, estimates=thetas, std_errors=ses, vcov=influence_vcov(infs, self._clusters) * scale**2,
             pre=pre, critical_value=crit, alpha=a, overall=overall, overall_se=overall_se,
             outcome=self.outcome, estimator=f"callaway_santanna ({self.method}, {self.control_group.replace('_', '-')})",
             se_type="influence function" + (" (clustered)" if self._clusters is not None else ""),
             bootstrap=draws,
             ref=-1 - self.anticipation if kind == "dynamic" and self.base_period == "universal" else None,
-            n_obs=n * self.n_periods, n_clusters=self.n_clusters, n_units=n,
+            n_obs=n_obs, n_clusters=self.n_clusters, n_units=n,
             df=float("inf"), means=(self.comparison_mean, self.treated_mean), n_by_arm=self._arms(),
         )
 
