@@ -45,6 +45,7 @@ from dwp_eval.results.randomisation import (
     RandomisationTest,
 )
 from dwp_eval.results.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, SurvivalEffect
+from dwp_eval.results.synthetic import SYNTHETIC_COLUMNS, SyntheticEstimate
 from dwp_eval.results.table import COMPARE_COLUMNS, Table, compare
 from dwp_eval.results.tipping import TIPPING_COLUMNS, TippingPoint
 
@@ -75,6 +76,7 @@ __all__ = [
     "SENSITIVITY_COLUMNS",
     "SUMMARY_COLUMNS",
     "SURVIVAL_COLUMNS",
+    "SYNTHETIC_COLUMNS",
     "TIPPING_COLUMNS",
     "WALD_COLUMNS",
     "ARInterval",
@@ -103,6 +105,7 @@ __all__ = [
     "SensitivityTable",
     "StaggeredDid",
     "SurvivalEffect",
+    "SyntheticEstimate",
     "Table",
     "TippingPoint",
     "WaldTest",
