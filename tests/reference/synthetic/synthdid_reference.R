@@ -22,6 +22,4 @@ for (name in names(ests)) {
   out(paste0(name, "_se_jackknife"), "", sqrt(vcov(e, method = "jackknife")))
   set.seed(12345)
   out(paste0(name, "_se_placebo"), "", sqrt(vcov(e, method = "placebo", replications = 200)))
-  t0 <- system.time(for (k in 1:5) synthdid_estimate(setup$Y, setup$N0, setup$T0))
 }
-# R timing of the estimation only (used by benchmarks/bench_synthetic.py; not a reference value)
