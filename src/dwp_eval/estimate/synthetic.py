@@ -124,7 +124,7 @@ def _result(kind: str, Y: np.ndarray, donors: list[Any], treated: list[Any], pre
 def synthetic_did(
     data: pd.DataFrame, *, outcome: Hashable, unit: Hashable, time: Hashable, treated_units: Any,
     treat_time: Any, se_method: str = "placebo", replications: int = 200, alpha: float = 0.05,
-    seed: Seed = None,
+    seed: Seed | None = None,
 ) -> SyntheticEstimate:
     r"""Synthetic difference-in-differences (Arkhangelsky et al. 2021).
 
@@ -202,7 +202,7 @@ def _rmspe_ratio(Y1: np.ndarray, Y0: np.ndarray, t0: int) -> float:
 def synthetic_control(
     data: pd.DataFrame, *, outcome: Hashable, unit: Hashable, time: Hashable, treated_units: Any,
     treat_time: Any, covariates: Sequence[Hashable] | None = None, se_method: str = "placebo",
-    replications: int = 200, alpha: float = 0.05, seed: Seed = None,
+    replications: int = 200, alpha: float = 0.05, seed: Seed | None = None,
 ) -> SyntheticEstimate:
     r"""Synthetic control (Abadie, Diamond & Hainmueller 2010) on the outcome path.
 
