@@ -20,7 +20,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from benchmarks import harness as h
