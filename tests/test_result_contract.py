@@ -142,6 +142,10 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "StaggeredDid": lambda: de.staggered_did(
         panel(), outcome="employment_rate", unit="area", time="month", cohort="cohort",
         bootstrap=200, seed=1),
+    "SyntheticEstimate": lambda: de.synthetic_did(
+        pd.DataFrame([(u, t, u / 10 + t + np.sin(u * t)) for u in range(8) for t in range(6)],
+                     columns=["area", "year", "y"]).assign(y=lambda d: d.y + 2.0 * ((d.area == 0) & (d.year >= 4))),
+        outcome="y", unit="area", time="year", treated_units=[0], treat_time=4, replications=20, seed=1),
     "BaconDecomposition": lambda: de.bacon_decomposition(
         panel(), outcome="employment_rate", unit="area", time="month", cohort="cohort"),
     "WaldTest": lambda: _attrition().covariate_test,

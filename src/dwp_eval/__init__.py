@@ -33,6 +33,7 @@ from dwp_eval.estimate.quantile import quantile_effects
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.estimate.staggered import staggered_did
 from dwp_eval.estimate.survival import survival_effect
+from dwp_eval.estimate.synthetic import synthetic_control, synthetic_did
 from dwp_eval.estimate.tipping import tipping_point
 from dwp_eval.monitor import (
     Attrition,
@@ -172,6 +173,8 @@ __all__ = [
     "selfcheck",
     "staggered_did",
     "survival_effect",
+    "synthetic_control",
+    "synthetic_did",
     "take_up",
     "testing",
     "time_to_event",

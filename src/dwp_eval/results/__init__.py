@@ -46,6 +46,7 @@ from dwp_eval.results.randomisation import (
     RandomisationTest,
 )
 from dwp_eval.results.survival import CURVE_COLUMNS, SURVIVAL_COLUMNS, SurvivalEffect
+from dwp_eval.results.synthetic import SYNTHETIC_COLUMNS, SyntheticEstimate
 from dwp_eval.results.table import COMPARE_COLUMNS, Table, compare
 from dwp_eval.results.tipping import TIPPING_COLUMNS, TippingPoint
 
@@ -77,6 +78,7 @@ __all__ = [
     "SENSITIVITY_COLUMNS",
     "SUMMARY_COLUMNS",
     "SURVIVAL_COLUMNS",
+    "SYNTHETIC_COLUMNS",
     "TIPPING_COLUMNS",
     "WALD_COLUMNS",
     "ARInterval",
@@ -107,6 +109,7 @@ __all__ = [
     "SensitivityTable",
     "StaggeredDid",
     "SurvivalEffect",
+    "SyntheticEstimate",
     "Table",
     "TippingPoint",
     "WaldTest",
