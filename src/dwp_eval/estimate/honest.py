@@ -367,12 +367,13 @@ def pretrend_power(
     if np.any(sd <= 0):
         raise DesignError(f"{func}: a pre-period coefficient has zero variance.")
     z = stats.norm.ppf(1 - a / 2)
-    mvn = stats.multivariate_normal(mean=np.zeros(n_pre), cov=v[:n_pre, :n_pre], allow_singular=True)
-
     def pw(g: float) -> float:
         mu = g * t_pre
-        p_pass = float(mvn.cdf(z * sd - mu, lower_limit=-z * sd - mu,
-                               rng=np.random.default_rng(12345)))
+        # a fresh, fixed stream for each evaluation (the cdf is quasi-Monte Carlo); ``seed=``
+        # rather than cdf(rng=), which scipy 1.13 (the oldest supported) does not take
+        mvn = stats.multivariate_normal(mean=np.zeros(n_pre), cov=v[:n_pre, :n_pre],
+                                        allow_singular=True, seed=np.random.default_rng(12345))
+        p_pass = float(mvn.cdf(z * sd - mu, lower_limit=-z * sd - mu))
         return 1.0 - p_pass
 
     if power is not None:
