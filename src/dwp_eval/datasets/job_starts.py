@@ -273,8 +273,9 @@ def whp_job_starts(
 
 def _dates(day: np.ndarray) -> np.ndarray:
     """Day numbers as datetime64[ns]; ``_NEVER`` and beyond as NaT."""
-    out = day.astype("datetime64[D]").astype("datetime64[ns]")
-    out[day >= _NEVER // 2] = np.datetime64("NaT")
+    never = day >= _NEVER // 2  # masked before converting: numpy 2.5 raises on the overflow
+    out = np.where(never, 0, day).astype("datetime64[D]").astype("datetime64[ns]")
+    out[never] = np.datetime64("NaT", "ns")
     return out
 
 

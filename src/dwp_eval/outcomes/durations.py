@@ -294,7 +294,7 @@ def time_to_event(
             bad = ongoing_mask & ~late
             if bad.any():
                 r_month = month_of(rand[bad]).astype("datetime64[M]")
-                prev = np.datetime_as_string(r_month - 1)
+                prev = np.datetime_as_string(r_month - np.timedelta64(1, "M"))
                 reason[bad] = _join("in work at randomisation: paid in ", prev, " and ",
                                     np.datetime_as_string(r_month),
                                     " (the month of randomisation)")
@@ -333,7 +333,7 @@ def time_to_event(
     out["event"] = pd.arrays.IntegerArray(seen.astype(np.int64), ~derived)
     out["end_date"] = np.where(derived, end, np.iinfo(np.int64).min).astype(
         "datetime64[D]").astype("datetime64[ns]")
-    out["censored_by"] = censored_by
+    out["censored_by"] = pd.Series(censored_by, index=people.index, dtype=object)  # None, not NaN
     out["reason"] = reason
     name = source if source != "event_date" else str(event_date)
     counts = pd.Series(censored_by[cens]).value_counts()
