@@ -40,6 +40,7 @@ __all__ = [
     "TwoWay",
     "absorbed_parameters",
     "check_complete",
+    "check_pre_period",
     "fit_within",
     "is_balanced",
     "post_means",
@@ -546,3 +547,18 @@ def fit_within(Xd: np.ndarray, yd: np.ndarray, names: list[str], n_fe: int, func
     ``n_fe`` absorbed unit and period parameters counted in the residual degrees
     of freedom."""
     return fit_ols(Xd, yd, names, n_absorbed=n_fe, func=func, what="regressors")
+
+
+def check_pre_period(g: np.ndarray, anticipation: int, *, func: str) -> np.ndarray:
+    """The treated units (or rows) first treated in the first period, or within
+    ``anticipation`` of it (no pre-treatment period: the caller drops them and says so);
+    raise when that is every treated one. ``g``: first treated period index, -1 never."""
+    early = (g >= 0) & (g - anticipation <= 0)
+    if early.any() and early.sum() == (g >= 0).sum():
+        raise DesignError(
+            f"{func}: every treated unit is first treated in the first period"
+            + (f" or within anticipation={anticipation} of it" if anticipation else "")
+            + ", so none has a pre-treatment period to compare with. Fix: include earlier periods"
+            + (", or lower anticipation." if anticipation else ".")
+        )
+    return early

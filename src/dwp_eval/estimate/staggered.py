@@ -23,6 +23,7 @@ from scipy import stats
 
 from dwp_eval._core.influence import influence_std_error, multiplier_bootstrap
 from dwp_eval._core.panel import (
+    check_pre_period,
     is_balanced,
     post_means,
     prepare_cohorts,
@@ -311,14 +312,7 @@ def staggered_did(
     Y, Xs, g, tlev, cl = prep["Y"], prep["X"], prep["g"], prep["times"], prep["clusters"]
     N, T = Y.shape
     notes: list[str] = []
-    early = (g >= 0) & (g - anticipation <= 0)
-    if early.any() and early.sum() == (g >= 0).sum():
-        raise DesignError(
-            f"{func}: every treated unit is first treated in the first period"
-            + (f" or within anticipation={anticipation} of it" if anticipation else "")
-            + ", so none has a pre-treatment period to compare with. Fix: include earlier periods"
-            + (", or lower anticipation." if anticipation else ".")
-        )
+    early = check_pre_period(g, anticipation, func=func)
     if early.any():
         warnings.warn(
             f"{func}: {int(early.sum()):,} unit(s) first treated in the first period"

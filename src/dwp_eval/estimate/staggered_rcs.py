@@ -26,6 +26,7 @@ from dwp_eval._core.influence import influence_std_error, multiplier_bootstrap
 from dwp_eval._core.panel import (
     check_numeric,
     check_periods,
+    check_pre_period,
     check_two_clusters,
     check_unit_time,
     check_varies,
@@ -276,14 +277,7 @@ def staggered_did_rc(
     y, u, t, g, w, Xs = prep["y"], prep["u"], prep["t"], prep["g"], prep["w"], prep["X"]
     tlev, ulev = prep["times"], prep["units"]
     notes: list[str] = []
-    early = (g >= 0) & (g - anticipation <= 0)
-    if early.any() and early.sum() == (g >= 0).sum():
-        raise DesignError(
-            f"{func}: every treated unit is first treated in the first period"
-            + (f" or within anticipation={anticipation} of it" if anticipation else "")
-            + ", so none has a pre-treatment period to compare with. Fix: include earlier periods"
-            + (", or lower anticipation." if anticipation else ".")
-        )
+    early = check_pre_period(g, anticipation, func=func)
     if early.any():
         n_early = len(np.unique(u[early]))
         warnings.warn(f"{func}: {n_early:,} unit(s) ({int(early.sum()):,} rows) first treated in the first "

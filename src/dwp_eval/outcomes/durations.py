@@ -294,7 +294,7 @@ def time_to_event(
             bad = ongoing_mask & ~late
             if bad.any():
                 r_month = month_of(rand[bad]).astype("datetime64[M]")
-                prev = np.datetime_as_string(r_month - np.timedelta64(1, "M"))
+                prev = np.datetime_as_string((r_month - np.timedelta64(1, "M")).astype("datetime64[M]"))
                 reason[bad] = _join("in work at randomisation: paid in ", prev, " and ",
                                     np.datetime_as_string(r_month),
                                     " (the month of randomisation)")
