@@ -215,6 +215,8 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     plan = AnalysisPlan.read(args.plan)
     d = plan.design
     text = [c for c in (d["assigned"], d["strata"], d["cluster"], d["site"], d["excluded"]) if c]
+    if plan.area_pilot is not None:  # area codes stay text (E06000001, 0123)
+        text = [plan.area_pilot.area]
     data = read_participants(args.data, text, d["id"])
     report = analyse(data, plan)
     # every output checked before any is written, each written whole: all or none
@@ -235,6 +237,10 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     impact = report.results.get("impact")
     if impact is not None:
         print_headline(rows, impact.correction, impact.alpha)
+    if plan.area_pilot is not None:  # the area pilot's headline: the primary estimate first
+        top = report.section("headline")
+        print("\n" + "\n".join(top.text))
+        rows = records(top.table)
     payload["impacts"] = rows
     args.payload = payload
     return 0

@@ -28,6 +28,7 @@ from dwp_eval._validation import _fmt_list, check_option, closest, label_key
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.estimate.multiplicity import MAX_DRAWS
 from dwp_eval.report.disclosure import DisclosureRules
+from dwp_eval.report.plan_area import AREA_SCHEMA, AreaPilot, read_area_pilot
 from dwp_eval.report.plan_distributions import (
     DISTRIBUTION_KEYS,
     SURVIVAL_KEYS,
@@ -121,6 +122,8 @@ SCHEMA: dict[str, dict[str, str]] = {
     # one [survival.<name>] table per time-to-event outcome (plan_distributions checks them)
     "survival": SURVIVAL_KEYS,
     "distribution": DISTRIBUTION_KEYS,
+    # an area-pilot plan: [area_pilot] with [did], [event_study], [synthetic] (plan_area.py)
+    **AREA_SCHEMA,
 }
 
 _TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
@@ -128,6 +131,7 @@ _TYPES: dict[tuple[str, str], type | tuple[type, ...]] = {
     ("plan", "version"): (str, int, float),
     ("plan", "registration"): str,
     ("analysis", "alpha"): (int, float),
+    ("area_pilot", "alpha"): (int, float),
     ("analysis", "cace"): bool,
     ("multiplicity", "draws"): int,
     ("multiplicity", "seed"): int,
@@ -167,6 +171,34 @@ def _as_names(value: Any, *, section: str, key: str) -> tuple[str, ...]:
             )
         seen.add(v)
     return tuple(value)
+
+
+def _alpha(value: Any, section: str) -> float:
+    alpha = float(value)
+    if not 0 < alpha < 1:
+        raise PlanError(f"Analysis plan [{section}] alpha must be in (0, 1). Got {alpha!r} instead.")
+    return alpha
+
+
+def _labels(get: Any) -> dict[str, Any]:
+    return {"title": str(get("plan", "title", "Impact report")),
+            "version": str(get("plan", "version", "")),
+            "registration": str(get("plan", "registration", ""))}
+
+
+_RULE_DEFAULTS = {"min_count": 10, "round_to": 5, "suppressed": "[c]", "suppress_zero": False,
+                  "rate_decimals": 2, "p_percent": 10.0, "secondary": True}
+
+
+def _rules(get: Any) -> DisclosureRules:
+    try:
+        return DisclosureRules(**{k: get("disclosure", k, d) for k, d in _RULE_DEFAULTS.items()},
+                               nk_rule=(get("disclosure", "nk_n", 2), get("disclosure", "nk_k", 90.0)))
+    except OptionError as err:
+        raise PlanError(
+            f"Analysis plan [disclosure]: {err} Fix: correct the key in [disclosure] "
+            "(nk_rule is written as nk_n and nk_k)."
+        ) from err
 
 
 @dataclass(frozen=True)
@@ -209,6 +241,10 @@ class AnalysisPlan:
         Baseline characteristics in the balance table (``[balance]``).
     disclosure
         The :class:`~dwp_eval.report.disclosure.DisclosureRules` for published counts.
+    area_pilot
+        An area-pilot plan's columns and analyses (``[area_pilot]``, ``[did]``,
+        ``[event_study]``, ``[synthetic]``), a :class:`~dwp_eval.report.plan_area.AreaPilot`;
+        ``None`` for a trial's plan. Its ``primary`` is the outcome.
     fingerprint
         SHA-256 of the plan file's bytes (``sha256sum plan.toml`` prints the
         same), or of the plan's canonical JSON when built from a mapping.
@@ -246,6 +282,7 @@ class AnalysisPlan:
     survival: tuple[SurvivalOutcome, ...] = ()
     distribution: QuantileSettings | None = None
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
+    area_pilot: AreaPilot | None = None
     title: str = "Impact report"
     version: str = ""
     registration: str = ""
@@ -318,6 +355,18 @@ class AnalysisPlan:
                         f"Fix: {SCHEMA[section][key]}."
                     )
         get = lambda s, k, d=None: raw.get(s, {}).get(k, d)  # noqa: E731
+        if "area_pilot" in raw:
+            area = read_area_pilot(raw, PlanError)
+            return cls(design=dict.fromkeys(SCHEMA["design"]), primary=(area.outcome,),
+                       alpha=_alpha(get("area_pilot", "alpha", 0.05), "area_pilot"),
+                       disclosure=_rules(get), area_pilot=area, **_labels(get),
+                       fingerprint=fingerprint, source=source, raw=raw)
+        stray = [s for s in AREA_SCHEMA if s in raw and s != "area_pilot"]
+        if stray:
+            raise PlanError(
+                f"Analysis plan has {', '.join(f'[{s}]' for s in stray)}, which belong to an area-pilot "
+                "plan, but no [area_pilot] table. Fix: add [area_pilot] (outcome, area, time, ...) "
+                "or remove them.")
         design: dict[str, str | None] = {}
         for key in SCHEMA["design"]:
             value = get("design", key)
@@ -362,9 +411,7 @@ class AnalysisPlan:
         se_type = get("analysis", "se_type")
         if se_type is not None:
             se_type = resolve_se_type(se_type, clustered=bool(design["cluster"]), func=where)
-        alpha = float(get("analysis", "alpha", 0.05))
-        if not 0 < alpha < 1:
-            raise PlanError(f"Analysis plan [analysis] alpha must be in (0, 1). Got {alpha!r} instead.")
+        alpha = _alpha(get("analysis", "alpha", 0.05), "analysis")
         cace = bool(get("analysis", "cace", False))
         if cace and not design["received"]:
             raise PlanError(
@@ -404,22 +451,6 @@ class AnalysisPlan:
             )
         balance = _as_names(get("balance", "covariates", list(covariates)), section="balance",
                             key="covariates")
-        try:
-            rules = DisclosureRules(
-                min_count=get("disclosure", "min_count", 10),
-                round_to=get("disclosure", "round_to", 5),
-                suppressed=get("disclosure", "suppressed", "[c]"),
-                suppress_zero=get("disclosure", "suppress_zero", False),
-                rate_decimals=get("disclosure", "rate_decimals", 2),
-                p_percent=get("disclosure", "p_percent", 10.0),
-                nk_rule=(get("disclosure", "nk_n", 2), get("disclosure", "nk_k", 90.0)),
-                secondary=get("disclosure", "secondary", True),
-            )
-        except OptionError as err:
-            raise PlanError(
-                f"Analysis plan [disclosure]: {err} Fix: correct the key in [disclosure] "
-                "(nk_rule is written as nk_n and nk_k)."
-            ) from err
         return cls(
             design=design,
             primary=primary,
@@ -441,10 +472,8 @@ class AnalysisPlan:
             balance_covariates=balance,
             survival=read_survival(raw.get("survival", {}), PlanError),
             distribution=read_distribution(raw.get("distribution", {}), PlanError),
-            disclosure=rules,
-            title=str(get("plan", "title", "Impact report")),
-            version=str(get("plan", "version", "")),
-            registration=str(get("plan", "registration", "")),
+            disclosure=_rules(get),
+            **_labels(get),
             fingerprint=fingerprint,
             source=source,
             raw=raw,
@@ -473,6 +502,8 @@ class AnalysisPlan:
 
     def columns(self) -> dict[str, list[str]]:
         """Every column the plan names, by the role it names it in."""
+        if self.area_pilot is not None:
+            return self.area_pilot.columns()
         roles: dict[str, list[str]] = {}
         for key, value in self.design.items():
             if value is not None and key not in ("control", "treatment"):
@@ -526,6 +557,9 @@ class AnalysisPlan:
             f"  fingerprint  sha256 {self.fingerprint}",
             f"  primary      {', '.join(self.primary)}",
         ]
+        if self.area_pilot is not None:
+            return "\n".join([*lines, *self.area_pilot.describe(self.alpha),
+                              f"  disclosure   {self.disclosure.describe()}"])
         if self.secondary:
             lines.append(f"  secondary    {', '.join(self.secondary)}")
         lines.append(

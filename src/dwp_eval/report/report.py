@@ -17,8 +17,6 @@ wherever it appears.
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
 import warnings
 from collections.abc import Hashable, Mapping
 from pathlib import Path
@@ -29,13 +27,13 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._validation import arm_keys, arm_phrase, check_data, check_no_missing, check_unique
-from dwp_eval._version import __version__
 from dwp_eval.design.power import mde
 from dwp_eval.errors import ConvergenceError, DesignError, DroppedRowsWarning, OptionError
 from dwp_eval.monitor.balance import balance
 from dwp_eval.monitor.contamination_summary import contamination_summary
 from dwp_eval.monitor.flow import flow
 from dwp_eval.report import _across, _checked
+from dwp_eval.report.area_report import analyse_area
 from dwp_eval.report.binary_rows import SCALE_NAMES, binary_analyses, binary_section
 from dwp_eval.report.cace_rows import CACE_NOTE, cace_rows
 from dwp_eval.report.displays import (
@@ -50,13 +48,15 @@ from dwp_eval.report.displays import (
     _rename_rates,
 )
 from dwp_eval.report.distribution_section import add_distribution
-from dwp_eval.report.document import Report, Section, _display, _log_text, _protect
+from dwp_eval.report.document import Report, Section, _display, _protect
 from dwp_eval.report.headline import arrange, headline
 from dwp_eval.report.impact import impact_table
 from dwp_eval.report.methods import methods
 from dwp_eval.report.numbers import balance_display, in_units
 from dwp_eval.report.plan import AnalysisPlan
 from dwp_eval.report.profile_section import add_profile
+from dwp_eval.report.sections import SectionBuilder
+from dwp_eval.report.sections import versions as report_versions
 from dwp_eval.report.survival_section import add_survival
 from dwp_eval.results import Effect
 from dwp_eval.results.impact import NOT_ESTIMABLE
@@ -138,6 +138,12 @@ def analyse(data: pd.DataFrame, plan: AnalysisPlan | str | Path, *,
     """
     if not isinstance(plan, AnalysisPlan):
         plan = AnalysisPlan.read(plan)
+    if plan.area_pilot is not None:  # an area pilot: DiD, event study, synthetic comparison
+        if records is not None:
+            raise OptionError(
+                "analyse: records= (monthly records of trial participants) does not apply to an "
+                "area-pilot plan. Fix: leave records out.")
+        return analyse_area(data, plan)
     # the estimators warn once per outcome and estimator; the report counts every dropped row,
     # so one warning sums them up
     with warnings.catch_warnings(record=True) as caught:
@@ -201,22 +207,9 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
         "assigned": assigned, "control": control, "treatment": treatment,
         "strata": d["strata"], "cluster": d["cluster"],
     }
-    sections: list[Section] = []
     results: dict[str, Any] = {}
-
-    logs: list[pd.DataFrame] = []
-
-    def add(key: str, title: str, text: list[str], table: pd.DataFrame,
-            display: pd.DataFrame | None = None, figure: bytes | None = None,
-            published: pd.DataFrame | None = None) -> None:
-        if published is None:
-            published = _protect(table, rules, key)
-        logs.append(_checked.log_of(published, key))
-        words: list[dict[str, Any]] = []
-        text = _checked.protect_text(text, rules, key, words)
-        logs.append(pd.DataFrame(words, columns=logs[-1].columns))
-        shown = _display(published) if display is None else display
-        sections.append(Section(key, title, tuple(text), published, shown, figure))
+    built = SectionBuilder(rules)
+    add, sections = built.add, built.sections
 
     # 1. CONSORT flow
     primary = plan.primary[0]
@@ -466,18 +459,11 @@ def _analyse(data: pd.DataFrame, plan: AnalysisPlan, records: pd.DataFrame | Non
     if plan.distribution is not None:  # 7d. quantile effects (distribution_section.py)
         add_distribution(add, guard, results, randomised, plan, treatment=treatment)
 
-    versions = {"dwp_eval": __version__, "python": platform.python_version(),
-                "numpy": np.__version__, "pandas": pd.__version__}
+    versions = report_versions()
     add("methods", *methods(plan, results, versions))
     add("headline", *headline(plan, sections, results, treatment=treatment, control=control))
     sections[:] = arrange(sections)  # headline first, then the order of an impact report
-    # 8. the disclosure log: every cell withheld, by which rule and why
-    log = pd.concat(logs, ignore_index=True)
-    sections.append(Section("disclosure", "Disclosure log", tuple(_log_text(log, rules)), log,
-                            _display(log)))
-
-    created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-    return Report(plan, plan.fingerprint, tuple(sections), results, created, versions)
+    return built.finish(plan, results, versions)  # 8. and the disclosure log
 
 
 def _fix_of(message: str) -> str:
