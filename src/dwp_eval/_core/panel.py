@@ -562,3 +562,22 @@ def check_pre_period(g: np.ndarray, anticipation: int, *, func: str) -> np.ndarr
             + (", or lower anticipation." if anticipation else ".")
         )
     return early
+
+
+def cohort_grid(prep: dict[str, Any], *, unit: Any, func: str, estimator: str,
+                why: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(u, t, gu)``: the unit index, period index and first-treated period index of every
+    cell of :func:`prepare_cohorts`' unit x period grid (row-major); raise naming up to five
+    units treated from the first period (``why``: what that prevents for ``estimator``)."""
+    g = prep["g"]
+    n, periods = prep["Y"].shape
+    always = g == 0
+    if always.any():
+        raise DesignError(
+            f"{func}: estimator={estimator!r} needs a pre-treatment period of every treated unit, "
+            f"but {int(always.sum()):,} unit(s) of {unit!r} are treated from the first period (e.g. "
+            f"{', '.join(repr(x) for x in prep['units'][always][:5].tolist())}): {why}. Fix: drop "
+            "those units (always treated), or use estimator='callaway_santanna' (which leaves "
+            "them out).")
+    u = np.repeat(np.arange(n), periods)
+    return u, np.tile(np.arange(periods), n), g[u]

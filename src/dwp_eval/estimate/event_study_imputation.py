@@ -18,6 +18,7 @@ from dwp_eval._core.influence import sup_t_critical_value
 from dwp_eval._core.panel import (
     TwoWay,
     absorbed_parameters,
+    cohort_grid,
     fit_within,
     post_means,
     prepare_cohorts,
@@ -99,22 +100,12 @@ def imputation_event_study(
     """
     prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
                            covariates=covariates, cluster=cluster, func=func)
-    Y, Xs, g, cl, ulev = prep["Y"], prep["X"], prep["g"], prep["clusters"], prep["units"]
+    Y, Xs, g, cl = prep["Y"], prep["X"], prep["g"], prep["clusters"]
     N, T = Y.shape
-    u = np.repeat(np.arange(N), T)
-    t = np.tile(np.arange(T), N)
-    gu = g[u]
+    u, t, gu = cohort_grid(prep, unit=unit, func=func, estimator="imputation",
+                           why="their unit effects, and so their untreated outcomes, cannot be estimated")
     treated = (gu >= 0) & (t >= gu)
     e = np.where(gu >= 0, t - gu, np.iinfo(np.int64).min)
-    always = (g == 0)
-    if always.any():
-        raise DesignError(
-            f"{func}: estimator='imputation' needs untreated periods of every unit, but "
-            f"{int(always.sum()):,} unit(s) of {unit!r} are treated from the first period "
-            f"(e.g. {', '.join(repr(x) for x in ulev[always][:5].tolist())}): their unit effects, and so "
-            "their untreated outcomes, cannot be estimated. Fix: drop those units (always treated), "
-            "or use estimator='callaway_santanna' (which leaves them out)."
-        )
     untreated = ~treated
     t_treated = np.unique(t[treated])
     t_untreated = np.unique(t[untreated])

@@ -15,6 +15,7 @@ from scipy import stats
 from dwp_eval._core.influence import sup_t_critical_value
 from dwp_eval._core.panel import (
     absorbed_parameters,
+    cohort_grid,
     fit_within,
     post_means,
     prepare_cohorts,
@@ -69,18 +70,9 @@ def sun_abraham_event_study(
                            covariates=covariates, cluster=cluster, func=func)
     Y, Xs, g, cl = prep["Y"], prep["X"], prep["g"], prep["clusters"]
     N, T = Y.shape
-    u = np.repeat(np.arange(N), T)
-    t = np.tile(np.arange(T), N)
-    gu = g[u]
-    always = g == 0
-    if always.any():
-        raise DesignError(
-            f"{func}: estimator='sun_abraham' needs a pre-treatment period of every treated unit, but "
-            f"{int(always.sum()):,} unit(s) of {unit!r} are treated from the first period "
-            f"(e.g. {', '.join(repr(x) for x in prep['units'][always][:5].tolist())}): their effects "
-            f"cannot be told apart from their unit effects relative to event time {ref}. Fix: drop "
-            "those units (always treated)."
-        )
+    u, t, gu = cohort_grid(prep, unit=unit, func=func, estimator="sun_abraham",
+                           why="their effects cannot be told apart from their unit effects relative "
+                               f"to event time {ref}")
     if (g < 0).any():
         control, keep = "never treated", np.ones(N * T, dtype=bool)
         ctrl_cohort = -1

@@ -151,7 +151,7 @@ def area_methods(plan: AnalysisPlan, results: Mapping[str, Any],
              if s.method == "synthetic_did" else
              "Synthetic control (Abadie, Diamond & Hainmueller 2010): donor weights matching "
              "the pilot area's pre-pilot path")
-            + f"; {s.se_method} standard errors (Arkhangelsky et al. 2021, section 5).")
+            + f"; {s.se_method} standard errors (Arkhangelsky et al. 2021, Algorithms 2-4).")
         rows += [("synthetic", f"{s.method}, treated {', '.join(map(str, s.treated))} from "
                                f"{s.treat_time}, {s.se_method}, {s.replications} replications, "
                                f"seed {s.seed}")]
