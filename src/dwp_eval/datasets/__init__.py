@@ -5,6 +5,7 @@ from dwp_eval.datasets.admin import AdminRecords, whp_monthly_records
 from dwp_eval.datasets.card_krueger import card_krueger
 from dwp_eval.datasets.job_starts import whp_job_starts
 from dwp_eval.datasets.jtpa import jtpa, jtpa_mhe_table
+from dwp_eval.datasets.lfs import lfs_areas
 from dwp_eval.datasets.outcomes import whp_outcomes
 from dwp_eval.datasets.plans import WHP_PLAN, whp_plan
 from dwp_eval.datasets.population import SITES, whp_like
@@ -30,6 +31,7 @@ __all__ = [
     "card_krueger",
     "jtpa",
     "jtpa_mhe_table",
+    "lfs_areas",
     "whp_job_starts",
     "whp_like",
     "whp_monthly_records",
