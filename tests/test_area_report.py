@@ -282,3 +282,20 @@ def test_cli_runs_an_area_plan(data: pd.DataFrame, tmp_path: Any,
     out = capsys.readouterr().out
     assert "Pre-specified primary analysis (difference-in-differences, simple aggregation)" in out
     assert (tmp_path / "r.html").exists()
+
+
+def test_example_area_plan_runs_on_lfs_areas() -> None:
+    import tomllib
+
+    from dwp_eval.datasets.plans import area_pilot_plan
+
+    plan = AnalysisPlan.from_dict(tomllib.loads(area_pilot_plan()))
+    survey_rows = de.datasets.lfs_areas(seed=123)
+    a = plan.area_pilot
+    assert a is not None and a.synthetic is not None
+    treated = survey_rows[survey_rows["area"].isin(a.synthetic.treated)]
+    assert set(treated["cohort"]) == {a.synthetic.treat_time}  # the plan's area is a last-wave area
+    rep = de.analyse(survey_rows, plan)
+    assert [s.key for s in rep.sections][:3] == ["headline", "sample", "did"]
+    assert rep.section("sample").table["group"].tolist() == [
+        "never piloted", "pilot from 5", "pilot from 9", "pilot from 13"]

@@ -62,7 +62,8 @@ def headline_text(plan: AnalysisPlan, results: Mapping[str, Any],
     if first is not None:
         what, est, lo, hi, p = first
         text.append(f"Pre-specified primary analysis ({what}): the pilot changed {a.outcome} by "
-                    f"{est:+.4g} ({level} interval {lo:+.4g} to {hi:+.4g}, p = {p:.3f}).")
+                    f"{est:+.4g} ({level} interval {lo:+.4g} to {hi:+.4g}"
+                    + (f", p = {p:.3f})." if np.isfinite(p) else ")."))
         rows.append({"analysis": f"primary: {what}", "estimate": est, "conf_low": lo,
                      "conf_high": hi, "p_value": p})
     hon = results.get("sensitivity")

@@ -93,15 +93,17 @@ def _cohort_label(g: Any) -> str:
 def _sample(built: SectionBuilder, data: pd.DataFrame, a: AreaPilot) -> None:
     """Areas and rows by cohort (or pilot vs donor areas): counts of people protected."""
     people = not a.panel or (a.unit is not None and a.unit != a.area)
-    if a.cohort is not None:
-        group = data[a.cohort].map(_cohort_label)
+    if a.cohort is not None:  # never piloted first, then the waves in order
+        key = data[a.cohort].fillna(0)
+        label: Callable[[Any], str] = _cohort_label
     else:
         treated = a.synthetic.treated if a.synthetic is not None else ()
-        group = data[a.area].isin(treated).map({True: "pilot area(s)", False: "comparison areas"})
+        key = data[a.area].isin(treated)
+        label = {True: "pilot area(s)", False: "comparison areas"}.__getitem__
     rows = []
-    for label, part in data.groupby(group, sort=True):
+    for value, part in data.groupby(key, sort=True):
         n = part[a.unit].nunique() if a.panel and people else len(part)
-        row: dict[str, Any] = {"group": label, "areas": int(part[a.area].nunique()),
+        row: dict[str, Any] = {"group": label(value), "areas": int(part[a.area].nunique()),
                                "periods": int(part[a.time].nunique())}
         row["n" if people else "area_periods"] = int(n)
         rows.append(row)
