@@ -283,3 +283,16 @@ def test_every_error_is_a_value_error() -> None:
         else:
             assert issubclass(cls, UserWarning), name
     assert issubclass(errors.AllocationExistsError, FileExistsError)
+
+
+@pytest.mark.parametrize(("module", "fix"), [
+    ("dask.dataframe.dask_expr._collection", r"data\.compute\(\)"),
+    ("pyspark.sql.dataframe", r"data\.toPandas\(\)"),
+    ("polars.dataframe.frame", r"data\.to_pandas\(\)"),
+])
+def test_other_engines_frame_is_named_in_full(module: str, fix: str) -> None:
+    """A Dask, Spark or polars frame is named by its full type (all are 'DataFrame')."""
+    frame = type("DataFrame", (), {"__module__": module})()
+    with pytest.raises(OptionError, match=rf"must be a pandas DataFrame\. Got {re.escape(module)}\.DataFrame "
+                                          rf"instead\. Fix: .*{fix}"):
+        de.itt(frame, outcome="y", assigned="arm")

@@ -55,9 +55,19 @@ def check_option(value: Any, valid: Sequence[str], *, param: str, func: str) -> 
 def check_data(data: Any, *, func: str, param: str = "data", allow_empty: bool = False) -> pd.DataFrame:
     """Check that ``data`` is a pandas DataFrame (with at least one row unless ``allow_empty``)."""
     if not isinstance(data, pd.DataFrame):
+        kind = type(data)
+        engine = kind.__module__.split(".")[0]
+        # the full name where the short one is ambiguous (a Dask, Spark or polars DataFrame)
+        name = (kind.__qualname__ if engine in ("builtins", "pandas", "numpy")
+                else f"{kind.__module__}.{kind.__qualname__}")
+        fix = {
+            "dask": "bring it into memory with data.compute() (if it fits)",
+            "pyspark": "bring it into memory with data.toPandas() (if it fits)",
+            "polars": "convert it with data.to_pandas()",
+        }.get(engine, "pass a DataFrame, e.g. pd.read_csv(path)")
         raise OptionError(
             f"The '{param}' parameter of {func} must be a pandas DataFrame. "
-            f"Got {type(data).__name__} instead. Fix: pass a DataFrame, e.g. pd.read_csv(path)."
+            f"Got {name} instead. Fix: {fix}."
         )
     if len(data) == 0 and not allow_empty:
         raise OptionError(
