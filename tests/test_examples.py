@@ -49,6 +49,7 @@ DOC_PAGES = [
     "docs/guides/power.md",
     "docs/guides/simulation.md",
     "docs/guides/did.md",
+    "docs/guides/area-pilot.md",
     "docs/guides/outcomes.md",
     "docs/guides/time-to-event.md",
     "docs/guides/balance.md",
@@ -130,8 +131,9 @@ def _plain(text: str) -> str:
 
 
 # notebooks that take more than about 5 s (measured: 05 runs 200 simulations, 7-8 s;
-# 08 fits 20 mixed-effects logits, 15-45 s on a shared 2-core machine)
-SLOW = {"05_design_a_trial.py", "08_ips_primary_analysis.py"}
+# 08 fits 20 mixed-effects logits, 15-45 s on a shared 2-core machine; 10 runs 40 event-study
+# draws and synthetic control placebos, 25 s)
+SLOW = {"05_design_a_trial.py", "08_ips_primary_analysis.py", "10_evaluate_an_area_pilot.py"}
 
 
 @pytest.mark.parametrize("script", [
