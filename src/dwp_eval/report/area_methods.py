@@ -63,7 +63,8 @@ def headline_text(plan: AnalysisPlan, results: Mapping[str, Any],
         what, est, lo, hi, p = first
         text.append(f"Pre-specified primary analysis ({what}): the pilot changed {a.outcome} by "
                     f"{est:+.4g} ({level} interval {lo:+.4g} to {hi:+.4g}"
-                    + (f", p = {p:.3f})." if np.isfinite(p) else ")."))
+                    + ("" if not np.isfinite(p) else ", p < 0.001" if p < 0.001 else f", p = {p:.3f}")
+                    + ").")
         rows.append({"analysis": f"primary: {what}", "estimate": est, "conf_low": lo,
                      "conf_high": hi, "p_value": p})
     hon = results.get("sensitivity")
