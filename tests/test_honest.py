@@ -120,7 +120,7 @@ def test_breakdown_is_where_the_interval_reaches_zero(controls_result: de.Honest
         ({"num_pre": 0}, "'num_pre' parameter"),
         ({"sigma": -np.eye(3)}, "not positive semi-definite"),
         ({"sigma": np.ones((2, 2))}, "must be 3 x 3"),
-        ({"method": "relative_magnitude"}, "not implemented"),
+        ({"mbar": [1.0]}, r"mbar= is the bound of method=.relative_magnitude."),
         ({"method": "smooth"}, "'method' parameter"),
         ({"l_vec": [1.0, 2.0]}, "'l_vec' parameter"),
         ({"betahat": np.array([np.nan, 0, 0])}, "finite"),

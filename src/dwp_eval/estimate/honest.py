@@ -13,12 +13,13 @@ from scipy import optimize, stats
 
 from dwp_eval._validation import check_alpha, check_draws, check_option, check_seed
 from dwp_eval.errors import ConvergenceError, DesignError, OptionError
+from dwp_eval.estimate.honest_rm import identified_half_width, rm_breakdown, rm_set
 from dwp_eval.results.event_study import EventStudy
 from dwp_eval.results.honest import HonestDid, PretrendPower, honest_frame
 
 __all__ = ["honest_did", "pretrend_power"]
 
-_METHODS = ("smoothness",)
+_METHODS = ("smoothness", "relative_magnitude")
 
 
 def _event_inputs(
@@ -191,14 +192,19 @@ def flci(betahat: np.ndarray, sigma: np.ndarray, n_pre: int, lv: np.ndarray, m: 
 def honest_did(
     event_study_result: EventStudy | None = None,
     *,
-    method: Literal["smoothness"] = "smoothness",
+    method: Literal["smoothness", "relative_magnitude"] = "smoothness",
     m: Sequence[float] | float | None = None,
+    mbar: Sequence[float] | float | None = None,
     l_vec: Sequence[float] | Literal["average"] | None = None,
     alpha: float = 0.05,
     betahat: Any = None,
     sigma: Any = None,
     num_pre: int | None = None,
     num_post: int | None = None,
+    grid_points: int = 1000,
+    grid_bounds: tuple[float, float] | None = None,
+    draws: int = 1000,
+    seed: int | np.random.Generator = 0,
 ) -> HonestDid:
     r"""Confidence sets for a post-treatment effect that stay valid when parallel
     trends fail by a bounded amount (Rambachan & Roth 2023), with the breakdown value.
@@ -214,21 +220,39 @@ def honest_did(
         ``"smoothness"``: :math:`\Delta^{SD}(M)`, the slope of the differential
         trend changes by at most ``M`` between consecutive periods, with the
         fixed-length confidence interval (FLCI), HonestDiD's default for it.
-        (The relative-magnitudes restriction is not implemented yet.)
+        ``"relative_magnitude"``: :math:`\Delta^{RM}(\bar M)`, each post-period change
+        of the differential trend is at most ``mbar`` times the largest pre-period
+        change, with the conditional least-favourable hybrid test ("C-LF"), HonestDiD's
+        default for it.
     m
         The values of ``M`` (>= 0, in the outcome's units per period squared);
         default ten values from 0 to twice the largest pre-period standard error.
+    mbar
+        For ``"relative_magnitude"``: the values of :math:`\bar M` (>= 0, unitless);
+        default ten values from 0 to 2 (HonestDiD's).
     l_vec
         Weights of the post-period effects in the target :math:`\theta = l'\tau`:
         default the first post-period effect; ``"average"`` their mean.
     alpha
         ``1 - alpha`` is the coverage of each interval.
+    grid_points, grid_bounds, draws, seed
+        For ``"relative_magnitude"``: the sets are found on a grid of ``grid_points``
+        values of :math:`\theta` (HonestDiD's: 1000 on :math:`l'\hat\beta_{post} \pm
+        (\bar M \sum_t t|l_t| \max_j|\Delta_j| + 20\,se)` unless ``grid_bounds``), widened
+        by whole steps while an end point is accepted; ``conf_low``/``conf_high`` are the
+        extreme accepted grid points, so each is within one step (``resolution``) of the
+        exact bound. ``draws`` standard normal draws from ``seed`` simulate the
+        least-favourable critical value (HonestDiD: 1000).
 
     Returns
     -------
     HonestDid
         One row per ``M`` with the robust interval; the conventional interval; the
-        breakdown value of ``M`` (the largest at which the interval excludes 0).
+        breakdown value of ``M`` (the largest at which the interval excludes 0; for
+        relative magnitudes the smallest :math:`\bar M` whose set contains 0). For
+        relative magnitudes ``estimate`` is :math:`l'\hat\beta_{post}`, ``half_length``
+        half the width of the set and ``worst_bias`` half the width of the identified
+        set at :math:`\beta = \hat\beta`.
 
     Notes
     -----
@@ -247,6 +271,16 @@ def honest_did(
     :math:`\bar b_w = M \|c(w)\|_1`, :math:`c(w)` the weights of the estimator on
     the second differences of :math:`\delta`.
 
+    :math:`\Delta^{RM}(\bar M) = \{\delta: |\delta_{t+1}-\delta_t| \le \bar M
+    \max_{s<0}|\delta_{s+1}-\delta_s|, t \ge 0\}` (Rambachan & Roth 2023, section 2.4.1)
+    is the union over the pre-period :math:`s` where the maximum is attained and its sign
+    of polyhedra (their footnote 9). For each, :math:`H_0: l'\tau = \theta` is a system of
+    moment inequalities with the other post-period effects as linear nuisance parameters
+    (their eq. 12-13), tested by the conditional least-favourable hybrid of Andrews, Roth
+    & Pakes (2023, section 4.3) at :math:`\kappa = \alpha/10`; the set is the union of
+    the accepted :math:`\theta` (see :mod:`dwp_eval._core.arp`). With one post-period,
+    as in HonestDiD, the second stage does not condition on passing the first.
+
     Examples
     --------
     >>> import numpy as np, dwp_eval as de
@@ -256,15 +290,20 @@ def honest_did(
     [0.0, 0.01]
     """
     func = "honest_did"
-    if method in ("relative_magnitude", "relative_magnitudes"):
-        raise OptionError(f"{func}: method='relative_magnitude' (Delta^RM with the conditional/hybrid "
-                          "test of Andrews, Roth & Pakes) is not implemented in this version. Fix: "
-                          "method='smoothness'.")
     method = check_option(method, _METHODS, param="method", func=func)  # type: ignore[assignment]
     a = check_alpha(alpha, func=func)
     b, v, n_pre, n_post, outcome = _event_inputs(event_study_result, betahat, sigma, num_pre,
                                                  num_post, func=func)
     lv = _l_vec(l_vec, n_post, func=func)
+    if method == "relative_magnitude":
+        if m is not None:
+            raise OptionError(f"{func}: m= is the bound of method='smoothness'; relative magnitudes "
+                              "take mbar=.")
+        return _relative_magnitude(b, v, n_pre, n_post, lv, outcome, a, mbar, grid_points,
+                                   grid_bounds, draws, seed)
+    if mbar is not None:
+        raise OptionError(f"{func}: mbar= is the bound of method='relative_magnitude'; smoothness "
+                          "takes m=.")
     if m is None:
         top = 2 * float(np.sqrt(np.diag(v)[:n_pre]).max())
         grid = np.linspace(0.0, top, 10)
@@ -284,6 +323,47 @@ def honest_did(
         _frame=honest_frame(rows), restriction="smoothness", outcome=outcome, alpha=a,
         l_vec=tuple(float(x) for x in lv), num_pre=n_pre, num_post=n_post, estimate=theta, std_error=se,
         original=(theta - z * se, theta + z * se), breakdown=_breakdown(b, v, n_pre, lv, a),
+    )
+
+
+def _relative_magnitude(b: np.ndarray, v: np.ndarray, n_pre: int, n_post: int, lv: np.ndarray,
+                        outcome: str, a: float, mbar: Any, grid_points: Any, grid_bounds: Any,
+                        draws: Any, seed: Any) -> HonestDid:
+    func = "honest_did"
+    if mbar is None:
+        grid = np.linspace(0.0, 2.0, 10)
+    else:
+        grid = np.atleast_1d(np.asarray(mbar, dtype=float)).ravel()
+        if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
+            raise OptionError(f"The 'mbar' parameter of {func} must be finite values >= 0. Got {mbar!r} "
+                              "instead.")
+    if isinstance(grid_points, bool) or not isinstance(grid_points, (int, np.integer)) or grid_points < 10:
+        raise OptionError(f"The 'grid_points' parameter of {func} must be an int >= 10. Got "
+                          f"{grid_points!r} instead.")
+    bounds = None
+    if grid_bounds is not None:
+        lo_hi = np.asarray(grid_bounds, dtype=float).ravel()
+        if lo_hi.size != 2 or not np.all(np.isfinite(lo_hi)) or not lo_hi[0] < lo_hi[1]:
+            raise OptionError(f"The 'grid_bounds' parameter of {func} must be (low, high) with low < "
+                              f"high. Got {grid_bounds!r} instead.")
+        bounds = (float(lo_hi[0]), float(lo_hi[1]))
+    n_draws = check_draws(draws, func=func, minimum=100)
+    z = check_seed(seed, func=func).standard_normal((n_draws, 2 * n_post))
+    theta = float(lv @ b[n_pre:])
+    se = math.sqrt(float(lv @ v[n_pre:, n_pre:] @ lv))
+    zq = stats.norm.ppf(1 - a / 2)
+    rows, step = [], 0.0
+    for mm in grid:
+        got = rm_set(b, v, n_pre, lv, float(mm), a, z, int(grid_points), bounds)
+        step = max(step, got.step)
+        rows.append({"m": float(mm), "estimate": theta, "conf_low": got.low, "conf_high": got.high,
+                     "half_length": (got.high - got.low) / 2,
+                     "worst_bias": identified_half_width(b, n_pre, lv, float(mm)), "method": "C-LF"})
+    return HonestDid(
+        _frame=honest_frame(rows, label="Mbar"), restriction="relative_magnitude", outcome=outcome,
+        alpha=a, l_vec=tuple(float(x) for x in lv), num_pre=n_pre, num_post=n_post, estimate=theta,
+        std_error=se, original=(theta - zq * se, theta + zq * se),
+        breakdown=rm_breakdown(b, v, n_pre, lv, a, z), resolution=step,
     )
 
 
@@ -331,6 +411,9 @@ def pretrend_power(
     alpha
         The pre-test rejects when any pre-period ``|t|`` exceeds the ``1 - alpha/2``
         normal quantile (Roth 2022, section II).
+    mbar
+        For ``"relative_magnitude"``: the values of :math:`\bar M` (>= 0, unitless);
+        default ten values from 0 to 2 (HonestDiD's).
     l_vec
         Weights of the post-period coefficients in the target (default the first).
     draws, seed

@@ -28,10 +28,10 @@ HONEST_COLUMNS = ["term", "m", "estimate", "conf_low", "conf_high", "half_length
 PRETREND_POWER_COLUMNS = ["term", "slope", "power", "bias", "bias_given_pass", "alpha"]
 
 
-def honest_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The rows of a :class:`HonestDid` table."""
+def honest_frame(rows: list[dict[str, Any]], label: str = "M") -> pd.DataFrame:
+    """The rows of a :class:`HonestDid` table (``term`` is ``"<label> = <m>"``)."""
     frame = pd.DataFrame(rows)
-    frame.insert(0, "term", [f"M = {m:.6g}" for m in frame["m"]])
+    frame.insert(0, "term", [f"{label} = {m:.6g}" for m in frame["m"]])
     return frame[HONEST_COLUMNS].reset_index(drop=True)
 
 
@@ -42,13 +42,18 @@ class HonestDid(ResultMixin):
     Attributes
     ----------
     restriction
-        ``"smoothness"`` (Delta^SD(M)).
+        ``"smoothness"`` (Delta^SD(M), FLCI) or ``"relative_magnitude"``
+        (Delta^RM(Mbar), C-LF; the column ``m`` holds Mbar).
     estimate, std_error, original
         The conventional estimate ``l' beta_post``, its standard error and its
         ``1 - alpha`` normal interval (valid under exact parallel trends).
     breakdown
         The largest M at which the robust interval excludes 0 (NaN when the
-        interval at M = 0 already includes 0).
+        interval at M = 0 already includes 0); for relative magnitudes the smallest
+        Mbar whose set contains 0.
+    resolution
+        The spacing of the theta grid the relative-magnitudes sets were read from
+        (each bound is within one step of the exact one); 0 for the FLCI (exact).
     """
 
     _frame: pd.DataFrame
@@ -62,6 +67,13 @@ class HonestDid(ResultMixin):
     std_error: float
     original: tuple[float, float]
     breakdown: float
+    resolution: float = 0.0
+
+    @property
+    def _labels(self) -> tuple[str, str, str]:
+        if self.restriction == "relative_magnitude":
+            return "Mbar", "Delta^RM(Mbar), C-LF", "C-LF"
+        return "M", "Delta^SD(M), FLCI", "FLCI"
 
     def to_frame(self) -> pd.DataFrame:
         return self._frame.copy()
@@ -77,15 +89,16 @@ class HonestDid(ResultMixin):
     def summary(self) -> str:
         level = f"{100 * (1 - self.alpha):g}%"
         f = self._frame
-        bd = ("the interval includes 0 even at M = 0" if math.isnan(self.breakdown)
-              else f"M = {number(self.breakdown)}")
+        name, delta, _ = self._labels
+        bd = (f"the interval includes 0 even at {name} = 0" if math.isnan(self.breakdown)
+              else f"{name} = {number(self.breakdown)}")
         lines = [
-            f"Honest DiD ({self.restriction}, Delta^SD(M), FLCI) for {self.outcome}: "
+            f"Honest DiD ({self.restriction}, {delta}) for {self.outcome}: "
             f"l = {list(self.l_vec)} over {self.num_post} post-period(s), {self.num_pre} pre-period(s)",
             f"  conventional    {number(self.estimate)} (SE {number(self.std_error)}), {level} CI "
             f"[{number(self.original[0])}, {number(self.original[1])}]",
             f"  breakdown       {bd}",
-            f"  {'M':>10}  {level + ' robust CI':>28}  {'worst bias':>10}",
+            f"  {name:>10}  {level + ' robust CI':>28}  {'worst bias':>10}",
         ]
         for r in f.itertuples(index=False):
             lines.append(f"  {number(r.m):>10}  {'[' + number(r.conf_low) + ', ' + number(r.conf_high) + ']':>28}"
@@ -107,12 +120,15 @@ class HonestDid(ResultMixin):
         x0 = float(m.min()) - step
         ax.vlines([x0], [self.original[0]], [self.original[1]], color=GREY, lw=2.5,
                   label="conventional")
-        ax.vlines(m, f["conf_low"], f["conf_high"], lw=2.5, label="robust (FLCI)",
+        name, _, kind = self._labels
+        ax.vlines(m, f["conf_low"], f["conf_high"], lw=2.5, label=f"robust ({kind})",
                   **{"color": BLUE, **kwargs})
         if not math.isnan(self.breakdown):
-            ax.axvline(self.breakdown, color=VERMILLION, ls="--", lw=1, label="breakdown M")
+            ax.axvline(self.breakdown, color=VERMILLION, ls="--", lw=1, label=f"breakdown {name}")
         ax.axhline(0, color=GREY, lw=0.8)
-        ax.set_xlabel("M (bound on the change in slope of the differential trend)")
+        ax.set_xlabel("Mbar (post-period changes in the differential trend relative to the largest "
+                      "pre-period one)" if name == "Mbar"
+                      else "M (bound on the change in slope of the differential trend)")
         ax.set_ylabel(f"effect on {self.outcome}")
         ax.legend(loc="best")
         set_alt_text(ax, self.alt_text())
@@ -121,7 +137,8 @@ class HonestDid(ResultMixin):
     def alt_text(self) -> str:
         """The sentence a screen reader reads for :meth:`plot`."""
         f = self._frame
-        pts = "; ".join(f"M = {m:g}: [{number(lo)}, {number(hi)}]"
+        name = self._labels[0]
+        pts = "; ".join(f"{name} = {m:g}: [{number(lo)}, {number(hi)}]"
                         for m, lo, hi in zip(f["m"], f["conf_low"], f["conf_high"], strict=True))
         return (f"Sensitivity of the effect on {self.outcome} to violations of parallel trends: "
                 f"the conventional {100 * (1 - self.alpha):g}% interval [{number(self.original[0])}, "
