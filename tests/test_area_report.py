@@ -299,3 +299,20 @@ def test_example_area_plan_runs_on_lfs_areas() -> None:
     assert [s.key for s in rep.sections][:3] == ["headline", "sample", "did"]
     assert rep.section("sample").table["group"].tolist() == [
         "never piloted", "pilot from 5", "pilot from 9", "pilot from 13"]
+
+
+def test_relative_magnitude_sensitivity(data: pd.DataFrame) -> None:
+    raw = plan_with(synthetic=None, did=None)
+    raw["area_pilot"]["primary"] = "event_study"
+    raw["event_study"] = {"bootstrap": 0, "seed": 2, "window": [-3, 3],
+                          "sensitivity": "relative_magnitude", "mbar": [0.5, 1.0]}
+    rep = de.analyse(data, AnalysisPlan.from_dict(raw))
+    hon = rep.results["sensitivity"]
+    es = de.staggered_did(data, outcome="employed", unit="area", time="quarter", cohort="cohort",
+                          panel=False, weights="weight", bootstrap=0,
+                          base_period="universal").aggregate("dynamic", window=(-3, 3))
+    want = de.honest_did(es, method="relative_magnitude", mbar=[0.5, 1.0])
+    np.testing.assert_array_equal(rep.section("sensitivity").table["conf_low"].astype(float),
+                                  want.to_frame()["conf_low"])
+    assert hon.restriction == want.restriction
+    assert "Mbar" in " ".join(rep.section("sensitivity").text)

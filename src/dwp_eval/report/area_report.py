@@ -235,8 +235,8 @@ def _sensitivity(built: SectionBuilder, results: dict[str, Any], es: Any, plan: 
                      "period to the next (Delta^SD, Rambachan & Roth 2023); M = 0 allows a linear "
                      "trend continuing from before the pilot")
         else:
-            rm: dict[str, Any] = {"method": "relative_magnitude", "mbar": list(s.mbar)}
-            hon = honest_did(es, l_vec=target, alpha=plan.alpha, **rm)
+            hon = honest_did(es, method="relative_magnitude", mbar=list(s.mbar), l_vec=target,
+                             alpha=plan.alpha)
             bound = ("Mbar bounds each post-pilot violation of parallel trends by Mbar times the "
                      "largest pre-pilot one (Delta^RM, Rambachan & Roth 2023)")
         results["sensitivity"] = hon
