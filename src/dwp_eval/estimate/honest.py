@@ -411,9 +411,6 @@ def pretrend_power(
     alpha
         The pre-test rejects when any pre-period ``|t|`` exceeds the ``1 - alpha/2``
         normal quantile (Roth 2022, section II).
-    mbar
-        For ``"relative_magnitude"``: the values of :math:`\bar M` (>= 0, unitless);
-        default ten values from 0 to 2 (HonestDiD's).
     l_vec
         Weights of the post-period coefficients in the target (default the first).
     draws, seed
