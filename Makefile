@@ -39,7 +39,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,sdc,export,notebooks]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sdc,export,notebooks,dask,spark]"
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)

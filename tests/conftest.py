@@ -56,3 +56,68 @@ def people() -> pd.DataFrame:
 def make_people():
     """Factory: ``make_people(n, seed)`` returns a participants file like ``people``."""
     return _people
+
+
+# ------------------------------------------------------------------ Dask and Spark
+# The engine tests (marked ``engine``) run each function on a pandas frame, on a Dask frame
+# computed by a dask.distributed LocalCluster with 2 worker processes, and on a Spark frame
+# (local mode, 2 threads). They skip when the [dask] or [spark] extra (or Java, for Spark)
+# is missing, except in the main run of make test (DWP_EVAL_REQUIRE_EXTRAS=1), where a
+# missing engine fails.
+def _need(what: str) -> None:
+    if os.environ.get("DWP_EVAL_REQUIRE_EXTRAS") == "1":
+        pytest.fail(f"{what} is missing; make test installs it (and .ci/run installs Java)")
+    pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A dask.distributed client on a LocalCluster of 2 single-threaded worker processes."""
+    try:
+        import dask.dataframe  # noqa: F401
+        from distributed import Client, LocalCluster
+    except ImportError:
+        _need("the [dask] extra")
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=40)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A Spark session in local mode (2 threads), its workers on this interpreter."""
+    import shutil
+    import sys
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        _need("the [spark] extra")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        _need("Java (for Spark)")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (SparkSession.builder.master("local[2]").appName("dwp_eval-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.driver.memory", "2g")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(params=["dask", "spark"])
+def engine_frame(request):
+    """``engine_frame(df, npartitions=3)``: ``df`` as a Dask or a Spark DataFrame (the test
+    runs once per engine); pandas stays the reference."""
+    if request.param == "dask":
+        import dask.dataframe as dd
+
+        request.getfixturevalue("dask_client")
+        return lambda df, npartitions=3: dd.from_pandas(df, npartitions=npartitions)
+    session = request.getfixturevalue("spark")
+    return lambda df, npartitions=3: session.createDataFrame(df).repartition(npartitions)

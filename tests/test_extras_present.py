@@ -1,4 +1,4 @@
-"""make test installs the optional extras (sdc, export, notebooks) so their tests run there.
+"""make test installs the optional extras (sdc, export, notebooks, dask, spark) so their tests run there.
 
 Tests of optional features skip when their package is missing (the dependency matrix installs
 only the test extra). In the main run of make test, DWP_EVAL_REQUIRE_EXTRAS=1 is set, and this
@@ -16,6 +16,8 @@ EXTRAS = {
     "sdc": ["acro"],
     "export": ["openpyxl", "docx", "great_tables"],
     "notebooks": ["jupytext", "nbclient", "ipykernel"],
+    "dask": ["dask.dataframe", "distributed", "pyarrow"],
+    "spark": ["pyspark.sql", "pyarrow"],
 }
 
 

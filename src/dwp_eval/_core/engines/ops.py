@@ -1,0 +1,326 @@
+"""The four things the library asks of an engine: its columns, partial sums added up,
+person-local kernels run per partition, and small frames brought to the driver.
+
+Each is written once per engine (Dask: ``map_partitions``, ``shuffle``, ``persist``;
+Spark: ``mapInPandas``, ``repartition``, ``cache``), on the engines' public APIs only.
+"""
+
+from __future__ import annotations
+
+import base64
+import pickle
+import warnings
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._core.engines.base import DASK, PANDAS, SPARK, Note, engine_of
+from dwp_eval.errors import DwpEvalError
+
+__all__ = ["by_key", "collect", "columns", "count_rows", "map_sums"]
+
+#: A function of a pandas chunk returning partial sums (a frame; with a key column, one
+#: row per key present in the chunk).
+ChunkSums = Callable[[pd.DataFrame], pd.DataFrame]
+#: A person-local kernel: the partition's rows of each table (by name) -> its rows and a note.
+Kernel = Callable[[dict[str, pd.DataFrame]], tuple[pd.DataFrame, Any]]
+# the column holding a partition's pickled Note in Spark's output
+_NOTE = "_dwp_eval_note"
+_KEY = "_dwp_eval_key"
+_TAG = "_dwp_eval_tag"
+
+
+def _engine(frame: Any) -> str:
+    engine = engine_of(frame)
+    if engine is None:
+        raise TypeError(f"not a DataFrame of a known engine: {type(frame)!r}")
+    return engine
+
+
+def columns(frame: Any) -> list[Hashable]:
+    """The frame's column names."""
+    return list(frame.columns)
+
+
+def count_rows(frame: Any) -> int:
+    """The number of rows (one pass on an engine)."""
+    engine = _engine(frame)
+    if engine == PANDAS:
+        return len(frame)
+    if engine == DASK:
+        return int(frame.shape[0].compute())
+    return int(frame.count())
+
+
+def collect(frame: Any, cols: Sequence[Hashable] | None = None) -> pd.DataFrame:
+    """The frame (or its columns ``cols``) in memory, as pandas: for small frames only."""
+    engine = _engine(frame)
+    if engine == PANDAS:
+        return frame if cols is None else frame[list(cols)]
+    if engine == DASK:
+        part = frame if cols is None else frame[list(cols)]
+        return part.compute().reset_index(drop=True)
+    part = frame if cols is None else frame.select(*[_spark_col(c) for c in cols])
+    return _spark_dates(part.toPandas(), part.schema)
+
+
+# --------------------------------------------------------------------------- sums
+def map_sums(
+    frame: Any,
+    cols: Sequence[Hashable],
+    fn: ChunkSums,
+    out: Sequence[str],
+    *,
+    key: str | None = None,
+    key_type: str = "long",
+) -> pd.DataFrame:
+    """Apply ``fn`` to chunks of ``frame[cols]`` and add up its partial sums.
+
+    ``fn`` returns a frame with the float columns ``out`` (and, with ``key``, a column
+    ``key`` of Spark type ``key_type``); the result has one row (no key) or one row per
+    key, indexed by it and sorted. The sums are exact up to the order of addition.
+    """
+    engine = _engine(frame)
+    out = list(out)
+
+    def partial(chunk: pd.DataFrame) -> pd.DataFrame:
+        res = fn(chunk)
+        if key is None:
+            return pd.DataFrame([res[out].sum(axis=0).to_numpy()], columns=out)
+        return res.groupby(key, sort=False, as_index=False)[out].sum()
+
+    if engine == PANDAS:
+        total = partial(frame[list(cols)])
+    elif engine == DASK:
+        meta = partial(frame[list(cols)]._meta)
+        parts = frame[list(cols)].map_partitions(partial, meta=meta)
+        if key is None:
+            total = parts.compute()
+        else:
+            total = parts.groupby(key)[out].sum().compute().reset_index()
+    else:
+        total = _spark_sums(frame, cols, partial, out, key, key_type)
+    if key is None:
+        return pd.DataFrame([total[out].sum(axis=0).to_numpy()], columns=out)
+    return total.groupby(key)[out].sum().sort_index()
+
+
+def _spark_sums(
+    frame: Any, cols: Sequence[Hashable], partial: ChunkSums, out: list[str], key: str | None,
+    key_type: str,
+) -> pd.DataFrame:
+    from pyspark.sql import functions as F
+
+    part = frame.select(*[_spark_col(c) for c in cols])
+    schema = part.schema
+
+    def each(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        sums = [partial(_spark_dates(b, schema)) for b in batches if len(b)]
+        if sums:
+            both = pd.concat(sums, ignore_index=True)
+            yield (pd.DataFrame([both[out].sum(axis=0).to_numpy()], columns=out)
+                   if key is None else both.groupby(key, as_index=False)[out].sum())
+
+    fields = ([f"`{key}` {key_type}"] if key is not None else []) + [f"`{c}` double" for c in out]
+    res = part.mapInPandas(each, ", ".join(fields))
+    if key is None:
+        agg = res.agg(*[F.sum(F.col(f"`{c}`")).alias(c) for c in out])
+    else:
+        agg = res.groupBy(key).agg(*[F.sum(F.col(f"`{c}`")).alias(c) for c in out])
+    return agg.toPandas()
+
+
+# --------------------------------------------------------------------------- by key
+def by_key(
+    tables: Mapping[str, tuple[Any, Hashable, Sequence[Hashable]]],
+    kernel: Kernel,
+    meta: pd.DataFrame,
+    *,
+    npartitions: int | None = None,
+) -> tuple[Any, list[Note]]:
+    """Run ``kernel`` on the rows of every table that share a key, partition by partition.
+
+    ``tables`` maps a name to ``(frame, key column, columns to keep)`` (all frames of one
+    engine, or ``None`` for a table not given). Rows are hash-partitioned on the key, so
+    all of a person's rows, in every table, reach one kernel call however the input was
+    partitioned. ``meta`` is an empty frame with the kernel's output columns and dtypes.
+    Returns the engine frame of the kernel's rows (computed and kept in the engine's
+    memory, so the notes and the rows come from one run) and the partitions' notes; a
+    kernel's :class:`DwpEvalError` is raised here.
+    """
+    given = {name: t for name, t in tables.items() if t is not None and t[0] is not None}
+    engine = _engine(next(iter(given.values()))[0])
+    specs = {name: (list(cols), {c: _dtype(frame, c) for c in cols})
+             for name, (frame, _, cols) in given.items()}
+    run = _Runner(kernel, specs, meta)
+    if engine == PANDAS:
+        rows, note = run.tables({name: frame[list(cols)] for name, (frame, _, cols) in given.items()})
+        notes = [note]
+    elif engine == DASK:
+        rows, notes = _dask_by_key(given, run, meta, npartitions)
+    else:
+        rows, notes = _spark_by_key(given, run, meta, npartitions)
+    for note in notes:
+        note.raise_error()
+    return rows, notes
+
+
+class _Runner:
+    """The kernel with its table specs: splits a stacked partition back into tables with
+    their own columns and dtypes, runs the kernel, and catches what it raises or warns."""
+
+    def __init__(self, kernel: Kernel, specs: Mapping[str, tuple[list[Hashable], dict[Hashable, Any]]],
+                 meta: pd.DataFrame) -> None:
+        self.kernel, self.specs, self.meta = kernel, dict(specs), meta
+
+    def tables(self, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, Note]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                rows, value = self.kernel(tables)
+                note = Note(value=value)
+            except DwpEvalError as exc:
+                rows, note = self.meta.iloc[:0].copy(), Note.of_error(exc)
+        note.warnings = [(type(w.message).__name__, str(w.message)) for w in caught]
+        return rows, note
+
+    def stacked(self, part: pd.DataFrame) -> tuple[pd.DataFrame, Note]:
+        tables = {}
+        for i, (name, (cols, dtypes)) in enumerate(self.specs.items()):
+            rows = part[part[_TAG] == i] if len(part) else part
+            t = pd.DataFrame({c: rows[_stacked_name(i, j)].to_numpy() for j, c in enumerate(cols)})
+            tables[name] = _restore(t, dtypes)
+        return self.tables(tables)
+
+
+def _stacked_name(i: int, j: int) -> str:
+    return f"_t{i}_c{j}"
+
+
+def _dtype(frame: Any, col: Hashable) -> Any:
+    """The column's pandas dtype (Spark: a pandas dtype for its Spark type)."""
+    if engine_of(frame) == SPARK:
+        return _SPARK_TO_PANDAS.get(frame.schema[str(col)].dataType.typeName(), object)
+    return frame.dtypes[col]
+
+
+_SPARK_TO_PANDAS = {"long": "int64", "integer": "int64", "short": "int64", "byte": "int64",
+                    "double": "float64", "float": "float64", "boolean": "bool",
+                    "date": "datetime64[ns]", "timestamp": "datetime64[ns]",
+                    "timestamp_ntz": "datetime64[ns]", "string": object}
+
+
+def _restore(t: pd.DataFrame, dtypes: Mapping[Hashable, Any]) -> pd.DataFrame:
+    """A table's own dtypes back after stacking (which fills other tables' columns with
+    missing values); a column that now holds missing values keeps a nullable dtype."""
+    for c, dtype in dtypes.items():
+        s = t[c]
+        try:
+            if np.issubdtype(np.dtype(dtype), np.datetime64) if isinstance(dtype, (str, np.dtype)) else False:
+                t[c] = pd.to_datetime(s)
+            elif s.isna().any() and str(dtype) in ("int64", "bool"):
+                t[c] = s.astype("Int64" if dtype == "int64" else "boolean")
+            else:
+                t[c] = s.astype(dtype)
+        except (TypeError, ValueError):
+            pass  # the kernel's own checks name the column and the problem
+    return t
+
+
+def _dask_by_key(given: Mapping[str, Any], run: _Runner, meta: pd.DataFrame,
+                 npartitions: int | None) -> tuple[Any, list[Note]]:
+    import dask
+    import dask.dataframe as dd
+
+    parts = []
+    for i, (frame, key, cols) in enumerate(given.values()):
+        t = frame[list(cols)]
+        t = t.rename(columns={c: _stacked_name(i, j) for j, c in enumerate(cols)})
+        t = t.assign(**{_KEY: frame[key], _TAG: i})
+        parts.append(t)
+    n = npartitions or max(f.npartitions for f, _, _ in given.values())
+    stacked = dd.concat(parts).shuffle(_KEY, npartitions=n)
+    runs = [dask.delayed(run.stacked)(p) for p in stacked.to_delayed()]
+    runs = list(dask.persist(*runs))
+    notes = list(dask.compute(*[dask.delayed(_second)(r) for r in runs]))
+    rows = dd.from_delayed([dask.delayed(_first)(r) for r in runs], meta=meta, verify_meta=False)
+    return rows, notes
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
+
+
+def _spark_by_key(given: Mapping[str, Any], run: _Runner, meta: pd.DataFrame,
+                  npartitions: int | None) -> tuple[Any, list[Note]]:
+    from pyspark.sql import functions as F
+
+    frames = list(given.values())
+    key_type = frames[0][0].schema[str(frames[0][1])].dataType
+    parts = []
+    for i, (frame, key, cols) in enumerate(frames):
+        parts.append(frame.select(
+            *[_spark_col(c).alias(_stacked_name(i, j)) for j, c in enumerate(cols)],
+            _spark_col(key).cast(key_type).alias(_KEY), F.lit(i).alias(_TAG),
+        ))
+    stacked = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), parts)
+    n = npartitions or max(f.rdd.getNumPartitions() for f, _, _ in frames)
+    schema = stacked.schema
+    out_schema = _spark_schema(meta) + f", `{_NOTE}` string"
+
+    def each(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        chunks = [b for b in batches if len(b)]
+        part = (pd.concat(chunks, ignore_index=True) if chunks
+                else pd.DataFrame({f.name: [] for f in schema.fields}))
+        rows, note = run.stacked(_spark_dates(part, schema))
+        if len(rows):
+            yield rows.assign(**{_NOTE: None})
+        yield pd.DataFrame({**{c: [None] for c in meta.columns},
+                            _NOTE: [base64.b64encode(pickle.dumps(note)).decode("ascii")]})
+
+    res = stacked.repartition(n, _KEY).mapInPandas(each, out_schema).cache()
+    notes = [pickle.loads(base64.b64decode(r[0]))
+             for r in res.filter(F.col(_NOTE).isNotNull()).select(_NOTE).collect()]
+    rows = res.filter(F.col(_NOTE).isNull()).drop(_NOTE)
+    return rows, notes
+
+
+def _spark_col(c: Hashable) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col(f"`{c}`")
+
+
+def _spark_schema(meta: pd.DataFrame) -> str:
+    """A Spark DDL schema for the kernel's output columns."""
+    fields = []
+    for c, dtype in meta.dtypes.items():
+        kind = str(dtype).lower()
+        if kind.startswith(("int", "uint")):
+            typ = "long"
+        elif kind.startswith("float"):
+            typ = "double"
+        elif kind in ("bool", "boolean"):
+            typ = "boolean"
+        elif kind.startswith("datetime64"):
+            typ = "timestamp"
+        else:
+            typ = "string"
+        fields.append(f"`{c}` {typ}")
+    return ", ".join(fields)
+
+
+def _spark_dates(pdf: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """Spark's dates arrive as Python ``date`` objects: make them ``datetime64`` as a
+    pandas user's dates are."""
+    for f in schema.fields:
+        if f.dataType.typeName() == "date" and f.name in pdf.columns:
+            pdf[f.name] = pd.to_datetime(pdf[f.name])
+    return pdf
