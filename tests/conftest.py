@@ -104,6 +104,7 @@ def spark():
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.driver.memory", "2g")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session

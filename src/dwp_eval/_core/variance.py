@@ -44,6 +44,7 @@ from typing import cast
 import numpy as np
 import scipy.sparse as sp
 
+from dwp_eval._core.cluster_blocks import cr2_factor, cr2_from_blocks
 from dwp_eval._core.degeneracy import check_residuals
 from dwp_eval._core.linalg import BLOCK_ROWS, OLSFit
 from dwp_eval._validation import closest
@@ -119,16 +120,6 @@ def _cluster_loadings(
     Z = np.zeros((len(xl), m))
     Z[np.arange(len(xl)), inv] = scale
     return np.hstack([Z, xl]), strata_g, m
-
-
-def _cr2_factor(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eigen-decomposition ``C_g = Y_g'Y_g = U diag(lam) U'`` and ``f(lam)`` with
-    ``f(t) = (1 - t)^{-1/2}`` (0 where ``1 - t < 1e-12``: leverage-one clusters,
-    as estimatr)."""
-    lam, U = np.linalg.eigh(Y.T @ Y)
-    one_minus = 1.0 - lam
-    f = np.where(one_minus > 1e-12, 1.0 / np.sqrt(np.clip(one_minus, 1e-300, None)), 0.0)
-    return lam, U, f
 
 
 def _classical(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
@@ -268,6 +259,17 @@ def _cr2(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
     order, bounds, G = _cluster_index(cluster)
     k = fit.k
     L = np.linalg.inv(fit.R)  # upper triangular, (X'X)^{-1} = L L'
+    if fit.fe_codes is None:
+        # each cluster enters through two small sums only (what Dask and Spark add up too)
+        C = np.empty((G, k, k))
+        u = np.empty((G, k))
+        XL = fit.XL
+        for g in range(G):
+            rows = order[bounds[g] : bounds[g + 1]]
+            C[g] = XL[rows].T @ XL[rows]
+            u[g] = XL[rows].T @ fit.resid[rows]
+        V, dof = cr2_from_blocks(L, C, u)
+        return VcovResult(V, dof, "CR2", G)
     A = L.T  # columns a_j = L' e_j: the contrasts of every coefficient
     XL = fit.XL
     e = fit.resid
@@ -290,7 +292,7 @@ def _cr2(fit: OLSFit, cluster: np.ndarray | None) -> VcovResult:
             XL[rows], None if not has_fe or fe is None else fe[rows],
             None if fit.fe_scale is None else fit.fe_scale[rows],
         )
-        lam, U, f = _cr2_factor(Y)
+        lam, U, f = cr2_factor(Y.T @ Y)
         u = Y.T @ eg
         v = U @ (f * (U.T @ u))
         t = v[m:]
@@ -468,7 +470,7 @@ def _cr_operators(fit: OLSFit, se_type: str, order: np.ndarray, bounds: np.ndarr
         Y, _, m = _cluster_loadings(
             XL[lo:hi], None if fe is None else fe[lo:hi], None if scale is None else scale[lo:hi]
         )
-        _, U, f = _cr2_factor(Y)
+        _, U, f = cr2_factor(Y.T @ Y)
         T = (U * f) @ (U.T @ Y.T)  # (m + k) x n_g
         out[lo:hi] = T[m:, :].T
     return out

@@ -19,11 +19,13 @@ from dwp_eval._core.difference_in_means import (
     design_based,
     same_estimate_regression,
 )
+from dwp_eval._core.engines import DASK, SPARK, engine_of
 from dwp_eval._core.regression import assignment_regression
 from dwp_eval._core.sample import Prepared, prepare_sample, singleton_clusters, wmean
 from dwp_eval._core.variance import resolve_se_type, unclustered_se_type
 from dwp_eval._validation import _fmt_list, as_column_list, check_alpha, check_option
 from dwp_eval.errors import DroppedRowsWarning, NotEstimableError, OptionError
+from dwp_eval.estimate.itt_engine import itt_on_engine
 from dwp_eval.results import Effect
 
 __all__ = ["DIFFERENCE_IN_MEANS", "OLS", "DroppedRowsWarning", "itt"]
@@ -58,7 +60,10 @@ def itt(
     Parameters
     ----------
     data
-        One row per person.
+        One row per person: a pandas DataFrame, or a Dask or Spark DataFrame (the
+        estimate and variance are then computed from sums the engine adds up, equal to
+        the in-memory result; strata, ``nested_in``, text covariates and weighted CR2
+        need the rows in memory: see the guide *Data beyond one machine*).
     outcome
         Numeric outcome; a 0/1 outcome is a linear probability model and the
         effect is reported in percentage points.
@@ -196,6 +201,14 @@ def itt(
     if se_type is not None and not _is_design_label(se_type, chosen):
         # an unknown name fails before the data are read
         resolve_se_type(se_type, clustered=cluster is not None, func=func)
+    engine = engine_of(data)
+    if engine in (DASK, SPARK):
+        return itt_on_engine(
+            data, engine, outcome=outcome, assigned=assigned, control=control,
+            treatment=treatment, covariates=covs, adjustment=adjustment, strata=strata,
+            cluster=cluster, nested_in=nested_in, se_type=se_type, weights=weights, alpha=alpha,
+            missing=missing, estimator=chosen,
+        )
     nested = None
     if nested_in is not None:
         if strata is not None and chosen == DIFFERENCE_IN_MEANS:

@@ -30,7 +30,7 @@ from dwp_eval._core.engines.base import (
     engine_of,
     require,
 )
-from dwp_eval._core.engines.ops import by_key, collect, columns, count_rows, map_sums
+from dwp_eval._core.engines.ops import by_key, collect, columns, count_rows, kept, map_sums
 
 __all__ = [
     "DASK",
@@ -44,6 +44,7 @@ __all__ = [
     "columns",
     "count_rows",
     "engine_of",
+    "kept",
     "map_sums",
     "require",
 ]

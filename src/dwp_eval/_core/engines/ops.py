@@ -11,6 +11,7 @@ import base64
 import pickle
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import reduce
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 from dwp_eval._core.engines.base import DASK, PANDAS, SPARK, Note, engine_of
 from dwp_eval.errors import DwpEvalError
 
-__all__ = ["by_key", "collect", "columns", "count_rows", "map_sums"]
+__all__ = ["by_key", "collect", "columns", "count_rows", "kept", "map_sums"]
 
 #: A function of a pandas chunk returning partial sums (a frame; with a key column, one
 #: row per key present in the chunk).
@@ -65,6 +66,29 @@ def collect(frame: Any, cols: Sequence[Hashable] | None = None) -> pd.DataFrame:
         return part.compute().reset_index(drop=True)
     part = frame if cols is None else frame.select(*[_spark_col(c) for c in cols])
     return _spark_dates(part.toPandas(), part.schema)
+
+
+@contextmanager
+def kept(frame: Any, cols: Sequence[Hashable | None]) -> Iterator[Any]:
+    """The columns ``cols`` of ``frame`` (``None`` entries skipped) kept in the engine's
+    memory while the block runs (Dask ``persist``, Spark ``cache``), so that several
+    passes over them read the source once; released afterwards."""
+    wanted = list(dict.fromkeys(c for c in cols if c is not None))
+    engine = _engine(frame)
+    if engine == PANDAS:
+        yield frame
+    elif engine == DASK:
+        part = frame[wanted].persist()
+        try:
+            yield part
+        finally:
+            del part
+    else:
+        part = frame.select(*[_spark_col(c) for c in wanted]).cache()
+        try:
+            yield part
+        finally:
+            part.unpersist()
 
 
 # --------------------------------------------------------------------------- sums
