@@ -79,7 +79,7 @@ def dask_client():
     except ImportError:
         _need("the [dask] extra")
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address=":0", silence_logs=40)
     client = Client(cluster)
     yield client
     client.close()

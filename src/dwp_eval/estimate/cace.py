@@ -16,16 +16,15 @@ normal case: they are the always-takers (or crossovers) of the two-sided model.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dwp_eval._core.contract import Refit
+from dwp_eval._core.engines import DASK, SPARK, engine_of
 from dwp_eval._core.linalg import Term, fit_ols, with_residuals
 from dwp_eval._core.sample import Prepared, prepare_sample, wmean
 from dwp_eval._core.variance import resolve_se_type, unclustered_se_type, vcov
@@ -36,39 +35,17 @@ from dwp_eval._validation import (
     check_columns,
     check_data,
 )
-from dwp_eval.errors import ColumnError, DesignError, DwpEvalWarning
+from dwp_eval.errors import ColumnError, DesignError
+from dwp_eval.estimate.cace_engine import cace_on_engine
 from dwp_eval.estimate.itt import OLS
 from dwp_eval.estimate.itt import refit as itt_refit
+from dwp_eval.estimate.iv_effect import WEAK_F, IVFit, anderson_rubin, cace_effect, first_stage_rule
 from dwp_eval.results import (
-    ARInterval,
     Effect,
-    FirstStage,
 )
 
 __all__ = ["WEAK_F", "anderson_rubin", "cace"]
 
-#: Below this first-stage F the summary flags the instrument as weak (Staiger &
-#: Stock 1997's rule of thumb; the Anderson-Rubin interval stays valid).
-WEAK_F = 10.0
-
-
-@dataclass(frozen=True)
-class _IVFit:
-    """Everything one 2SLS fit gives (internal)."""
-
-    estimate: float
-    std_error: float
-    df: float
-    fs_coef: float
-    fs_se: float
-    fs_df: float
-    fs_f: float
-    fs_df_den: float
-    rf_coef: float
-    rf_se: float
-    rf_df: float
-    ar: ARInterval
-    n_clusters: int | None
 
 
 def _received_values(frame: pd.DataFrame, received: Hashable, func: str) -> np.ndarray:
@@ -100,78 +77,15 @@ def _check_first_stage(
     w: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Take-up by arm (weighted with ``w``); raise when there is no first stage, warn on a
-    defier pattern."""
+    defier pattern (:func:`~dwp_eval.estimate.iv_effect.first_stage_rule`)."""
     p_t = wmean(d[z == 1], None if w is None else w[z == 1])
     p_c = wmean(d[z == 0], None if w is None else w[z == 0])
-    if np.ptp(d) == 0:
-        raise DesignError(
-            f"{func}: the CACE is not identified: column {received!r} (received) is {d[0]:g} for "
-            f"everyone in the compared arms, so take-up is {100 * p_t:.1f}% in both arms. Fix: "
-            "check that it records who received the programme (e.g. take_up() for the "
-            "treatment arm, combined with flag_contamination() for the control arm)."
-        )
-    if abs(p_t - p_c) <= 1e-12:
-        raise DesignError(
-            f"{func}: the CACE is not identified: take-up is {100 * p_t:.1f}% in both arms "
-            f"({received!r} has the same mean in {treatment!r} and {control!r}), so assignment "
-            "did not change receipt and there is no first stage. Report the ITT instead."
-        )
-    if p_c > p_t:
-        warnings.warn(
-            f"{func}: receipt is higher in the control arm {control!r} ({100 * p_c:.1f}%) than in "
-            f"the treatment arm {treatment!r} ({100 * p_t:.1f}%): a defier pattern. The CACE "
-            "assumes monotonicity (no one receives because they were assigned to control); "
-            f"check the coding of {received!r} and of control=.",
-            DwpEvalWarning,
-            stacklevel=3,
-        )
+    first_stage_rule(p_t, p_c, float(d[0]) if np.ptp(d) == 0 else None, received, treatment,
+                     control, func)
     return p_t, p_c
 
 
-def anderson_rubin(
-    gy: float, gd: float, vyy: float, vyd: float, vdd: float, df: float, alpha: float
-) -> ARInterval:
-    """The set of ``b`` with ``(gy - b gd)^2 <= q^2 Var(gy - b gd)``.
-
-    ``gy``, ``gd``: coefficients of assignment in the regressions of the outcome
-    (reduced form) and of receipt (first stage) on the same design; ``vyy``,
-    ``vyd``, ``vdd``: their (robust) variances and covariance, so that
-    ``Var(gy - b gd) = vyy - 2 b vyd + b^2 vdd`` is the variance of the
-    coefficient of assignment in the regression of ``Y - b D``; ``q`` the
-    ``1 - alpha/2`` quantile of t with ``df`` degrees of freedom. Inverting the
-    test is solving ``A b^2 - 2 B b + C <= 0`` with ``A = gd^2 - q^2 vdd``,
-    ``B = gy gd - q^2 vyd``, ``C = gy^2 - q^2 vyy`` (Anderson & Rubin 1949;
-    Dufour 1997 for the unbounded cases).
-    """
-    q2 = float(stats.t.ppf(1 - alpha / 2, df)) ** 2 if np.isfinite(df) else float(stats.norm.ppf(1 - alpha / 2)) ** 2
-    A = gd * gd - q2 * vdd
-    B = gy * gd - q2 * vyd
-    C = gy * gy - q2 * vyy
-    disc = B * B - A * C
-    inf = float("inf")
-    scale = max(gd * gd, q2 * vdd)
-    if abs(A) <= 1e-14 * scale:  # the first stage t is exactly the critical value
-        if B > 0:
-            pieces: tuple[tuple[float, float], ...] = ((float(C / (2 * B)), inf),)
-        elif B < 0:
-            pieces = ((-inf, float(C / (2 * B))),)
-        else:
-            return ARInterval(((-inf, inf),), "whole line", alpha, df)
-        return ARInterval(pieces, "ray", alpha, df)
-    if disc <= 0:
-        # A > 0 cannot get here in a just-identified model (b = gy / gd is in the set);
-        # A < 0: the quadratic is negative everywhere
-        if A < 0:
-            return ARInterval(((-inf, inf),), "whole line", alpha, df)
-        b0 = float(B / A)
-        return ARInterval(((b0, b0),), "bounded", alpha, df)
-    root = float(np.sqrt(disc))
-    qq = B + np.copysign(root, B)  # stable roots: qq / A and C / qq
-    r1, r2 = (qq / A, C / qq) if qq != 0 else (-root / A, root / A)
-    lo, hi = float(min(r1, r2)), float(max(r1, r2))
-    if A > 0:
-        return ARInterval(((lo, hi),), "bounded", alpha, df)
-    return ARInterval(((-inf, lo), (hi, inf)), "two rays", alpha, df)
+_IVFit = IVFit
 
 
 def _fit_iv(
@@ -280,7 +194,9 @@ def cace(
     Parameters
     ----------
     data
-        One row per person.
+        One row per person: a pandas DataFrame, or a Dask or Spark DataFrame (2SLS from
+        sums the engine adds up, equal to the in-memory result; strata and weighted CR2
+        need the rows in memory, and ``with_se`` re-runs need the call again).
     outcome
         Numeric outcome (0/1 for a binary one; the effect is then in percentage points).
     assigned
@@ -377,8 +293,15 @@ def cace(
     (1.75, 1.75)
     """
     func = "cace"
-    alpha = check_alpha(alpha, func=func)
     covs = as_column_list(covariates)
+    engine = engine_of(data)
+    if engine in (DASK, SPARK):
+        return cace_on_engine(
+            data, engine, outcome=outcome, assigned=assigned, received=received, control=control,
+            treatment=treatment, covariates=covs, strata=strata, cluster=cluster,
+            se_type=se_type, weights=weights, alpha=alpha, missing=missing,
+        )
+    alpha = check_alpha(alpha, func=func)
     data = check_data(data, func=func)
     check_columns(data, [received], role="received", func=func)
     resolve_se_type(se_type, clustered=cluster is not None, func=func)
@@ -406,15 +329,6 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
     fit = _fit_iv(prep, d, used, alpha=alpha, func=func)
     design = _design_label(prep)
     n_strata = None if prep.strata is None else len(np.unique(prep.strata))
-    extras = ""
-    if covs:
-        extras += ", additive covariates"
-    if prep.strata is not None:
-        extras += ", strata fixed effects"
-    if prep.weights is not None:
-        extras += ", weighted"
-    if prep.cluster_role == "variance":
-        extras += ", SEs clustered for the variance only (people were randomised)"
     y, z, w = prep.y, prep.z, prep.weights
     common: dict[str, Any] = dict(
         outcome=options["outcome"], treatment=prep.treatment, control=prep.control, alpha=alpha,
@@ -429,33 +343,10 @@ def _fit(prep: Prepared, options: Mapping[str, Any], *, se_type: str | None, fun
         "outcome": options["outcome"], "assigned": options.get("assigned"), "estimator": OLS, "adjustment": "additive",
         "alpha": alpha, "covariates": covs,
     }
-    itt_effect = Effect(
-        estimand="ITT", estimate=fit.rf_coef, std_error=fit.rf_se, df=fit.rf_df,
-        method=("OLS with additive covariates" if covs else "OLS of outcome on assignment")
-        + (", strata fixed effects" if prep.strata is not None else "")
-        + (", weighted" if prep.weights is not None else ""),
-        _refit=Refit(itt_refit, prep, itt_options),
-        **common,
-    )
-    first = FirstStage(
-        received=received, treatment=prep.treatment, control=prep.control,
-        take_up_treatment=p_t, take_up_control=p_c, difference=fit.fs_coef,
-        std_error=fit.fs_se, df=fit.fs_df, f_statistic=fit.fs_f, df_denominator=fit.fs_df_den,
-        effective_f=fit.fs_f, se_type=used, alpha=alpha,
-    )
-    notes: list[str] = []
-    if fit.fs_f < WEAK_F:
-        notes.append(
-            f"weak first stage (F = {fit.fs_f:.3g} < {WEAK_F:g}): the t interval may undercover; "
-            "use the Anderson-Rubin set"
-        )
-    return Effect(
-        estimand="CACE", estimate=fit.estimate, std_error=fit.std_error, df=fit.df,
-        method=f"2SLS, {received} instrumented by assignment{extras}",
-        notes=tuple(notes),
-        _refit=Refit(refit, prep, options),
-        first_stage=first, itt=itt_effect, ar_interval=fit.ar,
-        **common,
+    return cace_effect(
+        fit, p_t=p_t, p_c=p_c, options=options, used=used, design=design, n_strata=n_strata,
+        weighted=w is not None, cluster_role=prep.cluster_role, common=common,
+        refit=Refit(refit, prep, options), itt_refit=Refit(itt_refit, prep, itt_options),
     )
 
 

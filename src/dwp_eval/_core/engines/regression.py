@@ -31,7 +31,8 @@ from dwp_eval._core.engines.ops import map_sums
 from dwp_eval._core.variance import hc_weights
 from dwp_eval._validation import arm_keys
 
-__all__ = ["Design", "EngineFit", "cluster_sums_of", "fit_sums", "hc_vcov", "scan"]
+__all__ = ["Design", "EngineFit", "cluster_sums_of", "cr_vcov", "fit_sums", "hc_vcov", "scan",
+           "solve_normal", "with_centre"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,18 @@ class Design:
     cluster: Hashable | None = None
     drop_missing: bool = False
     centre: tuple[float, ...] | None = None
+    extra: tuple[Hashable, ...] = ()  # other numeric columns read with the rows (receipt)
 
     @property
     def columns(self) -> list[Hashable]:
-        cols = [self.outcome, self.assigned, *self.covariates]
+        cols = [self.outcome, self.assigned, *self.covariates, *self.extra]
         cols += [c for c in (self.weights, self.cluster) if c is not None]
         return list(dict.fromkeys(cols))
+
+    @property
+    def numeric(self) -> list[Hashable]:
+        """The columns that must be finite numbers."""
+        return [self.outcome, *self.covariates, *self.extra] + ([self.weights] if self.weights else [])
 
     @property
     def k(self) -> int:
@@ -91,7 +98,7 @@ class Design:
 def scan(frame: Any, design: Design) -> pd.Series:
     """Pass 1: counts and sums over the rows of the compared arms (see module docstring)."""
     cols = design.columns
-    numeric = [design.outcome, *design.covariates] + ([design.weights] if design.weights else [])
+    numeric = design.numeric
 
     def chunk_sums(chunk: pd.DataFrame) -> pd.DataFrame:
         keys = arm_keys(chunk[design.assigned]).to_numpy(dtype=object, na_value=None)
@@ -139,7 +146,7 @@ class EngineFit:
     rss_arms: tuple[float, float]
 
 
-def _solve(XtX: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def solve_normal(XtX: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(X'X)^{-1} b``, ``(X'X)^{-1}`` and ``L`` with ``L L' = (X'X)^{-1}``, via the
     Cholesky factor of the equilibrated matrix ``D^{-1} X'X D^{-1}``."""
     d = np.sqrt(np.diag(XtX))
@@ -168,7 +175,7 @@ def fit_sums(frame: Any, design: Design, arm_means: tuple[float, float]) -> Engi
     XtX = np.zeros((k, k))
     XtX[iu] = s[: len(iu[0])]
     XtX = XtX + np.triu(XtX, 1).T
-    beta, M, L = _solve(XtX, s[len(iu[0]) : len(iu[0]) + k])
+    beta, M, L = solve_normal(XtX, s[len(iu[0]) : len(iu[0]) + k])
     n = int(s[-1])
 
     m1, m0 = arm_means
