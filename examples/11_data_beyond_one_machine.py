@@ -23,11 +23,12 @@
 # (when to switch, what runs where, what is not offered yet) is in the guide
 # [Data beyond one machine](../guides/beyond-one-machine.md).
 #
-# The data are small (20,000 people), so that the notebook runs in seconds;
-# nothing in the code depends on the size. It runs top to bottom as a notebook
-# (jupytext); not as a plain script, because a script that starts worker
-# processes must do so under `if __name__ == "__main__":` (see the guide's
-# pitfalls), which a notebook cannot have. It needs the `[dask]` extra (`pip install "dwp_eval[dask]"`);
+# The data are small (20,000 people): starting the workers and the Spark
+# session takes most of the run, and nothing in the code depends on the size.
+# It runs top to bottom as a notebook (jupytext); not as a plain script,
+# because a script that starts worker processes must do so under
+# `if __name__ == "__main__":` (see the guide's pitfalls), which a notebook
+# cannot have. It needs the `[dask]` extra (`pip install "dwp_eval[dask]"`);
 # the Spark part also needs the `[spark]` extra and Java. The `assert` lines
 # check the claims in the text.
 
@@ -36,7 +37,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -48,8 +48,6 @@ from distributed import Client, LocalCluster
 import dwp_eval as de
 from dwp_eval.errors import OptionError
 
-started = time.perf_counter()
-
 # %% [markdown]
 # ## A cluster on this machine
 #
@@ -58,8 +56,8 @@ started = time.perf_counter()
 # moves to a real cluster by changing the address the `Client` connects to.
 # Two workers, one thread each, and a memory limit per worker: a worker that
 # nears it spills data to disk, then pauses, and one that goes over it is
-# restarted, instead of taking the machine down. While a `Client` is open, Dask computations run on
-# its cluster.
+# restarted, instead of taking the machine down. While a `Client` is open,
+# Dask computations run on its cluster.
 
 # %%
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -216,5 +214,4 @@ else:
     spark.stop()
 
 # %%
-shutil.rmtree(folder.parent)
-print(f"ran in {time.perf_counter() - started:.0f} s")
+shutil.rmtree(folder.parent)  # the parquet files written above
