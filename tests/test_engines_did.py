@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dwp_eval import did
+from dwp_eval import did, staggered_did
 from dwp_eval.datasets.card_krueger import card_krueger
+from dwp_eval.datasets.lfs import lfs_areas
 from dwp_eval.datasets.rollout import area_rollout
 from dwp_eval.errors import ColumnError, MissingDataError, OptionError
 
@@ -81,10 +82,72 @@ def test_did_errors(engine_frame, rollout) -> None:
     frame = engine_frame(rollout)
     with pytest.raises(ColumnError, match="no column 'employment'"):
         did(frame, outcome="employment", unit="area", time="month", treated="treated")
-    with pytest.raises(OptionError, match="se_type='CR2' is not supported on a .* DataFrame.*Fix"):
+    with pytest.raises(OptionError, match=r"se_type='CR2' is not supported on a .* DataFrame.*Fix"):
         did(frame, outcome="employment_rate", unit="area", time="month", treated="treated", se_type="CR2")
     with pytest.raises(OptionError, match="unit=None"):
         did(frame, outcome="employment_rate", unit=None, time="month", treated="treated", post="treated")
     gap = rollout.assign(employment_rate=rollout["employment_rate"].where(rollout["month"] != 3))
     with pytest.raises(MissingDataError, match="'employment_rate' \\(outcome\\) has 40 missing"):
         did(engine_frame(gap), outcome="employment_rate", unit="area", time="month", treated="treated")
+
+
+# ------------------------------------------------------------------ staggered_did
+def _same_staggered(a, b) -> None:
+    _same_frame(a.att_gt, b.att_gt)
+    np.testing.assert_allclose(b.critical_value, a.critical_value, rtol=RTOL)
+    np.testing.assert_allclose([b.treated_mean, b.comparison_mean], [a.treated_mean, a.comparison_mean],
+                               rtol=RTOL)
+    assert (a.notes, a.n_units, a.n_clusters, a.cohort_sizes, a.n_comparison_units, a.data_kind) == (
+        b.notes, b.n_units, b.n_clusters, b.cohort_sizes, b.n_comparison_units, b.data_kind)
+    for kind in ("simple", "dynamic"):
+        _same_frame(a.aggregate(kind).to_frame(), b.aggregate(kind).to_frame())
+
+
+def _in_engine_order(frame):
+    """The engine frame kept in memory and its rows in its own order, as pandas. The
+    bootstrap's draws follow the order in which units first appear; Spark's repartition
+    deals rows out in an order that can change from one evaluation to the next, so the
+    frame is cached to give it one order."""
+    if hasattr(frame, "toPandas"):
+        frame = frame.cache()
+        return frame, frame.toPandas()
+    return frame, frame.compute()
+
+
+@pytest.mark.parametrize("opts", [
+    {"bootstrap": 99, "seed": 7},
+    {"cluster": "region", "control_group": "not_yet_treated", "bootstrap": 99, "seed": 7},
+])
+def test_staggered_panel(engine_frame, rollout, opts) -> None:
+    kw = dict(outcome="employment_rate", unit="area", time="month", cohort="cohort", **opts)
+    frame, ordered = _in_engine_order(engine_frame(rollout))
+    _same_staggered(staggered_did(ordered, **kw), staggered_did(frame, **kw))
+
+
+@pytest.mark.parametrize("opts", [
+    {"bootstrap": 99, "seed": 7},
+    {"cluster": "region", "base_period": "universal", "bootstrap": 99, "seed": 7},
+    {"control_group": "not_yet_treated", "bootstrap": 0},
+])
+def test_staggered_repeated_cross_sections(engine_frame, opts) -> None:
+    lfs = lfs_areas(n_areas=30, quarters=8, cohorts=(3, 6), people=20, seed=1)
+    kw = dict(outcome="employed", unit="area", time="quarter", cohort="cohort", panel=False, **opts)
+    frame, ordered = _in_engine_order(engine_frame(lfs))
+    ref = staggered_did(ordered, **kw)
+    res = staggered_did(frame, **kw)
+    _same_staggered(ref, res)
+    # estimates and standard errors do not depend on the row order
+    _same_frame(staggered_did(lfs, **{**kw, "bootstrap": 0}).att_gt.drop(columns=["band_low", "band_high"]),
+                res.att_gt.drop(columns=["band_low", "band_high"]))
+
+
+def test_staggered_errors(engine_frame) -> None:
+    lfs = lfs_areas(n_areas=12, quarters=6, cohorts=(3,), people=5, seed=2)
+    frame = engine_frame(lfs)
+    kw = dict(outcome="employed", unit="area", time="quarter", cohort="cohort", panel=False, bootstrap=0)
+    with pytest.raises(ColumnError, match="no column 'cohrt'"):
+        staggered_did(frame, **{**kw, "cohort": "cohrt"})
+    with pytest.raises(OptionError, match=r"weights= with panel=False is not supported.*Fix"):
+        staggered_did(frame, **kw, weights="weight")
+    with pytest.raises(OptionError, match=r"covariates= with panel=False is not supported"):
+        staggered_did(frame, **kw, covariates=["weight"])
