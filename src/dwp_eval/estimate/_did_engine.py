@@ -85,46 +85,64 @@ def engine_numeric(frame: Any, cols: Sequence[tuple[Hashable, str]], *, func: st
             )
 
 
+class MissingRule:
+    """The missing-value rule of :func:`validate_frame` on an engine: :meth:`counts` of a
+    chunk (added up by the engine), then :meth:`verdict` on the driver, which raises as
+    :func:`validate_frame` does or (``missing="drop"``) returns the rows dropped per
+    droppable column (a row counts for the first such column it misses)."""
+
+    def __init__(self, cols: Sequence[tuple[Hashable, str]], *, droppable: Sequence[str], missing: str,
+                 func: str) -> None:
+        self.cols, self.missing, self.func = list(cols), missing, func
+        self.droppable = tuple(droppable)
+        self.names = list(dict.fromkeys(c for c, _ in cols))
+        self.drop_cols = list(dict.fromkeys(c for c, r in cols if r in droppable))
+        self.outs = ([f"_miss{i}" for i in range(len(self.names))]
+                     + [f"_drop{i}" for i in range(len(self.drop_cols))] + ["_allmiss", "_rows"])
+
+    def counts(self, chunk: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The chunk's counts and its complete rows (no droppable column missing)."""
+        out = {f"_miss{i}": chunk[c].isna().to_numpy(dtype=float) for i, c in enumerate(self.names)}
+        bad = np.zeros(len(chunk), dtype=bool)
+        for i, c in enumerate(self.drop_cols):
+            isna = chunk[c].isna().to_numpy()
+            out[f"_drop{i}"] = (isna & ~bad).astype(float)
+            bad |= isna
+        out["_allmiss"] = bad.astype(float)
+        out["_rows"] = np.ones(len(chunk))
+        return out, ~bad
+
+    def verdict(self, sums: pd.Series) -> dict[str, int]:
+        func = self.func
+        for col, role in self.cols:
+            n_miss = int(sums[f"_miss{self.names.index(col)}"])
+            if n_miss and (self.missing == "raise" or role not in self.droppable):
+                how = (f"Fix: fill them or remove those rows, or pass missing='drop' to {func} to "
+                       "analyse complete rows (the count dropped is recorded)." if role in self.droppable
+                       else f"Fix: fill them or remove those rows before calling {func}; design columns "
+                       "cannot be dropped silently.")
+                raise MissingDataError(f"{func}: column {col!r} ({role}) has {n_miss:,} missing value(s). {how}")
+        dropped = {str(c): int(sums[f"_drop{i}"]) for i, c in enumerate(self.drop_cols) if int(sums[f"_drop{i}"])}
+        if dropped and int(sums["_allmiss"]) == int(sums["_rows"]):
+            raise MissingDataError(
+                f"{func}: every row has a missing value in {_fmt_list(list(dropped), 5)}, so "
+                "missing='drop' leaves nothing to analyse. Fix: check the columns."
+            )
+        return dropped
+
+
 def engine_missing(
     frame: Any, cols: Sequence[tuple[Hashable, str]], *, droppable: Sequence[str], missing: str,
     func: str,
 ) -> tuple[Any, dict[str, int]]:
-    """Count missing values per column on the engine; raise as :func:`validate_frame`
-    does, or (``missing="drop"``) drop the rows missing a droppable role's column and
-    count them (a row counts for the first such column it misses)."""
-    names = list(dict.fromkeys(c for c, _ in cols))
-    drop_cols = list(dict.fromkeys(c for c, r in cols if r in droppable))
+    """Apply :class:`MissingRule` in a pass of its own; the frame without the dropped rows."""
+    rule = MissingRule(cols, droppable=droppable, missing=missing, func=func)
 
     def count(chunk: pd.DataFrame) -> pd.DataFrame:
-        out = {f"m{i}": chunk[c].isna().to_numpy(dtype=float) for i, c in enumerate(names)}
-        bad = np.zeros(len(chunk), dtype=bool)
-        for i, c in enumerate(drop_cols):
-            isna = chunk[c].isna().to_numpy()
-            out[f"d{i}"] = (isna & ~bad).astype(float)
-            bad |= isna
-        out["all"] = bad.astype(float)
-        out["n"] = np.ones(len(chunk))
-        return pd.DataFrame(out)
+        return pd.DataFrame(rule.counts(chunk)[0])
 
-    outs = [f"m{i}" for i in range(len(names))] + [f"d{i}" for i in range(len(drop_cols))] + ["all", "n"]
-    sums = map_sums(frame, names, count, outs).iloc[0]
-    for col, role in cols:
-        n_miss = int(sums[f"m{names.index(col)}"])
-        if n_miss and (missing == "raise" or role not in droppable):
-            how = (f"Fix: fill them or remove those rows, or pass missing='drop' to {func} to analyse "
-                   "complete rows (the count dropped is recorded)." if role in droppable else
-                   f"Fix: fill them or remove those rows before calling {func}; design columns "
-                   "cannot be dropped silently.")
-            raise MissingDataError(f"{func}: column {col!r} ({role}) has {n_miss:,} missing value(s). {how}")
-    dropped = {str(c): int(sums[f"d{i}"]) for i, c in enumerate(drop_cols) if int(sums[f"d{i}"])}
-    if not dropped:
-        return frame, {}
-    if int(sums["all"]) == int(sums["n"]):
-        raise MissingDataError(
-            f"{func}: every row has a missing value in {_fmt_list(list(dropped), 5)}, so "
-            "missing='drop' leaves nothing to analyse. Fix: check the columns."
-        )
-    return dropna(frame, drop_cols), dropped
+    dropped = rule.verdict(map_sums(frame, rule.names, count, rule.outs).iloc[0])
+    return (dropna(frame, rule.drop_cols), dropped) if dropped else (frame, {})
 
 
 def _codes(values: pd.Series, levels: pd.Index) -> np.ndarray:
@@ -211,8 +229,8 @@ def did_engine(
     frame = select(data, [c for c, _ in roles])
     engine_numeric(frame, [(c, r) for c, r in roles if r in ("outcome", "treated", "post", "covariates")],
                    func=func)
-    frame, dropped = engine_missing(frame, roles, droppable=("outcome", "covariates"), missing=missing,
-                                    func=func)
+    rule = MissingRule(roles, droppable=("outcome", "covariates"), missing=missing, func=func)
+    frame_all, frame = frame, dropna(frame, rule.drop_cols)  # the counts come with pass 1
     covs = list(covariates)
     tvals = distinct(frame, time)
     tcodes, tlev = sorted_codes(tvals, column=time, role="time", func=func)
@@ -228,7 +246,9 @@ def did_engine(
         u = _codes(chunk[unit], uindex)
         t = _codes(chunk[time], tindex)
         tr = chunk[treated].to_numpy(dtype=float)
-        out: dict[str, Any] = {"_u": u, "n": np.ones(len(chunk))}
+        counts, ok = rule.counts(chunk)
+        u = np.where(ok, u, -1)  # incomplete rows: counted, not analysed
+        out: dict[str, Any] = {"_u": u, "n": np.ones(len(chunk)), **counts}
         for s in range(T):
             on = t == s
             out[f"c{s}"] = on.astype(float)
@@ -255,7 +275,11 @@ def did_engine(
              *[f"x{j}" for j in range(q)], "bad_tr", "bad_y",
              "nonbinary_y", *(["bad_p"] if post is not None else []), *[f"badx{j}" for j in range(q)],
              *(["cl", "cl2"] if cindex is not None else [])]
-    A1 = map_sums(frame, cols, by_unit, outs1, key="_u").reindex(range(N), fill_value=0.0)
+    A_all = map_sums(frame_all, cols, by_unit, [*outs1, *rule.outs], key="_u")
+    dropped = rule.verdict(A_all[rule.outs].sum())
+    if not dropped:
+        frame = frame_all
+    A1 = A_all.reindex(range(N), fill_value=0.0)
     _check_values(A1, outcome=outcome, treated=treated, post=post, covs=covs, func=func)
     ylo, yhi = min_max(frame, outcome)
     if ylo == yhi:
