@@ -15,7 +15,11 @@ The within transformation is the exact one of :mod:`dwp_eval._core.panel` (``M v
 diag(1/n_i) C`` from the counts of pass 1), so the estimate equals the pandas path's to
 rounding, on balanced and unbalanced panels. CR0 and CR1 need only the per-cluster
 blocks: the score of cluster ``g`` is ``X_g'e_g = X_g'y_g - X_g'X_g beta`` (Liang & Zeger
-1986; the CR1 factor ``G/(G-1) (n-1)/(n-K)`` as :func:`dwp_eval.did`).
+1986; the CR1 factor ``G/(G-1) (n-1)/(n-K)`` as :func:`dwp_eval.did`). CR2, as the pandas
+path, regresses the unit-demeaned outcome on the unit-demeaned treatment, covariates and
+period indicators; pass 3 then also adds up that design's per-cluster blocks, from which
+:func:`dwp_eval._core.cluster_blocks.cr2_from_blocks` gives the Bell-McCaffrey variance
+and its Satterthwaite degrees of freedom (units nested in the clusters).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg as sla
 
+from dwp_eval._core.cluster_blocks import cr2_from_blocks
 from dwp_eval._core.contract import Frozen, Refit
 from dwp_eval._core.degeneracy import check_residuals
 from dwp_eval._core.engines import (
@@ -162,22 +167,36 @@ class EngineDid(Frozen):
     rank: int
     names: tuple[str, ...]
     fields: Mapping[str, Any]
+    # CR2: per-cluster blocks of the unit-demeaned design with period indicators (the
+    # design of the pandas path's CR2), its coefficients and L = R^{-1}
+    wtw: np.ndarray | None = None
+    wte: np.ndarray | None = None
+    w_beta: np.ndarray | None = None
+    w_L: np.ndarray | None = None
 
 
 def _effect(stats: EngineDid, options: Mapping[str, Any], se_name: str) -> Effect:
     """The :class:`Effect` of an engine DiD for the variance ``se_name`` (CR0 or CR1)."""
-    scores = stats.xty - np.einsum("gab,b->ga", stats.xtx, stats.beta)  # X_g'e_g
-    G = scores.shape[0]
-    v = stats.bread @ (scores.T @ scores) @ stats.bread
-    if se_name == "CR1":
-        v = v * (G / (G - 1)) * ((stats.n - 1) / (stats.n - stats.rank))
-    est = float(stats.beta[0])
+    G = stats.xty.shape[0]
+    if se_name == "CR2":
+        if stats.wtw is None or stats.wte is None or stats.w_beta is None or stats.w_L is None:
+            raise OptionError(
+                "Effect.with_se: se_type='CR2' for a did() on a Dask or Spark DataFrame needs the "
+                "blocks of its own pass. Fix: call did(..., se_type='CR2') on the frame again.")
+        v, dof = cr2_from_blocks(stats.wtw, stats.wte, stats.w_L)
+        est, df = float(stats.w_beta[0]), float(dof[0])
+    else:
+        scores = stats.xty - np.einsum("gab,b->ga", stats.xtx, stats.beta)  # X_g'e_g
+        v = stats.bread @ (scores.T @ scores) @ stats.bread
+        if se_name == "CR1":
+            v = v * (G / (G - 1)) * ((stats.n - 1) / (stats.n - stats.rank))
+        est, df = float(stats.beta[0]), float(G - 1)
     se = float(np.sqrt(max(v[0, 0], 0.0)))
     f = dict(stats.fields)
     check_finite_result([est, se], f["outcome"], func="did")
     return Effect(
         estimand="ATT", outcome=f["outcome"], treatment="treated", control="comparison",
-        estimate=est, std_error=se, df=float(G - 1), alpha=options["alpha"], n_obs=stats.n,
+        estimate=est, std_error=se, df=df, alpha=options["alpha"], n_obs=stats.n,
         n_by_arm=dict(f["n_by_arm"]), control_mean=f["control_mean"],
         treatment_mean=f["treatment_mean"], se_type=se_name, design=f["design"],
         method=f["method"], covariates=tuple(f["covariates"]), n_clusters=G,
@@ -195,10 +214,11 @@ def refit_engine(stats: EngineDid, options: Mapping[str, Any], *, se_type: str,
             f"{func}: new clusters for a did() estimated on a Dask or Spark DataFrame are not "
             "supported (the rows stay on the engine). Fix: call did(..., cluster=...) again.")
     se_name = resolve_se_type(se_type, clustered=True, func=func)
-    if se_name not in ("CR0", "CR1"):
+    if se_name == "CR2" and stats.wtw is None:
         raise OptionError(
-            f"{func}: se_type={se_type!r} for a did() estimated on a Dask or Spark DataFrame is not "
-            "supported; 'CR0' and 'CR1' are. Fix: bring the data into memory (data.compute() or "
+            f"{func}: se_type={se_type!r} for a did() estimated on a Dask or Spark DataFrame with "
+            "another se_type is not supported (CR2 needs a pass of its own). Fix: call "
+            "did(..., se_type='CR2') on the frame again, or Fix: bring the data into memory (data.compute() or "
             "data.toPandas()) and call did() on it.")
     return _effect(stats, options, se_name)
 
@@ -214,9 +234,6 @@ def did_engine(
     if unit is None:
         raise unsupported("unit=None (repeated cross-sections)", engine, func)
     se_name = resolve_se_type("stata" if se_type is None else se_type, clustered=True, func=func)
-    if se_name not in ("CR0", "CR1"):
-        raise unsupported(f"se_type={se_type!r}", engine, func,
-                          " (CR0 and CR1 are; CR2's leverages need the rows)")
     if missing not in ("raise", "drop"):
         raise OptionError(f"The 'missing' parameter of {func} must be one of 'raise', 'drop'. "
                           f"Got {missing!r} instead.")
@@ -395,8 +412,21 @@ def did_engine(
     gi = (C @ g) / cu[:, None]
     shift_u = vbar - gi  # M v = v - (vbar_i - gi_i) - g_t
 
+    # absorbed parameters (panel.absorbed_parameters): units / periods nested in the clusters
+    if cindex is None:
+        unit_in, time_in = True, bool(np.all((C > 0).sum(axis=0) <= 1))
+    else:
+        unit_in = bool(np.all(A1["cl2"].to_numpy() * cu == A1["cl"].to_numpy() ** 2))
+        time_in = bool(np.all(B["cl2"].to_numpy() * B["n"].to_numpy() == B["cl"].to_numpy() ** 2))
+    n_fe = (1 if unit_in and time_in else rank_time + 1 if unit_in else N if time_in else N + rank_time)
+    cr2 = se_name == "CR2"
+    if cr2 and not unit_in:
+        raise unsupported("se_type='CR2' with clusters that cut across units", engine, func)
+    w_shift = np.column_stack([vbar[:, 1:], C[:, 1:] / cu[:, None]]) if cr2 else None
+
     # ---- pass 3: by cluster
     k = 1 + q
+    pw = k + T - 1
     p_vec = np.zeros(T) if p_t is None else np.asarray(p_t, dtype=float)
 
     def by_cluster(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -413,6 +443,14 @@ def did_engine(
             out[f"xy{a}"] = Xd[:, a] * yd
             for bb in range(k):
                 out[f"xx{a}_{bb}"] = Xd[:, a] * Xd[:, bb]
+        if w_shift is not None:
+            dummies = (t[:, None] == np.arange(1, T)[None, :]).astype(float)
+            W = np.column_stack([v[:, 1:], dummies]) - w_shift[u]
+            yw = y - vbar[u, 0]
+            for a in range(pw):
+                out[f"wy{a}"] = W[:, a] * yw
+                for bb in range(a, pw):  # the upper triangle of the symmetric block
+                    out[f"ww{a}_{bb}"] = W[:, a] * W[:, bb]
         if gm_means is not None:
             gr = gindex[u]
             pp = p_vec[t]
@@ -436,7 +474,9 @@ def did_engine(
             gm_means[1, po] = yg1[sel].sum() / ng1[sel].sum()
             gm_means[0, po] = (yt[sel] - yg1[sel]).sum() / (nt[sel] - ng1[sel]).sum()
     xx_names = [f"xx{a}_{bb}" for a in range(k) for bb in range(k)]
-    outs3 = ["n", "yy", *[f"xy{a}" for a in range(k)], *xx_names,
+    ww_names = [f"ww{a}_{bb}" for a in range(pw) for bb in range(a, pw)] if cr2 else []
+    wy_names = [f"wy{a}" for a in range(pw)] if cr2 else []
+    outs3 = ["n", "yy", *[f"xy{a}" for a in range(k)], *xx_names, *ww_names, *wy_names,
              *([f"{w}{gg}{po}" for w in ("n", "s", "ss") for gg in (0, 1) for po in (0, 1)]
                if gm_means is not None else [])]
     P = map_sums(frame, cols, by_cluster, outs3, key="_c")
@@ -451,13 +491,22 @@ def did_engine(
     beta = sla.cho_solve((R, False), xty)
     L, _ = sla.lapack.dtrtri(np.asarray(R, dtype=float), lower=0)
     bread = L @ L.T
-    # absorbed parameters (panel.absorbed_parameters): units / periods nested in the clusters
-    if cindex is None:
-        unit_in, time_in = True, bool(np.all((C > 0).sum(axis=0) <= 1))
-    else:
-        unit_in = bool(np.all(A1["cl2"].to_numpy() * cu == A1["cl"].to_numpy() ** 2))
-        time_in = bool(np.all(B["cl2"].to_numpy() * B["n"].to_numpy() == B["cl"].to_numpy() ** 2))
-    n_fe = (1 if unit_in and time_in else rank_time + 1 if unit_in else N if time_in else N + rank_time)
+    cr2_parts: dict[str, Any] = {}
+    if cr2:
+        iu, ju = np.triu_indices(pw)
+        wtw_g = np.zeros((len(P), pw, pw))
+        wtw_g[:, iu, ju] = P[ww_names].to_numpy()
+        wtw_g[:, ju, iu] = P[ww_names].to_numpy()
+        wty_g = P[wy_names].to_numpy()
+        wtw = wtw_g.sum(axis=0)
+        wnames = [*names, *[f"period[{v}]" for v in tlev[1:]]]
+        evw, Vw = np.linalg.eigh((wtw + wtw.T) / 2)
+        check_full_rank((Vw * np.sqrt(np.clip(evw, 0, None))).T, wnames, func=func, what="regressors")
+        Rw = sla.cholesky(wtw, lower=False)
+        w_beta = sla.cho_solve((Rw, False), wty_g.sum(axis=0))
+        Lw, _ = sla.lapack.dtrtri(np.asarray(Rw, dtype=float), lower=0)
+        cr2_parts = {"wtw": wtw_g, "wte": wty_g - np.einsum("gab,b->ga", wtw_g, w_beta),
+                     "w_beta": w_beta, "w_L": Lw}
     rss = float(P["yy"].sum() - 2 * beta @ xty + beta @ xtx @ beta)
     ymax = max(abs(ylo), abs(yhi))
     fake = OLSFit(X=np.zeros((n, 0)), y=np.zeros(0), names=tuple(names), beta=beta,
@@ -492,6 +541,7 @@ def did_engine(
             "covariates": tuple(map(str, covs)), "binary": bool(A1["nonbinary_y"].sum() == 0),
             "notes": tuple(notes), "dropped": dict(dropped), "group_means": gm,
         },
+        **cr2_parts,
     )
     return _effect(stats, {"alpha": alpha}, se_name)
 
