@@ -180,7 +180,10 @@ def staggered_did(
     Parameters
     ----------
     data
-        A balanced panel: one row per unit and period.
+        A balanced panel: one row per unit and period. A pandas, Dask or Spark
+        DataFrame: on Dask and Spark, ``panel=False`` (no covariates or weights)
+        runs on area-by-period sums computed by the engine; a panel brings the
+        columns it uses to the driver (see the guide, "Data on Dask or Spark").
     outcome, unit, time
         Outcome, unit id and period columns (periods must sort).
     cohort
