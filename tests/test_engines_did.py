@@ -6,6 +6,8 @@ Tolerance: 1e-10 relative. The engine paths add the same numbers in another orde
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,13 +76,34 @@ def test_did_twfe_unbalanced(engine_frame, rollout, opts) -> None:
     _same_effect(ref.with_se("CR0"), again)
 
 
+@pytest.mark.parametrize("opts", [
+    {"covariates": ["x"], "missing": "drop", "se_type": "HC2"},
+    {"cluster": "area"},
+])
+def test_did_repeated_cross_sections(engine_frame, opts) -> None:
+    lfs = lfs_areas(n_areas=20, quarters=6, cohorts=(4,), people=15, seed=3)
+    lfs["group"] = (lfs["cohort"] > 0).astype(int)
+    lfs["after"] = (lfs["quarter"] >= 4).astype(int)
+    lfs["x"] = np.random.default_rng(1).normal(size=len(lfs))
+    lfs.loc[lfs.sample(frac=0.03, random_state=1).index, "x"] = np.nan
+    kw = dict(outcome="employed", unit=None, time="quarter", treated="group", post="after", **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = did(lfs, **kw)
+        res = did(engine_frame(lfs), **kw)
+    _same_effect(ref, res)
+    other = "CR0" if "cluster" in opts else "classical"
+    _same_effect(ref.with_se(other), res.with_se(other))
+
+
 def test_did_errors(engine_frame, rollout) -> None:
     frame = engine_frame(rollout)
     with pytest.raises(ColumnError, match="no column 'employment'"):
         did(frame, outcome="employment", unit="area", time="month", treated="treated")
-    with pytest.raises(OptionError, match=r"unit=None \(repeated cross-sections\) is not supported on a "
+    with pytest.raises(OptionError, match=r"se_type='CR2' with unit=None is not supported on a "
                        r"(Dask|Spark) DataFrame\. Fix: bring the data into memory first"):
-        did(frame, outcome="employment_rate", unit=None, time="month", treated="treated", post="treated")
+        did(frame, outcome="employment_rate", unit=None, time="month", treated="treated", post="treated",
+            cluster="area", se_type="CR2")
     gap = rollout.assign(employment_rate=rollout["employment_rate"].where(rollout["month"] != 3))
     with pytest.raises(MissingDataError, match="'employment_rate' \\(outcome\\) has 40 missing"):
         did(engine_frame(gap), outcome="employment_rate", unit="area", time="month", treated="treated")

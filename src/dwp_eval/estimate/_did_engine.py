@@ -62,7 +62,16 @@ from dwp_eval.errors import (
 from dwp_eval.estimate._did_means import group_means_frame
 from dwp_eval.results import Effect
 
-__all__ = ["did_engine", "engine_fix", "engine_missing", "engine_numeric"]
+__all__ = [
+    "MissingRule",
+    "check_values",
+    "did_engine",
+    "engine_fix",
+    "engine_missing",
+    "engine_numeric",
+    "group_means_from_sums",
+    "unsupported",
+]
 
 
 def engine_fix(engine: str) -> str:
@@ -297,7 +306,7 @@ def did_engine(
     if not dropped:
         frame = frame_all
     A1 = A_all.reindex(range(N), fill_value=0.0)
-    _check_values(A1, outcome=outcome, treated=treated, post=post, covs=covs, func=func)
+    check_values(A1, outcome=outcome, treated=treated, post=post, covs=covs, func=func)
     ylo, yhi = min_max(frame, outcome)
     if ylo == yhi:
         raise NotEstimableError(
@@ -523,7 +532,7 @@ def did_engine(
     notes.insert(0, f"{N:,} units, {T:,} periods")
     gm = None
     if gm_means is not None:
-        gm = _group_means_from_sums(P, gm_means)
+        gm = group_means_from_sums(P, gm_means)
         control_mean = float(gm.loc[0, "mean_post"])
         treatment_mean = float(gm.loc[1, "mean_post"])
     else:
@@ -546,7 +555,7 @@ def did_engine(
     return _effect(stats, {"alpha": alpha}, se_name)
 
 
-def _check_values(A1: pd.DataFrame, *, outcome: Hashable, treated: Hashable, post: Hashable | None,
+def check_values(A1: pd.DataFrame, *, outcome: Hashable, treated: Hashable, post: Hashable | None,
                   covs: Sequence[Hashable], func: str) -> None:
     """The value checks of :func:`check_numeric` and :func:`check_binary`, from counts."""
     checks = [("bad_y", outcome, "outcome", "holds infinite values."),
@@ -563,7 +572,7 @@ def _check_values(A1: pd.DataFrame, *, outcome: Hashable, treated: Hashable, pos
             )
 
 
-def _group_means_from_sums(P: pd.DataFrame, means: np.ndarray) -> pd.DataFrame:
+def group_means_from_sums(P: pd.DataFrame, means: np.ndarray) -> pd.DataFrame:
     """``group_means`` from per-cluster counts, sums and centred sums of squares of the
     four group-by-period cells (as ``did._change_if``: the change's influence summed by
     cluster, variance ``G/(G-1) sum_c IF_c^2`` over the clusters holding the group)."""

@@ -47,6 +47,7 @@ from dwp_eval._core.variance import resolve_se_type, vcov
 from dwp_eval._validation import as_column_list, check_alpha
 from dwp_eval.errors import DesignError, OptionError
 from dwp_eval.estimate._did_engine import did_engine
+from dwp_eval.estimate._did_engine_rcs import did_rcs_engine
 from dwp_eval.estimate._did_means import GROUP_MEANS_COLUMNS, group_means_frame
 from dwp_eval.results import Effect
 from dwp_eval.results.did import BACON_COLUMNS, BaconDecomposition
@@ -197,6 +198,10 @@ def did(
     alpha = check_alpha(alpha, func=func)
     covs = as_column_list(covariates)
     engine = engine_of(data)
+    if engine is not None and engine != PANDAS and unit is None:
+        return did_rcs_engine(data, engine, outcome=outcome, time=time, treated=treated, post=post,
+                              covariates=covs, cluster=cluster, se_type=se_type, alpha=alpha,
+                              missing=missing)
     if engine is not None and engine != PANDAS:
         return did_engine(data, engine, outcome=outcome, unit=unit, time=time, treated=treated,
                           post=post, covariates=covs, cluster=cluster, se_type=se_type, alpha=alpha,
