@@ -110,9 +110,9 @@ def did(
     data
         One row per unit and period (a panel), or per person and period with
         ``unit=None`` (repeated cross-sections). A pandas, Dask or Spark
-        DataFrame: on Dask and Spark the panel estimate and its CR0/CR1/CR2
-        variance come from per-unit, per-period and per-cluster sums computed by
-        the engine (see the guide, "Data on Dask or Spark").
+        DataFrame: on Dask and Spark the estimate and its variance come from
+        per-unit, per-period and per-cluster sums computed by the engine (CR2
+        only on panels; see the guide, "Data on Dask or Spark").
     outcome
         Numeric outcome column.
     unit
