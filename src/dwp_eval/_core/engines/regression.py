@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.cluster_blocks import cr2_from_blocks
+from dwp_eval._core.cluster_blocks import cr2_from_sums
 from dwp_eval._core.engines.ops import map_sums
 from dwp_eval._core.variance import hc_weights
 from dwp_eval._validation import arm_keys
@@ -289,11 +289,8 @@ def cr_vcov(blocks: pd.DataFrame, design: RowDesign, fit: EngineFit, kind: str) 
     tri = blocks[[f"c_{i}" for i in range(len(iu[0]))]].to_numpy()
     XtX = np.zeros((G, k, k))
     XtX[:, iu[0], iu[1]] = tri
-    XtX = XtX + np.triu(XtX, 1).transpose(0, 2, 1) * (1 - np.eye(k))
-    Lt = fit.L
-    C = np.einsum("ab,gbc,cd->gad", Lt.T, XtX, Lt)
-    u = U @ Lt
-    return cr2_from_blocks(Lt, C, u)
+    XtX = XtX + np.triu(XtX, 1).transpose(0, 2, 1)
+    return cr2_from_sums(XtX, U, fit.L)
 
 
 def with_centre(design: Design, totals: pd.Series) -> Design:
