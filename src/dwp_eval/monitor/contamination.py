@@ -126,12 +126,14 @@ def flag_contamination(
     Parameters
     ----------
     people
-        One row per person randomised: id, arm and date of randomisation.
+        One row per person randomised: id, arm and date of randomisation. A
+        pandas, Dask or Spark DataFrame (see "Dask and Spark" under Notes).
     referrals
         One row per referral to other provision: the person's id, the
         provision's name, its start date and (optionally) its end date. Dates
         may be datetime64 or ISO text (``"2018-01-31"``); other text raises.
-        An empty frame is allowed (nobody is flagged).
+        An empty frame is allowed (nobody is flagged). A frame of the same
+        engine as ``people``.
     id, assigned, randomised
         Columns of ``people``: person id (unique), arm, date of randomisation.
         ``id`` also names the id column of ``referrals``.
@@ -168,7 +170,7 @@ def flag_contamination(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame (Dask or Spark DataFrame for such input: see Notes)
         One row per person, in the order and with the index of ``people``:
         the ``id``, ``assigned`` and ``randomised`` (parsed) columns, the
         ``keep`` columns, then
@@ -230,6 +232,22 @@ def flag_contamination(
     ``referrals``. Adding records of dissimilar provision for people in the
     trial changes no flag and no problem count; only ``reason`` may change from
     "no referral records" to "no similar provision".
+
+    **Dask and Spark.** Given Dask or Spark DataFrames (``pip install
+    "dwp_eval[dask]"`` or ``"dwp_eval[spark]"``), the rows of ``people`` and
+    ``referrals`` are hash-partitioned on ``id`` on the engine, so all of a
+    person's records meet their row of ``people`` in one partition, and the
+    pandas rules run there; a ``similar`` rule is called on each partition's
+    records, so it must judge each record by its own row. The driver decides
+    what is global: the columns and options (the messages above), the arms
+    (``control`` is checked against the arms of all partitions), duplicated
+    ids, and the one warning, whose counts and examples (unknown provision
+    names with their record counts included) are those of all partitions, as
+    pandas words them. The result is a frame of the same engine with the
+    columns and values of the pandas result, in no particular row order (sort
+    by ``id``), with ``first_provision`` and ``reason`` as text (not
+    categorical) and no ``attrs`` (the problem counts are in the warning).
+    Row labels named in an error message are those of the partition.
 
     Examples
     --------

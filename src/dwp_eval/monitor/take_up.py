@@ -77,11 +77,12 @@ def take_up(
     Parameters
     ----------
     people
-        One row per person randomised: id, arm and date of randomisation.
+        One row per person randomised: id, arm and date of randomisation. A
+        pandas, Dask or Spark DataFrame (see "Dask and Spark" under Notes).
     starts
         One row per programme start: the person's id and the start date
         (datetime64 or ISO text). A person may have several (restarts). An
-        empty frame is allowed.
+        empty frame is allowed. A frame of the same engine as ``people``.
     id, assigned, randomised
         Columns of ``people`` (``id`` also in ``starts``).
     control
@@ -97,7 +98,7 @@ def take_up(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame (Dask or Spark DataFrame for such input: see Notes)
         One row per person, in the order and with the index of ``people``: the
         ``id``, ``assigned``, ``randomised`` and ``keep`` columns, then
         ``received`` (int 0/1), ``crossover`` (int 0/1: received although not
@@ -128,6 +129,20 @@ def take_up(
     ``p_C``, make the first stage of the CACE: ``ITT = CACE x (p_T - p_C)``
     (Angrist, Imbens & Rubin 1996; Bloom 1984 when ``p_C = 0``). In the Work
     and Health Programme about 75% of those referred started.
+
+    **Dask and Spark.** Given Dask or Spark DataFrames (``pip install
+    "dwp_eval[dask]"`` or ``"dwp_eval[spark]"``), the rows of ``people`` and
+    ``starts`` are hash-partitioned on ``id`` on the engine, so all of a
+    person's starts meet their row of ``people`` in one partition, and the
+    pandas rules run there. The driver decides what is global: the columns
+    and options (the messages above), the arms (``control`` and ``treatment``
+    are checked against the arms of all partitions), duplicated ids, and the
+    one warning, whose counts and examples are those of all partitions, as
+    pandas words them. The result is a frame of the same engine with the
+    columns and values of the pandas result, in no particular row order (sort
+    by ``id``), with ``reason`` as text (not categorical) and no ``attrs``
+    (the problem counts are in the warning). Row labels named in an error
+    message are those of the partition.
 
     Examples
     --------

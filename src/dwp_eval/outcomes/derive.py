@@ -91,7 +91,9 @@ def derive_outcomes(
     ----------
     people
         One row per person: id (unique) and date of randomisation (and the
-        ``region`` column, if given).
+        ``region`` column, if given). A pandas, Dask or Spark DataFrame; with
+        Dask or Spark, ``employment`` and ``benefits`` are frames of the same
+        engine (see "Dask and Spark" under Notes).
     employment
         Monthly employment records, one row per person and month in which the
         person was paid (HMRC RTI-like): ``id``, ``month`` (a date anywhere in
@@ -158,7 +160,7 @@ def derive_outcomes(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame (Dask or Spark DataFrame for such input: see Notes)
         One row per person, in the order and with the index of ``people``:
         the ``id`` column, then the measures in the order of ``measures``
 
@@ -276,6 +278,31 @@ def derive_outcomes(
 
     The result does not depend on the order of the rows of ``people`` (beyond
     its own row order) or of the records.
+
+    **Dask and Spark.** Given a Dask or Spark DataFrame (``pip install
+    "dwp_eval[dask]"`` or ``"dwp_eval[spark]"``), the same rules run on the
+    engine, partition by partition: the rows of ``people``, ``employment`` and
+    ``benefits`` are hash-partitioned on ``id``, so all of a person's records
+    meet their row of ``people`` in one partition however the input was
+    partitioned, and the pandas rules run there. The driver decides what is
+    global: the columns and options (checked first, with the messages above);
+    ``data_end`` when it is not given (the month histogram of all employment
+    records is added up on the engine and read as above, and every partition
+    gets that day); that someone has complete follow-up (the
+    :class:`DesignError` above); duplicated ids; and the one warning, whose
+    counts and examples are those of all partitions, as pandas words them.
+    ``wage_rates`` stays a pandas DataFrame (it is sent to every partition).
+    The result is a frame of the same engine (Dask in, Dask out; Spark in,
+    Spark out), computed once and kept in the engine's memory, with the
+    columns and values of the pandas result but in no particular row order
+    (sort by ``id``) and with a fresh index. An engine frame carries no
+    ``attrs``: ``follow_up``, ``data_problems`` and ``settings`` are not
+    returned (the problem counts are in the warning; count complete
+    follow-up from ``follow_up_complete``). In a partition, each person's
+    employment records are added up in the order of person and month (the
+    order of sorted pandas input): the sums are rounded to the penny, so
+    another order can change a half penny. Row labels named in an error
+    message are those of the partition, not of the input.
 
     Examples
     --------
