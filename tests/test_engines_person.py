@@ -149,6 +149,33 @@ def _same_error(kind, call_pandas, call_engine) -> None:
     assert type(got.value) is type(want.value)
 
 
+# --------------------------------------------------------------------------- few people
+def test_partitions_without_people(engine_frame):
+    """Four people and records in six partitions: some partitions hold records (of ids not
+    in people) but no one; their records are still checked and counted."""
+    people = pd.DataFrame({"id": [1, 2, 3, 4], "arm": ["treatment", "control"] * 2,
+                           "randomised_on": pd.to_datetime(["2018-01-08"] * 4)})
+    ids = [1, 1, 2, 3, 11, 12, 13, 14, 15, 16]
+    day = pd.to_datetime("2018-02-01") + pd.to_timedelta(np.arange(10) * 3, "D")
+    refs = pd.DataFrame({"id": ids, "provision": ["IPS trial", "IPS Trial"] * 5,
+                         "start_date": day, "end_date": day + pd.Timedelta(days=30)})
+    emp = pd.DataFrame({"id": ids, "month": day.to_period("M").to_timestamp(),
+                        "earnings": np.arange(10) * 100.0})
+    emp = emp.drop_duplicates(["id", "month"])
+    calls = [
+        (flag_contamination, (people, refs), {"similar": ["IPS trial"]}),
+        (take_up, (people, refs[["id", "start_date"]]), {}),
+        (derive_outcomes, (people,), {"employment": emp, "data_end": "2019-06"}),
+    ]
+    for fn, frames, kw in calls:
+        want, want_warn = _run(fn, *frames, **kw)
+        engine_kw = {k: engine_frame(v, 6) if isinstance(v, pd.DataFrame) else v
+                     for k, v in kw.items()}
+        got, got_warn = _run(fn, *[engine_frame(f, 6) for f in frames], **engine_kw)
+        _assert_same(want, got)
+        assert len(want_warn) == 1 and got_warn == want_warn, fn.__name__
+
+
 # --------------------------------------------------------------------------- derive_outcomes
 def test_derive_outcomes_equals_pandas(trial, engine_frame):
     people, emp, ben = trial["people"], trial["employment"], trial["benefits"]

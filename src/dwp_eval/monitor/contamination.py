@@ -170,8 +170,9 @@ def flag_contamination(
 
     Returns
     -------
-    pandas.DataFrame (Dask or Spark DataFrame for such input: see Notes)
-        One row per person, in the order and with the index of ``people``:
+    pandas.DataFrame
+        (A Dask or Spark DataFrame for such input, see Notes.) One row per
+        person, in the order and with the index of ``people``:
         the ``id``, ``assigned`` and ``randomised`` (parsed) columns, the
         ``keep`` columns, then
 

@@ -98,8 +98,9 @@ def take_up(
 
     Returns
     -------
-    pandas.DataFrame (Dask or Spark DataFrame for such input: see Notes)
-        One row per person, in the order and with the index of ``people``: the
+    pandas.DataFrame
+        (A Dask or Spark DataFrame for such input, see Notes.) One row per
+        person, in the order and with the index of ``people``: the
         ``id``, ``assigned``, ``randomised`` and ``keep`` columns, then
         ``received`` (int 0/1), ``crossover`` (int 0/1: received although not
         in a treatment arm), ``first_start_date`` (first start in the window),

@@ -56,7 +56,7 @@ def _on_engine(
     stand = {name: stand_in(frame) for name, frame in
              (("people", people), ("employment", employment), ("benefits", benefits))
              if frame is not None}
-    first, report = core(stand["people"], stand["employment"], stand.get("benefits"), **opts,
+    first, report = core(stand["people"], stand.get("employment"), stand.get("benefits"), **opts,
                     end=(0, "data_end"), whole=False)
     meta = plain(first)
     id_ = opts["id"]

@@ -160,8 +160,9 @@ def derive_outcomes(
 
     Returns
     -------
-    pandas.DataFrame (Dask or Spark DataFrame for such input: see Notes)
-        One row per person, in the order and with the index of ``people``:
+    pandas.DataFrame
+        (A Dask or Spark DataFrame for such input, see Notes.) One row per
+        person, in the order and with the index of ``people``:
         the ``id`` column, then the measures in the order of ``measures``
 
         - ``employed_weeks`` (Float64): weeks in work in the window;
