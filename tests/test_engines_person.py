@@ -273,6 +273,14 @@ def test_take_up_errors(trial, engine_frame):
     _same_error(DesignError, lambda: take_up(people, starts, control="placebo", **kw),
                 lambda: take_up(engine_frame(people), engine_frame(starts), control="placebo",
                                 **kw))
+    # an integer column with a missing value that the rules allow (a keep column): the
+    # pandas result (Spark: a long column with a null)
+    ages = people.assign(age=people["age"].astype("Int64"))
+    ages.loc[ages.index[2], "age"] = pd.NA
+    want, _ = _run(take_up, ages, starts, keep="age", **kw)
+    assert want["age"].isna().sum() == 1
+    got, _ = _run(take_up, engine_frame(ages), engine_frame(starts), keep="age", **kw)
+    _assert_same(want, got)
     holes = starts.assign(id=starts["id"].astype("Int64"))
     holes.loc[holes.index[3], "id"] = pd.NA
     with pytest.raises(MissingDataError, match="'id'"):

@@ -48,7 +48,16 @@ def stand_in(frame: Any) -> pd.DataFrame:
     """An empty pandas frame with the engine frame's columns and (pandas) dtypes."""
     if engine_of(frame) == DASK:
         return frame._meta.iloc[:0].copy()
-    return pd.DataFrame({c: pd.Series([], dtype=_dtype(frame, c)) for c in columns(frame)})
+    # a Spark integer or boolean column may hold nulls: its pandas dtype is the nullable one
+    # (a partition without nulls arrives as int64 or bool, and is cast to it)
+    nullable = {"int64": "Int64", "bool": "boolean"}
+    dtypes = {}
+    for c in columns(frame):
+        dtype = _dtype(frame, c)
+        if frame.schema[str(c)].nullable:
+            dtype = nullable.get(str(dtype), dtype)
+        dtypes[c] = dtype
+    return pd.DataFrame({c: pd.Series([], dtype=dtype) for c, dtype in dtypes.items()})
 
 
 def plain(rows: pd.DataFrame, meta: pd.DataFrame | None = None) -> pd.DataFrame:
