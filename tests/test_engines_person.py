@@ -268,10 +268,13 @@ def test_take_up_errors(trial, engine_frame):
     dup = pd.concat([people, people.iloc[[7]]], ignore_index=True)
     _same_error(ColumnError, lambda: take_up(dup, starts, **kw),
                 lambda: take_up(engine_frame(dup), engine_frame(starts), **kw))
-    # the arms are those of all partitions: a control arm missing from the data is an error,
-    # a treatment arm that only some partitions hold is not
+    # the arms are those of all partitions: a control or treatment arm missing from the data
+    # is an error, named with the arms of all partitions
     _same_error(DesignError, lambda: take_up(people, starts, control="placebo", **kw),
                 lambda: take_up(engine_frame(people), engine_frame(starts), control="placebo",
+                                **kw))
+    _same_error(DesignError, lambda: take_up(people, starts, treatment="placebo", **kw),
+                lambda: take_up(engine_frame(people), engine_frame(starts), treatment="placebo",
                                 **kw))
     # an integer column with a missing value that the rules allow (a keep column): the
     # pandas result (Spark: a long column with a null)

@@ -5,9 +5,10 @@ The pandas rules run once per partition through :func:`dwp_eval._core.engines.by
 the rows of ``people`` and of the records are hash-partitioned on the person id, so all of
 a person's records reach the kernel that holds the person. What is global is decided on
 the driver: the columns and options (the rules run on empty stand-ins of the frames, with
-their own messages), the arms (the control arm and ``treatment`` are checked against the
-arms of all partitions), duplicated ids, and the problem report of the one warning (each
-partition's counts added up, its examples chosen again from the partitions' examples).
+their own messages), the arms (each partition reports its own; the control arm, and
+``treatment`` in :func:`~dwp_eval.take_up`, are checked against them all), duplicated ids,
+and the problem report of the one warning (each partition's counts added up, its examples
+chosen again from the partitions' examples).
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import pandas as pd
 from dwp_eval._core.engines import by_key, columns, require
 from dwp_eval._core.engines.person import (
     check_same_engine,
-    distinct,
     duplicated_ids,
     plain,
     raise_duplicated,
     stand_in,
 )
-from dwp_eval._validation import as_column_list, check_columns, check_data
-from dwp_eval.monitor._records import arm_labels, check_control, merge_raw
+from dwp_eval._validation import as_column_list, check_data, label_order
+from dwp_eval.monitor._records import check_control, merge_raw
 
 __all__ = ["on_engine"]
 
@@ -50,14 +50,9 @@ def on_engine(
     opts = dict(options)
     id_, assigned = opts["id"], opts["assigned"]
     people_stand, records_stand = stand_in(people), stand_in(records)
-    check_data(people_stand, func=func, param="people", allow_empty=True)
-    check_columns(people_stand, [id_], role="id", func=func, param="people")
-    check_columns(people_stand, [assigned], role="assigned", func=func, param="people")
-    arms = arm_labels(distinct(people, assigned))
-    check_control(arms, opts["control"], assigned, func=func)
     # the columns and options, checked by the rules themselves on empty stand-ins, and the
     # result's columns and dtypes
-    first, _ = core(people_stand, records_stand, **opts, arms=arms, whole=False)
+    first, _ = core(people_stand, records_stand, **opts, whole=False)
     meta = plain(first)
     people_cols = [id_, assigned, opts["randomised"], *as_column_list(opts["keep"])]
     tables = {
@@ -69,7 +64,7 @@ def on_engine(
         dups = duplicated_ids(parts["people"], id_)
         if dups:
             return meta.iloc[:0], {"duplicated": dups}
-        out, raw = core(parts["people"], parts["records"], **opts, arms=arms, whole=False)
+        out, raw = core(parts["people"], parts["records"], **opts, whole=False)
         return plain(out, meta), {"raw": raw, "n_people": len(out)}
 
     rows, notes = by_key(tables, kernel, meta)
@@ -78,7 +73,12 @@ def on_engine(
                      role="id", func=func)
     if sum(value["n_people"] for value in values) == 0:
         check_data(people_stand, func=func, param="people")  # raises: people has no rows
-    return rows, merge_raw([value["raw"] for value in values])
+    raws = [value["raw"] for value in values]
+    arms = sorted({a for raw in raws for a in raw["arms"]}, key=label_order)
+    check_control(arms, opts["control"], assigned, func=func)
+    merged = merge_raw(raws)
+    merged["arms"] = arms
+    return rows, merged
 
 
 def _present(frame: Any, cols: Sequence[Hashable | None]) -> list[Hashable]:

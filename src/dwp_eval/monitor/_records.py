@@ -37,7 +37,6 @@ __all__ = [
     "DATES_FIX",
     "People",
     "RecordProblems",
-    "arm_labels",
     "check_control",
     "check_people",
     "check_records",
@@ -127,12 +126,6 @@ def check_people(
     if whole:
         check_control(sorted(set(arm.tolist()), key=label_order), control, assigned, func=func)
     return People(frame, pd.Index(people[id]), arm, day)
-
-
-def arm_labels(values: Sequence[Any]) -> list[str]:
-    """Arm labels as compared (by value: 0 == "0" == 0.0 == False), sorted."""
-    arm = arm_keys(pd.Series(list(values), dtype=object)).to_numpy(dtype=object, na_value="<NA>")
-    return sorted(set(arm.tolist()), key=label_order)
 
 
 def check_control(present: Sequence[str], control: str, assigned: Hashable, *, func: str) -> None:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from dwp_eval._core.engines import DASK, SPARK, engine_of
 from dwp_eval._core.records import day_numbers, parse_dates
-from dwp_eval._validation import _fmt_list, check_no_missing, label_key
+from dwp_eval._validation import _fmt_list, check_no_missing, label_key, label_order
 from dwp_eval.errors import ColumnError, OptionError
 from dwp_eval.monitor._engine import on_engine
 from dwp_eval.monitor._records import (
@@ -327,13 +327,12 @@ def _flag(
     ended: Hashable | None,
     known: Sequence[Any] | None,
     keep: Hashable | Sequence[Hashable] | None,
-    arms: Sequence[str] | None = None,
     whole: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rules of :func:`flag_contamination` without its warning: the result (no attrs)
     and the raw problem report (:func:`_problems` makes the warning of it).
     ``whole=False``: ``people`` is one partition of a Dask or Spark frame (maybe empty;
-    the caller has checked the control arm against all the ``arms``)."""
+    the caller checks the control arm against the arms of all partitions)."""
     func = "flag_contamination"
     P = check_people(
         people, id=id, assigned=assigned, control=control, randomised=randomised, keep=keep,
@@ -453,6 +452,7 @@ def _flag(
         "n_records": len(refs),
         "window_days": (lo, hi),
         "min_days": min_days,
+        "arms": sorted(set(P.arm.tolist()), key=label_order),
         "rule": rule is not None,
         "similar": (tuple(names_similar) if rule is None
                     else f"rule {getattr(rule, '__name__', repr(rule))}"),

@@ -170,6 +170,8 @@ def take_up(
     if engine in (DASK, SPARK):
         out, raw = on_engine(engine, _take_up, people, starts, options, func=func,
                              param="starts", record_columns=[id, started])
+        # the treatment arms among the arms of all partitions
+        raw["treatment"] = _treatment_arms(treatment, raw["arms"], raw["control"], assigned)
     else:
         out, raw = _take_up(people, starts, **options)
     problems = _problems(raw)
@@ -201,32 +203,20 @@ def _take_up(
     started: Hashable,
     window_days: tuple[int, int],
     keep: Hashable | Sequence[Hashable] | None,
-    arms: Sequence[str] | None = None,
     whole: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rules of :func:`take_up` without its warning: the result (no attrs) and the raw
     problem report (:func:`_problems` makes the warning of it). ``whole=False``: ``people``
-    is one partition of a Dask or Spark frame (maybe empty) and ``arms`` are the arms of all
-    partitions (the caller has checked the control arm among them)."""
+    is one partition of a Dask or Spark frame (maybe empty): the control arm and the
+    ``treatment`` arms are checked by the caller, against the arms of all partitions."""
     func = "take_up"
     P = check_people(
         people, id=id, assigned=assigned, control=control, randomised=randomised, keep=keep,
         added=TAKE_UP_COLUMNS, func=func, whole=whole,
     )
-    present = sorted(set(P.arm.tolist()), key=label_order) if arms is None else list(arms)
+    present = sorted(set(P.arm.tolist()), key=label_order)
     control = str(label_key(control))  # labels compared by value, as everywhere
-    if treatment is None:
-        treat = [a for a in present if a != control]
-    else:
-        given = list(treatment) if isinstance(treatment, list | tuple) else [treatment]
-        treat = [str(label_key(t)) for t in given]
-        missing_arms = [t for t in treat if t not in present]
-        if not treat or missing_arms or control in treat:
-            raise DesignError(
-                f"{func}: treatment= must name arms other than the control arm {control!r} that "
-                f"are in column {assigned!r}, which holds {_fmt_list(present)}. "
-                f"Got {treatment!r} instead."
-            )
+    treat = _treatment_arms(treatment, present, control, assigned, check=whole)
     st = check_records(starts, [(id, "id"), (started, "started")], func=func, param="starts")
     lo, hi = check_window(window_days, func)
     n = len(P.frame)
@@ -261,6 +251,7 @@ def _take_up(
         "treatment": list(treat),
         "window_days": (lo, hi),
         "control": control,
+        "arms": present,
         "unknown_id": unknown_ids(P, st, id, known_id),
         "duplicate": {"n": int(dup.sum()), "examples": example_rows(np.flatnonzero(dup), ids, sday)},
         "before_randomisation": {
@@ -279,6 +270,27 @@ def _take_up(
     out["n_starts"] = n_starts
     out["reason"] = pd.Categorical.from_codes(reason, categories=list(TAKE_UP_REASONS))
     return out, raw
+
+
+def _treatment_arms(
+    treatment: str | Sequence[str] | None, present: Sequence[str], control: str,
+    assigned: Hashable, *, check: bool = True,
+) -> list[str]:
+    """The treatment arms (labels as compared): ``treatment``, or every arm ``present``
+    but ``control``; with ``check``, raise :class:`DesignError` unless they are arms
+    ``present`` other than ``control``."""
+    if treatment is None:
+        return [a for a in present if a != control]
+    given = list(treatment) if isinstance(treatment, list | tuple) else [treatment]
+    treat = [str(label_key(t)) for t in given]
+    missing_arms = [t for t in treat if t not in present]
+    if check and (not treat or missing_arms or control in treat):
+        raise DesignError(
+            f"take_up: treatment= must name arms other than the control arm {control!r} that "
+            f"are in column {assigned!r}, which holds {_fmt_list(present)}. "
+            f"Got {treatment!r} instead."
+        )
+    return treat
 
 
 def _problems(raw: dict[str, Any]) -> RecordProblems:

@@ -1,8 +1,8 @@
 """What the person-local functions share on Dask and Spark (``derive_outcomes``, ``take_up``,
 ``flag_contamination``): tables of one engine, empty pandas stand-ins of engine frames (the
 pandas rules run on them check the columns and options with their own messages and give the
-result's columns), kernel rows in plain dtypes, distinct values, and duplicated ids found per
-partition and reported once on the driver.
+result's columns), kernel rows in plain dtypes, and duplicated ids found per partition and
+reported once on the driver.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from typing import Any
 import pandas as pd
 
 from dwp_eval._core.engines.base import DASK, engine_of
-from dwp_eval._core.engines.ops import _dtype, _spark_col, columns
+from dwp_eval._core.engines.ops import _dtype, columns
 from dwp_eval._validation import check_unique
 from dwp_eval.errors import OptionError
 
 __all__ = [
     "check_same_engine",
-    "distinct",
     "duplicated_ids",
     "plain",
     "raise_duplicated",
@@ -74,13 +73,6 @@ def plain(rows: pd.DataFrame, meta: pd.DataFrame | None = None) -> pd.DataFrame:
     if meta is not None:
         out = out[list(meta.columns)].astype(dict(meta.dtypes))
     return out
-
-
-def distinct(frame: Any, col: Hashable) -> list[Any]:
-    """The distinct values of one column (a small list: arms, months)."""
-    if engine_of(frame) == DASK:
-        return list(frame[col].drop_duplicates().compute().tolist())
-    return [r[0] for r in frame.select(_spark_col(col)).distinct().collect()]
 
 
 def duplicated_ids(table: pd.DataFrame, id: Hashable) -> list[Any]:
