@@ -116,9 +116,9 @@ def engine_frame(request):
     """``engine_frame(df, npartitions=3)``: ``df`` as a Dask or a Spark DataFrame (the test
     runs once per engine); pandas stays the reference."""
     if request.param == "dask":
+        request.getfixturevalue("dask_client")  # skips (or fails) first when dask is missing
         import dask.dataframe as dd
 
-        request.getfixturevalue("dask_client")
         return lambda df, npartitions=3: dd.from_pandas(df, npartitions=npartitions)
     session = request.getfixturevalue("spark")
     return lambda df, npartitions=3: session.createDataFrame(df).repartition(npartitions)

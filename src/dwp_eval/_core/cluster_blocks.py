@@ -10,6 +10,11 @@ So the in-memory path (which forms them from the rows of each cluster) and the D
 Spark paths (which add them up on the engine, :mod:`dwp_eval._core.engines`) finish with
 this one function.
 
+Absorbed fixed effects nested in the clusters (unit effects with units within
+clusters) add leverage-one directions orthogonal to the demeaned ``X_g`` and ``e_g``:
+``f`` is 0 on them and they drop out, so the blocks of the within-transformed design
+give the same variance and degrees of freedom as the full dummy-variable model.
+
 Formulas: Bell & McCaffrey (2002, *Survey Methodology* 28(2)) for the adjustment
 ``A_g = (I - H_gg)^{-1/2}``; Pustejovsky & Tipton (2018, *JBES* 36(4), eq. 11, working
 model ``Phi = I``) for the degrees of freedom ``tr(Omega)^2 / tr(Omega^2)``,
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cr2_factor", "cr2_from_blocks"]
+__all__ = ["cr2_factor", "cr2_from_blocks", "cr2_from_sums"]
 
 
 def cr2_factor(C: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -61,3 +66,10 @@ def cr2_from_blocks(L: np.ndarray, C: np.ndarray, u: np.ndarray) -> tuple[np.nda
     with np.errstate(divide="ignore", invalid="ignore"):
         dof = tr_omega**2 / tr_omega2
     return V, dof
+
+
+def cr2_from_sums(xtx_g: np.ndarray, xte_g: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cr2_from_blocks` from the per-cluster sums in the data's own coordinates:
+    ``X_g'X_g`` (``G x k x k``) and ``X_g'e_g`` (``G x k``), with ``L L' = (X'X)^{-1}``."""
+    C = np.einsum("ab,gbc,cd->gad", L.T, xtx_g, L)
+    return cr2_from_blocks(L, (C + C.transpose(0, 2, 1)) / 2, xte_g @ L)

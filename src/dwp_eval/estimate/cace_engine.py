@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.cluster_blocks import cr2_from_blocks
+from dwp_eval._core.cluster_blocks import cr2_from_sums
 from dwp_eval._core.engines import kept, map_sums
 from dwp_eval._core.engines.regression import Design, solve_normal, with_centre
 from dwp_eval._core.variance import hc_weights, resolve_se_type
@@ -260,12 +260,8 @@ def _clustered(rows: Any, design: Design, used: str, arrays: Any, residuals: Any
     C = np.zeros((G, k, k))
     C[:, iu[0], iu[1]] = tri
     C = C + np.triu(C, 1).transpose(0, 2, 1)
+    C2 = np.einsum("ab,gbc,cd->gad", T.T, C, T)  # X2_g'X2_g = T'W_g'W_g T
     for a, Ua in U.items():
-        if a == "iv":
-            Ca = np.einsum("ab,gbc,cd->gad", (T @ L2).T, C, T @ L2)
-            V[a], dof = cr2_from_blocks(L2, Ca, Ua @ L2)
-        else:
-            Ca = np.einsum("ab,gbc,cd->gad", L.T, C, L)
-            V[a], dof = cr2_from_blocks(L, Ca, Ua @ L)
+        V[a], dof = cr2_from_sums(C2, Ua, L2) if a == "iv" else cr2_from_sums(C, Ua, L)
         df[a] = float(dof[1])
     return V, df, G, role

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dwp_eval._core.contract import Frozen, Refit
+from dwp_eval._core.engines import PANDAS, engine_of
 from dwp_eval._core.linalg import fit_ols
 from dwp_eval._core.panel import (
     absorbed_parameters,
@@ -45,23 +46,13 @@ from dwp_eval._core.sample import align_labels
 from dwp_eval._core.variance import resolve_se_type, vcov
 from dwp_eval._validation import as_column_list, check_alpha
 from dwp_eval.errors import DesignError, OptionError
+from dwp_eval.estimate._did_engine import did_engine
+from dwp_eval.estimate._did_engine_rcs import did_rcs_engine
+from dwp_eval.estimate._did_means import GROUP_MEANS_COLUMNS, group_means_frame
 from dwp_eval.results import Effect
 from dwp_eval.results.did import BACON_COLUMNS, BaconDecomposition
 
 __all__ = ["GROUP_MEANS_COLUMNS", "bacon_decomposition", "did"]
-
-GROUP_MEANS_COLUMNS = [
-    "group",
-    "n_pre",
-    "mean_pre",
-    "std_error_pre",
-    "n_post",
-    "mean_post",
-    "std_error_post",
-    "change",
-    "std_error_change",
-]
-
 
 def _covariate_matrix(frame: pd.DataFrame, covs: Sequence[Hashable], func: str) -> np.ndarray:
     cols = [check_numeric(frame, c, role="covariates", func=func) for c in covs]
@@ -90,31 +81,12 @@ def _change_if(y: np.ndarray, post: np.ndarray, cl: np.ndarray) -> tuple[float, 
 
 
 def _group_means(y: np.ndarray, group: np.ndarray, post: np.ndarray, cl: np.ndarray) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    changes: list[tuple[float, float]] = []
-    for label, g in (("comparison", 0.0), ("treated", 1.0)):
+    per_group = []
+    for g in (0.0, 1.0):
         m = group == g
         m0, s0, m1, s1, se = _change_if(y[m], post[m], cl[m])
-        rows.append(
-            {
-                "group": label, "n_pre": int(np.sum(m & (post == 0))), "mean_pre": m0,
-                "std_error_pre": s0, "n_post": int(np.sum(m & (post == 1))), "mean_post": m1,
-                "std_error_post": s1, "change": m1 - m0, "std_error_change": se,
-            }
-        )
-        changes.append((m1 - m0, se))
-    c, t = rows
-    rows.append(
-        {
-            "group": "difference", "n_pre": c["n_pre"] + t["n_pre"], "mean_pre": t["mean_pre"] - c["mean_pre"],
-            "std_error_pre": float(np.hypot(t["std_error_pre"], c["std_error_pre"])),
-            "n_post": c["n_post"] + t["n_post"], "mean_post": t["mean_post"] - c["mean_post"],
-            "std_error_post": float(np.hypot(t["std_error_post"], c["std_error_post"])),
-            "change": changes[1][0] - changes[0][0],
-            "std_error_change": float(np.hypot(changes[1][1], changes[0][1])),
-        }
-    )
-    return pd.DataFrame(rows, columns=GROUP_MEANS_COLUMNS)
+        per_group.append((int(np.sum(m & (post == 0))), m0, s0, int(np.sum(m & (post == 1))), m1, s1, se))
+    return group_means_frame(per_group)
 
 
 def did(
@@ -137,7 +109,10 @@ def did(
     ----------
     data
         One row per unit and period (a panel), or per person and period with
-        ``unit=None`` (repeated cross-sections).
+        ``unit=None`` (repeated cross-sections). A pandas, Dask or Spark
+        DataFrame: on Dask and Spark the estimate and its variance come from
+        per-unit, per-period and per-cluster sums computed by the engine (CR2
+        only on panels; see the guide, "Data on Dask or Spark").
     outcome
         Numeric outcome column.
     unit
@@ -222,6 +197,15 @@ def did(
     func = "did"
     alpha = check_alpha(alpha, func=func)
     covs = as_column_list(covariates)
+    engine = engine_of(data)
+    if engine is not None and engine != PANDAS and unit is None:
+        return did_rcs_engine(data, engine, outcome=outcome, time=time, treated=treated, post=post,
+                              covariates=covs, cluster=cluster, se_type=se_type, alpha=alpha,
+                              missing=missing)
+    if engine is not None and engine != PANDAS:
+        return did_engine(data, engine, outcome=outcome, unit=unit, time=time, treated=treated,
+                          post=post, covariates=covs, cluster=cluster, se_type=se_type, alpha=alpha,
+                          missing=missing)
     sample = _did_sample(
         data, outcome=outcome, unit=unit, time=time, treated=treated, post=post, covariates=covs,
         cluster=cluster, func=func, missing=missing,

@@ -22,7 +22,7 @@ from dwp_eval.errors import (
     OptionError,
 )
 
-__all__ = ["check_sample_columns", "engine_sample", "refuse"]
+__all__ = ["check_numeric", "check_sample_columns", "engine_sample", "refuse"]
 
 _NO_ARM = "\x00no arm"
 
@@ -39,7 +39,7 @@ def check_sample_columns(
     roles.update({f"covariates ({c!r})": c for c in covariates})
     roles.update({f"{extra_role} ({c!r})": c for c in extra})
     check_engine_columns(columns(data), roles, param="data", func=func)
-    _check_numeric(data, engine, [outcome, *covariates, *extra], func=func)
+    check_numeric(data, engine, [outcome, *covariates, *extra], func=func)
 
 
 def engine_sample(
@@ -81,9 +81,11 @@ def refuse(option: str, engine: str, func: str) -> OptionError:
     )
 
 
-def _check_numeric(data: Any, engine: str, cols: Sequence[Hashable], *, func: str) -> None:
-    """Outcome and covariates must be numeric on the engine (text covariates would need
-    their levels; the pandas path makes dummies)."""
+def check_numeric(data: Any, engine: str, cols: Sequence[Hashable], *, func: str,
+                  what: str = "the outcome and covariates (text covariates are expanded to dummies "
+                              "in memory only)") -> None:
+    """The columns ``cols`` (``what`` they are, for the message) must be numeric on the
+    engine (text covariates would need their levels; the pandas path makes dummies)."""
     for c in cols:
         if engine == "dask":
             kind = data.dtypes[c]
@@ -94,8 +96,7 @@ def _check_numeric(data: Any, engine: str, cols: Sequence[Hashable], *, func: st
         if not ok:
             raise ColumnError(
                 f"{func}: column {c!r} is not numeric on this {engine.capitalize()} DataFrame; on "
-                "an engine the outcome and covariates must be numeric (text covariates are "
-                "expanded to dummies in memory only). Fix: make 0/1 dummy columns for its levels, "
+                f"an engine {what} must be numeric. Fix: make 0/1 dummy columns for its levels, "
                 "or convert it."
             )
 

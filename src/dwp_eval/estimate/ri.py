@@ -32,10 +32,20 @@ from dwp_eval._core.assignments import (
     unit_cells,
 )
 from dwp_eval._core.difference_in_means import BatchedDifference
+from dwp_eval._core.engines import (
+    DASK,
+    SPARK,
+    check_engine_columns,
+    collect,
+    columns,
+    engine_of,
+    require,
+)
 from dwp_eval._core.inversion import PValueFunction, t_values
 from dwp_eval._core.sample import joined_strata, prepare_sample
 from dwp_eval._validation import (
     arm_keys,
+    as_column_list,
     check_alpha,
     check_columns,
     check_data,
@@ -319,6 +329,39 @@ def _null_assignments(
 # --------------------------------------------------------------------------- public
 
 
+def _in_memory(data: Any, *, outcome: Hashable, assigned: Hashable, strata: Any, cluster: Any,
+               allocation: Any, func: str) -> Any:
+    """A Dask or Spark frame's design columns brought to the driver: the re-drawn
+    assignments are a units x draws computation in memory whatever the engine, and it needs
+    one row per person with the outcome, arm, strata and cluster only (a few numbers a
+    person: 10 million people are about 300 MB). Other frames pass through unchanged."""
+    engine = engine_of(data)
+    if engine not in (DASK, SPARK):
+        return data
+    require(engine, func=func)
+    if allocation is not None:
+        fix = "data.compute()" if engine == DASK else "data.toPandas()"
+        raise OptionError(
+            f"The 'allocation' parameter of {func} is not offered on a {engine.capitalize()} "
+            f"DataFrame (the allocation is matched to the participants in memory). Fix: pass "
+            f"strata= and cluster= as randomised, or bring the data into memory with {fix}."
+        )
+    cols = [outcome, assigned, *as_column_list(strata), *as_column_list(cluster)]
+    roles = {"outcome": outcome, "assigned": assigned, "cluster": cluster,
+             **{f"strata ({c!r})": c for c in as_column_list(strata)}}
+    check_engine_columns(columns(data), roles, param="data", func=func)
+    cols = list(dict.fromkeys(cols))
+    rows = collect(data, cols)
+    # an engine's rows come in no particular order: a canonical one (sorted by every
+    # column; equal rows are interchangeable) makes the same seed give the same draws
+    # however the frame is partitioned
+    key = [f"_key{i}" for i in range(len(cols))]
+    keys = pd.DataFrame({k: rows[c].astype(str) if rows[c].dtype == object else rows[c]
+                         for k, c in zip(key, cols, strict=True)})
+    order = keys.sort_values(key, kind="mergesort", na_position="last").index
+    return rows.loc[order].reset_index(drop=True)
+
+
 def randomisation_test(
     data: pd.DataFrame,
     *,
@@ -340,7 +383,12 @@ def randomisation_test(
     Parameters
     ----------
     data
-        One row per person.
+        One row per person: a pandas DataFrame, or a Dask or Spark DataFrame, whose
+        outcome, arm, strata and cluster columns are then brought into memory (the
+        re-drawn assignments are computed there; ``allocation=`` needs a pandas frame).
+        An engine's rows have no order, so they are sorted by those columns first: the
+        same seed then gives the same test however the frame is partitioned, equal to
+        the in-memory test of the rows in that order.
     outcome
         Numeric outcome column.
     assigned
@@ -451,6 +499,8 @@ def randomisation_test(
     n_draws = _check_draws(draws, func)
     rng = check_seed(seed, func=func)
     how_missing = check_option(missing, ("raise", "drop"), param="missing", func=func)
+    data = _in_memory(data, outcome=outcome, assigned=assigned, strata=strata, cluster=cluster,
+                      allocation=allocation, func=func)
     setup = _setup(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         strata=strata, cluster=cluster, allocation=allocation, statistic=statistic,

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dwp_eval._core.engines import PANDAS, engine_of
 from dwp_eval._core.influence import influence_std_error, multiplier_bootstrap
 from dwp_eval._core.panel import (
     check_pre_period,
@@ -37,6 +38,7 @@ from dwp_eval._validation import (
     check_seed,
 )
 from dwp_eval.errors import DesignError, DroppedRowsWarning, DwpEvalWarning, OptionError
+from dwp_eval.estimate._staggered_engine import project_panel, staggered_rc_engine
 from dwp_eval.estimate.staggered_rcs import staggered_did_rc
 from dwp_eval.results.did import ATT_GT_COLUMNS, StaggeredDid
 
@@ -178,7 +180,10 @@ def staggered_did(
     Parameters
     ----------
     data
-        A balanced panel: one row per unit and period.
+        A balanced panel: one row per unit and period. A pandas, Dask or Spark
+        DataFrame: on Dask and Spark, ``panel=False`` (no covariates or weights)
+        runs on area-by-period sums computed by the engine; a panel brings the
+        columns it uses to the driver (see the guide, "Data on Dask or Spark").
     outcome, unit, time
         Outcome, unit id and period columns (periods must sort).
     cohort
@@ -291,6 +296,18 @@ def staggered_did(
     for name, flag in (("panel", panel), ("allow_unbalanced", allow_unbalanced)):
         if not isinstance(flag, (bool, np.bool_)):
             raise OptionError(f"The '{name}' parameter of {func} must be True or False. Got {flag!r} instead.")
+    engine = engine_of(data)
+    if engine is not None and engine != PANDAS:
+        if not panel:
+            return staggered_rc_engine(
+                data, engine, outcome=outcome, unit=unit, time=time, cohort=cohort, covariates=covs,
+                weights=weights, control_group=control_group, method=method,
+                anticipation=int(anticipation), base_period=base_period, last_cohort=last_cohort,
+                cluster=cluster, bootstrap=int(bootstrap), rng=rng, alpha=alpha, missing=missing,
+                func=func)
+        # a panel's result keeps every unit's influence function: the unit-by-period rows
+        data = project_panel(data, engine, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                             covariates=covs, cluster=cluster, weights=weights, func=func)
     unbalanced = bool(panel) and bool(allow_unbalanced) and not is_balanced(
         data, unit=unit, time=time, columns=[outcome, *covs], missing=missing, func=func)
     if not panel or unbalanced:

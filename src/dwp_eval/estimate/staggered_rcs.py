@@ -372,6 +372,30 @@ def staggered_did_rc(
         notes.append(f"{skipped} ATT(g, t) without treated or comparison rows in one of their periods left out")
     if not rows:
         raise DesignError(f"{func}: no ATT(g, t) could be estimated (no comparison rows).")
+    tr = (g >= 0) & (t >= g)
+    cm = (g < 0) & (t >= int(cohorts.min())) if (g < 0).any() else (t >= int(cohorts.min())) & (t < g)
+    treated_mean = float(np.average(y[tr], weights=w[tr])) if tr.any() else float("nan")
+    comparison_mean = float(np.average(y[cm], weights=w[cm])) if cm.any() else float("nan")
+    return finish_rc(
+        rows, infs, cl=cl, unbalanced=unbalanced, n_units=n_units, n_total=n_total, n_rows=n_rows,
+        bootstrap=bootstrap, rng=rng, alpha=alpha, tlev=tlev, cohorts=cohorts, ucoh=ucoh,
+        means=(treated_mean, comparison_mean), notes=notes, unit=unit, weights=weights,
+        outcome=outcome, method=method, control_group=control_group, base_period=base_period,
+        anticipation=anticipation, covariates=covariates, used=used, dropped=prep["dropped"],
+        uw=uw, ucount=ucount,
+    )
+
+
+def finish_rc(
+    rows: list[dict[str, Any]], infs: list[np.ndarray], *, cl: np.ndarray | None, unbalanced: bool,
+    n_units: int, n_total: int, n_rows: int, bootstrap: int, rng: np.random.Generator | None,
+    alpha: float, tlev: np.ndarray, cohorts: np.ndarray, ucoh: np.ndarray, means: tuple[float, float],
+    notes: list[str], unit: Hashable, weights: Hashable | None, outcome: Hashable, method: str,
+    control_group: str, base_period: str, anticipation: int, covariates: Sequence[Hashable],
+    used: np.ndarray, dropped: dict[str, int], uw: np.ndarray, ucount: np.ndarray,
+) -> StaggeredDid:
+    """The result of the repeated-cross-section estimator from its ATT(g, t) rows and the
+    per-unit influence functions (shared with the Dask and Spark path)."""
     inf_mat = np.column_stack(infs)
     clusters = cl if cl is not None else (None if unbalanced else np.arange(n_units, dtype=np.int64))
     scale = n_units / n_total  # influence_std_error divides by the number of inference rows
@@ -392,10 +416,7 @@ def staggered_did_rc(
     f["term"] = [f"ATT({c}, {s})" for c, s in zip(f["cohort"], f["time"], strict=True)]
     f = f[[*ATT_GT_COLUMNS, "_g", "_t"]]
     sizes = {tlev[c]: int(np.sum(ucoh == c)) for c in cohorts.tolist()}
-    tr = (g >= 0) & (t >= g)
-    cm = (g < 0) & (t >= int(cohorts.min())) if (g < 0).any() else (t >= int(cohorts.min())) & (t < g)
-    treated_mean = float(np.average(y[tr], weights=w[tr])) if tr.any() else float("nan")
-    comparison_mean = float(np.average(y[cm], weights=w[cm])) if cm.any() else float("nan")
+    treated_mean, comparison_mean = means
     ucoh = np.where(np.isin(ucoh, cohorts), ucoh, -1)
     notes.append(("unbalanced panel: repeated cross-section estimators, influence functions summed "
                   "within units" if unbalanced else "repeated cross-sections: inference clustered by "
@@ -403,10 +424,10 @@ def staggered_did_rc(
     return StaggeredDid(
         _att_gt=f, outcome=str(outcome), method=method, control_group=control_group,
         base_period=base_period, anticipation=int(anticipation), alpha=alpha, n_units=n_units,
-        n_periods=T, n_clusters=None if clusters is None else int(clusters.max()) + 1,
+        n_periods=len(tlev), n_clusters=None if clusters is None else int(clusters.max()) + 1,
         bootstrap=int(bootstrap), critical_value=crit, covariates=tuple(map(str, covariates)),
         cohort_sizes=sizes, treated_mean=treated_mean, comparison_mean=comparison_mean,
-        n_comparison_units=int(used.sum()), notes=tuple(notes), dropped=prep["dropped"],
+        n_comparison_units=int(used.sum()), notes=tuple(notes), dropped=dropped,
         _inf=inf_mat, _unit_cohort=ucoh, _clusters=clusters, _time_levels=tlev,
         _seed=None if rng is None else int(rng.integers(0, 2**63 - 1)),
         _row_weight=uw, _row_count=ucount, _n_total=n_total, _n_obs=n_rows,

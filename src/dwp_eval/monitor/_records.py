@@ -37,16 +37,21 @@ __all__ = [
     "DATES_FIX",
     "People",
     "RecordProblems",
+    "check_control",
     "check_people",
     "check_records",
     "check_window",
     "checked_days",
     "duplicated",
+    "example_rows",
+    "examples_text",
     "first_dates",
+    "merge_raw",
     "positions",
     "record_examples",
     "shift",
     "text_rank",
+    "unknown_ids",
 ]
 
 #: The fix named when a date column has missing dates.
@@ -98,10 +103,13 @@ def check_people(
     keep: Any,
     added: Sequence[str],
     func: str,
+    whole: bool = True,
 ) -> People:
     """Check the people randomised (unique ids, arms with the control arm among them,
-    randomisation dates) and the ``keep`` columns; ``added`` are the columns the result adds."""
-    people = check_data(people, func=func, param="people", allow_empty=False)
+    randomisation dates) and the ``keep`` columns; ``added`` are the columns the result adds.
+    ``whole=False``: ``people`` is one partition of a Dask or Spark frame (it may be empty;
+    the caller checks the control arm against the arms of all partitions)."""
+    people = check_data(people, func=func, param="people", allow_empty=not whole)
     check_columns(people, [id], role="id", func=func, param="people")
     check_columns(people, [assigned], role="assigned", func=func, param="people")
     check_columns(people, [randomised], role="randomised", func=func, param="people")
@@ -115,13 +123,18 @@ def check_people(
     frame[randomised] = rand
     # labels compared by value (0 == "0" == 0.0 == False), as everywhere
     arm = arm_keys(people[assigned]).to_numpy(dtype=object, na_value="<NA>")
-    present = sorted(set(arm.tolist()), key=label_order)
+    if whole:
+        check_control(sorted(set(arm.tolist()), key=label_order), control, assigned, func=func)
+    return People(frame, pd.Index(people[id]), arm, day)
+
+
+def check_control(present: Sequence[str], control: str, assigned: Hashable, *, func: str) -> None:
+    """Raise :class:`DesignError` when the control arm is not among the arms ``present``."""
     if label_key(control) not in present:
         raise DesignError(
             f"{func}: the control arm {control!r} is not in column {assigned!r}, which holds "
             f"{_fmt_list(present)}. Fix: pass control= with the control arm's label."
         )
-    return People(frame, pd.Index(people[id]), arm, day)
 
 
 def check_records(
@@ -202,6 +215,52 @@ def _id_rank(ids: pd.Series, rows: np.ndarray) -> np.ndarray:
     return np.asarray(inv, dtype=np.int64).ravel()
 
 
+def example_rows(
+    rows: np.ndarray,
+    ids: pd.Series,
+    day: np.ndarray,
+    label: tuple[np.ndarray, np.ndarray] | None = None,
+    limit: int = 3,
+) -> pd.DataFrame:
+    """The records that :func:`record_examples` names (at most ``limit``; columns ``id``,
+    ``day`` and, with ``label``, ``label``): the examples of several partitions together
+    hold the examples of all their records."""
+    if rows.size and label is not None:
+        names, codes = label
+        order = np.lexsort((text_rank(names)[codes[rows]], day[rows], _id_rank(ids, rows)))
+    elif rows.size:
+        order = np.lexsort((day[rows], _id_rank(ids, rows)))
+    else:
+        order = np.zeros(0, dtype=np.int64)
+    picked = rows[order][:limit]
+    out = pd.DataFrame({"id": ids.to_numpy()[picked], "day": day[picked]})
+    if label is not None:
+        out["label"] = pd.Series(label[0][label[1][picked]], dtype=object)
+    return out
+
+
+def examples_text(examples: pd.DataFrame, limit: int = 3) -> list[str]:
+    """Short, row-order-free descriptions of some records (a frame from
+    :func:`example_rows`, or several of them stacked): smallest person, then date, then
+    the label as text."""
+    rows = np.arange(len(examples))
+    if rows.size == 0:
+        return []
+    label = None
+    if "label" in examples.columns:
+        codes, names = pd.factorize(examples["label"].to_numpy(dtype=object))
+        label = (np.asarray(names, dtype=object), np.asarray(codes, dtype=np.int64))
+    ids = examples["id"].reset_index(drop=True)
+    day = examples["day"].to_numpy(dtype=np.int64)
+    picked = example_rows(rows, ids, day, label, limit)
+    out = []
+    for value, d, *what in picked.itertuples(index=False):
+        value = value.item() if isinstance(value, np.generic) else value
+        text = f" {what[0]!r}" if what else ""
+        out.append(f"id {value!r}:{text} on {date_text(int(d))}")
+    return out
+
+
 def record_examples(
     rows: np.ndarray,
     ids: pd.Series,
@@ -211,20 +270,31 @@ def record_examples(
 ) -> list[str]:
     """Short, row-order-free descriptions of some records (smallest person, then date,
     then the ``label`` ``(names, codes)`` as text)."""
-    if rows.size == 0:
-        return []
-    if label is not None:
-        names, codes = label
-        order = np.lexsort((text_rank(names)[codes[rows]], day[rows], _id_rank(ids, rows)))
-    else:
-        order = np.lexsort((day[rows], _id_rank(ids, rows)))
-    out = []
-    id_values = ids.to_numpy()
-    for r in rows[order][:limit]:
-        what = f" {label[0][label[1][r]]!r}" if label is not None else ""
-        value = id_values[r].item() if isinstance(id_values[r], np.generic) else id_values[r]
-        out.append(f"id {value!r}:{what} on {date_text(day[r])}")
-    return out
+    return examples_text(example_rows(rows, ids, day, label, limit), limit)
+
+
+def unknown_ids(people: People, records: pd.DataFrame, id: Hashable, known: np.ndarray) -> dict[str, Any]:
+    """What :meth:`RecordProblems.unknown_ids` reports of the records whose id is not in
+    ``people`` (``known`` is False): their number, the smallest ids and the id types."""
+    return {
+        "n": int((~known).sum()),
+        "ids": example_ids(records[id].to_numpy()[~known]),
+        "types": (_id_type(people.index), _id_type(records[id])),
+    }
+
+
+def merge_raw(raws: Sequence[Any]) -> Any:
+    """Several partitions' problem reports as one: counts (ints) added up, example frames
+    stacked, example ids (``"ids"``) chosen again, anything else (settings) from the first."""
+    first = raws[0]
+    if isinstance(first, dict):
+        return {key: (example_ids([v for r in raws for v in r[key]]) if key == "ids"
+                      else merge_raw([r[key] for r in raws])) for key in first}
+    if isinstance(first, pd.DataFrame):
+        return pd.concat(list(raws), ignore_index=True)
+    if isinstance(first, (int, np.integer)) and not isinstance(first, bool):
+        return int(sum(raws))
+    return first
 
 
 class RecordProblems:
@@ -242,15 +312,15 @@ class RecordProblems:
         }
         self._texts[kind] = text
 
-    def unknown_ids(self, people: People, records: pd.DataFrame, id: Hashable, known: np.ndarray) -> None:
-        """Records whose id is not in ``people`` (``known`` is False): left out."""
-        n = int((~known).sum())
-        examples = example_ids(records[id].to_numpy()[~known])
+    def unknown_ids(self, raw: dict[str, Any], n_records: int) -> None:
+        """Records whose id is not in ``people`` (``raw``: from :func:`unknown_ids`, of all
+        ``n_records`` records): left out."""
+        n, examples = raw["n"], raw["ids"]
         hint = ""
-        if n and n == len(records):
+        if n and n == n_records:
             hint = (
                 f"; no record matched a person: are the ids of the same type? "
-                f"(people: {_id_type(people.index)}, records: {_id_type(records[id])})"
+                f"(people: {raw['types'][0]}, records: {raw['types'][1]})"
             )
         self.add("unknown_id", n, "left out: the id is not in people", examples,
                  f"{n:,} record(s) name ids not in people (left out; e.g. {_fmt_list(examples)})"

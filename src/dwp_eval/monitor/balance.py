@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.engines import DASK, SPARK, engine_of
 from dwp_eval._core.sample import joined_strata
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import (
@@ -43,6 +44,7 @@ from dwp_eval.errors import (
     MissingDataError,
     OptionError,
 )
+from dwp_eval.monitor.balance_engine import balance_on_engine
 from dwp_eval.monitor.omnibus import comparison, expand, omnibus_test
 from dwp_eval.results import BALANCE_COLUMNS, BalanceTable
 
@@ -161,7 +163,10 @@ def balance(
     Parameters
     ----------
     data
-        One row per person.
+        One row per person: a pandas DataFrame, or a Dask or Spark DataFrame (the table
+        and the omnibus F test from sums the engine adds up, equal to the in-memory
+        results; numeric covariates only, and strata and the randomisation test need the
+        rows in memory).
     assigned
         Column with each person's arm.
     covariates
@@ -278,7 +283,9 @@ def balance(
     (20, True)
     """
     func = "balance"
-    data = check_data(data, func=func)
+    engine = engine_of(data)
+    if engine not in (DASK, SPARK):
+        data = check_data(data, func=func)
     covs = as_column_list(covariates)
     if not covs:
         raise ColumnError(f"{func}: name at least one covariate in covariates=.")
@@ -288,6 +295,15 @@ def balance(
         )
     n_draws = _check_draws(draws, seed, bool(omnibus), func)
     rng = check_seed(seed, func=func) if seed is not None else None
+    if engine in (DASK, SPARK):
+        check_label(control, param="control", func=func)
+        return balance_on_engine(
+            data, engine, assigned=assigned, covariates=covs, control=control,
+            threshold=threshold, strata=strata, cluster=cluster,
+            used_se=resolve_se_type(se_type, clustered=cluster is not None, func=func),
+            omnibus=bool(omnibus), draws=n_draws,
+            missing=check_option(missing, ("raise", "drop"), param="missing", func=func),
+        )
     check_unique_columns(data, func=func)
     missing = check_option(missing, ("raise", "drop"), param="missing", func=func)  # type: ignore[assignment]
     check_label(control, param="control", func=func)

@@ -24,16 +24,17 @@ silence: each kind is counted in one
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.engines import DASK, SPARK, engine_of
 from dwp_eval._core.records import day_numbers, parse_dates
-from dwp_eval._validation import _fmt_list, check_no_missing, label_key
+from dwp_eval._validation import _fmt_list, check_no_missing, label_key, label_order
 from dwp_eval.errors import ColumnError, OptionError
+from dwp_eval.monitor._engine import on_engine
 from dwp_eval.monitor._records import (
     RecordProblems,
     check_people,
@@ -41,12 +42,15 @@ from dwp_eval.monitor._records import (
     check_window,
     checked_days,
     duplicated,
+    example_rows,
+    examples_text,
     first_dates,
     positions,
-    record_examples,
     shift,
     text_rank,
+    unknown_ids,
 )
+from dwp_eval.monitor._similar import SimilarRule, apply_rule, unknown_counts, unknown_provision
 from dwp_eval.results.contamination import SUMMARY_COLUMNS
 
 __all__ = [
@@ -77,65 +81,6 @@ FLAG_REASONS = (
     "no similar provision",
     "no referral records",
 )
-
-
-#: The rule form of ``similar``: referral records -> one boolean (or 0/1) per record.
-SimilarRule = Callable[[pd.DataFrame], Any]
-
-
-# ------------------------------------------------------------------ similar provision
-
-
-def _normalise_name(name: Any) -> str:
-    return " ".join(str(name).replace("-", " ").replace("_", " ").casefold().split())
-
-
-def _unknown_provision(names: np.ndarray, similar: Sequence[Any], known: Sequence[Any] | None) -> dict[Any, str]:
-    """Provision names that are not similar and are unknown or look like a similar name."""
-    similar_set = set(similar)
-    known_set = set(known) if known is not None else None
-    norm_similar = {_normalise_name(s): s for s in similar}
-    out: dict[Any, str] = {}
-    for name in names:
-        if name in similar_set:
-            continue
-        norm = _normalise_name(name)
-        close = norm_similar.get(norm)
-        if close is None:
-            match = difflib.get_close_matches(norm, list(norm_similar), n=1, cutoff=0.9)
-            close = norm_similar[match[0]] if match else None
-        if close is not None:
-            out[name] = f"looks like similar provision {close!r}"
-        elif known_set is not None and name not in known_set:
-            out[name] = "neither in similar nor in known"
-    return out
-
-
-
-def _apply_rule(rule: SimilarRule, view: pd.DataFrame, func: str) -> np.ndarray:
-    got = rule(view)
-    arr = np.asarray(got)
-    if arr.shape != (len(view),):
-        raise OptionError(
-            f"The 'similar' rule of {func} must return one value per referral record "
-            f"({len(view):,}). Got shape {arr.shape} instead."
-        )
-    if arr.dtype == bool:
-        return arr
-    if pd.isna(pd.Series(arr)).any():
-        raise OptionError(
-            f"The 'similar' rule of {func} returned missing values. Fix: return True/False for "
-            f"every record (e.g. .fillna(False))."
-        )
-    values = pd.unique(pd.Series(arr)).tolist()
-    if not set(values) <= {0, 1}:
-        bad = sorted((v for v in values if v not in (0, 1)), key=str)[:5]
-        raise OptionError(
-            f"The 'similar' rule of {func} must return booleans or 0/1. Got values "
-            f"{_fmt_list(bad)} instead."
-        )
-    return arr.astype(bool)
-
 
 
 # ------------------------------------------------------------------ flags
@@ -181,12 +126,14 @@ def flag_contamination(
     Parameters
     ----------
     people
-        One row per person randomised: id, arm and date of randomisation.
+        One row per person randomised: id, arm and date of randomisation. A
+        pandas, Dask or Spark DataFrame (see "Dask and Spark" under Notes).
     referrals
         One row per referral to other provision: the person's id, the
         provision's name, its start date and (optionally) its end date. Dates
         may be datetime64 or ISO text (``"2018-01-31"``); other text raises.
-        An empty frame is allowed (nobody is flagged).
+        An empty frame is allowed (nobody is flagged). A frame of the same
+        engine as ``people``.
     id, assigned, randomised
         Columns of ``people``: person id (unique), arm, date of randomisation.
         ``id`` also names the id column of ``referrals``.
@@ -224,7 +171,8 @@ def flag_contamination(
     Returns
     -------
     pandas.DataFrame
-        One row per person, in the order and with the index of ``people``:
+        (A Dask or Spark DataFrame for such input, see Notes.) One row per
+        person, in the order and with the index of ``people``:
         the ``id``, ``assigned`` and ``randomised`` (parsed) columns, the
         ``keep`` columns, then
 
@@ -286,6 +234,22 @@ def flag_contamination(
     trial changes no flag and no problem count; only ``reason`` may change from
     "no referral records" to "no similar provision".
 
+    **Dask and Spark.** Given Dask or Spark DataFrames (``pip install
+    "dwp_eval[dask]"`` or ``"dwp_eval[spark]"``), the rows of ``people`` and
+    ``referrals`` are hash-partitioned on ``id`` on the engine, so all of a
+    person's records meet their row of ``people`` in one partition, and the
+    pandas rules run there; a ``similar`` rule is called on each partition's
+    records, so it must judge each record by its own row. The driver decides
+    what is global: the columns and options (the messages above), the arms
+    (``control`` is checked against the arms of all partitions), duplicated
+    ids, and the one warning, whose counts and examples (unknown provision
+    names with their record counts included) are those of all partitions, as
+    pandas words them. The result is a frame of the same engine with the
+    columns and values of the pandas result, in no particular row order (sort
+    by ``id``), with ``first_provision`` and ``reason`` as text (not
+    categorical) and no ``attrs`` (the problem counts are in the warning).
+    Row labels named in an error message are those of the partition.
+
     Examples
     --------
     >>> import pandas as pd
@@ -318,9 +282,61 @@ def flag_contamination(
     1
     """
     func = "flag_contamination"
+    options: dict[str, Any] = dict(
+        id=id, assigned=assigned, control=control, randomised=randomised, provision=provision,
+        started=started, similar=similar, window_days=window_days, min_days=min_days,
+        ended=ended, known=known, keep=keep,
+    )
+    engine = engine_of(people)
+    if engine in (DASK, SPARK):
+        out, raw = on_engine(engine, _flag, people, referrals, options, func=func,
+                             param="referrals", record_columns=[id, provision, started, ended])
+    else:
+        out, raw = _flag(people, referrals, **options)
+    problems = _problems(raw)
+    problems.warn(func, raw["n_records"], "referral records")
+    if engine in (DASK, SPARK):
+        return out
+    out.attrs["data_problems"] = problems.entries
+    out.attrs["settings"] = {
+        "function": func,
+        "similar": raw["similar"],
+        "window_days": raw["window_days"],
+        "min_days": raw["min_days"],
+        "control": control,
+        "assigned": assigned,
+        "randomised": randomised,
+        "n_records": raw["n_records"],
+    }
+    return out
+
+
+def _flag(
+    people: pd.DataFrame,
+    referrals: pd.DataFrame,
+    *,
+    id: Hashable,
+    assigned: Hashable,
+    control: str,
+    randomised: Hashable,
+    provision: Hashable,
+    started: Hashable,
+    similar: Sequence[Any] | str | SimilarRule,
+    window_days: tuple[int, int],
+    min_days: int,
+    ended: Hashable | None,
+    known: Sequence[Any] | None,
+    keep: Hashable | Sequence[Hashable] | None,
+    whole: bool = True,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rules of :func:`flag_contamination` without its warning: the result (no attrs)
+    and the raw problem report (:func:`_problems` makes the warning of it).
+    ``whole=False``: ``people`` is one partition of a Dask or Spark frame (maybe empty;
+    the caller checks the control arm against the arms of all partitions)."""
+    func = "flag_contamination"
     P = check_people(
         people, id=id, assigned=assigned, control=control, randomised=randomised, keep=keep,
-        added=FLAG_COLUMNS, func=func,
+        added=FLAG_COLUMNS, func=func, whole=whole,
     )
     refs = check_records(
         referrals, [(id, "id"), (provision, "provision"), (started, "started")],
@@ -390,7 +406,7 @@ def flag_contamination(
         is_similar = similar_name[codes] if len(codes) else np.zeros(0, dtype=bool)
         used = np.zeros(len(names), dtype=bool)
         used[codes] = True
-        problems_unknown = _unknown_provision(names[used], names_similar, known_list)
+        problems_unknown = unknown_provision(names[used], names_similar, known_list)
     else:
         view = refs
         if not pd.api.types.is_datetime64_any_dtype(refs[started]) or (
@@ -400,7 +416,7 @@ def flag_contamination(
             view[started] = start
             if end is not None:
                 view[ended] = end
-        is_similar = _apply_rule(rule, view, func)
+        is_similar = apply_rule(rule, view, func)
 
     # Everything below looks only at similar-provision records of people in the
     # trial: other records cannot change a flag, so they cannot raise a problem.
@@ -431,47 +447,26 @@ def flag_contamination(
     label = (names, codes)
     before = days < 0
     end_before = ~songoing & (send < sstart) if has_end else np.zeros(sidx.size, dtype=bool)
-    n_unknown_prov = 0
-    unknown_examples: list[str] = []
-    if problems_unknown:
-        bad_names = list(problems_unknown)
-        bad_code = np.zeros(len(names), dtype=bool)
-        lookup = {nm: i for i, nm in enumerate(names)}
-        for nm in bad_names:
-            bad_code[lookup[nm]] = True
-        counts = np.bincount(codes[bad_code[codes]], minlength=len(names))
-        n_unknown_prov = int(counts.sum())
-        order = sorted(bad_names, key=lambda nm: (-int(counts[lookup[nm]]), str(nm)))
-        unknown_examples = [
-            f"{nm!r} ({int(counts[lookup[nm]]):,} records; {problems_unknown[nm]})" for nm in order
-        ]
-    window_text = f"window_days={(lo, hi)}"
     ids = refs[id]
-    problems = RecordProblems()
-    problems.unknown_ids(P, refs, id, known_id)
-    problems.duplicates(int(dup.sum()), record_examples(sidx[dup], ids, start_day, label))
-    n_before = int(before.sum())
-    problems.add(
-        "before_randomisation", n_before,
-        f"similar provision started before randomisation; counted only inside {window_text}",
-        record_examples(sidx[before], ids, start_day, label),
-        f"{n_before:,} similar-provision record(s) dated before randomisation (counted only "
-        f"inside {window_text})",
-    )
-    problems.add(
-        "unknown_provision", n_unknown_prov,
-        "not counted as similar" if rule is None else "not checked: similar is a rule",
-        unknown_examples,
-        f"{n_unknown_prov:,} record(s) with unknown provision names, not counted as similar: "
-        f"{'; '.join(unknown_examples[:3])}",
-    )
-    n_end_before = int(end_before.sum())
-    problems.add(
-        "end_before_start", n_end_before, "kept; too short for any min_days > 0",
-        record_examples(sidx[end_before], ids, start_day, label),
-        f"{n_end_before:,} record(s) ending before they start",
-    )
-    problems.warn(func, len(refs), "referral records")
+    raw: dict[str, Any] = {
+        "n_records": len(refs),
+        "window_days": (lo, hi),
+        "min_days": min_days,
+        "arms": sorted(set(P.arm.tolist()), key=label_order),
+        "rule": rule is not None,
+        "similar": (tuple(names_similar) if rule is None
+                    else f"rule {getattr(rule, '__name__', repr(rule))}"),
+        "unknown_id": unknown_ids(P, refs, id, known_id),
+        "duplicate": {"n": int(dup.sum()), "examples": example_rows(sidx[dup], ids, start_day, label)},
+        "before_randomisation": {
+            "n": int(before.sum()), "examples": example_rows(sidx[before], ids, start_day, label),
+        },
+        "unknown_provision": {"names": unknown_counts(problems_unknown, names, codes)},
+        "end_before_start": {
+            "n": int(end_before.sum()),
+            "examples": example_rows(sidx[end_before], ids, start_day, label),
+        },
+    }
 
     # ---------------------------------------------------------- per person
     flagged = np.zeros(n, dtype=bool)
@@ -513,16 +508,43 @@ def flag_contamination(
     out["first_start_date"], out["days_after_randomisation"] = first_dates(first_day, first_code >= 0, P)
     out["n_similar"] = n_similar
     out["reason"] = pd.Categorical.from_codes(reason, categories=list(FLAG_REASONS))
-    out.attrs["data_problems"] = problems.entries
-    out.attrs["settings"] = {
-        "function": func,
-        "similar": tuple(names_similar) if rule is None else f"rule {getattr(rule, '__name__', repr(rule))}",
-        "window_days": (lo, hi),
-        "min_days": min_days,
-        "control": control,
-        "assigned": assigned,
-        "randomised": randomised,
-        "n_records": len(refs),
-    }
-    return out
+    return out, raw
 
+
+def _problems(raw: dict[str, Any]) -> RecordProblems:
+    """The record problems of :func:`flag_contamination` from its raw report (one call's,
+    or the partitions' merged): the counts, actions, examples and the warning's text."""
+    lo, hi = raw["window_days"]
+    window_text = f"window_days={(lo, hi)}"
+    problems = RecordProblems()
+    problems.unknown_ids(raw["unknown_id"], raw["n_records"])
+    problems.duplicates(raw["duplicate"]["n"], examples_text(raw["duplicate"]["examples"]))
+    n_before = raw["before_randomisation"]["n"]
+    problems.add(
+        "before_randomisation", n_before,
+        f"similar provision started before randomisation; counted only inside {window_text}",
+        examples_text(raw["before_randomisation"]["examples"]),
+        f"{n_before:,} similar-provision record(s) dated before randomisation (counted only "
+        f"inside {window_text})",
+    )
+    unknown = raw["unknown_provision"]["names"]
+    by_name: dict[Any, list[Any]] = {}
+    for nm, k, why in unknown.itertuples(index=False):
+        by_name.setdefault(nm, [0, why])[0] += int(k)
+    n_unknown_prov = sum(k for k, _ in by_name.values())
+    order = sorted(by_name, key=lambda nm: (-by_name[nm][0], str(nm)))
+    unknown_examples = [f"{nm!r} ({by_name[nm][0]:,} records; {by_name[nm][1]})" for nm in order]
+    problems.add(
+        "unknown_provision", n_unknown_prov,
+        "not counted as similar" if not raw["rule"] else "not checked: similar is a rule",
+        unknown_examples,
+        f"{n_unknown_prov:,} record(s) with unknown provision names, not counted as similar: "
+        f"{'; '.join(unknown_examples[:3])}",
+    )
+    n_end_before = raw["end_before_start"]["n"]
+    problems.add(
+        "end_before_start", n_end_before, "kept; too short for any min_days > 0",
+        examples_text(raw["end_before_start"]["examples"]),
+        f"{n_end_before:,} record(s) ending before they start",
+    )
+    return problems

@@ -215,6 +215,8 @@ def _positions(people_ids: pd.Series, record_ids: pd.Series) -> np.ndarray:
     """Row in ``people`` of each record's id (-1: not a person in ``people``)."""
     if len(record_ids) == 0:
         return np.zeros(0, dtype=np.int64)
+    if len(people_ids) == 0:
+        return np.full(len(record_ids), -1, dtype=np.int64)
     int_ids = pd.api.types.is_integer_dtype(people_ids) and pd.api.types.is_integer_dtype(
         record_ids
     )

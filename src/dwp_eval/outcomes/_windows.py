@@ -47,6 +47,12 @@ def _records_end(month: np.ndarray) -> int:
     :data:`RECORDS_END_SHARE` of the median monthly count of records, reached from the
     busiest month in steps of at most :data:`RECORDS_END_GAP` months."""
     months, counts = np.unique(month, return_counts=True)
+    return _records_end_of(months, counts)
+
+
+def _records_end_of(months: np.ndarray, counts: np.ndarray) -> int:
+    """:func:`_records_end` from the histogram: distinct ``months`` (sorted) and their
+    ``counts`` of records (a Dask or Spark frame's histogram is added up on the engine)."""
     enough = counts >= RECORDS_END_SHARE * float(np.median(counts))
     peak = months[int(np.argmax(counts))]
     bulk = months[enough & (months >= peak)]
@@ -72,61 +78,83 @@ def _data_end_day(data_end: str | _dt.date | np.datetime64, *, func: str = _FUNC
     return scalar_date(data_end, param="data_end", func=func)
 
 
+def _end_from_histogram(months: np.ndarray, counts: np.ndarray, example: int | None) -> int:
+    """The inferred ``data_end`` (a day) from the month histogram of the employment records;
+    ``example`` is the month named when every record is dated in the future."""
+    if len(months) == 0:
+        raise OptionError(
+            f"The 'data_end' parameter of {_FUNC} is needed when employment is empty (the "
+            f"end of the records cannot be read from them). Fix: pass data_end= with the "
+            f"last day the records are complete for."
+        )
+    # a record dated after the current month is a typo, never the end of the records
+    now = int(np.datetime64("today", "M").astype(np.int64))
+    past = months <= now
+    if not past.any():
+        first = int(months[0]) if example is None else example
+        raise OptionError(
+            f"The 'data_end' parameter of {_FUNC} is needed: every employment record is "
+            f"dated after the current month (e.g. {date_text(int(month_start(np.array([first]))[0]))}), "
+            "so the end of the records cannot be read from them. Fix: correct those dates, "
+            "or pass data_end= with the last day the records are complete for."
+        )
+    return int(month_start(np.array([_records_end_of(months[past], counts[past]) + 1]))[0]) - 1
+
+
+def _resolve_end(
+    data_end: str | _dt.date | np.datetime64 | None, month: np.ndarray
+) -> tuple[int, str]:
+    """The day the records end and where it came from (``"data_end"`` or ``"employment"``,
+    read from the records' months by :func:`_records_end`)."""
+    if data_end is not None:
+        return _data_end_day(data_end), "data_end"
+    months, counts = np.unique(month, return_counts=True)
+    return _end_from_histogram(months, counts, int(month[0]) if len(month) else None), "employment"
+
+
 def _follow_up(
     randomised: np.ndarray,
     n_months: int,
     data_end: str | _dt.date | np.datetime64 | None,
     month: np.ndarray,
+    *,
+    end: tuple[int, str] | None = None,
+    whole: bool = True,
 ) -> _Windows:
     """The windows of ``n_months`` months from ``randomised`` and the day the records end
     (``data_end``, or the last day of the last month of the bulk of the employment
-    records, :func:`_records_end`); raise :class:`DesignError` when no window is complete."""
-    if data_end is None:
-        if len(month) == 0:
-            raise OptionError(
-                f"The 'data_end' parameter of {_FUNC} is needed when employment is empty (the "
-                f"end of the records cannot be read from them). Fix: pass data_end= with the "
-                f"last day the records are complete for."
-            )
-        # a record dated after the current month is a typo, never the end of the records
-        now = int(np.datetime64("today", "M").astype(np.int64))
-        past = month[month <= now]
-        if len(past) == 0:
-            raise OptionError(
-                f"The 'data_end' parameter of {_FUNC} is needed: every employment record is "
-                f"dated after the current month (e.g. {date_text(int(month_start(month[:1])[0]))}), "
-                "so the end of the records cannot be read from them. Fix: correct those dates, "
-                "or pass data_end= with the last day the records are complete for."
-            )
-        end_day = int(month_start(np.array([_records_end(past) + 1]))[0]) - 1
-        end_from = "employment"
-    else:
-        end_day = _data_end_day(data_end)
-        end_from = "data_end"
+    records, :func:`_records_end`; ``end``: already resolved, as ``(day, from)``); raise
+    :class:`DesignError` when no window is complete (unless ``whole`` is False: the
+    people are one partition of a Dask or Spark frame, checked together by the caller)."""
+    end_day, end_from = _resolve_end(data_end, month) if end is None else end
     w_start = randomised
     w_end = add_months(randomised, n_months)  # exclusive
     complete = (w_end - 1) <= end_day
-    if not complete.any():
-        first = int(w_start.min())
-        first_end = int(add_months(np.array([first]), n_months)[0])
-        fits = [
-            k
-            for k in range(n_months - 1, 0, -1)
-            if add_months(np.array([first]), k)[0] - 1 <= end_day
-        ]
-        if fits:
-            hint = f"use months={fits[0]} or fewer (the longest window anyone can have complete)"
-        elif end_day < first:
-            hint = "the records end before anyone was randomised: check data_end and the dates"
-        else:
-            hint = "the records end less than a month after the earliest randomisation"
-        raise DesignError(
-            f"{_FUNC}: no one has complete follow-up: the earliest window ({n_months} months from "
-            f"{date_text(first)}) ends {date_text(first_end - 1)}, "
-            f"but the records end {date_text(end_day)}. Fix: {hint}, or pass data_end= if the "
-            f"records are complete to a later date."
-        )
+    if whole and not complete.any():
+        raise _no_complete_error(int(w_start.min()), n_months, end_day)
     return _Windows(w_start, w_end, complete, end_day, end_from)
+
+
+def _no_complete_error(first: int, n_months: int, end_day: int) -> DesignError:
+    """The error when no window is complete: ``first`` is the earliest randomisation day."""
+    first_end = int(add_months(np.array([first]), n_months)[0])
+    fits = [
+        k
+        for k in range(n_months - 1, 0, -1)
+        if add_months(np.array([first]), k)[0] - 1 <= end_day
+    ]
+    if fits:
+        hint = f"use months={fits[0]} or fewer (the longest window anyone can have complete)"
+    elif end_day < first:
+        hint = "the records end before anyone was randomised: check data_end and the dates"
+    else:
+        hint = "the records end less than a month after the earliest randomisation"
+    return DesignError(
+        f"{_FUNC}: no one has complete follow-up: the earliest window ({n_months} months from "
+        f"{date_text(first)}) ends {date_text(first_end - 1)}, "
+        f"but the records end {date_text(end_day)}. Fix: {hint}, or pass data_end= if the "
+        f"records are complete to a later date."
+    )
 
 
 def _window_sums(

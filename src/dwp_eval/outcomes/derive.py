@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.engines import DASK, SPARK, engine_of
 from dwp_eval._core.records import date_text
 from dwp_eval._validation import check_data, check_unique
+from dwp_eval.outcomes._engine import _on_engine
 from dwp_eval.outcomes._inputs import (
     _FUNC,
     _dates,
@@ -34,6 +36,21 @@ from dwp_eval.outcomes.measures import BENEFIT_COLUMNS, EMPLOYMENT_COLUMNS, Meas
 from dwp_eval.outcomes.wage_rates import _window_rates
 
 __all__ = ["derive_outcomes"]
+
+
+class _Report(NamedTuple):
+    """What :func:`_derive` found besides the result: the problems and the counts the
+    warning states, and the result's attrs (``follow_up``, ``settings``)."""
+
+    problems: dict[str, dict[str, Any]]
+    n_emp: int
+    n_ben: int | None
+    n_known: int  # employment records of people in ``people``
+    data_end: int
+    data_end_from: str
+    follow_up: dict[str, Any]
+    settings: dict[str, Any]
+    first_start: int | None  # the earliest randomisation day (None: no people)
 
 # Rounding before thresholds: weeks to 1e-6 (under a second), so that exactly
 # 13 weeks reached along any floating-point path counts as 13.
@@ -74,7 +91,9 @@ def derive_outcomes(
     ----------
     people
         One row per person: id (unique) and date of randomisation (and the
-        ``region`` column, if given).
+        ``region`` column, if given). A pandas, Dask or Spark DataFrame; with
+        Dask or Spark, ``employment`` and ``benefits`` are frames of the same
+        engine (see "Dask and Spark" under Notes).
     employment
         Monthly employment records, one row per person and month in which the
         person was paid (HMRC RTI-like): ``id``, ``month`` (a date anywhere in
@@ -142,7 +161,8 @@ def derive_outcomes(
     Returns
     -------
     pandas.DataFrame
-        One row per person, in the order and with the index of ``people``:
+        (A Dask or Spark DataFrame for such input, see Notes.) One row per
+        person, in the order and with the index of ``people``:
         the ``id`` column, then the measures in the order of ``measures``
 
         - ``employed_weeks`` (Float64): weeks in work in the window;
@@ -260,6 +280,31 @@ def derive_outcomes(
     The result does not depend on the order of the rows of ``people`` (beyond
     its own row order) or of the records.
 
+    **Dask and Spark.** Given a Dask or Spark DataFrame (``pip install
+    "dwp_eval[dask]"`` or ``"dwp_eval[spark]"``), the same rules run on the
+    engine, partition by partition: the rows of ``people``, ``employment`` and
+    ``benefits`` are hash-partitioned on ``id``, so all of a person's records
+    meet their row of ``people`` in one partition however the input was
+    partitioned, and the pandas rules run there. The driver decides what is
+    global: the columns and options (checked first, with the messages above);
+    ``data_end`` when it is not given (the month histogram of all employment
+    records is added up on the engine and read as above, and every partition
+    gets that day); that someone has complete follow-up (the
+    :class:`DesignError` above); duplicated ids; and the one warning, whose
+    counts and examples are those of all partitions, as pandas words them.
+    ``wage_rates`` stays a pandas DataFrame (it is sent to every partition).
+    The result is a frame of the same engine (Dask in, Dask out; Spark in,
+    Spark out), computed once and kept in the engine's memory, with the
+    columns and values of the pandas result but in no particular row order
+    (sort by ``id``) and with a fresh index. An engine frame carries no
+    ``attrs``: ``follow_up``, ``data_problems`` and ``settings`` are not
+    returned (the problem counts are in the warning; count complete
+    follow-up from ``follow_up_complete``). In a partition, each person's
+    employment records are added up in the order of person and month (the
+    order of sorted pandas input): the sums are rounded to the penny, so
+    another order can change a half penny. Row labels named in an error
+    message are those of the partition, not of the input.
+
     Examples
     --------
     >>> import pandas as pd
@@ -282,8 +327,60 @@ def derive_outcomes(
     >>> out.loc[2, "reason"]
     'follow-up incomplete: window ends 2020-05-31, records end 2019-12-31'
     """
+    engine = engine_of(people)
+    options: dict[str, Any] = dict(
+        id=id, randomised=randomised, months=months, data_end=data_end, measures=measures,
+        weeks_threshold=weeks_threshold, hours=hours, sustained_weeks=sustained_weeks,
+        wage_rates=wage_rates, region=region, employment_columns=employment_columns,
+        benefit_columns=benefit_columns,
+    )
+    if engine in (DASK, SPARK):
+        out, report = _on_engine(engine, _derive, people, employment, benefits, options)
+    else:
+        out, report = _derive(people, employment, benefits, **options)
+    _warn_problems(
+        report.problems,
+        n_emp=report.n_emp,
+        n_ben=report.n_ben,
+        n_known=report.n_known,
+        data_end=report.data_end,
+        inferred=report.data_end_from == "employment",
+    )
+    if engine in (DASK, SPARK):
+        return out
+    out.attrs["follow_up"] = report.follow_up
+    out.attrs["data_problems"] = report.problems
+    out.attrs["settings"] = report.settings
+    return out
+
+
+def _derive(
+    people: pd.DataFrame,
+    employment: pd.DataFrame,
+    benefits: pd.DataFrame | None,
+    *,
+    id: Hashable,
+    randomised: Hashable,
+    months: int,
+    data_end: str | _dt.date | np.datetime64 | None,
+    measures: Measure | Sequence[Measure] | None,
+    weeks_threshold: float,
+    hours: float,
+    sustained_weeks: float,
+    wage_rates: pd.DataFrame | None,
+    region: Hashable | None,
+    employment_columns: Mapping[str, Hashable | None] | None,
+    benefit_columns: Mapping[str, Hashable] | None,
+    end: tuple[int, str] | None = None,
+    whole: bool = True,
+) -> tuple[pd.DataFrame, _Report]:
+    """The rules of :func:`derive_outcomes` without its warning: the result (no attrs) and
+    what the warning and the attrs report. ``end``: ``data_end`` already resolved, as
+    ``(day, from)``; ``whole=False``: ``people`` is one partition of a Dask or Spark frame
+    (it may be empty, and whether anyone has complete follow-up is checked by the caller)."""
+
     # ------------------------------------------------ people and options
-    people = check_data(people, func=_FUNC, param="people")
+    people = check_data(people, func=_FUNC, param="people", allow_empty=not whole)
     _need(people, id, role="id", param="people", fix="pass the name of an existing column as id=")
     _need(
         people,
@@ -314,7 +411,7 @@ def derive_outcomes(
         emp_roles,
         explicit_weeks=employment_columns is not None and "weeks_employed" in employment_columns,
     )
-    windows = _follow_up(rand, n_months, data_end, emp.month)
+    windows = _follow_up(rand, n_months, data_end, emp.month, end=end, whole=whole)
     pos = _positions(people[id], emp.table[id])
     known = pos >= 0
     _check_duplicates(emp, id, pos, known, people[id])
@@ -351,18 +448,8 @@ def derive_outcomes(
         problems["benefits_unknown_id"] = _left_out(None, None)
 
     # ------------------------------------------------ problems and result
-    _warn_problems(
-        problems,
-        n_emp=len(emp.table),
-        n_ben=None if benefits is None else len(benefits),
-        n_known=int(known.sum()),
-        data_end=windows.data_end,
-        inferred=windows.data_end_from == "employment",
-    )
     out = _result(people, id, values, chosen, windows)
-    out.attrs["follow_up"] = _follow_up_counts(windows, n_months)
-    out.attrs["data_problems"] = problems
-    out.attrs["settings"] = {
+    settings = {
         "measures": tuple(chosen),
         "weeks_threshold": threshold,
         "hours": hours_,
@@ -370,7 +457,18 @@ def derive_outcomes(
         "wage_rates": None if rates is None else rates.source,
         "weeks_from": "weeks_employed" if emp.weeks is not None else "earnings > 0",
     }
-    return out
+    report = _Report(
+        problems=problems,
+        n_emp=len(emp.table),
+        n_ben=None if benefits is None else len(benefits),
+        n_known=int(known.sum()),
+        data_end=windows.data_end,
+        data_end_from=windows.data_end_from,
+        follow_up=_follow_up_counts(windows, n_months),
+        settings=settings,
+        first_start=int(windows.start.min()) if len(windows.start) else None,
+    )
+    return out, report
 
 
 def _result(

@@ -71,14 +71,17 @@ def collect(frame: Any, cols: Sequence[Hashable] | None = None) -> pd.DataFrame:
 @contextmanager
 def kept(frame: Any, cols: Sequence[Hashable | None]) -> Iterator[Any]:
     """The columns ``cols`` of ``frame`` (``None`` entries skipped) kept in the engine's
-    memory while the block runs (Dask ``persist``, Spark ``cache``), so that several
-    passes over them read the source once; released afterwards."""
+    memory while the block runs, so that several passes over them read the source once;
+    released afterwards. Spark ``cache`` (memory and disk); Dask ``persist`` when the
+    columns fit in a third of the workers' memory (otherwise each pass reads them again)."""
     wanted = list(dict.fromkeys(c for c in cols if c is not None))
     engine = _engine(frame)
     if engine == PANDAS:
         yield frame
     elif engine == DASK:
-        part = frame[wanted].persist()
+        part = frame[wanted]
+        if _fits_in_cluster(part):
+            part = part.persist()
         try:
             yield part
         finally:
@@ -89,6 +92,22 @@ def kept(frame: Any, cols: Sequence[Hashable | None]) -> Iterator[Any]:
             yield part
         finally:
             part.unpersist()
+
+
+def _fits_in_cluster(part: Any) -> bool:
+    """Whether a Dask frame, kept in memory, would take under a third of the workers' memory
+    (estimated from its first partition); otherwise each pass reads it again."""
+    try:
+        from distributed import get_client
+
+        workers = get_client().scheduler_info()["workers"].values()
+        limit = sum(w.get("memory_limit") or 0 for w in workers)
+    except (ImportError, ValueError):
+        return False  # no distributed client: the local scheduler re-reads, holding nothing
+    if not limit:
+        return False
+    first = part.get_partition(0).compute()
+    return bool(first.memory_usage(deep=True).sum() * part.npartitions * 3 < limit)
 
 
 # --------------------------------------------------------------------------- sums

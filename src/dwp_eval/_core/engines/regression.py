@@ -21,18 +21,44 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.cluster_blocks import cr2_from_blocks
+from dwp_eval._core.cluster_blocks import cr2_from_sums
 from dwp_eval._core.engines.ops import map_sums
 from dwp_eval._core.variance import hc_weights
 from dwp_eval._validation import arm_keys
 
-__all__ = ["Design", "EngineFit", "cluster_sums_of", "cr_vcov", "fit_sums", "hc_vcov", "scan",
-           "solve_normal", "with_centre"]
+__all__ = [
+    "Design",
+    "EngineFit",
+    "RowDesign",
+    "cluster_sums_of",
+    "cr_vcov",
+    "fit_sums",
+    "hc_vcov",
+    "scan",
+    "solve_normal",
+    "with_centre",
+]
+
+
+class RowDesign(Protocol):
+    """What the passes need of a design: its columns, its number of coefficients, the
+    cluster column (or ``None``) and a chunk's ``X``, ``y``, weights and kept rows."""
+
+    @property
+    def columns(self) -> list[Hashable]: ...
+
+    @property
+    def k(self) -> int: ...
+
+    @property
+    def cluster(self) -> Hashable | None: ...
+
+    def arrays(self, chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -158,7 +184,7 @@ def solve_normal(XtX: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return M @ b, M, L
 
 
-def fit_sums(frame: Any, design: Design, arm_means: tuple[float, float]) -> EngineFit:
+def fit_sums(frame: Any, design: RowDesign, arm_means: tuple[float, float]) -> EngineFit:
     """Passes 2 and 3: the coefficients (with one refinement step) and ``M``."""
     k = design.k
     cols = design.columns
@@ -194,7 +220,7 @@ def fit_sums(frame: Any, design: Design, arm_means: tuple[float, float]) -> Engi
     return EngineFit(beta, M, L, n, (float(r[k]), float(r[k + 1])))
 
 
-def hc_vcov(frame: Any, design: Design, fit: EngineFit, kind: str) -> np.ndarray:
+def hc_vcov(frame: Any, design: RowDesign, fit: EngineFit, kind: str) -> np.ndarray:
     """Pass 4, unclustered: the HC0-HC3 (or classical) covariance."""
     k = design.k
     iu = np.triu_indices(k)
@@ -220,7 +246,7 @@ def hc_vcov(frame: Any, design: Design, fit: EngineFit, kind: str) -> np.ndarray
     return v * fit.n / dof if kind == "HC1" else v
 
 
-def cluster_sums_of(frame: Any, design: Design, fit: EngineFit, *, key_type: str) -> pd.DataFrame:
+def cluster_sums_of(frame: Any, design: RowDesign, fit: EngineFit, *, key_type: str) -> pd.DataFrame:
     """Pass 4, clustered: per cluster (indexed by its label) ``X_g'W_g e_g`` (``u_*``),
     the upper triangle of ``X_g'X_g`` (``c_*``, unweighted designs), its rows ``n`` and
     treated rows ``z``."""
@@ -249,7 +275,7 @@ def cluster_sums_of(frame: Any, design: Design, fit: EngineFit, *, key_type: str
     return map_sums(frame, design.columns, blocks, names, key=key, key_type=key_type)
 
 
-def cr_vcov(blocks: pd.DataFrame, design: Design, fit: EngineFit, kind: str) -> tuple[np.ndarray, np.ndarray]:
+def cr_vcov(blocks: pd.DataFrame, design: RowDesign, fit: EngineFit, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """CR0, CR1 or CR2 (with the Satterthwaite df) from :func:`cluster_sums_of`'s blocks."""
     k = design.k
     iu = np.triu_indices(k)
@@ -263,11 +289,8 @@ def cr_vcov(blocks: pd.DataFrame, design: Design, fit: EngineFit, kind: str) -> 
     tri = blocks[[f"c_{i}" for i in range(len(iu[0]))]].to_numpy()
     XtX = np.zeros((G, k, k))
     XtX[:, iu[0], iu[1]] = tri
-    XtX = XtX + np.triu(XtX, 1).transpose(0, 2, 1) * (1 - np.eye(k))
-    Lt = fit.L
-    C = np.einsum("ab,gbc,cd->gad", Lt.T, XtX, Lt)
-    u = U @ Lt
-    return cr2_from_blocks(Lt, C, u)
+    XtX = XtX + np.triu(XtX, 1).transpose(0, 2, 1)
+    return cr2_from_sums(XtX, U, fit.L)
 
 
 def with_centre(design: Design, totals: pd.Series) -> Design:

@@ -1,0 +1,274 @@
+"""``staggered_did`` on a Dask or Spark DataFrame.
+
+* ``panel=False`` (repeated cross-sections, no covariates, no weights): every ATT(g, t)
+  is the four-means difference ``(ybar_gt - ybar_gb) - (ybar_Ct - ybar_Cb)`` (Sant'Anna &
+  Zhao 2020, Section 3.2, without covariates), and a respondent's influence function is
+  ``+-(y_i - ybar_cell) n / n_cell``; summed within the area (the inference row) it is
+  ``n_total sum_cells +-(S_{a,cell} - n_{a,cell} ybar_cell) / n_cell``. So the engine adds
+  up only the outcome sums and counts of every area and period (one row per area-period
+  on the driver), and the areas' order of first appearance, which the multiplier
+  bootstrap's draws follow: the same seed gives the same bands as pandas on the same rows.
+* ``panel=True``: the result keeps every unit's influence function (``n_units x cells``,
+  for :meth:`StaggeredDid.aggregate` and its bootstrap), which needs each unit's outcome
+  in every period: the unit-by-period outcomes (the columns used, one row per unit and
+  period) are brought to the driver and the pandas estimator runs on them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dwp_eval._core.engines import check_engine_columns, collect, columns, map_sums, require
+from dwp_eval._core.engines.groups import (
+    distinct,
+    dtype_of,
+    first_positions,
+    min_max,
+    select,
+    with_position,
+)
+from dwp_eval._core.panel import (
+    check_periods,
+    check_pre_period,
+    check_two_clusters,
+    sorted_codes,
+    warn_dropped,
+)
+from dwp_eval._validation import _fmt_list
+from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, NotEstimableError
+from dwp_eval.estimate._did_engine import engine_missing, engine_numeric, unsupported
+from dwp_eval.estimate.staggered_rcs import finish_rc
+from dwp_eval.results.did import StaggeredDid
+
+__all__ = ["project_panel", "staggered_rc_engine"]
+
+
+def _check(data: Any, engine: str, cols: Sequence[tuple[Hashable | None, str]], func: str) -> list[Hashable]:
+    require(engine, func=func)
+    have = columns(data)
+    named = [(c, r) for c, r in cols if c is not None]
+    for c, r in named:
+        check_engine_columns(have, {r: c}, param="data", func=func)
+    return list(dict.fromkeys(c for c, _ in named))
+
+
+def project_panel(data: Any, engine: str, *, outcome: Hashable, unit: Hashable, time: Hashable,
+                  cohort: Hashable, covariates: Sequence[Hashable], cluster: Hashable | None,
+                  weights: Hashable | None, func: str) -> pd.DataFrame:
+    """The columns a panel ``staggered_did`` uses, in memory (see the module docstring)."""
+    cols = _check(data, engine, [(outcome, "outcome"), (unit, "unit"), (time, "time"), (cohort, "cohort"),
+                                 *[(c, "covariates") for c in covariates], (cluster, "cluster"),
+                                 (weights, "weights")], func)
+    return collect(select(data, cols))
+
+
+def staggered_rc_engine(
+    data: Any, engine: str, *, outcome: Hashable, unit: Hashable, time: Hashable, cohort: Hashable,
+    covariates: Sequence[Hashable], weights: Hashable | None, control_group: str, method: str,
+    anticipation: int, base_period: str, last_cohort: str, cluster: Hashable | None, bootstrap: int,
+    rng: np.random.Generator | None, alpha: float, missing: str, func: str = "staggered_did",
+) -> StaggeredDid:
+    """``staggered_did(panel=False)`` from area-by-period sums (see the module docstring)."""
+    if covariates:
+        raise unsupported("covariates= with panel=False", engine, func)
+    if weights is not None:
+        raise unsupported("weights= with panel=False", engine, func)
+    cols = _check(data, engine, [(outcome, "outcome"), (unit, "unit"), (time, "time"), (cohort, "cohort"),
+                                 (cluster, "cluster")], func)
+    frame = select(data, cols)
+    engine_numeric(frame, [(outcome, "outcome")], func=func)
+    frame, dropped = engine_missing(frame, [(c, r) for c, r in [(outcome, "outcome"), (unit, "unit"),
+                                                                (time, "time"), (cluster, "cluster")]
+                                            if c is not None],
+                                    droppable=("outcome",), missing=missing, func=func)
+    warn_dropped(dropped, func=func, stacklevel=4)
+    lo, hi = min_max(frame, outcome)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ColumnError(f"{func}: column {outcome!r} (outcome) holds infinite values.")
+    if lo == hi:
+        raise NotEstimableError(
+            f"{func}: column {outcome!r} (outcome) is constant (every analysed value is {lo:g}), "
+            "so there is no change to compare and no variance to estimate. Fix: check the column.",
+            outcome=str(outcome), reason="zero residual variance",
+        )
+    tvals = distinct(frame, time)
+    tcodes, tlev = sorted_codes(tvals, column=time, role="time", func=func)
+    check_periods(len(tlev), time, func=func)
+    tindex = pd.Index(tvals.to_numpy()[np.argsort(tcodes)])
+    firsts = first_positions(with_position(frame), unit)  # units in order of first appearance
+    uindex = pd.Index(firsts.index.to_numpy())
+    cindex = None if cluster is None else pd.Index(distinct(frame, cluster).to_numpy())
+    N, T = len(uindex), len(tlev)
+    numeric_cohort = pd.api.types.is_numeric_dtype(dtype_of(frame, cohort))
+
+    def cells(chunk: pd.DataFrame) -> pd.DataFrame:
+        u = np.asarray(uindex.get_indexer(chunk[unit]), dtype=np.int64)
+        t = np.asarray(tindex.get_indexer(chunk[time]), dtype=np.int64)
+        coh = chunk[cohort]
+        never = coh.isna().to_numpy()
+        if numeric_cohort:
+            never = never | (coh.fillna(0).to_numpy() == 0)
+        gc = np.where(never, -1, tindex.get_indexer(coh.where(~never)))
+        unknown = (~never) & (gc < 0)
+        gcode = np.where(unknown, 0, gc).astype(float)
+        out: dict[str, Any] = {"_k": u * T + t, "n": np.ones(len(chunk)),
+                               "y": chunk[outcome].to_numpy(dtype=float), "g": gcode, "g2": gcode**2,
+                               "unknown": unknown.astype(float)}
+        if cindex is not None:
+            cc = np.asarray(cindex.get_indexer(chunk[cluster]), dtype=float)
+            out["cl"], out["cl2"] = cc, cc**2
+        return pd.DataFrame(out)
+
+    outs = ["n", "y", "g", "g2", "unknown", *(["cl", "cl2"] if cindex is not None else [])]
+    sums = map_sums(frame, cols, cells, outs, key="_k")
+    key = sums.index.to_numpy()
+    n_ut = np.zeros((N, T))
+    S_ut = np.zeros((N, T))
+    n_ut[key // T, key % T] = sums["n"].to_numpy()
+    S_ut[key // T, key % T] = sums["y"].to_numpy()
+    ku = key // T
+    per_unit = sums.groupby(ku)[outs].sum()
+    if per_unit["unknown"].sum() > 0:
+        raise DesignError(
+            f"{func}: some cohort values of column {cohort!r} are not periods of {time!r}. A cohort "
+            "is the period a unit is first treated; 0 or missing means never treated. Fix: recode "
+            "the cohorts."
+        )
+    nu = per_unit["n"].to_numpy()
+    gsum = per_unit["g"].to_numpy()
+    if np.any(per_unit["g2"].to_numpy() * nu != gsum**2):
+        bad = uindex[per_unit.index.to_numpy()[per_unit["g2"].to_numpy() * nu != gsum**2]]
+        raise DesignError(
+            f"{func}: column {cohort!r} (cohort) must be the same in every row of a unit of "
+            f"{unit!r}, but it differs within {len(bad):,} unit(s) (e.g. {_fmt_list(bad[:5], 5)}). "
+            "With panel=False the unit is the area (or cluster) the programme rolled out in. Fix: set "
+            "each area's cohort to the period it was first treated (0 or missing if never treated)."
+        )
+    gu = np.round(gsum / nu).astype(np.int64)
+    clu = None
+    if cindex is not None:
+        if np.any(per_unit["cl2"].to_numpy() * nu != per_unit["cl"].to_numpy() ** 2):
+            raise DesignError(
+                f"{func}: column {cluster!r} (cluster) must be constant within each unit of {unit!r} "
+                "(units nested in clusters). Fix: cluster on a coarser column, or leave cluster=None "
+                "to cluster on the units."
+            )
+        clu = np.round(per_unit["cl"].to_numpy() / nu).astype(np.int64)
+    return _estimate(n_ut, S_ut, gu, clu, uindex.to_numpy(), tlev, dropped=dropped, outcome=outcome,
+                     unit=unit, cohort=cohort, cluster=cluster, control_group=control_group, method=method,
+                     anticipation=anticipation, base_period=base_period, last_cohort=last_cohort,
+                     bootstrap=bootstrap, rng=rng, alpha=alpha, func=func)
+
+
+def _estimate(
+    n_ut: np.ndarray, S_ut: np.ndarray, gu: np.ndarray, clu: np.ndarray | None, ulev: np.ndarray,
+    tlev: np.ndarray, *, dropped: dict[str, int], outcome: Hashable, unit: Hashable, cohort: Hashable,
+    cluster: Hashable | None, control_group: str, method: str, anticipation: int, base_period: str,
+    last_cohort: str, bootstrap: int, rng: np.random.Generator | None, alpha: float, func: str,
+) -> StaggeredDid:
+    """The steps of :func:`staggered_did_rc` on area-by-period sums ``S_ut`` and counts ``n_ut``
+    (areas in order of first appearance; ``gu`` each area's cohort index, -1 never)."""
+    notes: list[str] = []
+    early_u = check_pre_period(gu, anticipation, func=func)
+    if early_u.any():
+        n_early = int(early_u.sum())
+        warnings.warn(f"{func}: {n_early:,} unit(s) ({int(n_ut[early_u].sum()):,} rows) first treated in "
+                      "the first period have no pre-treatment period and were dropped.",
+                      DroppedRowsWarning, stacklevel=4)
+        notes.append(f"{n_early:,} unit(s) treated from the first period dropped")
+        keep = ~early_u
+        n_ut, S_ut, gu, ulev = n_ut[keep], S_ut[keep], gu[keep], ulev[keep]
+        clu = None if clu is None else clu[keep]
+    if not (gu >= 0).any():
+        raise DesignError(f"{func}: no unit is ever treated (column {cohort!r} is 0 or missing throughout).")
+    if control_group == "never_treated" and not (gu < 0).any():
+        raise DesignError(
+            f"{func}: control_group='never_treated' but no unit is never treated, so there is no "
+            "never-treated comparison group. Fix: use control_group='not_yet_treated'."
+        )
+    T = len(tlev)
+    cohorts = np.unique(gu[gu >= 0])
+    if control_group == "not_yet_treated" and not (gu < 0).any() and last_cohort == "comparison":
+        if len(cohorts) == 1:
+            raise DesignError(f"{func}: every unit of {unit!r} is first treated in the same period and none "
+                              "is never treated, so there is no comparison group. Fix: add never-treated "
+                              "or later-treated units.")
+        cut = int(cohorts.max()) - anticipation
+        n_ut, S_ut = n_ut[:, :cut], S_ut[:, :cut]
+        notes.append(f"no never-treated units: the last cohort ({tlev[int(cohorts.max())]}) serves only as "
+                     f"the comparison group and the periods from {tlev[cut]} on are left out (as R's did)")
+        tlev, T, cohorts = tlev[:cut], cut, cohorts[:-1]
+    n_units = len(ulev)
+    n_rows = int(n_ut.sum())
+    n_total = n_rows
+    ucount = n_ut.sum(axis=1)
+    uw = ucount.copy()
+    cl = None
+    if clu is not None:
+        cl = np.asarray(pd.factorize(clu)[0], dtype=np.int64)
+        check_two_clusters(int(cl.max()) + 1, cluster, func=func)
+    else:
+        check_two_clusters(n_units, unit, func=func)
+    rows: list[dict[str, Any]] = []
+    infs: list[np.ndarray] = []
+    skipped = 0
+    used = np.zeros(n_units, dtype=bool)
+    for gg in cohorts.tolist():
+        ref = gg - 1 - anticipation
+        treated = gu == gg
+        for tt in range(T):
+            if base_period == "varying":
+                b = ref if tt >= gg - anticipation else tt - 1
+                if b < 0:
+                    continue
+            else:
+                b = ref
+                if tt == b:
+                    continue
+            if control_group == "never_treated":
+                control = gu < 0
+            else:
+                control = (gu < 0) | ((gu > max(tt, b) + anticipation) & (gu != gg))
+            # the four cells: (treated, t), (treated, b), (control, t), (control, b)
+            cells = [(treated, tt, 1.0), (treated, b, -1.0), (control, tt, -1.0), (control, b, 1.0)]
+            counts = [float(n_ut[m, s].sum()) for m, s, _ in cells]
+            if min(counts) == 0:
+                skipped += 1
+                continue
+            means = [float(S_ut[m, s].sum()) / c for (m, s, _), c in zip(cells, counts, strict=True)]
+            att = (means[0] - means[1]) - (means[2] - means[3])
+            inf = np.zeros(n_units)
+            for (m, s, sign), c, eta in zip(cells, counts, means, strict=True):
+                inf[m] += sign * (S_ut[m, s] - n_ut[m, s] * eta) / c
+            infs.append(inf * n_total)
+            present = (n_ut[:, tt] + n_ut[:, b]) > 0
+            used |= control & present
+            rows.append({"_g": gg, "_t": tt, "cohort": tlev[gg], "time": tlev[tt], "event_time": tt - gg,
+                         "base_period": tlev[b], "estimate": att,
+                         "n_treated": int(np.sum(treated & present)),
+                         "n_control": int(np.sum(control & present)), "post": bool(tt >= gg)})
+    if skipped:
+        notes.append(f"{skipped} ATT(g, t) without treated or comparison rows in one of their periods left out")
+    if not rows:
+        raise DesignError(f"{func}: no ATT(g, t) could be estimated (no comparison rows).")
+    tix = np.arange(T)[None, :]
+    g_col = gu[:, None]
+    tr = (g_col >= 0) & (tix >= g_col)
+    first = int(cohorts.min())
+    cm = (g_col < 0) & (tix >= first) if (gu < 0).any() else (tix >= first) & (tix < g_col)
+    cm = np.broadcast_to(cm, n_ut.shape)
+    treated_mean = float(S_ut[tr].sum() / n_ut[tr].sum()) if n_ut[tr].sum() > 0 else float("nan")
+    comparison_mean = float(S_ut[cm].sum() / n_ut[cm].sum()) if n_ut[cm].sum() > 0 else float("nan")
+    return finish_rc(
+        rows, infs, cl=cl, unbalanced=False, n_units=n_units, n_total=n_total, n_rows=n_rows,
+        bootstrap=bootstrap, rng=rng, alpha=alpha, tlev=tlev, cohorts=cohorts, ucoh=gu.copy(),
+        means=(treated_mean, comparison_mean), notes=notes, unit=unit, weights=None,
+        outcome=outcome, method=method, control_group=control_group, base_period=base_period,
+        anticipation=anticipation, covariates=(), used=used, dropped=dropped, uw=uw, ucount=ucount,
+    )
+
