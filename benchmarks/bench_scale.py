@@ -22,7 +22,7 @@ What it measures (issue 18):
 
 The data are synthetic (the generator below): people randomised over a year, each with 20
 monthly records from two months before randomisation; 40% in work in a month, earnings
-lognormal, weeks in work 0-4.3.
+lognormal, weeks in work up to the month's weeks.
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ DATA_END = "2024-12-31"
 
 
 # ----------------------------------------------------------------------------- data
+def _month_weeks(month: np.ndarray) -> np.ndarray:
+    """Weeks in each month (days / 7) of month numbers since 1970-01."""
+    start = month.astype("datetime64[M]").astype("datetime64[D]")
+    return ((start + np.timedelta64(31, "D")).astype("datetime64[M]").astype("datetime64[D]") - start).astype(float) / 7
+
+
 def _people_chunk(first_id: int, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
@@ -61,7 +67,8 @@ def _people_chunk(first_id: int, n: int, seed: int) -> tuple[pd.DataFrame, pd.Da
         "id": np.repeat(ids, MONTHS_PER_PERSON),
         "month": month.astype("datetime64[M]").astype("datetime64[ns]"),
         "earnings": np.where(working, np.round(rng.lognormal(7, 0.6, m), 2), 0.0),
-        "weeks_employed": np.where(working, np.round(rng.uniform(0.5, 4.3, m), 2), 0.0),
+        # at most the month's days / 7 (the rules refuse more)
+        "weeks_employed": np.where(working, np.floor(rng.uniform(0.5, 1.0, m) * _month_weeks(month) * 100) / 100, 0.0),
     })
     return people, records
 

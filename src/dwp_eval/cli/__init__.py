@@ -23,6 +23,7 @@ from typing import Any
 from dwp_eval._version import __version__
 from dwp_eval.cli.demo import run_demo
 from dwp_eval.cli.files import InputFileError, check_outputs, read_participants, read_table
+from dwp_eval.cli.outcomes import add_outcomes_parser
 from dwp_eval.cli.output import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
@@ -365,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--tables", help="also write every table as CSV into this folder")
     a.add_argument("--overwrite", action="store_true", help="replace existing output files")
     a.set_defaults(func=_cmd_analyse)
+
+    add_outcomes_parser(sub)
 
     c = sub.add_parser(
         "selfcheck",

@@ -280,10 +280,11 @@ def _dask_by_key(given: Mapping[str, Any], run: _Runner, meta: pd.DataFrame,
 
     parts = []
     for i, (frame, key, cols) in enumerate(given.values()):
-        t = frame[list(cols)]
-        t = t.rename(columns={c: _stacked_name(i, j) for j, c in enumerate(cols)})
-        t = t.assign(**{_KEY: frame[key], _TAG: i})
-        parts.append(t)
+        # one blockwise step per table (renamed columns, the key and the table's tag), so
+        # that no two expressions of the frame must be aligned partition by partition
+        wanted = list(dict.fromkeys([*cols, key]))
+        meta = _stacked_part(frame[wanted]._meta, i, list(cols), key)
+        parts.append(frame[wanted].map_partitions(_stacked_part, i, list(cols), key, meta=meta))
     n = npartitions or max(f.npartitions for f, _, _ in given.values())
     stacked = dd.concat(parts).shuffle(_KEY, npartitions=n)
     runs = [dask.delayed(run.stacked)(p) for p in stacked.to_delayed()]
@@ -291,6 +292,14 @@ def _dask_by_key(given: Mapping[str, Any], run: _Runner, meta: pd.DataFrame,
     notes = list(dask.compute(*[dask.delayed(_second)(r) for r in runs]))
     rows = dd.from_delayed([dask.delayed(_first)(r) for r in runs], meta=meta, verify_meta=False)
     return rows, notes
+
+
+def _stacked_part(part: pd.DataFrame, i: int, cols: list[Hashable], key: Hashable) -> pd.DataFrame:
+    """A partition of table ``i`` as stacked rows: its columns renamed, its key and its tag."""
+    out = pd.DataFrame({_stacked_name(i, j): part[c] for j, c in enumerate(cols)}, index=part.index)
+    out[_KEY] = part[key]
+    out[_TAG] = i
+    return out
 
 
 def _first(pair: tuple[Any, Any]) -> Any:
