@@ -14,17 +14,20 @@
 # %% [markdown]
 # # Data beyond one machine: a trial on Dask (and Spark)
 #
-# The functions of dwp_eval take a Dask or a Spark DataFrame wherever they take
-# a pandas one, and give the same numbers. This notebook runs a trial's
-# intention-to-treat analysis on a `dask.distributed` cluster of two small
-# workers, reading the trial's files lazily from parquet, and checks every
-# number against pandas on the same rows; a short last part does the same on
-# Spark in local mode, when pyspark and Java are installed. The reasoning
-# (when to switch, what runs where, what is not offered yet) is in the guide
-# [Data beyond one machine](../guides/beyond-one-machine.md).
+# The main functions of dwp_eval (outcomes from admin records, `itt`, `cace`,
+# `balance`, `did` and others) also take a Dask or a Spark DataFrame, and give
+# the same numbers as on a pandas one. This notebook derives a trial's
+# outcomes from its monthly employment records and benefit spells on a
+# `dask.distributed` cluster of two small workers, reading the files lazily
+# from parquet, then estimates the intention-to-treat effect there, and checks
+# every number against pandas on the same rows; a short last part does the
+# same estimate on Spark in local mode, when pyspark and Java are installed.
+# The reasoning (when to switch, what runs where, what is not offered yet) is
+# in the guide [Data beyond one machine](../guides/beyond-one-machine.md).
 #
-# The data are small (20,000 people): starting the workers and the Spark
-# session takes most of the run, and nothing in the code depends on the size.
+# The data are small (10,000 people, about 200,000 person-months): starting
+# the workers and the Spark session takes much of the run, and nothing in the
+# code depends on the size.
 # It runs top to bottom as a notebook (jupytext); not as a plain script,
 # because a script that starts worker processes must do so under
 # `if __name__ == "__main__":` (see the guide's pitfalls), which a notebook
@@ -46,7 +49,16 @@ import pandas as pd
 from distributed import Client, LocalCluster
 
 import dwp_eval as de
+from dwp_eval.datasets.admin import whp_monthly_records
 from dwp_eval.errors import OptionError
+
+
+def same(a: de.Effect, b: de.Effect) -> bool:
+    """Every number of two results equal to 1e-10 relative (the engine adds the same
+    sums in another order, so the last digits may differ)."""
+    fields = ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high")
+    return all(np.isclose(getattr(a, f), getattr(b, f), rtol=1e-10, atol=1e-12) for f in fields) \
+        and a.n_obs == b.n_obs and a.se_type == b.se_type
 
 # %% [markdown]
 # ## A cluster on this machine
@@ -70,63 +82,80 @@ print(f"{len(limits)} workers, memory limits {', '.join(limits)}")
 # %% [markdown]
 # ## The trial's files
 #
-# A Work-and-Health-style trial: 20,000 referrals randomised 1:1 within site x
-# benefit strata, with 12-month outcomes simulated with a known effect (+4
-# percentage points on "13+ weeks in work"). On a data platform the analysis
-# file would already be a folder of parquet files; here we write one, in eight
-# files.
+# A Work-and-Health-style trial: 10,000 referrals randomised 1:1 within site x
+# benefit strata, and two years of their monthly employment records and
+# benefit spells, simulated with a known effect (+4 percentage points on "13+
+# weeks in work"). On a data platform these would already be folders of
+# parquet files, the records by far the biggest; here we write them, in
+# several files each.
 
 # %%
-people = de.datasets.whp_like(n=20_000, seed=7)
+people = de.datasets.whp_like(n=10_000, seed=7)
 alloc = de.randomise(people, strata=["site", "benefit"], seed=20180501)
-trial = people.merge(alloc.table[["id", "arm", "stratum"]], on="id")
-outcomes = de.datasets.whp_outcomes(trial, trial["arm"], seed=7)
-true_itt = outcomes.attrs["true_itt"]["employed_13_weeks"]
-trial = trial.merge(outcomes, on="id")
+people = people.merge(alloc.table[["id", "arm", "stratum"]], on="id")
+records = whp_monthly_records(people, people["arm"], seed=2, months=24)
 
-folder = Path(tempfile.mkdtemp()) / "trial.parquet"
-dd.from_pandas(trial, npartitions=8).to_parquet(folder, write_index=False)
-print(sorted(p.name for p in folder.iterdir())[:3], "...")
+root = Path(tempfile.mkdtemp())
+for name, table, files in [("people", people, 4), ("employment", records.employment, 8),
+                           ("benefits", records.benefits, 4)]:
+    dd.from_pandas(table, npartitions=files).to_parquet(root / name, write_index=False)
+print(f"{len(records.employment):,} person-months, {len(records.benefits):,} benefit spells, "
+      f"{len(people):,} people")
 
 # %% [markdown]
 # ## Reading lazily
 #
-# `dd.read_parquet` reads the files' schema and nothing else: the frame is a
-# plan, one partition per file, and the rows are read by the workers when a
+# `dd.read_parquet` reads the files' schema and nothing else: each frame is a
+# plan, a partition per file, and the rows are read by the workers when a
 # result is needed. `columns=` reads only the columns the analysis uses.
 
 # %%
-columns = ["id", "arm", "stratum", "jobcentre", "age", "female", "months_out_of_work",
-           "prior_earnings", "employed_13_weeks", "earnings_12m"]
-big = dd.read_parquet(folder, columns=columns)
-print(type(big).__name__, "with", big.npartitions, "partitions; nothing read yet")
+person_cols = ["id", "referred_on", "arm", "stratum", "jobcentre", "age", "female",
+               "months_out_of_work", "prior_earnings"]
+big_people = dd.read_parquet(root / "people", columns=person_cols)
+big_employment = dd.read_parquet(root / "employment")
+big_benefits = dd.read_parquet(root / "benefits")
+print(type(big_employment).__name__, "with", big_employment.npartitions,
+      "partitions; nothing read yet")
 
-# the same rows in memory: the reference for every number below
-small = pd.read_parquet(folder, columns=columns)
+# %% [markdown]
+# ## Outcomes from the records, on the cluster
+#
+# `derive_outcomes` given Dask frames shuffles the rows of the three tables by
+# person id, so that each person's records reach one partition, and runs the
+# pandas rules on each partition. What comes back is a Dask frame with one
+# row per person (in no particular order), and the one warning about the
+# records, with the counts of all partitions. We check it against
+# `derive_outcomes` on the same tables in memory.
 
-
-def same(a: de.Effect, b: de.Effect) -> bool:
-    """Every number of two results equal to 1e-10 relative (the sums are added in
-    another order on the engine, so the last digits may differ)."""
-    fields = ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high")
-    return all(np.isclose(getattr(a, f), getattr(b, f), rtol=1e-10, atol=1e-12) for f in fields) \
-        and a.n_obs == b.n_obs and a.se_type == b.se_type
+# %%
+outcomes = de.derive_outcomes(big_people, employment=big_employment, benefits=big_benefits,
+                              randomised="referred_on", months=12)
+in_memory = de.derive_outcomes(people, employment=records.employment,
+                               benefits=records.benefits, randomised="referred_on", months=12)
+got = outcomes.compute().sort_values("id", ignore_index=True)
+pd.testing.assert_frame_equal(got, in_memory.sort_values("id", ignore_index=True),
+                              check_dtype=False, rtol=1e-10)
+got.head(3).T
 
 # %% [markdown]
 # ## The ITT on the cluster
 #
-# `itt` sees a Dask DataFrame and computes the estimate and its variance from
-# sums: each worker adds up, per partition, the counts, means and
-# cross-products of its rows, and the driver (this process) adds the
+# Join the arms and the baseline covariates (still on the cluster) and
+# estimate. `itt` sees a Dask DataFrame and computes the estimate and its
+# variance from sums: each worker adds up, per partition, the counts, means
+# and cross-products of its rows, and the driver (this process) adds the
 # partitions' sums and finishes: a `k x k` solve, one refinement step, the
 # variance. What travels to the driver is a few small arrays, not the rows.
 # The result is an `Effect` like any other; its method says where it was
-# computed.
+# computed. Every number equals the in-memory result to 1e-10.
 
 # %%
+big = outcomes.merge(big_people, on="id")
+small = in_memory.merge(people[person_cols], on="id")
+
 res = de.itt(big, outcome="employed_13_weeks", assigned="arm")
-ref = de.itt(small, outcome="employed_13_weeks", assigned="arm")
-assert same(res, ref)
+assert same(res, de.itt(small, outcome="employed_13_weeks", assigned="arm"))
 print(res.method)
 res
 
@@ -134,19 +163,19 @@ res
 # Lin-adjusted for baseline covariates (centred covariates interacted with
 # assignment, HC2), and with standard errors clustered by jobcentre (CR2 with
 # Bell-McCaffrey degrees of freedom from one block per jobcentre: the driver
-# gets a few numbers per jobcentre, never an `n_g x n_g` matrix). Both equal
-# pandas to 1e-10.
+# gets a few numbers per jobcentre, never an `n_g x n_g` matrix).
 
 # %%
 covariates = ["age", "female", "months_out_of_work", "prior_earnings"]
 lin = de.itt(big, outcome="employed_13_weeks", assigned="arm", covariates=covariates)
 assert same(lin, de.itt(small, outcome="employed_13_weeks", assigned="arm",
                         covariates=covariates))
+true_itt = 0.04  # the effect whp_monthly_records builds in (its default)
 assert lin.conf_low < true_itt < lin.conf_high
 
-by_jobcentre = de.itt(big, outcome="earnings_12m", assigned="arm", covariates=covariates,
-                      cluster="jobcentre")
-assert same(by_jobcentre, de.itt(small, outcome="earnings_12m", assigned="arm",
+by_jobcentre = de.itt(big, outcome="cumulative_earnings", assigned="arm",
+                      covariates=covariates, cluster="jobcentre")
+assert same(by_jobcentre, de.itt(small, outcome="cumulative_earnings", assigned="arm",
                                  covariates=covariates, cluster="jobcentre"))
 print(f"Lin:            {lin.estimate:.4f} (SE {lin.std_error:.4f}, {lin.se_type})")
 print(f"by jobcentre:   {by_jobcentre.estimate:.2f} (SE {by_jobcentre.std_error:.2f}, "
@@ -174,7 +203,13 @@ assert blocked.design == "blocked"
 print(f"\nblocked difference in means: {blocked.estimate:.4f} (SE {blocked.std_error:.4f}), "
       f"{len(sample):,} rows, {sample.memory_usage(deep=True).sum() / 2**20:.1f} MiB in memory")
 
+# %% [markdown]
+# The analysis file (one row per person: the outcome, arm and covariates) is
+# written from the cluster for the Spark part below, and the cluster closed.
+
 # %%
+big[["id", "arm", "employed_13_weeks", *covariates]].to_parquet(root / "analysis",
+                                                                 write_index=False)
 client.close()
 cluster.close()
 
@@ -185,8 +220,9 @@ cluster.close()
 # two threads; on Databricks or a trusted research environment the session
 # already exists (`spark`) and the same calls run on its cluster. Spark's
 # Python workers must run this interpreter (`PYSPARK_PYTHON`), which has
-# dwp_eval, pandas and pyarrow. This part is skipped when pyspark or Java is
-# missing.
+# dwp_eval, pandas and pyarrow. Spark reads the analysis file lazily, as Dask
+# did, and gives the Lin-adjusted ITT again, equal to pandas. This part is
+# skipped when pyspark or Java is missing.
 
 # %%
 have_spark = find_spec("pyspark") is not None and (
@@ -205,7 +241,7 @@ else:
              .config("spark.sql.execution.arrow.pyspark.enabled", "true")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    sdf = spark.read.parquet(str(folder)).select(*columns)  # lazy, as with Dask
+    sdf = spark.read.parquet(str(root / "analysis"))  # lazy, as with Dask
     on_spark = de.itt(sdf, outcome="employed_13_weeks", assigned="arm", covariates=covariates)
     assert same(on_spark, de.itt(small, outcome="employed_13_weeks", assigned="arm",
                                  covariates=covariates))
@@ -214,4 +250,4 @@ else:
     spark.stop()
 
 # %%
-shutil.rmtree(folder.parent)  # the parquet files written above
+shutil.rmtree(root)  # the parquet files written above

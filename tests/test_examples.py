@@ -133,7 +133,7 @@ def _plain(text: str) -> str:
 # notebooks that take more than about 5 s (measured: 05 runs 200 simulations, 7-8 s;
 # 08 fits 20 mixed-effects logits, 15-45 s on a shared 2-core machine; 10 runs 40 event-study
 # draws and synthetic control placebos, 25 s; 11 starts a Dask LocalCluster and a Spark
-# session: 70 s as a notebook with the load average at 5, 128 s at 10)
+# session: 33 s as a notebook with the load average at 2, about twice that under load)
 SLOW = {"05_design_a_trial.py", "08_ips_primary_analysis.py", "10_evaluate_an_area_pilot.py",
         "11_data_beyond_one_machine.py"}
 

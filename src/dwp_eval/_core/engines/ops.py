@@ -283,8 +283,9 @@ def _dask_by_key(given: Mapping[str, Any], run: _Runner, meta: pd.DataFrame,
         # one blockwise step per table (renamed columns, the key and the table's tag), so
         # that no two expressions of the frame must be aligned partition by partition
         wanted = list(dict.fromkeys([*cols, key]))
-        meta = _stacked_part(frame[wanted]._meta, i, list(cols), key)
-        parts.append(frame[wanted].map_partitions(_stacked_part, i, list(cols), key, meta=meta))
+        part_meta = _stacked_part(frame[wanted]._meta, i, list(cols), key)
+        parts.append(frame[wanted].map_partitions(_stacked_part, i, list(cols), key,
+                                                  meta=part_meta))
     n = npartitions or max(f.npartitions for f, _, _ in given.values())
     stacked = dd.concat(parts).shuffle(_KEY, npartitions=n)
     runs = [dask.delayed(run.stacked)(p) for p in stacked.to_delayed()]
