@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="1M-4M records: a smoke run")
     ap.add_argument("--root", default="/tmp/dwp_eval_scale", help="where the parquet files go")
     ap.add_argument("--worker-memory", default=None,
-                    help="memory limit of each of the 2 workers (default: 1.5GiB, quick: 1GiB)")
+                    help="memory limit of each of the 2 workers (default: 2GiB, quick: 1GiB)")
     ap.add_argument("--pandas-max", type=int, default=None,
                     help="largest size run in pandas (default 100M, quick 4M)")
     ap.add_argument("--skip-itt", action="store_true")
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         sizes = [10_000_000, 50_000_000, 100_000_000, 200_000_000]
         itt_rows, itt_small, clusters = 100_000_000, 10_000_000, 10_000
-        limit = args.worker_memory or "1.5GiB"
+        limit = args.worker_memory or "2GiB"
         pandas_max = args.pandas_max or 100_000_000
         root = Path(args.root)
     t0 = time.perf_counter()
@@ -281,9 +281,11 @@ def outcomes(client, root: Path, sizes: list[int], *, per_row: float, pandas_max
               f"{f'{pd_peak / 2**30:.2f}' if pd_peak else '-':>16}")
         sys.stdout.flush()
     (r0, w0), (r1, w1) = rows_out[0], rows_out[-1]
+    data = r1 * per_row
     print(f"   scaling {r0:,} -> {r1:,} records: x{r1 / r0:.0f} data, x{w1 / w0:.1f} time "
-          f"(linear: x{r1 / r0:.0f}); worker limits in all {total_limit / 2**30:.2f} GiB < "
-          f"{r1 * per_row / 2**30:.2f} GiB of records in memory")
+          f"(linear: x{r1 / r0:.0f}); the workers' memory limits add up to "
+          f"{total_limit / 2**30:.2f} GiB, {'less' if total_limit < data else 'MORE'} than the "
+          f"{data / 2**30:.2f} GiB the largest records take in memory")
 
 
 def itt_at_scale(root: Path, itt_rows: int, itt_small: int, clusters: int) -> None:
