@@ -331,16 +331,19 @@ class RecordProblems:
         self.add("duplicate", n, "counted once", examples,
                  f"{n:,} duplicated record(s) (counted once)")
 
-    def warn(self, func: str, total: int, what: str) -> None:
+    def warn(self, func: str, total: int, what: str, *, attrs: bool = True) -> None:
         """One :class:`~dwp_eval.errors.RecordProblemsWarning` stating every non-zero count
-        (attributed to the caller of ``func``)."""
+        (attributed to the caller of ``func``); ``attrs=False``: the result (a Dask or Spark
+        frame) has no ``attrs``, so the warning is where the counts are."""
         parts = [self._texts[k] for k, v in self.entries.items() if v["n_records"]]
         if not parts:
             return
         n_bad = sum(v["n_records"] for v in self.entries.values())
         warnings.warn(
             f"{func}: {n_bad:,} problem(s) in {total:,} {what}: " + "; ".join(parts)
-            + ". Nothing was dropped silently: details in result.attrs['data_problems'].",
+            + ". Nothing was dropped silently: "
+            + ("details in result.attrs['data_problems']." if attrs
+               else "these are the counts (a Dask or Spark result has no attrs)."),
             RecordProblemsWarning,
             stacklevel=3,
         )

@@ -294,7 +294,7 @@ def flag_contamination(
     else:
         out, raw = _flag(people, referrals, **options)
     problems = _problems(raw)
-    problems.warn(func, raw["n_records"], "referral records")
+    problems.warn(func, raw["n_records"], "referral records", attrs=engine not in (DASK, SPARK))
     if engine in (DASK, SPARK):
         return out
     out.attrs["data_problems"] = problems.entries

@@ -175,7 +175,7 @@ def take_up(
     else:
         out, raw = _take_up(people, starts, **options)
     problems = _problems(raw)
-    problems.warn(func, raw["n_records"], "start records")
+    problems.warn(func, raw["n_records"], "start records", attrs=engine not in (DASK, SPARK))
     if engine in (DASK, SPARK):
         return out
     out.attrs["data_problems"] = problems.entries

@@ -47,10 +47,11 @@ def _after_end(record_ids: pd.Series, month: np.ndarray, data_end: int) -> dict[
 
 def _warn_problems(
     problems: dict[str, dict[str, Any]], *, n_emp: int, n_ben: int | None, n_known: int,
-    data_end: int, inferred: bool, func: str = _FUNC,
+    data_end: int, inferred: bool, func: str = _FUNC, attrs: bool = True,
 ) -> None:
     """Warn once about every problem in ``problems``; call from ``derive_outcomes`` itself
-    (the warning points at its caller)."""
+    (the warning points at its caller). ``attrs=False``: the result is a Dask or Spark
+    frame, which has no ``attrs``, so the warning says the counts are its own."""
     parts = []
     e = problems["employment_unknown_id"]
     if e["n_records"]:
@@ -87,8 +88,9 @@ def _warn_problems(
         )
     if parts:
         warnings.warn(
-            f"{func}: " + "; ".join(parts) + ". They were left out; counts in "
-            "result.attrs['data_problems'].",
+            f"{func}: " + "; ".join(parts) + ". They were left out; "
+            + ("counts in result.attrs['data_problems']." if attrs
+               else "these are the counts (a Dask or Spark result has no attrs)."),
             RecordProblemsWarning,
             stacklevel=3,
         )

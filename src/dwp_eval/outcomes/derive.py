@@ -345,6 +345,7 @@ def derive_outcomes(
         n_known=report.n_known,
         data_end=report.data_end,
         inferred=report.data_end_from == "employment",
+        attrs=engine not in (DASK, SPARK),
     )
     if engine in (DASK, SPARK):
         return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -86,12 +86,12 @@ def check_engine_columns(
 @dataclass
 class Note:
     """What a partition's kernel reports besides its rows: any picklable ``value`` (counts
-    of problems), or the :class:`DwpEvalError` it raised (class name and message), which
-    :meth:`raise_error` raises again on the driver."""
+    of problems, which the driver adds up and warns about once), or the
+    :class:`DwpEvalError` it raised (class name and message), which :meth:`raise_error`
+    raises again on the driver."""
 
     value: Any = None
     error: tuple[str, str] | None = None
-    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def of_error(cls, exc: DwpEvalError) -> Note:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import pickle
-import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import reduce
@@ -213,22 +212,21 @@ def by_key(
 
 class _Runner:
     """The kernel with its table specs: splits a stacked partition back into tables with
-    their own columns and dtypes, runs the kernel, and catches what it raises or warns."""
+    their own columns and dtypes, runs the kernel, and catches the DwpEvalError it raises."""
 
     def __init__(self, kernel: Kernel, specs: Mapping[str, tuple[list[Hashable], dict[Hashable, Any]]],
                  meta: pd.DataFrame) -> None:
         self.kernel, self.specs, self.meta = kernel, dict(specs), meta
 
     def tables(self, tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, Note]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                rows, value = self.kernel(tables)
-                note = Note(value=value)
-            except DwpEvalError as exc:
-                rows, note = self.meta.iloc[:0].copy(), Note.of_error(exc)
-        note.warnings = [(type(w.message).__name__, str(w.message)) for w in caught]
-        return rows, note
+        # no warnings.catch_warnings here: it swaps process-wide state, and on a threaded
+        # scheduler a worker thread's exit would restore it over the caller's (losing the
+        # caller's warnings). Kernels report problems in their note, never by warning.
+        try:
+            rows, value = self.kernel(tables)
+            return rows, Note(value=value)
+        except DwpEvalError as exc:
+            return self.meta.iloc[:0].copy(), Note.of_error(exc)
 
     def stacked(self, part: pd.DataFrame) -> tuple[pd.DataFrame, Note]:
         tables = {}
@@ -279,12 +277,13 @@ def _dask_by_key(given: Mapping[str, Any], run: _Runner, meta: pd.DataFrame,
     import dask.dataframe as dd
 
     parts = []
+    key_as = _common_key([frame.dtypes[key] for frame, key, _ in given.values()])
     for i, (frame, key, cols) in enumerate(given.values()):
         # one blockwise step per table (renamed columns, the key and the table's tag), so
         # that no two expressions of the frame must be aligned partition by partition
         wanted = list(dict.fromkeys([*cols, key]))
-        part_meta = _stacked_part(frame[wanted]._meta, i, list(cols), key)
-        parts.append(frame[wanted].map_partitions(_stacked_part, i, list(cols), key,
+        part_meta = _stacked_part(frame[wanted]._meta, i, list(cols), key, key_as)
+        parts.append(frame[wanted].map_partitions(_stacked_part, i, list(cols), key, key_as,
                                                   meta=part_meta))
     n = npartitions or max(f.npartitions for f, _, _ in given.values())
     stacked = dd.concat(parts).shuffle(_KEY, npartitions=n)
@@ -295,10 +294,29 @@ def _dask_by_key(given: Mapping[str, Any], run: _Runner, meta: pd.DataFrame,
     return rows, notes
 
 
-def _stacked_part(part: pd.DataFrame, i: int, cols: list[Hashable], key: Hashable) -> pd.DataFrame:
-    """A partition of table ``i`` as stacked rows: its columns renamed, its key and its tag."""
+def _common_key(dtypes: Sequence[Any]) -> str | None:
+    """How the tables' keys are made one type for the shuffle: unchanged when their dtypes
+    agree, as ``float64`` when all are numbers (1001 and 1001.0 are one person, as in
+    pandas), otherwise as text. Only where a row goes depends on it: the kernels match ids
+    in their own dtypes, so ids of different types still match nobody, as in pandas."""
+    if len({str(d) for d in dtypes}) == 1:
+        return None
+    numeric = all(pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)
+                  for d in dtypes)
+    return "float64" if numeric else "str"
+
+
+def _stacked_part(part: pd.DataFrame, i: int, cols: list[Hashable], key: Hashable,
+                  key_as: str | None = None) -> pd.DataFrame:
+    """A partition of table ``i`` as stacked rows: its columns renamed, its key (made the
+    tables' common type, :func:`_common_key`) and its tag."""
     out = pd.DataFrame({_stacked_name(i, j): part[c] for j, c in enumerate(cols)}, index=part.index)
-    out[_KEY] = part[key]
+    k = part[key]
+    if key_as == "float64":
+        k = k.astype("float64")
+    elif key_as == "str":
+        k = k.astype(object).where(k.notna(), None).map(lambda v: None if v is None else str(v))
+    out[_KEY] = k
     out[_TAG] = i
     return out
 
