@@ -26,7 +26,7 @@ PYTHON_NEWEST ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/py
 OLDEST := .venv-oldest
 NEWEST := .venv-newest
 # -n 2: the machine has two cores; the slow Monte Carlo tests run once, in the main run
-MATRIX_PYTEST := -m "not slow" -n 2 -q -p no:cacheprovider
+MATRIX_PYTEST := -m "not slow" -n 2 --dist loadgroup -q -p no:cacheprovider
 
 .PHONY: demo test lint typecheck pytest docs bench clean test-deps test-oldest test-newest
 
@@ -50,7 +50,7 @@ test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto --dist loadgroup
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	@$(MAKE) --no-print-directory test-deps
 
@@ -102,7 +102,7 @@ typecheck: $(STAMP_TEST)
 	$(BIN)/mypy
 
 pytest: $(STAMP_TEST)
-	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto --dist loadgroup
 
 docs: $(STAMP_TEST)
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site

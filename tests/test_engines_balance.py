@@ -57,10 +57,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
-def test_balance_on_engine_equals_pandas(engine_frame, case) -> None:
+def _ids(c: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in c.items())
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_balance_on_dask_equals_pandas(dask_frame, case) -> None:
     df = _trial()
-    _same(de.balance(df, **case), de.balance(engine_frame(df, 4), **case))
+    _same(de.balance(df, **case), de.balance(dask_frame(df, 4), **case))
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[2]], ids=_ids)
+def test_balance_on_spark_equals_pandas(spark_frame, case) -> None:
+    """On Spark (a few seconds a call) the individual and the cluster design."""
+    df = _trial()
+    _same(de.balance(df, **case), de.balance(spark_frame(df, 4), **case))
 
 
 def test_balance_on_engine_jtpa(engine_frame) -> None:
