@@ -26,7 +26,7 @@ PYTHON_NEWEST ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/py
 OLDEST := .venv-oldest
 NEWEST := .venv-newest
 # -n 2: the machine has two cores; the slow Monte Carlo tests run once, in the main run
-MATRIX_PYTEST := -m "not slow" -n 2 --dist loadgroup -q -p no:cacheprovider
+MATRIX_PYTEST := -m "not slow" -n 2 -q -p no:cacheprovider
 
 .PHONY: demo test lint typecheck pytest docs bench clean test-deps test-oldest test-newest
 
@@ -45,12 +45,16 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 demo: $(STAMP_RUN)
 	$(BIN)/dwp-eval demo
 
-# pytest -n auto: the suite runs on every core (pytest-xdist), about half the time on two
+# pytest -n auto: the suite runs on every core (pytest-xdist), about half the time on two.
+# The engine tests (marked engine: Dask LocalCluster, Spark local mode) run after it in one
+# process, so that one cluster and one Spark JVM serve them all.
+ENGINE_PYTEST := -m engine -p no:xdist -q
 test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto --dist loadgroup
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto -m "not engine"
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest $(ENGINE_PYTEST)
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	@$(MAKE) --no-print-directory test-deps
 
@@ -102,7 +106,8 @@ typecheck: $(STAMP_TEST)
 	$(BIN)/mypy
 
 pytest: $(STAMP_TEST)
-	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto --dist loadgroup
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest -n auto -m "not engine"
+	DWP_EVAL_REQUIRE_EXTRAS=1 $(BIN)/python -m pytest $(ENGINE_PYTEST)
 
 docs: $(STAMP_TEST)
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site

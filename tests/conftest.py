@@ -124,14 +124,6 @@ def engine_frame(request):
     return lambda df, npartitions=3: session.createDataFrame(df).repartition(npartitions)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Engine tests share one xdist worker (``--dist loadgroup`` in make test): one Dask
-    LocalCluster and one Spark JVM for all of them, not one per worker, on a 2-core CI."""
-    for item in items:
-        if item.get_closest_marker("engine") is not None:
-            item.add_marker(pytest.mark.xdist_group("engines"))
-
-
 @pytest.fixture
 def dask_frame(dask_client):
     """``dask_frame(df, npartitions=3)``: ``df`` as a Dask DataFrame (Dask-only cases)."""
