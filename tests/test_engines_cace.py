@@ -112,3 +112,6 @@ def test_cace_bad_input_on_engine(engine_frame) -> None:
     assert str(eng.value) == str(mem.value)
     with pytest.raises(OptionError, match="'strata' parameter of cace is not yet offered"):
         de.cace(big, **kw, strata="office")
+    twice = df.assign(age2=2 * df.age)
+    with pytest.raises(DesignError, match="singular"):
+        de.cace(engine_frame(twice, 3), **kw, covariates=["age", "age2"])

@@ -163,6 +163,11 @@ def test_bad_input_on_engine(engine_frame) -> None:
     res = de.itt(big, outcome="earnings", assigned="arm")
     with pytest.raises(OptionError):
         res.with_se("HC1")
+    twice = df.assign(age2=2 * df.age + 1)
+    with pytest.raises(DesignError, match="singular"):
+        de.itt(engine_frame(twice, 3), outcome="earnings", assigned="arm", covariates=["age", "age2"])
+    with pytest.raises(DesignError):  # in memory too (naming the collinear columns)
+        de.itt(twice, outcome="earnings", assigned="arm", covariates=["age", "age2"])
 
 
 def test_person_order_and_partitions_do_not_matter(engine_frame) -> None:

@@ -59,7 +59,15 @@ def cace_on_engine(
         )
         design = with_centre(design, totals)
         p_t, p_c = _take_up(rows, design, received, func=func)
-        fit, n_clusters, role = _fit(rows, design, used, alpha=alpha, engine=engine, func=func)
+        try:
+            fit, n_clusters, role = _fit(rows, design, used, alpha=alpha, engine=engine, func=func)
+        except np.linalg.LinAlgError:
+            raise DesignError(
+                f"{func}: the regressions of {outcome!r} and {received!r} on assignment and the "
+                f"covariates {list(map(str, covariates))} are singular (a covariate is constant "
+                "among the compared people, or a combination of the others). Fix: drop the "
+                "redundant covariate."
+            ) from None
     common: dict[str, Any] = dict(
         outcome=str(outcome), treatment=design.treatment_key, control=design.control_key,
         alpha=alpha, n_obs=int(totals["n1"] + totals["n0"]),

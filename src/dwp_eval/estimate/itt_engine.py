@@ -29,7 +29,7 @@ from dwp_eval._core.engines.regression import (
 )
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval._validation import _fmt_list, check_alpha
-from dwp_eval.errors import NotEstimableError
+from dwp_eval.errors import DesignError
 from dwp_eval.estimate.engine_sample import check_sample_columns, engine_sample, refuse
 from dwp_eval.results import Effect
 
@@ -74,10 +74,11 @@ def _itt(
         fit = fit_sums(data, design, (float(totals["wy1"] / totals["w1"]) if weights is None else 0.0,
                                       float(totals["wy0"] / totals["w0"]) if weights is None else 0.0))
     except np.linalg.LinAlgError:
-        raise NotEstimableError(
-            f"{func}: the regression of {outcome!r} on assignment and the covariates "
-            f"{_fmt_list(covariates)} is singular (a covariate is constant or a combination of "
-            "others). Fix: drop the redundant covariate.", outcome=str(outcome), reason="collinear",
+        raise DesignError(
+            f"{func}: the regression of {design.outcome!r} on assignment and the covariates "
+            f"{_fmt_list([str(c) for c in design.covariates])} is singular (a covariate is "
+            "constant among the compared people, or a combination of the others). Fix: drop "
+            "the redundant covariate."
         ) from None
     return _result(data, design, fit, totals, means, dropped, se_type=se_type, estimator=estimator,
                    alpha=alpha, engine=engine, func=func)

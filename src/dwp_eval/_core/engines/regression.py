@@ -174,10 +174,18 @@ class EngineFit:
 
 def solve_normal(XtX: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(X'X)^{-1} b``, ``(X'X)^{-1}`` and ``L`` with ``L L' = (X'X)^{-1}``, via the
-    Cholesky factor of the equilibrated matrix ``D^{-1} X'X D^{-1}``."""
+    Cholesky factor of the equilibrated matrix ``D^{-1} X'X D^{-1}``; raises
+    ``LinAlgError`` when a column is zero or collinear with the others (the callers name
+    the covariates)."""
     d = np.sqrt(np.diag(XtX))
+    if not np.all(d > 0):
+        raise np.linalg.LinAlgError("a column of X is zero")
     S = XtX / np.outer(d, d)
     R = np.linalg.cholesky(S).T  # S = R'R
+    # S has a unit diagonal, so R_jj^2 = 1 - R^2 of column j on the columns before it:
+    # below 1e-14, the column is a combination of the others to rounding
+    if float(np.min(np.abs(np.diag(R)))) < 1e-7:
+        raise np.linalg.LinAlgError("the columns of X are collinear")
     Rinv = np.linalg.inv(R)
     L = Rinv / d[:, None]  # (X'X)^{-1} = D^{-1} R^{-1} R^{-T} D^{-1}
     M = L @ L.T
