@@ -12,21 +12,22 @@ import dwp_eval as de
 from dwp_eval.cli import main
 
 
-def _files(tmp_path):
+def _files(tmp_path, parquet: bool = True):
     whp = de.datasets.whp_like(400, seed=3)
     emp = de.datasets.whp_monthly_records(whp, seed=3).employment
     people = pd.DataFrame({"id": whp["id"], "randomised_on": whp["referred_on"].astype("datetime64[ns]")})
     emp = emp.sort_values(["id", "month"]).reset_index(drop=True)
-    # microsecond timestamps: Spark cannot read pandas' default nanoseconds
-    us = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
-    people.to_parquet(tmp_path / "people.parquet", index=False, **us)
-    parts = tmp_path / "employment"
-    parts.mkdir()
-    shuffled = emp.sample(frac=1.0, random_state=1)
-    for i, rows in enumerate(np.array_split(np.arange(len(shuffled)), 3)):
-        chunk = shuffled.iloc[rows]
-        chunk.sort_values(["id", "month"]).to_parquet(parts / f"part-{i}.parquet", index=False, **us)
-    people.to_parquet(tmp_path / "people_ns.parquet", index=False)
+    if parquet:  # the engines read parquet (pyarrow comes with the [dask] and [spark] extras)
+        # microsecond timestamps: Spark cannot read pandas' default nanoseconds
+        us = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
+        people.to_parquet(tmp_path / "people.parquet", index=False, **us)
+        parts = tmp_path / "employment"
+        parts.mkdir()
+        shuffled = emp.sample(frac=1.0, random_state=1)
+        for i, rows in enumerate(np.array_split(np.arange(len(shuffled)), 3)):
+            chunk = shuffled.iloc[rows]
+            chunk.sort_values(["id", "month"]).to_parquet(parts / f"part-{i}.parquet", index=False, **us)
+        people.to_parquet(tmp_path / "people_ns.parquet", index=False)
     people.assign(randomised_on=people.randomised_on.dt.strftime("%Y-%m-%d")).to_csv(
         tmp_path / "people.csv", index=False)
     emp.to_csv(tmp_path / "employment.csv", index=False)
@@ -47,7 +48,7 @@ def _check(got: pd.DataFrame, ref: pd.DataFrame) -> None:
 
 
 def test_outcomes_cli_in_memory(tmp_path, capsys) -> None:
-    ref = _files(tmp_path)
+    ref = _files(tmp_path, parquet=False)
     out = tmp_path / "outcomes.csv"
     assert main(["outcomes", str(tmp_path / "people.csv"), str(tmp_path / "employment.csv"),
                  "--out", str(out)]) == 0
@@ -72,7 +73,7 @@ def test_outcomes_cli_on_engines(tmp_path, engine, request) -> None:
 
 @pytest.mark.engine
 def test_outcomes_cli_engine_needs_parquet(tmp_path, capsys, dask_client) -> None:
-    _files(tmp_path)
+    _files(tmp_path, parquet=False)
     code = main(["outcomes", str(tmp_path / "people.csv"), str(tmp_path / "employment.csv"),
                  "--out", str(tmp_path / "o.csv"), "--engine", "dask"])
     assert code == 2
