@@ -22,9 +22,19 @@ from dwp_eval.errors import (
     OptionError,
 )
 
-__all__ = ["check_numeric", "check_sample_columns", "engine_sample", "refuse"]
+__all__ = ["check_numeric", "check_sample_columns", "engine_sample", "refuse", "warn_dropped"]
 
 _NO_ARM = "\x00no arm"
+
+
+def warn_dropped(dropped: dict[str, int], *, func: str, stacklevel: int) -> None:
+    """The one :class:`DroppedRowsWarning` of rows dropped for missing values, by column (in
+    memory's words), attributed ``stacklevel`` frames up."""
+    warnings.warn(
+        f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
+        + ", ".join(f"{n:,} with missing {c}" for c, n in dropped.items()) + ").",
+        DroppedRowsWarning, stacklevel=stacklevel,
+    )
 
 
 def check_sample_columns(
@@ -162,11 +172,7 @@ def _missing(totals: pd.Series, design: Design, n_no_arm: int, *, missing: str, 
             )
         dropped[str(c)] = n_na
     if dropped:
-        warnings.warn(
-            f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
-            + ", ".join(f"{n:,} with missing {c}" for c, n in dropped.items()) + ").",
-            DroppedRowsWarning, stacklevel=4,
-        )
+        warn_dropped(dropped, func=func, stacklevel=5)
     return dropped
 
 

@@ -111,8 +111,7 @@ def _result(data: Any, design: Design, fit: EngineFit, totals: pd.Series, means:
         se, df = float(np.sqrt(v1 + v0)), float(welch_df(v1, v0, n1, n0))
         design_label, method = "standard", "difference in means (Neyman variance, Welch df)"
     else:
-        if clustered:
-            assert blocks is not None
+        if blocks is not None:  # clustered
             V, dof = cr_vcov(blocks, design, fit, used)
             df = float(dof[1])
         else:

@@ -13,7 +13,6 @@ strata and the randomisation version of the test need the rows in memory.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +24,8 @@ from scipy import stats
 from dwp_eval._core.engines import check_engine_columns, columns, kept, map_sums, require
 from dwp_eval._core.engines.regression import cluster_sums_of, cr_vcov, fit_sums, hc_vcov
 from dwp_eval._validation import _fmt_list, arm_keys, label_key, label_order
-from dwp_eval.errors import DesignError, DroppedRowsWarning, MissingDataError
-from dwp_eval.estimate.engine_sample import check_numeric, refuse
+from dwp_eval.errors import DesignError, MissingDataError
+from dwp_eval.estimate.engine_sample import check_numeric, refuse, warn_dropped
 from dwp_eval.results import BALANCE_COLUMNS, BalanceTable, BalanceTest
 
 __all__ = ["balance_on_engine"]
@@ -149,11 +148,7 @@ def _summaries(rows: Any, assigned: Hashable, covs: tuple[Hashable, ...], cluste
             )
         dropped[str(c)] = n_na
     if dropped:
-        warnings.warn(
-            f"{func}: {sum(dropped.values()):,} row(s) with missing values dropped ("
-            + ", ".join(f"{n:,} with missing {c}" for c, n in dropped.items()) + ").",
-            DroppedRowsWarning, stacklevel=4,
-        )
+        warn_dropped(dropped, func=func, stacklevel=5)
 
     def complete(chunk: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         keep = np.ones(len(chunk), dtype=bool)
