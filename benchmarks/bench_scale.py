@@ -149,8 +149,10 @@ def dask_outcomes(client, root: Path, rows: int):
     import dwp_eval as de
 
     people_files, emp_files = files(root, rows)
+    # one partition per row group (1M records): a partition, its shuffle buffers and the
+    # rules' working copies must fit a worker many times over (see the guide)
     people = dd.read_parquet(people_files)
-    employment = dd.read_parquet(emp_files)
+    employment = dd.read_parquet(emp_files, split_row_groups=True)
     t0 = time.perf_counter()
     with PeakMemory(client) as mem:
         out = de.derive_outcomes(people, employment=employment, months=12, data_end=DATA_END)
@@ -219,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="memory limit of each of the 2 workers (default: 2GiB, quick: 1GiB)")
     ap.add_argument("--pandas-max", type=int, default=None,
                     help="largest size run in pandas (default 100M, quick 4M)")
+    ap.add_argument("--sizes", default=None,
+                    help="record counts for derive_outcomes, comma-separated (default 10M,50M,100M,200M)")
     ap.add_argument("--skip-itt", action="store_true")
     ap.add_argument("--skip-outcomes", action="store_true")
     args = ap.parse_args(argv)
@@ -239,6 +243,8 @@ def main(argv: list[str] | None = None) -> None:
         pandas_max = args.pandas_max or 100_000_000
         root = Path(args.root)
     t0 = time.perf_counter()
+    if args.sizes:
+        sizes = [int(float(v)) for v in args.sizes.split(",")]
     if args.skip_outcomes:
         sizes = []
     write_records(root, max(sizes, default=ROWS_PER_FILE))

@@ -88,3 +88,39 @@ def test_outcomes_cli_spark_nanoseconds(tmp_path, capsys, spark) -> None:
                  "--out", str(tmp_path / "o.csv"), "--engine", "spark"])
     assert code == 2
     assert "nanosecond timestamps" in capsys.readouterr().err
+
+
+@pytest.mark.engine
+@pytest.mark.filterwarnings("ignore::dwp_eval.errors.DroppedRowsWarning")
+@pytest.mark.parametrize("engine", ["dask", "spark"])
+def test_analyse_cli_on_engines(tmp_path, capsys, engine, request) -> None:
+    """``dwp-eval analyse --engine``: the engine reads the parquet file (a folder of parts)
+    and the report, run in memory on the plan's columns, equals the pandas one table by
+    table; a CSV is refused with the fix."""
+    request.getfixturevalue("dask_client" if engine == "dask" else "spark")
+    demo = tmp_path / "demo"
+    assert main(["demo", "--out", str(demo), "--n", "600"]) == 0
+    trial = pd.read_csv(demo / "trial.csv")
+    parts = tmp_path / "trial"
+    parts.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(trial)), 3)):
+        trial.iloc[rows].to_parquet(parts / f"part-{i}.parquet", index=False)
+    trial.to_parquet(tmp_path / "trial.parquet", index=False)
+    plan = str(demo / "plan.toml")
+    assert main(["analyse", str(parts), "--plan", plan, "--out", str(tmp_path / "e.html"),
+                 "--tables", str(tmp_path / "e"), "--engine", engine]) == 0
+    out = capsys.readouterr().out
+    assert f"rows of {parts} (read by {engine.capitalize()}: the plan's" in out
+    assert main(["analyse", str(tmp_path / "trial.parquet"), "--plan", plan, "--out", str(tmp_path / "p.html"),
+                 "--tables", str(tmp_path / "p")]) == 0
+    tables = sorted(p.name for p in (tmp_path / "p").glob("*.csv"))
+    assert "impact.csv" in tables
+    assert tables == sorted(p.name for p in (tmp_path / "e").glob("*.csv"))
+    for name in tables:
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "e" / name), pd.read_csv(tmp_path / "p" / name),
+                                      check_exact=False, rtol=1e-10, obj=name)
+    capsys.readouterr()
+    code = main(["analyse", str(demo / "trial.csv"), "--plan", plan, "--out", str(tmp_path / "x.html"),
+                 "--engine", engine])
+    assert code == 2
+    assert f"is not parquet: with --engine {engine}" in capsys.readouterr().err

@@ -177,3 +177,26 @@ def test_person_order_and_partitions_do_not_matter(engine_frame) -> None:
     shuffled = df.sample(frac=1.0, random_state=3).reset_index(drop=True)
     b = de.itt(engine_frame(shuffled, 7), outcome="earnings", assigned="arm", cluster="office")
     _same(a, b)
+
+
+@pytest.mark.parametrize("case", [dict(covariates=["age"]), dict(cluster="office", covariates=["age"]),
+                                  dict(weights="weight", se_type="HC3")], ids=_ids)
+def test_large_partitions_are_summed_in_slices(dask_frame, monkeypatch, case) -> None:
+    """A partition longer than ``SLICE_ROWS`` is summed slice by slice (bounded working
+    memory): the same result. Run in this process (Dask's synchronous scheduler) so the
+    patched slice length reaches the sums; 2,400 rows in 2 partitions, slices of 97."""
+    import dask
+
+    from dwp_eval._core.engines import ops
+
+    df = _trial(seed=5)
+    kw = {"outcome": "earnings", "assigned": "arm", **case}
+    ref = de.itt(df, **kw)
+    monkeypatch.setattr(ops, "SLICE_ROWS", 97)
+    with dask.config.set(scheduler="synchronous"):
+        _same(ref, de.itt(dask_frame(df, 2), **kw))
+        got = de.cace(dask_frame(df.assign(took=(df.arm == "treatment") & (df.age > 25)), 2),
+                      outcome="earnings", assigned="arm", received="took", cluster=case.get("cluster"))
+    want = de.cace(df.assign(took=(df.arm == "treatment") & (df.age > 25)), outcome="earnings",
+                   assigned="arm", received="took", cluster=case.get("cluster"))
+    np.testing.assert_allclose([got.estimate, got.std_error], [want.estimate, want.std_error], rtol=RTOL)

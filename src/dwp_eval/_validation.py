@@ -313,6 +313,17 @@ def arm_keys(column: pd.Series) -> pd.Series:
     return pd.Series(table[found], index=column.index, dtype="string")
 
 
+def arm_index(column: pd.Series, labels: Sequence[str]) -> np.ndarray:
+    """For every value of an arm column, the position of its :func:`label_key` in
+    ``labels``; ``len(labels)`` for another arm and ``-1`` for a missing value. The keys
+    are read at the distinct values only, so this is fast on a large chunk."""
+    found, uniques = pd.factorize(column, sort=False)
+    pos = {label: i for i, label in enumerate(labels)}
+    keys = (label_key(u) for u in uniques)
+    table = np.asarray([-1 if k is None else pos.get(k, len(labels)) for k in keys] + [-1], dtype=np.int64)
+    return table[found]
+
+
 def is_numeric_label(label: str) -> bool:
     """Whether an arm label (a :func:`label_key`) is a number, which reads badly alone
     in text ("ITT of 1 vs 0")."""

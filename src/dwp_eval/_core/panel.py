@@ -40,6 +40,7 @@ __all__ = [
     "TwoWay",
     "absorbed_parameters",
     "check_complete",
+    "check_post_periods",
     "check_pre_period",
     "fit_within",
     "is_balanced",
@@ -123,6 +124,20 @@ def check_varies(y: np.ndarray, column: Hashable, *, func: str) -> None:
             "so there is no change to compare and no variance to estimate. Fix: check the column.",
             outcome=str(column), reason="zero residual variance",
         )
+
+
+def check_post_periods(shares: np.ndarray, *, post: Hashable, time: Hashable, func: str) -> None:
+    """Raise :class:`DesignError` unless ``post`` is one value within each period and marks
+    both pre (0) and post (1) periods; ``shares``: each period's share of rows with
+    ``post = 1``."""
+    if np.any((shares != 0) & (shares != 1)):
+        raise DesignError(
+            f"{func}: column {post!r} (post) must be the same for every row of a period, "
+            f"but it differs within some values of {time!r}. Fix: define post from the "
+            f"period, e.g. df[{post!r}] = (df[{time!r}] >= start).astype(int)."
+        )
+    if shares.min() == shares.max():
+        raise DesignError(f"{func}: column {post!r} (post) must mark both pre (0) and post (1) periods.")
 
 
 def check_finite_result(values: Sequence[float], column: Hashable, *, func: str) -> None:

@@ -20,9 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from dwp_eval._version import __version__
 from dwp_eval.cli.demo import run_demo
-from dwp_eval.cli.files import InputFileError, check_outputs, read_participants, read_table
+from dwp_eval.cli.files import (
+    InputFileError,
+    check_outputs,
+    read_lazily,
+    read_participants,
+    read_table,
+    spark_read_error,
+)
 from dwp_eval.cli.outcomes import add_outcomes_parser
 from dwp_eval.cli.output import (
     EXIT_BAD_INPUT,
@@ -205,6 +214,24 @@ def _cmd_power(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_columns_from_engine(path: str, engine: str, plan: Any) -> pd.DataFrame:
+    """The plan's columns of a parquet file read by Dask or Spark, brought into memory: the
+    report runs in memory on the trial's one row per person. (Columns the plan names but
+    the file lacks are left for :func:`~dwp_eval.analyse` to name.)"""
+    from dwp_eval._core.engines import collect, columns
+
+    frame = read_lazily(path, engine, what="trial data", command="dwp-eval analyse")
+    try:
+        named = {c for cols in plan.columns().values() for c in cols}
+        have = columns(frame)
+        return collect(frame, [c for c in have if c in named])
+    except Exception as err:
+        clear = spark_read_error(err)
+        if clear is not None:
+            raise clear from None
+        raise
+
+
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from dwp_eval.report.plan import AnalysisPlan
     from dwp_eval.report.report import analyse
@@ -218,13 +245,18 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     text = [c for c in (d["assigned"], d["strata"], d["cluster"], d["site"], d["excluded"]) if c]
     if plan.area_pilot is not None:  # area codes stay text (E06000001, 0123)
         text = [plan.area_pilot.area]
-    data = read_participants(args.data, text, d["id"])
+    if args.engine == "pandas":
+        data = read_participants(args.data, text, d["id"])
+    else:
+        data = _plan_columns_from_engine(args.data, args.engine, plan)
     report = analyse(data, plan)
     # every output checked before any is written, each written whole: all or none
     written = report.write(html=args.out, markdown=args.markdown, tables=args.tables,
                            overwrite=args.overwrite)
     print(f"Ran the analysis plan {args.plan} (sha256 {plan.fingerprint[:16]}...) on "
-          f"{len(data):,} rows of {args.data}.")
+          f"{len(data):,} rows of {args.data}"
+          + (f" (read by {args.engine.capitalize()}: the plan's {len(data.columns)} columns)."
+             if args.engine != "pandas" else "."))
     payload: dict[str, Any] = {"report": str(written["html"]), "plan": str(args.plan),
                                "plan_sha256": plan.fingerprint, "rows": len(data)}
     if args.markdown:
@@ -365,6 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--markdown", help="also write the report as Markdown to this path")
     a.add_argument("--tables", help="also write every table as CSV into this folder")
     a.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    a.add_argument("--engine", choices=["pandas", "dask", "spark"], default="pandas",
+                   help="what reads the data (default pandas). dask or spark read parquet lazily "
+                   "(a file, a folder of parts or a glob) and bring the plan's columns into "
+                   "memory, where the report runs")
     a.set_defaults(func=_cmd_analyse)
 
     add_outcomes_parser(sub)

@@ -13,13 +13,16 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from dwp_eval._core.engines import require
 from dwp_eval._core.files import refuse_duplicates, target_problem
 from dwp_eval.errors import DwpEvalError
 
-__all__ = ["PARQUET_SUFFIXES", "InputFileError", "check_outputs", "read_participants", "read_table"]
+__all__ = ["PARQUET_SUFFIXES", "InputFileError", "check_outputs", "read_lazily", "read_participants",
+           "read_table", "spark_read_error"]
 
 _INT_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)$")
 
@@ -124,6 +127,38 @@ def read_participants(path: str | Path, text_columns: Sequence[str], id: str | N
         if ids.notna().all() and ids.astype(str).str.fullmatch(_INT_TEXT).all():
             frame[id] = ids.astype("int64")
     return frame
+
+
+def read_lazily(path: str, engine: str, *, what: str, command: str) -> Any:
+    """Parquet (a file, a folder of parts or a glob) as a lazy Dask or Spark DataFrame.
+    Spark uses the session the environment configures (``getOrCreate``: local mode on a
+    laptop, the cluster on Databricks); Dask its ``dask.distributed`` client if one runs."""
+    if not any(str(path).lower().endswith(s) for s in PARQUET_SUFFIXES) and not Path(path).is_dir():
+        raise InputFileError(
+            f"{what} {path!r} is not parquet: with --engine {engine} the data are read lazily "
+            "from parquet (a file, a folder of parts or a glob). Fix: convert the file to parquet, "
+            "or use --engine pandas for a CSV that fits in memory."
+        )
+    require(engine, func=command)
+    if engine == "dask":
+        import dask.dataframe as dd
+
+        return dd.read_parquet(path)
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.getOrCreate().read.parquet(path)
+
+
+def spark_read_error(err: Exception) -> InputFileError | None:
+    """The one-line error for Spark's refusal of pandas' nanosecond parquet timestamps
+    (``None`` for any other error)."""
+    if "PARQUET_TYPE_ILLEGAL" in str(err) and "NANOS" in str(err):
+        return InputFileError(
+            "Spark cannot read the parquet files' nanosecond timestamps (pandas' default). "
+            "Fix: write them with microseconds, e.g. df.to_parquet(path, "
+            "coerce_timestamps='us', allow_truncated_timestamps=True), or use --engine dask."
+        )
+    return None
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -17,8 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from dwp_eval._core.engines import require
-from dwp_eval.cli.files import PARQUET_SUFFIXES, InputFileError, check_outputs, read_table
+from dwp_eval.cli.files import (
+    PARQUET_SUFFIXES,
+    check_outputs,
+    read_lazily,
+    read_table,
+    spark_read_error,
+)
 from dwp_eval.outcomes import derive_outcomes
 
 __all__ = ["add_outcomes_parser"]
@@ -55,20 +60,7 @@ def _read(path: str, engine: str, what: str, dates: list[str]) -> Any:
             if c in frame.columns and frame[c].dtype == object:
                 frame[c] = pd.to_datetime(frame[c], errors="raise")
         return frame
-    if not any(str(path).lower().endswith(s) for s in PARQUET_SUFFIXES) and not Path(path).is_dir():
-        raise InputFileError(
-            f"{what} {path!r} is not parquet: with --engine {engine} the records are read lazily "
-            "from parquet (a file, a folder of parts or a glob). Fix: convert the file to parquet, "
-            "or use --engine pandas for a CSV that fits in memory."
-        )
-    require(engine, func="dwp-eval outcomes")
-    if engine == "dask":
-        import dask.dataframe as dd
-
-        return dd.read_parquet(path)
-    from pyspark.sql import SparkSession
-
-    return SparkSession.builder.getOrCreate().read.parquet(path)
+    return read_lazily(path, engine, what=what, command="dwp-eval outcomes")
 
 
 def _to_pandas(frame: Any, engine: str) -> pd.DataFrame:
@@ -91,12 +83,9 @@ def _cmd_outcomes(args: argparse.Namespace) -> int:
                               data_end=args.data_end)
         table = _to_pandas(out, args.engine)
     except Exception as err:
-        if "PARQUET_TYPE_ILLEGAL" in str(err) and "NANOS" in str(err):
-            raise InputFileError(
-                "Spark cannot read the parquet files' nanosecond timestamps (pandas' default). "
-                "Fix: write them with microseconds, e.g. df.to_parquet(path, "
-                "coerce_timestamps='us', allow_truncated_timestamps=True), or use --engine dask."
-            ) from None
+        clear = spark_read_error(err)
+        if clear is not None:
+            raise clear from None
         raise
     table = table.sort_values(args.id, kind="mergesort").reset_index(drop=True)
     target = Path(args.out)

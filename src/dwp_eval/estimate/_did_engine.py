@@ -46,7 +46,9 @@ from dwp_eval._core.linalg import OLSFit, check_full_rank
 from dwp_eval._core.panel import (
     check_finite_result,
     check_periods,
+    check_post_periods,
     check_two_clusters,
+    check_varies,
     sorted_codes,
     warn_dropped,
 )
@@ -56,7 +58,6 @@ from dwp_eval.errors import (
     ColumnError,
     DesignError,
     MissingDataError,
-    NotEstimableError,
     OptionError,
 )
 from dwp_eval.estimate._did_means import group_means_frame
@@ -308,12 +309,7 @@ def did_engine(
     A1 = A_all.reindex(range(N), fill_value=0.0)
     check_values(A1, outcome=outcome, treated=treated, post=post, covs=covs, func=func)
     ylo, yhi = min_max(frame, outcome)
-    if ylo == yhi:
-        raise NotEstimableError(
-            f"{func}: column {outcome!r} (outcome) is constant (every analysed value is {ylo:g}), "
-            "so there is no change to compare and no variance to estimate. Fix: check the column.",
-            outcome=str(outcome), reason="zero residual variance",
-        )
+    check_varies(np.array([ylo, yhi]), outcome, func=func)
     C = A1[[f"c{s}" for s in range(T)]].to_numpy()
     cu = A1["n"].to_numpy()
     n = int(cu.sum())
@@ -384,14 +380,7 @@ def did_engine(
     B = map_sums(frame, cols, by_period, outs2, key="_t").reindex(range(T), fill_value=0.0)
     if post is not None:
         ps = B["p"].to_numpy() / B["n"].to_numpy()
-        if np.any((ps != 0) & (ps != 1)):
-            raise DesignError(
-                f"{func}: column {post!r} (post) must be the same for every row of a period, "
-                f"but it differs within some values of {time!r}. Fix: define post from the "
-                f"period, e.g. df[{post!r}] = (df[{time!r}] >= start).astype(int)."
-            )
-        if ps.min() == ps.max():
-            raise DesignError(f"{func}: column {post!r} (post) must mark both pre (0) and post (1) periods.")
+        check_post_periods(ps, post=post, time=time, func=func)
         p_t = ps
         D = group[:, None] * p_t[None, :] * obs
     D = cast(np.ndarray, D)  # set on both branches

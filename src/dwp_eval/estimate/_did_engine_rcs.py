@@ -32,12 +32,14 @@ from dwp_eval._core.linalg import OLSFit, check_full_rank
 from dwp_eval._core.panel import (
     check_finite_result,
     check_periods,
+    check_post_periods,
     check_two_clusters,
+    check_varies,
     sorted_codes,
     warn_dropped,
 )
 from dwp_eval._core.variance import resolve_se_type
-from dwp_eval.errors import DesignError, NotEstimableError, OptionError
+from dwp_eval.errors import OptionError
 from dwp_eval.estimate._did_engine import (
     MissingRule,
     check_values,
@@ -187,22 +189,10 @@ def did_rcs_engine(
     B = B_all.reindex(range(T), fill_value=0.0)
     check_values(B, outcome=outcome, treated=treated, post=post, covs=covs, func=func)
     ylo, yhi = min_max(frame, outcome)
-    if ylo == yhi:
-        raise NotEstimableError(
-            f"{func}: column {outcome!r} (outcome) is constant (every analysed value is {ylo:g}), "
-            "so there is no change to compare and no variance to estimate. Fix: check the column.",
-            outcome=str(outcome), reason="zero residual variance",
-        )
+    check_varies(np.array([ylo, yhi]), outcome, func=func)
     nt = B["n"].to_numpy()
     p_t = B["p"].to_numpy() / nt
-    if np.any((p_t != 0) & (p_t != 1)):
-        raise DesignError(
-            f"{func}: column {post!r} (post) must be the same for every row of a period, "
-            f"but it differs within some values of {time!r}. Fix: define post from the "
-            f"period, e.g. df[{post!r}] = (df[{time!r}] >= start).astype(int)."
-        )
-    if p_t.min() == p_t.max():
-        raise DesignError(f"{func}: column {post!r} (post) must mark both pre (0) and post (1) periods.")
+    check_post_periods(p_t, post=post, time=time, func=func)
     if cindex is not None:
         check_two_clusters(len(cindex), cluster, func=func)
     means_t = np.column_stack([B["y"].to_numpy(), *[B[f"x{a}"].to_numpy() for a in range(k)]]) / nt[:, None]

@@ -23,6 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dwp_eval._core.att_gt import (
+    att_gt_cells,
+    att_gt_row,
+    check_comparison_group,
+    comparison,
+    last_cohort_cut,
+)
 from dwp_eval._core.engines import check_engine_columns, collect, columns, map_sums, require
 from dwp_eval._core.engines.groups import (
     distinct,
@@ -184,24 +191,14 @@ def _estimate(
         keep = ~early_u
         n_ut, S_ut, gu, ulev = n_ut[keep], S_ut[keep], gu[keep], ulev[keep]
         clu = None if clu is None else clu[keep]
-    if not (gu >= 0).any():
-        raise DesignError(f"{func}: no unit is ever treated (column {cohort!r} is 0 or missing throughout).")
-    if control_group == "never_treated" and not (gu < 0).any():
-        raise DesignError(
-            f"{func}: control_group='never_treated' but no unit is never treated, so there is no "
-            "never-treated comparison group. Fix: use control_group='not_yet_treated'."
-        )
+    check_comparison_group(gu, control_group, cohort=cohort, times=tlev, anticipation=anticipation,
+                           func=func)
     T = len(tlev)
     cohorts = np.unique(gu[gu >= 0])
     if control_group == "not_yet_treated" and not (gu < 0).any() and last_cohort == "comparison":
-        if len(cohorts) == 1:
-            raise DesignError(f"{func}: every unit of {unit!r} is first treated in the same period and none "
-                              "is never treated, so there is no comparison group. Fix: add never-treated "
-                              "or later-treated units.")
-        cut = int(cohorts.max()) - anticipation
+        cut, note = last_cohort_cut(cohorts, anticipation=anticipation, unit=unit, times=tlev, func=func)
         n_ut, S_ut = n_ut[:, :cut], S_ut[:, :cut]
-        notes.append(f"no never-treated units: the last cohort ({tlev[int(cohorts.max())]}) serves only as "
-                     f"the comparison group and the periods from {tlev[cut]} on are left out (as R's did)")
+        notes.append(note)
         tlev, T, cohorts = tlev[:cut], cut, cohorts[:-1]
     n_units = len(ulev)
     n_rows = int(n_ut.sum())
@@ -218,40 +215,25 @@ def _estimate(
     infs: list[np.ndarray] = []
     skipped = 0
     used = np.zeros(n_units, dtype=bool)
-    for gg in cohorts.tolist():
-        ref = gg - 1 - anticipation
+    for gg, tt, b in att_gt_cells(cohorts, T, base_period=base_period, anticipation=anticipation):
         treated = gu == gg
-        for tt in range(T):
-            if base_period == "varying":
-                b = ref if tt >= gg - anticipation else tt - 1
-                if b < 0:
-                    continue
-            else:
-                b = ref
-                if tt == b:
-                    continue
-            if control_group == "never_treated":
-                control = gu < 0
-            else:
-                control = (gu < 0) | ((gu > max(tt, b) + anticipation) & (gu != gg))
-            # the four cells: (treated, t), (treated, b), (control, t), (control, b)
-            cells = [(treated, tt, 1.0), (treated, b, -1.0), (control, tt, -1.0), (control, b, 1.0)]
-            counts = [float(n_ut[m, s].sum()) for m, s, _ in cells]
-            if min(counts) == 0:
-                skipped += 1
-                continue
-            means = [float(S_ut[m, s].sum()) / c for (m, s, _), c in zip(cells, counts, strict=True)]
-            att = (means[0] - means[1]) - (means[2] - means[3])
-            inf = np.zeros(n_units)
-            for (m, s, sign), c, eta in zip(cells, counts, means, strict=True):
-                inf[m] += sign * (S_ut[m, s] - n_ut[m, s] * eta) / c
-            infs.append(inf * n_total)
-            present = (n_ut[:, tt] + n_ut[:, b]) > 0
-            used |= control & present
-            rows.append({"_g": gg, "_t": tt, "cohort": tlev[gg], "time": tlev[tt], "event_time": tt - gg,
-                         "base_period": tlev[b], "estimate": att,
-                         "n_treated": int(np.sum(treated & present)),
-                         "n_control": int(np.sum(control & present)), "post": bool(tt >= gg)})
+        control = comparison(gu, gg, tt, b, control_group=control_group, anticipation=anticipation)
+        # the four cells: (treated, t), (treated, b), (control, t), (control, b)
+        cells = [(treated, tt, 1.0), (treated, b, -1.0), (control, tt, -1.0), (control, b, 1.0)]
+        counts = [float(n_ut[m, s].sum()) for m, s, _ in cells]
+        if min(counts) == 0:
+            skipped += 1
+            continue
+        means = [float(S_ut[m, s].sum()) / c for (m, s, _), c in zip(cells, counts, strict=True)]
+        att = (means[0] - means[1]) - (means[2] - means[3])
+        inf = np.zeros(n_units)
+        for (m, s, sign), c, eta in zip(cells, counts, means, strict=True):
+            inf[m] += sign * (S_ut[m, s] - n_ut[m, s] * eta) / c
+        infs.append(inf * n_total)
+        present = (n_ut[:, tt] + n_ut[:, b]) > 0
+        used |= control & present
+        rows.append(att_gt_row(tlev, gg, tt, b, att, int(np.sum(treated & present)),
+                               int(np.sum(control & present))))
     if skipped:
         notes.append(f"{skipped} ATT(g, t) without treated or comparison rows in one of their periods left out")
     if not rows:

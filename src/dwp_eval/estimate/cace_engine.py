@@ -237,12 +237,15 @@ def _clustered(rows: Any, design: Design, used: str, arrays: Any, residuals: Any
         labels = chunk[design.cluster].to_numpy()[keep]
         codes, uniq = pd.factorize(labels, sort=False)
         G = len(uniq)
-        out = np.zeros((G, len(names)))
+        out = np.empty((G, len(names)))
         WX = X * ww[:, None]
         X2w = (X @ T) * ww[:, None]
+        # column by column: one row-length temporary at a time
         for i, (a, Z) in enumerate((("rf", WX), ("fs", WX), ("iv", X2w))):
-            np.add.at(out[:, i * k : (i + 1) * k], codes, Z * e[a][:, None])
-        np.add.at(out[:, 3 * k : 3 * k + n_tri], codes, X[:, iu[0]] * X[:, iu[1]])
+            for j in range(k):
+                out[:, i * k + j] = np.bincount(codes, weights=Z[:, j] * e[a], minlength=G)
+        for i, (a0, a1) in enumerate(zip(*iu, strict=True)):
+            out[:, 3 * k + i] = np.bincount(codes, weights=X[:, a0] * X[:, a1], minlength=G)
         out[:, -2] = np.bincount(codes, minlength=G)
         out[:, -1] = np.bincount(codes, weights=X[:, 1], minlength=G)
         res = pd.DataFrame(out, columns=names)

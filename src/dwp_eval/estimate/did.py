@@ -31,6 +31,7 @@ from dwp_eval._core.panel import (
     check_no_switch_off,
     check_numeric,
     check_periods,
+    check_post_periods,
     check_two_clusters,
     check_unit_time,
     check_varies,
@@ -265,14 +266,8 @@ def _did_sample(
     if post is not None:
         p = check_binary(data, post, role="post", func=func)
         t_codes, _ = sorted_codes(data[time], column=time, role="time", func=func)
-        if pd.Series(p).groupby(t_codes).nunique().max() > 1:
-            raise DesignError(
-                f"{func}: column {post!r} (post) must be the same for every row of a period, "
-                f"but it differs within some values of {time!r}. Fix: define post from the "
-                f"period, e.g. df[{post!r}] = (df[{time!r}] >= start).astype(int)."
-            )
-        if p.min() == p.max():
-            raise DesignError(f"{func}: column {post!r} (post) must mark both pre (0) and post (1) periods.")
+        check_post_periods(pd.Series(p, dtype=float).groupby(t_codes).mean().to_numpy(), post=post,
+                           time=time, func=func)
     cl = None if cluster is None else np.asarray(pd.factorize(data[cluster])[0], dtype=np.int64)
     if cl is not None:
         check_two_clusters(int(cl.max()) + 1, cluster, func=func)

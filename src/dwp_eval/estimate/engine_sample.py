@@ -9,11 +9,12 @@ import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dwp_eval._core.engines import check_engine_columns, columns, map_sums, require
 from dwp_eval._core.engines.regression import Design, scan
-from dwp_eval._validation import arm_keys, check_option, compared_arm_codes, label_key
+from dwp_eval._validation import check_option, compared_arm_codes, label_key
 from dwp_eval.errors import (
     ColumnError,
     DroppedRowsWarning,
@@ -117,8 +118,10 @@ def _arms(data: Any, assigned: Hashable, control: Any, treatment: Any, *, func: 
     key = "arm"
 
     def labels(chunk: pd.DataFrame) -> pd.DataFrame:
-        keys = arm_keys(chunk[assigned]).fillna(_NO_ARM)
-        return pd.DataFrame({key: keys.astype(object).to_numpy(), "n": 1.0})
+        # one row per distinct value (values equal by label are added up by map_sums)
+        found, uniques = pd.factorize(chunk[assigned], sort=False)
+        keys = [_NO_ARM, *(label_key(u) or _NO_ARM for u in uniques)]
+        return pd.DataFrame({key: keys, "n": np.bincount(found + 1, minlength=len(keys)).astype(float)})
 
     counts = map_sums(data, [assigned], labels, ["n"], key=key, key_type="string")
     found = [k for k in counts.index if k != _NO_ARM]

@@ -21,6 +21,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dwp_eval._core.att_gt import (
+    att_gt_cells,
+    att_gt_row,
+    check_comparison_group,
+    comparison,
+    last_cohort_cut,
+)
 from dwp_eval._core.engines import PANDAS, engine_of
 from dwp_eval._core.influence import influence_std_error, multiplier_bootstrap
 from dwp_eval._core.panel import (
@@ -343,84 +350,41 @@ def staggered_did(
         Xs = None if Xs is None else Xs[keep]
         cl = None if cl is None else np.asarray(pd.factorize(cl[keep])[0], dtype=np.int64)
         N = Y.shape[0]
-    if not (g >= 0).any():
-        raise DesignError(f"{func}: no unit is ever treated (column {cohort!r} is 0 or missing throughout).")
-    if control_group == "never_treated" and not (g < 0).any():
-        # R did (pre_process_did) warns and silently makes the last cohort the
-        # never-treated group, dropping the periods from g_max - anticipation on: a
-        # different comparison group from the one asked for, so here it is an error
-        # that names both ways to go on.
-        g_last = int(g.max())
-        cut = g_last - anticipation
-        raise DesignError(
-            f"{func}: control_group='never_treated' but no unit is never treated (every unit has a "
-            f"cohort in {cohort!r}), so there is no never-treated comparison group. Fix: use "
-            "control_group='not_yet_treated', which compares each cohort with units treated "
-            f"later (the last cohort, {prep['times'][g_last]}, then serves only as the comparison, "
-            "as in R's did); or, to do what R's did does with control_group='nevertreated', "
-            f"treat the last cohort as never treated yourself: set {cohort!r} to 0 for its units "
-            f"and keep only the periods before {prep['times'][cut]}."
-        )
+    check_comparison_group(g, control_group, cohort=cohort, times=prep["times"],
+                           anticipation=anticipation, func=func)
     cohorts = np.unique(g[g >= 0])
     if control_group == "not_yet_treated" and not (g < 0).any() and last_cohort == "comparison":
-        # R did's rule (pre_process_did): without never-treated units, drop the
-        # periods from g_max - anticipation on and estimate no ATT(g, t) for g_max
-        g_max = int(cohorts.max())
-        cut = g_max - anticipation
-        if len(cohorts) == 1:
-            raise DesignError(
-                f"{func}: every unit of {unit!r} is first treated in the same period and none is "
-                "never treated, so there is no comparison group (the cohort is its own only "
-                "not-yet-treated comparison). Fix: add never-treated or later-treated units."
-            )
+        cut, note = last_cohort_cut(cohorts, anticipation=anticipation, unit=unit, times=prep["times"],
+                                    func=func)
         Y = Y[:, :cut]
         Xs = None if Xs is None else Xs[:, :cut]
         tlev = tlev[:cut]
         T = cut
-        cohorts = cohorts[cohorts < g_max]
-        notes.append(
-            f"no never-treated units: the last cohort ({prep['times'][g_max]}) serves only as the "
-            f"comparison group and the periods from {prep['times'][cut]} on are left out (as R's "
-            "did; last_cohort='estimate' keeps them)"
-        )
+        cohorts = cohorts[:-1]
+        notes.append(note)
     rows: list[dict[str, Any]] = []
     infs: list[np.ndarray] = []
     skipped = 0
     used_as_control = np.zeros(N, dtype=bool)
-    for gg in cohorts.tolist():
-        ref = gg - 1 - anticipation
+    for gg, t, b in att_gt_cells(cohorts, T, base_period=base_period, anticipation=anticipation):
         treated = g == gg
-        for t in range(T):
-            if base_period == "varying":
-                b = ref if t >= gg - anticipation else t - 1
-                if b < 0:
-                    continue
-            else:
-                b = ref
-                if t == b:
-                    continue
-            if control_group == "never_treated":
-                control = g < 0
-            else:
-                control = (g < 0) | ((g > max(t, b) + anticipation) & (g != gg))
-            sub = treated | control
-            n_t, n_c = int(treated.sum()), int(control.sum())
-            if n_c == 0:
-                skipped += 1
-                continue
-            used_as_control |= control
-            dy = Y[sub, t] - Y[sub, b]
-            d = treated[sub].astype(float)
-            X = None
-            if Xs is not None:
-                X = np.column_stack([np.ones(int(sub.sum())), Xs[sub, min(t, b), :]])
-            att, inf_sub = att_2x2(dy, d, X, method, func)
-            inf = np.zeros(N)
-            inf[sub] = inf_sub * (N / sub.sum())
-            infs.append(inf)
-            rows.append({"_g": gg, "_t": t, "cohort": tlev[gg], "time": tlev[t], "event_time": t - gg,
-                         "base_period": tlev[b], "estimate": att, "n_treated": n_t, "n_control": n_c,
-                         "post": bool(t >= gg)})
+        control = comparison(g, gg, t, b, control_group=control_group, anticipation=anticipation)
+        sub = treated | control
+        n_t, n_c = int(treated.sum()), int(control.sum())
+        if n_c == 0:
+            skipped += 1
+            continue
+        used_as_control |= control
+        dy = Y[sub, t] - Y[sub, b]
+        d = treated[sub].astype(float)
+        X = None
+        if Xs is not None:
+            X = np.column_stack([np.ones(int(sub.sum())), Xs[sub, min(t, b), :]])
+        att, inf_sub = att_2x2(dy, d, X, method, func)
+        inf = np.zeros(N)
+        inf[sub] = inf_sub * (N / sub.sum())
+        infs.append(inf)
+        rows.append(att_gt_row(tlev, gg, t, b, att, n_t, n_c))
     if skipped:
         notes.append(f"{skipped} ATT(g, t) without comparison units left out")
     if not rows:

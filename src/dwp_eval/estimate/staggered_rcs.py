@@ -22,6 +22,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from dwp_eval._core.att_gt import (
+    att_gt_cells,
+    att_gt_row,
+    check_comparison_group,
+    comparison,
+    last_cohort_cut,
+)
 from dwp_eval._core.influence import influence_std_error, multiplier_bootstrap
 from dwp_eval._core.panel import (
     check_numeric,
@@ -290,27 +297,17 @@ def staggered_did_rc(
         prep["clusters"] = None if cl0 is None else cl0[keep]
         uc, ui = np.unique(u, return_inverse=True)
         u, ulev = ui.astype(np.int64), ulev[uc]
-    if not (g >= 0).any():
-        raise DesignError(f"{func}: no unit is ever treated (column {cohort!r} is 0 or missing throughout).")
-    if control_group == "never_treated" and not (g < 0).any():
-        raise DesignError(
-            f"{func}: control_group='never_treated' but no unit is never treated, so there is no "
-            "never-treated comparison group. Fix: use control_group='not_yet_treated'."
-        )
+    check_comparison_group(g, control_group, cohort=cohort, times=tlev, anticipation=anticipation,
+                           func=func)
     T = len(tlev)
     cohorts = np.unique(g[g >= 0])
     if control_group == "not_yet_treated" and not (g < 0).any() and last_cohort == "comparison":
-        if len(cohorts) == 1:
-            raise DesignError(f"{func}: every unit of {unit!r} is first treated in the same period and none "
-                              "is never treated, so there is no comparison group. Fix: add never-treated "
-                              "or later-treated units.")
-        cut = int(cohorts.max()) - anticipation
+        cut, note = last_cohort_cut(cohorts, anticipation=anticipation, unit=unit, times=tlev, func=func)
         keep = t < cut
         y, u, t, g, w = y[keep], u[keep], t[keep], g[keep], w[keep]
         Xs = None if Xs is None else Xs[keep]
         prep["clusters"] = None if prep["clusters"] is None else prep["clusters"][keep]
-        notes.append(f"no never-treated units: the last cohort ({tlev[int(cohorts.max())]}) serves only as "
-                     f"the comparison group and the periods from {tlev[cut]} on are left out (as R's did)")
+        notes.append(note)
         tlev, T, cohorts = tlev[:cut], cut, cohorts[:-1]
     n_rows = len(y)
     n_units = len(ulev)
@@ -335,39 +332,24 @@ def staggered_did_rc(
     infs: list[np.ndarray] = []
     skipped = 0
     used = np.zeros(n_units, dtype=bool)
-    for gg in cohorts.tolist():
-        ref = gg - 1 - anticipation
-        for tt in range(T):
-            if base_period == "varying":
-                b = ref if tt >= gg - anticipation else tt - 1
-                if b < 0:
-                    continue
-            else:
-                b = ref
-                if tt == b:
-                    continue
-            idx = np.concatenate([rows_of[b], rows_of[tt]])
-            gi = g[idx]
-            treated = gi == gg
-            if control_group == "never_treated":
-                control = gi < 0
-            else:
-                control = (gi < 0) | ((gi > max(tt, b) + anticipation) & (gi != gg))
-            sel = treated | control
-            idx, d = idx[sel], treated[sel].astype(float)
-            post = (t[idx] == tt).astype(float)
-            if min(np.sum(d * post), np.sum(d * (1 - post)), np.sum((1 - d) * post),
-                   np.sum((1 - d) * (1 - post))) == 0:
-                skipped += 1
-                continue
-            X = None if Xs is None else np.column_stack([np.ones(len(idx)), Xs[idx]])
-            att, inf_rows = att_2x2_rc(y[idx], post, d, X, w[idx], method)
-            infs.append(np.bincount(u[idx], weights=inf_rows * (n_total / len(idx)), minlength=n_units))
-            used[np.unique(u[idx][d == 0])] = True
-            rows.append({"_g": gg, "_t": tt, "cohort": tlev[gg], "time": tlev[tt], "event_time": tt - gg,
-                         "base_period": tlev[b], "estimate": att,
-                         "n_treated": len(np.unique(u[idx][d == 1])),
-                         "n_control": len(np.unique(u[idx][d == 0])), "post": bool(tt >= gg)})
+    for gg, tt, b in att_gt_cells(cohorts, T, base_period=base_period, anticipation=anticipation):
+        idx = np.concatenate([rows_of[b], rows_of[tt]])
+        gi = g[idx]
+        treated = gi == gg
+        control = comparison(gi, gg, tt, b, control_group=control_group, anticipation=anticipation)
+        sel = treated | control
+        idx, d = idx[sel], treated[sel].astype(float)
+        post = (t[idx] == tt).astype(float)
+        if min(np.sum(d * post), np.sum(d * (1 - post)), np.sum((1 - d) * post),
+               np.sum((1 - d) * (1 - post))) == 0:
+            skipped += 1
+            continue
+        X = None if Xs is None else np.column_stack([np.ones(len(idx)), Xs[idx]])
+        att, inf_rows = att_2x2_rc(y[idx], post, d, X, w[idx], method)
+        infs.append(np.bincount(u[idx], weights=inf_rows * (n_total / len(idx)), minlength=n_units))
+        used[np.unique(u[idx][d == 0])] = True
+        rows.append(att_gt_row(tlev, gg, tt, b, att, len(np.unique(u[idx][d == 1])),
+                               len(np.unique(u[idx][d == 0]))))
     if skipped:
         notes.append(f"{skipped} ATT(g, t) without treated or comparison rows in one of their periods left out")
     if not rows:

@@ -22,8 +22,8 @@ import pandas as pd
 from scipy import stats
 
 from dwp_eval._core.engines import check_engine_columns, columns, kept, map_sums, require
-from dwp_eval._core.engines.regression import cluster_sums_of, cr_vcov, fit_sums, hc_vcov
-from dwp_eval._validation import _fmt_list, arm_keys, label_key, label_order
+from dwp_eval._core.engines.regression import cluster_sums_of, cr_vcov, fit_sums, floats, hc_vcov
+from dwp_eval._validation import _fmt_list, arm_index, arm_keys, label_key, label_order
 from dwp_eval.errors import DesignError, MissingDataError
 from dwp_eval.estimate.engine_sample import check_numeric, refuse, warn_dropped
 from dwp_eval.results import BALANCE_COLUMNS, BalanceTable, BalanceTest
@@ -56,16 +56,15 @@ class _Omnibus:
         return 1 + len(self.covariates)
 
     def arrays(self, chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        keys = arm_keys(chunk[self.assigned]).to_numpy(dtype=object, na_value=None)
-        keep = (keys == self.arm) | (keys == self.control)
+        index = arm_index(chunk[self.assigned], (self.control, self.arm))
+        keep = (index == 0) | (index == 1)
         for c in self.covariates:
             keep &= chunk[c].notna().to_numpy()
-        rows = chunk.loc[keep]
-        X = np.empty((len(rows), self.k))
+        X = np.empty((int(keep.sum()), self.k))
         X[:, 0] = 1.0
         for j, c in enumerate(self.covariates):
-            X[:, 1 + j] = rows[c].to_numpy(dtype=float) - self.centre[j]
-        return X, (keys[keep] == self.arm).astype(float), None, keep
+            X[:, 1 + j] = floats(chunk, c, keep) - self.centre[j]
+        return X, (index[keep] == 1).astype(float), None, keep
 
 
 def balance_on_engine(

@@ -27,6 +27,8 @@ __all__ = ["by_key", "collect", "columns", "count_rows", "kept", "map_sums"]
 ChunkSums = Callable[[pd.DataFrame], pd.DataFrame]
 #: A person-local kernel: the partition's rows of each table (by name) -> its rows and a note.
 Kernel = Callable[[dict[str, pd.DataFrame]], tuple[pd.DataFrame, Any]]
+#: The most rows :func:`map_sums` hands ``fn`` at once (a larger partition goes in slices).
+SLICE_ROWS = 1_000_000
 # the column holding a partition's pickled Note in Spark's output
 _NOTE = "_dwp_eval_note"
 _KEY = "_dwp_eval_key"
@@ -129,7 +131,10 @@ def map_sums(
     out = list(out)
 
     def partial(chunk: pd.DataFrame) -> pd.DataFrame:
-        res = fn(chunk)
+        # a large partition in slices, so that the working copies of fn stay small
+        res = (fn(chunk) if len(chunk) <= SLICE_ROWS else
+               pd.concat([fn(chunk.iloc[i : i + SLICE_ROWS]) for i in range(0, len(chunk), SLICE_ROWS)],
+                         ignore_index=True))
         if key is None:
             return pd.DataFrame([res[out].sum(axis=0).to_numpy()], columns=out)
         return res.groupby(key, sort=False, as_index=False)[out].sum()

@@ -29,7 +29,7 @@ import pandas as pd
 from dwp_eval._core.cluster_blocks import cr2_from_sums
 from dwp_eval._core.engines.ops import map_sums
 from dwp_eval._core.variance import hc_weights
-from dwp_eval._validation import arm_keys
+from dwp_eval._validation import arm_index
 
 __all__ = [
     "Design",
@@ -38,6 +38,7 @@ __all__ = [
     "cluster_sums_of",
     "cr_vcov",
     "fit_sums",
+    "floats",
     "hc_vcov",
     "scan",
     "solve_normal",
@@ -96,29 +97,35 @@ class Design:
 
     def kept(self, chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Rows in a compared arm (and complete, when dropping) and their assignment."""
-        keys = arm_keys(chunk[self.assigned]).to_numpy(dtype=object, na_value=None)
-        keep = (keys == self.control_key) | (keys == self.treatment_key)
+        arm = arm_index(chunk[self.assigned], (self.control_key, self.treatment_key))
+        keep = arm <= 1
+        keep &= arm >= 0
         if self.drop_missing:
             for c in self.columns:
                 keep &= chunk[c].notna().to_numpy()
-        return keep, (keys[keep] == self.treatment_key).astype(float)
+        return keep, (arm[keep] == 1).astype(float)
 
     def arrays(self, chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """``X``, ``y``, the weights (or ``None``) and the kept rows of a chunk."""
         keep, z = self.kept(chunk)
-        rows = chunk.loc[keep]
-        y = rows[self.outcome].to_numpy(dtype=float)
+        y = floats(chunk, self.outcome, keep)
         p = len(self.covariates)
-        X = np.empty((len(rows), self.k))
+        X = np.empty((len(y), self.k))
         X[:, 0] = 1.0
         X[:, 1] = z
         centre = self.centre or (0.0,) * p
         for j, c in enumerate(self.covariates):
-            X[:, 2 + j] = rows[c].to_numpy(dtype=float) - centre[j]
+            X[:, 2 + j] = floats(chunk, c, keep) - centre[j]
             if self.lin:
                 X[:, 2 + p + j] = X[:, 2 + j] * z
-        w = None if self.weights is None else rows[self.weights].to_numpy(dtype=float)
+        w = None if self.weights is None else floats(chunk, self.weights, keep)
         return X, y, w, keep
+
+
+def floats(chunk: pd.DataFrame, column: Hashable, keep: np.ndarray) -> np.ndarray:
+    """The kept rows of a numeric column as floats (without copying the chunk's other
+    columns; missing values, never among kept rows, would read as NaN)."""
+    return chunk[column].to_numpy(dtype=float, na_value=np.nan)[keep]
 
 
 def scan(frame: Any, design: Design) -> pd.Series:
@@ -127,9 +134,9 @@ def scan(frame: Any, design: Design) -> pd.Series:
     numeric = design.numeric
 
     def chunk_sums(chunk: pd.DataFrame) -> pd.DataFrame:
-        keys = arm_keys(chunk[design.assigned]).to_numpy(dtype=object, na_value=None)
-        arm = (keys == design.control_key) | (keys == design.treatment_key)
-        out: dict[str, float] = {"no_arm": float(pd.isna(keys).sum()), "n_arms": float(arm.sum())}
+        index = arm_index(chunk[design.assigned], (design.control_key, design.treatment_key))
+        arm = (index == 0) | (index == 1)
+        out: dict[str, float] = {"no_arm": float((index < 0).sum()), "n_arms": float(arm.sum())}
         complete = arm.copy()
         for i, c in enumerate(cols):
             na = chunk[c].isna().to_numpy()
@@ -138,10 +145,9 @@ def scan(frame: Any, design: Design) -> pd.Series:
         for i, c in enumerate(numeric):
             v = pd.to_numeric(chunk[c], errors="coerce").to_numpy(dtype=float)
             out[f"inf_{i}"] = float((np.isinf(v) & arm).sum())
-        rows = chunk.loc[complete]
-        z = keys[complete] == design.treatment_key
-        y = rows[design.outcome].to_numpy(dtype=float)
-        w = np.ones(len(rows)) if design.weights is None else rows[design.weights].to_numpy(dtype=float)
+        z = index[complete] == 1
+        y = floats(chunk, design.outcome, complete)
+        w = np.ones(len(y)) if design.weights is None else floats(chunk, design.weights, complete)
         out["nonpositive_w"] = float((w <= 0).sum())
         out["nonbinary"] = float(((y != 0) & (y != 1)).sum())
         for a, mask in (("1", z), ("0", ~z)):
@@ -149,7 +155,7 @@ def scan(frame: Any, design: Design) -> pd.Series:
             out[f"w{a}"] = float(w[mask].sum())
             out[f"wy{a}"] = float((w * y)[mask].sum())
         for j, c in enumerate(design.covariates):
-            out[f"wx_{j}"] = float((w * rows[c].to_numpy(dtype=float)).sum())
+            out[f"wx_{j}"] = float((w * floats(chunk, c, complete)).sum())
         return pd.DataFrame([out])
 
     names = list(chunk_sums(_empty_like(frame, cols)).columns)
@@ -270,10 +276,12 @@ def cluster_sums_of(frame: Any, design: RowDesign, fit: EngineFit, *, key_type: 
         labels = chunk[design.cluster].to_numpy()[keep]
         codes, uniq = pd.factorize(labels, sort=False)
         G = len(uniq)
-        out = np.zeros((G, len(names)))
-        np.add.at(out[:, :k], codes, WX * e[:, None])
-        outer = X[:, iu[0]] * X[:, iu[1]]
-        np.add.at(out[:, k : k + len(iu[0])], codes, outer)
+        out = np.empty((G, len(names)))
+        # column by column: one row-length temporary at a time
+        for j in range(k):
+            out[:, j] = np.bincount(codes, weights=WX[:, j] * e, minlength=G)
+        for i, (a, b) in enumerate(zip(*iu, strict=True)):
+            out[:, k + i] = np.bincount(codes, weights=X[:, a] * X[:, b], minlength=G)
         out[:, -2] = np.bincount(codes, minlength=G)
         out[:, -1] = np.bincount(codes, weights=X[:, 1], minlength=G)
         res = pd.DataFrame(out, columns=names)
