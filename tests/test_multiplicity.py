@@ -55,6 +55,17 @@ def test_adjust_p_values_matches_statsmodels(method, sm_method, seed):
     np.testing.assert_allclose(adjust_p_values(p, method=method), expected, rtol=RTOL)
 
 
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(1, 30),
+                  elements=st.sampled_from([0.0, 1e-12, 0.001, 0.01, 0.02, 0.05, 0.2, 0.5, 1.0])
+                  | st.floats(0, 1)))
+def test_holm_equals_statsmodels_with_ties_zeros_and_ones(p):
+    """Holm is written here (statsmodels' Holm runs gc.collect() on every call): it equals
+    statsmodels' on any family, ties and the ends of [0, 1] included."""
+    np.testing.assert_allclose(adjust_p_values(p, method="holm"), multipletests(p, method="holm")[1],
+                               rtol=1e-15, atol=0)
+
+
 def test_holm_by_hand():
     # sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04 -> 0.06 (monotone)
     p = [0.01, 0.04, 0.03, 0.005]
