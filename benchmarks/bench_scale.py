@@ -19,6 +19,9 @@ What it measures (issue 18):
    the smallest size is checked equal to pandas' (every measure of every person).
 2. ``itt`` with HC2 and with CR2 (10,000 clusters) on 100M rows on Dask, against the
    in-memory path at 10M rows (same generator): wall times and the ratio.
+3. ``staggered_did`` of a balanced panel of 10M units x 8 periods (80M rows; the issue's
+   example, which peaked at 12 GB in pandas) on Dask, from per-unit sums, against pandas
+   at 2M units; checked equal to pandas first.
 
 The data are synthetic (the generator below): people randomised over a year, each with 20
 monthly records from two months before randomisation; 40% in work in a month, earnings
@@ -113,6 +116,77 @@ def write_itt(root: Path, rows: int, clusters: int) -> list[str]:
             _itt_chunk(ROWS_PER_FILE, 5000 + i, clusters).to_parquet(path, index=False)
         out.append(str(path))
     return out
+
+
+PANEL_PERIODS = 8
+PANEL_UNITS_PER_FILE = 500_000
+
+
+def _panel_chunk(first_unit: int, n: int, seed: int) -> pd.DataFrame:
+    """A balanced panel of ``n`` units x 8 periods: cohorts 4 and 6 (a third each) or never,
+    unit and period effects, an effect of 0.1 from the cohort's period on."""
+    rng = np.random.default_rng(seed)
+    units = np.arange(first_unit, first_unit + n, dtype=np.int64)
+    cohort = rng.choice(np.array([0, 4, 6]), n)
+    t = np.tile(np.arange(1, PANEL_PERIODS + 1), n)
+    g = np.repeat(cohort, PANEL_PERIODS)
+    y = (np.repeat(rng.normal(size=n), PANEL_PERIODS) + 0.05 * t + 0.1 * ((g > 0) & (t >= g))
+         + rng.normal(size=n * PANEL_PERIODS))
+    return pd.DataFrame({"unit": np.repeat(units, PANEL_PERIODS), "period": t, "cohort": g, "y": y})
+
+
+def write_panel(root: Path, units: int) -> list[str]:
+    (root / "panel").mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(-(-units // PANEL_UNITS_PER_FILE)):
+        path = root / "panel" / f"part-{i:04d}.parquet"
+        if not path.exists():
+            _panel_chunk(i * PANEL_UNITS_PER_FILE, PANEL_UNITS_PER_FILE, 7000 + i).to_parquet(
+                path, index=False, row_group_size=1_000_000)
+        out.append(str(path))
+    return out
+
+
+def _staggered_pandas_job(paths: list[str]) -> tuple[float, int, float]:
+    import dwp_eval as de
+
+    df = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    t0 = time.perf_counter()
+    res = de.staggered_did(df, outcome="y", unit="unit", time="period", cohort="cohort", bootstrap=0)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return wall, peak, float(res.aggregate("simple").estimate)
+
+
+def staggered_at_scale(client, root: Path, units: int, small: int) -> None:
+    """``staggered_did`` of a balanced panel (per-unit sums on Dask) against pandas in memory."""
+    import dask.dataframe as dd
+
+    import dwp_eval as de
+
+    rows = units * PANEL_PERIODS
+    print(f"\n== staggered_did, balanced panel: {units:,} units x {PANEL_PERIODS} periods ({rows:,} rows) "
+          f"on Dask vs {small:,} units in memory ==")
+    paths = write_panel(root, units)
+    n_small = -(-small // PANEL_UNITS_PER_FILE)
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        pd_wall, pd_peak, pd_att = pool.submit(_staggered_pandas_job, paths[:n_small]).result()
+    small_frame = dd.read_parquet(paths[:n_small], split_row_groups=True)
+    check = de.staggered_did(small_frame, outcome="y", unit="unit", time="period", cohort="cohort",
+                             bootstrap=0)
+    same = abs(float(check.aggregate("simple").estimate) - pd_att) <= 1e-10 * abs(pd_att)
+    print(f"   check: Dask equals pandas on {small:,} units (overall ATT {pd_att:.6f}): {same}")
+    big = dd.read_parquet(paths, split_row_groups=True)
+    t0 = time.perf_counter()
+    with PeakMemory(client) as mem:
+        res = de.staggered_did(big, outcome="y", unit="unit", time="period", cohort="cohort", bootstrap=0)
+    wall = time.perf_counter() - t0
+    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peaks = ", ".join(f"{v / 2**30:.2f}" for v in mem.peak.values())
+    print(f"   Dask {wall:.1f} s on {rows:,} rows (peak per worker {peaks} GiB; this process, the "
+          f"driver, peaked at {driver / 2**30:.2f} GiB); pandas {pd_wall:.1f} s on "
+          f"{small * PANEL_PERIODS:,} rows (peak {pd_peak / 2**30:.2f} GiB); overall ATT "
+          f"{res.aggregate('simple').estimate:.5f}")
 
 
 # ----------------------------------------------------------------------------- runs
@@ -224,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default=None,
                     help="record counts for derive_outcomes, comma-separated (default 10M,50M,100M,200M)")
     ap.add_argument("--skip-itt", action="store_true")
+    ap.add_argument("--skip-staggered", action="store_true")
     ap.add_argument("--skip-outcomes", action="store_true")
     args = ap.parse_args(argv)
     from distributed import Client, LocalCluster
@@ -260,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
         outcomes(client, root, sizes, per_row=per_row, pandas_max=pandas_max, total_limit=total_limit)
     if not args.skip_itt:
         itt_at_scale(root, itt_rows, itt_small, clusters)
+    if not args.skip_staggered:
+        staggered_at_scale(client, root, *((500_000, 500_000) if args.quick else (10_000_000, 2_000_000)))
     client.close()
     cluster.close()
     if os.environ.get("DWP_EVAL_SCALE_CLEAN"):

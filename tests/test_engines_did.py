@@ -16,7 +16,7 @@ from dwp_eval import did, staggered_did
 from dwp_eval.datasets.card_krueger import card_krueger
 from dwp_eval.datasets.lfs import lfs_areas
 from dwp_eval.datasets.rollout import area_rollout
-from dwp_eval.errors import ColumnError, MissingDataError, OptionError
+from dwp_eval.errors import ColumnError, DesignError, MissingDataError, OptionError
 
 pytestmark = [pytest.mark.engine, pytest.mark.filterwarnings("ignore::UserWarning")]
 
@@ -136,6 +136,78 @@ def test_staggered_panel(engine_frame, rollout) -> None:
     kw = dict(outcome="employment_rate", unit="area", time="month", cohort="cohort", cluster="region",
               control_group="not_yet_treated", bootstrap=99, seed=7)
     frame, ordered = _in_engine_order(engine_frame(rollout))
+    _same_staggered(staggered_did(ordered, **kw), staggered_did(frame, **kw))
+
+
+@pytest.mark.parametrize("opts", [
+    dict(covariates=["x"], method="dr", bootstrap=49, seed=3),
+    dict(control_group="never_treated", base_period="universal", anticipation=1, bootstrap=0),
+], ids=["covariates-dr", "never-treated-universal"])
+def test_staggered_panel_options(engine_frame, rollout, opts) -> None:
+    """The balanced panel from per-unit sums (panel_cells) with covariates and the other
+    options: the same ATT(g, t), standard errors, bands and aggregations as pandas."""
+    kw = dict(outcome="employment_rate", unit="area", time="month", cohort="cohort", **opts)
+    shuffled = rollout.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    frame, ordered = _in_engine_order(engine_frame(shuffled, 3))
+    _same_staggered(staggered_did(ordered, **kw), staggered_did(frame, **kw))
+
+
+def test_staggered_panel_missing_values(engine_frame, rollout) -> None:
+    """missing='drop' drops the rows with a missing outcome or covariate and the other
+    periods of those units (a balanced panel), with the same counts and warning as pandas;
+    missing='raise' names the column."""
+    gap = rollout.copy()
+    gap.loc[[3, 57], "employment_rate"] = np.nan
+    gap.loc[[120], "x"] = np.nan
+    kw = dict(outcome="employment_rate", unit="area", time="month", cohort="cohort", covariates=["x"],
+              method="reg", missing="drop", bootstrap=0)
+    frame, ordered = _in_engine_order(engine_frame(gap, 3))
+    with pytest.warns(Warning) as w_ref:
+        ref = staggered_did(ordered, **kw)
+    with pytest.warns(Warning) as w_got:
+        got = staggered_did(frame, **kw)
+    _same_staggered(ref, got)
+    assert ref.n_units == 40 - 3
+    assert sorted(str(w.message) for w in w_ref) == sorted(str(w.message) for w in w_got)
+    with pytest.raises(MissingDataError, match=r"'employment_rate' \(outcome\) has 2 missing"):
+        staggered_did(frame, **{**kw, "missing": "raise"})
+
+
+def _panel_error(frame_of, data, exc, match, **extra) -> None:
+    kw = dict(outcome="employment_rate", unit="area", time="month", cohort="cohort", bootstrap=0, **extra)
+    with pytest.raises(exc, match=match):
+        staggered_did(data, **kw)
+    with pytest.raises(exc, match=match):
+        staggered_did(frame_of(data, 3), **kw)
+
+
+def test_staggered_panel_errors(engine_frame, rollout) -> None:
+    """Bad panels give pandas' errors on the engine too."""
+    dup = pd.concat([rollout, rollout.iloc[[5]]], ignore_index=True)
+    _panel_error(engine_frame, dup, ColumnError, r"must identify each row once, but 1 unit-period pair")
+    short = rollout.drop(index=[7]).reset_index(drop=True)
+    _panel_error(engine_frame, short, Exception, r"needs a balanced panel, but 1 unit\(s\) of 'area'")
+    changing = rollout.copy()
+    changing.loc[changing.area == changing.area.iloc[0], "cohort"] = np.r_[[4] * 5, [7] * 5]
+    _panel_error(engine_frame, changing, DesignError, r"must be the same in every period of a unit")
+    unknown = rollout.assign(cohort=rollout.cohort.replace(7, 99))
+    _panel_error(engine_frame, unknown, DesignError, r"are not periods of 'month'")
+    mixed = rollout.copy()
+    mixed.loc[mixed.index[:3], "region"] = "Elsewhere"
+    _panel_error(engine_frame, mixed, DesignError, r"'region' \(cluster\) must be constant within units",
+                 cluster="region")
+    _panel_error(engine_frame, rollout, OptionError, r"weights='claimants' with a balanced panel",
+                 weights="claimants")
+    flat = rollout.assign(employment_rate=0.5)
+    _panel_error(engine_frame, flat, Exception, r"'employment_rate' \(outcome\) is constant")
+
+
+def test_staggered_unbalanced_panel_on_engine(engine_frame, rollout) -> None:
+    """allow_unbalanced=True: the rows come to the driver and the unbalanced estimator runs."""
+    short = rollout.drop(index=[7, 33]).reset_index(drop=True)
+    kw = dict(outcome="employment_rate", unit="area", time="month", cohort="cohort", allow_unbalanced=True,
+              bootstrap=0)
+    frame, ordered = _in_engine_order(engine_frame(short, 3))
     _same_staggered(staggered_did(ordered, **kw), staggered_did(frame, **kw))
 
 

@@ -8,10 +8,15 @@
   up only the outcome sums and counts of every area and period (one row per area-period
   on the driver), and the areas' order of first appearance, which the multiplier
   bootstrap's draws follow: the same seed gives the same bands as pandas on the same rows.
-* ``panel=True``: the result keeps every unit's influence function (``n_units x cells``,
-  for :meth:`StaggeredDid.aggregate` and its bootstrap), which needs each unit's outcome
-  in every period: the unit-by-period outcomes (the columns used, one row per unit and
-  period) are brought to the driver and the pandas estimator runs on them.
+* ``panel=True`` (a balanced panel): the result keeps every unit's influence function
+  (``n_units x cells``, for :meth:`StaggeredDid.aggregate` and its bootstrap), which needs
+  each unit's outcome in every period. The engine adds up, per unit, its rows, outcome and
+  covariates in each period (one row per unit on the driver: ``n_units x (2 + q) T``
+  numbers, against the ``n_units x T`` long rows in memory), with the checks of the
+  pandas path (one row per unit and period, every unit in every period, a cohort and a
+  cluster constant within units, missing values dropped with the unit's other periods),
+  and the pandas estimator runs on the wide arrays. ``allow_unbalanced=True`` brings the
+  rows themselves (the unbalanced estimator works on rows).
 """
 
 from __future__ import annotations
@@ -40,19 +45,26 @@ from dwp_eval._core.engines.groups import (
     with_position,
 )
 from dwp_eval._core.panel import (
+    OTHER_PERIODS,
     check_periods,
     check_pre_period,
     check_two_clusters,
+    check_varies,
     sorted_codes,
     warn_dropped,
 )
 from dwp_eval._validation import _fmt_list
-from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, NotEstimableError
+from dwp_eval.errors import (
+    ColumnError,
+    DesignError,
+    DroppedRowsWarning,
+    MissingDataError,
+)
 from dwp_eval.estimate._did_engine import engine_missing, engine_numeric, unsupported
 from dwp_eval.estimate.staggered_rcs import finish_rc
 from dwp_eval.results.did import StaggeredDid
 
-__all__ = ["project_panel", "staggered_rc_engine"]
+__all__ = ["panel_cells", "project_panel", "staggered_rc_engine"]
 
 
 def _check(data: Any, engine: str, cols: Sequence[tuple[Hashable | None, str]], func: str) -> list[Hashable]:
@@ -72,6 +84,163 @@ def project_panel(data: Any, engine: str, *, outcome: Hashable, unit: Hashable, 
                                  *[(c, "covariates") for c in covariates], (cluster, "cluster"),
                                  (weights, "weights")], func)
     return collect(select(data, cols))
+
+
+def panel_cells(data: Any, engine: str, *, outcome: Hashable, unit: Hashable, time: Hashable,
+                cohort: Hashable, covariates: Sequence[Hashable], cluster: Hashable | None,
+                missing: str, func: str) -> dict[str, Any]:
+    """:func:`~dwp_eval._core.panel.prepare_cohorts`' wide arrays of a balanced panel, from
+    per-unit sums on the engine (see the module docstring); the same checks and errors."""
+    cols = _check(data, engine, [(outcome, "outcome"), (unit, "unit"), (time, "time"), (cohort, "cohort"),
+                                 *[(c, "covariates") for c in covariates], (cluster, "cluster")], func)
+    frame = select(data, cols)
+    engine_numeric(frame, [(outcome, "outcome"), *[(c, "covariates") for c in covariates]], func=func)
+    _, dropped = engine_missing(frame, [(outcome, "outcome"), (unit, "unit"), (time, "time"),
+                                        *[(c, "covariates") for c in covariates],
+                                        *([(cluster, "cluster")] if cluster is not None else [])],
+                                droppable=("outcome", "covariates"), missing=missing, func=func)
+    tindex = pd.Index(distinct(frame, time).to_numpy())
+    tcodes, _ = sorted_codes(pd.Series(tindex), column=time, role="time", func=func)
+    tindex = tindex[np.argsort(tcodes)]  # the periods in order
+    firsts = first_positions(with_position(frame), unit)  # units in order of first appearance
+    uindex = pd.Index(firsts.sort_values(kind="stable").index.to_numpy())
+    cindex = None if cluster is None else pd.Index(distinct(frame, cluster).to_numpy())
+    T, q = len(tindex), len(covariates)
+    numeric_cohort = pd.api.types.is_numeric_dtype(dtype_of(frame, cohort))
+    names = ([f"n{s}" for s in range(T)] + [f"y{s}" for s in range(T)]
+             + [f"x{j}_{s}" for j in range(q) for s in range(T)]
+             + ["rows", "incomplete", "g", "g2", "gna", "unknown", *(["cl", "cl2"] if cindex is not None else [])])
+
+    def per_unit(chunk: pd.DataFrame) -> pd.DataFrame:
+        # one row per unit of the chunk, keyed by the unit itself (no index of every unit
+        # is sent to the workers), added up with bincount (no row-length frame)
+        codes, units = pd.factorize(chunk[unit], sort=False)
+        G = len(units)
+        t = np.asarray(tindex.get_indexer(chunk[time]), dtype=np.int64)
+        ok = chunk[outcome].notna().to_numpy()
+        for c in covariates:
+            ok &= chunk[c].notna().to_numpy()
+
+        def add(weights: np.ndarray | None, where: np.ndarray) -> np.ndarray:
+            return np.bincount(codes[where], weights=None if weights is None else weights[where], minlength=G)
+
+        out: dict[str, Any] = {"_u": units}
+        y = chunk[outcome].to_numpy(dtype=float, na_value=np.nan)
+        xs = [chunk[c].to_numpy(dtype=float, na_value=np.nan) for c in covariates]
+        for s in range(T):
+            at = ok & (t == s)
+            out[f"n{s}"] = add(None, at).astype(float)
+            out[f"y{s}"] = add(y, at)
+            for j in range(q):
+                out[f"x{j}_{s}"] = add(xs[j], at)
+        coh = chunk[cohort]
+        na = coh.isna().to_numpy()
+        never = na | (coh.fillna(0).to_numpy() == 0) if numeric_cohort else na
+        gc = np.where(never, -1, tindex.get_indexer(coh.where(~never)))
+        unknown = (~never) & (gc < 0)
+        gcode = np.where(unknown, 0, gc).astype(float)
+        # a unit's cohort: the same value in every row (missing and 0 are two values, as in
+        # pandas' nunique); only complete rows count, as pandas checks after dropping
+        raw = np.where(never & ~na, -1.0, gcode) if numeric_cohort else gcode
+        out.update(rows=add(None, ok).astype(float), incomplete=add(None, ~ok).astype(float),
+                   g=add(raw, ok), g2=add(raw**2, ok), gna=add(None, ok & na).astype(float),
+                   unknown=add(None, ok & unknown).astype(float))
+        if cindex is not None:
+            cc = np.asarray(cindex.get_indexer(chunk[cluster]), dtype=float)
+            out["cl"], out["cl2"] = add(cc, ok), add(cc**2, ok)
+        return pd.DataFrame(out)
+
+    key_type = "string" if engine == "dask" else frame.schema[str(unit)].dataType.simpleString()
+    sums = map_sums(frame, cols, per_unit, names, key="_u", key_type=key_type, many_keys=True)
+    sums = sums.reindex(uindex, fill_value=0.0).reset_index(drop=True)  # units in order of first appearance
+    touched = sums["incomplete"].to_numpy() > 0
+    if touched.any():  # the other periods of units with a missing value go too (balanced panel)
+        rest = int(sums["rows"].to_numpy()[touched].sum())
+        if rest:
+            dropped[f"{OTHER_PERIODS} (balanced panel)"] = rest
+        if touched.all():
+            raise MissingDataError(
+                f"{func}: every unit of {unit!r} has a missing value in some period, so "
+                "missing='drop' (which keeps the panel balanced) leaves nothing to analyse. "
+                "Fix: fill the missing values."
+            )
+        sums = sums.loc[~touched]
+    ulev = uindex.to_numpy()[sums.index.to_numpy()]
+    n = sums[[f"n{s}" for s in range(T)]].to_numpy()
+    present = n.sum(axis=0) > 0  # periods of the units kept
+    n = n[:, present]
+    tlev = np.asarray(sorted_codes(pd.Series(tindex[present]), column=time, role="time", func=func)[1])
+    y_all = sums[[f"y{s}" for s in range(T)]].to_numpy()[:, present]
+    check_varies(y_all[n > 0], outcome, func=func)
+    _check_cells(n, ulev, tlev, unit=unit, time=time, func=func)
+    rows = sums["rows"].to_numpy()
+    g, g2, gna = sums["g"].to_numpy(), sums["g2"].to_numpy(), sums["gna"].to_numpy()
+    changes = (g2 * rows != g**2) | ((gna > 0) & (gna < rows))
+    if changes.any():
+        bad = ulev[changes]
+        raise DesignError(
+            f"{func}: column {cohort!r} (cohort) must be the same in every period of a unit, but it "
+            f"changes for {len(bad):,} unit(s) (e.g. {_fmt_list(bad[:5], 5)}). Fix: set each unit's "
+            "cohort to the period it was first treated (0 or missing if never treated)."
+        )
+    if sums["unknown"].sum() > 0:
+        raise DesignError(
+            f"{func}: some cohort values of column {cohort!r} are not periods of {time!r} (observed "
+            f"{_fmt_list(tlev[:3], 3)} ... {tlev[-1]!r}). A cohort is the period a unit is first "
+            "treated, in the units of the time column; 0 or missing means never treated. Fix: recode "
+            "the cohorts, or drop units first treated after the last period (or code them 0: not "
+            "treated during the panel)."
+        )
+    gidx = np.maximum(np.round(g / rows), -1).astype(np.int64)
+    # cohort indices among the periods kept (a cohort in a period left out is unknown)
+    position = np.cumsum(present) - 1
+    treated = gidx >= 0
+    if treated.any():
+        if not present[gidx[treated]].all():
+            raise DesignError(
+                f"{func}: some cohort values of column {cohort!r} are not periods of {time!r}. Fix: "
+                "recode the cohorts."
+            )
+        gidx[treated] = position[gidx[treated]]
+    Y = y_all
+    Xs = None
+    if q:
+        Xs = np.stack([sums[[f"x{j}_{s}" for s in range(T)]].to_numpy()[:, present] for j in range(q)], axis=2)
+    cl = None
+    if cindex is not None:
+        c1, c2 = sums["cl"].to_numpy(), sums["cl2"].to_numpy()
+        if np.any(c2 * rows != c1**2):
+            raise DesignError(
+                f"{func}: column {cluster!r} (cluster) must be constant within units (units nested "
+                "in clusters)."
+            )
+        cl = np.asarray(pd.factorize(np.round(c1 / rows).astype(np.int64))[0], dtype=np.int64)
+        check_two_clusters(int(cl.max()) + 1, cluster, func=func)
+    return {"Y": Y, "X": Xs, "g": gidx, "units": ulev, "times": tlev, "clusters": cl, "dropped": dropped}
+
+
+def _check_cells(n: np.ndarray, ulev: np.ndarray, tlev: np.ndarray, *, unit: Hashable, time: Hashable,
+                 func: str) -> None:
+    """One row per unit and period (as :func:`~dwp_eval._core.panel.check_unit_time`), and
+    every unit in every period (a balanced panel), from the units' row counts per period."""
+    if (n > 1).any():
+        iu, it = np.nonzero(n > 1)
+        pairs = ", ".join(f"({ulev[a]!r}, {tlev[b]!r})" for a, b in list(zip(iu, it, strict=True))[:5])
+        raise ColumnError(
+            f"{func}: columns {unit!r} (unit) and {time!r} (time) must identify each row once, "
+            f"but {len(iu):,} unit-period pair(s) appear more than once: {pairs}. Fix: keep one "
+            "row per unit and period (e.g. aggregate people to area-month means first), or pass "
+            "unit=None for repeated cross-sections."
+        )
+    check_periods(n.shape[1], time, func=func)
+    short = ulev[(n == 0).any(axis=1)]
+    if len(short):
+        raise DesignError(
+            f"{func}: needs a balanced panel, but {len(short):,} unit(s) of {unit!r} are not observed "
+            f"in all {n.shape[1]} periods (e.g. {_fmt_list(short[:5], 5)}). Fix: keep the units observed in "
+            "every period (e.g. df.groupby(unit).filter(lambda g: len(g) == T)), or use did() for "
+            "unbalanced panels."
+        )
 
 
 def staggered_rc_engine(
@@ -97,12 +266,7 @@ def staggered_rc_engine(
     lo, hi = min_max(frame, outcome)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ColumnError(f"{func}: column {outcome!r} (outcome) holds infinite values.")
-    if lo == hi:
-        raise NotEstimableError(
-            f"{func}: column {outcome!r} (outcome) is constant (every analysed value is {lo:g}), "
-            "so there is no change to compare and no variance to estimate. Fix: check the column.",
-            outcome=str(outcome), reason="zero residual variance",
-        )
+    check_varies(np.array([lo, hi]), outcome, func=func)
     tvals = distinct(frame, time)
     tcodes, tlev = sorted_codes(tvals, column=time, role="time", func=func)
     check_periods(len(tlev), time, func=func)

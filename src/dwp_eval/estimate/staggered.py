@@ -45,7 +45,7 @@ from dwp_eval._validation import (
     check_seed,
 )
 from dwp_eval.errors import DesignError, DroppedRowsWarning, DwpEvalWarning, OptionError
-from dwp_eval.estimate._staggered_engine import project_panel, staggered_rc_engine
+from dwp_eval.estimate._staggered_engine import panel_cells, project_panel, staggered_rc_engine
 from dwp_eval.estimate.staggered_rcs import staggered_did_rc
 from dwp_eval.results.did import ATT_GT_COLUMNS, StaggeredDid
 
@@ -189,8 +189,10 @@ def staggered_did(
     data
         A balanced panel: one row per unit and period. A pandas, Dask or Spark
         DataFrame: on Dask and Spark, ``panel=False`` (no covariates or weights)
-        runs on area-by-period sums computed by the engine; a panel brings the
-        columns it uses to the driver (see the guide, "Data on Dask or Spark").
+        runs on area-by-period sums computed by the engine; a balanced panel on
+        per-unit sums (one row per unit on the driver), an unbalanced one
+        (``allow_unbalanced=True``) brings its rows (see the guide, "Data on Dask
+        or Spark").
     outcome, unit, time
         Outcome, unit id and period columns (periods must sort).
     cohort
@@ -304,6 +306,7 @@ def staggered_did(
         if not isinstance(flag, (bool, np.bool_)):
             raise OptionError(f"The '{name}' parameter of {func} must be True or False. Got {flag!r} instead.")
     engine = engine_of(data)
+    engine_prep: str | None = None  # a balanced panel on an engine: per-unit sums (panel_cells)
     if engine is not None and engine != PANDAS:
         if not panel:
             return staggered_rc_engine(
@@ -312,10 +315,13 @@ def staggered_did(
                 anticipation=int(anticipation), base_period=base_period, last_cohort=last_cohort,
                 cluster=cluster, bootstrap=int(bootstrap), rng=rng, alpha=alpha, missing=missing,
                 func=func)
-        # a panel's result keeps every unit's influence function: the unit-by-period rows
-        data = project_panel(data, engine, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                             covariates=covs, cluster=cluster, weights=weights, func=func)
-    unbalanced = bool(panel) and bool(allow_unbalanced) and not is_balanced(
+        if allow_unbalanced:  # the unbalanced estimator works on rows: bring them
+            data = project_panel(data, engine, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                                 covariates=covs, cluster=cluster, weights=weights, func=func)
+        else:
+            _balanced_only(weights, func)
+            engine_prep = engine
+    unbalanced = engine_prep is None and bool(panel) and bool(allow_unbalanced) and not is_balanced(
         data, unit=unit, time=time, columns=[outcome, *covs], missing=missing, func=func)
     if not panel or unbalanced:
         return staggered_did_rc(
@@ -324,14 +330,13 @@ def staggered_did(
             base_period=base_period, last_cohort=last_cohort, cluster=cluster, bootstrap=int(bootstrap),
             rng=rng, alpha=alpha, missing=missing, unbalanced=unbalanced, func=func,
         )
-    if weights is not None:
-        raise OptionError(
-            f"{func}: weights={weights!r} with a balanced panel is not supported: the balanced-panel "
-            "estimator is unweighted. Fix: pass panel=False to use the weighted repeated-cross-section "
-            "estimator, or drop weights."
-        )
-    prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-                           covariates=covs, cluster=cluster, func=func, missing=missing)
+    _balanced_only(weights, func)
+    if engine_prep is not None:
+        prep = panel_cells(data, engine_prep, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                           covariates=covs, cluster=cluster, missing=missing, func=func)
+    else:
+        prep = prepare_cohorts(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                               covariates=covs, cluster=cluster, func=func, missing=missing)
     warn_dropped(prep["dropped"], func=func, stacklevel=2)
     Y, Xs, g, tlev, cl = prep["Y"], prep["X"], prep["g"], prep["times"], prep["clusters"]
     N, T = Y.shape
@@ -423,6 +428,16 @@ def staggered_did(
         _seed=None if rng is None else int(rng.integers(0, 2**63 - 1)),
     )
 
+
+
+def _balanced_only(weights: Hashable | None, func: str) -> None:
+    """Raise for weights with a balanced panel (its estimator is unweighted)."""
+    if weights is not None:
+        raise OptionError(
+            f"{func}: weights={weights!r} with a balanced panel is not supported: the balanced-panel "
+            "estimator is unweighted. Fix: pass panel=False to use the weighted repeated-cross-section "
+            "estimator, or drop weights."
+        )
 
 
 def _mark_degenerate_cells(

@@ -120,12 +120,15 @@ def map_sums(
     *,
     key: str | None = None,
     key_type: str = "long",
+    many_keys: bool = False,
 ) -> pd.DataFrame:
     """Apply ``fn`` to chunks of ``frame[cols]`` and add up its partial sums.
 
     ``fn`` returns a frame with the float columns ``out`` (and, with ``key``, a column
     ``key`` of Spark type ``key_type``); the result has one row (no key) or one row per
     key, indexed by it and sorted. The sums are exact up to the order of addition.
+    ``many_keys`` (e.g. one per unit of a panel): Dask adds them up in as many output
+    partitions as the input has, so that no worker holds them all.
     """
     engine = _engine(frame)
     out = list(out)
@@ -147,7 +150,13 @@ def map_sums(
         if key is None:
             total = parts.compute()
         else:
-            total = parts.groupby(key)[out].sum().compute().reset_index()
+            if many_keys:  # gathered partition by partition (compute() joins them on a worker)
+                import dask
+
+                pieces = dask.compute(*parts.groupby(key)[out].sum(split_out=True).to_delayed())
+                total = pd.concat(pieces).reset_index()
+            else:
+                total = parts.groupby(key)[out].sum().compute().reset_index()
     else:
         total = _spark_sums(frame, cols, partial, out, key, key_type)
     if key is None:
