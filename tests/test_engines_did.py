@@ -171,6 +171,12 @@ def test_staggered_panel_missing_values(engine_frame, rollout) -> None:
     assert sorted(str(w.message) for w in w_ref) == sorted(str(w.message) for w in w_got)
     with pytest.raises(MissingDataError, match=r"'employment_rate' \(outcome\) has 2 missing"):
         staggered_did(frame, **{**kw, "missing": "raise"})
+    # a missing value in every unit: nothing is left of a balanced panel
+    holes = rollout.copy()
+    holes.loc[holes.month == 5, "employment_rate"] = np.nan
+    for data in (holes, engine_frame(holes, 3)):
+        with pytest.raises(MissingDataError, match=r"every unit of 'area' has a missing value in some period"):
+            staggered_did(data, **kw)
 
 
 def _panel_error(frame_of, data, exc, match, **extra) -> None:

@@ -46,6 +46,13 @@ def _dense(y, z, st, se_type, cluster, weights):
                                  se_type=se_type, func="test")
 
 
+def test_weighted_cr2_is_refused_by_the_cell_form():
+    """Weighted CR2 has no cell form; the callers use the dummies, and the cell form says so."""
+    y, z, st, w, cl = _data(3)
+    with pytest.raises(ValueError, match="weighted CR2 has no cell form"):
+        saturated_blocked(y, z, st, se_type="CR2", cluster=cl, weights=w)
+
+
 # weighted CR2 has no cell form: it keeps the dummies (within MAX_DUMMY_CELLS), so the
 # pair is not a case of the grouped path
 @pytest.mark.parametrize(("se_type", "weighted"), [

@@ -62,8 +62,9 @@ def saturated_blocked(
     (Lin 2013) regression on stratum dummies, from cell sums (module docstring).
 
     ``se_type`` is a canonical name (``classical``, ``HC0``-``HC3``, ``CR0``-``CR2``);
-    every stratum must hold both arms (the caller checks). Weighted CR2 raises
-    :class:`NotImplementedError` (the caller uses the regression with dummies).
+    every stratum must hold both arms (the caller checks). Weighted CR2 has no cell
+    form: the caller uses the regression with dummies, and passing it raises
+    ``ValueError``.
     """
     y = np.asarray(y, dtype=float)
     treated = np.asarray(z) == 1
@@ -101,7 +102,7 @@ def saturated_blocked(
             v *= G / (G - 1) * (n - 1) / dof
         return coef, float(np.sqrt(v)), float(G - 1), G
     if weights is not None:
-        raise NotImplementedError("weighted CR2 has no cell form here")
+        raise ValueError("saturated_blocked: weighted CR2 has no cell form (use the regression with dummies)")
     # CR2: one entry per (cluster, cell) pair present
     pair, first = np.unique(cg * k + cell, return_inverse=True)
     m = np.bincount(first, minlength=len(pair)).astype(float)

@@ -28,7 +28,8 @@ def _primary(plan: AnalysisPlan, results: Mapping[str, Any]) -> tuple[str, float
                                                                      float] | None:
     """``(what, estimate, conf_low, conf_high, p_value)`` of the primary analysis."""
     a = plan.area_pilot
-    assert a is not None
+    if a is None:  # internal: area-pilot plans only
+        raise TypeError("not an area-pilot plan")
     if a.primary == "did" and "did" in results:
         aggs = results.get("did_aggregations", {})
         for kind in ("simple", "group", "calendar"):
@@ -54,7 +55,8 @@ def headline_text(plan: AnalysisPlan, results: Mapping[str, Any],
                   notes: Mapping[str, str]) -> tuple[str, list[str], pd.DataFrame]:
     """The headline section: the primary analysis's estimate, then what qualifies it."""
     a = plan.area_pilot
-    assert a is not None
+    if a is None:  # internal: area-pilot plans only
+        raise TypeError("not an area-pilot plan")
     level = f"{100 * (1 - plan.alpha):g}%"
     first = _primary(plan, results)
     text: list[str] = []
@@ -94,7 +96,8 @@ def headline_text(plan: AnalysisPlan, results: Mapping[str, Any],
 def _as_primary(plan: AnalysisPlan, name: str) -> AnalysisPlan:
     from dataclasses import replace
 
-    assert plan.area_pilot is not None
+    if plan.area_pilot is None:  # internal: area-pilot plans only
+        raise TypeError("not an area-pilot plan")
     return replace(plan, area_pilot=replace(plan.area_pilot, primary=name))
 
 
@@ -102,7 +105,8 @@ def area_methods(plan: AnalysisPlan, results: Mapping[str, Any],
                  versions: Mapping[str, str]) -> tuple[str, list[str], pd.DataFrame]:
     """The Methods section's title, paragraphs and table of settings (``item, setting``)."""
     a = plan.area_pilot
-    assert a is not None
+    if a is None:  # internal: area-pilot plans only
+        raise TypeError("not an area-pilot plan")
     rows: list[tuple[str, str]] = [
         ("plan", f"{plan.title} (sha256 {plan.fingerprint[:16]}...)"),
         ("data", "panel" if a.panel else "repeated cross-sections"),

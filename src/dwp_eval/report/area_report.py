@@ -134,7 +134,8 @@ def _fit_cs(data: pd.DataFrame, plan: AnalysisPlan, a: AreaPilot, *, control_gro
 def _did(built: SectionBuilder, results: dict[str, Any], data: pd.DataFrame, plan: AnalysisPlan,
          a: AreaPilot) -> None:
     s = a.did
-    assert s is not None
+    if s is None:  # internal: called only for the analyses the plan names
+        raise TypeError("the plan has no [area_pilot.did] settings")
     fit = _fit_cs(data, plan, a, control_group=s.control_group, method=s.method,
                   anticipation=s.anticipation, bootstrap=s.bootstrap, seed=s.seed,
                   base_period="varying")
@@ -188,7 +189,8 @@ def _did(built: SectionBuilder, results: dict[str, Any], data: pd.DataFrame, pla
 def _event_study(built: SectionBuilder, results: dict[str, Any], data: pd.DataFrame,
                  plan: AnalysisPlan, a: AreaPilot) -> None:
     s = a.event_study
-    assert s is not None
+    if s is None:  # internal: called only for the analyses the plan names
+        raise TypeError("the plan has no [area_pilot.event_study] settings")
     if s.estimator == "callaway_santanna" and not a.panel:
         fit = _fit_cs(data, plan, a, control_group=s.control_group, method="dr", anticipation=0,
                       bootstrap=s.bootstrap, seed=s.seed, base_period="universal")
@@ -220,7 +222,8 @@ def _event_study(built: SectionBuilder, results: dict[str, Any], data: pd.DataFr
 def _sensitivity(built: SectionBuilder, results: dict[str, Any], es: Any, plan: AnalysisPlan,
                  a: AreaPilot) -> None:
     s = a.event_study
-    assert s is not None
+    if s is None:  # internal: called only for the analyses the plan names
+        raise TypeError("the plan has no [area_pilot.event_study] settings")
     target: Literal["average"] | None = "average" if s.target == "average" else None
     what = ("the average of the post-pilot effects" if target else
             "the effect in the first period of the pilot")
@@ -285,7 +288,8 @@ def _area_panel(data: pd.DataFrame, a: AreaPilot) -> pd.DataFrame:
 def _synthetic(built: SectionBuilder, results: dict[str, Any], data: pd.DataFrame,
                plan: AnalysisPlan, a: AreaPilot) -> None:
     s = a.synthetic
-    assert s is not None
+    if s is None:  # internal: called only for the analyses the plan names
+        raise TypeError("the plan has no [area_pilot.synthetic] settings")
     excluded = 0
     if a.cohort is not None:  # donors: areas never piloted (the pilot areas aside)
         other = ~data[a.area].isin(s.treated) & data[a.cohort].notna() & (data[a.cohort] != 0)
