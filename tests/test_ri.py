@@ -13,12 +13,14 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import dwp_eval as de
 from dwp_eval._core import assignments
 from dwp_eval.errors import DesignError, OptionError
-from dwp_eval.estimate import ri
+from dwp_eval.estimate import _ri_engine, ri
 from dwp_eval.estimate.ri import randomisation_test
 from dwp_eval.results import RI_COLUMNS, RandomisationTest
 
@@ -660,3 +662,42 @@ def test_numeric_arm_column_matches_text_labels_with_a_rerandomised_allocation(m
     a = randomisation_test(t, control="0", treatment="1", **kw)
     b = randomisation_test(num, control=0, treatment=1, **kw)
     assert a.p_value == b.p_value and a.estimate == b.estimate
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=4, max_size=12),
+    seed=st.integers(0, 2**31 - 1),
+    stratified=st.booleans(),
+    scale=st.sampled_from([1.0, 1e4]),
+)
+def test_cluster_summary_gives_the_people_statistic(sizes, seed, stratified, scale):
+    """One row per cluster (people, outcome sum, range: what an engine sends) gives the
+    statistic of the people's rows for every re-drawn assignment (issue 18)."""
+    rng = np.random.default_rng(seed)
+    g = len(sizes)
+    arm = np.array(["control", "treatment"] * (g // 2) + ["control"] * (g % 2))
+    region = np.where(np.arange(g) % 4 < 2, "N", "S") if stratified else np.array(["all"] * g)
+    rows = pd.DataFrame({
+        "region": np.repeat(region, sizes), "office": np.repeat(np.arange(g), sizes),
+        "arm": np.repeat(arm, sizes), "y": scale + rng.normal(size=sum(sizes)) * scale / 10,
+    })
+    by = rows.groupby(["region", "office", "arm"], sort=True)["y"]
+    summary = by.agg(**{_ri_engine.SUM: "sum", _ri_engine.LO: "min", _ri_engine.HI: "max"}).reset_index()
+    summary[_ri_engine.N] = by.size().to_numpy()
+    kw = dict(outcome="y", assigned="arm", control="control", treatment=None, cluster="office",
+              strata="region" if stratified else None, allocation=None,
+              statistic="studentised" if g >= 8 and not stratified else "difference",
+              missing="raise", func="randomisation_test")
+    a = ri._setup(rows, **kw)
+    b = ri._setup(summary, summarised=True, **kw)
+    assert (dict(b.n_by_arm), b.n_clusters, b.design) == (dict(a.n_by_arm), a.n_clusters, a.design)
+    cells = a.cells  # units in cell order: re-draw within each cell
+    draws = [a.observed.copy() for _ in range(6)]
+    for d in draws[1:]:
+        for lo, n in zip(cells.lo, cells.n, strict=True):
+            d[lo:lo + n] = rng.permutation(d[lo:lo + n])
+    assign = np.stack(draws)
+    ca = a.stat.coefficients(a.stat.sums(assign))
+    cb = b.stat.coefficients(b.stat.sums(assign))
+    np.testing.assert_allclose(cb, ca, rtol=1e-9, atol=1e-9 * scale**2)

@@ -417,19 +417,32 @@ class BatchedDifference:
     def from_units(
         cls, y: np.ndarray, z: np.ndarray, stratum: np.ndarray, unit_of_row: np.ndarray,
         observed: np.ndarray, unit_stratum: np.ndarray, n_units: int, *, clustered: bool, kind: str,
+        people: np.ndarray | None = None,
     ) -> BatchedDifference:
         """From the analysed rows (outcome ``y``, observed arm ``z``, ``stratum`` codes,
         each row's unit in cell order) and the units (observed arm, stratum, in
         stratum order): the unit columns, per-stratum totals and the statistic's mode
-        (``"pair"``/``"pair-cluster"`` when some stratum holds two units)."""
+        (``"pair"``/``"pair-cluster"`` when some stratum holds two units).
+
+        ``people``: each row stands for that many people and ``y`` is the sum of their
+        outcomes (a cluster's row of an engine's summary). The unit columns are sums over
+        a unit's people, so they follow: the people, the sum of the outcome less the
+        people times the stratum's mean, and the treated people."""
         n_strata = int(stratum.max()) + 1
         # unit columns, outcome centred within strata (the statistic is unchanged, rounding is not)
-        s_mean = np.bincount(stratum, weights=y, minlength=n_strata) / np.bincount(stratum, minlength=n_strata)
-        yc = y - s_mean[stratum]
+        if people is None:
+            s_mean = np.bincount(stratum, weights=y, minlength=n_strata) / np.bincount(stratum, minlength=n_strata)
+            yc = y - s_mean[stratum]
+            persons = np.bincount(unit_of_row, minlength=n_units).astype(float)
+            k = np.bincount(unit_of_row, weights=z, minlength=n_units)
+        else:
+            s_mean = (np.bincount(stratum, weights=y, minlength=n_strata)
+                      / np.bincount(stratum, weights=people, minlength=n_strata))
+            yc = y - people * s_mean[stratum]
+            persons = np.bincount(unit_of_row, weights=people, minlength=n_units)
+            k = np.bincount(unit_of_row, weights=z * people, minlength=n_units)
         cols = np.zeros((n_units, _NCOL))
-        persons = np.bincount(unit_of_row, minlength=n_units).astype(float)
         u = np.bincount(unit_of_row, weights=yc, minlength=n_units)
-        k = np.bincount(unit_of_row, weights=z, minlength=n_units)
         cols[:, _N] = persons
         cols[:, _U] = u
         cols[:, _K] = k

@@ -35,7 +35,7 @@ from dwp_eval._core.att_gt import (
     comparison,
     last_cohort_cut,
 )
-from dwp_eval._core.engines import check_engine_columns, collect, columns, map_sums, require
+from dwp_eval._core.engines import check_engine_columns, collect, columns, keyed_sums, map_sums, require
 from dwp_eval._core.engines.groups import (
     distinct,
     dtype_of,
@@ -151,11 +151,14 @@ def panel_cells(data: Any, engine: str, *, outcome: Hashable, unit: Hashable, ti
         return pd.DataFrame(out)
 
     key_type = "string" if engine == "dask" else frame.schema[str(unit)].dataType.simpleString()
-    sums = map_sums(frame, cols, per_unit, names, key="_u", key_type=key_type, many_keys=True)
-    sums = sums.reindex(uindex, fill_value=0.0).reset_index(drop=True)  # units in order of first appearance
-    touched = sums["incomplete"].to_numpy() > 0
+    # one row per unit, in order of first appearance, filled piece by piece (the driver
+    # holds the array and one piece, never a frame of every unit's sums and its copies)
+    array = keyed_sums(frame, cols, per_unit, names, key="_u", index=uindex, key_type=key_type)
+    col = {name: j for j, name in enumerate(names)}
+    ulev = uindex.to_numpy()
+    touched = array[:, col["incomplete"]] > 0
     if touched.any():  # the other periods of units with a missing value go too (balanced panel)
-        rest = int(sums["rows"].to_numpy()[touched].sum())
+        rest = int(array[touched, col["rows"]].sum())
         if rest:
             dropped[f"{OTHER_PERIODS} (balanced panel)"] = rest
         if touched.all():
@@ -164,17 +167,20 @@ def panel_cells(data: Any, engine: str, *, outcome: Hashable, unit: Hashable, ti
                 "missing='drop' (which keeps the panel balanced) leaves nothing to analyse. "
                 "Fix: fill the missing values."
             )
-        sums = sums.loc[~touched]
-    ulev = uindex.to_numpy()[sums.index.to_numpy()]
-    n = sums[[f"n{s}" for s in range(T)]].to_numpy()
+        array, ulev = array[~touched], ulev[~touched]
+
+    def sums(*names: str) -> np.ndarray:
+        return array[:, [col[name] for name in names]]
+
+    n = sums(*[f"n{s}" for s in range(T)])
     present = n.sum(axis=0) > 0  # periods of the units kept
     n = n[:, present]
     tlev = np.asarray(sorted_codes(pd.Series(tindex[present]), column=time, role="time", func=func)[1])
-    y_all = sums[[f"y{s}" for s in range(T)]].to_numpy()[:, present]
+    y_all = sums(*[f"y{s}" for s in range(T)])[:, present]
     check_varies(y_all[n > 0], outcome, func=func)
     _check_cells(n, ulev, tlev, unit=unit, time=time, func=func)
-    rows = sums["rows"].to_numpy()
-    g, g2, gna = sums["g"].to_numpy(), sums["g2"].to_numpy(), sums["gna"].to_numpy()
+    rows = array[:, col["rows"]]
+    g, g2, gna = (array[:, col[name]] for name in ("g", "g2", "gna"))
     changes = (g2 * rows != g**2) | ((gna > 0) & (gna < rows))
     if changes.any():
         bad = ulev[changes]
@@ -183,7 +189,7 @@ def panel_cells(data: Any, engine: str, *, outcome: Hashable, unit: Hashable, ti
             f"changes for {len(bad):,} unit(s) (e.g. {_fmt_list(bad[:5], 5)}). Fix: set each unit's "
             "cohort to the period it was first treated (0 or missing if never treated)."
         )
-    if sums["unknown"].sum() > 0:
+    if array[:, col["unknown"]].sum() > 0:
         raise DesignError(
             f"{func}: some cohort values of column {cohort!r} are not periods of {time!r} (observed "
             f"{_fmt_list(tlev[:3], 3)} ... {tlev[-1]!r}). A cohort is the period a unit is first "
@@ -205,10 +211,10 @@ def panel_cells(data: Any, engine: str, *, outcome: Hashable, unit: Hashable, ti
     Y = y_all
     Xs = None
     if q:
-        Xs = np.stack([sums[[f"x{j}_{s}" for s in range(T)]].to_numpy()[:, present] for j in range(q)], axis=2)
+        Xs = np.stack([sums(*[f"x{j}_{s}" for s in range(T)])[:, present] for j in range(q)], axis=2)
     cl = None
     if cindex is not None:
-        c1, c2 = sums["cl"].to_numpy(), sums["cl2"].to_numpy()
+        c1, c2 = array[:, col["cl"]], array[:, col["cl2"]]
         if np.any(c2 * rows != c1**2):
             raise DesignError(
                 f"{func}: column {cluster!r} (cluster) must be constant within units (units nested "

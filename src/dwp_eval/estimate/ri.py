@@ -32,20 +32,10 @@ from dwp_eval._core.assignments import (
     unit_cells,
 )
 from dwp_eval._core.difference_in_means import BatchedDifference
-from dwp_eval._core.engines import (
-    DASK,
-    SPARK,
-    check_engine_columns,
-    collect,
-    columns,
-    engine_of,
-    require,
-)
 from dwp_eval._core.inversion import PValueFunction, t_values
 from dwp_eval._core.sample import joined_strata, prepare_sample
 from dwp_eval._validation import (
     arm_keys,
-    as_column_list,
     check_alpha,
     check_columns,
     check_data,
@@ -55,6 +45,7 @@ from dwp_eval._validation import (
     label_key,
 )
 from dwp_eval.errors import ColumnError, DesignError, NotEstimableError, OptionError
+from dwp_eval.estimate._ri_engine import HI, LO, N, SUM, in_memory
 from dwp_eval.results.randomisation import RandomisationTest
 
 __all__ = ["RandomisationTest", "randomisation_test"]
@@ -93,7 +84,10 @@ def _setup(
     statistic: str,
     missing: str,
     func: str,
+    summarised: bool = False,
 ) -> _Setup:
+    """``summarised``: ``data`` is an engine's one row per cluster (``_ri_engine``), whose
+    outcome is the cluster's sum, with its people, smallest and largest outcome."""
     data = check_data(data, func=func)
     statistic = check_option(statistic, STATISTICS, param="statistic", func=func)
     recorded: RecordedDesign | None = None
@@ -128,7 +122,7 @@ def _setup(
             )
     prep, frame = prepare_sample(
         data,
-        outcome=outcome,
+        outcome=SUM if summarised else outcome,
         assigned=assigned,
         control=control,
         treatment=treatment,
@@ -142,9 +136,13 @@ def _setup(
     y = prep.y
     z = prep.z
     n = len(y)
-    if np.ptp(y) == 0:
+    people = frame[N].to_numpy(dtype=float) if summarised else None
+    lo, hi = (frame[LO].min(), frame[HI].max()) if summarised else (y.min(), y.max())
+    n_by_arm = prep.n_by_arm if people is None else {
+        prep.control: int(people[z == 0].sum()), prep.treatment: int(people[z == 1].sum())}
+    if lo == hi:
         raise NotEstimableError(
-            f"{func}: column {outcome!r} (outcome) is constant ({y[0]:g}) in the compared arms, so "
+            f"{func}: column {outcome!r} (outcome) is constant ({lo:g}) in the compared arms, so "
             "there is nothing to test.", outcome=str(outcome), reason="zero residual variance",
         )
     st = prep.strata if prep.strata is not None else np.zeros(n, dtype=np.int64)
@@ -182,6 +180,7 @@ def _setup(
     clustered = prep.cluster is not None
     stat = BatchedDifference.from_units(
         y, z, st, unit_of_row, observed, u_stratum, n_units, clustered=clustered, kind=statistic,
+        people=people,
     )
     if stat.mode != "blocked":
         se_type = "matched-pair"
@@ -217,7 +216,7 @@ def _setup(
         outcome=str(outcome),
         treatment=prep.treatment,
         control=prep.control,
-        n_by_arm=prep.n_by_arm,
+        n_by_arm=n_by_arm,
         n_strata=n_strata if strata is not None else None,
         n_clusters=n_units if clustered else None,
     )
@@ -329,39 +328,6 @@ def _null_assignments(
 # --------------------------------------------------------------------------- public
 
 
-def _in_memory(data: Any, *, outcome: Hashable, assigned: Hashable, strata: Any, cluster: Any,
-               allocation: Any, func: str) -> Any:
-    """A Dask or Spark frame's design columns brought to the driver: the re-drawn
-    assignments are a units x draws computation in memory whatever the engine, and it needs
-    one row per person with the outcome, arm, strata and cluster only (a few numbers a
-    person: 10 million people are about 300 MB). Other frames pass through unchanged."""
-    engine = engine_of(data)
-    if engine not in (DASK, SPARK):
-        return data
-    require(engine, func=func)
-    if allocation is not None:
-        fix = "data.compute()" if engine == DASK else "data.toPandas()"
-        raise OptionError(
-            f"The 'allocation' parameter of {func} is not offered on a {engine.capitalize()} "
-            f"DataFrame (the allocation is matched to the participants in memory). Fix: pass "
-            f"strata= and cluster= as randomised, or bring the data into memory with {fix}."
-        )
-    cols = [outcome, assigned, *as_column_list(strata), *as_column_list(cluster)]
-    roles = {"outcome": outcome, "assigned": assigned, "cluster": cluster,
-             **{f"strata ({c!r})": c for c in as_column_list(strata)}}
-    check_engine_columns(columns(data), roles, param="data", func=func)
-    cols = list(dict.fromkeys(cols))
-    rows = collect(data, cols)
-    # an engine's rows come in no particular order: a canonical one (sorted by every
-    # column; equal rows are interchangeable) makes the same seed give the same draws
-    # however the frame is partitioned
-    key = [f"_key{i}" for i in range(len(cols))]
-    keys = pd.DataFrame({k: rows[c].astype(str) if rows[c].dtype == object else rows[c]
-                         for k, c in zip(key, cols, strict=True)})
-    order = keys.sort_values(key, kind="mergesort", na_position="last").index
-    return rows.loc[order].reset_index(drop=True)
-
-
 def randomisation_test(
     data: pd.DataFrame,
     *,
@@ -383,12 +349,16 @@ def randomisation_test(
     Parameters
     ----------
     data
-        One row per person: a pandas DataFrame, or a Dask or Spark DataFrame, whose
-        outcome, arm, strata and cluster columns are then brought into memory (the
-        re-drawn assignments are computed there; ``allocation=`` needs a pandas frame).
-        An engine's rows have no order, so they are sorted by those columns first: the
-        same seed then gives the same test however the frame is partitioned, equal to
-        the in-memory test of the rows in that order.
+        One row per person: a pandas DataFrame, or a Dask or Spark DataFrame. The
+        re-drawn assignments are computed in memory, so an engine brings the units
+        there: with ``cluster=``, one row per cluster that it summarises (people, sum,
+        smallest and largest outcome); otherwise each person's outcome, arm and strata.
+        An engine's rows have no order, so the units are sorted by strata, cluster,
+        arm and outcome: the same seed then gives the same test however the frame is
+        partitioned, equal (to rounding, 1e-10) to the in-memory test of the rows in
+        that order. A summary with missing values, or a design the test refuses, sends
+        the rows instead, for the in-memory checks and counts. ``allocation=`` needs a
+        pandas frame.
     outcome
         Numeric outcome column.
     assigned
@@ -499,12 +469,13 @@ def randomisation_test(
     n_draws = _check_draws(draws, func)
     rng = check_seed(seed, func=func)
     how_missing = check_option(missing, ("raise", "drop"), param="missing", func=func)
-    data = _in_memory(data, outcome=outcome, assigned=assigned, strata=strata, cluster=cluster,
-                      allocation=allocation, func=func)
+    data, summarised = in_memory(data, outcome=outcome, assigned=assigned, strata=strata,
+                                 cluster=cluster, control=control, treatment=treatment,
+                                 allocation=allocation, func=func)
     setup = _setup(
         data, outcome=outcome, assigned=assigned, control=control, treatment=treatment,
         strata=strata, cluster=cluster, allocation=allocation, statistic=statistic,
-        missing=how_missing, func=func,
+        missing=how_missing, func=func, summarised=summarised,
     )
     if setup.rule is not None and not bool(setup.rule.accept(setup.observed[None, :])[0]):
         raise DesignError(

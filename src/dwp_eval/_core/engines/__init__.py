@@ -30,7 +30,7 @@ from dwp_eval._core.engines.base import (
     engine_of,
     require,
 )
-from dwp_eval._core.engines.ops import by_key, collect, columns, count_rows, kept, map_sums
+from dwp_eval._core.engines.ops import by_key, collect, columns, count_rows, kept, keyed_sums, map_sums
 
 __all__ = [
     "DASK",
@@ -45,6 +45,7 @@ __all__ = [
     "count_rows",
     "engine_of",
     "kept",
+    "keyed_sums",
     "map_sums",
     "require",
 ]

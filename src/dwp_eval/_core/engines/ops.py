@@ -20,7 +20,7 @@ import pandas as pd
 from dwp_eval._core.engines.base import DASK, PANDAS, SPARK, Note, engine_of
 from dwp_eval.errors import DwpEvalError
 
-__all__ = ["by_key", "collect", "columns", "count_rows", "kept", "map_sums"]
+__all__ = ["by_key", "collect", "columns", "count_rows", "kept", "keyed_sums", "map_sums"]
 
 #: A function of a pandas chunk returning partial sums (a frame; with a key column, one
 #: row per key present in the chunk).
@@ -120,21 +120,35 @@ def map_sums(
     *,
     key: str | None = None,
     key_type: str = "long",
-    many_keys: bool = False,
 ) -> pd.DataFrame:
     """Apply ``fn`` to chunks of ``frame[cols]`` and add up its partial sums.
 
     ``fn`` returns a frame with the float columns ``out`` (and, with ``key``, a column
     ``key`` of Spark type ``key_type``); the result has one row (no key) or one row per
     key, indexed by it and sorted. The sums are exact up to the order of addition.
-    ``many_keys`` (e.g. one per unit of a panel): Dask adds them up in as many output
-    partitions as the input has, so that no worker holds them all.
+    For very many keys (one per unit of a panel) see :func:`keyed_sums`.
     """
     engine = _engine(frame)
     out = list(out)
+    partial = _partial(fn, out, key)
+    if engine == PANDAS:
+        total = partial(frame[list(cols)])
+    elif engine == DASK:
+        meta = partial(frame[list(cols)]._meta)
+        parts = frame[list(cols)].map_partitions(partial, meta=meta)
+        total = parts.compute() if key is None else parts.groupby(key)[out].sum().compute().reset_index()
+    else:
+        total = _spark_sums(frame, cols, partial, out, key, key_type)
+    if key is None:
+        return pd.DataFrame([total[out].sum(axis=0).to_numpy()], columns=out)
+    return total.groupby(key)[out].sum().sort_index()
+
+
+def _partial(fn: ChunkSums, out: list[str], key: str | None) -> ChunkSums:
+    """``fn`` on a chunk (a large one in slices, so that fn's working copies stay small),
+    its sums added up over the chunk (per key)."""
 
     def partial(chunk: pd.DataFrame) -> pd.DataFrame:
-        # a large partition in slices, so that the working copies of fn stay small
         res = (fn(chunk) if len(chunk) <= SLICE_ROWS else
                pd.concat([fn(chunk.iloc[i : i + SLICE_ROWS]) for i in range(0, len(chunk), SLICE_ROWS)],
                          ignore_index=True))
@@ -142,26 +156,80 @@ def map_sums(
             return pd.DataFrame([res[out].sum(axis=0).to_numpy()], columns=out)
         return res.groupby(key, sort=False, as_index=False)[out].sum()
 
+    return partial
+
+
+def keyed_sums(
+    frame: Any,
+    cols: Sequence[Hashable],
+    fn: ChunkSums,
+    out: Sequence[str],
+    *,
+    key: str,
+    index: pd.Index,
+    key_type: str = "long",
+) -> np.ndarray:
+    """:func:`map_sums` by ``key`` for very many keys (one per unit of a panel), as one
+    float array with a row per value of ``index`` (in its order; zeros for a value with
+    no rows) and a column per name in ``out``.
+
+    The driver holds that array and one piece at a time: Dask adds the keys up in as many
+    partitions as the input has (no worker holds them all) and each is copied into its
+    rows as it arrives; Spark's come in one Arrow collect. A key that is not in
+    ``index`` raises ``ValueError`` (the caller's index must hold every key).
+    """
+    engine = _engine(frame)
+    out = list(out)
+    partial = _partial(fn, out, key)
+    result = np.zeros((len(index), len(out)))
+
+    def put(piece: pd.DataFrame, keys: Any) -> None:
+        pos = index.get_indexer(keys)
+        if (pos < 0).any():
+            raise ValueError(f"keyed_sums: {int((pos < 0).sum())} key(s) not in the index")
+        result[pos] += piece[out].to_numpy(dtype=float)  # a key once per piece
+
     if engine == PANDAS:
-        total = partial(frame[list(cols)])
+        sums = partial(frame[list(cols)])
+        put(sums, sums[key])
     elif engine == DASK:
         meta = partial(frame[list(cols)]._meta)
         parts = frame[list(cols)].map_partitions(partial, meta=meta)
-        if key is None:
-            total = parts.compute()
-        else:
-            if many_keys:  # gathered partition by partition (compute() joins them on a worker)
-                import dask
+        client = _distributed_client()
+        # a local scheduler cannot run the p2p shuffle Dask picks when a client exists
+        how = {} if client is not None else {"shuffle_method": "tasks"}
+        pieces = parts.groupby(key)[out].sum(split_out=True, **how).to_delayed()
+        if client is None:  # a local scheduler: computed together
+            import dask
 
-                pieces = dask.compute(*parts.groupby(key)[out].sum(split_out=True).to_delayed())
-                total = pd.concat(pieces).reset_index()
-            else:
-                total = parts.groupby(key)[out].sum().compute().reset_index()
-    else:
+            for piece in dask.compute(*pieces):
+                put(piece, piece.index)
+        else:  # computed on the workers, gathered one at a time and released
+            futures = client.compute(pieces)
+            del pieces
+            while futures:
+                future = futures.pop(0)
+                piece = future.result()
+                del future
+                put(piece, piece.index)
+                del piece
+    else:  # one Arrow collect of the per-key sums
         total = _spark_sums(frame, cols, partial, out, key, key_type)
-    if key is None:
-        return pd.DataFrame([total[out].sum(axis=0).to_numpy()], columns=out)
-    return total.groupby(key)[out].sum().sort_index()
+        put(total, total[key])
+    return result
+
+
+def _distributed_client() -> Any:
+    """The ``dask.distributed`` Client that is Dask's scheduler now, or ``None`` (a local
+    scheduler, set or by configuration)."""
+    from dask.base import get_scheduler
+
+    client = getattr(get_scheduler(), "__self__", None)
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    return client if isinstance(client, Client) else None
 
 
 def _spark_sums(
