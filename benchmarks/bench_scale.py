@@ -23,7 +23,8 @@ What it measures (issue 18):
    randomised; 1,000 draws), which brings one summary row per office to the driver.
 3. ``staggered_did`` of a balanced panel of 10M units x 8 periods (80M rows; the issue's
    example, which peaked at 12 GB in pandas) on Dask, from per-unit sums, against pandas
-   at 2M units; checked equal to pandas first.
+   at 2M units; checked equal to pandas first. Then ``did`` (two-way fixed effects) on the
+   first 2M units of that panel (``--did-units``), on Dask and in pandas.
 
 The data are synthetic (the generator below): people randomised over a year, each with 20
 monthly records from two months before randomisation; 40% in work in a month, earnings
@@ -191,6 +192,45 @@ def staggered_at_scale(client, root: Path, units: int, small: int) -> None:
           f"{res.aggregate('simple').estimate:.5f}")
 
 
+def _did_pandas_job(paths: list[str]) -> tuple[float, int, float, float]:
+    import dwp_eval as de
+
+    df = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    df["treated"] = ((df["cohort"] > 0) & (df["period"] >= df["cohort"])).astype("int64")
+    t0 = time.perf_counter()
+    res = de.did(df, outcome="y", treated="treated", unit="unit", time="period")
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return wall, peak, res.estimate, res.std_error
+
+
+def did_at_scale(client, root: Path, units: int) -> None:
+    """``did`` (two-way fixed effects, CR1 by unit) of the same panel on Dask and in pandas."""
+    import dask.dataframe as dd
+
+    import dwp_eval as de
+
+    rows = units * PANEL_PERIODS
+    print(f"\n== did (two-way fixed effects, CR1 by unit): {units:,} units x {PANEL_PERIODS} periods "
+          f"({rows:,} rows) on Dask and in memory ==")
+    paths = write_panel(root, units)[: -(-units // PANEL_UNITS_PER_FILE)]
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        pd_wall, pd_peak, pd_est, pd_se = pool.submit(_did_pandas_job, paths).result()
+    big = dd.read_parquet(paths, split_row_groups=True)
+    big = big.assign(treated=((big.cohort > 0) & (big.period >= big.cohort)).astype("int64"))
+    t0 = time.perf_counter()
+    with PeakMemory(client) as mem:
+        res = de.did(big, outcome="y", treated="treated", unit="unit", time="period")
+    wall = time.perf_counter() - t0
+    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peaks = ", ".join(f"{v / 2**30:.2f}" for v in mem.peak.values())
+    same = abs(res.estimate - pd_est) <= 1e-10 * abs(pd_est) and abs(res.std_error - pd_se) <= 1e-10 * pd_se
+    print(f"   Dask {wall:.1f} s (peak per worker {peaks} GiB; this process peaked at "
+          f"{driver / 2**30:.2f} GiB, with any job run before in it); pandas {pd_wall:.1f} s (peak "
+          f"{pd_peak / 2**30:.2f} GiB); estimate {res.estimate:.6f}, SE {res.std_error:.6f}; equal to "
+          f"pandas (1e-10): {same}")
+
+
 # ----------------------------------------------------------------------------- runs
 class PeakMemory:
     """The largest memory the scheduler reports for each worker, sampled in a thread."""
@@ -317,6 +357,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--staggered-worker-memory", default=None,
                     help="memory limit of each worker for staggered_did (default 4GiB, quick 1GiB)")
     ap.add_argument("--skip-outcomes", action="store_true")
+    ap.add_argument("--skip-did", action="store_true")
+    ap.add_argument("--did-units", type=int, default=None,
+                    help="units of the panel for did (two-way fixed effects; default 2M, quick 500k)")
     args = ap.parse_args(argv)
     from distributed import Client, LocalCluster
 
@@ -354,15 +397,19 @@ def main(argv: list[str] | None = None) -> None:
         itt_at_scale(root, itt_rows, itt_small, clusters)
     client.close()
     cluster.close()
-    if not args.skip_staggered:
-        # the per-unit sums (1.8 GB at 10M units) pass through the workers: with 2 GiB each the
-        # run did not finish (benchmarks/README.md), so this job has its own, larger workers
+    if not (args.skip_staggered and args.skip_did):
+        # the per-unit sums (1.8 GB at 10M units) pass through the workers: before they were
+        # gathered piece by piece the run did not finish with 2 GiB each (benchmarks/README.md),
+        # so this job has its own workers, 4 GiB by default
         memory = args.staggered_worker_memory or ("1GiB" if args.quick else "4GiB")
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=memory,
                                dashboard_address=":0", silence_logs=40)
         client = Client(cluster)
         print(f"\ncluster: 2 workers x 1 thread, memory limit {memory} each")
-        staggered_at_scale(client, root, *((500_000, 500_000) if args.quick else (10_000_000, 2_000_000)))
+        if not args.skip_staggered:
+            staggered_at_scale(client, root, *((500_000, 500_000) if args.quick else (10_000_000, 2_000_000)))
+        if not args.skip_did:
+            did_at_scale(client, root, args.did_units or (500_000 if args.quick else 2_000_000))
         client.close()
         cluster.close()
     if os.environ.get("DWP_EVAL_SCALE_CLEAN"):

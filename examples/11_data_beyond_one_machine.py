@@ -182,6 +182,21 @@ print(f"by jobcentre:   {by_jobcentre.estimate:.2f} (SE {by_jobcentre.std_error:
       f"{by_jobcentre.se_type}, {by_jobcentre.n_clusters} clusters, df {by_jobcentre.df:.1f})")
 
 # %% [markdown]
+# A randomisation test re-draws the assignment the way the trial drew it
+# (within its site x benefit strata here). The draws are a units x draws
+# computation made on the driver, so the units come there: people randomised
+# one by one are the units, so their outcome, arm and strata come (three
+# columns); in a cluster design the engine would send one summary row per
+# cluster instead. The rows are sorted first, so the same seed gives the
+# same test however the frame is partitioned.
+
+# %%
+ri = de.randomisation_test(big, outcome="employed_13_weeks", assigned="arm",
+                           strata="stratum", draws=999, seed=7)
+print(f"randomisation test: p = {ri.p_value:.3f} ({ri.draws} draws, {ri.design}), "
+      f"interval {ri.conf_low:.4f} to {ri.conf_high:.4f}")
+
+# %% [markdown]
 # ## What is not offered on an engine yet, and the fix
 #
 # Some options need the rows of the analysis sample together: the blocked

@@ -15,7 +15,13 @@ import pandas as pd
 import pytest
 
 import dwp_eval as de
-from dwp_eval.errors import ColumnError, DesignError, DroppedRowsWarning, MissingDataError, OptionError
+from dwp_eval.errors import (
+    ColumnError,
+    DesignError,
+    DroppedRowsWarning,
+    MissingDataError,
+    OptionError,
+)
 from dwp_eval.estimate import _ri_engine
 
 pytestmark = pytest.mark.engine
@@ -156,6 +162,8 @@ def test_ri_bad_input_on_engine(engine_frame) -> None:
         de.randomisation_test(big, outcome="yy", assigned="arm", seed=1)
     with pytest.raises(ColumnError, match="no column 'offic'"):
         de.randomisation_test(big, outcome="y", assigned="office_arm", cluster="offic", seed=1)
+    with pytest.raises(ColumnError, match=r"no column 'sitee' \(the strata column\).*pass strata="):
+        de.randomisation_test(big, outcome="y", assigned="arm", strata=["region", "sitee"], seed=1)
     with pytest.raises(OptionError, match="'allocation' parameter of randomisation_test is not offered"):
         de.randomisation_test(big, outcome="y", assigned="arm", seed=1, allocation=object())
     text = engine_frame(_trial().assign(y="a"), 2)

@@ -1,14 +1,19 @@
 """``did`` on a Dask or Spark DataFrame: the two-way fixed effects estimate and its
 cluster-robust variance from sums computed by the engine, finished on the driver.
 
-Three passes over the rows (:func:`dwp_eval._core.engines.map_sums`):
+A pass for the missing-value rule, then three passes over the rows
+(:func:`dwp_eval._core.engines.map_sums`; the per-unit and per-cluster sums by
+:func:`~dwp_eval._core.engines.keyed_sums`, gathered one piece at a time):
 
-1. by unit: each unit's rows per period (the unit-by-period incidence ``C``), its
-   treatment per period, and its sums of ``v = (y, D, x)``;
-2. by period: counts and sums of ``v``, and the group-by-period outcome sums;
-3. by cluster: with the per-unit means, the period effects ``g`` and their unit means
-   broadcast to the workers, every row's two-way demeaned ``v`` is formed exactly and
-   each cluster's ``X_g'X_g``, ``X_g'y_g`` and ``y_g'y_g`` added up.
+1. by unit, keyed by the unit's value: its rows, treatment and outcome per period (the
+   unit-by-period incidence ``C``) and its sums of ``v = (y, D, x)``;
+2. by period: counts and sums of ``v``; the treated group's outcome sums by period follow
+   from pass 1's unit-by-period sums;
+3. by cluster: every row's two-way demeaned ``v`` is formed exactly from the period effects
+   ``g`` (a ``T``-row array sent with the tasks) and its unit's means of ``v`` and of
+   ``g_t``, which the engine computes and joins to the rows itself
+   (:func:`~dwp_eval._core.engines.with_key_means`: no array of every unit goes to the
+   workers), and each cluster's ``X_g'X_g``, ``X_g'y_g`` and ``y_g'y_g`` added up.
 
 The within transformation is the exact one of :mod:`dwp_eval._core.panel` (``M v = M_u v
 - M_u D g``, ``(D'M_u D) g = D'M_u v``; the T x T matrix ``D'M_u D = diag(n_t) - C'
@@ -24,7 +29,7 @@ and its Satterthwaite degrees of freedom (units nested in the clusters).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -38,10 +43,12 @@ from dwp_eval._core.degeneracy import check_residuals
 from dwp_eval._core.engines import (
     check_engine_columns,
     columns,
+    keyed_sums,
     map_sums,
     require,
+    with_key_means,
 )
-from dwp_eval._core.engines.groups import distinct, dropna, dtype_of, min_max, select
+from dwp_eval._core.engines.groups import distinct, min_max, select
 from dwp_eval._core.linalg import OLSFit, check_full_rank
 from dwp_eval._core.panel import (
     check_finite_result,
@@ -57,107 +64,18 @@ from dwp_eval._validation import _fmt_list
 from dwp_eval.errors import (
     ColumnError,
     DesignError,
-    MissingDataError,
     OptionError,
 )
-from dwp_eval.estimate._did_means import group_means_frame
+from dwp_eval.estimate._engine_checks import (
+    check_values,
+    engine_missing,
+    engine_numeric,
+    group_means_from_sums,
+    unsupported,
+)
 from dwp_eval.results import Effect
 
-__all__ = [
-    "MissingRule",
-    "check_values",
-    "did_engine",
-    "engine_fix",
-    "engine_missing",
-    "engine_numeric",
-    "group_means_from_sums",
-    "unsupported",
-]
-
-
-def engine_fix(engine: str) -> str:
-    """How to bring an engine frame into memory."""
-    return "data.toPandas()" if engine == "spark" else "data.compute()"
-
-
-def unsupported(option: str, engine: str, func: str, why: str = "") -> OptionError:
-    """The :class:`OptionError` for an option this function does not offer on an engine."""
-    return OptionError(
-        f"{func}: {option} is not supported on a {engine.capitalize()} DataFrame{why}. Fix: "
-        f"bring the data into memory first ({engine_fix(engine)}) and call {func} on the "
-        "pandas DataFrame, or drop the option."
-    )
-
-
-def engine_numeric(frame: Any, cols: Sequence[tuple[Hashable, str]], *, func: str) -> None:
-    """Raise :class:`ColumnError` for a column (role) that is not numeric or boolean."""
-    for col, role in cols:
-        dt = dtype_of(frame, col)
-        if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)):
-            raise ColumnError(
-                f"{func}: column {col!r} ({role}) must be numeric; it has dtype {dt}. "
-                f"Fix: convert it, e.g. df[{col!r}].astype(float)."
-            )
-
-
-class MissingRule:
-    """The missing-value rule of :func:`validate_frame` on an engine: :meth:`counts` of a
-    chunk (added up by the engine), then :meth:`verdict` on the driver, which raises as
-    :func:`validate_frame` does or (``missing="drop"``) returns the rows dropped per
-    droppable column (a row counts for the first such column it misses)."""
-
-    def __init__(self, cols: Sequence[tuple[Hashable, str]], *, droppable: Sequence[str], missing: str,
-                 func: str) -> None:
-        self.cols, self.missing, self.func = list(cols), missing, func
-        self.droppable = tuple(droppable)
-        self.names = list(dict.fromkeys(c for c, _ in cols))
-        self.drop_cols = list(dict.fromkeys(c for c, r in cols if r in droppable))
-        self.outs = ([f"_miss{i}" for i in range(len(self.names))]
-                     + [f"_drop{i}" for i in range(len(self.drop_cols))] + ["_allmiss", "_rows"])
-
-    def counts(self, chunk: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """The chunk's counts and its complete rows (no droppable column missing)."""
-        out = {f"_miss{i}": chunk[c].isna().to_numpy(dtype=float) for i, c in enumerate(self.names)}
-        bad = np.zeros(len(chunk), dtype=bool)
-        for i, c in enumerate(self.drop_cols):
-            isna = chunk[c].isna().to_numpy()
-            out[f"_drop{i}"] = (isna & ~bad).astype(float)
-            bad |= isna
-        out["_allmiss"] = bad.astype(float)
-        out["_rows"] = np.ones(len(chunk))
-        return out, ~bad
-
-    def verdict(self, sums: pd.Series) -> dict[str, int]:
-        func = self.func
-        for col, role in self.cols:
-            n_miss = int(sums[f"_miss{self.names.index(col)}"])
-            if n_miss and (self.missing == "raise" or role not in self.droppable):
-                how = (f"Fix: fill them or remove those rows, or pass missing='drop' to {func} to "
-                       "analyse complete rows (the count dropped is recorded)." if role in self.droppable
-                       else f"Fix: fill them or remove those rows before calling {func}; design columns "
-                       "cannot be dropped silently.")
-                raise MissingDataError(f"{func}: column {col!r} ({role}) has {n_miss:,} missing value(s). {how}")
-        dropped = {str(c): int(sums[f"_drop{i}"]) for i, c in enumerate(self.drop_cols) if int(sums[f"_drop{i}"])}
-        if dropped and int(sums["_allmiss"]) == int(sums["_rows"]):
-            raise MissingDataError(
-                f"{func}: every row has a missing value in {_fmt_list(list(dropped), 5)}, so "
-                "missing='drop' leaves nothing to analyse. Fix: check the columns."
-            )
-        return dropped
-
-
-def engine_missing(
-    frame: Any, cols: Sequence[tuple[Hashable, str]], *, droppable: Sequence[str], missing: str,
-    func: str,
-) -> tuple[Any, dict[str, int]]:
-    """Apply :class:`MissingRule` in a pass of its own; the frame without the dropped rows."""
-    rule = MissingRule(cols, droppable=droppable, missing=missing, func=func)
-
-    def count(chunk: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(rule.counts(chunk)[0])
-
-    dropped = rule.verdict(map_sums(frame, rule.names, count, rule.outs).iloc[0])
-    return (dropna(frame, rule.drop_cols), dropped) if dropped else (frame, {})
+__all__ = ["did_engine"]
 
 
 def _codes(values: pd.Series, levels: pd.Index) -> np.ndarray:
@@ -256,8 +174,9 @@ def did_engine(
     frame = select(data, [c for c, _ in roles])
     engine_numeric(frame, [(c, r) for c, r in roles if r in ("outcome", "treated", "post", "covariates")],
                    func=func)
-    rule = MissingRule(roles, droppable=("outcome", "covariates"), missing=missing, func=func)
-    frame_all, frame = frame, dropna(frame, rule.drop_cols)  # the counts come with pass 1
+    # the missing-value rule in a pass of its own (the counts are global, the sums per unit)
+    frame, dropped = engine_missing(frame, roles, droppable=("outcome", "covariates"), missing=missing,
+                                    func=func)
     covs = list(covariates)
     tvals = distinct(frame, time)
     tcodes, tlev = sorted_codes(tvals, column=time, role="time", func=func)
@@ -268,45 +187,54 @@ def did_engine(
     N, T, q = len(uindex), len(tlev), len(covs)
     cols = list(dict.fromkeys(c for c, _ in roles))
 
-    # ---- pass 1: by unit
+    # ---- pass 1: by unit, keyed by the unit's value (no index of every unit goes to the
+    # workers); each slice adds up its rows by unit with bincount (no row-length frame)
     def by_unit(chunk: pd.DataFrame) -> pd.DataFrame:
-        u = _codes(chunk[unit], uindex)
+        codes, units = pd.factorize(chunk[unit], sort=False)
+        G = len(units)
         t = _codes(chunk[time], tindex)
+
+        def add(w: np.ndarray | None = None, where: np.ndarray | None = None) -> np.ndarray:
+            c = codes if where is None else codes[where]
+            ww = None if w is None else (w if where is None else w[where])
+            return np.bincount(c, weights=ww, minlength=G).astype(float)
+
         tr = chunk[treated].to_numpy(dtype=float)
-        counts, ok = rule.counts(chunk)
-        u = np.where(ok, u, -1)  # incomplete rows: counted, not analysed
-        out: dict[str, Any] = {"_u": u, "n": np.ones(len(chunk)), **counts}
+        y = chunk[outcome].to_numpy(dtype=float)
+        out: dict[str, Any] = {"_u": units, "n": add()}
         for s in range(T):
             on = t == s
-            out[f"c{s}"] = on.astype(float)
-            out[f"d{s}"] = on * tr
-        out["tr"] = tr
-        out["y"] = chunk[outcome].to_numpy(dtype=float)
-        for j, c in enumerate(covs):
-            out[f"x{j}"] = chunk[c].to_numpy(dtype=float)
-        out["bad_tr"] = ((tr != 0) & (tr != 1)).astype(float)
-        y = chunk[outcome].to_numpy(dtype=float)
-        out["bad_y"] = (~np.isfinite(y)).astype(float)
-        out["nonbinary_y"] = ((y != 0) & (y != 1)).astype(float)
+            out[f"c{s}"] = add(None, on)
+            out[f"d{s}"] = add(tr, on)
+            out[f"y{s}"] = add(y, on)
+        out["tr"] = add(tr)
+        out["y"] = add(y)
+        xs = [chunk[c].to_numpy(dtype=float) for c in covs]
+        for j, x in enumerate(xs):
+            out[f"x{j}"] = add(x)
+        out["bad_tr"] = add(((tr != 0) & (tr != 1)).astype(float))
+        out["bad_y"] = add((~np.isfinite(y)).astype(float))
+        out["nonbinary_y"] = add(((y != 0) & (y != 1)).astype(float))
         if post is not None:
             p = chunk[post].to_numpy(dtype=float)
-            out["bad_p"] = ((p != 0) & (p != 1)).astype(float)
-        for j, c in enumerate(covs):
-            out[f"badx{j}"] = (~np.isfinite(chunk[c].to_numpy(dtype=float))).astype(float)
+            out["bad_p"] = add(((p != 0) & (p != 1)).astype(float))
+        for j, x in enumerate(xs):
+            out[f"badx{j}"] = add((~np.isfinite(x)).astype(float))
         if cindex is not None:
             cc = _codes(chunk[cluster], cindex).astype(float)
-            out["cl"], out["cl2"] = cc, cc**2
+            out["cl"], out["cl2"] = add(cc), add(cc**2)
         return pd.DataFrame(out)
 
-    outs1 = ["n", *[f"c{s}" for s in range(T)], *[f"d{s}" for s in range(T)], "tr", "y",
+    outs1 = ["n", *[f"c{s}" for s in range(T)], *[f"d{s}" for s in range(T)], *[f"y{s}" for s in range(T)],
+             "tr", "y",
              *[f"x{j}" for j in range(q)], "bad_tr", "bad_y",
              "nonbinary_y", *(["bad_p"] if post is not None else []), *[f"badx{j}" for j in range(q)],
              *(["cl", "cl2"] if cindex is not None else [])]
-    A_all = map_sums(frame_all, cols, by_unit, [*outs1, *rule.outs], key="_u")
-    dropped = rule.verdict(A_all[rule.outs].sum())
-    if not dropped:
-        frame = frame_all
-    A1 = A_all.reindex(range(N), fill_value=0.0)
+    # one row per unit in uindex's order, filled piece by piece: a panel of millions of
+    # units never passes through one worker, nor through copies of a frame on the driver
+    key_type = "string" if engine == "dask" else frame.schema[str(unit)].dataType.simpleString()
+    A1 = pd.DataFrame(keyed_sums(frame, cols, by_unit, outs1, key="_u", index=uindex, key_type=key_type),
+                      columns=outs1)
     check_values(A1, outcome=outcome, treated=treated, post=post, covs=covs, func=func)
     ylo, yhi = min_max(frame, outcome)
     check_varies(np.array([ylo, yhi]), outcome, func=func)
@@ -355,17 +283,12 @@ def did_engine(
     if cindex is not None:
         check_two_clusters(len(cindex), cluster, func=func)
 
-    # ---- pass 2: by period
-    gindex = group
-
+    # ---- pass 2: by period (the treated group's sums come from pass 1's unit-period sums)
     def by_period(chunk: pd.DataFrame) -> pd.DataFrame:
-        u = _codes(chunk[unit], uindex)
         t = _codes(chunk[time], tindex)
         y = chunk[outcome].to_numpy(dtype=float)
-        gr = gindex[u]
         dd = chunk[treated].to_numpy(dtype=float)
-        out: dict[str, Any] = {"_t": t, "n": np.ones(len(chunk)), "y": y, "y_g1": y * gr, "n_g1": gr,
-                               "y_d": y * dd, "n_d": dd}
+        out: dict[str, Any] = {"_t": t, "n": np.ones(len(chunk)), "y": y, "y_d": y * dd, "n_d": dd}
         if post is not None:
             out["p"] = chunk[post].to_numpy(dtype=float)
         for j, c in enumerate(covs):
@@ -375,9 +298,11 @@ def did_engine(
             out["cl"], out["cl2"] = cc, cc**2
         return pd.DataFrame(out)
 
-    outs2 = ["n", "y", "y_g1", "n_g1", "y_d", "n_d", *(["p"] if post is not None else []),
+    outs2 = ["n", "y", "y_d", "n_d", *(["p"] if post is not None else []),
              *[f"x{j}" for j in range(q)], *(["cl", "cl2"] if cindex is not None else [])]
     B = map_sums(frame, cols, by_period, outs2, key="_t").reindex(range(T), fill_value=0.0)
+    B["y_g1"] = A1[[f"y{s}" for s in range(T)]].to_numpy().T @ group  # the group's rows by period
+    B["n_g1"] = C.T @ group
     if post is not None:
         ps = B["p"].to_numpy() / B["n"].to_numpy()
         check_post_periods(ps, post=post, time=time, func=func)
@@ -407,8 +332,8 @@ def did_engine(
     a_pinv = (V[:, keep] / ev[keep]) @ V[:, keep].T
     rank_time = int(keep.sum())
     g = a_pinv @ b
-    gi = (C @ g) / cu[:, None]
-    shift_u = vbar - gi  # M v = v - (vbar_i - gi_i) - g_t
+    # M v = v - (vbar_i - gi_i) - g_t, gi_i = (C g)_i / n_i: each unit's mean of g over its
+    # periods, which the engine forms with its means of v (pass 3)
 
     # absorbed parameters (panel.absorbed_parameters): units / periods nested in the clusters
     if cindex is None:
@@ -420,44 +345,75 @@ def did_engine(
     cr2 = se_name == "CR2"
     if cr2 and not unit_in:
         raise unsupported("se_type='CR2' with clusters that cut across units", engine, func)
-    w_shift = np.column_stack([vbar[:, 1:], C[:, 1:] / cu[:, None]]) if cr2 else None
 
     # ---- pass 3: by cluster
     k = 1 + q
     pw = k + T - 1
     p_vec = np.zeros(T) if p_t is None else np.asarray(p_t, dtype=float)
 
-    def by_cluster(chunk: pd.DataFrame) -> pd.DataFrame:
-        u = _codes(chunk[unit], uindex)
+    m = 2 + q  # v = (y, D, x)
+
+    def row_values(chunk: pd.DataFrame) -> pd.DataFrame:
+        # each row's numbers for pass 3, keyed by its unit; the engine adds each unit's means
         t = _codes(chunk[time], tindex)
-        y = chunk[outcome].to_numpy(dtype=float)
-        dd = gindex[u] * p_vec[t] if post is not None else chunk[treated].to_numpy(dtype=float)
-        v = np.column_stack([y, dd, *[chunk[c].to_numpy(dtype=float) for c in covs]])
-        vd = v - shift_u[u] - g[t]
+        out: dict[str, Any] = {"_u": chunk[unit].to_numpy(), "t": t.astype(float),
+                               "y": chunk[outcome].to_numpy(dtype=float),
+                               "tr": chunk[treated].to_numpy(dtype=float)}
+        for j, c in enumerate(covs):
+            out[f"x{j}"] = chunk[c].to_numpy(dtype=float)
+        out["p"] = p_vec[t]
+        for j in range(m):
+            out[f"g{j}"] = g[t, j]
+        if cr2:
+            for s in range(1, T):
+                out[f"e{s}"] = (t == s).astype(float)
+        if cindex is not None:
+            out["c"] = _codes(chunk[cluster], cindex).astype(float)
+        return pd.DataFrame(out)
+
+    averaged = ["y", "tr", *[f"x{j}" for j in range(q)], "p", *[f"g{j}" for j in range(m)],
+                *([f"e{s}" for s in range(1, T)] if cr2 else [])]
+    values = [*averaged, "t", *(["c"] if cindex is not None else [])]
+    rows3 = with_key_means(frame, cols, row_values, values, averaged, key="_u", key_type=key_type)
+
+    def by_cluster(chunk: pd.DataFrame) -> pd.DataFrame:
+        def col(name: str) -> np.ndarray:
+            return chunk[name].to_numpy(dtype=float)
+
+        t = col("t").astype(np.int64)
+        y = col("y")
+        m_tr = col("_m_tr")
+        gr = (m_tr > 0).astype(float) if post is None else m_tr  # the unit's group
+        dd = col("tr") if post is None else gr * col("p")
+        v = np.column_stack([y, dd, *[col(f"x{j}") for j in range(q)]])
+        vbar_r = np.column_stack([col("_m_y"), m_tr if post is None else gr * col("_m_p"),
+                                  *[col(f"_m_x{j}") for j in range(q)]])
+        gi_r = np.column_stack([col(f"_m_g{j}") for j in range(m)])
+        vd = v - (vbar_r - gi_r) - g[t]
         yd, Xd = vd[:, 0], vd[:, 1:]
-        key = u if cindex is None else _codes(chunk[cluster], cindex)
+        key = chunk["_u"].to_numpy() if cindex is None else col("c").astype(np.int64)
         out: dict[str, Any] = {"_c": key, "n": np.ones(len(chunk)), "yy": yd * yd}
         for a in range(k):
             out[f"xy{a}"] = Xd[:, a] * yd
             for bb in range(k):
                 out[f"xx{a}_{bb}"] = Xd[:, a] * Xd[:, bb]
-        if w_shift is not None:
+        if cr2:
             dummies = (t[:, None] == np.arange(1, T)[None, :]).astype(float)
-            W = np.column_stack([v[:, 1:], dummies]) - w_shift[u]
-            yw = y - vbar[u, 0]
+            w_shift = np.column_stack([vbar_r[:, 1:], *[col(f"_m_e{s}") for s in range(1, T)]])
+            W = np.column_stack([v[:, 1:], dummies]) - w_shift
+            yw = y - vbar_r[:, 0]
             for a in range(pw):
                 out[f"wy{a}"] = W[:, a] * yw
                 for bb in range(a, pw):  # the upper triangle of the symmetric block
                     out[f"ww{a}_{bb}"] = W[:, a] * W[:, bb]
         if gm_means is not None:
-            gr = gindex[u]
-            pp = p_vec[t]
+            pp = col("p")
             for gg in (0, 1):
                 for po in (0, 1):
-                    m = (gr == gg) & (pp == po)
-                    out[f"n{gg}{po}"] = m.astype(float)
-                    out[f"s{gg}{po}"] = np.where(m, y, 0.0)
-                    out[f"ss{gg}{po}"] = np.where(m, (y - gm_means[gg, po]) ** 2, 0.0)
+                    sel = (gr == gg) & (pp == po)
+                    out[f"n{gg}{po}"] = sel.astype(float)
+                    out[f"s{gg}{po}"] = np.where(sel, y, 0.0)
+                    out[f"ss{gg}{po}"] = np.where(sel, (y - gm_means[gg, po]) ** 2, 0.0)
         return pd.DataFrame(out)
 
     gm_means = None
@@ -477,7 +433,11 @@ def did_engine(
     outs3 = ["n", "yy", *[f"xy{a}" for a in range(k)], *xx_names, *ww_names, *wy_names,
              *([f"{w}{gg}{po}" for w in ("n", "s", "ss") for gg in (0, 1) for po in (0, 1)]
                if gm_means is not None else [])]
-    P = map_sums(frame, cols, by_cluster, outs3, key="_c")
+    # blocks per unit (by default, keyed by its value) or per cluster (by its code)
+    block_index = uindex if cindex is None else pd.RangeIndex(len(cindex))
+    P = pd.DataFrame(keyed_sums(rows3, [*values, *[f"_m_{c}" for c in averaged], "_u"], by_cluster, outs3,
+                                key="_c", index=block_index, key_type=key_type if cindex is None else "long"),
+                     columns=outs3)
     xtx_g = P[xx_names].to_numpy().reshape(-1, k, k)
     xty_g = P[[f"xy{a}" for a in range(k)]].to_numpy()
     xtx = xtx_g.sum(axis=0)
@@ -542,39 +502,3 @@ def did_engine(
         **cr2_parts,
     )
     return _effect(stats, {"alpha": alpha}, se_name)
-
-
-def check_values(A1: pd.DataFrame, *, outcome: Hashable, treated: Hashable, post: Hashable | None,
-                  covs: Sequence[Hashable], func: str) -> None:
-    """The value checks of :func:`check_numeric` and :func:`check_binary`, from counts."""
-    checks = [("bad_y", outcome, "outcome", "holds infinite values."),
-              *[(f"badx{j}", c, "covariates", "holds infinite values.") for j, c in enumerate(covs)]]
-    for col, name, role, what in checks:
-        if A1[col].sum() > 0:
-            raise ColumnError(f"{func}: column {name!r} ({role}) {what}")
-    for col, name, role in (("bad_tr", treated, "treated"), ("bad_p", post, "post")):
-        if col in A1 and A1[col].sum() > 0:
-            raise ColumnError(
-                f"{func}: column {name!r} ({role}) must hold 0/1 (or True/False); "
-                f"{int(A1[col].sum()):,} row(s) hold other values. Fix: recode it, e.g. "
-                f"(df[{name!r}] > 0).astype(int)."
-            )
-
-
-def group_means_from_sums(P: pd.DataFrame, means: np.ndarray) -> pd.DataFrame:
-    """``group_means`` from per-cluster counts, sums and centred sums of squares of the
-    four group-by-period cells (as ``did._change_if``: the change's influence summed by
-    cluster, variance ``G/(G-1) sum_c IF_c^2`` over the clusters holding the group)."""
-    per_group = []
-    for gg in (0, 1):
-        n0c, n1c = P[f"n{gg}0"].to_numpy(), P[f"n{gg}1"].to_numpy()
-        n0, n1 = int(n0c.sum()), int(n1c.sum())
-        m0, m1 = float(means[gg, 0]), float(means[gg, 1])
-        s0 = float(np.sqrt(P[f"ss{gg}0"].sum() / (n0 - 1)) / np.sqrt(n0)) if n0 > 1 else float("nan")
-        s1 = float(np.sqrt(P[f"ss{gg}1"].sum() / (n1 - 1)) / np.sqrt(n1)) if n1 > 1 else float("nan")
-        per = (P[f"s{gg}1"].to_numpy() - n1c * m1) / n1 - (P[f"s{gg}0"].to_numpy() - n0c * m0) / n0
-        per = per[(n0c + n1c) > 0]
-        G = len(per)
-        se = float(np.sqrt(G / (G - 1) * np.sum(per**2))) if G > 1 else float("nan")
-        per_group.append((n0, m0, s0, n1, m1, s1, se))
-    return group_means_frame(per_group)

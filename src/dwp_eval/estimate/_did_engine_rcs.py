@@ -40,14 +40,14 @@ from dwp_eval._core.panel import (
 )
 from dwp_eval._core.variance import resolve_se_type
 from dwp_eval.errors import OptionError
-from dwp_eval.estimate._did_engine import (
+from dwp_eval.estimate._did_means import group_means_frame
+from dwp_eval.estimate._engine_checks import (
     MissingRule,
     check_values,
     engine_numeric,
     group_means_from_sums,
     unsupported,
 )
-from dwp_eval.estimate._did_means import group_means_frame
 from dwp_eval.results import Effect
 
 __all__ = ["did_rcs_engine"]

@@ -29,12 +29,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dwp_eval._core.engines import DASK, SPARK, check_engine_columns, collect, columns, engine_of, require
+from dwp_eval._core.engines import (
+    DASK,
+    SPARK,
+    check_engine_columns,
+    collect,
+    columns,
+    engine_of,
+    require,
+)
 from dwp_eval._core.engines.groups import dtype_of
 from dwp_eval._validation import as_column_list, compared_arm_codes
 from dwp_eval.errors import OptionError
 
-__all__ = ["N", "SUM", "cluster_summary", "design_rows", "in_memory"]
+__all__ = ["HI", "LO", "SUM", "N", "cluster_summary", "design_rows", "in_memory"]
 
 #: The summary's columns: people, sum of the outcome, its smallest and largest value.
 N, SUM, LO, HI = "_dwp_eval_n", "_dwp_eval_sum", "_dwp_eval_min", "_dwp_eval_max"
@@ -56,9 +64,11 @@ def in_memory(data: Any, *, outcome: Hashable, assigned: Hashable, strata: Any, 
             f"DataFrame (the allocation is matched to the participants in memory). Fix: pass "
             f"strata= and cluster= as randomised, or bring the data into memory with {fix}."
         )
-    roles = {"outcome": outcome, "assigned": assigned, "cluster": cluster,
-             **{f"strata ({c!r})": c for c in as_column_list(strata)}}
-    check_engine_columns(columns(data), roles, param="data", func=func)
+    have = columns(data)
+    check_engine_columns(have, {"outcome": outcome, "assigned": assigned, "cluster": cluster},
+                         param="data", func=func)
+    for c in as_column_list(strata):
+        check_engine_columns(have, {"strata": c}, param="data", func=func)
     if cluster is not None:
         summary = cluster_summary(data, outcome=outcome, assigned=assigned, strata=strata,
                                   cluster=cluster, control=control, treatment=treatment, func=func)

@@ -35,7 +35,14 @@ from dwp_eval._core.att_gt import (
     comparison,
     last_cohort_cut,
 )
-from dwp_eval._core.engines import check_engine_columns, collect, columns, keyed_sums, map_sums, require
+from dwp_eval._core.engines import (
+    check_engine_columns,
+    collect,
+    columns,
+    keyed_sums,
+    map_sums,
+    require,
+)
 from dwp_eval._core.engines.groups import (
     distinct,
     dtype_of,
@@ -60,7 +67,7 @@ from dwp_eval.errors import (
     DroppedRowsWarning,
     MissingDataError,
 )
-from dwp_eval.estimate._did_engine import engine_missing, engine_numeric, unsupported
+from dwp_eval.estimate._engine_checks import engine_missing, engine_numeric, unsupported
 from dwp_eval.estimate.staggered_rcs import finish_rc
 from dwp_eval.results.did import StaggeredDid
 

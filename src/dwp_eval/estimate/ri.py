@@ -45,7 +45,7 @@ from dwp_eval._validation import (
     label_key,
 )
 from dwp_eval.errors import ColumnError, DesignError, NotEstimableError, OptionError
-from dwp_eval.estimate._ri_engine import HI, LO, N, SUM, in_memory
+from dwp_eval.estimate._ri_engine import HI, LO, SUM, N, in_memory
 from dwp_eval.results.randomisation import RandomisationTest
 
 __all__ = ["RandomisationTest", "randomisation_test"]

@@ -30,7 +30,16 @@ from dwp_eval._core.engines.base import (
     engine_of,
     require,
 )
-from dwp_eval._core.engines.ops import by_key, collect, columns, count_rows, kept, keyed_sums, map_sums
+from dwp_eval._core.engines.ops import (
+    by_key,
+    collect,
+    columns,
+    count_rows,
+    kept,
+    keyed_sums,
+    map_sums,
+    with_key_means,
+)
 
 __all__ = [
     "DASK",
@@ -48,4 +57,5 @@ __all__ = [
     "keyed_sums",
     "map_sums",
     "require",
+    "with_key_means",
 ]

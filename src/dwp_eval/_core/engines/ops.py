@@ -20,7 +20,7 @@ import pandas as pd
 from dwp_eval._core.engines.base import DASK, PANDAS, SPARK, Note, engine_of
 from dwp_eval.errors import DwpEvalError
 
-__all__ = ["by_key", "collect", "columns", "count_rows", "kept", "keyed_sums", "map_sums"]
+__all__ = ["by_key", "collect", "columns", "count_rows", "kept", "keyed_sums", "map_sums", "with_key_means"]
 
 #: A function of a pandas chunk returning partial sums (a frame; with a key column, one
 #: row per key present in the chunk).
@@ -255,6 +255,53 @@ def _spark_sums(
     else:
         agg = res.groupBy(key).agg(*[F.sum(F.col(f"`{c}`")).alias(c) for c in out])
     return agg.toPandas()
+
+
+def with_key_means(
+    frame: Any,
+    cols: Sequence[Hashable],
+    fn: ChunkSums,
+    out: Sequence[str],
+    means: Sequence[str],
+    *,
+    key: str,
+    key_type: str = "long",
+) -> Any:
+    """The frame of ``fn``'s rows, each with the means of the columns ``means`` over every
+    row that shares its ``key``, as columns ``"_m_" + name``.
+
+    ``fn`` maps a pandas chunk of ``frame[cols]`` to one row per row: the column ``key``
+    (Spark type ``key_type``) and the float columns ``out`` (which hold ``means``). The
+    engine groups and joins (a hash shuffle on the key), so no table of every key comes
+    to the driver or goes out with the tasks: a unit's means for the within transformation
+    of a panel of millions of units stay on the engine. Returns a frame of the engine.
+    """
+    engine = _engine(frame)
+    out, means = list(out), list(means)
+    names = {c: f"_m_{c}" for c in means}
+    if engine == PANDAS:
+        rows = fn(frame[list(cols)])
+        return rows.assign(**{names[c]: rows.groupby(key)[c].transform("mean") for c in means})
+    if engine == DASK:
+        meta = fn(frame[list(cols)]._meta)
+        rows = frame[list(cols)].map_partitions(fn, meta=meta)
+        by_key = rows.groupby(key)[means].mean(split_out=True)
+        # new columns by assign: dask 2026.8 loses the key when a split_out group-by is renamed
+        by_key = by_key.assign(**{names[c]: by_key[c] for c in means})[list(names.values())].reset_index()
+        return rows.merge(by_key, on=key, how="left")
+    from pyspark.sql import functions as F
+
+    part = frame.select(*[_spark_col(c) for c in cols])
+    schema = part.schema
+
+    def each(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for b in batches:
+            if len(b):
+                yield fn(_spark_dates(b, schema))[[key, *out]]
+
+    rows = part.mapInPandas(each, ", ".join([f"`{key}` {key_type}", *[f"`{c}` double" for c in out]]))
+    by_key = rows.groupBy(key).agg(*[F.avg(_spark_col(c)).alias(names[c]) for c in means])
+    return rows.join(by_key, on=key, how="left")
 
 
 # --------------------------------------------------------------------------- by key
