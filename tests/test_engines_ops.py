@@ -106,3 +106,18 @@ def test_with_key_means_joins_each_keys_means(engine_frame) -> None:
     local = with_key_means(df, ["unit", "y", "x"], _rows_of(), ["y", "x"], ["y"], key="_u")
     np.testing.assert_allclose(local["_m_y"].to_numpy(), df.groupby("unit")["y"].transform("mean").to_numpy(),
                                rtol=1e-13)
+
+
+def test_with_key_means_on_a_local_dask_scheduler(dask_frame) -> None:
+    """A local scheduler configured while a client exists: the task shuffle, same means."""
+    import dask
+
+    from dwp_eval._core.engines import with_key_means
+
+    df = _rows()
+    with dask.config.set(scheduler="synchronous"):
+        got = with_key_means(dask_frame(df, 5), ["unit", "y", "x"], _rows_of(), ["y", "x"], ["y"],
+                             key="_u").compute()
+    got = got.sort_values(["_u", "y"])
+    want = df.assign(m=df.groupby("unit")["y"].transform("mean")).sort_values(["unit", "y"])
+    np.testing.assert_allclose(got["_m_y"].to_numpy(), want["m"].to_numpy(), rtol=1e-13)

@@ -196,9 +196,7 @@ def keyed_sums(
         meta = partial(frame[list(cols)]._meta)
         parts = frame[list(cols)].map_partitions(partial, meta=meta)
         client = _distributed_client()
-        # a local scheduler cannot run the p2p shuffle Dask picks when a client exists
-        how = {} if client is not None else {"shuffle_method": "tasks"}
-        pieces = parts.groupby(key)[out].sum(split_out=True, **how).to_delayed()
+        pieces = parts.groupby(key)[out].sum(split_out=True, **_shuffle_method()).to_delayed()
         if client is None:  # a local scheduler: computed together
             import dask
 
@@ -230,6 +228,12 @@ def _distributed_client() -> Any:
     except ImportError:
         return None
     return client if isinstance(client, Client) else None
+
+
+def _shuffle_method() -> dict[str, str]:
+    """Dask picks the p2p shuffle whenever a distributed client exists, which fails when
+    the configured scheduler is a local one: then the task shuffle."""
+    return {} if _distributed_client() is not None else {"shuffle_method": "tasks"}
 
 
 def _spark_sums(
@@ -285,10 +289,11 @@ def with_key_means(
     if engine == DASK:
         meta = fn(frame[list(cols)]._meta)
         rows = frame[list(cols)].map_partitions(fn, meta=meta)
-        by_key = rows.groupby(key)[means].mean(split_out=True)
+        how = _shuffle_method()
+        by_key = rows.groupby(key)[means].mean(split_out=True, **how)
         # new columns by assign: dask 2026.8 loses the key when a split_out group-by is renamed
         by_key = by_key.assign(**{names[c]: by_key[c] for c in means})[list(names.values())].reset_index()
-        return rows.merge(by_key, on=key, how="left")
+        return rows.merge(by_key, on=key, how="left", **how)
     from pyspark.sql import functions as F
 
     part = frame.select(*[_spark_col(c) for c in cols])
