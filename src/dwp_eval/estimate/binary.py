@@ -222,7 +222,8 @@ def _effects(
     BD = fit.bread @ D
     risks = [float(r) for r in mean_risk]
     if se_type in ("CR0", "CR1"):
-        assert prep.cluster is not None
+        if prep.cluster is None:  # internal: CR0/CR1 resolve only with clusters
+            raise TypeError("binary_effect: a cluster-robust se_type without clusters (internal error)")
         phi = fit.scores_times(BD).T
         phi += F
         _, inv = np.unique(prep.cluster, return_inverse=True)

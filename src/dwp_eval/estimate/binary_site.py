@@ -44,7 +44,8 @@ def site_effect(
         func=func, variance_cluster=True,
     )
     check_outcome(prep, func=func)
-    assert prep.cluster is not None
+    if prep.cluster is None:  # internal: prepare_sample was given cluster=site
+        raise TypeError("site_model: the sites did not reach the sample (internal error)")
     sizes = np.bincount(prep.cluster)
     if np.any(sizes == 1):
         labels = pd.unique(frame[site].to_numpy()[sizes[prep.cluster] == 1])

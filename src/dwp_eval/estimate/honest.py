@@ -122,7 +122,8 @@ def _sd_parts(n_pre: int, n_post: int, lv: np.ndarray) -> tuple[np.ndarray, np.n
     last[n_pre] = 1.0
     S_inv = np.linalg.inv(np.vstack([D, last]))
     trend = S_inv[:, -1]  # a linear trend through the reference: delta_t = g (t + 1)
-    assert np.allclose(trend, times + 1)
+    if not np.allclose(trend, times + 1):  # internal: the basis must carry the linear trend
+        raise RuntimeError("honest: the smoothness basis lost the linear trend (internal error)")
     basis = S_inv[:, :-1]  # T x (T-1)
     K = basis[:n_pre].T
     k0 = basis[n_pre:].T @ lv
